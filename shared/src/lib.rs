@@ -5,7 +5,10 @@
 //! very same code and give the very same answers.
 //!
 //! Reading order:
+//! - [`model`]: the Wazo confd objects (wire shapes) and the [`model::Snapshot`]
+//!   that gathers them as the one input of everything below.
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
+pub mod model;
 pub mod pattern;

@@ -1,0 +1,51 @@
+//! The Wazo confd objects Patchbay manages, in their JSON wire shapes (PJSIP
+//! generation). The REST backend uses them as request/response bodies and
+//! stores each as a JSON document; [`Snapshot`] gathers them all as the one
+//! input of `render`, `simulate` and `lint`.
+//!
+//! Field names are Wazo's. Integer ids are newtypes that serialize as plain
+//! integers. Unknown keys are ignored on input, as Wazo does.
+//! These types carry no invariant beyond their JSON shape: `validate` says
+//! whether a value is acceptable, and the renderer never trusts them.
+
+mod context;
+mod custom;
+mod extension;
+mod failover;
+mod iax;
+mod ids;
+mod incall;
+mod outcall;
+mod sip;
+mod snapshot;
+mod tenant;
+mod trunk;
+mod user;
+
+pub use context::{Context, ContextKind};
+pub use custom::EndpointCustom;
+pub use extension::Extension;
+pub use failover::DialStatus;
+pub use iax::{EndpointIax, PeerType};
+pub use ids::{
+    ContextId, CustomId, ExtensionId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,
+    UuidRef,
+};
+pub use incall::{CallerIdMode, Destination, HangupCause, Incall};
+pub use outcall::{Outcall, OutcallExtension};
+pub use sip::{
+    EndpointSip, OptionPair, PjsipGlobal, PjsipSectionSettings, PjsipSystem, SipSectionKind,
+    SipSections, SipTemplate, Transport,
+};
+pub use snapshot::{ExtensionOwner, Snapshot};
+pub use tenant::Tenant;
+pub use trunk::{CallerIdFormat, Trunk, TrunkEndpoint};
+pub use user::{Line, User};
+
+/// serde default for Wazo's `enabled: true` fields.
+fn default_true() -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+use super::ids::{ExtensionId, IdRef, OutcallId, TrunkId};
+use serde::{Deserialize, Serialize};
+
+/// An outgoing route (`/outcalls`): dial patterns (extensions in an outcall
+/// context) sent to an ordered list of trunks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcall {
+    /// Integer id.
+    pub id: OutcallId,
+    /// Owning tenant.
+    pub tenant_uuid: String,
+    /// Unique across all tenants.
+    pub name: String,
+    /// Keep the caller's own caller ID (beats every other caller-ID layer).
+    #[serde(default)]
+    pub internal_caller_id: bool,
+    /// Dial timeout in seconds; `None` (or 0) = no timeout.
+    #[serde(default)]
+    pub ring_time: Option<u32>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A disabled outcall makes its patterns fail the call.
+    #[serde(default = "super::default_true")]
+    pub enabled: bool,
+    /// Dialplan context Gosub'ed before dialling.
+    #[serde(default)]
+    pub preprocess_subroutine: Option<String>,
+    /// Trunks in failover order: the first is tried first.
+    #[serde(default)]
+    pub trunks: Vec<IdRef<TrunkId>>,
+    /// Dial patterns bound to this outcall, with their per-pattern settings.
+    #[serde(default)]
+    pub extensions: Vec<OutcallExtension>,
+}
+
+/// One pattern of an outcall (`PUT /outcalls/{id}/extensions/{extension_id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcallExtension {
+    /// The extension (its `exten` is the pattern). Wazo names it `id` in
+    /// responses; `extension_id` is accepted too.
+    #[serde(rename = "id", alias = "extension_id")]
+    pub extension_id: ExtensionId,
+    /// Characters removed from the left of the dialled string; `None` = 0.
+    #[serde(default)]
+    pub strip_digits: Option<u32>,
+    /// Prepended after stripping.
+    #[serde(default)]
+    pub external_prefix: Option<String>,
+    /// Stored and returned, never used for routing (as in Wazo).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Caller ID for calls through this pattern, e.g. `"ACME" <5551234>`.
+    #[serde(default)]
+    pub caller_id: Option<String>,
+}
+
+impl OutcallExtension {
+    /// The number sent to the trunks for `dialled`: strip, then prefix.
+    /// Stripping more characters than there are leaves an empty number.
+    pub fn number_to_dial(&self, dialled: &str) -> String {
+        let strip = self.strip_digits.unwrap_or(0) as usize;
+        let rest: String = dialled.chars().skip(strip).collect();
+        format!("{}{}", self.external_prefix.as_deref().unwrap_or(""), rest)
+    }
+}

@@ -1,0 +1,154 @@
+//! Wire-shape tests: the JSON Wazo clients send and expect.
+
+use super::*;
+use serde_json::{Value, json};
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("valid Wazo JSON")
+}
+
+fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    value: &T,
+) {
+    let json = serde_json::to_value(value).unwrap();
+    let back: T = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, value);
+}
+
+#[test]
+fn a_trunk_serializes_its_endpoint_as_wazo_does() {
+    let trunk: Trunk = parse(json!({
+        "id": 1, "tenant_uuid": "t1", "context": "from-extern",
+        "endpoint_sip": {"uuid": "u-1", "label": "x", "links": []},
+        "endpoint_iax": null, "endpoint_custom": null, "outcalls": []
+    }));
+    assert_eq!(trunk.endpoint, Some(TrunkEndpoint::Sip("u-1".into())));
+    assert_eq!(trunk.outgoing_caller_id_format, CallerIdFormat::PlusE164);
+    assert!(!trunk.twilio_incoming);
+    let out = serde_json::to_value(&trunk).unwrap();
+    assert_eq!(out["endpoint_sip"], json!({"uuid": "u-1"}));
+    assert_eq!(out["endpoint_iax"], Value::Null);
+    assert_eq!(out["outgoing_caller_id_format"], "+E164");
+    round_trip(&trunk);
+}
+
+#[test]
+fn a_trunk_with_two_endpoints_is_refused() {
+    let err = serde_json::from_value::<Trunk>(json!({
+        "id": 1, "tenant_uuid": "t1",
+        "endpoint_sip": {"uuid": "u-1"}, "endpoint_custom": {"id": 3}
+    }))
+    .unwrap_err();
+    assert!(err.to_string().contains("at most one endpoint"), "{err}");
+}
+
+#[test]
+fn a_bare_trunk_has_no_context_and_no_endpoint() {
+    let trunk: Trunk = parse(json!({"id": 7, "tenant_uuid": "t1", "twilio_incoming": null}));
+    assert_eq!(trunk.context, None);
+    assert_eq!(trunk.endpoint, None);
+    round_trip(&trunk);
+}
+
+#[test]
+fn sip_endpoint_sections_are_lists_of_pairs() {
+    let ep: EndpointSip = parse(json!({
+        "uuid": "u-1", "tenant_uuid": "t1", "name": "provider-a", "label": "Provider A",
+        "endpoint_section_options": [["allow", "!all,ulaw"], ["set_var", "A=1"], ["set_var", "B=2"]],
+        "identify_section_options": [["match", "voip.example.com"]],
+        "templates": [{"uuid": "tpl", "label": "global"}],
+        "transport": {"uuid": "tr"},
+        "trunk": null, "line": null, "links": []
+    }));
+    assert_eq!(ep.sections.endpoint_section_options.len(), 3);
+    assert_eq!(ep.sections.aor_section_options, vec![]);
+    assert_eq!(ep.templates, vec![UuidRef::new("tpl")]);
+    let out = serde_json::to_value(&ep).unwrap();
+    assert_eq!(out["endpoint_section_options"][0], json!(["allow", "!all,ulaw"]));
+    assert_eq!(out["registration_section_options"], json!([]));
+    assert_eq!(out["transport"], json!({"uuid": "tr"}));
+    round_trip(&ep);
+}
+
+#[test]
+fn outcall_extensions_accept_wazo_id_and_extension_id() {
+    let outcall: Outcall = parse(json!({
+        "id": 3, "tenant_uuid": "t1", "name": "to-wazo-b",
+        "trunks": [{"id": 1, "tenant_uuid": "t1"}, {"id": 2}],
+        "extensions": [
+            {"id": 17, "exten": "_**99.", "context": "to-extern", "strip_digits": 4},
+            {"extension_id": 18, "caller_id": "\"ACME\" <5551234>"}
+        ]
+    }));
+    assert!(outcall.enabled);
+    assert_eq!(outcall.trunks, vec![IdRef { id: TrunkId(1) }, IdRef { id: TrunkId(2) }]);
+    assert_eq!(outcall.extensions[0].extension_id, ExtensionId(17));
+    assert_eq!(outcall.extensions[1].extension_id, ExtensionId(18));
+    let out = serde_json::to_value(&outcall).unwrap();
+    assert_eq!(out["extensions"][1]["id"], 18);
+    round_trip(&outcall);
+}
+
+#[test]
+fn number_to_dial_strips_then_prefixes() {
+    let ext = |strip, prefix: Option<&str>| OutcallExtension {
+        extension_id: ExtensionId(1),
+        strip_digits: strip,
+        external_prefix: prefix.map(str::to_owned),
+        prefix: Some("ignored".into()),
+        caller_id: None,
+    };
+    assert_eq!(ext(Some(4), None).number_to_dial("**99101"), "101");
+    assert_eq!(ext(None, None).number_to_dial("4181234567"), "4181234567");
+    assert_eq!(ext(Some(1), Some("0033")).number_to_dial("0612"), "0033612");
+    assert_eq!(ext(Some(9), Some("7")).number_to_dial("12"), "7");
+}
+
+#[test]
+fn incall_destinations_are_tagged_by_type() {
+    let cases = [
+        (json!({"type": "user", "user_id": 12}), Destination::User { user_id: UserId(12), ring_time: None }),
+        (json!({"type": "none"}), Destination::None),
+        (json!({"type": "hangup", "cause": "busy"}), Destination::Hangup { cause: HangupCause::Busy }),
+        (
+            json!({"type": "extension", "exten": "1001", "context": "default"}),
+            Destination::Extension { exten: "1001".into(), context: "default".into() },
+        ),
+    ];
+    for (json, expected) in cases {
+        let incall: Incall = parse(json!({"id": 4, "tenant_uuid": "t1", "destination": json}));
+        assert_eq!(incall.destination, expected);
+        round_trip(&incall);
+    }
+}
+
+#[test]
+fn context_kind_defaults_to_internal_and_includes_keep_order() {
+    let ctx: Context = parse(json!({
+        "id": 1, "tenant_uuid": "t1", "name": "default", "label": "Default",
+        "contexts": [{"id": 3, "name": "to-extern"}, {"id": 2}]
+    }));
+    assert_eq!(ctx.kind, ContextKind::Internal);
+    assert!(ctx.enabled);
+    assert_eq!(ctx.contexts, vec![IdRef { id: ContextId(3) }, IdRef { id: ContextId(2) }]);
+    assert_eq!(serde_json::to_value(&ctx).unwrap()["type"], "internal");
+    round_trip(&ctx);
+}
+
+#[test]
+fn custom_endpoints_dial_interface_number_suffix() {
+    let custom = EndpointCustom {
+        id: CustomId(1),
+        tenant_uuid: "t1".into(),
+        interface: "Local".into(),
+        interface_suffix: Some("@ctx".into()),
+        enabled: true,
+    };
+    assert_eq!(custom.dial_string("0123"), "Local/0123@ctx");
+}
+
+#[test]
+fn an_empty_snapshot_document_is_an_empty_snapshot() {
+    let snapshot: Snapshot = parse(json!({}));
+    assert_eq!(snapshot, Snapshot::default());
+}
