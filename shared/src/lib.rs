@@ -5,10 +5,13 @@
 //! very same code and give the very same answers.
 //!
 //! Reading order:
+//! - [`callerid`]: parsing caller-ID strings and the outgoing caller-ID
+//!   precedence, with an explanation of the choice.
 //! - [`model`]: the Wazo confd objects (wire shapes) and the [`model::Snapshot`]
 //!   that gathers them as the one input of everything below.
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
+pub mod callerid;
 pub mod model;
 pub mod pattern;
