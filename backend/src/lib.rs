@@ -1,3 +1,5 @@
 //! Patchbay's server: the REST API on SQLite, the browser app's files, and the
 //! AMI link to Asterisk. Domain logic lives in `patchbay_shared`; this crate
 //! only does I/O around it.
+
+pub mod ami;

@@ -1,0 +1,30 @@
+//! Patchbay's link to Asterisk over AMI (the Asterisk Manager Interface).
+//!
+//! Layout:
+//! - `codec`: bytes ↔ [`AmiMessage`]; refuses CR/LF in values and more than
+//!   128 header lines, so no caller can inject headers.
+//! - `session`: the sans-IO protocol state machine (login, `ActionID`
+//!   correlation, list answers, keepalive, timeouts).
+//! - `connection`: the tokio shell running one session over one TCP stream.
+//! - `client`: [`AmiClient`], the cloneable handle; reconnects with back-off
+//!   and publishes an [`AmiStatus`].
+//! - `config_writer`: reads and writes whole config files through
+//!   `GetConfig` / `UpdateConfig`, chunked within AMI's limits.
+//! - `url`: `ami://USER:SECRET@HOST:PORT`.
+//!
+//! Secrets never reach logs: [`Secret`], [`AmiUrl`] and [`AmiMessage`] redact
+//! them in `Debug`/`Display`.
+
+mod client;
+mod codec;
+pub mod config_writer;
+mod connection;
+mod error;
+mod session;
+mod url;
+
+pub use client::{AmiClient, AmiStatus, ClientOptions};
+pub use codec::{AmiMessage, DecodeError, EncodeError, MAX_HEADER_LINES};
+pub use error::AmiError;
+pub use session::{ActionResponse, Credentials, Secret, SessionTimers};
+pub use url::AmiUrl;
