@@ -1,0 +1,337 @@
+//! The compiled form of one context: a trie over the elements of every
+//! extension, so that a lookup costs what the dialled string costs, not what
+//! the number of extensions costs.
+//!
+//! Each extension is a path from the root: one edge per [`Step`] (a byte, a
+//! character class, or a skippable empty set), and its rank in the sorted
+//! order is stored at the node where its path ends, tagged by how it ends
+//! ([`Tail`]). Walking the dialled string keeps the set of nodes whose path
+//! matches what was dialled so far; every rule of the linear scan then turns
+//! into "collect the ranks found at those nodes and keep the smallest":
+//!
+//! * while characters remain, a `.` at an active node answers YES and a `!`
+//!   YES-BANG, in every mode (the rest of the name is never looked at);
+//! * when the string runs out, an active node answers YES for names ending
+//!   there (not in matchmore), YES-BANG for a `!` there, and YES in
+//!   canmatch/matchmore for every name going further (`left_min`).
+//!
+//! The smallest rank is what the linear scan would meet first, so even the
+//! matchmore `!` veto (the first hit is a YES-BANG) comes out the same.
+
+use std::collections::HashMap;
+
+use super::byteset::ByteSet;
+use super::matching::{MatchResult, Mode, Step, Tail, steps};
+use super::parse::Extension;
+
+const ROOT: u32 = 0;
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub(crate) struct ContextIndex {
+    nodes: Vec<Node>,
+    /// Per node: its byte edges (sorted by byte, `label` = the byte), then its
+    /// class edges (`label` = index in `classes`).
+    edges: Vec<Edge>,
+    /// Per node: ranks ending there, then ranks reaching a `.`, then a `!`;
+    /// each group sorted.
+    ranks: Vec<u32>,
+    classes: Vec<ByteSet>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    first_edge: u32,
+    byte_edges: u32,
+    class_edges: u32,
+    /// Child through an empty set / blank, or `NONE`.
+    skip_child: u32,
+    first_rank: u32,
+    finished: u32,
+    dot: u32,
+    bang: u32,
+    /// Smallest rank whose name continues past this node with anything but
+    /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
+    left_min: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    label: u32,
+    child: u32,
+}
+
+/// What a walk finds at one active node.
+enum Reached<'a> {
+    /// Dialled characters remain at this node.
+    Wildcards { dot: &'a [u32], bang: &'a [u32] },
+    /// The dialled string ran out at this node.
+    End {
+        finished: &'a [u32],
+        bang: &'a [u32],
+        left_min: u32,
+    },
+}
+
+impl ContextIndex {
+    /// `extensions` must be in sorted order: a rank is an index in it.
+    pub(crate) fn build(extensions: &[Extension]) -> ContextIndex {
+        let mut draft = Draft::default();
+        for (rank, extension) in extensions.iter().enumerate() {
+            let rank = u32::try_from(rank).expect("fewer than 4 billion extensions");
+            draft.insert(extension, rank);
+        }
+        draft.freeze()
+    }
+
+    /// The smallest rank that does not answer NO, with its answer: what a
+    /// scan of the sorted list stops at. `dialled` must be dash-free.
+    pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult)> {
+        let mut best: Option<(u32, MatchResult)> = None;
+        let mut offer = |ranks: &[u32], result: MatchResult| {
+            if let Some(&rank) = ranks.first()
+                && best.is_none_or(|(known, _)| rank < known)
+            {
+                best = Some((rank, result));
+            }
+        };
+        self.walk(dialled, |reached| match reached {
+            Reached::Wildcards { dot, bang } => {
+                offer(dot, MatchResult::Yes);
+                offer(bang, MatchResult::YesBang);
+            }
+            Reached::End {
+                finished,
+                bang,
+                left_min,
+            } => {
+                if mode != Mode::MatchMore {
+                    offer(finished, MatchResult::Yes);
+                }
+                offer(bang, MatchResult::YesBang);
+                if mode != Mode::Match && left_min != NONE {
+                    offer(&[left_min], MatchResult::Yes);
+                }
+            }
+        });
+        best
+    }
+
+    /// Every rank matching in match mode, sorted. `dialled` must be dash-free.
+    pub(crate) fn all_matches(&self, dialled: &[u8]) -> Vec<u32> {
+        let mut found = Vec::new();
+        self.walk(dialled, |reached| match reached {
+            Reached::Wildcards { dot, bang } => found.extend(dot.iter().chain(bang)),
+            Reached::End { finished, bang, .. } => found.extend(finished.iter().chain(bang)),
+        });
+        // Each name has one path, reached at one depth: no duplicates to drop.
+        found.sort_unstable();
+        found
+    }
+
+    fn walk<'a>(&'a self, dialled: &[u8], mut sink: impl FnMut(Reached<'a>)) {
+        let mut active = vec![ROOT];
+        let mut next = Vec::new();
+        for &byte in dialled {
+            self.add_skip_children(&mut active);
+            for &id in &active {
+                let node = &self.nodes[id as usize];
+                sink(Reached::Wildcards {
+                    dot: self.dot_ranks(node),
+                    bang: self.bang_ranks(node),
+                });
+                self.push_children(node, byte, &mut next);
+            }
+            std::mem::swap(&mut active, &mut next);
+            next.clear();
+            if active.is_empty() {
+                return;
+            }
+        }
+        // No skip closure here: an empty set left at the end is "more pattern".
+        for &id in &active {
+            let node = &self.nodes[id as usize];
+            sink(Reached::End {
+                finished: self.finished_ranks(node),
+                bang: self.bang_ranks(node),
+                left_min: node.left_min,
+            });
+        }
+    }
+
+    /// Empty sets vanish while a character waits: their children are active too.
+    fn add_skip_children(&self, active: &mut Vec<u32>) {
+        let mut at = 0;
+        while at < active.len() {
+            let skip_child = self.nodes[active[at] as usize].skip_child;
+            if skip_child != NONE {
+                active.push(skip_child);
+            }
+            at += 1;
+        }
+    }
+
+    fn push_children(&self, node: &Node, byte: u8, next: &mut Vec<u32>) {
+        let start = node.first_edge as usize;
+        let byte_edges = &self.edges[start..start + node.byte_edges as usize];
+        if let Ok(found) = byte_edges.binary_search_by_key(&u32::from(byte), |edge| edge.label) {
+            next.push(byte_edges[found].child);
+        }
+        let class_start = start + node.byte_edges as usize;
+        let class_edges = &self.edges[class_start..class_start + node.class_edges as usize];
+        for edge in class_edges {
+            if self.classes[edge.label as usize].contains(byte) {
+                next.push(edge.child);
+            }
+        }
+    }
+
+    fn finished_ranks(&self, node: &Node) -> &[u32] {
+        let start = node.first_rank as usize;
+        &self.ranks[start..start + node.finished as usize]
+    }
+
+    fn dot_ranks(&self, node: &Node) -> &[u32] {
+        let start = (node.first_rank + node.finished) as usize;
+        &self.ranks[start..start + node.dot as usize]
+    }
+
+    fn bang_ranks(&self, node: &Node) -> &[u32] {
+        let start = (node.first_rank + node.finished + node.dot) as usize;
+        &self.ranks[start..start + node.bang as usize]
+    }
+}
+
+/// The trie while extensions are being inserted.
+#[derive(Default)]
+struct Draft {
+    nodes: Vec<DraftNode>,
+    class_ids: HashMap<ByteSet, u32>,
+    classes: Vec<ByteSet>,
+}
+
+#[derive(Default)]
+struct DraftNode {
+    children: Vec<(Label, u32)>,
+    finished: Vec<u32>,
+    dot: Vec<u32>,
+    bang: Vec<u32>,
+}
+
+/// Edge labels; the derived order puts byte edges first, sorted by byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Label {
+    Byte(u8),
+    Class(u32),
+    Skip,
+}
+
+impl Draft {
+    fn insert(&mut self, extension: &Extension, rank: u32) {
+        if self.nodes.is_empty() {
+            self.nodes.push(DraftNode::default());
+        }
+        let (steps, tail) = steps(extension.name().as_bytes());
+        let mut node = ROOT;
+        for step in steps {
+            let label = match step {
+                Step::Byte(byte) => Label::Byte(byte),
+                Step::Class(set) => Label::Class(self.class_id(set)),
+                Step::Skip => Label::Skip,
+            };
+            node = self.child(node, label);
+        }
+        // Ranks arrive in increasing order, so every list stays sorted.
+        let node = &mut self.nodes[node as usize];
+        match tail {
+            Tail::End => node.finished.push(rank),
+            Tail::Dot => node.dot.push(rank),
+            Tail::Bang => node.bang.push(rank),
+        }
+    }
+
+    fn class_id(&mut self, set: ByteSet) -> u32 {
+        let next_id = self.classes.len() as u32;
+        *self.class_ids.entry(set).or_insert_with(|| {
+            self.classes.push(set);
+            next_id
+        })
+    }
+
+    fn child(&mut self, parent: u32, label: Label) -> u32 {
+        let children = &self.nodes[parent as usize].children;
+        if let Some(&(_, child)) = children.iter().find(|(known, _)| *known == label) {
+            return child;
+        }
+        let child = self.nodes.len() as u32;
+        self.nodes.push(DraftNode::default());
+        self.nodes[parent as usize].children.push((label, child));
+        child
+    }
+
+    fn freeze(mut self) -> ContextIndex {
+        if self.nodes.is_empty() {
+            self.nodes.push(DraftNode::default());
+        }
+        let left_mins = self.left_mins();
+        let mut index = ContextIndex {
+            nodes: Vec::with_capacity(self.nodes.len()),
+            edges: Vec::new(),
+            ranks: Vec::new(),
+            classes: self.classes,
+        };
+        for (draft, left_min) in self.nodes.iter_mut().zip(left_mins) {
+            draft.children.sort_unstable_by_key(|&(label, _)| label);
+            let mut node = Node {
+                first_edge: index.edges.len() as u32,
+                byte_edges: 0,
+                class_edges: 0,
+                skip_child: NONE,
+                first_rank: index.ranks.len() as u32,
+                finished: draft.finished.len() as u32,
+                dot: draft.dot.len() as u32,
+                bang: draft.bang.len() as u32,
+                left_min,
+            };
+            for &(label, child) in &draft.children {
+                match label {
+                    Label::Byte(byte) => {
+                        node.byte_edges += 1;
+                        index.edges.push(Edge { label: byte.into(), child });
+                    }
+                    Label::Class(id) => {
+                        node.class_edges += 1;
+                        index.edges.push(Edge { label: id, child });
+                    }
+                    Label::Skip => node.skip_child = child,
+                }
+            }
+            index.ranks.extend(draft.finished.iter().chain(&draft.dot).chain(&draft.bang));
+            index.nodes.push(node);
+        }
+        index
+    }
+
+    /// `left_min` of every node. Children are always created after their
+    /// parent, so a reverse scan sees every subtree before its root.
+    fn left_mins(&self) -> Vec<u32> {
+        let mut subtree_min = vec![NONE; self.nodes.len()];
+        let mut left_min = vec![NONE; self.nodes.len()];
+        for (id, node) in self.nodes.iter().enumerate().rev() {
+            let below = node
+                .children
+                .iter()
+                .map(|&(_, child)| subtree_min[child as usize])
+                .chain(node.dot.first().copied())
+                .min()
+                .unwrap_or(NONE);
+            left_min[id] = below;
+            let here = [node.finished.first(), node.bang.first()]
+                .into_iter()
+                .flatten()
+                .copied();
+            subtree_min[id] = here.fold(below, u32::min);
+        }
+        left_min
+    }
+}

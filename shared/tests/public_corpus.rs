@@ -1,0 +1,33 @@
+//! The public differential corpus, recorded from a real Asterisk 22.10.1,
+//! must replay without a single disagreement.
+
+use patchbay_shared::pattern::corpus;
+
+/// The corpus lives beside the repository (`shared/` next to the checkout).
+const PUBLIC_CORPUS: &str = include_str!("../../../shared/corpus/patterns-public.jsonl");
+
+#[test]
+fn public_corpus_replays_without_disagreement() {
+    let report = corpus::check(PUBLIC_CORPUS);
+    assert_eq!(report.disagreements, Vec::<String>::new());
+    // 2,000 queries and 179 contexts.
+    assert_eq!((report.passed, report.failed), (2179, 0));
+}
+
+#[test]
+fn a_wrong_expectation_is_reported_on_one_line() {
+    let corpus = r#"{"type": "meta"}
+{"type": "context", "group": "g", "context": "c", "entries": [{"kind": "exten", "value": "_X."}], "asterisk_order": ["_X."], "asterisk_includes": [], "asterisk_ignorepats": []}
+{"type": "query", "group": "g", "id": "g-q0", "context": "c", "exten": "12", "winner": null, "matches": [], "exists": false, "canmatch": true, "matchmore": true, "ignorepat": false}
+"#;
+    let report = corpus::check(corpus);
+    assert_eq!((report.passed, report.failed), (1, 1));
+    assert_eq!(
+        report.disagreements,
+        vec![
+            "g-q0: expected winner=None, matches=[], exists=false, \
+             got winner=Some((\"c\", \"_X.\")), matches=[(\"c\", \"_X.\")], exists=true"
+                .to_owned()
+        ]
+    );
+}
