@@ -31,3 +31,13 @@ fn a_wrong_expectation_is_reported_on_one_line() {
         ]
     );
 }
+
+#[test]
+fn canmatch_is_compared_as_exists_or_canmatch() {
+    // Dialling the pattern's own text: exists (§3.4), raw canmatch says no,
+    // and the corpus (through chan_iax2) reports canmatch = true.
+    let corpus = r#"{"type": "context", "group": "g", "context": "c", "entries": [{"kind": "exten", "value": "_X."}], "asterisk_order": ["_X."], "asterisk_includes": [], "asterisk_ignorepats": []}
+{"type": "query", "group": "g", "id": "g-q0", "context": "c", "exten": "_X.", "winner": ["c", "_X."], "matches": [["c", "_X."]], "exists": true, "canmatch": true, "matchmore": false, "ignorepat": false}
+"#;
+    assert_eq!(corpus::check(corpus).disagreements, Vec::<String>::new());
+}
