@@ -9,9 +9,15 @@
 //!   precedence, with an explanation of the choice.
 //! - [`model`]: the Wazo confd objects (wire shapes) and the [`model::Snapshot`]
 //!   that gathers them as the one input of everything below.
+//! - [`validate`]: every Wazo rule plus the injection rules, per object and
+//!   across a whole snapshot; errors name the field and what is allowed.
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
 pub mod callerid;
 pub mod model;
+pub mod validate;
 pub mod pattern;
+
+#[cfg(test)]
+mod fixtures;

@@ -14,6 +14,7 @@ mod extension;
 mod failover;
 mod iax;
 mod ids;
+mod object_ref;
 mod incall;
 mod outcall;
 mod sip;
@@ -31,6 +32,7 @@ pub use ids::{
     ContextId, CustomId, ExtensionId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,
     UuidRef,
 };
+pub use object_ref::{ObjectKind, ObjectRef};
 pub use incall::{CallerIdMode, Destination, HangupCause, Incall};
 pub use outcall::{Outcall, OutcallExtension};
 pub use sip::{

@@ -26,7 +26,7 @@ pub struct Trunk {
 }
 
 /// What a trunk dials through.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TrunkEndpoint {
     /// A PJSIP endpoint, by uuid.
     Sip(String),

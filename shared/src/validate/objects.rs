@@ -1,0 +1,310 @@
+//! Per-object validators (everything but SIP endpoints, see `sip.rs`).
+
+use super::pjsip_options::OptionSet;
+use super::sip::{pjsip_object_name, unknown_key};
+use super::{Errors, FieldError, text};
+use crate::callerid;
+use crate::model::*;
+
+/// Context names Asterisk or Wazo reserve.
+const RESERVED_CONTEXTS: [&str; 7] = [
+    "authentication", "general", "global", "globals", "parkedcalls", "xivo-features", "zonemessages",
+];
+
+/// Prefix of the contexts Patchbay generates (outcall subroutines).
+pub const GENERATED_CONTEXT_PREFIX: &str = "pb-";
+
+/// A tenant.
+pub fn tenant(t: &Tenant) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("uuid", text::uuid(&t.uuid));
+    errors.check("name", text::free_text(&t.name, 1, 128));
+    errors.check("slug", text::charset(&t.slug, 1, 10, |c| c.is_ascii_alphanumeric() || c == '_', "letters, digits and `_`"));
+    errors.into_vec()
+}
+
+/// A context name (also used for `preprocess_subroutine` and destinations).
+fn context_name(name: &str) -> Option<String> {
+    text::context_like_name(name, 79).or_else(|| {
+        if RESERVED_CONTEXTS.contains(&name) {
+            Some(format!("`{name}` is a reserved context name"))
+        } else if name.starts_with(GENERATED_CONTEXT_PREFIX) {
+            Some(format!("names starting with `{GENERATED_CONTEXT_PREFIX}` are reserved for Patchbay's generated contexts"))
+        } else {
+            None
+        }
+    })
+}
+
+/// A context.
+pub fn context(c: &Context) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&c.tenant_uuid));
+    errors.check("name", context_name(&c.name));
+    errors.check("label", text::free_text(&c.label, 1, 128));
+    if let Some(d) = &c.description {
+        errors.check("description", text::free_text(d, 0, 4096));
+    }
+    for (i, include) in c.contexts.iter().enumerate() {
+        if include.id == c.id {
+            errors.push("contexts", "Operation not permitted: a context cannot include itself");
+        }
+        if c.contexts[..i].contains(include) {
+            errors.push("contexts", format!("context {} is included twice", include.id));
+        }
+    }
+    errors.into_vec()
+}
+
+/// Characters of Wazo's pattern charset (after the optional `_` / `+`).
+fn is_pattern_char(c: char) -> bool {
+    c.is_ascii_digit() || "*#_XxZzNn[].!-".contains(c)
+}
+
+/// An extension, against the type of the context it lives in (Wazo's exten
+/// regexes, reference §2.2), plus balanced brackets: Asterisk's line splitter
+/// swallows the rest of the line after an unclosed `[`.
+pub fn extension(e: &Extension, kind: ContextKind) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&e.tenant_uuid));
+    errors.check("context", context_name(&e.context));
+    errors.check("exten", exten(&e.exten, kind));
+    errors.into_vec()
+}
+
+fn exten(exten: &str, kind: ContextKind) -> Option<String> {
+    let shape_ok = if kind == ContextKind::Outcall {
+        let body = exten.strip_prefix('_').unwrap_or(exten);
+        let body = body.strip_prefix('+').unwrap_or(body);
+        !body.is_empty() && exten.len() <= 40 && body.chars().all(is_pattern_char)
+    } else if let Some(body) = exten.strip_prefix('_') {
+        (1..=39).contains(&body.len()) && body.chars().all(is_pattern_char)
+    } else {
+        (1..=40).contains(&exten.len()) && exten.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+    };
+    if !shape_ok {
+        let allowed = if kind == ContextKind::Outcall {
+            "an optional `_`, an optional `+`, then `0-9 * # X Z N . ! [ ] -` (at most 40)"
+        } else {
+            "`_` followed by `0-9 * # X Z N . ! [ ] -` (at most 40), or 1..40 of `0-9 * #`"
+        };
+        return Some(format!("String does not match expected pattern: use {allowed}"));
+    }
+    brackets(exten)
+}
+
+fn brackets(exten: &str) -> Option<String> {
+    let mut open = false;
+    for c in exten.chars() {
+        match (c, open) {
+            ('[', true) => return Some("`[` inside `[...]`: character sets do not nest".into()),
+            ('[', false) => open = true,
+            (']', true) => open = false,
+            (']', false) => return Some("`]` without a matching `[`".into()),
+            _ => {}
+        }
+    }
+    open.then(|| "unclosed `[`".into())
+}
+
+/// A trunk.
+pub fn trunk(t: &Trunk) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&t.tenant_uuid));
+    if let Some(ctx) = &t.context {
+        errors.check("context", context_name(ctx));
+    }
+    if let Some(TrunkEndpoint::Sip(uuid)) = &t.endpoint {
+        errors.check("endpoint_sip.uuid", text::uuid(uuid));
+    }
+    errors.into_vec()
+}
+
+/// A transport: Wazo's charset for keys and values, and real option keys.
+pub fn transport(t: &Transport) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("uuid", text::uuid(&t.uuid));
+    errors.check("name", pjsip_object_name(&t.name));
+    if t.options.len() > 128 {
+        errors.push("options", format!("at most 128 options (got {})", t.options.len()));
+    }
+    let transport_char = |c: char| c.is_ascii_alphanumeric() || "-_/.:,".contains(c);
+    for (key, value) in &t.options {
+        if let Some(message) = unknown_key(OptionSet::Transport, key) {
+            errors.push("options", message);
+            continue;
+        }
+        errors.check(
+            "options",
+            text::charset(value, 1, text::MAX_OPTION_VALUE, transport_char, "letters, digits and `-_/.:,`")
+                .map(|p| format!("invalid value for `{key}`: {p}")),
+        );
+    }
+    errors.into_vec()
+}
+
+fn section_settings(settings: &PjsipSectionSettings, set: OptionSet) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    for (key, value) in &settings.options {
+        if let Some(message) = unknown_key(set, key) {
+            errors.push("options", message);
+            continue;
+        }
+        errors.check("options", text::option_value(value).map(|p| format!("invalid value for `{key}`: {p}")));
+    }
+    errors.into_vec()
+}
+
+/// `/asterisk/pjsip/global`.
+pub fn pjsip_global(g: &PjsipGlobal) -> Vec<FieldError> {
+    section_settings(g, OptionSet::Global)
+}
+
+/// `/asterisk/pjsip/system`.
+pub fn pjsip_system(s: &PjsipSystem) -> Vec<FieldError> {
+    section_settings(s, OptionSet::System)
+}
+
+/// An IAX endpoint. There is no static iax.conf table: keys are checked for
+/// shape, and `type`/`host` must use their own fields.
+pub fn endpoint_iax(e: &EndpointIax) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&e.tenant_uuid));
+    errors.check("name", text::context_like_name(&e.name, 40));
+    errors.check("host", text::charset(&e.host, 1, 255, |c| c.is_ascii_alphanumeric() || ".:_-[]".contains(c), "a host name, an address or `dynamic`"));
+    for (key, value) in &e.options {
+        if matches!(key.as_str(), "type" | "host") {
+            errors.push("options", format!("`{key}` is set through its own field"));
+            continue;
+        }
+        errors.check("options", text::charset(key, 1, 64, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_', "lowercase letters, digits and `_`").map(|p| format!("invalid key {key:?}: {p}")));
+        errors.check("options", text::option_value(value).map(|p| format!("invalid value for `{key}`: {p}")));
+    }
+    errors.into_vec()
+}
+
+/// Characters of a custom interface and its suffix (Wazo's interface regex).
+fn interface_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "#*./_@:-".contains(c)
+}
+
+/// A custom endpoint.
+pub fn endpoint_custom(e: &EndpointCustom) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&e.tenant_uuid));
+    errors.check("interface", text::charset(&e.interface, 1, 128, interface_char, "letters, digits and `#*./_@:-`"));
+    if let Some(suffix) = &e.interface_suffix {
+        errors.check("interface_suffix", text::charset(suffix, 0, 32, interface_char, "letters, digits and `#*./_@:-`"));
+    }
+    errors.into_vec()
+}
+
+/// An outcall and its patterns' settings.
+pub fn outcall(o: &Outcall) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&o.tenant_uuid));
+    errors.check("name", text::free_text(&o.name, 1, 128));
+    if let Some(d) = &o.description {
+        errors.check("description", text::free_text(d, 0, 4096));
+    }
+    if let Some(sub) = &o.preprocess_subroutine {
+        errors.check("preprocess_subroutine", context_name(sub));
+    }
+    for (i, trunk) in o.trunks.iter().enumerate() {
+        if o.trunks[..i].contains(trunk) {
+            errors.push("trunks", "Operation not permitted. Cannot associate same trunk more than once");
+        }
+    }
+    for (i, ext) in o.extensions.iter().enumerate() {
+        if o.extensions[..i].iter().any(|e| e.extension_id == ext.extension_id) {
+            errors.push("extensions", format!("extension {} is associated twice", ext.extension_id));
+        }
+        for FieldError { field, message } in outcall_extension(ext) {
+            errors.push(format!("extensions[{i}].{field}"), message);
+        }
+    }
+    errors.into_vec()
+}
+
+/// The body of `PUT /outcalls/{id}/extensions/{extension_id}`.
+pub fn outcall_extension(e: &OutcallExtension) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    if let Some(p) = &e.external_prefix {
+        errors.check("external_prefix", text::dial_digits(p, 64));
+    }
+    if let Some(p) = &e.prefix {
+        errors.check("prefix", text::dial_digits(p, 32));
+    }
+    if let Some(cid) = e.caller_id.as_deref().filter(|c| !c.is_empty()) {
+        errors.check("caller_id", text::length(cid, 0, 80).or_else(|| callerid::parse(cid).err()));
+    }
+    errors.into_vec()
+}
+
+/// An incall.
+pub fn incall(i: &Incall) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&i.tenant_uuid));
+    if let Some(d) = &i.description {
+        errors.check("description", text::free_text(d, 0, 4096));
+    }
+    if let Some(name) = &i.caller_id_name {
+        errors.check(
+            "caller_id_name",
+            text::length(name, 0, 80).or_else(|| {
+                name.chars().find(|&c| !callerid::is_name_char(c)).map(|c| {
+                    format!("{c:?} is not allowed: use letters, digits, spaces and {:?}", callerid::NAME_PUNCTUATION)
+                })
+            }),
+        );
+    }
+    match &i.destination {
+        Destination::User { ring_time: Some(t), .. } if !(t.is_finite() && *t >= 0.0) => {
+            errors.push("destination.ring_time", "Must be greater than or equal to 0.")
+        }
+        Destination::Extension { exten, context } => {
+            errors.check("destination.exten", text::charset(exten, 1, 255, |c| c.is_ascii_digit() || c == '*' || c == '#', "`0-9`, `*`, `#`"));
+            errors.check("destination.context", context_name(context));
+        }
+        _ => {}
+    }
+    errors.into_vec()
+}
+
+/// A user's caller-ID fields.
+pub fn user(u: &User) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&u.tenant_uuid));
+    errors.check("firstname", text::free_text(&u.firstname, 0, 128));
+    if let Some(last) = &u.lastname {
+        errors.check("lastname", text::free_text(last, 0, 128));
+    }
+    if let Some(cid) = u.caller_id.as_deref().filter(|c| !c.is_empty()) {
+        errors.check("caller_id", text::length(cid, 0, 160).or_else(|| internal_caller_id(cid)));
+    }
+    if let Some(out) = u.outgoing_caller_id.as_deref() {
+        if !matches!(out, "" | "default" | "anonymous") {
+            errors.check("outgoing_caller_id", text::length(out, 0, 80).or_else(|| callerid::parse(out).err()));
+        }
+    }
+    errors.into_vec()
+}
+
+/// Wazo's `^"(.*)"( <\+?\d+>)?$` for a user's internal caller ID, with our
+/// name charset.
+fn internal_caller_id(cid: &str) -> Option<String> {
+    if !cid.starts_with('"') {
+        return Some("String does not match expected pattern: use `\"Name\"` or `\"Name\" <number>`".into());
+    }
+    callerid::parse(cid).err()
+}
+
+/// A line.
+pub fn line(l: &Line) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&l.tenant_uuid));
+    if let Some(ep) = &l.endpoint_sip {
+        errors.check("endpoint_sip.uuid", text::uuid(&ep.uuid));
+    }
+    errors.into_vec()
+}
