@@ -64,8 +64,8 @@ pub fn random_name(rng: &mut Rng) -> String {
     for _ in 0..length {
         match rng.below(100) {
             0..=14 => name.push_str(&random_set(rng)),
-            15 => name.push_str(*rng.pick(&["[12", "/1", ",", "[", "\0"])),
-            _ => name.push_str(*rng.pick(NAME_CHARS)),
+            15 => name.push_str(rng.pick::<&str>(&["[12", "/1", ",", "[", "\0"])),
+            _ => name.push_str(rng.pick::<&str>(NAME_CHARS)),
         }
     }
     name
@@ -113,7 +113,7 @@ fn instance_of(rng: &mut Rng, name: &str) -> String {
             'Z' | 'z' => out.push(char::from(b'1' + rng.below(9) as u8)),
             '.' | '!' => {
                 for _ in 0..rng.below(4) {
-                    out.push_str(*rng.pick(&["1", "5", "*", "a", "#"]));
+                    out.push_str(rng.pick::<&str>(&["1", "5", "*", "a", "#"]));
                 }
             }
             '[' => {
