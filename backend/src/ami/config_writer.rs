@@ -84,11 +84,21 @@ pub async fn write_config(
     reload: Option<&str>,
 ) -> Result<(), AmiError> {
     let messages = plan_update_config(filename, sections, reload)?;
+    // UpdateConfig refuses a file that does not exist yet, destination
+    // included ("File requires escalated privileges"): create them first.
     create_config(client, EMPTY_SOURCE).await?;
+    create_config(client, filename).await?;
+    if messages.len() > 1 {
+        create_config(client, &staging_name(filename)).await?;
+    }
     for message in messages {
         client.send("UpdateConfig", message).await?;
     }
     Ok(())
+}
+
+fn staging_name(filename: &str) -> String {
+    format!("{filename}.staging")
 }
 
 /// One edit of an `UpdateConfig` message.
@@ -137,7 +147,7 @@ pub fn plan_update_config(
     sections: &[Section],
     reload: Option<&str>,
 ) -> Result<Vec<AmiMessage>, EncodeError> {
-    let staging = format!("{filename}.staging");
+    let staging = staging_name(filename);
     let edits = sections.iter().enumerate().flat_map(|(index, section)| {
         let temporary = format!("patchbay-staging-{index}");
         std::iter::once(Edit::NewCat { cat: temporary.clone() })
