@@ -3,3 +3,8 @@
 //! only does I/O around it.
 
 pub mod ami;
+pub mod api;
+pub mod bootstrap;
+pub mod server;
+pub mod store;
+pub mod sync;

@@ -1,0 +1,199 @@
+//! `/trunks` and the trunk ↔ endpoint associations.
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::listing::ListQuery;
+use super::resource::{Spec, body_object};
+use crate::server::AppState;
+use crate::store::{Kind, ObjectRow, objects};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+pub const TRUNK: Spec = Spec { kind: Kind::Trunk, noun: "Trunk", path: "trunks", rel: "trunks", by_uuid: false };
+const COLUMNS: &[&str] = &["id", "context", "description", "name", "label", "outgoing_caller_id_format"];
+
+/// Keys the client may set on a trunk, with their checks.
+fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, trunk: &mut Map<String, Value>) -> ApiResult<()> {
+    for (key, value) in input {
+        match key.as_str() {
+            "context" => {
+                match value {
+                    Value::Null => {}
+                    Value::String(name) => super::contexts::require_context_named(conn, caller, name)?,
+                    _ => return Err(ApiError::input("context", "must be a context name or null")),
+                }
+                trunk.insert("context".into(), value.clone());
+            }
+            "twilio_incoming" => {
+                if !value.is_boolean() {
+                    return Err(ApiError::input("twilio_incoming", "Not a valid boolean."));
+                }
+                trunk.insert(key.clone(), value.clone());
+            }
+            "outgoing_caller_id_format" => {
+                if !matches!(value.as_str(), Some("+E164" | "E164" | "national")) {
+                    return Err(ApiError::input("outgoing_caller_id_format", "Must be one of: +E164, E164, national."));
+                }
+                trunk.insert(key.clone(), value.clone());
+            }
+            "description" => {
+                if !(value.is_null() || value.as_str().is_some_and(|text| text.len() <= 2048 && !text.contains(['\n', '\r']))) {
+                    return Err(ApiError::input("description", "must be a single line of at most 2048 characters, or null"));
+                }
+                trunk.insert(key.clone(), value.clone());
+            }
+            _ => {} // read-only and unknown keys are ignored, as in Wazo
+        }
+    }
+    Ok(())
+}
+
+fn defaults() -> Map<String, Value> {
+    let mut trunk = Map::new();
+    trunk.insert("context".into(), Value::Null);
+    trunk.insert("twilio_incoming".into(), json!(false));
+    trunk.insert("outgoing_caller_id_format".into(), json!("+E164"));
+    trunk.insert("description".into(), Value::Null);
+    trunk
+}
+
+/// The trunk as the API shows it: its endpoint summary and outcalls filled in.
+pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
+    let mut body = TRUNK.present(row);
+    let endpoint_sip = match row.body.get("endpoint_sip_uuid").and_then(Value::as_str) {
+        Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?.map(|endpoint| {
+            json!({
+                "uuid": endpoint.uuid,
+                "name": endpoint.body.get("name"),
+                "label": endpoint.body.get("label"),
+                "links": super::endpoints_sip::ENDPOINT_SIP.links(&endpoint),
+            })
+        }),
+        None => None,
+    };
+    if let Value::Object(map) = &mut body {
+        map.insert("name".into(), endpoint_sip.as_ref().and_then(|e| e.get("name").cloned()).unwrap_or(Value::Null));
+        map.insert("label".into(), endpoint_sip.as_ref().and_then(|e| e.get("label").cloned()).unwrap_or(Value::Null));
+        map.insert("endpoint_sip".into(), endpoint_sip.unwrap_or(Value::Null));
+        map.entry("endpoint_iax").or_insert(Value::Null);
+        map.entry("endpoint_custom").or_insert(Value::Null);
+        map.insert("outcalls".into(), json!([]));
+        map.remove("endpoint_sip_uuid");
+    }
+    Ok(body)
+}
+
+pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> ApiResult<Json<Value>> {
+    let query = ListQuery::parse(&params, COLUMNS)?;
+    state.store.read(|conn| {
+        let rows = TRUNK.list_visible(conn, &caller, query.recurse)?;
+        let items = rows.iter().map(|row| present(conn, row)).collect::<ApiResult<Vec<_>>>()?;
+        Ok(Json(query.apply(items, COLUMNS, "id")))
+    })
+}
+
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    state.store.read(|conn| Ok(Json(present(conn, &TRUNK.find(conn, &caller, &id)?)?)))
+}
+
+pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    let input = body_object(&body)?;
+    let response = state.store.write(|tx| {
+        let mut trunk = defaults();
+        apply_fields(tx, &caller, &input, &mut trunk)?;
+        let row = TRUNK.insert(tx, &caller, Value::Object(trunk), true)?;
+        Ok::<_, ApiError>(TRUNK.created(&row, present(tx, &row)?))
+    })?;
+    state.asterisk.request_apply();
+    Ok(response)
+}
+
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
+    let input = body_object(&body)?;
+    state.store.write(|tx| {
+        let before = TRUNK.find(tx, &caller, &id)?;
+        let mut trunk = before.body.as_object().cloned().unwrap_or_default();
+        apply_fields(tx, &caller, &input, &mut trunk)?;
+        TRUNK.replace(tx, &caller, &before, Value::Object(trunk))
+    })?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deleting a trunk deletes its endpoint too (Wazo's cascade).
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| {
+        let before = TRUNK.find(tx, &caller, &id)?;
+        if let Some(uuid) = before.body.get("endpoint_sip_uuid").and_then(Value::as_str)
+            && let Some(endpoint) = objects::get_by_uuid(tx, Kind::EndpointSip, uuid, None)?
+        {
+            super::endpoints_sip::ENDPOINT_SIP.remove(tx, &caller, &endpoint)?;
+        }
+        TRUNK.remove(tx, &caller, &before)
+    })?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /trunks/{id}/endpoints/sip/{uuid}`: one endpoint per trunk, one trunk per endpoint.
+pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((id, uuid)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| {
+        let trunk = TRUNK.find(tx, &caller, &id)?;
+        let endpoint = super::endpoints_sip::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
+        if trunk.tenant_uuid != endpoint.tenant_uuid {
+            return Err(ApiError::resource(format!(
+                "different tenants ('trunk_tenant_uuid': '{}', 'endpoint_tenant_uuid': '{}')",
+                trunk.tenant_uuid.as_deref().unwrap_or(""),
+                endpoint.tenant_uuid.as_deref().unwrap_or("")
+            )));
+        }
+        let current = trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str);
+        if current == Some(uuid.as_str()) {
+            return Ok(()); // re-associating the same pair is a no-op
+        }
+        if current.is_some() {
+            return Err(ApiError::resource(format!(
+                "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{}')",
+                trunk.id,
+                current.unwrap_or_default()
+            )));
+        }
+        let owner = objects::list(tx, Kind::Trunk, None)?
+            .into_iter()
+            .find(|other| other.body.get("endpoint_sip_uuid").and_then(Value::as_str) == Some(uuid.as_str()));
+        if let Some(owner) = owner {
+            return Err(ApiError::resource(format!(
+                "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{uuid}')",
+                owner.id
+            )));
+        }
+        let mut body = trunk.body.clone();
+        body["endpoint_sip_uuid"] = json!(uuid);
+        TRUNK.replace(tx, &caller, &trunk, body)
+    })?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn dissociate_sip(State(state): State<AppState>, caller: Caller, Path((id, uuid)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| {
+        let trunk = TRUNK.find(tx, &caller, &id)?;
+        super::endpoints_sip::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
+        if trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str) == Some(uuid.as_str()) {
+            let mut body = trunk.body.clone();
+            if let Value::Object(map) = &mut body {
+                map.remove("endpoint_sip_uuid");
+            }
+            TRUNK.replace(tx, &caller, &trunk, body)?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}

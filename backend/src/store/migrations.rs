@@ -1,0 +1,67 @@
+//! The schema, as an ordered list of migrations. Never edit a released
+//! migration: append a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+const STEPS: &[M<'static>] = &[M::up(
+    r#"
+CREATE TABLE tenants (
+    uuid        TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    slug        TEXT NOT NULL UNIQUE,
+    parent_uuid TEXT REFERENCES tenants(uuid)
+);
+
+-- People and scripts that use the API. `role` decides what a token may do.
+CREATE TABLE accounts (
+    uuid          TEXT PRIMARY KEY,
+    tenant_uuid   TEXT NOT NULL REFERENCES tenants(uuid) ON DELETE CASCADE,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('master_admin', 'tenant_admin'))
+);
+
+CREATE TABLE tokens (
+    token        TEXT PRIMARY KEY,
+    account_uuid TEXT NOT NULL REFERENCES accounts(uuid) ON DELETE CASCADE,
+    expires_at   INTEGER NOT NULL
+);
+
+-- Every confd resource (trunk, endpoint, context, extension, outcall...) is a
+-- JSON document in the Wazo wire shape, keyed by its kind and its per-kind id.
+CREATE TABLE objects (
+    kind        TEXT NOT NULL,
+    id          INTEGER NOT NULL,
+    uuid        TEXT,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body)),
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX objects_by_uuid ON objects(kind, uuid) WHERE uuid IS NOT NULL;
+CREATE INDEX objects_by_tenant ON objects(kind, tenant_uuid);
+
+CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    account     TEXT NOT NULL,
+    tenant_uuid TEXT,
+    action      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    object_id   TEXT NOT NULL,
+    before      TEXT,
+    after       TEXT
+);
+"#,
+)];
+
+pub fn all() -> Migrations<'static> {
+    Migrations::from_slice(STEPS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::all().validate().is_ok());
+    }
+}

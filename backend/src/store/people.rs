@@ -1,0 +1,134 @@
+//! Tenants, API accounts and their tokens.
+
+use super::StoreError;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use rusqlite::{Connection, OptionalExtension, params};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees and changes every tenant, transports and global settings.
+    MasterAdmin,
+    /// Self-service: only its own tenant's objects.
+    TenantAdmin,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::MasterAdmin => "master_admin",
+            Role::TenantAdmin => "tenant_admin",
+        }
+    }
+    fn parse(text: &str) -> Role {
+        if text == "master_admin" { Role::MasterAdmin } else { Role::TenantAdmin }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    pub uuid: String,
+    pub tenant_uuid: String,
+    pub username: String,
+    pub role: Role,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Account({} {:?} of {})", self.username, self.role, self.tenant_uuid)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Tenant {
+    pub uuid: String,
+    pub name: String,
+    pub slug: String,
+    pub parent_uuid: Option<String>,
+}
+
+pub fn insert_tenant(conn: &Connection, tenant: &Tenant) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO tenants (uuid, name, slug, parent_uuid) VALUES (?1, ?2, ?3, ?4)",
+        params![tenant.uuid, tenant.name, tenant.slug, tenant.parent_uuid],
+    )?;
+    Ok(())
+}
+
+pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>, StoreError> {
+    let mut stmt = conn.prepare("SELECT uuid, name, slug, parent_uuid FROM tenants ORDER BY rowid")?;
+    let rows = stmt.query_map([], |row| {
+        Ok(Tenant { uuid: row.get(0)?, name: row.get(1)?, slug: row.get(2)?, parent_uuid: row.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn master_tenant(conn: &Connection) -> Result<Option<Tenant>, StoreError> {
+    Ok(tenants(conn)?.into_iter().find(|tenant| tenant.parent_uuid.is_none()))
+}
+
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("argon2 with default parameters accepts any password")
+        .to_string()
+}
+
+pub fn insert_account(conn: &Connection, account: &Account, password: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO accounts (uuid, tenant_uuid, username, password_hash, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![account.uuid, account.tenant_uuid, account.username, hash_password(password), account.role.as_str()],
+    )?;
+    Ok(())
+}
+
+/// The account whose username and password match, if any.
+pub fn verify_login(conn: &Connection, username: &str, password: &str) -> Result<Option<Account>, StoreError> {
+    let found = conn
+        .query_row(
+            "SELECT uuid, tenant_uuid, username, role, password_hash FROM accounts WHERE username = ?1",
+            params![username],
+            |row| {
+                let account = Account {
+                    uuid: row.get(0)?,
+                    tenant_uuid: row.get(1)?,
+                    username: row.get(2)?,
+                    role: Role::parse(&row.get::<_, String>(3)?),
+                };
+                Ok((account, row.get::<_, String>(4)?))
+            },
+        )
+        .optional()?;
+    Ok(found.and_then(|(account, stored)| {
+        let hash = PasswordHash::new(&stored).ok()?;
+        Argon2::default().verify_password(password.as_bytes(), &hash).ok().map(|()| account)
+    }))
+}
+
+pub fn insert_token(conn: &Connection, token: &str, account_uuid: &str, expires_at: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM tokens WHERE expires_at < strftime('%s','now')", [])?;
+    conn.execute(
+        "INSERT INTO tokens (token, account_uuid, expires_at) VALUES (?1, ?2, ?3)",
+        params![token, account_uuid, expires_at],
+    )?;
+    Ok(())
+}
+
+/// The account behind a token that has not expired at `now` (unix seconds).
+pub fn account_for_token(conn: &Connection, token: &str, now: i64) -> Result<Option<Account>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
+             WHERE t.token = ?1 AND t.expires_at > ?2",
+            params![token, now],
+            |row| {
+                Ok(Account {
+                    uuid: row.get(0)?,
+                    tenant_uuid: row.get(1)?,
+                    username: row.get(2)?,
+                    role: Role::parse(&row.get::<_, String>(3)?),
+                })
+            },
+        )
+        .optional()?)
+}
