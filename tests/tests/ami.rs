@@ -202,3 +202,21 @@ async fn a_live_extension_answers_an_originated_call() -> anyhow::Result<()> {
     assert_eq!(outcome.get("Reason"), Some("4"), "4 means answered");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_reconnects_after_asterisk_restarts() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("ami-restart", "127.0.0.25", 15105).await?;
+    let options = ClientOptions { min_backoff: Duration::from_millis(200), ..ClientOptions::default() };
+    let ami = AmiClient::connect(asterisk.ami_url().parse()?, options).await?;
+
+    let mut status = ami.watch_status();
+    // Asterisk re-executes itself in place (same PID), dropping AMI sessions.
+    let restart = ami.command("core restart now").await;
+    assert!(matches!(restart, Ok(_) | Err(AmiError::Disconnected)), "{restart:?}");
+    let lost = status.wait_for(|status| *status != AmiStatus::Connected);
+    tokio::time::timeout(Duration::from_secs(5), lost).await??;
+
+    ami.wait_connected(Duration::from_secs(20)).await?;
+    ami.send("Ping", AmiMessage::new()).await?;
+    Ok(())
+}

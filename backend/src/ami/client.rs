@@ -81,6 +81,11 @@ impl AmiClient {
         self.status.borrow().clone()
     }
 
+    /// Follows status changes (for a live status display).
+    pub fn watch_status(&self) -> watch::Receiver<AmiStatus> {
+        self.status.clone()
+    }
+
     /// Waits until logged in; fails on a refused login, or when `timeout`
     /// passes without a connection (with the last failure as the reason).
     pub async fn wait_connected(&self, timeout: Duration) -> Result<(), AmiError> {
