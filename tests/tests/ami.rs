@@ -180,26 +180,26 @@ async fn a_live_extension_answers_an_originated_call() -> anyhow::Result<()> {
         ami.send("DialplanExtensionAdd", step).await?;
     }
 
-    let mut events = ami.subscribe();
     let originate = AmiMessage::new()
         .with("Channel", "Local/100@pb-test")
         .with("Application", "Wait")
         .with("Data", "0.2")
         .with("Async", "true");
-    let queued = ami.send("Originate", originate).await?;
-    let action_id = queued.response.action_id().expect("responses echo the ActionID").to_owned();
-
-    let outcome = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let event = events.recv().await.expect("event stream open");
-            if event.event_name() == Some("OriginateResponse") && event.action_id() == Some(&action_id) {
-                return event;
-            }
-        }
-    })
-    .await?;
+    let outcome = ami
+        .send_awaiting_event("Originate", originate, "OriginateResponse", Duration::from_secs(10))
+        .await?;
     assert_eq!(outcome.get("Response"), Some("Success"), "{outcome:?}");
     assert_eq!(outcome.get("Reason"), Some("4"), "4 means answered");
+
+    let nowhere = AmiMessage::new()
+        .with("Channel", "Local/999@pb-test")
+        .with("Application", "Wait")
+        .with("Data", "0.2")
+        .with("Async", "true");
+    let outcome = ami
+        .send_awaiting_event("Originate", nowhere, "OriginateResponse", Duration::from_secs(10))
+        .await?;
+    assert_eq!(outcome.get("Response"), Some("Failure"), "{outcome:?}");
     Ok(())
 }
 

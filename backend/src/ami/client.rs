@@ -119,6 +119,39 @@ impl AmiClient {
         answer.await.map_err(|_| AmiError::Disconnected)?
     }
 
+    /// Runs an action whose real outcome comes later as an event carrying its
+    /// `ActionID` (an `Originate` with `Async: true` and its
+    /// `OriginateResponse`), and returns that event. The subscription starts
+    /// before the action is sent, so a fast event is not missed.
+    pub async fn send_awaiting_event(
+        &self,
+        name: &str,
+        headers: AmiMessage,
+        event_name: &str,
+        timeout: Duration,
+    ) -> Result<AmiMessage, AmiError> {
+        let mut events = self.subscribe();
+        let answer = self.send(name, headers).await?;
+        let action_id = answer.response.action_id().unwrap_or_default().to_owned();
+        let wait = async {
+            loop {
+                match events.recv().await {
+                    Ok(event)
+                        if event.event_name() == Some(event_name)
+                            && event.action_id() == Some(action_id.as_str()) =>
+                    {
+                        return Ok(event);
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(AmiError::Disconnected),
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(AmiError::Timeout { action: name.to_owned() }))
+    }
+
     /// Runs a CLI command (`Command` action) and returns its output lines.
     pub async fn command(&self, command: &str) -> Result<Vec<String>, AmiError> {
         let answer = self.send("Command", AmiMessage::new().with("Command", command)).await?;
