@@ -6,5 +6,6 @@ pub mod ami;
 pub mod api;
 pub mod bootstrap;
 pub mod server;
+pub mod snapshot;
 pub mod store;
 pub mod sync;

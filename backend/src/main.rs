@@ -64,7 +64,7 @@ fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBu
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let asterisk = match ami {
-            Some(url) => sync::AsteriskLink::start(url, store.clone()),
+            Some(url) => sync::AsteriskLink::start(&url, store.clone())?,
             None => sync::AsteriskLink::none(),
         };
         server::serve(AppState { store, asterisk }, ServeOptions { listen, dist }).await

@@ -34,7 +34,7 @@ fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
     let trunk = objects::list(conn, Kind::Trunk, None)?
         .into_iter()
-        .find(|trunk| trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str) == row.uuid.as_deref())
+        .find(|trunk| super::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
         .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.insert("trunk".into(), trunk.unwrap_or(Value::Null));
@@ -129,11 +129,9 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(uuid): P
     state.store.write(|tx| {
         let before = ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         for trunk in objects::list(tx, Kind::Trunk, None)? {
-            if trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str) == before.uuid.as_deref() {
+            if super::trunks::sip_uuid(&trunk.body) == before.uuid.as_deref() {
                 let mut body = trunk.body.clone();
-                if let Value::Object(map) = &mut body {
-                    map.remove("endpoint_sip_uuid");
-                }
+                body["endpoint_sip"] = Value::Null;
                 super::trunks::TRUNK.replace(tx, &caller, &trunk, body)?;
             }
         }

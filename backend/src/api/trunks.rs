@@ -54,19 +54,27 @@ fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, 
     Ok(())
 }
 
+/// The uuid of the SIP endpoint a stored trunk document points at.
+pub fn sip_uuid(trunk: &Value) -> Option<&str> {
+    trunk.get("endpoint_sip")?.get("uuid")?.as_str()
+}
+
 fn defaults() -> Map<String, Value> {
     let mut trunk = Map::new();
     trunk.insert("context".into(), Value::Null);
     trunk.insert("twilio_incoming".into(), json!(false));
     trunk.insert("outgoing_caller_id_format".into(), json!("+E164"));
     trunk.insert("description".into(), Value::Null);
+    trunk.insert("endpoint_sip".into(), Value::Null);
+    trunk.insert("endpoint_iax".into(), Value::Null);
+    trunk.insert("endpoint_custom".into(), Value::Null);
     trunk
 }
 
 /// The trunk as the API shows it: its endpoint summary and outcalls filled in.
 pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = TRUNK.present(row);
-    let endpoint_sip = match row.body.get("endpoint_sip_uuid").and_then(Value::as_str) {
+    let endpoint_sip = match sip_uuid(&row.body) {
         Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?.map(|endpoint| {
             json!({
                 "uuid": endpoint.uuid,
@@ -84,7 +92,6 @@ pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         map.entry("endpoint_iax").or_insert(Value::Null);
         map.entry("endpoint_custom").or_insert(Value::Null);
         map.insert("outcalls".into(), json!([]));
-        map.remove("endpoint_sip_uuid");
     }
     Ok(body)
 }
@@ -130,7 +137,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.store.write(|tx| {
         let before = TRUNK.find(tx, &caller, &id)?;
-        if let Some(uuid) = before.body.get("endpoint_sip_uuid").and_then(Value::as_str)
+        if let Some(uuid) = sip_uuid(&before.body)
             && let Some(endpoint) = objects::get_by_uuid(tx, Kind::EndpointSip, uuid, None)?
         {
             super::endpoints_sip::ENDPOINT_SIP.remove(tx, &caller, &endpoint)?;
@@ -153,7 +160,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
                 endpoint.tenant_uuid.as_deref().unwrap_or("")
             )));
         }
-        let current = trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str);
+        let current = sip_uuid(&trunk.body);
         if current == Some(uuid.as_str()) {
             return Ok(()); // re-associating the same pair is a no-op
         }
@@ -166,7 +173,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
         }
         let owner = objects::list(tx, Kind::Trunk, None)?
             .into_iter()
-            .find(|other| other.body.get("endpoint_sip_uuid").and_then(Value::as_str) == Some(uuid.as_str()));
+            .find(|other| sip_uuid(&other.body) == Some(uuid.as_str()));
         if let Some(owner) = owner {
             return Err(ApiError::resource(format!(
                 "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{uuid}')",
@@ -174,7 +181,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
             )));
         }
         let mut body = trunk.body.clone();
-        body["endpoint_sip_uuid"] = json!(uuid);
+        body["endpoint_sip"] = json!({"uuid": uuid});
         TRUNK.replace(tx, &caller, &trunk, body)
     })?;
     state.asterisk.request_apply();
@@ -185,11 +192,9 @@ pub async fn dissociate_sip(State(state): State<AppState>, caller: Caller, Path(
     state.store.write(|tx| {
         let trunk = TRUNK.find(tx, &caller, &id)?;
         super::endpoints_sip::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
-        if trunk.body.get("endpoint_sip_uuid").and_then(Value::as_str) == Some(uuid.as_str()) {
+        if sip_uuid(&trunk.body) == Some(uuid.as_str()) {
             let mut body = trunk.body.clone();
-            if let Value::Object(map) = &mut body {
-                map.remove("endpoint_sip_uuid");
-            }
+            body["endpoint_sip"] = Value::Null;
             TRUNK.replace(tx, &caller, &trunk, body)?;
         }
         Ok::<_, ApiError>(())

@@ -1,0 +1,52 @@
+//! Builds the domain [`Snapshot`] (all tenants, all objects) from the stored
+//! documents: the one input of rendering, simulation and lint.
+
+use crate::store::{Kind, ObjectRow, StoreError, objects, people};
+use patchbay_shared::model::{Snapshot, Tenant};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// The stored document with its key columns folded back in, as the domain
+/// types (which mirror the Wazo wire shapes) expect.
+pub fn document(row: &ObjectRow, by_uuid: bool) -> Value {
+    let mut body = row.body.clone();
+    if let Value::Object(map) = &mut body {
+        if by_uuid {
+            map.insert("uuid".into(), json!(row.uuid));
+        } else {
+            map.insert("id".into(), json!(row.id));
+        }
+        map.insert("tenant_uuid".into(), json!(row.tenant_uuid));
+    }
+    body
+}
+
+fn load<T: DeserializeOwned>(conn: &Connection, kind: Kind, by_uuid: bool) -> Result<Vec<T>, StoreError> {
+    objects::list(conn, kind, None)?
+        .iter()
+        .map(|row| Ok(serde_json::from_value(document(row, by_uuid))?))
+        .collect()
+}
+
+pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
+    Ok(Snapshot {
+        tenants: people::tenants(conn)?
+            .into_iter()
+            .map(|tenant| Tenant { uuid: tenant.uuid, name: tenant.name, slug: tenant.slug })
+            .collect(),
+        contexts: load(conn, Kind::Context, false)?,
+        extensions: load(conn, Kind::Extension, false)?,
+        trunks: load(conn, Kind::Trunk, false)?,
+        endpoints_sip: load(conn, Kind::EndpointSip, true)?,
+        sip_templates: load(conn, Kind::SipTemplate, true)?,
+        transports: load(conn, Kind::Transport, true)?,
+        endpoints_iax: load(conn, Kind::EndpointIax, false)?,
+        endpoints_custom: load(conn, Kind::EndpointCustom, false)?,
+        outcalls: load(conn, Kind::Outcall, false)?,
+        incalls: load(conn, Kind::Incall, false)?,
+        users: load(conn, Kind::User, false)?,
+        lines: load(conn, Kind::Line, false)?,
+        ..Snapshot::default()
+    })
+}
