@@ -18,6 +18,7 @@ pub mod callerid;
 pub mod model;
 pub mod validate;
 pub mod pattern;
+pub mod render;
 
 #[cfg(test)]
 mod fixtures;

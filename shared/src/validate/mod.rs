@@ -27,7 +27,7 @@
 //! | PJSIP / IAX option keys | a real option of that section (static Asterisk 22 table), never `type` | keys are fixed words |
 //! | PJSIP / IAX option values, passwords | no control chars, no `${` / `$[`, no edge blanks; `;` rendered as `\;` | config values are never evaluated; a newline is what could start a new line |
 //! | transport option keys/values | `[a-zA-Z0-9-_/.:,]` (Wazo's rule) | addresses and paths only |
-//! | labels, descriptions, outcall `name`, user names | no control characters | written only as `;` comments, one line |
+//! | labels, descriptions, outcall `name`, user names | no control characters, no `${` / `$[` | written only as `;` comments, one line |
 //! | uuids | `[a-zA-Z0-9-]{1,36}` | tenant uuid reaches a `set_var` |
 
 mod objects;

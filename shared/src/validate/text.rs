@@ -17,14 +17,23 @@ pub fn context_like_name(value: &str, max: usize) -> Option<String> {
 
 /// Free text that is only ever written as a config *comment* (labels,
 /// descriptions): any printable character, no control characters (a newline
-/// would end the comment and start a config line).
+/// would end the comment and start a config line), and no `${` / `$[` so
+/// that no stored text anywhere looks like an Asterisk expression.
 pub fn free_text(value: &str, min: usize, max: usize) -> Option<String> {
-    length(value, min, max).or_else(|| {
-        value
-            .chars()
-            .find(|c| c.is_control())
-            .map(|c| format!("control characters such as {c:?} are not allowed"))
-    })
+    length(value, min, max)
+        .or_else(|| {
+            value
+                .chars()
+                .find(|c| c.is_control())
+                .map(|c| format!("control characters such as {c:?} are not allowed"))
+        })
+        .or_else(|| no_expression(value))
+}
+
+/// Refuses `${` and `$[`.
+fn no_expression(value: &str) -> Option<String> {
+    (value.contains("${") || value.contains("$["))
+        .then(|| "`${` and `$[` are not allowed: Asterisk could evaluate them".to_owned())
 }
 
 /// Digits for prefixes: optional leading `+`, then `0-9 * #`.
@@ -54,10 +63,7 @@ pub fn option_value(value: &str) -> Option<String> {
                 format!("control characters such as {c:?} are not allowed in a value")
             })
         })
-        .or_else(|| {
-            (value.contains("${") || value.contains("$["))
-                .then(|| "`${` and `$[` are not allowed: Asterisk could evaluate them".to_owned())
-        })
+        .or_else(|| no_expression(value))
         .or_else(|| {
             (value.starts_with(' ') || value.ends_with(' '))
                 .then(|| "leading or trailing blanks are not allowed".to_owned())

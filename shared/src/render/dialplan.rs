@@ -1,0 +1,392 @@
+//! The dialplan Patchbay writes, as data: contexts, includes, extensions and
+//! their priorities. `render::extensions` writes it to extensions.conf and
+//! `simulate` loads the very same names into the matcher, so a simulated
+//! winner is what Asterisk runs.
+//!
+//! Outgoing calls (reference §3.5, rendered statically since there is no
+//! AGI): each outcall pattern resolves the caller ID with the precedence of
+//! `callerid` (user choices arrive as channel variables set on the line's
+//! endpoint) and then `Gosub`s the outcall's subroutine `pb-outcall-<id>`
+//! with the number to dial, which tries the trunks in order and fails over
+//! on `DialStatus::FAILOVER` only.
+//!
+//! The number handed to a trunk is `FILTER(0-9*#+, …)` of the stripped
+//! dialled string: a pattern such as `_**99.` also matches `**99101&PJSIP/x`,
+//! and without the filter the `&` would add a second dial target.
+
+use super::escape;
+use super::pjsip::outgoing_vars;
+use crate::callerid;
+use crate::model::*;
+use crate::pattern::{Added, Dialplan, DialplanBuilder};
+use serde::Serialize;
+
+/// Prefix of generated subroutine contexts (reserved by validation).
+pub const SUBROUTINE_PREFIX: &str = "pb-outcall-";
+
+/// Characters kept in a number sent to a trunk.
+pub const DIALLED_NUMBER_CHARS: &str = "0-9*#+";
+
+/// The whole generated dialplan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DialplanPlan {
+    /// Contexts in file order.
+    pub contexts: Vec<PlannedContext>,
+}
+
+/// One `[context]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedContext {
+    /// Context name.
+    pub name: String,
+    /// Its type, `None` for generated subroutines.
+    pub kind: Option<ContextKind>,
+    /// Included context names, in order.
+    pub includes: Vec<String>,
+    /// Extensions in file order.
+    pub extensions: Vec<PlannedExtension>,
+}
+
+/// One extension and what it is for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedExtension {
+    /// The name written (and matched).
+    pub name: String,
+    /// Why it exists.
+    pub role: ExtensionRole,
+    /// Priorities 1, n, n...
+    pub priorities: Vec<Priority>,
+}
+
+/// What an extension does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExtensionRole {
+    /// Rings the lines bound to this extension.
+    Lines {
+        /// The extension.
+        extension_id: ExtensionId,
+    },
+    /// A DID of an incall.
+    Incall {
+        /// The incall.
+        incall_id: IncallId,
+        /// Its extension.
+        extension_id: ExtensionId,
+    },
+    /// A pattern of an outcall.
+    Outcall {
+        /// The outcall.
+        outcall_id: OutcallId,
+        /// The pattern's extension.
+        extension_id: ExtensionId,
+    },
+    /// `_+.` in incall contexts: drops a leading `+` and looks up again.
+    StripPlus,
+    /// `s` of an outcall's trunk-failover subroutine.
+    OutcallSubroutine {
+        /// The outcall.
+        outcall_id: OutcallId,
+    },
+}
+
+/// One priority: an optional label and `App(args)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Priority {
+    /// `n(label)`.
+    pub label: Option<String>,
+    /// The application call, e.g. `Dial(PJSIP/${ARG1}@wazo-trunk)`.
+    pub app: String,
+}
+
+/// An extension the matcher refused or dropped as a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Context name.
+    pub context: String,
+    /// The extension name.
+    pub exten: String,
+    /// Why Asterisk will not run it.
+    pub reason: String,
+}
+
+struct Priorities(Vec<Priority>);
+
+impl Priorities {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+    fn add(&mut self, app: impl Into<String>) -> &mut Self {
+        self.0.push(Priority { label: None, app: app.into() });
+        self
+    }
+    fn labelled(&mut self, label: &str, app: impl Into<String>) -> &mut Self {
+        self.0.push(Priority { label: Some(label.into()), app: app.into() });
+        self
+    }
+}
+
+impl DialplanPlan {
+    /// Builds the dialplan of every enabled context of the snapshot.
+    pub fn new(s: &Snapshot) -> Self {
+        let mut contexts: Vec<&Context> = s.contexts.iter().filter(|c| c.enabled).collect();
+        contexts.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut plan = DialplanPlan::default();
+        for ctx in contexts {
+            plan.contexts.push(context(s, ctx));
+        }
+        let mut outcalls: Vec<&Outcall> = s.outcalls.iter().collect();
+        outcalls.sort_by_key(|o| o.id);
+        for o in outcalls {
+            plan.contexts.push(subroutine(s, o));
+        }
+        plan
+    }
+
+    /// Loads the plan into the matcher, exactly as pbx_config would load the
+    /// rendered file, and reports what Asterisk would refuse.
+    pub fn matcher(&self) -> (Dialplan, Vec<Rejected>) {
+        let mut builder = DialplanBuilder::new();
+        let mut rejected = Vec::new();
+        for ctx in &self.contexts {
+            builder.add_context(&ctx.name);
+            for include in &ctx.includes {
+                builder.add_include(&ctx.name, include);
+            }
+            for ext in &ctx.extensions {
+                let reason = match builder.add_extension(&ctx.name, &ext.name) {
+                    Ok(Added::New) => continue,
+                    Ok(Added::DuplicateOf(first)) => format!("Asterisk treats it as the same extension as `{first}`, which comes first: it is dropped"),
+                    Err(e) => format!("not a valid extension name: {e:?}"),
+                };
+                rejected.push(Rejected { context: ctx.name.clone(), exten: ext.name.clone(), reason });
+            }
+        }
+        (builder.build(), rejected)
+    }
+
+    /// The planned extension `exten` of `context`.
+    pub fn extension(&self, context: &str, exten: &str) -> Option<&PlannedExtension> {
+        self.contexts.iter().find(|c| c.name == context)?.extensions.iter().find(|e| e.name == exten)
+    }
+
+    /// The planned context named `name`.
+    pub fn context(&self, name: &str) -> Option<&PlannedContext> {
+        self.contexts.iter().find(|c| c.name == name)
+    }
+}
+
+fn context(s: &Snapshot, ctx: &Context) -> PlannedContext {
+    let includes = ctx
+        .contexts
+        .iter()
+        .filter_map(|r| s.context(r.id))
+        .filter(|c| c.enabled)
+        .map(|c| escape::context_name(&c.name))
+        .collect();
+    let mut extensions = Vec::new();
+    if ctx.kind == ContextKind::Incall {
+        let mut p = Priorities::new();
+        p.add("Goto(${EXTEN:1},1)");
+        extensions.push(PlannedExtension { name: "_+.".into(), role: ExtensionRole::StripPlus, priorities: p.0 });
+    }
+    let mut exts: Vec<&Extension> = s.extensions.iter().filter(|e| e.enabled && e.context == ctx.name).collect();
+    exts.sort_by(|a, b| a.exten.cmp(&b.exten).then(a.id.cmp(&b.id)));
+    for ext in exts {
+        let planned = match s.owner_of(ext.id) {
+            Some(ExtensionOwner::Lines) => lines_extension(s, ext),
+            Some(ExtensionOwner::Incall(incall)) => incall_extension(s, ext, incall),
+            Some(ExtensionOwner::Outcall(outcall, pattern)) => outcall_extension(ext, outcall, pattern),
+            None => continue,
+        };
+        extensions.push(planned);
+    }
+    PlannedContext { name: escape::context_name(&ctx.name), kind: Some(ctx.kind), includes, extensions }
+}
+
+/// `PJSIP/a&PJSIP/b` for the lines' endpoints, if any.
+fn lines_target(s: &Snapshot, lines: &[&Line]) -> Option<String> {
+    let targets: Vec<String> = lines
+        .iter()
+        .filter_map(|l| s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid))
+        .map(|ep| format!("PJSIP/{}", escape::dial_token(&ep.name)))
+        .collect();
+    (!targets.is_empty()).then(|| targets.join("&"))
+}
+
+fn lines_extension(s: &Snapshot, ext: &Extension) -> PlannedExtension {
+    let mut p = Priorities::new();
+    match lines_target(s, &s.lines_of_extension(ext.id)) {
+        Some(target) => p.add(format!("Dial({target})")),
+        None => p.add("NoOp(no line endpoint)"),
+    };
+    p.add("Hangup()");
+    PlannedExtension { name: escape::extension_name(&ext.exten), role: ExtensionRole::Lines { extension_id: ext.id }, priorities: p.0 }
+}
+
+fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedExtension {
+    let mut p = Priorities::new();
+    p.add(format!("NoOp(incall {})", incall.id));
+    if let Some(name) = incall.caller_id_name.as_deref().map(escape::dialplan_text) {
+        let value = match incall.caller_id_mode {
+            Some(CallerIdMode::Prepend) => format!("{name} - ${{CALLERID(name)}}"),
+            Some(CallerIdMode::Append) => format!("${{CALLERID(name)}} - {name}"),
+            Some(CallerIdMode::Overwrite) => name,
+            None => String::new(),
+        };
+        if incall.caller_id_mode.is_some() {
+            p.add(format!("Set(CALLERID(name)={value})"));
+        }
+    }
+    match &incall.destination {
+        Destination::User { user_id, ring_time } => {
+            match lines_target(s, &s.lines_of_user(*user_id)) {
+                Some(target) => {
+                    let timeout = ring_time.filter(|t| *t > 0.0).map(|t| format!(",{}", t.ceil() as u64)).unwrap_or_default();
+                    p.add(format!("Dial({target}{timeout})"))
+                }
+                None => p.add(format!("NoOp(user {user_id} has no line)")),
+            };
+            p.add("Hangup()");
+        }
+        Destination::None => {
+            p.add("Hangup()");
+        }
+        Destination::Hangup { cause } => {
+            p.add(format!("Hangup({})", cause.q850()));
+        }
+        Destination::Extension { exten, context } => {
+            p.add(format!("Goto({},{},1)", escape::context_name(context), escape::extension_name(exten)));
+        }
+    }
+    PlannedExtension {
+        name: escape::extension_name(&ext.exten),
+        role: ExtensionRole::Incall { incall_id: incall.id, extension_id: ext.id },
+        priorities: p.0,
+    }
+}
+
+/// The caller-ID precedence of `callerid::resolve`, as priorities, then the
+/// Gosub to the trunks.
+fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtension) -> PlannedExtension {
+    let mut p = Priorities::new();
+    p.add(format!("NoOp(outcall {} pattern {})", outcall.id, ext.id));
+    if !outcall.enabled {
+        p.add(format!("NoOp(outcall {} is disabled)", outcall.id)).add("Hangup(34)");
+        return PlannedExtension {
+            name: escape::extension_name(&ext.exten),
+            role: ExtensionRole::Outcall { outcall_id: outcall.id, extension_id: ext.id },
+            priorities: p.0,
+        };
+    }
+    if !outcall.internal_caller_id {
+        use outgoing_vars::*;
+        p.add(format!("GotoIf(${{{SET}}}?cid_user)"));
+        p.add(format!("GotoIf(${{{ANONYMOUS}}}?cid_anon)"));
+        p.labelled("cid_route", "NoOp(caller ID of the outcall pattern)");
+        let route = pattern.caller_id.as_deref().filter(|c| !c.trim().is_empty()).and_then(|c| callerid::parse(c).ok());
+        if let Some(route) = route {
+            let name = route.name.as_ref().or(route.number.as_ref());
+            if let Some(name) = name {
+                p.add(format!("Set(CALLERID(name)={})", escape::dialplan_text(name)));
+            }
+            if let Some(number) = &route.number {
+                p.add(format!("Set(CALLERID(num)={})", escape::digits(number)));
+            }
+        }
+        p.add("Goto(dial)");
+        p.labelled("cid_anon", "Set(CALLERID(pres)=prohib)");
+        p.add("Goto(cid_route)");
+        p.labelled("cid_user", format!("Set(CALLERID(name)=${{{NAME}}})"));
+        p.add(format!("Set(CALLERID(num)=${{{NUMBER}}})"));
+    }
+    let strip = pattern.strip_digits.unwrap_or(0);
+    let prefix = escape::digits(pattern.external_prefix.as_deref().unwrap_or(""));
+    p.labelled(
+        "dial",
+        format!("Gosub({SUBROUTINE_PREFIX}{},s,1({prefix}${{FILTER({DIALLED_NUMBER_CHARS},${{EXTEN:{strip}}})}}))", outcall.id),
+    );
+    p.add("Hangup()");
+    PlannedExtension {
+        name: escape::extension_name(&ext.exten),
+        role: ExtensionRole::Outcall { outcall_id: outcall.id, extension_id: ext.id },
+        priorities: p.0,
+    }
+}
+
+/// What `Dial()` receives for `trunk`, with `number` already made safe (the
+/// renderer passes `${ARG1}`, the simulator the filtered digits). `Err` says
+/// why the trunk is skipped.
+pub fn trunk_dial_string(s: &Snapshot, trunk: &Trunk, number: &str) -> Result<String, String> {
+    match &trunk.endpoint {
+        None => Err(format!("trunk {} has no endpoint", trunk.id)),
+        Some(TrunkEndpoint::Sip(uuid)) => s
+            .endpoint_sip(uuid)
+            .map(|ep| format!("PJSIP/{number}@{}", escape::dial_token(&ep.name)))
+            .ok_or_else(|| format!("trunk {}: its SIP endpoint is missing", trunk.id)),
+        Some(TrunkEndpoint::Iax(id)) => s
+            .endpoint_iax(*id)
+            .map(|ep| format!("IAX2/{}/{number}", escape::dial_token(&ep.name)))
+            .ok_or_else(|| format!("trunk {}: its IAX endpoint is missing", trunk.id)),
+        Some(TrunkEndpoint::Custom(id)) => match s.endpoint_custom(*id) {
+            None => Err(format!("trunk {}: its custom endpoint is missing", trunk.id)),
+            Some(c) if !c.enabled => Err(format!("trunk {}: its custom endpoint is disabled", trunk.id)),
+            Some(c) => Ok(format!(
+                "{}/{number}{}",
+                escape::dial_token(&c.interface),
+                escape::dial_token(c.interface_suffix.as_deref().unwrap_or(""))
+            )),
+        },
+    }
+}
+
+/// The trunks an outcall dials, in failover order, with their dial strings
+/// (or why each is skipped).
+pub fn outcall_trunks<'a>(s: &'a Snapshot, outcall: &Outcall, number: &str) -> Vec<(TrunkId, Result<String, String>)> {
+    outcall
+        .trunks
+        .iter()
+        .map(|r| {
+            let dial = match s.trunk(r.id) {
+                Some(trunk) => trunk_dial_string(s, trunk, number),
+                None => Err(format!("trunk {} does not exist", r.id)),
+            };
+            (r.id, dial)
+        })
+        .collect()
+}
+
+/// The number a trunk receives for `dialled`: stripped, filtered, prefixed.
+pub fn number_for_trunks(pattern: &OutcallExtension, dialled: &str) -> String {
+    let strip = pattern.strip_digits.unwrap_or(0) as usize;
+    let kept: String = dialled.chars().skip(strip).filter(|c| c.is_ascii_digit() || "*#+".contains(*c)).collect();
+    format!("{}{kept}", escape::digits(pattern.external_prefix.as_deref().unwrap_or("")))
+}
+
+fn subroutine(s: &Snapshot, outcall: &Outcall) -> PlannedContext {
+    let mut p = Priorities::new();
+    p.add(format!("NoOp(outcall {}: trunks in failover order)", outcall.id));
+    if let Some(sub) = &outcall.preprocess_subroutine {
+        p.add(format!("Gosub({},s,1)", escape::context_name(sub)));
+    }
+    let timeout = outcall.ring_time.filter(|t| *t > 0).map(|t| format!(",{t}")).unwrap_or_default();
+    let dials: Vec<String> = outcall_trunks(s, outcall, "${ARG1}").into_iter().filter_map(|(_, d)| d.ok()).collect();
+    for (i, dial) in dials.iter().enumerate() {
+        let next = if i + 1 < dials.len() { format!("trunk{}", i + 2) } else { "exhausted".into() };
+        p.labelled(&format!("trunk{}", i + 1), format!("Dial({dial}{timeout})"));
+        for status in DialStatus::FAILOVER {
+            p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?{next})", status.as_str()));
+        }
+        p.add("Goto(done)");
+    }
+    p.labelled("exhausted", "Hangup(34)");
+    p.labelled("done", format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?busy)", DialStatus::Busy.as_str()));
+    p.add("Hangup()");
+    p.labelled("busy", "Hangup(17)");
+    PlannedContext {
+        name: format!("{SUBROUTINE_PREFIX}{}", outcall.id),
+        kind: None,
+        includes: vec![],
+        extensions: vec![PlannedExtension { name: "s".into(), role: ExtensionRole::OutcallSubroutine { outcall_id: outcall.id }, priorities: p.0 }],
+    }
+}

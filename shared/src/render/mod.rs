@@ -1,0 +1,49 @@
+//! Asterisk configuration from a [`Snapshot`]: pjsip.conf, extensions.conf
+//! and iax.conf, each as a structured [`ConfigFile`] (for AMI `UpdateConfig`)
+//! whose text form derives from it. Deterministic: the same snapshot gives
+//! byte-identical files, ordered by name or id so diffs stay small.
+//!
+//! **Invariant:** only [`escape`] writes config text, and every user string
+//! reaches a file through one of its functions.
+
+mod config;
+mod dialplan;
+pub mod escape;
+mod extensions;
+mod iax;
+mod pjsip;
+
+pub use config::{ConfigFile, Section};
+pub use dialplan::{
+    DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, PlannedContext, PlannedExtension, Priority,
+    Rejected, SUBROUTINE_PREFIX, number_for_trunks, outcall_trunks, trunk_dial_string,
+};
+pub use extensions::extensions_conf;
+pub use iax::iax_conf;
+pub use pjsip::pjsip_conf;
+
+use crate::model::Snapshot;
+use serde::Serialize;
+
+/// Every file Patchbay owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    /// pjsip.conf.
+    pub pjsip: ConfigFile,
+    /// extensions.conf.
+    pub extensions: ConfigFile,
+    /// iax.conf.
+    pub iax: ConfigFile,
+}
+
+/// Renders all files.
+pub fn render(s: &Snapshot) -> Rendered {
+    Rendered {
+        pjsip: pjsip_conf(s),
+        extensions: extensions_conf(&DialplanPlan::new(s)),
+        iax: iax_conf(s),
+    }
+}
+
+#[cfg(test)]
+mod tests;
