@@ -11,6 +11,10 @@
 //!   that gathers them as the one input of everything below.
 //! - [`validate`]: every Wazo rule plus the injection rules, per object and
 //!   across a whole snapshot; errors name the field and what is allowed.
+//! - [`render`]: pjsip.conf, extensions.conf and iax.conf as structured
+//!   sections and text; `render::escape` is the only producer of config text.
+//! - [`simulate`]: "user U dials X" → a `Trace` over the very dialplan that is
+//!   rendered: winner, trunks with dial strings, caller ID, overlap state.
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
@@ -19,6 +23,7 @@ pub mod model;
 pub mod validate;
 pub mod pattern;
 pub mod render;
+pub mod simulate;
 
 #[cfg(test)]
 mod fixtures;

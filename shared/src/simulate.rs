@@ -1,0 +1,398 @@
+//! "What happens when this caller dials this string?" Loads the dialplan
+//! Patchbay renders (`render::DialplanPlan`) into the Asterisk matcher of
+//! `pattern`, so the winner here is the extension a real Asterisk runs, then
+//! follows it: the outcall's number and trunks with their exact dial
+//! strings, the caller ID with its reasons, or the incall's destination.
+
+use crate::callerid::{self, CallerIdInputs, CallingUser, Presented, Resolved};
+use crate::model::*;
+use crate::pattern::{Dialplan, Match};
+use crate::render::{DialplanPlan, ExtensionRole, number_for_trunks, outcall_trunks};
+use serde::Serialize;
+
+/// Who dials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller<'a> {
+    /// A user, from the context of their first line.
+    User(UserId),
+    /// A call arriving on a trunk, in the trunk's context.
+    Trunk(TrunkId),
+    /// Any context, by name.
+    Context(&'a str),
+}
+
+/// What the winning extension is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// An outgoing route to trunks.
+    Outcall,
+    /// An incoming DID.
+    Incall,
+    /// A user's line.
+    User,
+    /// Nothing matches (yet).
+    None,
+}
+
+/// Overlap dialling: what a phone that sends digits one by one would hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Overlap {
+    /// A full match exists.
+    pub exists: bool,
+    /// A match exists now or after more digits.
+    pub canmatch: bool,
+    /// More digits could still match.
+    pub matchmore: bool,
+    /// The conclusion.
+    pub verdict: OverlapVerdict,
+}
+
+/// The four outcomes of reference table §6 of the pattern spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverlapVerdict {
+    /// Route now; nothing longer can match.
+    Complete,
+    /// Routable now, but longer numbers match too.
+    CompleteButLongerMatches,
+    /// Keep dialling (SIP 484 Address Incomplete).
+    KeepDialling,
+    /// No route (404).
+    NoRoute,
+}
+
+/// One trunk of an outcall, in failover order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrunkAttempt {
+    /// The trunk.
+    pub trunk_id: TrunkId,
+    /// What `Dial()` receives, or `None` when the trunk is skipped.
+    pub dial: Option<String>,
+    /// Why it is skipped.
+    pub skipped: Option<String>,
+}
+
+/// How an outcall handles the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutcallTrace {
+    /// The outcall.
+    pub outcall_id: OutcallId,
+    /// Its name.
+    pub name: String,
+    /// Disabled outcalls hang up.
+    pub enabled: bool,
+    /// `strip_digits` applied.
+    pub strip_digits: u32,
+    /// `external_prefix` applied.
+    pub external_prefix: String,
+    /// The number the trunks receive.
+    pub number: String,
+    /// Trunks in failover order.
+    pub trunks: Vec<TrunkAttempt>,
+    /// The DIALSTATUS values that move to the next trunk.
+    pub fails_over_on: Vec<DialStatus>,
+    /// The caller ID presented, and why.
+    pub caller_id: Resolved,
+}
+
+/// The full answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trace {
+    /// The dialled string looked up (after a `+` was stripped, if any).
+    pub dialled: String,
+    /// The context the lookup starts in.
+    pub context: Option<String>,
+    /// Contexts in the order Asterisk searches them.
+    pub contexts_searched: Vec<String>,
+    /// The extension that runs.
+    pub winner: Option<Match>,
+    /// Other extensions that match, in the order Asterisk considers them.
+    pub runner_ups: Vec<Match>,
+    /// What the winner is.
+    pub kind: RouteKind,
+    /// Overlap-dialling state.
+    pub overlap: Overlap,
+    /// For outcalls.
+    pub outcall: Option<OutcallTrace>,
+    /// For incalls and lines: what is dialled (`PJSIP/alice-phone`), if anything.
+    pub destination: Option<String>,
+    /// Human explanation, in order.
+    pub explanation: Vec<String>,
+}
+
+/// Simulates `dialled` from `caller` in `tenant`.
+pub fn simulate(s: &Snapshot, tenant: &str, caller: Caller<'_>, dialled: &str) -> Trace {
+    let plan = DialplanPlan::new(s);
+    let (dialplan, _) = plan.matcher();
+    let mut explanation = Vec::new();
+    let (context, user) = start(s, tenant, caller, &mut explanation);
+    let Some(context) = context else {
+        return empty_trace(dialled, explanation);
+    };
+    let user = user.as_ref().map(|(u, number)| (*u, number.as_str()));
+    let mut trace = lookup(s, &plan, &dialplan, &context, user, dialled, explanation);
+    // `_+.` in incall contexts drops a leading `+` and looks up again.
+    if let Some(ExtensionRole::StripPlus) = trace.winner.as_ref().and_then(|w| plan.extension(&w.context, &w.exten)).map(|e| e.role) {
+        let mut why = trace.explanation.clone();
+        why.push(format!("`_+.` strips the leading `+`: looking up {} again", &dialled[1..]));
+        trace = lookup(s, &plan, &dialplan, &context, user, &dialled[1..], why);
+    }
+    trace
+}
+
+fn empty_trace(dialled: &str, explanation: Vec<String>) -> Trace {
+    Trace {
+        dialled: dialled.to_owned(),
+        context: None,
+        contexts_searched: vec![],
+        winner: None,
+        runner_ups: vec![],
+        kind: RouteKind::None,
+        overlap: Overlap { exists: false, canmatch: false, matchmore: false, verdict: OverlapVerdict::NoRoute },
+        outcall: None,
+        destination: None,
+        explanation,
+    }
+}
+
+/// The starting context and, for a user, their caller-ID settings.
+fn start<'a>(s: &'a Snapshot, tenant: &str, caller: Caller<'_>, why: &mut Vec<String>) -> (Option<String>, Option<(&'a User, String)>) {
+    match caller {
+        Caller::User(id) => {
+            let Some(user) = s.user(id).filter(|u| u.tenant_uuid == tenant) else {
+                why.push(format!("user {id} does not exist in this tenant"));
+                return (None, None);
+            };
+            let line = s.lines_of_user(id).into_iter().find_map(|l| {
+                let ext = s.extension(l.extension_id?)?;
+                Some((ext.context.clone(), ext.exten.clone()))
+            });
+            match line {
+                Some((ctx, number)) => {
+                    why.push(format!("user {id} dials from context `{ctx}` (their line {number})"));
+                    (Some(ctx), Some((user, number)))
+                }
+                None => {
+                    why.push(format!("user {id} has no line with an extension: they cannot dial"));
+                    (None, None)
+                }
+            }
+        }
+        Caller::Trunk(id) => match s.trunk(id).filter(|t| t.tenant_uuid == tenant) {
+            None => {
+                why.push(format!("trunk {id} does not exist in this tenant"));
+                (None, None)
+            }
+            Some(Trunk { context: None, .. }) => {
+                why.push(format!("trunk {id} has no context: its inbound calls go nowhere"));
+                (None, None)
+            }
+            Some(Trunk { context: Some(ctx), .. }) => {
+                why.push(format!("calls from trunk {id} enter context `{ctx}`"));
+                (Some(ctx.clone()), None)
+            }
+        },
+        Caller::Context(name) => match s.context_named(name).filter(|c| c.tenant_uuid == tenant) {
+            None => {
+                why.push(format!("context `{name}` does not exist in this tenant"));
+                (None, None)
+            }
+            Some(_) => (Some(name.to_owned()), None),
+        },
+    }
+}
+
+/// Contexts in lookup order: the context itself, then its includes depth
+/// first, each once (names compared ignoring case, as Asterisk does).
+fn search_order(plan: &DialplanPlan, context: &str) -> Vec<String> {
+    fn walk(plan: &DialplanPlan, name: &str, seen: &mut Vec<String>) {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            return;
+        }
+        let Some(ctx) = plan.context(name) else { return };
+        seen.push(name.to_owned());
+        for include in &ctx.includes {
+            walk(plan, include, seen);
+        }
+    }
+    let mut seen = Vec::new();
+    walk(plan, context, &mut seen);
+    seen
+}
+
+fn overlap(dialplan: &Dialplan, context: &str, dialled: &str) -> Overlap {
+    let exists = dialplan.exists(context, dialled);
+    let canmatch = exists || dialplan.canmatch(context, dialled);
+    let matchmore = dialplan.matchmore(context, dialled);
+    let verdict = match (exists, matchmore, canmatch) {
+        (true, false, _) => OverlapVerdict::Complete,
+        (true, true, _) => OverlapVerdict::CompleteButLongerMatches,
+        (false, true, _) | (false, false, true) => OverlapVerdict::KeepDialling,
+        (false, false, false) => OverlapVerdict::NoRoute,
+    };
+    Overlap { exists, canmatch, matchmore, verdict }
+}
+
+fn lookup(
+    s: &Snapshot,
+    plan: &DialplanPlan,
+    dialplan: &Dialplan,
+    context: &str,
+    user: Option<(&User, &str)>,
+    dialled: &str,
+    mut explanation: Vec<String>,
+) -> Trace {
+    let contexts_searched = search_order(plan, context);
+    let mut matches = dialplan.matches(context, dialled);
+    let overlap = overlap(dialplan, context, dialled);
+    let mut trace = Trace {
+        dialled: dialled.to_owned(),
+        context: Some(context.to_owned()),
+        contexts_searched,
+        winner: None,
+        runner_ups: vec![],
+        kind: RouteKind::None,
+        overlap,
+        outcall: None,
+        destination: None,
+        explanation: vec![],
+    };
+    if matches.is_empty() {
+        explanation.push(match overlap.verdict {
+            OverlapVerdict::KeepDialling => format!("nothing matches `{dialled}` yet, but a longer number would: keep dialling"),
+            _ => format!("no extension reachable from `{context}` matches `{dialled}`"),
+        });
+        trace.explanation = explanation;
+        return trace;
+    }
+    let winner = matches.remove(0);
+    explanation.push(format!("`{}` in `{}` wins", winner.exten, winner.context));
+    for other in &matches {
+        explanation.push(format!("`{}` in `{}` also matches but comes later in Asterisk's order", other.exten, other.context));
+    }
+    if overlap.verdict == OverlapVerdict::CompleteButLongerMatches {
+        explanation.push("longer numbers would match too; a phone doing overlap dialling may wait for more digits".into());
+    }
+    let role = plan.extension(&winner.context, &winner.exten).map(|e| e.role);
+    match role {
+        Some(ExtensionRole::Outcall { outcall_id, extension_id }) => {
+            trace.kind = RouteKind::Outcall;
+            trace.outcall = outcall(s, outcall_id, extension_id, user, dialled, &mut explanation);
+        }
+        Some(ExtensionRole::Incall { incall_id, .. }) => {
+            trace.kind = RouteKind::Incall;
+            trace.destination = incall(s, incall_id, &mut explanation);
+        }
+        Some(ExtensionRole::Lines { extension_id }) => {
+            trace.kind = RouteKind::User;
+            trace.destination = lines(s, &s.lines_of_extension(extension_id));
+            explanation.push(match &trace.destination {
+                Some(d) => format!("rings {d}"),
+                None => "the extension has no line endpoint: the call hangs up".into(),
+            });
+        }
+        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | None => {}
+    }
+    trace.winner = Some(winner);
+    trace.runner_ups = matches;
+    trace.explanation = explanation;
+    trace
+}
+
+fn lines(s: &Snapshot, lines: &[&Line]) -> Option<String> {
+    let targets: Vec<String> = lines
+        .iter()
+        .filter_map(|l| s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid))
+        .map(|ep| format!("PJSIP/{}", crate::render::escape::dial_token(&ep.name)))
+        .collect();
+    (!targets.is_empty()).then(|| targets.join("&"))
+}
+
+fn incall(s: &Snapshot, id: IncallId, why: &mut Vec<String>) -> Option<String> {
+    let incall = s.incalls.iter().find(|i| i.id == id)?;
+    match &incall.destination {
+        Destination::User { user_id, .. } => {
+            let dest = lines(s, &s.lines_of_user(*user_id));
+            why.push(match (&dest, s.user(*user_id)) {
+                (_, None) => format!("incall {id} sends the call to user {user_id}, who does not exist: it hangs up"),
+                (None, Some(_)) => format!("incall {id} sends the call to user {user_id}, who has no line: it hangs up"),
+                (Some(d), Some(_)) => format!("incall {id} rings user {user_id} on {d}"),
+            });
+            dest
+        }
+        Destination::None => {
+            why.push(format!("incall {id} has destination `none`: the call hangs up"));
+            None
+        }
+        Destination::Hangup { cause } => {
+            why.push(format!("incall {id} hangs up with cause {}", cause.q850()));
+            None
+        }
+        Destination::Extension { exten, context } => {
+            why.push(format!("incall {id} jumps to {exten}@{context}"));
+            Some(format!("{exten}@{context}"))
+        }
+    }
+}
+
+fn outcall(
+    s: &Snapshot,
+    outcall_id: OutcallId,
+    extension_id: ExtensionId,
+    user: Option<(&User, &str)>,
+    dialled: &str,
+    why: &mut Vec<String>,
+) -> Option<OutcallTrace> {
+    let outcall = s.outcall(outcall_id)?;
+    let pattern = outcall.extensions.iter().find(|e| e.extension_id == extension_id)?;
+    let number = number_for_trunks(pattern, dialled);
+    let strip = pattern.strip_digits.unwrap_or(0);
+    let prefix = pattern.external_prefix.clone().unwrap_or_default();
+    why.push(format!(
+        "outcall `{}`: strip {strip} digit(s) and prefix `{prefix}`: the trunks receive `{number}`",
+        outcall.name
+    ));
+    let trunks: Vec<TrunkAttempt> = outcall_trunks(s, outcall, &number)
+        .into_iter()
+        .map(|(trunk_id, dial)| match dial {
+            Ok(dial) => TrunkAttempt { trunk_id, dial: Some(dial), skipped: None },
+            Err(reason) => TrunkAttempt { trunk_id, dial: None, skipped: Some(reason) },
+        })
+        .collect();
+    if !outcall.enabled {
+        why.push("the outcall is disabled: the call hangs up".into());
+    } else if trunks.iter().all(|t| t.dial.is_none()) {
+        why.push("no usable trunk: the call fails with congestion".into());
+    } else {
+        let order: Vec<&str> = trunks.iter().filter_map(|t| t.dial.as_deref()).collect();
+        why.push(format!("dials {} (next one only on CONGESTION or CHANUNAVAIL)", order.join(", then ")));
+    }
+    let calling = user.as_ref().map(|(u, number)| CallingUser {
+        caller_id: u.caller_id.as_deref(),
+        line_number: number,
+        outgoing_caller_id: u.outgoing_caller_id.as_deref(),
+    });
+    let default = calling.map(|c| c.own()).unwrap_or(Presented { name: "(inbound name)".into(), number: "(inbound number)".into() });
+    let caller_id = callerid::resolve(&CallerIdInputs {
+        internal_caller_id: outcall.internal_caller_id,
+        user: calling,
+        route_caller_id: pattern.caller_id.as_deref(),
+        default: &default,
+    });
+    why.extend(caller_id.explanation.iter().cloned());
+    Some(OutcallTrace {
+        outcall_id,
+        name: outcall.name.clone(),
+        enabled: outcall.enabled,
+        strip_digits: strip,
+        external_prefix: prefix,
+        number,
+        trunks,
+        fails_over_on: DialStatus::FAILOVER.to_vec(),
+        caller_id,
+    })
+}
+
+#[cfg(test)]
+mod tests;

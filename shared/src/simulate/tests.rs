@@ -1,0 +1,135 @@
+use super::*;
+use crate::fixtures::{self, T};
+
+fn run(s: &Snapshot, caller: Caller<'_>, dialled: &str) -> Trace {
+    simulate(s, T, caller, dialled)
+}
+
+fn dials(trace: &Trace) -> Vec<&str> {
+    trace.outcall.as_ref().expect("an outcall").trunks.iter().filter_map(|t| t.dial.as_deref()).collect()
+}
+
+fn winner(trace: &Trace) -> (String, String) {
+    let w = trace.winner.as_ref().expect("a winner");
+    (w.context.clone(), w.exten.clone())
+}
+
+#[test]
+fn seed_000_star_star_99_goes_to_the_other_pbx() {
+    let t = run(&fixtures::seed_000(), Caller::User(UserId(1)), "**99101");
+    assert_eq!(t.context.as_deref(), Some("default"));
+    assert_eq!(t.contexts_searched, ["default", "to-extern"]);
+    assert_eq!(winner(&t), ("to-extern".into(), "_**99.".into()));
+    assert_eq!(t.kind, RouteKind::Outcall);
+    let out = t.outcall.as_ref().unwrap();
+    assert_eq!(out.number, "101");
+    assert_eq!(out.strip_digits, 4);
+    assert_eq!(dials(&t), ["PJSIP/101@wazo-trunk"]);
+    assert_eq!(out.fails_over_on, [DialStatus::Congestion, DialStatus::ChanUnavail]);
+    assert_eq!(out.caller_id.caller_id, Presented { name: "Alice Doe".into(), number: "1001".into() });
+    assert_eq!(out.caller_id.layer, callerid::Layer::Default);
+    assert_eq!(t.overlap.verdict, OverlapVerdict::CompleteButLongerMatches);
+}
+
+#[test]
+fn a_prefix_alone_says_keep_dialling() {
+    let t = run(&fixtures::seed_000(), Caller::User(UserId(1)), "**99");
+    assert_eq!(t.kind, RouteKind::None);
+    assert_eq!(t.overlap.verdict, OverlapVerdict::KeepDialling);
+    assert!(t.explanation.last().unwrap().contains("keep dialling"), "{:?}", t.explanation);
+    let none = run(&fixtures::seed_000(), Caller::User(UserId(1)), "7");
+    assert_eq!(none.overlap.verdict, OverlapVerdict::NoRoute);
+}
+
+#[test]
+fn internal_extensions_ring_the_line() {
+    let t = run(&fixtures::seed_000(), Caller::User(UserId(1)), "1001");
+    assert_eq!(t.kind, RouteKind::User);
+    assert_eq!(t.destination.as_deref(), Some("PJSIP/alice-phone"));
+    assert_eq!(t.overlap.verdict, OverlapVerdict::Complete);
+}
+
+#[test]
+fn seed_000_the_did_from_the_trunk_rings_the_user() {
+    let t = run(&fixtures::seed_000(), Caller::Trunk(TrunkId(1)), "101");
+    assert_eq!(winner(&t), ("from-extern".into(), "101".into()));
+    assert_eq!(t.kind, RouteKind::Incall);
+    assert_eq!(t.destination.as_deref(), Some("PJSIP/alice-phone"));
+    let plus = run(&fixtures::seed_000(), Caller::Trunk(TrunkId(1)), "+101");
+    assert_eq!(plus.dialled, "101");
+    assert_eq!(plus.kind, RouteKind::Incall);
+    assert!(plus.explanation.iter().any(|e| e.contains("strips the leading `+`")));
+}
+
+#[test]
+fn seed_001_literal_418_dot_never_matches_a_real_number() {
+    let s = fixtures::seed_001();
+    let t = run(&s, Caller::User(UserId(1)), "4181234567");
+    assert_eq!(t.kind, RouteKind::None);
+    assert_eq!(t.overlap.verdict, OverlapVerdict::NoRoute);
+    let literal = run(&s, Caller::User(UserId(1)), "418.");
+    assert_eq!(winner(&literal), ("to-extern".into(), "418.".into()));
+    let did = run(&s, Caller::Trunk(TrunkId(1)), "4185550100");
+    assert_eq!(did.destination.as_deref(), Some("PJSIP/alice-phone"));
+}
+
+#[test]
+fn every_trunk_kind_dial_string_in_failover_order() {
+    let t = run(&fixtures::trunk_kinds(), Caller::User(UserId(1)), "90123");
+    assert_eq!(t.outcall.as_ref().unwrap().number, "000123");
+    assert_eq!(dials(&t), [
+        "PJSIP/000123@bandwidth",
+        "PJSIP/000123@shared-provider",
+        "Local/000123@pbx-b-in",
+        "IAX2/iax-peer/000123",
+    ]);
+    let cid = &t.outcall.as_ref().unwrap().caller_id;
+    assert_eq!(cid.caller_id, Presented { name: "ACME".into(), number: "5551234".into() });
+    assert_eq!(cid.layer, callerid::Layer::OutcallCallerId);
+}
+
+#[test]
+fn skipped_trunks_say_why() {
+    let mut s = fixtures::trunk_kinds();
+    s.endpoints_custom[0].enabled = false;
+    s.outcalls[0].trunks.push(IdRef { id: TrunkId(99) });
+    let t = run(&s, Caller::User(UserId(1)), "90123");
+    let trunks = &t.outcall.as_ref().unwrap().trunks;
+    assert_eq!(trunks[2].skipped.as_deref(), Some("trunk 3: its custom endpoint is disabled"));
+    assert_eq!(trunks[4].skipped.as_deref(), Some("trunk 99 does not exist"));
+}
+
+#[test]
+fn the_user_outgoing_caller_id_and_anonymous_reach_the_trace() {
+    let mut s = fixtures::trunk_kinds();
+    s.users[0].outgoing_caller_id = Some("anonymous".into());
+    let cid = run(&s, Caller::User(UserId(1)), "90123").outcall.unwrap().caller_id;
+    assert_eq!(cid.presentation, callerid::Presentation::Prohibited);
+    s.users[0].outgoing_caller_id = Some("\"Bob\" <555>".into());
+    let cid = run(&s, Caller::User(UserId(1)), "90123").outcall.unwrap().caller_id;
+    assert_eq!(cid.caller_id, Presented { name: "Bob".into(), number: "555".into() });
+}
+
+#[test]
+fn a_dialled_ampersand_cannot_add_a_dial_target() {
+    let t = run(&fixtures::trunk_kinds(), Caller::User(UserId(1)), "9123&PJSIP/evil");
+    assert_eq!(t.kind, RouteKind::Outcall);
+    assert_eq!(dials(&t)[0], "PJSIP/00123@bandwidth");
+}
+
+#[test]
+fn runner_ups_are_listed_in_asterisk_order() {
+    let mut s = fixtures::trunk_kinds();
+    s.extensions.push(fixtures::extension(31, "_9.", "to-extern"));
+    s.outcalls.push(fixtures::outcall(8, "catch-all", &[1], vec![fixtures::pattern(31, None, None)]));
+    let t = run(&s, Caller::User(UserId(1)), "90123");
+    assert_eq!(winner(&t), ("to-extern".into(), "_9X.".into()));
+    assert_eq!(t.runner_ups.iter().map(|m| m.exten.as_str()).collect::<Vec<_>>(), ["_9.".to_owned()]);
+}
+
+#[test]
+fn callers_outside_the_tenant_get_no_route() {
+    let t = simulate(&fixtures::seed_000(), "tenant-b", Caller::User(UserId(1)), "1001");
+    assert_eq!(t.kind, RouteKind::None);
+    assert!(t.explanation[0].contains("does not exist in this tenant"));
+}
