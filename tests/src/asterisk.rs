@@ -88,12 +88,24 @@ impl AsteriskInstance {
         let deadline = Instant::now() + BOOT_TIMEOUT;
         // Poll the port cheaply first: the client's reconnect back-off starts at
         // a second, far longer than the usual wait.
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.ami_port)).await.is_err() {
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.ami_port))
+            .await
+            .is_err()
+        {
             if let Some(status) = self.process.try_wait()? {
-                bail!("Asterisk {} exited ({status}) while booting:\n{}", self.name, self.console_tail());
+                bail!(
+                    "Asterisk {} exited ({status}) while booting:\n{}",
+                    self.name,
+                    self.console_tail()
+                );
             }
             if Instant::now() > deadline {
-                bail!("Asterisk {} never opened AMI port {}:\n{}", self.name, self.ami_port, self.console_tail());
+                bail!(
+                    "Asterisk {} never opened AMI port {}:\n{}",
+                    self.name,
+                    self.ami_port,
+                    self.console_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -159,7 +171,9 @@ impl Drop for AsteriskInstance {
 
 /// The sid root, provisioned on first use.
 fn ensure_root() -> anyhow::Result<PathBuf> {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repo");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repo");
     let root = repo.join(".cache/sid-root");
     if !root.join("usr/sbin/asterisk").exists() {
         let status = Command::new(repo.join("scripts/asterisk-root.sh")).status()?;
@@ -171,11 +185,15 @@ fn ensure_root() -> anyhow::Result<PathBuf> {
 /// An Asterisk left by a test run that was killed before its Drop ran would
 /// hold the ports; stop it by the PID it recorded.
 fn stop_leftover(root: &Path, layout: &InstanceLayout) {
-    let pid_file = layout.host_path(root, &layout.run_dir()).join("asterisk.pid");
-    let Ok(pid) = fs::read_to_string(pid_file) else { return };
+    let pid_file = layout
+        .host_path(root, &layout.run_dir())
+        .join("asterisk.pid");
+    let Ok(pid) = fs::read_to_string(pid_file) else {
+        return;
+    };
     let pid = pid.trim();
-    let is_asterisk = fs::read_to_string(format!("/proc/{pid}/comm"))
-        .is_ok_and(|comm| comm.trim() == "asterisk");
+    let is_asterisk =
+        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "asterisk");
     if is_asterisk {
         let _ = Command::new("kill").args(["-KILL", pid]).status();
         let gone_by = Instant::now() + Duration::from_secs(5);
@@ -229,7 +247,10 @@ impl InstanceLayout {
         for sub in ["db", "run", "log", "spool", "cache"] {
             fs::create_dir_all(self.host_path(root, &format!("{}/{sub}", self.var_dir)))?;
         }
-        fs::write(self.host_path(root, &self.asterisk_conf()), self.asterisk_conf_text())?;
+        fs::write(
+            self.host_path(root, &self.asterisk_conf()),
+            self.asterisk_conf_text(),
+        )?;
         let files = [
             ("modules.conf", MODULES_CONF.to_owned()),
             ("logger.conf", LOGGER_CONF.to_owned()),

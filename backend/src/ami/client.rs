@@ -26,9 +26,14 @@ pub enum AmiStatus {
     Connected,
     /// Asterisk refused the user or secret; retried slowly in case
     /// manager.conf is fixed, but no use hammering it.
-    AuthenticationFailed { message: String },
+    AuthenticationFailed {
+        message: String,
+    },
     /// Lost or never reached; the next attempt comes after `retry_in_ms`.
-    Disconnected { reason: String, retry_in_ms: u64 },
+    Disconnected {
+        reason: String,
+        retry_in_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,8 +70,18 @@ impl AmiClient {
         let (requests, request_receiver) = mpsc::channel(REQUEST_QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (status_sender, status) = watch::channel(AmiStatus::Connecting);
-        tokio::spawn(supervise(url, options, request_receiver, events.clone(), status_sender));
-        Self { requests, events, status }
+        tokio::spawn(supervise(
+            url,
+            options,
+            request_receiver,
+            events.clone(),
+            status_sender,
+        ));
+        Self {
+            requests,
+            events,
+            status,
+        }
     }
 
     /// Spawns and waits for the first login: a wrong secret is an error here
@@ -95,7 +110,9 @@ impl AmiClient {
                 match &*status.borrow_and_update() {
                     AmiStatus::Connected => return Ok(()),
                     AmiStatus::AuthenticationFailed { message } => {
-                        return Err(AmiError::AuthenticationFailed { message: message.clone() });
+                        return Err(AmiError::AuthenticationFailed {
+                            message: message.clone(),
+                        });
                     }
                     AmiStatus::Connecting | AmiStatus::Disconnected { .. } => {}
                 }
@@ -114,8 +131,15 @@ impl AmiClient {
     /// this fails at once with [`AmiError::NotConnected`].
     pub async fn send(&self, name: &str, headers: AmiMessage) -> Result<ActionResponse, AmiError> {
         let (reply, answer) = oneshot::channel();
-        let request = Request { name: name.to_owned(), headers, reply };
-        self.requests.send(request).await.map_err(|_| AmiError::Disconnected)?;
+        let request = Request {
+            name: name.to_owned(),
+            headers,
+            reply,
+        };
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| AmiError::Disconnected)?;
         answer.await.map_err(|_| AmiError::Disconnected)?
     }
 
@@ -149,12 +173,18 @@ impl AmiClient {
         };
         tokio::time::timeout(timeout, wait)
             .await
-            .unwrap_or_else(|_| Err(AmiError::Timeout { action: name.to_owned() }))
+            .unwrap_or_else(|_| {
+                Err(AmiError::Timeout {
+                    action: name.to_owned(),
+                })
+            })
     }
 
     /// Runs a CLI command (`Command` action) and returns its output lines.
     pub async fn command(&self, command: &str) -> Result<Vec<String>, AmiError> {
-        let answer = self.send("Command", AmiMessage::new().with("Command", command)).await?;
+        let answer = self
+            .send("Command", AmiMessage::new().with("Command", command))
+            .await?;
         Ok(answer.output().into_iter().map(str::to_owned).collect())
     }
 
@@ -191,7 +221,15 @@ async fn supervise(
                     tracing::info!(%url, "AMI connected");
                     status.send_replace(AmiStatus::Connected);
                 };
-                connection::run(stream, &url, options.timers, &mut requests, &events, on_ready).await
+                connection::run(
+                    stream,
+                    &url,
+                    options.timers,
+                    &mut requests,
+                    &events,
+                    on_ready,
+                )
+                .await
             }
             Err(error) => Ended::Closed {
                 reason: CloseReason::Protocol(error.to_string()),
@@ -212,7 +250,10 @@ async fn supervise(
             other => {
                 let reason = describe_close(&other);
                 tracing::warn!(%url, %reason, retry_in = ?backoff, "AMI disconnected");
-                AmiStatus::Disconnected { reason, retry_in_ms: backoff.as_millis() as u64 }
+                AmiStatus::Disconnected {
+                    reason,
+                    retry_in_ms: backoff.as_millis() as u64,
+                }
             }
         };
         status.send_replace(next_status.clone());

@@ -74,7 +74,9 @@ impl fmt::Debug for AmiMessage {
         for (key, value) in &self.headers {
             let hidden = is_secret_name(key)
                 || secret_value_key.as_deref() == Some(key.as_str())
-                || value.split_once('=').is_some_and(|(name, _)| is_secret_name(name.trim()));
+                || value
+                    .split_once('=')
+                    .is_some_and(|(name, _)| is_secret_name(name.trim()));
             if let Some(index) = key.strip_prefix("Var-") {
                 secret_value_key = is_secret_name(value).then(|| format!("Value-{index}"));
             }
@@ -257,8 +259,13 @@ mod tests {
             Output: line one\r\nOutput: line: two\r\n\r\n";
         let (frames, rest) = decode_all(bytes);
         assert!(rest.is_empty());
-        assert_eq!(frames[0], Frame::Banner("Asterisk Call Manager/11.0.0".into()));
-        let Frame::Message(message) = &frames[1] else { panic!("{frames:?}") };
+        assert_eq!(
+            frames[0],
+            Frame::Banner("Asterisk Call Manager/11.0.0".into())
+        );
+        let Frame::Message(message) = &frames[1] else {
+            panic!("{frames:?}")
+        };
         assert_eq!(message.response(), Some("Success"));
         assert_eq!(message.action_id(), Some("2"));
         let output: Vec<_> = message.get_all("output").collect();
@@ -269,7 +276,10 @@ mod tests {
     fn incomplete_message_waits_for_the_blank_line() {
         let mut decoder = Decoder::new();
         let mut buffer = b"Asterisk Call Manager/11.0.0\r\nEvent: FullyBooted\r\n".to_vec();
-        assert!(matches!(decoder.decode(&mut buffer), Ok(Some(Frame::Banner(_)))));
+        assert!(matches!(
+            decoder.decode(&mut buffer),
+            Ok(Some(Frame::Banner(_)))
+        ));
         assert_eq!(decoder.decode(&mut buffer), Ok(None));
         buffer.extend_from_slice(b"Status: Fully Booted\r\n\r");
         assert_eq!(decoder.decode(&mut buffer), Ok(None));
@@ -304,19 +314,29 @@ mod tests {
         let bytes = b"Asterisk Call Manager/1.1\r\n\
             Response: Follows\r\nActionID: 9\r\nraw output\n--END COMMAND--\r\n\r\n";
         let (frames, _) = decode_all(bytes);
-        let Frame::Message(message) = &frames[1] else { panic!() };
-        assert_eq!(message.get_all("Output").collect::<Vec<_>>(), ["raw output"]);
+        let Frame::Message(message) = &frames[1] else {
+            panic!()
+        };
+        assert_eq!(
+            message.get_all("Output").collect::<Vec<_>>(),
+            ["raw output"]
+        );
     }
 
     #[test]
     fn a_stream_that_is_not_ami_is_an_error() {
         let mut buffer = b"SSH-2.0-OpenSSH\r\n".to_vec();
-        assert!(matches!(Decoder::new().decode(&mut buffer), Err(DecodeError::NotAmi(_))));
+        assert!(matches!(
+            Decoder::new().decode(&mut buffer),
+            Err(DecodeError::NotAmi(_))
+        ));
     }
 
     #[test]
     fn encodes_in_order_with_crlf() {
-        let message = AmiMessage::new().with("Action", "Ping").with("ActionID", "7");
+        let message = AmiMessage::new()
+            .with("Action", "Ping")
+            .with("ActionID", "7");
         let mut out = Vec::new();
         encode(&message, &mut out).unwrap();
         assert_eq!(out, b"Action: Ping\r\nActionID: 7\r\n\r\n");
@@ -325,11 +345,15 @@ mod tests {
     #[test]
     fn refuses_values_that_would_inject_headers_and_writes_nothing() {
         for evil in ["x\r\nAction: Command", "x\n[evil]", "x\r", "x\0y"] {
-            let message = AmiMessage::new().with("Action", "UpdateConfig").with("Value-000000", evil);
+            let message = AmiMessage::new()
+                .with("Action", "UpdateConfig")
+                .with("Value-000000", evil);
             let mut out = b"before".to_vec();
             assert_eq!(
                 encode(&message, &mut out),
-                Err(EncodeError::ForbiddenCharacter { key: "Value-000000".into() })
+                Err(EncodeError::ForbiddenCharacter {
+                    key: "Value-000000".into()
+                })
             );
             assert_eq!(out, b"before");
         }
@@ -339,7 +363,10 @@ mod tests {
     fn refuses_bad_keys() {
         for key in ["", "Action: Command", "Two words", "Line\n"] {
             let message = AmiMessage::new().with(key, "v");
-            assert!(matches!(encode(&message, &mut Vec::new()), Err(EncodeError::InvalidKey { .. })));
+            assert!(matches!(
+                encode(&message, &mut Vec::new()),
+                Err(EncodeError::InvalidKey { .. })
+            ));
         }
     }
 

@@ -60,15 +60,22 @@ pub fn parse_get_config(response: &AmiMessage) -> Vec<Section> {
     let mut sections: Vec<(String, Section)> = Vec::new();
     for (key, value) in &response.headers {
         if let Some(index) = key.strip_prefix("Category-") {
-            let section = Section { name: value.clone(), lines: Vec::new() };
+            let section = Section {
+                name: value.clone(),
+                lines: Vec::new(),
+            };
             sections.push((index.to_owned(), section));
         } else if let Some(rest) = key.strip_prefix("Line-") {
-            let Some((index, _)) = rest.split_once('-') else { continue };
+            let Some((index, _)) = rest.split_once('-') else {
+                continue;
+            };
             let Some((_, section)) = sections.iter_mut().rev().find(|(i, _)| i == index) else {
                 continue;
             };
             let (var, value) = value.split_once('=').unwrap_or((value, ""));
-            section.lines.push((var.trim().to_owned(), value.to_owned()));
+            section
+                .lines
+                .push((var.trim().to_owned(), value.to_owned()));
         }
     }
     sections.into_iter().map(|(_, section)| section).collect()
@@ -103,9 +110,18 @@ fn staging_name(filename: &str) -> String {
 
 /// One edit of an `UpdateConfig` message.
 enum Edit<'a> {
-    NewCat { cat: String },
-    Append { cat: String, var: &'a str, value: &'a str },
-    RenameCat { cat: String, to: &'a str },
+    NewCat {
+        cat: String,
+    },
+    Append {
+        cat: String,
+        var: &'a str,
+        value: &'a str,
+    },
+    RenameCat {
+        cat: String,
+        to: &'a str,
+    },
 }
 
 impl Edit<'_> {
@@ -119,7 +135,11 @@ impl Edit<'_> {
 
     fn push_headers(&self, number: usize, message: &mut AmiMessage) {
         let n = format!("{number:06}");
-        let mut push = |key: &str, value: &str| message.headers.push((format!("{key}-{n}"), value.to_owned()));
+        let mut push = |key: &str, value: &str| {
+            message
+                .headers
+                .push((format!("{key}-{n}"), value.to_owned()))
+        };
         match self {
             Edit::NewCat { cat } => {
                 push("Action", "NewCat");
@@ -150,12 +170,21 @@ pub fn plan_update_config(
     let staging = staging_name(filename);
     let edits = sections.iter().enumerate().flat_map(|(index, section)| {
         let temporary = format!("patchbay-staging-{index}");
-        std::iter::once(Edit::NewCat { cat: temporary.clone() })
-            .chain(section.lines.iter().map({
-                let temporary = temporary.clone();
-                move |(var, value)| Edit::Append { cat: temporary.clone(), var, value }
-            }))
-            .chain(std::iter::once(Edit::RenameCat { cat: temporary, to: &section.name }))
+        std::iter::once(Edit::NewCat {
+            cat: temporary.clone(),
+        })
+        .chain(section.lines.iter().map({
+            let temporary = temporary.clone();
+            move |(var, value)| Edit::Append {
+                cat: temporary.clone(),
+                var,
+                value,
+            }
+        }))
+        .chain(std::iter::once(Edit::RenameCat {
+            cat: temporary,
+            to: &section.name,
+        }))
     });
 
     let budget = MAX_HEADER_LINES - FIXED_LINES;
@@ -173,8 +202,16 @@ pub fn plan_update_config(
     let last = chunks.len() - 1;
     let mut messages = Vec::with_capacity(chunks.len());
     for (position, chunk) in chunks.iter().enumerate() {
-        let source = if position == 0 { EMPTY_SOURCE } else { staging.as_str() };
-        let destination = if position == last { filename } else { staging.as_str() };
+        let source = if position == 0 {
+            EMPTY_SOURCE
+        } else {
+            staging.as_str()
+        };
+        let destination = if position == last {
+            filename
+        } else {
+            staging.as_str()
+        };
         let mut message = AmiMessage::new()
             .with("SrcFilename", source)
             .with("DstFilename", destination);
@@ -199,7 +236,10 @@ mod tests {
     fn section(name: &str, lines: &[(&str, &str)]) -> Section {
         Section {
             name: name.to_owned(),
-            lines: lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            lines: lines
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -230,11 +270,15 @@ mod tests {
 
     #[test]
     fn large_file_is_chunked_through_staging_and_only_the_last_reloads() {
-        let lines: Vec<(String, String)> =
-            (0..60).map(|i| (format!("option{i}"), format!("value{i}"))).collect();
+        let lines: Vec<(String, String)> = (0..60)
+            .map(|i| (format!("option{i}"), format!("value{i}")))
+            .collect();
         let sections: Vec<Section> = ["endpoint", "aor", "auth"]
             .iter()
-            .map(|_| Section { name: "trunk-a".into(), lines: lines.clone() })
+            .map(|_| Section {
+                name: "trunk-a".into(),
+                lines: lines.clone(),
+            })
             .collect();
         let plan = plan_update_config("p.conf", &sections, Some("res_pjsip.so")).unwrap();
         assert!(plan.len() > 1);
@@ -243,7 +287,11 @@ mod tests {
             assert!(message.headers.len() + 2 <= MAX_HEADER_LINES);
             let is_last = position == plan.len() - 1;
             assert_eq!(message.get("Reload").is_some(), is_last);
-            let expected_source = if position == 0 { "patchbay-empty.conf" } else { "p.conf.staging" };
+            let expected_source = if position == 0 {
+                "patchbay-empty.conf"
+            } else {
+                "p.conf.staging"
+            };
             assert_eq!(message.get("SrcFilename"), Some(expected_source));
             let expected_destination = if is_last { "p.conf" } else { "p.conf.staging" };
             assert_eq!(message.get("DstFilename"), Some(expected_destination));
@@ -272,7 +320,10 @@ mod tests {
 
     #[test]
     fn an_injected_newline_fails_the_whole_plan() {
-        let sections = [section("ok", &[("a", "b")]), section("trunk", &[("callerid", "x\n[evil]")])];
+        let sections = [
+            section("ok", &[("a", "b")]),
+            section("trunk", &[("callerid", "x\n[evil]")]),
+        ];
         assert!(matches!(
             plan_update_config("p.conf", &sections, None),
             Err(EncodeError::ForbiddenCharacter { .. })
@@ -296,8 +347,14 @@ mod tests {
         assert_eq!(
             parse_get_config(&response),
             [
-                section("trunk-a", &[("type", "endpoint"), ("context", "from-trunk")]),
-                section("trunk-a", &[("type", "aor"), ("contact", "sip:a=b@127.0.0.3")]),
+                section(
+                    "trunk-a",
+                    &[("type", "endpoint"), ("context", "from-trunk")]
+                ),
+                section(
+                    "trunk-a",
+                    &[("type", "aor"), ("contact", "sip:a=b@127.0.0.3")]
+                ),
             ]
         );
     }

@@ -10,7 +10,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::codec::AmiMessage;
 use super::error::AmiError;
-use super::session::{ActionId, ActionResponse, AmiSession, CloseReason, SessionEvent, SessionTimers};
+use super::session::{
+    ActionId, ActionResponse, AmiSession, CloseReason, SessionEvent, SessionTimers,
+};
 use super::url::AmiUrl;
 
 /// How long a TCP connect may take; Asterisk on the same host answers at once.
@@ -33,7 +35,10 @@ pub(crate) struct Request {
 pub(crate) enum Ended {
     /// The session closed; `was_ready` says whether it ever got past login
     /// (the client then restarts its back-off from the shortest delay).
-    Closed { reason: CloseReason, was_ready: bool },
+    Closed {
+        reason: CloseReason,
+        was_ready: bool,
+    },
     /// Every client handle was dropped: stop for good.
     ClientGone,
 }

@@ -96,9 +96,11 @@ impl ActionResponse {
 
     /// The list events without the closing `…Complete` one.
     pub fn items(&self) -> impl Iterator<Item = &AmiMessage> {
-        self.events
-            .iter()
-            .filter(|event| !event.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("Complete")))
+        self.events.iter().filter(|event| {
+            !event
+                .get("EventList")
+                .is_some_and(|v| v.eq_ignore_ascii_case("Complete"))
+        })
     }
 }
 
@@ -121,7 +123,9 @@ pub enum SessionEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
-    AuthenticationFailed { message: String },
+    AuthenticationFailed {
+        message: String,
+    },
     /// A keepalive `Ping` went unanswered.
     Unresponsive,
     /// The peer sent something that is not AMI.
@@ -210,7 +214,8 @@ impl AmiSession {
         name: &str,
         headers: AmiMessage,
     ) -> Result<ActionId, EncodeError> {
-        self.queue(name, headers, Purpose::Caller, now).map(ActionId)
+        self.queue(name, headers, Purpose::Caller, now)
+            .map(ActionId)
     }
 
     fn queue(
@@ -222,7 +227,9 @@ impl AmiSession {
     ) -> Result<u64, EncodeError> {
         for reserved in ["Action", "ActionID"] {
             if headers.get(reserved).is_some() {
-                return Err(EncodeError::ReservedKey { key: reserved.to_owned() });
+                return Err(EncodeError::ReservedKey {
+                    key: reserved.to_owned(),
+                });
             }
         }
         let id = self.next_id;
@@ -311,11 +318,15 @@ impl AmiSession {
             return;
         }
         let pending = self.pending.remove(&id).expect("checked by caller");
+        // `Follows` is how older Asterisks answer `Command`; `Goodbye` answers `Logoff`.
         let result = match response.response() {
-            Some("Success") => Ok(ActionResponse { response, events: Vec::new() }),
+            Some("Success" | "Follows" | "Goodbye") => Ok(ActionResponse {
+                response,
+                events: Vec::new(),
+            }),
             _ => Err(AmiError::ActionFailed {
                 action: pending.action.clone(),
-                message: response.get("Message").unwrap_or_default().trim().to_owned(),
+                message: failure_message(&response),
             }),
         };
         self.complete(id, pending, result);
@@ -382,7 +393,9 @@ impl AmiSession {
             match pending.purpose {
                 Purpose::Caller => self.events.push_back(SessionEvent::Completed {
                     id: ActionId(id),
-                    result: Err(AmiError::Timeout { action: pending.action }),
+                    result: Err(AmiError::Timeout {
+                        action: pending.action,
+                    }),
                 }),
                 Purpose::Keepalive => self.close(CloseReason::Unresponsive),
                 Purpose::Login => self.close(CloseReason::AuthenticationFailed {
@@ -450,6 +463,19 @@ impl AmiSession {
     }
 }
 
+/// The `Message` of an error response, followed by its `Output` lines: a
+/// failing CLI command (`Command`) answers `Response: Error` with the only
+/// useful text in its output.
+fn failure_message(response: &AmiMessage) -> String {
+    let message = response.get("Message").unwrap_or_default().trim();
+    let output: Vec<&str> = response.get_all("Output").collect();
+    if output.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message}: {}", output.join("\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,7 +483,10 @@ mod tests {
     const BANNER: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
 
     fn credentials() -> Credentials {
-        Credentials { username: "patchbay".into(), secret: Secret::new("s3cret") }
+        Credentials {
+            username: "patchbay".into(),
+            secret: Secret::new("s3cret"),
+        }
     }
 
     fn transmitted(session: &mut AmiSession) -> String {
@@ -498,7 +527,10 @@ mod tests {
             now,
             b"Response: Success\r\nActionID: patchbay-1\r\nMessage: Authentication accepted\r\n\r\n",
         );
-        assert_eq!(transmitted(&mut session), format!("Action: Ping\r\nActionID: {ping}\r\n\r\n"));
+        assert_eq!(
+            transmitted(&mut session),
+            format!("Action: Ping\r\nActionID: {ping}\r\n\r\n")
+        );
         assert!(matches!(events(&mut session)[..], [SessionEvent::LoggedIn]));
     }
 
@@ -531,7 +563,11 @@ mod tests {
         let mut session = logged_in(now);
         let first = session.send_action(now, "Ping", AmiMessage::new()).unwrap();
         let second = session
-            .send_action(now, "CreateConfig", AmiMessage::new().with("Filename", "x.conf"))
+            .send_action(
+                now,
+                "CreateConfig",
+                AmiMessage::new().with("Filename", "x.conf"),
+            )
             .unwrap();
         session.handle_bytes(
             now,
@@ -554,11 +590,62 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_command_keeps_its_output_in_the_error() {
+        let now = Instant::now();
+        let mut session = logged_in(now);
+        let id = session
+            .send_action(now, "Command", AmiMessage::new().with("Command", "x"))
+            .unwrap();
+        session.handle_bytes(
+            now,
+            format!(
+                "Response: Error\r\nActionID: {id}\r\nMessage: Command output follows\r\n\
+                 Output: No such command 'x'\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let events = events(&mut session);
+        assert!(matches!(
+            &events[..],
+            [SessionEvent::Completed { result: Err(AmiError::ActionFailed { message, .. }), .. }]
+                if message == "Command output follows: No such command 'x'"
+        ));
+    }
+
+    #[test]
+    fn legacy_follows_command_output_is_a_success() {
+        let now = Instant::now();
+        let mut session = logged_in(now);
+        let id = session
+            .send_action(now, "Command", AmiMessage::new().with("Command", "x"))
+            .unwrap();
+        session.handle_bytes(
+            now,
+            format!("Response: Follows\r\nActionID: {id}\r\nraw line\n--END COMMAND--\r\n\r\n")
+                .as_bytes(),
+        );
+        let events = events(&mut session);
+        let [
+            SessionEvent::Completed {
+                result: Ok(answer), ..
+            },
+        ] = &events[..]
+        else {
+            panic!("{events:?}")
+        };
+        assert_eq!(answer.output(), ["raw line"]);
+    }
+
+    #[test]
     fn collects_list_events_and_passes_other_events_through() {
         let now = Instant::now();
         let mut session = logged_in(now);
         let id = session
-            .send_action(now, "PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", "trunk-a"))
+            .send_action(
+                now,
+                "PJSIPShowEndpoint",
+                AmiMessage::new().with("Endpoint", "trunk-a"),
+            )
             .unwrap();
         session.handle_bytes(
             now,
@@ -574,8 +661,12 @@ mod tests {
             .as_bytes(),
         );
         let events = events(&mut session);
-        let [SessionEvent::Event(unsolicited), SessionEvent::Completed { result: Ok(answer), .. }] =
-            &events[..]
+        let [
+            SessionEvent::Event(unsolicited),
+            SessionEvent::Completed {
+                result: Ok(answer), ..
+            },
+        ] = &events[..]
         else {
             panic!("{events:?}")
         };
@@ -589,7 +680,9 @@ mod tests {
     fn an_event_for_an_answered_action_is_unsolicited() {
         let now = Instant::now();
         let mut session = logged_in(now);
-        let id = session.send_action(now, "Originate", AmiMessage::new()).unwrap();
+        let id = session
+            .send_action(now, "Originate", AmiMessage::new())
+            .unwrap();
         session.handle_bytes(
             now,
             format!(
@@ -599,15 +692,22 @@ mod tests {
             .as_bytes(),
         );
         let events = events(&mut session);
-        assert!(matches!(&events[0], SessionEvent::Completed { result: Ok(_), .. }));
-        assert!(matches!(&events[1], SessionEvent::Event(e) if e.event_name() == Some("OriginateResponse")));
+        assert!(matches!(
+            &events[0],
+            SessionEvent::Completed { result: Ok(_), .. }
+        ));
+        assert!(
+            matches!(&events[1], SessionEvent::Event(e) if e.event_name() == Some("OriginateResponse"))
+        );
     }
 
     #[test]
     fn an_unanswered_action_times_out_on_the_virtual_clock() {
         let start = Instant::now();
         let mut session = logged_in(start);
-        let id = session.send_action(start, "Ping", AmiMessage::new()).unwrap();
+        let id = session
+            .send_action(start, "Ping", AmiMessage::new())
+            .unwrap();
         let deadline = session.poll_timeout().unwrap();
         assert_eq!(deadline, start + SessionTimers::default().action_timeout);
         session.handle_timeout(deadline - Duration::from_millis(1));
@@ -618,7 +718,10 @@ mod tests {
             [SessionEvent::Completed { id: got, result: Err(AmiError::Timeout { .. }) }] if *got == id
         ));
         // A late answer is dropped, not misdelivered.
-        session.handle_bytes(deadline, format!("Response: Success\r\nActionID: {id}\r\n\r\n").as_bytes());
+        session.handle_bytes(
+            deadline,
+            format!("Response: Success\r\nActionID: {id}\r\n\r\n").as_bytes(),
+        );
         assert!(events(&mut session).is_empty());
     }
 
@@ -647,10 +750,20 @@ mod tests {
         let ping_at = session.poll_timeout().unwrap();
         session.handle_timeout(ping_at);
         let sent = transmitted(&mut session);
-        let id = sent.lines().nth(1).unwrap().trim_start_matches("ActionID: ");
-        session.handle_bytes(ping_at, format!("Response: Success\r\nActionID: {id}\r\nPing: Pong\r\n\r\n").as_bytes());
+        let id = sent
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim_start_matches("ActionID: ");
+        session.handle_bytes(
+            ping_at,
+            format!("Response: Success\r\nActionID: {id}\r\nPing: Pong\r\n\r\n").as_bytes(),
+        );
         assert!(events(&mut session).is_empty());
-        assert_eq!(session.poll_timeout(), Some(ping_at + SessionTimers::default().keepalive_interval));
+        assert_eq!(
+            session.poll_timeout(),
+            Some(ping_at + SessionTimers::default().keepalive_interval)
+        );
     }
 
     #[test]
@@ -679,7 +792,10 @@ mod tests {
         assert!(matches!(
             &events(&mut session)[..],
             [
-                SessionEvent::Completed { result: Err(AmiError::Disconnected), .. },
+                SessionEvent::Completed {
+                    result: Err(AmiError::Disconnected),
+                    ..
+                },
                 SessionEvent::Closed(CloseReason::ConnectionLost),
             ]
         ));

@@ -35,7 +35,8 @@ impl FromStr for AmiUrl {
         let (host, port) = match address.rsplit_once(':') {
             Some((host, port)) => (
                 host,
-                port.parse().map_err(|_| invalid("the port is not a number"))?,
+                port.parse()
+                    .map_err(|_| invalid("the port is not a number"))?,
             ),
             None => (address, DEFAULT_PORT),
         };
@@ -56,7 +57,11 @@ impl FromStr for AmiUrl {
 /// Shows the URL with the secret replaced, so it can be logged.
 impl fmt::Display for AmiUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ami://{}:***@{}:{}", self.credentials.username, self.host, self.port)
+        write!(
+            f,
+            "ami://{}:***@{}:{}",
+            self.credentials.username, self.host, self.port
+        )
     }
 }
 
