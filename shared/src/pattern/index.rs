@@ -17,8 +17,15 @@
 //!
 //! The smallest rank is what the linear scan would meet first, so even the
 //! matchmore `!` veto (the first hit is a YES-BANG) comes out the same.
+//!
+//! First-match questions do not need every active node: each node knows the
+//! smallest rank anywhere below it (`subtree_min`), a lower bound on what it
+//! can still offer. [`ContextIndex::first_match`] explores the frontier
+//! smallest bound first and stops as soon as that bound cannot beat the best
+//! rank found, so a big dialplan costs little more than a small one.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use super::byteset::ByteSet;
 use super::matching::{MatchResult, Mode, Step, Tail, steps};
@@ -53,6 +60,11 @@ struct Node {
     /// Smallest rank whose name continues past this node with anything but
     /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
     left_min: u32,
+    /// Smallest rank of every name whose path goes through this node.
+    subtree_min: u32,
+    /// Most elements (edges) any path below can still take, or `NONE` when a
+    /// `.`/`!` lies below (a wildcard can absorb any length).
+    reach: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -61,16 +73,12 @@ struct Edge {
     child: u32,
 }
 
-/// What a walk finds at one active node.
+/// What the full walk of [`ContextIndex::all_matches`] finds at one active node.
 enum Reached<'a> {
     /// Dialled characters remain at this node.
     Wildcards { dot: &'a [u32], bang: &'a [u32] },
     /// The dialled string ran out at this node.
-    End {
-        finished: &'a [u32],
-        bang: &'a [u32],
-        left_min: u32,
-    },
+    End { finished: &'a [u32], bang: &'a [u32] },
 }
 
 impl ContextIndex {
@@ -86,35 +94,60 @@ impl ContextIndex {
 
     /// The smallest rank that does not answer NO, with its answer: what a
     /// scan of the sorted list stops at. `dialled` must be dash-free.
+    ///
+    /// Best-first: the frontier is a min-heap of `(subtree_min, depth, node)`;
+    /// a node's candidates are all ranks of its subtree, so once the smallest
+    /// bound on the heap is not below the best rank found, nothing left can win.
     pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult)> {
-        let mut best: Option<(u32, MatchResult)> = None;
-        let mut offer = |ranks: &[u32], result: MatchResult| {
-            if let Some(&rank) = ranks.first()
-                && best.is_none_or(|(known, _)| rank < known)
-            {
-                best = Some((rank, result));
-            }
+        let mut best = Best(None);
+        // A path yields nothing unless it can reach the end of the dialled
+        // string (data left over is NO) or, for matchmore, go beyond it.
+        let needed_beyond = u32::from(mode == Mode::MatchMore);
+        let can_yield = |node: &Node, depth: usize| {
+            node.reach == NONE || node.reach >= (dialled.len() - depth) as u32 + needed_beyond
         };
-        self.walk(dialled, |reached| match reached {
-            Reached::Wildcards { dot, bang } => {
-                offer(dot, MatchResult::Yes);
-                offer(bang, MatchResult::YesBang);
+        let mut frontier = BinaryHeap::new();
+        let root = &self.nodes[ROOT as usize];
+        if can_yield(root, 0) {
+            frontier.push(Reverse((root.subtree_min, 0, ROOT)));
+        }
+        let mut children = Vec::new();
+        while let Some(Reverse((bound, depth, id))) = frontier.pop() {
+            if !best.can_be_beaten_by(bound) {
+                break;
             }
-            Reached::End {
-                finished,
-                bang,
-                left_min,
-            } => {
+            let node = &self.nodes[id as usize];
+            let Some(&byte) = dialled.get(depth) else {
+                // The dialled string ran out here. No skip closure: an empty
+                // set left at the end is "more pattern".
                 if mode != Mode::MatchMore {
-                    offer(finished, MatchResult::Yes);
+                    best.offer(self.finished_ranks(node).first(), MatchResult::Yes);
                 }
-                offer(bang, MatchResult::YesBang);
-                if mode != Mode::Match && left_min != NONE {
-                    offer(&[left_min], MatchResult::Yes);
+                best.offer(self.bang_ranks(node).first(), MatchResult::YesBang);
+                if mode != Mode::Match && node.left_min != NONE {
+                    best.offer(Some(&node.left_min), MatchResult::Yes);
                 }
+                continue;
+            };
+            best.offer(self.dot_ranks(node).first(), MatchResult::Yes);
+            best.offer(self.bang_ranks(node).first(), MatchResult::YesBang);
+            let mut enqueue = |child: u32, depth: usize| {
+                let node = &self.nodes[child as usize];
+                if can_yield(node, depth) {
+                    frontier.push(Reverse((node.subtree_min, depth, child)));
+                }
+            };
+            if node.skip_child != NONE {
+                // Empty sets vanish while a character waits.
+                enqueue(node.skip_child, depth);
             }
-        });
-        best
+            children.clear();
+            self.push_children(node, byte, &mut children);
+            for &child in &children {
+                enqueue(child, depth + 1);
+            }
+        }
+        best.0
     }
 
     /// Every rank matching in match mode, sorted. `dialled` must be dash-free.
@@ -122,7 +155,7 @@ impl ContextIndex {
         let mut found = Vec::new();
         self.walk(dialled, |reached| match reached {
             Reached::Wildcards { dot, bang } => found.extend(dot.iter().chain(bang)),
-            Reached::End { finished, bang, .. } => found.extend(finished.iter().chain(bang)),
+            Reached::End { finished, bang } => found.extend(finished.iter().chain(bang)),
         });
         // Each name has one path, reached at one depth: no duplicates to drop.
         found.sort_unstable();
@@ -154,7 +187,6 @@ impl ContextIndex {
             sink(Reached::End {
                 finished: self.finished_ranks(node),
                 bang: self.bang_ranks(node),
-                left_min: node.left_min,
             });
         }
     }
@@ -199,6 +231,23 @@ impl ContextIndex {
     fn bang_ranks(&self, node: &Node) -> &[u32] {
         let start = (node.first_rank + node.finished + node.dot) as usize;
         &self.ranks[start..start + node.bang as usize]
+    }
+}
+
+/// The smallest-rank candidate found so far by a first-match search.
+struct Best(Option<(u32, MatchResult)>);
+
+impl Best {
+    fn offer(&mut self, rank: Option<&u32>, result: MatchResult) {
+        if let Some(&rank) = rank
+            && self.can_be_beaten_by(rank)
+        {
+            self.0 = Some((rank, result));
+        }
+    }
+
+    fn can_be_beaten_by(&self, rank: u32) -> bool {
+        self.0.is_none_or(|(known, _)| rank < known)
     }
 }
 
@@ -273,14 +322,16 @@ impl Draft {
         if self.nodes.is_empty() {
             self.nodes.push(DraftNode::default());
         }
-        let left_mins = self.left_mins();
+        let (left_mins, subtree_mins) = self.minimum_ranks();
+        let reaches = self.reaches();
         let mut index = ContextIndex {
             nodes: Vec::with_capacity(self.nodes.len()),
             edges: Vec::new(),
             ranks: Vec::new(),
             classes: self.classes,
         };
-        for (draft, left_min) in self.nodes.iter_mut().zip(left_mins) {
+        let bounds = left_mins.into_iter().zip(subtree_mins).zip(reaches);
+        for (draft, ((left_min, subtree_min), reach)) in self.nodes.iter_mut().zip(bounds) {
             draft.children.sort_unstable_by_key(|&(label, _)| label);
             let mut node = Node {
                 first_edge: index.edges.len() as u32,
@@ -292,6 +343,8 @@ impl Draft {
                 dot: draft.dot.len() as u32,
                 bang: draft.bang.len() as u32,
                 left_min,
+                subtree_min,
+                reach,
             };
             for &(label, child) in &draft.children {
                 match label {
@@ -312,9 +365,10 @@ impl Draft {
         index
     }
 
-    /// `left_min` of every node. Children are always created after their
-    /// parent, so a reverse scan sees every subtree before its root.
-    fn left_mins(&self) -> Vec<u32> {
+    /// `left_min` and `subtree_min` of every node. Children are always
+    /// created after their parent, so a reverse scan sees every subtree
+    /// before its root.
+    fn minimum_ranks(&self) -> (Vec<u32>, Vec<u32>) {
         let mut subtree_min = vec![NONE; self.nodes.len()];
         let mut left_min = vec![NONE; self.nodes.len()];
         for (id, node) in self.nodes.iter().enumerate().rev() {
@@ -332,6 +386,23 @@ impl Draft {
                 .copied();
             subtree_min[id] = here.fold(below, u32::min);
         }
-        left_min
+        (left_min, subtree_min)
+    }
+
+    /// `reach` of every node (reverse scan, as in [`Self::minimum_ranks`]).
+    fn reaches(&self) -> Vec<u32> {
+        let mut reach = vec![0; self.nodes.len()];
+        for (id, node) in self.nodes.iter().enumerate().rev() {
+            reach[id] = if !node.dot.is_empty() || !node.bang.is_empty() {
+                NONE
+            } else {
+                node.children
+                    .iter()
+                    .map(|&(_, child)| reach[child as usize].saturating_add(1))
+                    .max()
+                    .unwrap_or(0)
+            };
+        }
+        reach
     }
 }
