@@ -15,10 +15,13 @@
 //!   sections and text; `render::escape` is the only producer of config text.
 //! - [`simulate`]: "user U dials X" → a `Trace` over the very dialplan that is
 //!   rendered: winner, trunks with dial strings, caller ID, overlap state.
+//! - [`lint`]: legal but suspicious configurations (literal `418.`, shadowed
+//!   or duplicate patterns, swallowed internal numbers, trunk mistakes).
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
 pub mod callerid;
+pub mod lint;
 pub mod model;
 pub mod validate;
 pub mod pattern;
