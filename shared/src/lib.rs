@@ -5,6 +5,8 @@
 //! very same code and give the very same answers.
 //!
 //! Reading order:
+//! - [`api`]: request shapes that are not the model: the legacy chan_sip API
+//!   (seed docs 000/001) translated to the PJSIP model.
 //! - [`callerid`]: parsing caller-ID strings and the outgoing caller-ID
 //!   precedence, with an explanation of the choice.
 //! - [`model`]: the Wazo confd objects (wire shapes) and the [`model::Snapshot`]
@@ -20,6 +22,7 @@
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
+pub mod api;
 pub mod callerid;
 pub mod lint;
 pub mod model;
