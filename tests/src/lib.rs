@@ -1,3 +1,5 @@
 //! Helpers shared by the end-to-end tests (see tests/tests/*.rs).
 
 pub mod asterisk;
+pub mod app;
+pub mod browser;

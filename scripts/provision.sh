@@ -1,0 +1,66 @@
+# Installs what building and testing Patchbay need, idempotently: each step
+# checks first and is skipped when its tool is already there at the right
+# version. Sourced by scripts/run.sh and scripts/test.sh.
+#   provision_build  rust wasm target, trunk, wasm-bindgen-cli, wasm-opt 132
+#   provision_test   + Debian packages (chromium, chromium-driver, sip-tester,
+#                    debootstrap) and the sid root holding Asterisk 22
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE="$REPO/.cache"
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132.0.0
+export PATH="$HOME/.cargo/bin:$CACHE/npm/node_modules/.bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+# The wasm-bindgen-cli version must equal the wasm-bindgen crate in Cargo.lock.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$REPO/Cargo.lock"
+}
+
+provision_build() {
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        step "rustup target add wasm32-unknown-unknown"
+        rustup target add wasm32-unknown-unknown
+    fi
+    if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+        # Newer trunk releases need a newer rustc than this toolchain (1.95).
+        step "cargo install trunk $TRUNK_VERSION (several minutes, once)"
+        cargo install --locked trunk --version "$TRUNK_VERSION"
+    fi
+    local bindgen
+    bindgen=$(wasm_bindgen_version)
+    if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
+        # Not --locked: one of its locked dependencies is missing from the registry mirror.
+        step "cargo install wasm-bindgen-cli $bindgen"
+        cargo install --force wasm-bindgen-cli --version "$bindgen"
+    fi
+    if [ ! -x "$CACHE/npm/node_modules/.bin/wasm-opt" ]; then
+        # Debian's wasm-opt 108 produces wasm that fails at load time; npm's binaryen works.
+        step "npm install binaryen@$BINARYEN_VERSION"
+        mkdir -p "$CACHE/npm"
+        npm install --prefix "$CACHE/npm" --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
+    fi
+}
+
+provision_test() {
+    provision_build
+    local missing=""
+    for package in chromium chromium-driver sip-tester debootstrap; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
+    done
+    if [ -n "$missing" ]; then
+        step "apt-get install$missing"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+    fi
+    if [ ! -x "$CACHE/sid-root/usr/sbin/asterisk" ]; then
+        step "debootstrap a Debian sid root with Asterisk 22 into .cache/sid-root (about a minute, once)"
+    fi
+    sh "$REPO/scripts/asterisk-root.sh"
+}
+
+build_frontend() {
+    step "trunk build --release (the browser app, into dist/)"
+    (cd "$REPO" && trunk build --release)
+}

@@ -1,0 +1,185 @@
+//! A real `patchbay serve` process on a free loopback port, with its own
+//! database, killed when dropped.
+
+use anyhow::{Context, bail};
+use reqwest::Method;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// `target/debug/patchbay`, next to this test binary's `deps/` folder.
+fn patchbay_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe.parent().and_then(Path::parent).context("test binary is not in target/<profile>/deps")?;
+    let binary = profile_dir.join("patchbay");
+    if !binary.exists() {
+        bail!("{} is missing: run `cargo build -p patchbay-backend --bin patchbay` first", binary.display());
+    }
+    Ok(binary)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+pub struct PatchbayServer {
+    process: Child,
+    pub base_url: String,
+    pub db: PathBuf,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("patchbay-{label}-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
+impl PatchbayServer {
+    /// Starts a server on a fresh database, driving `ami` if given.
+    pub async fn start(ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        let dir = TempDir::new("server");
+        let db = dir.0.join("patchbay.db");
+        Self::start_on(dir, db, ami).await
+    }
+
+    /// Starts (or restarts) a server on an existing database file.
+    pub async fn start_on(dir: TempDir, db: PathBuf, ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        let port = free_port();
+        let mut command = Command::new(patchbay_binary()?);
+        command
+            .arg("serve")
+            .arg("--db")
+            .arg(&db)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--dist")
+            .arg(repo_root().join("dist"))
+            .env("PATCHBAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some(ami) = ami {
+            command.arg("--ami").arg(ami);
+        }
+        let process = command.spawn().context("start patchbay")?;
+        let server = PatchbayServer {
+            process,
+            base_url: format!("http://127.0.0.1:{port}"),
+            db,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if server.http.get(format!("{}/api/patchbay/1.0/status", server.base_url)).send().await.is_ok() {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("patchbay did not answer on {} within 20 s", server.base_url)
+    }
+
+    /// A token for `username` (the seeded admin has [`ADMIN_PASSWORD`]).
+    pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .post(format!("{}/api/auth/0.1/token", self.base_url))
+            .basic_auth(username, Some(password))
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if status.as_u16() != 201 {
+            bail!("login failed: {status} {body}");
+        }
+        Ok(body["data"]["token"].as_str().context("token in answer")?.to_string())
+    }
+
+    pub async fn admin_token(&self) -> anyhow::Result<String> {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// One API call: returns the HTTP status and the JSON body (`null` if empty).
+    pub async fn call(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let method = Method::from_bytes(method.as_bytes())?;
+        let mut request = self.http.request(method, format!("{}{}", self.base_url, path)).header("X-Auth-Token", token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Ok((status, body))
+    }
+
+    /// Like [`call`](Self::call) but fails unless the status is `expected`.
+    pub async fn expect(&self, token: &str, method: &str, path: &str, body: Option<Value>, expected: u16) -> anyhow::Result<Value> {
+        let (status, answer) = self.call(token, method, path, body).await?;
+        if status != expected {
+            bail!("{method} {path}: expected {expected}, got {status}: {answer}");
+        }
+        Ok(answer)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(mut self) -> TempDir {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        std::mem::replace(&mut self._dir, TempDir(PathBuf::new()))
+    }
+}
+
+impl Drop for PatchbayServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
