@@ -342,7 +342,7 @@ pub fn trunk_dial_string(s: &Snapshot, trunk: &Trunk, number: &str) -> Result<St
 
 /// The trunks an outcall dials, in failover order, with their dial strings
 /// (or why each is skipped).
-pub fn outcall_trunks<'a>(s: &'a Snapshot, outcall: &Outcall, number: &str) -> Vec<(TrunkId, Result<String, String>)> {
+pub fn outcall_trunks(s: &Snapshot, outcall: &Outcall, number: &str) -> Vec<(TrunkId, Result<String, String>)> {
     outcall
         .trunks
         .iter()

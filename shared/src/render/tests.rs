@@ -169,7 +169,8 @@ fn global_and_system_carry_their_type() {
 
 #[test]
 fn user_outgoing_caller_id_travels_as_line_variables() {
-    let cases: [(Option<&str>, &[(&str, &str)]); 5] = [
+    type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 5] = [
         (None, &[]),
         (Some("default"), &[]),
         (Some("anonymous"), &[("set_var", "PB_OUTCID_ANON=1")]),

@@ -282,10 +282,10 @@ pub fn user(u: &User) -> Vec<FieldError> {
     if let Some(cid) = u.caller_id.as_deref().filter(|c| !c.is_empty()) {
         errors.check("caller_id", text::length(cid, 0, 160).or_else(|| internal_caller_id(cid)));
     }
-    if let Some(out) = u.outgoing_caller_id.as_deref() {
-        if !matches!(out, "" | "default" | "anonymous") {
-            errors.check("outgoing_caller_id", text::length(out, 0, 80).or_else(|| callerid::parse(out).err()));
-        }
+    if let Some(out) = u.outgoing_caller_id.as_deref()
+        && !matches!(out, "" | "default" | "anonymous")
+    {
+        errors.check("outgoing_caller_id", text::length(out, 0, 80).or_else(|| callerid::parse(out).err()));
     }
     errors.into_vec()
 }

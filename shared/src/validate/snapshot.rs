@@ -139,10 +139,10 @@ fn sip_objects(c: &mut Collector<'_>) {
                     Some(tpl) => c.same_tenant(&me, "templates", &ep.tenant_uuid, &tpl.tenant_uuid),
                 }
             }
-            if let Some(t) = &ep.transport {
-                if s.transport(&t.uuid).is_none() {
-                    c.push(me.clone(), "transport", format!("SIPTransport was not found ('uuid': '{}')", t.uuid));
-                }
+            if let Some(t) = &ep.transport
+                && s.transport(&t.uuid).is_none()
+            {
+                c.push(me.clone(), "transport", format!("SIPTransport was not found ('uuid': '{}')", t.uuid));
             }
         }
     }
@@ -225,13 +225,13 @@ fn bound_extension(c: &mut Collector<'_>, me: &ObjectRef, field: &str, tenant: &
         return;
     };
     c.same_tenant(me, field, tenant, &ext.tenant_uuid);
-    if let Some(ctx) = s.context_named(&ext.context) {
-        if ctx.kind != expected {
-            c.push(me.clone(), field, format!(
-                "ContextType '{}' cannot be associated ('id': {id}, 'context': '{}'): expected a context of type '{}'",
-                ctx.kind.as_str(), ctx.name, expected.as_str()
-            ));
-        }
+    if let Some(ctx) = s.context_named(&ext.context)
+        && ctx.kind != expected
+    {
+        c.push(me.clone(), field, format!(
+            "ContextType '{}' cannot be associated ('id': {id}, 'context': '{}'): expected a context of type '{}'",
+            ctx.kind.as_str(), ctx.name, expected.as_str()
+        ));
     }
 }
 

@@ -40,7 +40,8 @@ fn seed_001_provider_peer_is_not_challenged_and_qualifies() {
 
 #[test]
 fn option_mapping_table() {
-    let cases: [(&str, &str, SipSectionKind, &[(&str, &str)]); 10] = [
+    type Case<'a> = (&'a str, &'a str, SipSectionKind, &'a [(&'a str, &'a str)]);
+    let cases: [Case; 10] = [
         ("qualify", "no", SipSectionKind::Aor, &[("qualify_frequency", "0")]),
         ("nat", "yes", SipSectionKind::Endpoint, &[("rtp_symmetric", "yes"), ("rewrite_contact", "yes")]),
         ("dtmfmode", "rfc2833", SipSectionKind::Endpoint, &[("dtmf_mode", "rfc4733")]),
@@ -91,8 +92,7 @@ fn seed_000_register_becomes_a_registration_that_recovers() {
     let reg: LegacySipRegister = serde_json::from_value(json!({
         "auth_username": "wazo-trunk", "auth_password": "pass", "transport": "udp", "remote_host": "wazo-b.example.com"
     })).unwrap();
-    let mut sections = SipSections::default();
-    sections.registration_section_options = opts(&[("server_uri", "sip:old")]);
+    let mut sections = SipSections { registration_section_options: opts(&[("server_uri", "sip:old")]), ..Default::default() };
     apply_register(&reg, &mut sections).unwrap();
     assert_eq!(sections.registration_section_options, opts(&[
         ("server_uri", "sip:wazo-b.example.com"),
