@@ -1,18 +1,100 @@
-//! Patchbay's own routes: Asterisk status, simulate, lint, config preview.
+//! Patchbay's own routes: Asterisk status, the tenant's snapshot (what the
+//! browser simulates on), simulate, lint and config preview.
 
 use super::auth::Caller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::Value;
+use patchbay_shared::model::Snapshot;
+use patchbay_shared::{lint, render, simulate};
+use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/status", get(status))
+    Router::new()
+        .route("/status", get(status))
+        .route("/snapshot", get(snapshot))
+        .route("/simulate", post(simulate_call))
+        .route("/lint", get(lint_routes))
+        .route("/config/preview", get(config_preview))
 }
 
 /// Whether an Asterisk is connected, and which endpoints it really has.
-async fn status(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<Value>> {
-    Ok(Json(state.asterisk.status_json()))
+async fn status(State(state): State<AppState>) -> Json<Value> {
+    Json(state.asterisk.status_json())
+}
+
+/// Everything the caller may see, and nothing else: another tenant's objects
+/// (and their secrets) never leave the server.
+pub fn visible_snapshot(state: &AppState, caller: &Caller) -> ApiResult<Snapshot> {
+    let full = state.store.read(crate::snapshot::load_snapshot)?;
+    if caller.is_master() && caller.tenant_uuid == caller.account.tenant_uuid {
+        return Ok(full);
+    }
+    let mine = |tenant: &str| caller.visible.iter().any(|visible| visible == tenant);
+    Ok(Snapshot {
+        tenants: full.tenants.into_iter().filter(|t| mine(&t.uuid)).collect(),
+        contexts: full.contexts.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        extensions: full.extensions.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        trunks: full.trunks.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        endpoints_sip: full.endpoints_sip.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        sip_templates: full.sip_templates.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        endpoints_iax: full.endpoints_iax.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        endpoints_custom: full.endpoints_custom.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        outcalls: full.outcalls.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        incalls: full.incalls.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        users: full.users.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        lines: full.lines.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        transports: full.transports,
+        ..Snapshot::default()
+    })
+}
+
+async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Snapshot>> {
+    Ok(Json(visible_snapshot(&state, &caller)?))
+}
+
+/// `{"dialed": "**99101", "user_id": 3}` or `{"dialed": ..., "context": "default"}`
+/// (or `"trunk_id"` for an inbound call) → the simulator's trace.
+async fn simulate_call(State(state): State<AppState>, caller: Caller, Json(body): Json<Value>) -> ApiResult<Json<Value>> {
+    let dialed = body
+        .get("dialed")
+        .and_then(Value::as_str)
+        .filter(|dialed| dialed.len() <= 79)
+        .ok_or_else(|| ApiError::input("dialed", "is required: the dialled string, at most 79 characters"))?;
+    let snapshot = visible_snapshot(&state, &caller)?;
+    let tenant = body.get("tenant_uuid").and_then(Value::as_str).unwrap_or(&caller.tenant_uuid).to_string();
+    if !caller.visible.contains(&tenant) {
+        return Err(ApiError::input("tenant_uuid", "is not a tenant you can see"));
+    }
+    let trace = if let Some(user_id) = body.get("user_id") {
+        let id = serde_json::from_value(user_id.clone()).map_err(|_| ApiError::input("user_id", "must be a user id"))?;
+        simulate::simulate(&snapshot, &tenant, simulate::Caller::User(id), dialed)
+    } else if let Some(trunk_id) = body.get("trunk_id") {
+        let id = serde_json::from_value(trunk_id.clone()).map_err(|_| ApiError::input("trunk_id", "must be a trunk id"))?;
+        simulate::simulate(&snapshot, &tenant, simulate::Caller::Trunk(id), dialed)
+    } else if let Some(context) = body.get("context").and_then(Value::as_str) {
+        simulate::simulate(&snapshot, &tenant, simulate::Caller::Context(context), dialed)
+    } else {
+        return Err(ApiError::input("user_id", "one of user_id, trunk_id or context is required"));
+    };
+    Ok(Json(json!(trace)))
+}
+
+async fn lint_routes(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let snapshot = visible_snapshot(&state, &caller)?;
+    Ok(Json(json!({"items": lint::lint_snapshot(&snapshot)})))
+}
+
+/// The config Patchbay would write now (master admin: it holds every tenant).
+async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require_master()?;
+    let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
+    let rendered = render::render(&snapshot);
+    Ok(Json(json!({
+        "pjsip.conf": render::escape::file_text(&rendered.pjsip),
+        "extensions.conf": render::escape::file_text(&rendered.extensions),
+        "iax.conf": render::escape::file_text(&rendered.iax),
+    })))
 }
