@@ -19,22 +19,24 @@ fuzz_target!(|data: &[u8]| {
     let mut queries = Vec::new();
     let mut extensions = Vec::new();
     for line in script.lines() {
-        let (command, argument) = line.split_at(line.len().min(1));
+        let mut chars = line.chars();
+        let command = chars.next();
+        let argument = chars.as_str();
         let argument = argument.strip_prefix(' ').unwrap_or(argument);
         match command {
-            "c" => {
+            Some('c') => {
                 context = argument.to_owned();
                 contexts.push(context.clone());
                 builder.add_context(&context);
             }
-            "e" => {
+            Some('e') => {
                 if let Ok(extension) = Extension::parse(argument) {
                     extensions.push(extension);
                 }
                 let _ = builder.add_extension(&context, argument);
             }
-            "i" => builder.add_include(&context, argument),
-            "g" => {
+            Some('i') => builder.add_include(&context, argument),
+            Some('g') => {
                 let _ = builder.add_ignorepat(&context, argument);
             }
             _ => queries.push(line.strip_prefix("q ").unwrap_or(line).to_owned()),
