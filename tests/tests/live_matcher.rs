@@ -1,0 +1,660 @@
+//! Live differential test of Patchbay's dialplan matcher
+//! (`patchbay_shared::pattern`) against a real Asterisk 22.
+//!
+//! A seeded generator (seed from `PATCHBAY_SEED`, else the clock; printed at
+//! the start and in every failure) writes many small, adversarial dialplans
+//! ("groups" of 1–4 contexts: overlapping prefixes, `X`/`N`/`Z` in both cases,
+//! sets with ranges, `.` and `!` anywhere, literal `*`/`#`/`+`, dashes,
+//! duplicates equal under Asterisk's ordering, includes with self-loops,
+//! cycles, diamonds and dangling names) into `patchbay-extensions.conf` in one
+//! `UpdateConfig` series, reloads `pbx_config`, and for every generated
+//! dialled string compares Patchbay with Asterisk twice:
+//!
+//! - `Dialplan::matches` against `dialplan show EXTEN@CONTEXT`, the CLI blocks
+//!   reordered into the real lookup order (depth-first over the include lists
+//!   Asterisk reports, each context once — spec §8 item 11 explains why the
+//!   raw CLI order can differ when includes form cycles);
+//! - `Dialplan::winner` against the extension that really runs: every
+//!   extension's priority 1 is `UserEvent(PbHit,Id: N,Q: ${PBQ})`, and each
+//!   query is an `Originate Local/EXTEN@CONTEXT` carrying the inherited `__PBQ=<query id>`
+//!   (`app_userevent.so` is loaded at run time: the harness's list lacks it).
+//!
+//! AMI port 15130, SIP/IAX address 127.0.0.30.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use patchbay_backend::ami::config_writer::{Section, write_config};
+use patchbay_backend::ami::{AmiClient, AmiError, AmiMessage};
+use patchbay_e2e::asterisk::AsteriskInstance;
+use patchbay_shared::pattern::{Dialplan, DialplanBuilder, Match};
+
+/// Groups per run and queries per group: 60 × 10 = 600 fresh queries.
+const GROUPS: usize = 60;
+const QUERIES_PER_GROUP: usize = 10;
+/// Originates in flight at once.
+const BATCH: usize = 60;
+
+/// splitmix64: small, seedable, good enough to explore.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("PATCHBAY_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+}
+
+/// Characters a dialled string is made of (no `h`/`i`/`t`/`s`: a `_.` also
+/// runs as the `h` handler, whose second event must not be taken for the
+/// call's; no `@`, `/`, `,`, `;`, blanks: a Local channel or the config file
+/// would read them).
+const DIAL_CHARS: &[u8] = b"0123456789012501255*#+-abc";
+
+/// One pattern token with how to produce a character it matches.
+fn pattern_token(rng: &mut Rng) -> (String, Vec<u8>) {
+    let digits = || b"0123456789".to_vec();
+    match rng.below(20) {
+        0..=5 => {
+            let d = *rng.pick(b"012555");
+            ((d as char).to_string(), vec![d])
+        }
+        6 => (rng.pick(&["X", "x"]).to_string(), digits()),
+        7 => (rng.pick(&["N", "n"]).to_string(), b"23456789".to_vec()),
+        8 => (rng.pick(&["Z", "z"]).to_string(), b"123456789".to_vec()),
+        9..=11 => {
+            let (set, members): (&str, &[u8]) = *rng.pick(&[
+                ("[0-9]", b"0123456789".as_slice()),
+                ("[1-3]", b"123"),
+                ("[2-9]", b"23456789"),
+                ("[13-5]", b"1345"),
+                ("[*#]", b"*#"),
+                ("[a-c]", b"abc"),
+                ("[5]", b"5"),
+                ("[05-]", b"05"),
+                ("[+1]", b"+1"),
+                ("[]", b""),
+            ]);
+            (set.to_owned(), members.to_vec())
+        }
+        12 => ("*".into(), b"*".to_vec()),
+        13 => ("#".into(), b"#".to_vec()),
+        14 => ("+".into(), b"+".to_vec()),
+        15 => ("-".into(), Vec::new()),
+        16 => ("a".into(), b"a".to_vec()),
+        _ => {
+            let d = *rng.pick(b"0125");
+            ((d as char).to_string(), vec![d])
+        }
+    }
+}
+
+/// A generated extension: its written name and a generator of strings it matches.
+#[derive(Clone)]
+struct GenExten {
+    name: String,
+    /// Per position: characters that match (empty = consumes nothing); then
+    /// whether the pattern ends in a wildcard (`.`/`!`) accepting a tail.
+    parts: Vec<Vec<u8>>,
+    tail: bool,
+}
+
+fn gen_extension(rng: &mut Rng, prefix: &[(String, Vec<u8>)]) -> GenExten {
+    if rng.chance(25) {
+        // A literal: digits, *, #, +, letters, dashes.
+        let len = 1 + rng.below(5);
+        let mut name = String::new();
+        let mut parts = Vec::new();
+        for i in 0..len {
+            let c = *rng.pick(b"0125012555*#+-ab");
+            if c == b'-' && i == 0 {
+                name.push('1');
+                parts.push(vec![b'1']);
+                continue;
+            }
+            name.push(c as char);
+            parts.push(if c == b'-' { Vec::new() } else { vec![c] });
+        }
+        return GenExten { name, parts, tail: false };
+    }
+    let mut name = String::from("_");
+    let mut parts = Vec::new();
+    // Overlapping prefixes: often start with a prefix shared in the group.
+    if !prefix.is_empty() && rng.chance(50) {
+        for (text, members) in &prefix[..1 + rng.below(prefix.len())] {
+            name.push_str(text);
+            parts.push(members.clone());
+        }
+    }
+    let len = rng.below(4) + usize::from(parts.is_empty());
+    for _ in 0..len {
+        let (text, members) = pattern_token(rng);
+        name.push_str(&text);
+        parts.push(members);
+    }
+    let mut tail = false;
+    match rng.below(10) {
+        0..=2 => {
+            name.push('.');
+            tail = true;
+        }
+        3..=4 => {
+            name.push('!');
+            tail = true;
+        }
+        5 => {
+            // A wildcard mid-pattern: the rest is dead (spec §8 item 2).
+            name.push(*rng.pick(&['.', '!']));
+            name.push_str("12");
+            tail = true;
+        }
+        _ => {}
+    }
+    if name == "_" {
+        name.push('1');
+        parts.push(b"1".to_vec());
+    }
+    GenExten { name, parts, tail }
+}
+
+/// An equal-under-ordering twin of a name, when one is easy to write.
+fn twin(name: &str) -> Option<String> {
+    let t = if let Some(body) = name.strip_prefix('_') {
+        let swapped = body
+            .replacen("X", "[0-9]", 1)
+            .replacen("N", "[2-9]", 1)
+            .replacen("x", "X", 1);
+        if swapped != body {
+            format!("_{swapped}")
+        } else {
+            format!("_{body}[]")
+        }
+    } else if name.len() > 1 {
+        format!("{}-{}", &name[..1], &name[1..])
+    } else {
+        return None;
+    };
+    Some(t)
+}
+
+fn sample(rng: &mut Rng, ext: &GenExten) -> String {
+    let mut s = Vec::new();
+    for members in &ext.parts {
+        if !members.is_empty() {
+            s.push(*rng.pick(members));
+        }
+    }
+    if ext.tail {
+        for _ in 0..rng.below(4) {
+            s.push(*rng.pick(DIAL_CHARS));
+        }
+    }
+    // Mutations near the match: truncate, extend, replace, dashes.
+    match rng.below(10) {
+        0 if s.len() > 1 => {
+            s.truncate(s.len() - 1);
+        }
+        1 => s.push(*rng.pick(b"0159#")),
+        2 if !s.is_empty() => {
+            let i = rng.below(s.len());
+            s[i] = *rng.pick(DIAL_CHARS);
+        }
+        3 if !s.is_empty() => {
+            let i = rng.below(s.len() + 1);
+            s.insert(i, b'-');
+        }
+        _ => {}
+    }
+    String::from_utf8(s).unwrap()
+}
+
+fn random_dialled(rng: &mut Rng) -> String {
+    if rng.chance(3) {
+        // Long, up to the 79 characters a channel keeps.
+        return (0..40 + rng.below(40))
+            .map(|_| *rng.pick(b"0123456789") as char)
+            .collect();
+    }
+    (0..1 + rng.below(6))
+        .map(|_| *rng.pick(DIAL_CHARS) as char)
+        .collect()
+}
+
+fn valid_dialled(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 79 && s.bytes().any(|b| b != b'-')
+}
+
+struct Query {
+    context: String,
+    dialled: String,
+}
+
+struct Generated {
+    sections: Vec<Section>,
+    builder: DialplanBuilder,
+    contexts: Vec<String>,
+    /// Marker id → (context, written name).
+    ids: Vec<(String, String)>,
+    queries: Vec<Query>,
+}
+
+fn generate(rng: &mut Rng) -> Generated {
+    let mut sections = Vec::new();
+    let mut builder = DialplanBuilder::new();
+    let mut contexts = Vec::new();
+    let mut ids = Vec::new();
+    let mut queries = Vec::new();
+    for g in 0..GROUPS {
+        let names: Vec<String> = (0..1 + rng.below(4)).map(|i| format!("m{g}x{i}")).collect();
+        let prefix: Vec<(String, Vec<u8>)> = (0..1 + rng.below(3)).map(|_| pattern_token(rng)).collect();
+        let mut group_extens = Vec::new();
+        for ctx in &names {
+            let mut lines = Vec::new();
+            builder.add_context(ctx);
+            let mut written: Vec<String> = Vec::new();
+            for _ in 0..rng.below(9) {
+                let ext = gen_extension(rng, &prefix);
+                let mut to_write = vec![ext.name.clone()];
+                if rng.chance(15) {
+                    to_write.push(ext.name.clone());
+                }
+                if rng.chance(20)
+                    && let Some(t) = twin(&ext.name)
+                {
+                    to_write.push(t);
+                }
+                if rng.chance(10) && !written.is_empty() {
+                    to_write.push(rng.pick(&written).clone());
+                }
+                for name in to_write {
+                    let id = ids.len();
+                    ids.push((ctx.clone(), name.clone()));
+                    lines.push((
+                        "exten".to_owned(),
+                        format!("{name},1,UserEvent(PbHit,Id: {id},Q: ${{PBQ}})"),
+                    ));
+                    builder
+                        .add_extension(ctx, &name)
+                        .unwrap_or_else(|e| panic!("generated name {name:?} refused: {e:?}"));
+                    written.push(name);
+                }
+                group_extens.push(ext);
+            }
+            // Includes: self, cycles, diamonds, duplicates, dangling.
+            for _ in 0..rng.below(4) {
+                let included = if rng.chance(8) {
+                    format!("m{g}gone")
+                } else {
+                    rng.pick(&names).clone()
+                };
+                lines.push(("include".to_owned(), included.clone()));
+                builder.add_include(ctx, &included);
+            }
+            sections.push(Section {
+                name: ctx.clone(),
+                lines,
+            });
+            contexts.push(ctx.clone());
+        }
+        let mut made = 0;
+        while made < QUERIES_PER_GROUP {
+            let dialled = if !group_extens.is_empty() && rng.chance(75) {
+                let ext = rng.pick(&group_extens).clone();
+                sample(rng, &ext)
+            } else {
+                random_dialled(rng)
+            };
+            if valid_dialled(&dialled) {
+                queries.push(Query {
+                    context: rng.pick(&names).clone(),
+                    dialled,
+                });
+                made += 1;
+            }
+        }
+    }
+    Generated {
+        sections,
+        builder,
+        contexts,
+        ids,
+        queries,
+    }
+}
+
+/// `'NAME' =>` lines of `dialplan show ...`, grouped by context block.
+fn parse_show(lines: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
+    for line in lines {
+        let t = line.trim_start();
+        if let Some(rest) = t
+            .strip_prefix("[ Context '")
+            .or_else(|| t.strip_prefix("[ Included context '"))
+        {
+            let name = rest.split('\'').next().unwrap_or_default();
+            blocks.push((name.to_owned(), Vec::new()));
+        } else if let Some(rest) = t.strip_prefix('\'')
+            && let Some(end) = rest.find("' =>")
+            && let Some(block) = blocks.last_mut()
+        {
+            block.1.push(rest[..end].to_owned());
+        }
+    }
+    blocks
+}
+
+/// `Include => 'NAME'` lines of `dialplan show CONTEXT`, in order.
+fn parse_includes(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("Include =>")?;
+            let rest = rest.trim_start().strip_prefix('\'')?;
+            Some(rest.split('\'').next()?.to_owned())
+        })
+        .collect()
+}
+
+/// The CLI blocks in the real lookup order: depth-first over the include
+/// lists, each context at most once per lookup (visited ignores case).
+fn real_order(
+    start: &str,
+    blocks: &[(String, Vec<String>)],
+    includes: &HashMap<String, Vec<String>>,
+) -> Vec<Match> {
+    fn walk(
+        ctx: &str,
+        blocks: &[(String, Vec<String>)],
+        includes: &HashMap<String, Vec<String>>,
+        visited: &mut Vec<String>,
+        out: &mut Vec<Match>,
+    ) {
+        if visited.iter().any(|v| v.eq_ignore_ascii_case(ctx)) {
+            return;
+        }
+        let Some(incs) = includes.get(ctx) else {
+            return;
+        };
+        if let Some((_, names)) = blocks.iter().find(|(name, _)| name == ctx) {
+            out.extend(names.iter().map(|n| Match {
+                context: ctx.to_owned(),
+                exten: n.clone(),
+            }));
+        }
+        visited.push(ctx.to_owned());
+        for inc in incs {
+            walk(inc, blocks, includes, visited, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(start, blocks, includes, &mut Vec::new(), &mut out);
+    out
+}
+
+#[derive(Default)]
+struct Observed {
+    /// Query id → first marker id seen.
+    hits: HashMap<usize, usize>,
+    /// Query ids that saw a second event (the `h` handler, or worse).
+    repeated: HashSet<usize>,
+    /// ActionIDs of finished Originates.
+    done: HashSet<String>,
+}
+
+fn collect_events(ami: &AmiClient) -> Arc<Mutex<Observed>> {
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let mut events = ami.subscribe();
+    let sink = observed.clone();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let mut seen = sink.lock().unwrap();
+                    match event.event_name() {
+                        Some("UserEvent") if event.get("UserEvent") == Some("PbHit") => {
+                            let q = event.get("Q").and_then(|q| q.trim().parse().ok());
+                            let id = event.get("Id").and_then(|i| i.trim().parse().ok());
+                            if let (Some(q), Some(id)) = (q, id) {
+                                let seen = &mut *seen;
+                                match seen.hits.entry(q) {
+                                    Entry::Occupied(_) => {
+                                        seen.repeated.insert(q);
+                                    }
+                                    Entry::Vacant(first) => {
+                                        first.insert(id);
+                                    }
+                                }
+                            }
+                        }
+                        Some("OriginateResponse") => {
+                            if let Some(a) = event.action_id() {
+                                seen.done.insert(a.to_owned());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    panic!("lost {n} AMI events: the collector fell behind")
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    observed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_matcher_agrees_with_a_live_asterisk() -> anyhow::Result<()> {
+    let seed = seed();
+    eprintln!("live_matcher seed: PATCHBAY_SEED={seed}");
+    let started = Instant::now();
+    let mut rng = Rng(seed);
+    let generated = generate(&mut rng);
+    let dialplan: Dialplan = generated.builder.build();
+
+    let asterisk = AsteriskInstance::start("live-matcher", "127.0.0.30", 15130).await?;
+    let ami = asterisk.connect_ami().await?;
+    // The harness's explicit module list has no UserEvent application.
+    // (`module load` is refused over AMI's Command; ModuleLoad is not.)
+    let module = AmiMessage::new()
+        .with("Module", "app_userevent.so")
+        .with("LoadType", "load");
+    ami.send("ModuleLoad", module).await?;
+    write_config(
+        &ami,
+        "patchbay-extensions.conf",
+        &generated.sections,
+        Some("pbx_config"),
+    )
+    .await?;
+    // The reload runs after its Success: wait until the last context is there.
+    let last = generated.contexts.last().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = ami.command(&format!("dialplan show {last}")).await?;
+        if out.iter().any(|l| l.contains(&format!("[ Context '{last}'"))) {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "seed {seed}: dialplan never loaded:\n{}",
+            asterisk.console_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let loaded = started.elapsed();
+
+    // The include lists as Asterisk holds them.
+    let mut includes = HashMap::new();
+    for ctx in &generated.contexts {
+        let out = ami.command(&format!("dialplan show {ctx}")).await?;
+        let blocks = parse_show(&out);
+        anyhow::ensure!(
+            blocks.first().is_some_and(|b| &b.0 == ctx),
+            "seed {seed}: context {ctx} not loaded: {out:?}"
+        );
+        // Stored order: the context's own listing equals Patchbay's sort.
+        let ours: Vec<String> = dialplan
+            .stored_order(ctx)
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        anyhow::ensure!(
+            blocks[0].1 == ours,
+            "seed {seed}: stored order of {ctx}: Asterisk {:?}, Patchbay {ours:?}",
+            blocks[0].1
+        );
+        includes.insert(ctx.clone(), parse_includes(&out));
+    }
+
+    let mut failures = Vec::new();
+    let mut cli_first_differs = 0;
+    for (q, query) in generated.queries.iter().enumerate() {
+        let out = match ami
+            .command(&format!("dialplan show {}@{}", query.dialled, query.context))
+            .await
+        {
+            Ok(out) => out,
+            // Nothing matches: the CLI answers with an error.
+            Err(AmiError::ActionFailed { message, .. })
+                if message.contains("There is no existence of") =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let blocks = parse_show(&out);
+        let theirs = real_order(&query.context, &blocks, &includes);
+        let ours = dialplan.matches(&query.context, &query.dialled);
+        if theirs != ours {
+            failures.push(format!(
+                "q{q} {}@{}: matches differ\n  Asterisk {theirs:?}\n  Patchbay {ours:?}\n  CLI {out:?}",
+                query.dialled, query.context
+            ));
+        }
+        let raw_first = blocks
+            .iter()
+            .find(|b| !b.1.is_empty())
+            .map(|b| (b.0.clone(), b.1[0].clone()));
+        let real_first = theirs.first().map(|m| (m.context.clone(), m.exten.clone()));
+        if raw_first != real_first {
+            cli_first_differs += 1;
+        }
+    }
+    let cli_done = started.elapsed();
+
+    // Execution: Originate every query, BATCH at a time.
+    let observed = collect_events(&ami);
+    let mut action_ids = Vec::new();
+    for chunk in generated
+        .queries
+        .iter()
+        .enumerate()
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+    {
+        let mut pending = Vec::new();
+        for (q, query) in chunk {
+            let originate = AmiMessage::new()
+                .with("Channel", format!("Local/{}@{}", query.dialled, query.context))
+                .with("Application", "Wait")
+                .with("Data", "1")
+                .with("Timeout", "5000")
+                .with("Variable", format!("__PBQ={q}"))
+                .with("Async", "true");
+            let answer = ami.send("Originate", originate).await?;
+            let id = answer.response.action_id().unwrap_or_default().to_owned();
+            pending.push(id.clone());
+            action_ids.push(id);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = {
+                let seen = observed.lock().unwrap();
+                pending.iter().filter(|a| !seen.done.contains(*a)).count()
+            };
+            if left == 0 {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "seed {seed}: {left} Originates never answered:\n{}",
+                asterisk.console_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    // Events of one connection arrive in order; a short grace for the last.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = observed.lock().unwrap();
+    for (q, query) in generated.queries.iter().enumerate() {
+        let ours = dialplan.winner(&query.context, &query.dialled);
+        let ran = seen.hits.get(&q).map(|&id| {
+            let (context, written) = &generated.ids[id];
+            (context.clone(), written.clone())
+        });
+        let ours = ours.map(|m| (m.context, m.exten));
+        if ran != ours {
+            failures.push(format!(
+                "q{q} {}@{}: executed {ran:?}, Patchbay winner {ours:?}",
+                query.dialled, query.context
+            ));
+        }
+    }
+    let total = started.elapsed();
+    eprintln!(
+        "live_matcher: {} queries over {} groups / {} contexts / {} extension lines; \
+         load {loaded:?}, CLI {:?}, calls {:?}; raw CLI first line differed from the \
+         real order {cli_first_differs} times; {} calls ran an extension; h-handler repeats {}",
+        generated.queries.len(),
+        GROUPS,
+        generated.contexts.len(),
+        generated.ids.len(),
+        cli_done - loaded,
+        total - cli_done,
+        seen.hits.len(),
+        seen.repeated.len()
+    );
+    if !failures.is_empty() {
+        let shown: Vec<&String> = failures.iter().take(15).collect();
+        panic!(
+            "PATCHBAY_SEED={seed}: {} disagreements with Asterisk (first {}):\n{}",
+            failures.len(),
+            shown.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    Ok(())
+}
