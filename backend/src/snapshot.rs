@@ -47,6 +47,16 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         incalls: load(conn, Kind::Incall, false)?,
         users: load(conn, Kind::User, false)?,
         lines: load(conn, Kind::Line, false)?,
+        pjsip_global: settings(conn, 1)?,
+        pjsip_system: settings(conn, 2)?,
         ..Snapshot::default()
     })
+}
+
+/// `/asterisk/pjsip/global` (id 1) and `/asterisk/pjsip/system` (id 2).
+fn settings<T: DeserializeOwned + Default>(conn: &Connection, id: i64) -> Result<T, StoreError> {
+    match objects::get(conn, Kind::Settings, id, None)? {
+        Some(row) => Ok(serde_json::from_value(row.body)?),
+        None => Ok(T::default()),
+    }
 }

@@ -121,3 +121,80 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     state.asterisk.request_apply();
     Ok(response)
 }
+
+/// `PUT /contexts/{id}`: `label`, `description`, `enabled` (the name and type stay).
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<axum::http::StatusCode> {
+    let input = body_object(&body)?;
+    state.store.write(|tx| {
+        let before = CONTEXT.find(tx, &caller, &id)?;
+        let mut body = before.body.clone();
+        for key in ["label", "description", "enabled"] {
+            if let Some(value) = input.get(key) {
+                body[key] = value.clone();
+            }
+        }
+        let mut doc = crate::snapshot::document(&before, false);
+        for key in ["label", "description", "enabled"] {
+            doc[key] = body[key].clone();
+        }
+        if let Some(uuid) = doc.as_object_mut().and_then(|m| m.remove("context_uuid")) {
+            doc["uuid"] = uuid;
+        }
+        let context: patchbay_shared::model::Context = super::docs::typed(&doc)?;
+        super::docs::ok_or_400(patchbay_shared::validate::context(&context))?;
+        CONTEXT.replace(tx, &caller, &before, body)
+    })?;
+    state.asterisk.request_apply();
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /contexts/{id}`: refused while extensions, trunks or includes use it.
+pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::http::StatusCode> {
+    state.store.write(|tx| {
+        let before = CONTEXT.find(tx, &caller, &id)?;
+        let name = before.body.get("name").cloned().unwrap_or(Value::Null);
+        if objects::list(tx, Kind::Extension, None)?.iter().any(|e| e.body.get("context") == Some(&name)) {
+            return Err(ApiError::resource("Context is associated with a Extension"));
+        }
+        if objects::list(tx, Kind::Trunk, None)?.iter().any(|t| t.body.get("context") == Some(&name)) {
+            return Err(ApiError::resource("Context is associated with a Trunk"));
+        }
+        for other in objects::list(tx, Kind::Context, None)? {
+            let includes = other.body["contexts"].as_array().cloned().unwrap_or_default();
+            let kept: Vec<Value> = includes.iter().filter(|c| c["id"].as_i64() != Some(before.id)).cloned().collect();
+            if kept.len() != includes.len() {
+                let mut body = other.body.clone();
+                body["contexts"] = Value::Array(kept);
+                CONTEXT.replace(tx, &caller, &other, body)?;
+            }
+        }
+        CONTEXT.remove(tx, &caller, &before)
+    })?;
+    state.asterisk.request_apply();
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `PUT /contexts/{id}/contexts` `{"contexts": [{"id": 2}, ...]}`: ordered includes, same tenant.
+pub async fn set_includes(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<axum::http::StatusCode> {
+    let input = body_object(&body)?;
+    state.store.write(|tx| {
+        let context = CONTEXT.find(tx, &caller, &id)?;
+        let list = input.get("contexts").and_then(Value::as_array).ok_or_else(|| ApiError::input("contexts", "Missing data for required field: a list of {\"id\": <context id>}"))?;
+        let mut ids = Vec::new();
+        for (index, item) in list.iter().enumerate() {
+            let included_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::input(&format!("contexts[{index}].id"), "Not a valid integer."))?;
+            let included = objects::get(tx, Kind::Context, included_id, Some(&caller.visible))?
+                .ok_or_else(|| ApiError::input("field 'contexts'", format!("Context was not found ('id': {included_id})")))?;
+            super::docs::same_tenant("context", &context, "included_context", &included)?;
+            if included_id == context.id || ids.contains(&included_id) {
+                return Err(ApiError::input("contexts", format!("context {included_id} cannot be included twice or in itself")));
+            }
+            ids.push(included_id);
+        }
+        let mut body = context.body.clone();
+        body["contexts"] = json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
+        CONTEXT.replace(tx, &caller, &context, body)
+    })?;
+    state.asterisk.request_apply();
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -38,34 +38,115 @@ fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.insert("trunk".into(), trunk.unwrap_or(Value::Null));
-        map.entry("line").or_insert(Value::Null);
+        let line = super::routing::line_of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
+        map.insert("line".into(), line.map(|l| super::docs::summary(&super::routing::LINES.spec, &l)).unwrap_or(Value::Null));
     }
     Ok(body)
 }
 
-fn name_in_use(conn: &Connection, name: &str, except: Option<&str>) -> ApiResult<bool> {
-    Ok(objects::list(conn, Kind::EndpointSip, None)?
-        .iter()
-        .any(|row| row.body.get("name").and_then(Value::as_str) == Some(name) && row.uuid.as_deref() != except))
+pub const WRITABLE: &[&str] = &[
+    "name", "label", "aor_section_options", "auth_section_options", "endpoint_section_options", "identify_section_options",
+    "registration_section_options", "registration_outbound_auth_section_options", "outbound_auth_section_options",
+    "templates", "transport", "asterisk_id",
+];
+
+/// Whether a SIP name (endpoint, template or transport: one namespace) is used by another object.
+pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> ApiResult<bool> {
+    for kind in [Kind::EndpointSip, Kind::SipTemplate, Kind::Transport] {
+        if objects::list(conn, kind, None)?
+            .iter()
+            .any(|row| row.body.get("name").and_then(Value::as_str) == Some(name) && row.uuid.as_deref() != except)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-fn validate_and_merge(conn: &Connection, input: Map<String, Value>, endpoint: &mut Map<String, Value>, uuid: Option<&str>) -> ApiResult<()> {
-    let input = super::sip_input::endpoint_sip_input(input)?;
-    for (key, value) in input {
-        if key == "name" {
-            let name = value.as_str().ok_or_else(|| ApiError::input("name", "must be a string"))?;
-            if name_in_use(conn, name, uuid)? {
-                return Err(ApiError::resource(format!("EndpointSIP already exists ('name': '{name}')")));
-            }
+/// The tenant's SIP template with that label (`global`, `registration_trunk`).
+pub fn template_labelled(conn: &Connection, tenant: &str, label: &str) -> ApiResult<Option<ObjectRow>> {
+    Ok(objects::list(conn, Kind::SipTemplate, Some(&[tenant.to_string()]))?
+        .into_iter()
+        .find(|row| row.body.get("label").and_then(Value::as_str) == Some(label)))
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut rng = rand::rng();
+    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// A legacy chan_sip body (`username`, `secret`, `type`, `host`, `options`) → PJSIP keys.
+fn translate_legacy(conn: &Connection, tenant: &str, mut input: Map<String, Value>) -> ApiResult<Map<String, Value>> {
+    use patchbay_shared::api::legacy::{EndpointUse, LegacySipEndpoint, SuggestedTemplate, translate_sip_endpoint};
+    if !input.contains_key("username") && !input.contains_key("name") {
+        input.insert("username".into(), json!(random_name()));
+    }
+    if !input.contains_key("secret") {
+        input.insert("secret".into(), json!(random_secret()));
+    }
+    let legacy: LegacySipEndpoint = super::docs::typed(&Value::Object(input.clone()))?;
+    let translated = translate_sip_endpoint(&legacy, EndpointUse::Trunk).map_err(super::docs::field_errors)?;
+    let mut out = match serde_json::to_value(&translated.sections) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    out.insert("name".into(), json!(translated.name));
+    out.insert("label".into(), json!(translated.label));
+    let label = match translated.suggested_template {
+        SuggestedTemplate::Global => "global",
+        SuggestedTemplate::RegistrationTrunk => "registration_trunk",
+    };
+    if let Some(template) = template_labelled(conn, tenant, label)? {
+        out.insert("templates".into(), json!([{"uuid": template.uuid}]));
+    }
+    Ok(out)
+}
+
+fn is_legacy(input: &Map<String, Value>) -> bool {
+    ["username", "secret", "host", "type", "options"].iter().any(|key| input.contains_key(*key))
+        && !SECTIONS.iter().any(|key| input.contains_key(*key))
+}
+
+/// Checks a SIP endpoint or template document with the shared rules, then its references.
+pub fn check_sip(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiResult<()> {
+    let mut doc = crate::snapshot::document(row, true);
+    if doc["uuid"].is_null() {
+        doc["uuid"] = json!("00000000-0000-0000-0000-000000000000");
+    }
+    let endpoint: patchbay_shared::model::EndpointSip = super::docs::typed(&doc)?;
+    super::docs::ok_or_400(patchbay_shared::validate::endpoint_sip(&endpoint))?;
+    if sip_name_taken(conn, &endpoint.name, row.uuid.as_deref())? {
+        return Err(ApiError::resource(format!("EndpointSIP already exists ('name': '{}')", endpoint.name)));
+    }
+    for template in &endpoint.templates {
+        let found = objects::get_by_uuid(conn, Kind::SipTemplate, &template.uuid, Some(&caller.visible))?
+            .filter(|t| t.tenant_uuid == row.tenant_uuid && t.uuid != row.uuid);
+        if found.is_none() {
+            return Err(ApiError::input("field 'templates'", format!("endpoint_sip was not found ('uuid': '{}')", template.uuid)));
         }
-        endpoint.insert(key, value);
+    }
+    if let Some(transport) = &endpoint.transport
+        && objects::get_by_uuid(conn, Kind::Transport, &transport.uuid, None)?.is_none()
+    {
+        return Err(ApiError::input("field 'transport'", format!("SIPTransport was not found ('uuid': '{}')", transport.uuid)));
     }
     Ok(())
 }
 
-pub fn field_errors(errors: Vec<(String, String)>) -> ApiError {
-    ApiError::BadRequest(errors.into_iter().map(|error| format!("Input Error - {}: {}", error.0, error.1)).collect())
+fn validate_and_merge(conn: &Connection, caller: &Caller, input: Map<String, Value>, endpoint: &mut Map<String, Value>, row: &ObjectRow) -> ApiResult<()> {
+    let tenant = row.tenant_uuid.clone().unwrap_or_default();
+    let input = if is_legacy(&input) { translate_legacy(conn, &tenant, input)? } else { input };
+    for (key, value) in input {
+        if WRITABLE.contains(&key.as_str()) {
+            endpoint.insert(key, value);
+        }
+    }
+    let candidate = ObjectRow { body: Value::Object(endpoint.clone()), ..row.clone() };
+    check_sip(conn, caller, &candidate)
 }
+
 
 fn defaults() -> Map<String, Value> {
     let mut endpoint = Map::new();
@@ -105,10 +186,12 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     let input = body_object(&body)?;
     let response = state.store.write(|tx| {
         let mut endpoint = defaults();
-        validate_and_merge(tx, input, &mut endpoint, None)?;
+        let draft = ObjectRow { id: 0, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: Value::Null };
+        validate_and_merge(tx, &caller, input, &mut endpoint, &draft)?;
         let row = ENDPOINT_SIP.insert(tx, &caller, Value::Object(endpoint), true)?;
         Ok::<_, ApiError>(ENDPOINT_SIP.created(&row, present(tx, &row)?))
     })?;
+    state.asterisk.request_apply();
     Ok(response)
 }
 
@@ -117,7 +200,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(uuid): P
     state.store.write(|tx| {
         let before = ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         let mut endpoint = before.body.as_object().cloned().unwrap_or_default();
-        validate_and_merge(tx, input, &mut endpoint, before.uuid.as_deref())?;
+        validate_and_merge(tx, &caller, input, &mut endpoint, &before)?;
         ENDPOINT_SIP.replace(tx, &caller, &before, Value::Object(endpoint))
     })?;
     state.asterisk.request_apply();
@@ -134,6 +217,11 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(uuid): P
                 body["endpoint_sip"] = Value::Null;
                 super::trunks::TRUNK.replace(tx, &caller, &trunk, body)?;
             }
+        }
+        if let Some(line) = super::routing::line_of_endpoint(tx, &uuid)? {
+            let mut body = line.body.clone();
+            body["endpoint_sip"] = Value::Null;
+            super::routing::LINES.spec.replace(tx, &caller, &line, body)?;
         }
         ENDPOINT_SIP.remove(tx, &caller, &before)
     })?;

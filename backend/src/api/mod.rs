@@ -2,35 +2,72 @@
 //! `/1.1/`, tokens under `/api/auth/0.1/`, Patchbay's own routes under
 //! `/api/patchbay/1.0/`.
 
+pub mod accounts;
 pub mod auth;
 pub mod contexts;
+pub mod docs;
 pub mod endpoints_sip;
 pub mod error;
+pub mod interconnect;
 pub mod listing;
+pub mod openapi;
 pub mod patchbay;
 pub mod resource;
-mod sip_input;
+pub mod routing;
 pub mod trunks;
 
 use crate::server::AppState;
 use axum::Router;
 use axum::routing::{get, post, put};
+use interconnect as ic;
 
 /// The confd routes, mounted twice (with and without the `/api/confd` prefix).
+/// Every path here is listed in [`openapi::CONFD_ROUTES`].
 fn confd() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/trunks", get(trunks::list).post(trunks::create))
         .route("/trunks/{id}", get(trunks::get).put(trunks::update).delete(trunks::delete))
         .route("/trunks/{id}/endpoints/sip/{uuid}", put(trunks::associate_sip).delete(trunks::dissociate_sip))
+        .route("/trunks/{id}/endpoints/iax/{endpoint_id}", put(ic::trunk_iax_put).delete(ic::trunk_iax_delete))
+        .route("/trunks/{id}/endpoints/custom/{endpoint_id}", put(ic::trunk_custom_put).delete(ic::trunk_custom_delete))
+        .route("/trunks/{id}/registers/sip/{register_id}", put(ic::trunk_register_put).delete(ic::trunk_register_delete))
         .route("/endpoints/sip", get(endpoints_sip::list).post(endpoints_sip::create))
         .route("/endpoints/sip/{uuid}", get(endpoints_sip::get).put(endpoints_sip::update).delete(endpoints_sip::delete))
         .route("/contexts", get(contexts::list).post(contexts::create))
-        .route("/contexts/{id}", get(contexts::get))
+        .route("/contexts/{id}", get(contexts::get).put(contexts::update).delete(contexts::delete))
+        .route("/contexts/{id}/contexts", put(contexts::set_includes))
+        .route("/outcalls/{id}/trunks", put(routing::outcall_trunks))
+        .route("/outcalls/{id}/extensions/{extension_id}", put(routing::outcall_extension_put).delete(routing::outcall_extension_delete))
+        .route("/incalls/{id}/extensions/{extension_id}", put(routing::incall_extension_put).delete(routing::incall_extension_delete))
+        .route("/lines/{id}/endpoints/sip/{uuid}", put(routing::line_endpoint_put).delete(routing::line_endpoint_delete))
+        .route("/lines/{id}/extensions/{extension_id}", put(routing::line_extension_put).delete(routing::line_extension_delete))
+        .route("/users/{id}/lines/{line_id}", put(routing::user_line_put).delete(routing::user_line_delete))
+        .route("/asterisk/pjsip/global", get(ic::global_get).put(ic::global_put))
+        .route("/asterisk/pjsip/system", get(ic::system_get).put(ic::system_put))
+        .route("/asterisk/sip/general", get(ic::sip_general_get).put(ic::sip_general_put));
+    [
+        &routing::EXTENSIONS,
+        &routing::OUTCALLS,
+        &routing::INCALLS,
+        &routing::USERS,
+        &routing::LINES,
+        &ic::SIP_TEMPLATES,
+        &ic::TRANSPORTS,
+        &ic::IAX,
+        &ic::CUSTOM,
+        &ic::REGISTERS_SIP,
+    ]
+    .into_iter()
+    .fold(router, docs::mount)
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/auth/0.1/token", post(auth::create_token))
+        .route("/api/auth/0.1/tenants", get(accounts::list_tenants).post(accounts::create_tenant))
+        .route("/api/auth/0.1/users", post(accounts::create_account))
+        .route("/api/patchbay/1.0/audit", get(accounts::audit))
+        .route("/api/patchbay/1.0/openapi.json", get(openapi::document))
         .nest("/api/confd/1.1", confd())
         .nest("/1.1", confd())
         .nest("/api/patchbay/1.0", patchbay::routes())

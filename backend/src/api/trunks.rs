@@ -54,6 +54,11 @@ fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, 
     Ok(())
 }
 
+/// The trunk a SIP endpoint is attached to, if any.
+pub fn trunk_of_sip(conn: &Connection, uuid: &str) -> ApiResult<Option<ObjectRow>> {
+    Ok(objects::list(conn, Kind::Trunk, None)?.into_iter().find(|trunk| sip_uuid(&trunk.body) == Some(uuid)))
+}
+
 /// The uuid of the SIP endpoint a stored trunk document points at.
 pub fn sip_uuid(trunk: &Value) -> Option<&str> {
     trunk.get("endpoint_sip")?.get("uuid")?.as_str()
@@ -91,7 +96,13 @@ pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         map.insert("endpoint_sip".into(), endpoint_sip.unwrap_or(Value::Null));
         map.entry("endpoint_iax").or_insert(Value::Null);
         map.entry("endpoint_custom").or_insert(Value::Null);
-        map.insert("outcalls".into(), json!([]));
+        let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, None)?
+            .iter()
+            .filter(|o| o.body["trunks"].as_array().is_some_and(|t| t.iter().any(|t| t["id"].as_i64() == Some(row.id))))
+            .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
+            .collect();
+        map.insert("outcalls".into(), Value::Array(outcalls));
+        map.insert("register_sip".into(), row.body.get("register_sip").cloned().unwrap_or(Value::Null));
     }
     Ok(body)
 }
@@ -142,6 +153,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
         {
             super::endpoints_sip::ENDPOINT_SIP.remove(tx, &caller, &endpoint)?;
         }
+        super::interconnect::trunk_deleted(tx, &caller, &before)?;
         TRUNK.remove(tx, &caller, &before)
     })?;
     state.asterisk.request_apply();
@@ -164,12 +176,15 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
         if current == Some(uuid.as_str()) {
             return Ok(()); // re-associating the same pair is a no-op
         }
-        if current.is_some() {
+        if current.is_some() || !trunk.body["endpoint_iax"].is_null() || !trunk.body["endpoint_custom"].is_null() {
             return Err(ApiError::resource(format!(
                 "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{}')",
                 trunk.id,
                 current.unwrap_or_default()
             )));
+        }
+        if super::routing::line_of_endpoint(tx, &uuid)?.is_some() {
+            return Err(ApiError::resource(format!("Line is associated with a Endpoint ('endpoint': 'sip', 'endpoint_id': '{uuid}')")));
         }
         let owner = objects::list(tx, Kind::Trunk, None)?
             .into_iter()

@@ -1,0 +1,118 @@
+//! OpenAPI 3 document generated from the route table (the same table the
+//! router is checked against in tests).
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// (path under `/api/confd/1.1`, methods, summary).
+pub const CONFD_ROUTES: &[(&str, &[&str], &str)] = &[
+    ("/trunks", &["get", "post"], "Trunks"),
+    ("/trunks/{id}", &["get", "put", "delete"], "One trunk"),
+    ("/trunks/{id}/endpoints/sip/{uuid}", &["put", "delete"], "Trunk ↔ SIP endpoint"),
+    ("/trunks/{id}/endpoints/iax/{endpoint_id}", &["put", "delete"], "Trunk ↔ IAX endpoint"),
+    ("/trunks/{id}/endpoints/custom/{endpoint_id}", &["put", "delete"], "Trunk ↔ custom endpoint"),
+    ("/trunks/{id}/registers/sip/{register_id}", &["put", "delete"], "Trunk ↔ legacy SIP register"),
+    ("/endpoints/sip", &["get", "post"], "SIP endpoints (PJSIP or legacy chan_sip body)"),
+    ("/endpoints/sip/{uuid}", &["get", "put", "delete"], "One SIP endpoint"),
+    ("/endpoints/sip/templates", &["get", "post"], "SIP templates"),
+    ("/endpoints/sip/templates/{uuid}", &["get", "put", "delete"], "One SIP template"),
+    ("/endpoints/iax", &["get", "post"], "IAX endpoints"),
+    ("/endpoints/iax/{id}", &["get", "put", "delete"], "One IAX endpoint"),
+    ("/endpoints/custom", &["get", "post"], "Custom endpoints"),
+    ("/endpoints/custom/{id}", &["get", "put", "delete"], "One custom endpoint"),
+    ("/registers/sip", &["get", "post"], "Legacy SIP registers"),
+    ("/registers/sip/{id}", &["get", "put", "delete"], "One legacy SIP register"),
+    ("/sip/transports", &["get", "post"], "SIP transports (writes: master tenant)"),
+    ("/sip/transports/{uuid}", &["get", "put", "delete"], "One SIP transport"),
+    ("/asterisk/pjsip/global", &["get", "put"], "PJSIP [global] (master tenant)"),
+    ("/asterisk/pjsip/system", &["get", "put"], "PJSIP [system] (master tenant)"),
+    ("/asterisk/sip/general", &["get", "put"], "Legacy chan_sip [general], translated"),
+    ("/contexts", &["get", "post"], "Contexts"),
+    ("/contexts/{id}", &["get", "put", "delete"], "One context"),
+    ("/contexts/{id}/contexts", &["put"], "Context includes (ordered)"),
+    ("/extensions", &["get", "post"], "Extensions"),
+    ("/extensions/{id}", &["get", "put", "delete"], "One extension"),
+    ("/outcalls", &["get", "post"], "Outgoing calls"),
+    ("/outcalls/{id}", &["get", "put", "delete"], "One outgoing call"),
+    ("/outcalls/{id}/trunks", &["put"], "Outcall trunks (ordered, failover order)"),
+    ("/outcalls/{id}/extensions/{extension_id}", &["put", "delete"], "Outcall ↔ extension (strip_digits, prefixes, caller_id)"),
+    ("/incalls", &["get", "post"], "Incoming calls"),
+    ("/incalls/{id}", &["get", "put", "delete"], "One incoming call"),
+    ("/incalls/{id}/extensions/{extension_id}", &["put", "delete"], "Incall ↔ extension"),
+    ("/users", &["get", "post"], "Users (caller-ID fields)"),
+    ("/users/{id}", &["get", "put", "delete"], "One user (id or uuid)"),
+    ("/users/{id}/lines/{line_id}", &["put", "delete"], "User ↔ line"),
+    ("/lines", &["get", "post"], "Lines"),
+    ("/lines/{id}", &["get", "put", "delete"], "One line"),
+    ("/lines/{id}/endpoints/sip/{uuid}", &["put", "delete"], "Line ↔ SIP endpoint"),
+    ("/lines/{id}/extensions/{extension_id}", &["put", "delete"], "Line ↔ extension"),
+];
+
+/// Other routes: (full path, methods, summary, needs a token).
+pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
+    ("/api/auth/0.1/token", &["post"], "Token from HTTP Basic credentials", false),
+    ("/api/auth/0.1/tenants", &["get", "post"], "Tenants (create: master tenant)", true),
+    ("/api/auth/0.1/users", &["post"], "API accounts (master_admin / tenant_admin)", true),
+    ("/api/patchbay/1.0/status", &["get"], "Asterisk link status", false),
+    ("/api/patchbay/1.0/snapshot", &["get"], "The caller's tenant snapshot", true),
+    ("/api/patchbay/1.0/simulate", &["post"], "Simulate a dialled number", true),
+    ("/api/patchbay/1.0/lint", &["get"], "Routing lints", true),
+    ("/api/patchbay/1.0/config/preview", &["get"], "Rendered Asterisk config (master)", true),
+    ("/api/patchbay/1.0/audit", &["get"], "Audit trail (who changed what, before/after)", true),
+    ("/api/patchbay/1.0/openapi.json", &["get"], "This document", false),
+];
+
+fn operation(method: &str, path: &str, summary: &str, secured: bool) -> Value {
+    let params: Vec<Value> = path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    let errors = json!({"description": "Wazo error list", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}});
+    let success = match method {
+        "post" => json!({"201": {"description": "Created (Location header)", "content": {"application/json": {"schema": {"type": "object"}}}}}),
+        "put" | "delete" => json!({"204": {"description": "Done"}}),
+        _ => json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}),
+    };
+    let mut responses = success.as_object().cloned().unwrap_or_default();
+    for code in ["400", "401", "404"] {
+        responses.insert(code.into(), errors.clone());
+    }
+    let mut op = json!({"summary": summary, "parameters": params, "responses": responses, "operationId": format!("{method} {path}")});
+    if secured {
+        op["security"] = json!([{"token": []}]);
+    }
+    if matches!(method, "post" | "put") {
+        op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+    }
+    op
+}
+
+pub fn spec() -> Value {
+    let mut paths = Map::new();
+    for prefix in ["/api/confd/1.1", "/1.1"] {
+        for (path, methods, summary) in CONFD_ROUTES {
+            let full = format!("{prefix}{path}");
+            let item: Map<String, Value> = methods.iter().map(|m| (m.to_string(), operation(m, &full, summary, true))).collect();
+            paths.insert(full, Value::Object(item));
+        }
+    }
+    for (path, methods, summary, secured) in OTHER_ROUTES {
+        let item: Map<String, Value> = methods.iter().map(|m| (m.to_string(), operation(m, path, summary, *secured))).collect();
+        paths.insert(path.to_string(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Patchbay API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Wazo confd-compatible interconnection resources, tenants and tokens."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
+            "schemas": {"Errors": {"type": "array", "items": {"type": "string"}}},
+        },
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
