@@ -224,6 +224,12 @@ fn endpoint_sections(s: &Snapshot, ep: &EndpointSip, defaults: Vec<OptionPair>, 
     }
     if !registration.is_empty() {
         let mut reg = registration;
+        // `endpoint` on a registration is only accepted with `line = yes`:
+        // Asterisk 22 otherwise refuses the whole registration ("An endpoint
+        // has been specified on outbound registration '...' without enabling
+        // line support"), found by tests/tests/live_render.rs. `line = yes`
+        // is also what makes calls from the registrar match this endpoint.
+        reg.push(("line".into(), "yes".into()));
         reg.push(("endpoint".into(), name.clone()));
         if !registration_auth.is_empty() {
             reg.push(("outbound_auth".into(), format!("auth_reg_{name}")));

@@ -46,6 +46,8 @@ fn seed_000_two_pbxs_through_star_star_99() {
     let registration = pjsip_section(&r, "wazo-trunk", "registration");
     assert!(registration.contains(&("outbound_auth".into(), "auth_reg_wazo-trunk".into())));
     assert!(registration.contains(&("endpoint".into(), "wazo-trunk".into())));
+    // Asterisk refuses a registration naming an endpoint without `line = yes`.
+    assert!(registration.contains(&("line".into(), "yes".into())));
     assert!(registration.contains(&("auth_rejection_permanent".into(), "no".into())));
     assert_eq!(pjsip_section(&r, "auth_reg_wazo-trunk", "auth")[1..], opts(&[("username", "wazo-trunk"), ("password", "pass")])[..]);
     assert_eq!(pjsip_section(&r, "wazo-trunk", "identify")[1..], opts(&[("endpoint", "wazo-trunk"), ("match", "wazo-b.example.com")])[..]);
