@@ -1,2 +1,4 @@
 pub mod login;
 pub mod trunks;
+pub mod simulator;
+pub mod routes;

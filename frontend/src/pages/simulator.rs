@@ -1,0 +1,293 @@
+//! The dial simulator: the tenant's snapshot is fetched once (and again after
+//! every change), then each keystroke runs `patchbay_shared::simulate` right
+//! here in wasm — no round trip. Lints sit beside the routes they concern.
+
+use crate::api;
+use crate::app::{DataVersion, Session};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use patchbay_shared::lint::{Lint, Severity, lint_snapshot};
+use patchbay_shared::model::{ExtensionId, ObjectKind, Snapshot, TrunkEndpoint, TrunkId, UserId};
+use patchbay_shared::simulate::{Caller, OverlapVerdict, RouteKind, Trace, simulate};
+use std::sync::Arc;
+
+/// Milliseconds since page load (`performance.now()`).
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// A caller as the `<select>` encodes it: `user:3`, `trunk:1`, `ctx:to-extern`.
+fn parse_caller(value: &str) -> Option<Caller<'_>> {
+    let (kind, rest) = value.split_once(':')?;
+    match kind {
+        "user" => rest.parse().ok().map(|id| Caller::User(UserId(id))),
+        "trunk" => rest.parse().ok().map(|id| Caller::Trunk(TrunkId(id))),
+        "ctx" => Some(Caller::Context(rest)),
+        _ => None,
+    }
+}
+
+/// The tenant the chosen caller belongs to.
+fn tenant_of(s: &Snapshot, caller: Caller<'_>) -> String {
+    let tenant = match caller {
+        Caller::User(id) => s.user(id).map(|u| u.tenant_uuid.clone()),
+        Caller::Trunk(id) => s.trunk(id).map(|t| t.tenant_uuid.clone()),
+        Caller::Context(name) => s.context_named(name).map(|c| c.tenant_uuid.clone()),
+    };
+    tenant.or_else(|| s.tenants.first().map(|t| t.uuid.clone())).unwrap_or_default()
+}
+
+pub fn trunk_name(s: &Snapshot, id: TrunkId) -> String {
+    match s.trunk(id).and_then(|t| t.endpoint.as_ref()) {
+        Some(TrunkEndpoint::Sip(uuid)) => s.endpoint_sip(uuid).map(|e| e.name.clone()).unwrap_or_else(|| format!("trunk {id}")),
+        Some(TrunkEndpoint::Iax(iax)) => format!("IAX {iax}"),
+        Some(TrunkEndpoint::Custom(custom)) => format!("custom {custom}"),
+        None => format!("trunk {id} (no endpoint)"),
+    }
+}
+
+/// The `<option>`s: users, then inbound trunks, then contexts.
+fn caller_options(s: &Snapshot) -> Vec<(String, String)> {
+    let mut options = Vec::new();
+    for user in &s.users {
+        let name = format!("{} {}", user.firstname, user.lastname.clone().unwrap_or_default());
+        options.push((format!("user:{}", user.id), format!("User {} (#{})", name.trim(), user.id)));
+    }
+    for trunk in &s.trunks {
+        options.push((format!("trunk:{}", trunk.id), format!("Inbound on trunk {}", trunk_name(s, trunk.id))));
+    }
+    for context in &s.contexts {
+        options.push((format!("ctx:{}", context.name), format!("Context {} ({})", context.label, context.name)));
+    }
+    options
+}
+
+fn extension_id(s: &Snapshot, context: &str, exten: &str) -> Option<ExtensionId> {
+    s.extensions.iter().find(|e| e.context == context && e.exten == exten).map(|e| e.id)
+}
+
+fn lints_for(lints: &[Lint], kind: ObjectKind, id: &str) -> Vec<Lint> {
+    lints.iter().filter(|l| l.objects.iter().any(|o| o.kind == kind && o.id == id)).cloned().collect()
+}
+
+fn severity_class(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "lint error",
+        Severity::Warning => "lint warning",
+        Severity::Info => "lint info",
+    }
+}
+
+fn lint_list(lints: Vec<Lint>) -> impl IntoView + use<> {
+    view! {
+        <ul class="lints">
+            {lints.into_iter().map(|l| view! {
+                <li class=severity_class(l.severity) data-code=l.code>{l.message.clone()}</li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+fn verdict_text(verdict: OverlapVerdict) -> (&'static str, &'static str) {
+    match verdict {
+        OverlapVerdict::Complete => ("complete", "Routes now"),
+        OverlapVerdict::CompleteButLongerMatches => ("complete-but-longer", "Routes now (longer numbers match too)"),
+        OverlapVerdict::KeepDialling => ("keep-dialling", "Keep dialling"),
+        OverlapVerdict::NoRoute => ("no-route", "No route"),
+    }
+}
+
+#[component]
+pub fn SimulatorPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    let snapshot = RwSignal::new(None::<Arc<Snapshot>>);
+    let error = RwSignal::new(None::<String>);
+    let caller = RwSignal::new(String::new());
+    let dialled = RwSignal::new(String::new());
+
+    Effect::new(move |_| {
+        version.0.track();
+        spawn_local(async move {
+            match api::get::<Snapshot>(&session.token(), "/api/patchbay/1.0/snapshot").await {
+                Ok(s) => {
+                    if caller.get_untracked().is_empty()
+                        || parse_caller(&caller.get_untracked()).is_none()
+                    {
+                        if let Some((value, _)) = caller_options(&s).into_iter().next() {
+                            caller.set(value);
+                        }
+                    }
+                    error.set(None);
+                    snapshot.set(Some(Arc::new(s)));
+                }
+                Err(failure) => error.set(Some(failure.0)),
+            }
+        });
+    });
+
+    let lints = Memo::new(move |_| snapshot.with(|s| s.as_ref().map(|s| lint_snapshot(s)).unwrap_or_default()));
+
+    // The simulation itself, timed: one run per keystroke or caller change.
+    let result = Memo::new(move |_| {
+        let s = snapshot.get()?;
+        let caller_value = caller.get();
+        let number = dialled.get();
+        let who = parse_caller(&caller_value)?;
+        let tenant = tenant_of(&s, who);
+        let started = now_ms();
+        let trace = simulate(&s, &tenant, who, &number);
+        let ms = now_ms() - started;
+        Some((trace, ms))
+    });
+
+    let options = move || snapshot.get().map(|s| caller_options(&s)).unwrap_or_default();
+
+    view! {
+        <section class="simulator">
+            <h1>"Dial simulator"</h1>
+            <p class="status">"Runs in your browser on the current configuration; nothing is dialled."</p>
+            <div class="sim-inputs">
+                <label>"Caller"
+                    <select name="caller" on:change=move |ev| caller.set(event_target_value(&ev)) prop:value=move || caller.get()>
+                        {move || options().into_iter().map(|(value, label)| {
+                            let selected = caller.get_untracked() == value;
+                            view! { <option value=value selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Dialled number"
+                    <input name="dialled" class="dialled" autocomplete="off" inputmode="tel" placeholder="e.g. **99101"
+                        prop:value=move || dialled.get() on:input=move |ev| dialled.set(event_target_value(&ev))/>
+                </label>
+                <button type="button" class="link" on:click=move |_| version.bump()>"Reload configuration"</button>
+            </div>
+            <p class="error" role="alert">{move || error.get()}</p>
+            {move || result.get().map(|(trace, ms)| {
+                let s = snapshot.get_untracked().unwrap_or_default();
+                trace_view(&s, &lints.get(), trace, ms)
+            })}
+            <RoutesWithLints snapshot=snapshot lints=lints/>
+        </section>
+    }
+}
+
+fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoView + use<> {
+    let (verdict_code, verdict_label) = verdict_text(trace.overlap.verdict);
+    let context = trace.context.clone().unwrap_or_default();
+    let searched = trace.contexts_searched.join(" → ");
+    let winner = trace.winner.clone().map(|w| {
+        let ext_lints = extension_id(s, &w.context, &w.exten)
+            .map(|id| lints_for(lints, ObjectKind::Extension, &id.to_string()))
+            .unwrap_or_default();
+        view! {
+            <div class="winner">
+                <span class="label">"Winning pattern "</span>
+                <code class="pattern">{w.exten.clone()}</code>
+                <span class="muted">" in " {w.context.clone()}</span>
+                {lint_list(ext_lints)}
+            </div>
+        }
+    });
+    let runner_ups = trace.runner_ups.clone();
+    let kind = match trace.kind {
+        RouteKind::Outcall => "outcall",
+        RouteKind::Incall => "incall",
+        RouteKind::User => "user",
+        RouteKind::None => "none",
+    };
+    let outcall = trace.outcall.clone().map(|o| {
+        let cid = o.caller_id.clone();
+        let cid_text = format!("\"{}\" <{}>", cid.caller_id.name, cid.caller_id.number);
+        let presentation = format!("{:?}", cid.presentation).to_lowercase();
+        let outcall_lints = lints_for(lints, ObjectKind::Outcall, &o.outcall_id.to_string());
+        view! {
+            <div class="outcall" data-outcall=o.outcall_id.to_string()>
+                <h3>"Outcall " {o.name.clone()} {(!o.enabled).then_some(" (disabled: the call fails)")}</h3>
+                {lint_list(outcall_lints)}
+                <p>"Strip " {o.strip_digits} " digit(s), prefix "
+                   <code>{if o.external_prefix.is_empty() { "(none)".to_string() } else { o.external_prefix.clone() }}</code>
+                   " → the trunks receive " <code class="number">{o.number.clone()}</code></p>
+                <h4>"Trunks, in failover order"</h4>
+                <ol class="trunks-order">
+                    {o.trunks.iter().map(|t| {
+                        let name = trunk_name(s, t.trunk_id);
+                        match (&t.dial, &t.skipped) {
+                            (Some(dial), _) => view! { <li data-trunk=name.clone()>{name.clone()} ": " <code class="dial">{dial.clone()}</code></li> }.into_any(),
+                            (None, why) => view! { <li data-trunk=name.clone() class="skipped">{name.clone()} ": skipped — " {why.clone().unwrap_or_default()}</li> }.into_any(),
+                        }
+                    }).collect_view()}
+                </ol>
+                {(!o.fails_over_on.is_empty()).then(|| view! {
+                    <p class="muted">"Next trunk on: " {o.fails_over_on.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")}</p>
+                })}
+                <h4>"Caller ID sent"</h4>
+                <p><code class="callerid">{cid_text}</code> " " <span class="muted" data-presentation=presentation.clone()>"(" {presentation.clone()} ")"</span></p>
+                <ul class="callerid-why">{cid.explanation.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}</ul>
+            </div>
+        }
+    });
+    view! {
+        <div class="trace" data-kind=kind data-verdict=verdict_code data-ms=format!("{ms:.3}")>
+            <p class="verdict">
+                <strong class=format!("verdict {verdict_code}")>{verdict_label}</strong>
+                <span class="muted timing">" · simulated in " {format!("{ms:.2}")} " ms"</span>
+            </p>
+            <p class="muted">"Dialled " <code>{trace.dialled.clone()}</code> " from context " <code>{context}</code>
+                {(!searched.is_empty()).then(|| view! { " (searched: " {searched} ")" })}</p>
+            {winner}
+            {(!runner_ups.is_empty()).then(|| view! {
+                <div class="runner-ups"><span class="label">"Runner-ups: "</span>
+                    {runner_ups.into_iter().map(|m| view! { <code class="pattern">{m.exten}</code> " " }).collect_view()}
+                </div>
+            })}
+            {outcall}
+            {trace.destination.clone().map(|d| view! { <p>"Rings " <code class="destination">{d}</code></p> })}
+            <h4>"Why"</h4>
+            <ol class="explanation">{trace.explanation.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}</ol>
+        </div>
+    }
+}
+
+/// Every outgoing pattern with the lints about it, then the rest of the lints.
+#[component]
+fn RoutesWithLints(snapshot: RwSignal<Option<Arc<Snapshot>>>, lints: Memo<Vec<Lint>>) -> impl IntoView {
+    move || {
+        let s = snapshot.get()?;
+        let lints = lints.get();
+        let mut shown = Vec::<Lint>::new();
+        let rows = s
+            .extensions
+            .iter()
+            .map(|ext| {
+                let owner = s
+                    .outcalls
+                    .iter()
+                    .find(|o| o.extensions.iter().any(|e| e.extension_id == ext.id))
+                    .map(|o| format!("outcall {}", o.name))
+                    .or_else(|| s.incalls.iter().find(|i| i.extension_id == Some(ext.id)).map(|i| format!("incall #{}", i.id)))
+                    .or_else(|| s.lines.iter().any(|l| l.extension_id == Some(ext.id)).then(|| "line".to_string()))
+                    .unwrap_or_else(|| "(unassigned)".to_string());
+                let mine = lints_for(&lints, ObjectKind::Extension, &ext.id.to_string());
+                shown.extend(mine.iter().cloned());
+                view! {
+                    <tr data-exten=ext.exten.clone()>
+                        <td><code>{ext.exten.clone()}</code></td>
+                        <td>{ext.context.clone()}</td>
+                        <td>{owner}</td>
+                        <td>{lint_list(mine)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let others: Vec<Lint> = lints.iter().filter(|l| !shown.contains(l)).cloned().collect();
+        Some(view! {
+            <h2>"Extensions and findings"</h2>
+            <table class="routes">
+                <thead><tr><th>"Extension"</th><th>"Context"</th><th>"Used by"</th><th>"Lint"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {(!others.is_empty()).then(|| view! { <h3>"Other findings"</h3> {lint_list(others)} })}
+        })
+    }
+}
