@@ -1,6 +1,8 @@
 //! The structured form of a rendered file. The AMI writer sends it as
 //! `UpdateConfig` actions (NewCat / Append); the text form derives from it
-//! (`escape::file_text`). Names and values in it are already escaped.
+//! (`escape::file_text`). Names and values in it are already escaped,
+//! except `;`: the text form writes it `\\;`, and Asterisk's `UpdateConfig`
+//! escapes it itself.
 
 use serde::Serialize;
 

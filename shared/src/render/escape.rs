@@ -60,17 +60,31 @@ pub fn dialplan_text(s: &str) -> String {
     keep(s, |c| c.is_alphanumeric() || " .'-_&+/@:!?#*".contains(c))
 }
 
+/// A SIP header name in `PJSIP_HEADER(add,<name>)`: letters, digits, `-`.
+pub fn sip_header_name(s: &str) -> String {
+    keep(s, |c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// A SIP header value, the right-hand side of `Set(PJSIP_HEADER(add,X)=…)`:
+/// the charset of [`crate::model::sip_header_value_ok`] (no `,`, `)`, `;`,
+/// `$`, brackets or braces), everything else `_`.
+pub fn sip_header_value(s: &str) -> String {
+    keep(s, |c| c.is_ascii_alphanumeric() || " .'-_+/@:!?#*=<>".contains(c)).trim_matches(' ').to_owned()
+}
+
 /// A pjsip.conf / iax.conf value. Config values are never evaluated, so the
-/// charset is wide; what must not pass: control characters (a new line),
-/// an unescaped `;` (a comment: written `\;`, which the config parser turns
-/// back into `;`), and `${` / `$[`.
+/// charset is wide; what must not pass: control characters (a new line)
+/// and `${` / `$[`. A `;` is kept as is in the structured value: the text
+/// form ([`file_text`]) writes it `\;`, and Asterisk's own `UpdateConfig`
+/// writer escapes it too — escaping it here as well reached Asterisk as a
+/// literal `\;` (a password `p;w` became `p\;w`; found by
+/// tests/tests/live_render.rs).
 pub fn conf_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             c if c.is_control() => out.push('_'),
-            ';' => out.push_str("\\;"),
             '$' if matches!(chars.peek(), Some('{' | '[')) => out.push('_'),
             c => out.push(c),
         }
@@ -132,7 +146,8 @@ fn section_text(section: &Section, out: &mut String) {
     for (key, value) in &section.lines {
         out.push_str(key);
         out.push_str(separator(key));
-        out.push_str(&value.replace(['\n', '\r'], "_"));
+        // `;` starts a comment in the file; `\;` is read back as `;`.
+        out.push_str(&value.replace(['\n', '\r'], "_").replace(';', "\\;"));
         out.push('\n');
     }
 }
@@ -155,10 +170,24 @@ mod tests {
 
     #[test]
     fn conf_values_cannot_break_the_line_or_be_evaluated() {
-        assert_eq!(conf_value("p;w"), "p\\;w");
+        assert_eq!(conf_value("p;w"), "p;w", "the structured value is what Asterisk holds");
         assert_eq!(conf_value("x\n[evil]\ntype=endpoint"), "x_[evil]_type=endpoint");
         assert_eq!(conf_value("${SHELL(id)} $[1+1] $5"), "_{SHELL(id)} _[1+1] $5");
         assert_eq!(conf_value("PJSIP_HEADER(add,X-A)=b"), "PJSIP_HEADER(add,X-A)=b");
+    }
+
+    #[test]
+    fn the_text_form_escapes_semicolons_in_values() {
+        let mut section = Section::new("trunk");
+        section.line("password", conf_value("p;w"));
+        let file = ConfigFile { sections: vec![section] };
+        assert_eq!(file_text(&file), "[trunk]\npassword = p\\;w\n");
+    }
+
+    #[test]
+    fn sip_headers_cannot_add_arguments_or_comments() {
+        assert_eq!(sip_header_name("X-Acct,evil)"), "X-Acct_evil_");
+        assert_eq!(sip_header_value("a;b=c ${X},d)"), "a_b=c __X__d_");
     }
 
     #[test]
