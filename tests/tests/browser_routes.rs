@@ -1,0 +1,47 @@
+//! The routes pages in real Chromium: an outcall created through the form
+//! (with an inline field error first), then shown in the list and in the
+//! config review.
+
+use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer};
+use patchbay_e2e::browser::Browser;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn outcall_form_and_config_review() -> anyhow::Result<()> {
+    let server = PatchbayServer::start(None).await?;
+    let token = server.admin_token().await?;
+    let endpoint = server
+        .expect(&token, "POST", "/api/confd/1.1/endpoints/sip", Some(json!({"name": "carrier", "label": "Carrier"})), 201)
+        .await?;
+    let trunk = server.expect(&token, "POST", "/api/confd/1.1/trunks", Some(json!({"context": "from-extern"})), 201).await?;
+    let path = format!("/api/confd/1.1/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap());
+    server.expect(&token, "PUT", &path, None, 204).await?;
+
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.click("header.topbar a[href='/outcalls']").await?;
+
+    // A bad pattern: the API's message appears next to the pattern field.
+    browser.fill("form.new-outcall input[name=name]", "bad-route").await?;
+    browser.fill("form.new-outcall input[name=pattern]", "abc").await?;
+    browser.click("form.new-outcall button[type=submit]").await?;
+    let message = browser.text_of("form.new-outcall .field-error[data-field=pattern]").await?;
+    assert!(message.contains("exten"), "{message}");
+
+    browser.fill("form.new-outcall input[name=name]", "route-ui").await?;
+    browser.fill("form.new-outcall input[name=pattern]", "_0.").await?;
+    browser.fill("form.new-outcall input[name=strip_digits]", "1").await?;
+    browser.click(&format!("form.new-outcall input[name=trunk][value='{}']", trunk["id"])).await?;
+    browser.click("form.new-outcall button[type=submit]").await?;
+    browser.wait_text("tr[data-outcall='route-ui'] td:nth-child(3)", "carrier").await?;
+    browser.screenshot("outcalls").await?;
+
+    browser.click("header.topbar a[href='/config']").await?;
+    let config = browser.text_of("details[data-file='extensions.conf'] pre").await?;
+    assert!(config.contains("_0."), "{config}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    browser.screenshot("config").await?;
+    browser.close().await?;
+    Ok(())
+}
