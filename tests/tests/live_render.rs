@@ -8,8 +8,12 @@
 //! `dialplan show EXTEN@CTX` is `patchbay_shared::simulate`'s winner.
 //!
 //! Then injection: payloads go into every string field validation accepts
-//! them in; Asterisk must parse no extra section, statement, priority or
-//! context, and no `${SHELL` / `$[` reaches the dialplan.
+//! them in (and, in a second pass, into every field with validation
+//! bypassed); the files as Asterisk parsed them (`GetConfig`) must have the
+//! rendered sections and statements only, `dialplan show` the rendered
+//! contexts only, and no `SHELL(` / `$[1+1]` may reach the dialplan. Values
+//! validation accepts but Asterisk refuses (`allow = ulaw;x`) are printed:
+//! a validation gap, not an injection.
 //!
 //! AMI ports 15131–15132, addresses 127.0.0.31–127.0.0.37 (the far ends
 //! are 127.0.0.32–36, where nothing listens).
