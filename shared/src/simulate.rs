@@ -7,7 +7,10 @@
 use crate::callerid::{self, CallerIdInputs, CallingUser, Presented, Resolved};
 use crate::model::*;
 use crate::pattern::{Dialplan, Match};
-use crate::render::{DialplanPlan, ExtensionRole, number_for_trunks, outcall_trunks};
+use crate::render::{
+    DialplanPlan, ExtensionRole, number_for_trunks, outcall_trunks, trunk_destination_dial,
+    trunk_failover_sip_dial, trunk_timeouts,
+};
 use serde::Serialize;
 
 /// Who dials.
@@ -292,7 +295,7 @@ fn lookup(
                 None => "the extension has no line endpoint: the call hangs up".into(),
             });
         }
-        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | None => {}
+        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | None => {}
     }
     trace.winner = Some(winner);
     trace.runner_ups = matches;
@@ -333,7 +336,54 @@ fn incall(s: &Snapshot, id: IncallId, why: &mut Vec<String>) -> Option<String> {
             why.push(format!("incall {id} jumps to {exten}@{context}"));
             Some(format!("{exten}@{context}"))
         }
+        Destination::Trunk(d) => trunk_destination(s, incall, d, why),
     }
+}
+
+/// A `type: trunk` incall (a Kazoo connectivity DID): server, number format,
+/// limits and failover, in the order the rendered dialplan runs them.
+fn trunk_destination(s: &Snapshot, incall: &Incall, d: &TrunkDestination, why: &mut Vec<String>) -> Option<String> {
+    let id = incall.id;
+    if let Some(description) = &incall.description {
+        why.push(format!("incall {id}: {description}"));
+    }
+    if !d.enabled {
+        why.push(format!("trunk {} is disabled: the call is rejected (cause 21)", d.trunk_id));
+        return None;
+    }
+    if let Some(limit) = &d.call_limit {
+        why.push(format!("at most {} concurrent call(s) in group `{}`: one more is refused with congestion", limit.max, limit.group));
+    }
+    if let Some(delay) = d.delay.filter(|d| *d > 0) {
+        why.push(format!("waits {delay} s before dialling"));
+    }
+    let dial = trunk_destination_dial(s, d);
+    match &dial {
+        Ok(dial) => {
+            let number = d.number.as_deref().unwrap_or("the DID as dialled");
+            let timeouts = match (d.timeout.filter(|t| *t > 0), d.progress_timeout.filter(|t| *t > 0)) {
+                (None, None) => "no timeout".to_string(),
+                _ => format!("timeout `{}` (answer^progress seconds)", trunk_timeouts(d)),
+            };
+            why.push(format!("incall {id} dials trunk {} as {dial}: the server receives `{number}`, {timeouts}", d.trunk_id));
+            if !d.sip_headers.is_empty() {
+                let names: Vec<&str> = d.sip_headers.iter().map(|(n, _)| n.as_str()).collect();
+                why.push(format!("the INVITE carries {}", names.join(", ")));
+            }
+        }
+        Err(reason) => why.push(format!("incall {id} cannot dial its trunk: {reason}")),
+    }
+    match &d.failover {
+        Some(TrunkFailover::Extension { exten, context }) => {
+            why.push(format!("unless the server answers, the call continues at {exten}@{context}"))
+        }
+        Some(TrunkFailover::Sip { uri }) => why.push(match trunk_failover_sip_dial(s, d, uri) {
+            Ok(failover) => format!("unless the server answers, the call goes to {uri} ({failover})"),
+            Err(reason) => format!("the SIP failover {uri} cannot be dialled: {reason}"),
+        }),
+        None => why.push("no failover: an unanswered call hangs up (busy stays busy, anything else is congestion)".into()),
+    }
+    dial.ok()
 }
 
 fn outcall(

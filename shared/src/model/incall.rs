@@ -1,4 +1,4 @@
-use super::ids::{ExtensionId, IncallId, UserId};
+use super::ids::{ExtensionId, IncallId, TrunkId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// An incoming route (`/incalls`): a DID (an extension in an incall
@@ -52,6 +52,107 @@ pub enum Destination {
         /// Target context name.
         context: String,
     },
+    /// Deliver the call to a trunk: a PBX that sits behind Patchbay (not in
+    /// Wazo; the Kazoo connectivity API maps a DID of a server onto it).
+    Trunk(Box<TrunkDestination>),
+}
+
+/// `destination` of `type: trunk`: dial one trunk with a fixed number, then
+/// fail over when it does not answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrunkDestination {
+    /// The trunk dialled.
+    pub trunk_id: TrunkId,
+    /// The Request-URI user sent to the trunk; `None` = the DID as dialled.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// `false` refuses the call (Q.850 cause 21, call rejected).
+    #[serde(default = "super::default_true")]
+    pub enabled: bool,
+    /// Seconds to wait before dialling.
+    #[serde(default)]
+    pub delay: Option<u32>,
+    /// Seconds to wait for an answer; `None` = no limit.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+    /// Seconds to wait for progress (180/183) before giving up.
+    #[serde(default)]
+    pub progress_timeout: Option<u32>,
+    /// Headers added to the INVITE sent to the trunk, `(name, value)`.
+    #[serde(default)]
+    pub sip_headers: Vec<(String, String)>,
+    /// Concurrent calls allowed across every destination of the same group.
+    #[serde(default)]
+    pub call_limit: Option<CallLimit>,
+    /// Where the call goes when the trunk does not answer.
+    #[serde(default)]
+    pub failover: Option<TrunkFailover>,
+}
+
+/// A limit on concurrent calls: `GROUP()` / `GROUP_COUNT()` in the dialplan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLimit {
+    /// Group name, shared by the destinations that count together.
+    pub group: String,
+    /// Calls allowed at once; the next one is refused with congestion.
+    pub max: u32,
+}
+
+/// Where a [`TrunkDestination`] sends a call its trunk did not answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TrunkFailover {
+    /// Continue at an extension (e.g. an E.164 number in an outcall context).
+    Extension {
+        /// Extension, digits `0-9*#+`.
+        exten: String,
+        /// Context name.
+        context: String,
+    },
+    /// Dial a SIP URI (`sip:user@host[:port]`) through the same trunk's endpoint.
+    Sip {
+        /// The URI.
+        uri: String,
+    },
+}
+
+impl TrunkFailover {
+    /// Whether `uri` is a `sip:`/`sips:` URI `user@host[:port]` made only
+    /// of characters that are safe in a `Dial()` target.
+    pub fn uri_ok(uri: &str) -> bool {
+        let Some(rest) = uri.strip_prefix("sip:").or_else(|| uri.strip_prefix("sips:")) else { return false };
+        let Some((user, host)) = rest.split_once('@') else { return false };
+        let (host, port) = match host.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        };
+        !user.is_empty()
+            && user.len() <= 64
+            && user.chars().all(|c| c.is_ascii_alphanumeric() || "+*#._-".contains(c))
+            && !host.is_empty()
+            && host.len() <= 253
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+            && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+    }
+}
+
+/// Whether `name` is a SIP header name Patchbay lets a client add: a token
+/// of letters, digits and `-`, and not one that defines the dialog.
+pub fn sip_header_name_ok(name: &str) -> bool {
+    const RESERVED: [&str; 12] = [
+        "via", "from", "to", "call-id", "cseq", "contact", "max-forwards", "content-length", "content-type", "route",
+        "record-route", "authorization",
+    ];
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Whether `value` is a SIP header value Patchbay lets a client add: printable
+/// ASCII from a charset that cannot end a dialplan argument or be evaluated.
+pub fn sip_header_value_ok(value: &str) -> bool {
+    value.len() <= 256 && value.chars().all(|c| c.is_ascii_alphanumeric() || " .'-_+/@:!?#*=<>".contains(c))
 }
 
 /// `destination.cause` of a `hangup` destination.

@@ -33,7 +33,10 @@ pub use ids::{
     UuidRef,
 };
 pub use object_ref::{ObjectKind, ObjectRef};
-pub use incall::{CallerIdMode, Destination, HangupCause, Incall};
+pub use incall::{
+    CallLimit, CallerIdMode, Destination, HangupCause, Incall, TrunkDestination, TrunkFailover,
+    sip_header_name_ok, sip_header_value_ok,
+};
 pub use outcall::{Outcall, OutcallExtension};
 pub use sip::{
     EndpointSip, OptionPair, PjsipGlobal, PjsipSectionSettings, PjsipSystem, SipSectionKind,

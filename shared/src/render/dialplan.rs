@@ -24,6 +24,12 @@ use serde::Serialize;
 /// Prefix of generated subroutine contexts (reserved by validation).
 pub const SUBROUTINE_PREFIX: &str = "pb-outcall-";
 
+/// Prefix of the generated pre-dial handlers adding an incall's SIP headers.
+pub const INCALL_HEADERS_PREFIX: &str = "pb-incall-headers-";
+
+/// The `GROUP()` category of call limits ([`CallLimit`]).
+pub const CALL_LIMIT_CATEGORY: &str = "pb-limit";
+
 /// Characters kept in a number sent to a trunk.
 pub const DIALLED_NUMBER_CHARS: &str = "0-9*#+";
 
@@ -88,6 +94,12 @@ pub enum ExtensionRole {
         /// The outcall.
         outcall_id: OutcallId,
     },
+    /// `s` of the pre-dial handler adding an incall's SIP headers
+    /// (`type: trunk` destinations).
+    IncallHeaders {
+        /// The incall.
+        incall_id: IncallId,
+    },
 }
 
 /// One priority: an optional label and `App(args)`.
@@ -139,6 +151,15 @@ impl DialplanPlan {
         outcalls.sort_by_key(|o| o.id);
         for o in outcalls {
             plan.contexts.push(subroutine(s, o));
+        }
+        let mut incalls: Vec<&Incall> = s.incalls.iter().collect();
+        incalls.sort_by_key(|i| i.id);
+        for i in incalls {
+            if let Destination::Trunk(d) = &i.destination
+                && !d.sip_headers.is_empty()
+            {
+                plan.contexts.push(headers_handler(i.id, d));
+            }
         }
         plan
     }
@@ -258,11 +279,109 @@ fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedEx
         Destination::Extension { exten, context } => {
             p.add(format!("Goto({},{},1)", escape::context_name(context), escape::extension_name(exten)));
         }
+        Destination::Trunk(d) => trunk_destination(s, incall.id, d, &mut p),
     }
     PlannedExtension {
         name: escape::extension_name(&ext.exten),
         role: ExtensionRole::Incall { incall_id: incall.id, extension_id: ext.id },
         priorities: p.0,
+    }
+}
+
+/// The `Dial()` timeout argument: `answer^progress` (Asterisk 18.20+).
+pub fn trunk_timeouts(d: &TrunkDestination) -> String {
+    let answer = d.timeout.filter(|t| *t > 0).map(|t| t.to_string()).unwrap_or_default();
+    let progress = d.progress_timeout.filter(|t| *t > 0).map(|t| format!("^{t}")).unwrap_or_default();
+    format!("{answer}{progress}")
+}
+
+/// What `Dial()` receives for a trunk destination (number made safe), or why not.
+pub fn trunk_destination_dial(s: &Snapshot, d: &TrunkDestination) -> Result<String, String> {
+    let number = d.number.as_deref().map(escape::dial_token).unwrap_or_else(|| "${EXTEN}".into());
+    match s.trunk(d.trunk_id) {
+        Some(trunk) => trunk_dial_string(s, trunk, &number),
+        None => Err(format!("trunk {} does not exist", d.trunk_id)),
+    }
+}
+
+/// What `Dial()` receives for a SIP-URI failover: the URI through the trunk's
+/// own SIP endpoint.
+pub fn trunk_failover_sip_dial(s: &Snapshot, d: &TrunkDestination, uri: &str) -> Result<String, String> {
+    match s.trunk(d.trunk_id).and_then(|t| t.endpoint.as_ref()) {
+        Some(TrunkEndpoint::Sip(uuid)) => s
+            .endpoint_sip(uuid)
+            .map(|ep| format!("PJSIP/{}/{}", escape::dial_token(&ep.name), escape::dial_token(uri)))
+            .ok_or_else(|| format!("trunk {}: its SIP endpoint is missing", d.trunk_id)),
+        _ => Err(format!("trunk {} has no SIP endpoint to send the failover through", d.trunk_id)),
+    }
+}
+
+/// A `type: trunk` incall: refuse when disabled, count against the call
+/// limit, wait `delay`, dial the trunk with the headers' pre-dial handler,
+/// and fail over unless it answered (or the caller hung up).
+fn trunk_destination(s: &Snapshot, incall: IncallId, d: &TrunkDestination, p: &mut Priorities) {
+    if !d.enabled {
+        p.add(format!("NoOp(trunk {} is disabled: call rejected)", d.trunk_id)).add("Hangup(21)");
+        return;
+    }
+    if let Some(limit) = &d.call_limit {
+        let group = escape::context_name(&limit.group);
+        p.add(format!("Set(GROUP({CALL_LIMIT_CATEGORY})={group})"));
+        p.add(format!("GotoIf($[${{GROUP_COUNT({group}@{CALL_LIMIT_CATEGORY})}} > {}]?full)", limit.max));
+    }
+    if let Some(delay) = d.delay.filter(|d| *d > 0) {
+        p.add(format!("Wait({delay})"));
+    }
+    match trunk_destination_dial(s, d) {
+        Ok(dial) => {
+            let options = if d.sip_headers.is_empty() { String::new() } else { format!(",b({INCALL_HEADERS_PREFIX}{incall}^s^1)") };
+            let timeouts = trunk_timeouts(d);
+            let args = if options.is_empty() && timeouts.is_empty() { String::new() } else { format!(",{timeouts}{options}") };
+            p.add(format!("Dial({dial}{args})"));
+            p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?done)", DialStatus::Answer.as_str()));
+            p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?done)", DialStatus::Cancel.as_str()));
+        }
+        Err(reason) => {
+            p.add(format!("NoOp({})", escape::dialplan_text(&reason)));
+        }
+    }
+    match &d.failover {
+        Some(TrunkFailover::Extension { exten, context }) => {
+            p.labelled("failover", format!("Goto({},{},1)", escape::context_name(context), escape::extension_name(exten)));
+        }
+        Some(TrunkFailover::Sip { uri }) => match trunk_failover_sip_dial(s, d, uri) {
+            Ok(dial) => {
+                p.labelled("failover", format!("Dial({dial})"));
+            }
+            Err(reason) => {
+                p.labelled("failover", format!("NoOp({})", escape::dialplan_text(&reason)));
+            }
+        },
+        None => {
+            p.labelled("failover", format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?busy)", DialStatus::Busy.as_str()));
+            p.add("Hangup(34)");
+            p.labelled("busy", "Hangup(17)");
+        }
+    }
+    p.labelled("done", "Hangup()");
+    if d.call_limit.is_some() {
+        p.labelled("full", "NoOp(call limit reached)").add("Hangup(34)");
+    }
+}
+
+/// `s` of `pb-incall-headers-<id>`: runs on the outgoing channel before the
+/// INVITE leaves (`Dial(…,b(…))`) and adds each header.
+fn headers_handler(incall: IncallId, d: &TrunkDestination) -> PlannedContext {
+    let mut p = Priorities::new();
+    for (name, value) in &d.sip_headers {
+        p.add(format!("Set(PJSIP_HEADER(add,{})={})", escape::sip_header_name(name), escape::sip_header_value(value)));
+    }
+    p.add("Return()");
+    PlannedContext {
+        name: format!("{INCALL_HEADERS_PREFIX}{incall}"),
+        kind: None,
+        includes: vec![],
+        extensions: vec![PlannedExtension { name: "s".into(), role: ExtensionRole::IncallHeaders { incall_id: incall }, priorities: p.0 }],
     }
 }
 

@@ -15,9 +15,12 @@ mod pjsip;
 
 pub use config::{ConfigFile, Section};
 pub use dialplan::{
-    DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, PlannedContext, PlannedExtension, Priority,
-    Rejected, SUBROUTINE_PREFIX, number_for_trunks, outcall_trunks, trunk_dial_string,
+    CALL_LIMIT_CATEGORY, DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, INCALL_HEADERS_PREFIX,
+    PlannedContext, PlannedExtension, Priority, Rejected, SUBROUTINE_PREFIX, number_for_trunks,
+    outcall_trunks, trunk_dial_string, trunk_destination_dial, trunk_failover_sip_dial,
+    trunk_timeouts,
 };
+pub(crate) use pjsip::outgoing_vars;
 pub use extensions::extensions_conf;
 pub use iax::iax_conf;
 pub use pjsip::pjsip_conf;

@@ -266,9 +266,42 @@ pub fn incall(i: &Incall) -> Vec<FieldError> {
             errors.check("destination.exten", text::charset(exten, 1, 255, |c| c.is_ascii_digit() || c == '*' || c == '#', "`0-9`, `*`, `#`"));
             errors.check("destination.context", context_name(context));
         }
+        Destination::Trunk(d) => trunk_destination(d, &mut errors),
         _ => {}
     }
     errors.into_vec()
+}
+
+/// A `type: trunk` destination: the number, the headers, the limit group and
+/// the failover must be safe to render as they are.
+fn trunk_destination(d: &TrunkDestination, errors: &mut Errors) {
+    if let Some(number) = &d.number {
+        errors.check(
+            "destination.number",
+            text::charset(number, 1, 64, |c| c.is_ascii_alphanumeric() || "+*#._-".contains(c), "`a-z A-Z 0-9 + * # . _ -`"),
+        );
+    }
+    for (i, (name, value)) in d.sip_headers.iter().enumerate() {
+        if !sip_header_name_ok(name) {
+            errors.push(format!("destination.sip_headers.{i}"), format!("`{name}` is not an allowed header name: 1 to 64 of `A-Z a-z 0-9 -`, starting with a letter, not a dialog header (Via, From, To, Call-ID...)"));
+        }
+        if !sip_header_value_ok(value) {
+            errors.push(format!("destination.sip_headers.{i}"), "the value must be at most 256 of `A-Z a-z 0-9` and ` .'-_+/@:!?#*=<>`");
+        }
+    }
+    if let Some(limit) = &d.call_limit {
+        errors.check("destination.call_limit.group", context_name(&limit.group));
+    }
+    match &d.failover {
+        Some(TrunkFailover::Extension { exten, context }) => {
+            errors.check("destination.failover.exten", text::charset(exten, 1, 255, |c| c.is_ascii_digit() || "*#+".contains(c), "`0-9`, `*`, `#`, `+`"));
+            errors.check("destination.failover.context", context_name(context));
+        }
+        Some(TrunkFailover::Sip { uri }) if !TrunkFailover::uri_ok(uri) => {
+            errors.push("destination.failover.uri", "must be a SIP URI `sip:user@host[:port]`");
+        }
+        _ => {}
+    }
 }
 
 /// A user's caller-ID fields.

@@ -103,6 +103,13 @@ fn value_rule(key: &str, value: &str) -> Option<String> {
                 "letters, digits, `_`, and `(`, `)`, `,`, `-` for functions such as PJSIP_HEADER(add,X-Name)")
                 .map(|p| format!("the variable name: {p}")),
         },
+        // Asterisk refuses the whole object for a malformed list or URI and
+        // silently keeps the old one, so these are checked here instead.
+        "allow" | "disallow" => value.split(',').find_map(|codec| {
+            text::charset(codec.strip_prefix('!').unwrap_or(codec), 1, 40, |c| c.is_ascii_alphanumeric() || c == '_',
+                "codec names (letters, digits, `_`), each optionally preceded by `!`, separated by `,`")
+        }),
+        "contact" | "server_uri" | "client_uri" | "outbound_proxy" | "outbound_registration_proxy" => sip_uri(value),
         "match_header" => match value.split_once(':') {
             None => Some("expected `Header-Name: value`".into()),
             Some((name, _)) => text::charset(name.trim_end(), 1, 100, |c| c.is_ascii_alphanumeric() || c == '-', "letters, digits and `-`")
@@ -110,4 +117,23 @@ fn value_rule(key: &str, value: &str) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// `sip:` / `sips:` URIs, with optional `;name=value` parameters (such as
+/// `;transport=tcp` or `;lr`).
+fn sip_uri(value: &str) -> Option<String> {
+    let Some(rest) = value.strip_prefix("sip:").or_else(|| value.strip_prefix("sips:")) else {
+        return Some("expected a SIP URI such as `sip:host` or `sip:user@host:5060`".into());
+    };
+    let mut parts = rest.split(';');
+    let address = parts.next().unwrap_or_default();
+    text::charset(address, 1, 255, |c| c.is_ascii_alphanumeric() || "-._~%+@:[]".contains(c),
+        "letters, digits and `-._~%+@:[]` in the address part")
+        .or_else(|| {
+            parts.find_map(|param| {
+                let (name, param_value) = param.split_once('=').unwrap_or((param, "x"));
+                text::charset(name, 1, 40, |c| c.is_ascii_alphanumeric() || c == '_' || c == '-', "`;name` or `;name=value` parameters")
+                    .or_else(|| text::charset(param_value, 1, 100, |c| c.is_ascii_alphanumeric() || "-._".contains(c), "`;name=value` with a plain value"))
+            })
+        })
 }

@@ -254,6 +254,17 @@ fn incalls(c: &mut Collector<'_>) {
                     c.push(me, "destination.context", format!("Context was not found ('context': '{context}')"));
                 }
             }
+            Destination::Trunk(d) => {
+                match s.trunk(d.trunk_id) {
+                    None => c.push(me.clone(), "destination.trunk_id", format!("Trunk was not found ('trunk_id': {})", d.trunk_id)),
+                    Some(t) => c.same_tenant(&me, "destination.trunk_id", &i.tenant_uuid, &t.tenant_uuid),
+                }
+                if let Some(TrunkFailover::Extension { context, .. }) = &d.failover
+                    && s.context_named(context).is_none()
+                {
+                    c.push(me, "destination.failover.context", format!("Context was not found ('context': '{context}')"));
+                }
+            }
             Destination::None | Destination::Hangup { .. } => {}
         }
     }

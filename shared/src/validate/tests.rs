@@ -272,3 +272,17 @@ fn template_cycles_are_refused() {
     s.sip_templates = vec![a, b];
     assert_snapshot_error(&s, "Cannot use itself as template");
 }
+
+#[test]
+fn uris_and_codec_lists_that_asterisk_would_refuse_are_refused_here() {
+    single(sip_with(SipSectionKind::Aor, "contact", "sip:127.0.0.1;x,n"), "aor_section_options", "not allowed");
+    single(sip_with(SipSectionKind::Aor, "contact", "127.0.0.1"), "aor_section_options", "SIP URI");
+    single(sip_with(SipSectionKind::Endpoint, "allow", "ulaw;x"), "endpoint_section_options", "codec names");
+    for (kind, key, value) in [
+        (SipSectionKind::Aor, "contact", "sip:trunk@198.51.100.7:5060;transport=udp"),
+        (SipSectionKind::Registration, "server_uri", "sip:voip.provider.example.com"),
+        (SipSectionKind::Endpoint, "allow", "!all,ulaw,alaw"),
+    ] {
+        assert_eq!(sip_with(kind, key, value), vec![], "{key} = {value}");
+    }
+}
