@@ -20,4 +20,12 @@ build_frontend
 
 step "end-to-end tests (real backend, real Asterisk, real Chromium)"
 cargo build -p patchbay-backend --bin patchbay
-cargo test -p patchbay-e2e -- --test-threads=2
+log=$(mktemp)
+set +e
+cargo test -p patchbay-e2e -- --test-threads=2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole end-to-end part (cargo prints one per test binary).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "end-to-end: %d passed, %d failed\n", passed, failed }' "$log"
+rm -f "$log"
+exit "$status"
