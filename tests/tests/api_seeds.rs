@@ -136,7 +136,6 @@ async fn seed_001_voip_provider() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-#[ignore = "WIP: fails at the template lookup (line ~172); see the API hand-off report"]
 async fn seed_002_pjsip_prefixed_api() -> anyhow::Result<()> {
     let s = PatchbayServer::start(None).await?;
     let t = s.admin_token().await?;

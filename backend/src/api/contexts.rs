@@ -115,6 +115,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         if let Some(description) = input.get("description").and_then(Value::as_str) {
             body["description"] = json!(description);
         }
+        let draft = ObjectRow { id: objects::next_id(tx, Kind::Context)?, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: body.clone() };
+        check_context(&draft)?;
         let row = CONTEXT.insert(tx, &caller, body, true)?;
         Ok(CONTEXT.created(&row, present(tx, &row)?))
     })?;
@@ -133,19 +135,22 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
                 body[key] = value.clone();
             }
         }
-        let mut doc = crate::snapshot::document(&before, false);
-        for key in ["label", "description", "enabled"] {
-            doc[key] = body[key].clone();
-        }
-        if let Some(uuid) = doc.as_object_mut().and_then(|m| m.remove("context_uuid")) {
-            doc["uuid"] = uuid;
-        }
-        let context: patchbay_shared::model::Context = super::docs::typed(&doc)?;
-        super::docs::ok_or_400(patchbay_shared::validate::context(&context))?;
+        check_context(&ObjectRow { body: body.clone(), ..before.clone() })?;
         CONTEXT.replace(tx, &caller, &before, body)
     })?;
     state.asterisk.request_apply();
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The shared rules for a context document (label, description: no control
+/// characters, no `${`), on create as on update.
+fn check_context(row: &ObjectRow) -> ApiResult<()> {
+    let mut doc = crate::snapshot::document(row, false);
+    if let Some(uuid) = doc.as_object_mut().and_then(|m| m.remove("context_uuid")) {
+        doc["uuid"] = uuid;
+    }
+    let context: patchbay_shared::model::Context = super::docs::typed(&doc)?;
+    super::docs::ok_or_400(patchbay_shared::validate::context(&context))
 }
 
 /// `DELETE /contexts/{id}`: refused while extensions, trunks or includes use it.

@@ -62,11 +62,35 @@ pub fn ok_or_400(errors: Vec<FieldError>) -> ApiResult<()> {
 pub fn typed<T: DeserializeOwned>(doc: &Value) -> ApiResult<T> {
     serde_path_to_error::deserialize(doc).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
         let message = error.inner().to_string();
         let message = message.split(" at line ").next().unwrap_or_default().to_string();
+        let field = if path == "." || path.is_empty() { unlocated_field::<T>(doc, &message) } else { path };
         ApiError::input(&field, message)
     })
+}
+
+/// The field an error without a path is about. serde loses the path inside
+/// `#[serde(flatten)]` (the SIP option lists) and for missing fields, so: the
+/// field named in backquotes by the message, else the first top-level key
+/// whose removal makes the document deserialize, else `body`.
+fn unlocated_field<T: DeserializeOwned>(doc: &Value, message: &str) -> String {
+    for prefix in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((field, _)) = rest.split_once('`')
+        {
+            return field.to_string();
+        }
+    }
+    if let Value::Object(map) = doc {
+        for key in map.keys() {
+            let mut without = map.clone();
+            without.remove(key);
+            if serde_json::from_value::<T>(Value::Object(without)).is_ok() {
+                return key.clone();
+            }
+        }
+    }
+    "body".to_string()
 }
 
 /// The document as the shared model reads it (key columns folded in).
@@ -78,9 +102,7 @@ impl Resource {
     /// By id (or uuid); integer-keyed objects with a uuid in their body (users) also by uuid.
     pub fn find(&self, conn: &Connection, caller: &Caller, key: &str) -> ApiResult<ObjectRow> {
         if !self.spec.by_uuid && key.parse::<i64>().is_err() {
-            let found = objects::list(conn, self.spec.kind, Some(&caller.visible))?
-                .into_iter()
-                .find(|row| row.body.get("uuid").and_then(Value::as_str) == Some(key));
+            let found = objects::get_by_uuid(conn, self.spec.kind, key, Some(&caller.visible))?;
             return found.ok_or_else(|| ApiError::not_found(self.spec.noun, "uuid", format!("'{key}'")));
         }
         self.spec.find(conn, caller, key)

@@ -136,6 +136,7 @@ pub static REGISTERS_SIP: Resource = Resource {
     defaults: || object(json!({"enabled": true})),
     check: |_, _, row| {
         let register: LegacySipRegister = typed(&row.body)?;
+        ok_or_400(register_text(&register))?;
         let mut scratch = SipSections::default();
         apply_register(&register, &mut scratch).map_err(super::docs::field_errors)
     },
@@ -153,6 +154,32 @@ pub static REGISTERS_SIP: Resource = Resource {
     tenant_scoped: true,
     master_write: false,
 };
+
+/// The register's credentials become PJSIP option values (`client_uri`,
+/// `username`, `password`): each is checked under its own name, with the rule
+/// of option values (no control characters, no `${` / `$[`, at most 80
+/// characters) and, for user names and the contact user, none of `[ ] { } $` either.
+fn register_text(register: &LegacySipRegister) -> Vec<patchbay_shared::validate::FieldError> {
+    use patchbay_shared::validate::FieldError;
+    let fields = [
+        ("auth_username", register.auth_username.as_deref(), true),
+        ("sip_username", register.sip_username.as_deref(), true),
+        ("callback_extension", register.callback_extension.as_deref(), true),
+        ("auth_password", register.auth_password.as_deref(), false),
+    ];
+    let mut errors = Vec::new();
+    for (field, value, user) in fields {
+        let Some(value) = value else { continue };
+        if value.is_empty() || value.chars().count() > 80 {
+            errors.push(FieldError::new(field, "1 to 80 characters"));
+        } else if value.chars().any(char::is_control) || value.contains("${") || value.contains("$[") || value.trim() != value {
+            errors.push(FieldError::new(field, "no control characters, `${`, `$[` or leading/trailing blanks"));
+        } else if user && value.chars().any(|c| "[]{}$ :/~@;,".contains(c)) {
+            errors.push(FieldError::new(field, "no blanks or any of `[ ] { } $ : / ~ @ ; ,`"));
+        }
+    }
+    errors
+}
 
 fn present_with_trunk(conn: &Connection, res: &Resource, row: &ObjectRow, key: &str) -> ApiResult<Value> {
     let mut body = res.spec.present(row);

@@ -35,15 +35,10 @@ impl Spec {
     }
 
     /// The stored document with its read-only keys and links filled in.
+    /// Objects that carry both an `id` and a `uuid` (users, as in Wazo) show both.
     pub fn present(&self, row: &ObjectRow) -> Value {
-        let mut body = row.body.clone();
+        let mut body = crate::snapshot::document(row, self.by_uuid);
         if let Value::Object(map) = &mut body {
-            if self.by_uuid {
-                map.insert("uuid".into(), json!(row.uuid));
-            } else {
-                map.insert("id".into(), json!(row.id));
-            }
-            map.insert("tenant_uuid".into(), json!(row.tenant_uuid));
             map.insert("links".into(), self.links(row));
         }
         body
@@ -73,7 +68,10 @@ impl Spec {
     /// Stores a new object for the acting tenant and writes the audit line.
     pub fn insert(&self, conn: &Connection, caller: &Caller, mut body: Value, tenant_scoped: bool) -> ApiResult<ObjectRow> {
         let id = objects::next_id(conn, self.kind)?;
-        let uuid = self.by_uuid.then(|| uuid::Uuid::new_v4().to_string());
+        // A uuid comes from the resource's defaults (users: never from the client,
+        // `uuid` is not writable) or is generated for uuid-keyed objects.
+        let from_defaults = body.get("uuid").and_then(Value::as_str).map(str::to_string);
+        let uuid = from_defaults.or_else(|| self.by_uuid.then(|| uuid::Uuid::new_v4().to_string()));
         strip_read_only(&mut body);
         let row = ObjectRow { id, uuid, tenant_uuid: tenant_scoped.then(|| caller.tenant_uuid.clone()), body };
         objects::insert(conn, self.kind, &row)?;
@@ -114,7 +112,10 @@ fn strip_read_only(body: &mut Value) {
 }
 
 fn audit(conn: &Connection, caller: &Caller, action: &str, spec: &Spec, row: &ObjectRow, before: Option<&Value>, after: Option<&Value>) -> ApiResult<()> {
-    let object_id = row.uuid.clone().unwrap_or_else(|| row.id.to_string());
+    let object_id = match (&row.uuid, spec.by_uuid) {
+        (Some(uuid), true) => uuid.clone(),
+        _ => row.id.to_string(),
+    };
     conn.execute(
         "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![

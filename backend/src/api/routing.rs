@@ -440,7 +440,7 @@ fn present_line(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult
         None => json!([]),
     };
     body["users"] = match row.body["user_id"].as_i64().and_then(|id| objects::get(conn, Kind::User, id, None).ok().flatten()) {
-        Some(user) => json!([{"id": user.id, "uuid": user.body["uuid"], "firstname": user.body["firstname"], "links": USERS.spec.links(&user)}]),
+        Some(user) => json!([{"id": user.id, "uuid": user.uuid, "firstname": user.body["firstname"], "links": USERS.spec.links(&user)}]),
         None => json!([]),
     };
     let _ = plain_present;
