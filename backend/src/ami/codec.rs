@@ -131,6 +131,10 @@ pub enum EncodeError {
 #[derive(Debug, Default)]
 pub struct Decoder {
     banner_seen: bool,
+    /// Where the scan for the blank line ending the current message resumes
+    /// (a line start): a large answer (`GetConfig` of a big file, a long
+    /// `Command` output) arrives in many reads and is not rescanned each time.
+    scanned: usize,
 }
 
 impl Decoder {
@@ -157,9 +161,14 @@ impl Decoder {
             return Ok(Some(Frame::Banner(line)));
         }
         loop {
-            let Some(end) = message_end(buffer) else {
-                return Ok(None);
+            let end = match message_end(buffer, self.scanned.min(buffer.len())) {
+                Ok(end) => end,
+                Err(resume) => {
+                    self.scanned = resume;
+                    return Ok(None);
+                }
             };
+            self.scanned = 0;
             let block: Vec<u8> = buffer.drain(..end).collect();
             let text = std::str::from_utf8(&block).map_err(|_| DecodeError::InvalidUtf8)?;
             let message = parse_block(text);
@@ -176,19 +185,21 @@ fn take_line(buffer: &mut Vec<u8>, newline: usize) -> Result<String, DecodeError
     Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-/// Index just past the first blank line, i.e. past the end of one message.
-fn message_end(buffer: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for (i, &byte) in buffer.iter().enumerate() {
+/// Index just past the first blank line at or after `from` (a line start),
+/// i.e. past the end of one message; else the start of the last, incomplete
+/// line, where the next scan resumes.
+fn message_end(buffer: &[u8], from: usize) -> Result<usize, usize> {
+    let mut line_start = from;
+    for (i, &byte) in buffer.iter().enumerate().skip(from) {
         if byte == b'\n' {
             let line = &buffer[line_start..i];
             if line.is_empty() || line == b"\r" {
-                return Some(i + 1);
+                return Ok(i + 1);
             }
             line_start = i + 1;
         }
     }
-    None
+    Err(line_start)
 }
 
 /// Splits a block into headers. A line without `:` (old `Response: Follows`
@@ -289,6 +300,30 @@ mod tests {
         };
         assert_eq!(event.event_name(), Some("FullyBooted"));
         assert_eq!(event.get("status"), Some("Fully Booted"));
+    }
+
+    /// A message fed in pieces cut anywhere decodes the same (the scan
+    /// resumes where it stopped rather than starting over).
+    #[test]
+    fn messages_split_at_any_byte_decode_the_same() {
+        let stream = b"Response: Success\r\nLine-0-0: a=b\r\n\r\nEvent: X\r\nK: v\r\n\r\n";
+        for cut in 0..stream.len() {
+            for second_cut in cut..stream.len() {
+                let mut decoder = Decoder { banner_seen: true, ..Decoder::default() };
+                let mut buffer = Vec::new();
+                let mut frames = Vec::new();
+                for piece in [&stream[..cut], &stream[cut..second_cut], &stream[second_cut..]] {
+                    buffer.extend_from_slice(piece);
+                    while let Some(frame) = decoder.decode(&mut buffer).unwrap() {
+                        frames.push(frame);
+                    }
+                }
+                assert_eq!(frames.len(), 2, "cut at {cut}/{second_cut}");
+                let Frame::Message(first) = &frames[0] else { panic!() };
+                assert_eq!(first.get("Line-0-0"), Some("a=b"));
+                assert!(buffer.is_empty());
+            }
+        }
     }
 
     /// Recorded from Asterisk 22: an error message with a stray LF, then two blank lines.
