@@ -5,6 +5,8 @@
 pub mod ami;
 pub mod api;
 pub mod bootstrap;
+pub mod calls;
+pub mod live;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -1,34 +1,72 @@
 //! Keeps a real Asterisk equal to the database, over AMI only.
 //!
-//! One task per Asterisk: it renders the whole configuration from a
-//! snapshot of the database, writes each of Patchbay's own files
-//! (`patchbay-*.conf`, pulled in by `#tryinclude` from the base files) whose
-//! text changed, reloads only the modules concerned, then reads back what
-//! Asterisk really has. It runs after every change (requests collapse), on
-//! (re)connect, and every [`RECONCILE_EVERY`] to repair drift.
+//! One task per Asterisk. Each pass renders the whole configuration from a
+//! snapshot of the database and compares it with what Asterisk really has in
+//! Patchbay's own files (`patchbay-*.conf`, pulled in by `#tryinclude` from
+//! the base files), read back with `GetConfig` — never with an in-memory
+//! cache, which is wrong after an Asterisk restart with a wiped config dir.
+//! Files that differ are written and only their modules reloaded; then the
+//! result is verified (objects listed by `PJSIPShow*`, priorities counted by
+//! `dialplan show`). If Asterisk did not take the new configuration, the last
+//! good files are written back and reloaded, and the status says why: an
+//! apply is all-or-nothing from the user's view.
+//!
+//! A pass runs after every change (requests collapse), on every (re)connect
+//! once Asterisk is fully booted, and every [`RECONCILE_EVERY`]. Nothing about
+//! a pending apply is kept outside the database, so a Patchbay restart
+//! re-derives it on its first pass.
+//!
+//! When only dialplan extensions changed (same contexts, same includes) the
+//! change is applied live with `DialplanExtensionRemove`/`Add` and the file is
+//! rewritten without a reload ([`incremental_dialplan`]), so the file on disk
+//! and the live dialplan stay equal.
 
 use crate::ami::config_writer::{self, Section as AmiSection};
-use crate::ami::{AmiClient, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
+use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
+use crate::live::Live;
 use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
-const RECONCILE_EVERY: Duration = Duration::from_secs(30);
-/// How long to wait for a reload to show its effect before reporting.
-const VERIFY_TIMEOUT: Duration = Duration::from_secs(5);
+const RECONCILE_EVERY: Duration = Duration::from_secs(15);
+/// After a failure that was not Asterisk refusing the config (a lost
+/// connection, a timeout), the next attempt comes this soon.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How long to wait for a reload to show its effect before calling it failed.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(4);
+/// Extension changes up to this many are applied live rather than by reload.
+const INCREMENTAL_LIMIT: usize = 200;
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct AsteriskStatus {
     pub connected: bool,
     pub message: String,
-    /// Endpoint names Asterisk reported after the last apply.
+    /// Endpoint names Asterisk reported after the last pass.
     pub endpoints: Vec<String>,
-    /// The last apply's error, if it failed.
+    /// Why the last apply failed (Asterisk refused it, or could not be
+    /// reached); `None` once an apply succeeds.
     pub last_error: Option<String>,
+    /// Whether Asterisk's Patchbay files equal the database (last check).
+    pub in_sync: bool,
+    /// Unix time (s) of the last comparison with what Asterisk has.
+    pub last_check_at: Option<u64>,
+    /// The last pass that changed something in Asterisk.
+    pub last_apply: Option<ApplyReport>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApplyReport {
+    /// Unix time (s).
+    pub at: u64,
+    /// `full` (files written and reloaded), `incremental` (live dialplan
+    /// edits) or `rolled_back`.
+    pub mode: &'static str,
+    pub files: Vec<String>,
+    pub millis: u64,
 }
 
 /// The server's handle on "its" Asterisk (or on none).
@@ -37,6 +75,7 @@ pub struct AsteriskLink {
     status: Arc<Mutex<AsteriskStatus>>,
     wake: Option<mpsc::Sender<()>>,
     client: Option<AmiClient>,
+    live: Live,
 }
 
 impl AsteriskLink {
@@ -46,14 +85,21 @@ impl AsteriskLink {
         link
     }
 
-    /// Starts the AMI link and the sync task for the Asterisk at `url`.
+    /// Starts the AMI link, the sync task and the live-status task for the
+    /// Asterisk at `url`.
     pub fn start(url: &str, store: Store) -> anyhow::Result<AsteriskLink> {
         let url: AmiUrl = url.parse().map_err(|error| anyhow::anyhow!("--ami: {error}"))?;
-        let client = AmiClient::spawn(url, ClientOptions::default());
+        // Short back-off: an Asterisk that comes back must be in sync within
+        // seconds, and a refused login is retried without hammering.
+        let options =
+            ClientOptions { min_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(2), ..ClientOptions::default() };
+        let client = AmiClient::spawn(url, options);
         let (wake, woken) = mpsc::channel(1);
-        let link = AsteriskLink { status: Arc::default(), wake: Some(wake), client: Some(client.clone()) };
+        let live = Live::default();
+        let link = AsteriskLink { status: Arc::default(), wake: Some(wake), client: Some(client.clone()), live: live.clone() };
         link.update(|status| status.message = "connecting to Asterisk".into());
-        tokio::spawn(run(link.clone(), client, store, woken));
+        tokio::spawn(run(link.clone(), client.clone(), store, woken));
+        tokio::spawn(crate::live::run(live, client));
         Ok(link)
     }
 
@@ -69,8 +115,17 @@ impl AsteriskLink {
         json!(*self.status.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    pub fn status(&self) -> AsteriskStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn client(&self) -> Option<&AmiClient> {
         self.client.as_ref()
+    }
+
+    /// Registrations, contacts and endpoint states from AMI events.
+    pub fn live(&self) -> &Live {
+        &self.live
     }
 
     fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
@@ -78,54 +133,137 @@ impl AsteriskLink {
     }
 }
 
-/// Patchbay's files in Asterisk's config directory and the module each reloads.
-const FILES: &[(&str, &str)] =
-    &[("patchbay-pjsip.conf", "res_pjsip.so"), ("patchbay-extensions.conf", "pbx_config"), ("patchbay-iax.conf", "chan_iax2.so")];
+/// One of Patchbay's files in Asterisk's config directory.
+#[derive(Debug, Clone, Copy)]
+struct OwnedFile {
+    name: &'static str,
+    /// What to reload after writing it.
+    module: &'static str,
+}
+
+const FILES: [OwnedFile; 3] = [
+    OwnedFile { name: "patchbay-pjsip.conf", module: "res_pjsip.so" },
+    OwnedFile { name: "patchbay-extensions.conf", module: "pbx_config" },
+    OwnedFile { name: "patchbay-iax.conf", module: "chan_iax2.so" },
+];
+
+const EXTENSIONS_FILE: &str = "patchbay-extensions.conf";
+
+/// File name → its sections.
+pub type Files = BTreeMap<&'static str, Vec<AmiSection>>;
+
+/// What the task remembers between passes. Only ever an optimisation or a
+/// fallback: every pass starts from what Asterisk reports.
+#[derive(Default)]
+struct SyncState {
+    /// The files of the last configuration Asterisk verifiably took: what a
+    /// failed apply goes back to.
+    last_good: Files,
+    /// A configuration Asterisk refused, and why: not retried until the
+    /// database changes (or Asterisk reconnects).
+    rejected: Option<(Files, String)>,
+}
 
 async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>) {
     let mut ami_status = client.watch_status();
-    // Text of each file as last written to *this connection's* Asterisk; cleared on reconnect.
-    let mut applied: BTreeMap<&'static str, String> = BTreeMap::new();
+    let mut state = SyncState::default();
+    let mut session_ready = false;
     loop {
         let connected = *ami_status.borrow_and_update() == AmiStatus::Connected;
-        link.update(|status| {
-            status.connected = connected;
-            if !connected {
+        if !connected {
+            session_ready = false;
+            link.update(|status| {
+                status.connected = false;
+                status.in_sync = false;
                 status.message = describe(&client.status());
+            });
+        }
+        let mut next_pass = RECONCILE_EVERY;
+        if connected && !session_ready {
+            // AMI answers before every module is loaded: a reload then would
+            // race the boot. This command returns once Asterisk is fully booted.
+            link.update(|status| {
+                status.connected = true;
+                status.message = "Asterisk connected; waiting for it to finish booting".into();
+            });
+            session_ready = client.command("core waitfullybooted").await.is_ok();
+            // A new Asterisk (or a restarted one) deserves a new try.
+            state.rejected = None;
+            if !session_ready {
+                next_pass = RETRY_AFTER_ERROR;
             }
-        });
-        if connected {
-            match apply(&client, &store, &mut applied).await {
-                Ok(endpoints) => link.update(|status| {
+        }
+        if connected && session_ready {
+            let started = Instant::now();
+            match apply(&client, &store, &mut state).await {
+                Ok(outcome) => link.update(|status| {
+                    status.connected = true;
                     status.message = "Asterisk connected; configuration applied".into();
-                    status.endpoints = endpoints;
+                    status.endpoints = outcome.endpoints;
                     status.last_error = None;
+                    status.in_sync = true;
+                    status.last_check_at = Some(unix_now());
+                    if let Some(mode) = outcome.mode {
+                        status.last_apply = Some(ApplyReport {
+                            at: unix_now(),
+                            mode,
+                            files: outcome.written,
+                            millis: started.elapsed().as_millis() as u64,
+                        });
+                    }
                 }),
-                Err(error) => {
-                    tracing::warn!(%error, "apply failed");
-                    applied.clear();
+                Err(failure) => {
+                    tracing::warn!(error = %failure.message, "apply failed");
+                    let lost = client.status() != AmiStatus::Connected;
+                    if lost {
+                        session_ready = false;
+                    }
+                    if !failure.refused {
+                        next_pass = RETRY_AFTER_ERROR;
+                    }
                     link.update(|status| {
-                        status.message = "Asterisk connected; last apply failed".into();
-                        status.last_error = Some(error.to_string());
+                        status.message = if failure.refused {
+                            "Asterisk connected; it refused the last change, previous configuration kept".into()
+                        } else {
+                            "Asterisk connected; last apply failed".into()
+                        };
+                        status.last_error = Some(failure.message.clone());
+                        status.in_sync = false;
+                        status.last_check_at = Some(unix_now());
+                        if let Some(endpoints) = failure.endpoints {
+                            status.endpoints = endpoints;
+                        }
+                        if failure.rolled_back {
+                            status.last_apply = Some(ApplyReport {
+                                at: unix_now(),
+                                mode: "rolled_back",
+                                files: failure.written,
+                                millis: started.elapsed().as_millis() as u64,
+                            });
+                        }
                     });
                 }
             }
-        } else {
-            applied.clear();
         }
         tokio::select! {
             changed = ami_status.changed() => if changed.is_err() { return },
             wake = woken.recv() => if wake.is_none() { return },
-            _ = tokio::time::sleep(RECONCILE_EVERY) => applied.clear(),
+            _ = tokio::time::sleep(next_pass) => {},
         }
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn describe(status: &AmiStatus) -> String {
     match status {
         AmiStatus::Connecting => "connecting to Asterisk".into(),
         AmiStatus::Connected => "Asterisk connected".into(),
-        AmiStatus::AuthenticationFailed { message } => format!("Asterisk refused Patchbay's AMI login: {message}"),
+        AmiStatus::AuthenticationFailed { message } => {
+            format!("Asterisk refused Patchbay's AMI login ({message}): check the user and secret in --ami and manager.conf")
+        }
         AmiStatus::Disconnected { reason, retry_in_ms } => {
             format!("Asterisk unreachable ({reason}); retrying in {} s", retry_in_ms.div_ceil(1000))
         }
@@ -136,47 +274,513 @@ fn to_ami(file: &ConfigFile) -> Vec<AmiSection> {
     file.sections.iter().map(|section| AmiSection { name: section.name.clone(), lines: section.lines.clone() }).collect()
 }
 
-/// Renders, writes what changed, reloads, and returns the endpoints Asterisk has.
-async fn apply(client: &AmiClient, store: &Store, applied: &mut BTreeMap<&'static str, String>) -> anyhow::Result<Vec<String>> {
-    let snapshot = store.read(crate::snapshot::load_snapshot)?;
-    let rendered = render::render(&snapshot);
-    let mut wanted_endpoints = Vec::new();
-    for section in &rendered.pjsip.sections {
-        if section.values("type").any(|kind| kind == "endpoint") {
-            wanted_endpoints.push(section.name.clone());
-        }
-    }
-    for ((file, module), config) in FILES.iter().zip([&rendered.pjsip, &rendered.extensions, &rendered.iax]) {
-        let text = render::escape::file_text(config);
-        if applied.get(file) == Some(&text) {
-            continue;
-        }
-        config_writer::write_config(client, file, &to_ami(config), Some(module)).await?;
-        applied.insert(file, text);
-    }
-    // Reloads finish after their Success answer: poll until Asterisk shows the endpoints.
-    let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
-    loop {
-        let endpoints = endpoints(client).await?;
-        let complete = wanted_endpoints.iter().all(|name| endpoints.contains(name));
-        if complete || tokio::time::Instant::now() >= deadline {
-            return Ok(endpoints);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// The files Patchbay wants in Asterisk for this rendering.
+pub fn desired_files(rendered: &render::Rendered) -> Files {
+    FILES.iter().zip([&rendered.pjsip, &rendered.extensions, &rendered.iax]).map(|(file, config)| (file.name, to_ami(config))).collect()
+}
+
+/// Sections as Asterisk's parser keeps them: keys and values trimmed, a
+/// `=>` the same as `=`.
+fn normalized(sections: &[AmiSection]) -> Vec<(&str, Vec<(&str, &str)>)> {
+    sections
+        .iter()
+        .map(|section| {
+            let lines = section.lines.iter().map(|(key, value)| (key.trim(), value.trim_start_matches('>').trim())).collect();
+            (section.name.trim(), lines)
+        })
+        .collect()
+}
+
+/// Whether two versions of a file say the same to Asterisk.
+pub fn same_config(a: &[AmiSection], b: &[AmiSection]) -> bool {
+    normalized(a) == normalized(b)
+}
+
+/// A file as Asterisk has it; a missing file reads as empty (`#tryinclude`
+/// ignores it).
+pub async fn read_file(client: &AmiClient, file: &str) -> Result<Vec<AmiSection>, AmiError> {
+    match config_writer::get_config(client, file).await {
+        Ok(sections) => Ok(sections),
+        Err(AmiError::ActionFailed { message, .. }) if message.to_ascii_lowercase().contains("not found") => Ok(Vec::new()),
+        Err(error) => Err(error),
     }
 }
 
-/// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
-pub async fn endpoints(client: &AmiClient) -> anyhow::Result<Vec<String>> {
-    let answer = match client.send("PJSIPShowEndpoints", AmiMessage::new()).await {
+struct Applied {
+    endpoints: Vec<String>,
+    /// `None` when Asterisk already had everything.
+    mode: Option<&'static str>,
+    written: Vec<String>,
+}
+
+struct Failure {
+    message: String,
+    /// Asterisk refused the configuration (as opposed to being unreachable).
+    refused: bool,
+    rolled_back: bool,
+    written: Vec<String>,
+    endpoints: Option<Vec<String>>,
+}
+
+impl Failure {
+    fn transient(error: impl std::fmt::Display) -> Failure {
+        Failure { message: error.to_string(), refused: false, rolled_back: false, written: Vec::new(), endpoints: None }
+    }
+}
+
+/// One pass: compare, write what differs, verify, roll back on refusal.
+async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState) -> Result<Applied, Failure> {
+    let snapshot = store.read(crate::snapshot::load_snapshot).map_err(Failure::transient)?;
+    let desired = desired_files(&render::render(&snapshot));
+
+    let mut current = Files::new();
+    for file in FILES {
+        current.insert(file.name, read_file(client, file.name).await.map_err(Failure::transient)?);
+    }
+    let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| !same_config(&current[file.name], &desired[file.name])).collect();
+
+    if changed.is_empty() {
+        state.rejected = None;
+        state.last_good = desired.clone();
+        let endpoints = endpoints(client).await.map_err(Failure::transient)?;
+        return Ok(Applied { endpoints, mode: None, written: Vec::new() });
+    }
+    if let Some((refused, why)) = &state.rejected
+        && files_equal(refused, &desired)
+    {
+        // Unchanged since Asterisk refused it: keep the previous config and
+        // the reason, without reloading every pass.
+        return Err(Failure { message: why.clone(), refused: true, rolled_back: false, written: Vec::new(), endpoints: None });
+    }
+    // What to go back to: the last verified config, else what Asterisk had
+    // before this pass (after a Patchbay restart).
+    let previous: Files = FILES
+        .iter()
+        .map(|file| (file.name, state.last_good.get(file.name).unwrap_or(&current[file.name]).clone()))
+        .collect();
+
+    let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
+    let mut mode = "full";
+    let mut outcome = Ok(());
+    for file in &changed {
+        let result = if file.name == EXTENSIONS_FILE
+            && let Some(plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
+        {
+            mode = "incremental";
+            incremental_dialplan(client, &plan).await
+        } else {
+            config_writer::write_config(client, file.name, &desired[file.name], Some(file.module)).await.map_err(anyhow::Error::from)
+        };
+        if let Err(error) = result {
+            outcome = Err(format!("writing {}: {error:#}", file.name));
+            break;
+        }
+    }
+    let verified = match outcome {
+        Ok(()) => verify(client, &changed, &desired).await,
+        Err(error) => Err(VerifyError::Refused(error)),
+    };
+    match verified {
+        Ok(endpoints) => {
+            state.rejected = None;
+            state.last_good = desired;
+            Ok(Applied { endpoints, mode: Some(mode), written })
+        }
+        Err(VerifyError::Ami(error)) if !matches!(error, AmiError::ActionFailed { .. }) => Err(Failure::transient(error)),
+        Err(error) => {
+            let reason = error.to_string();
+            // Put the previous files back, whatever state the failed write left.
+            let mut restore_error = None;
+            for file in &changed {
+                if let Err(error) = config_writer::write_config(client, file.name, &previous[file.name], Some(file.module)).await {
+                    restore_error = Some(format!("restoring {}: {error}", file.name));
+                }
+            }
+            let message = match restore_error {
+                None => format!("Asterisk refused the new configuration ({reason}); the previous configuration was restored"),
+                Some(restore) => format!("Asterisk refused the new configuration ({reason}); restoring the previous one failed too ({restore})"),
+            };
+            state.rejected = Some((desired, message.clone()));
+            let endpoints = endpoints(client).await.ok();
+            Err(Failure { message, refused: true, rolled_back: true, written, endpoints })
+        }
+    }
+}
+
+fn files_equal(a: &Files, b: &Files) -> bool {
+    a.len() == b.len() && a.iter().all(|(name, sections)| b.get(name).is_some_and(|other| same_config(sections, other)))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum VerifyError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Ami(#[from] AmiError),
+}
+
+/// Checks that Asterisk really took the changed files; returns its endpoints.
+async fn verify(client: &AmiClient, changed: &[OwnedFile], desired: &Files) -> Result<Vec<String>, VerifyError> {
+    for file in changed {
+        let back = read_file(client, file.name).await?;
+        if !same_config(&back, &desired[file.name]) {
+            return Err(VerifyError::Refused(format!("{} reads back differently from what was written", file.name)));
+        }
+    }
+    let pjsip_changed = changed.iter().any(|file| file.name == "patchbay-pjsip.conf");
+    let extensions_changed = changed.iter().any(|file| file.name == EXTENSIONS_FILE);
+    let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
+    loop {
+        let mut missing = Vec::new();
+        if pjsip_changed {
+            missing.extend(missing_pjsip_objects(client, &desired["patchbay-pjsip.conf"]).await?);
+        }
+        if extensions_changed {
+            missing.extend(missing_dialplan(client, &desired[EXTENSIONS_FILE]).await?);
+        }
+        if missing.is_empty() {
+            return Ok(endpoints(client).await?);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(VerifyError::Refused(missing.join("; ")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// PJSIP objects of the file Asterisk did not load, as messages.
+async fn missing_pjsip_objects(client: &AmiClient, sections: &[AmiSection]) -> Result<Vec<String>, AmiError> {
+    // type → (list action, list event); identify and transport have none.
+    const LISTS: [(&str, &str, &str); 4] = [
+        ("endpoint", "PJSIPShowEndpoints", "EndpointList"),
+        ("aor", "PJSIPShowAors", "AorList"),
+        ("auth", "PJSIPShowAuths", "AuthList"),
+        ("registration", "PJSIPShowRegistrationsOutbound", "OutboundRegistrationDetail"),
+    ];
+    let mut missing = Vec::new();
+    for (kind, action, event) in LISTS {
+        let wanted: Vec<&str> = sections
+            .iter()
+            .filter(|section| section.lines.iter().any(|(key, value)| key == "type" && value == kind))
+            .map(|section| section.name.as_str())
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let loaded = list_names(client, action, event).await?;
+        missing.extend(wanted.into_iter().filter(|name| !loaded.contains(*name)).map(|name| format!("{kind} {name} did not load")));
+    }
+    Ok(missing)
+}
+
+/// `ObjectName`s of a PJSIP list action (nothing when Asterisk has none).
+/// Only the names are read: `AuthDetail` events carry passwords.
+async fn list_names(client: &AmiClient, action: &str, event: &str) -> Result<BTreeSet<String>, AmiError> {
+    let answer = match client.send(action, AmiMessage::new()).await {
         Ok(answer) => answer,
-        // Asterisk answers an error when there are no endpoints at all.
-        Err(crate::ami::AmiError::ActionFailed { .. }) => return Ok(Vec::new()),
-        Err(error) => return Err(error.into()),
+        // Asterisk answers an error when the list is empty.
+        Err(AmiError::ActionFailed { .. }) => return Ok(BTreeSet::new()),
+        Err(error) => return Err(error),
     };
     Ok(answer
         .items()
-        .filter(|event| event.event_name() == Some("EndpointList"))
-        .filter_map(|event| event.get("ObjectName").map(str::to_string))
+        .filter(|item| item.event_name() == Some(event))
+        .filter_map(|item| item.get("ObjectName").map(str::to_string))
         .collect())
+}
+
+/// Contexts of the file whose priorities Asterisk did not all load.
+async fn missing_dialplan(client: &AmiClient, sections: &[AmiSection]) -> Result<Vec<String>, AmiError> {
+    let mut missing = Vec::new();
+    for section in sections {
+        let wanted = section.lines.iter().filter(|(key, _)| key == "exten" || key == "same").count();
+        let loaded = context_priorities(client, &section.name).await?;
+        match loaded {
+            None => missing.push(format!("dialplan context {} did not load", section.name)),
+            // `>=`: the base extensions.conf may add to the same context.
+            Some(loaded) if loaded < wanted => missing.push(format!(
+                "dialplan context {}: Asterisk loaded {loaded} of its {wanted} priorities (see Asterisk's log for the refused lines)",
+                section.name
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(missing)
+}
+
+/// The number of priorities `dialplan show CONTEXT` counts; `None` when
+/// Asterisk has no such context.
+pub async fn context_priorities(client: &AmiClient, context: &str) -> Result<Option<usize>, AmiError> {
+    let output = match client.command(&format!("dialplan show {context}")).await {
+        Ok(output) => output,
+        Err(AmiError::ActionFailed { message, .. }) if message.contains("There is no existence") => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if output.iter().any(|line| line.contains("There is no existence")) {
+        return Ok(None);
+    }
+    // "-= 3 extensions (5 priorities) in 1 context. =-"
+    Ok(output.iter().rev().find(|line| line.trim_start().starts_with("-=")).and_then(|line| {
+        let after = line.split_once('(')?.1;
+        after.split_whitespace().next()?.parse().ok()
+    }))
+}
+
+/// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
+pub async fn endpoints(client: &AmiClient) -> Result<Vec<String>, AmiError> {
+    Ok(list_names(client, "PJSIPShowEndpoints", "EndpointList").await?.into_iter().collect())
+}
+
+// ---------------------------------------------------------------------------
+// Incremental dialplan
+
+/// One `exten` and its `same` lines, as written in a context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileExtension {
+    /// The extension name (pattern, possibly with `/callerid`).
+    name: String,
+    /// The lines, `exten` first.
+    lines: Vec<(String, String)>,
+}
+
+/// `key = value` lines.
+type Lines = Vec<(String, String)>;
+
+/// A context split into its non-extension lines and its extensions.
+fn split_context(section: &AmiSection) -> Option<(Lines, Vec<FileExtension>)> {
+    let mut other = Vec::new();
+    let mut extensions: Vec<FileExtension> = Vec::new();
+    for (key, value) in &section.lines {
+        let value = value.trim_start_matches('>').trim();
+        match key.trim() {
+            "exten" => {
+                let name = value.split(',').next()?.trim().to_string();
+                extensions.push(FileExtension { name, lines: vec![("exten".into(), value.to_string())] });
+            }
+            "same" => extensions.last_mut()?.lines.push(("same".into(), value.to_string())),
+            key => other.push((key.to_string(), value.to_string())),
+        }
+    }
+    Some((other, extensions))
+}
+
+/// The live edits that turn one extensions file into another, when only
+/// extensions (not contexts, includes or their order) differ.
+#[derive(Debug, Default)]
+pub struct IncrementalPlan {
+    /// (context, extension) to remove entirely.
+    remove: Vec<(String, String)>,
+    /// (context, extension, priorities as (application, data)).
+    add: Vec<(String, String, Lines)>,
+    /// The same change to the file, edited in place (no reload).
+    file_edits: Vec<FileEdit>,
+}
+
+/// In context `context`, replace `delete` lines from index `at` by `insert`.
+#[derive(Debug)]
+struct FileEdit {
+    context: String,
+    at: usize,
+    delete: usize,
+    insert: Lines,
+}
+
+/// The window of `new` that differs from `old`: (start, old lines to drop,
+/// new lines to put there).
+fn changed_window(old: &[(String, String)], new: &[(String, String)]) -> (usize, usize, Lines) {
+    let same = |a: &(String, String), b: &(String, String)| a.0.trim() == b.0.trim() && a.1.trim_start_matches('>').trim() == b.1.trim_start_matches('>').trim();
+    let prefix = old.iter().zip(new).take_while(|(a, b)| same(a, b)).count();
+    let room = old.len().min(new.len()) - prefix;
+    let suffix = old.iter().rev().zip(new.iter().rev()).take(room).take_while(|(a, b)| same(a, b)).count();
+    (prefix, old.len() - prefix - suffix, new[prefix..new.len() - suffix].to_vec())
+}
+
+impl IncrementalPlan {
+    /// `None` when the change needs a reload (contexts or includes changed,
+    /// labels, too many edits, a line this cannot express).
+    pub fn new(current: &[AmiSection], desired: &[AmiSection]) -> Option<IncrementalPlan> {
+        if current.len() != desired.len() || current.is_empty() {
+            return None;
+        }
+        let mut plan = IncrementalPlan::default();
+        for (old, new) in current.iter().zip(desired) {
+            if old.name.trim() != new.name.trim() {
+                return None;
+            }
+            let (old_other, old_extensions) = split_context(old)?;
+            let (new_other, new_extensions) = split_context(new)?;
+            if old_other != new_other {
+                return None;
+            }
+            let (at, delete, insert) = changed_window(&old.lines, &new.lines);
+            if delete > 0 || !insert.is_empty() {
+                plan.file_edits.push(FileEdit { context: new.name.clone(), at, delete, insert });
+            }
+            let old_by_name: BTreeMap<&str, &FileExtension> = old_extensions.iter().map(|e| (e.name.as_str(), e)).collect();
+            let new_by_name: BTreeMap<&str, &FileExtension> = new_extensions.iter().map(|e| (e.name.as_str(), e)).collect();
+            if old_by_name.len() != old_extensions.len() || new_by_name.len() != new_extensions.len() {
+                return None; // an extension split over several `exten` blocks
+            }
+            for (name, old_extension) in &old_by_name {
+                if new_by_name.get(name) != Some(old_extension) {
+                    plan.remove.push((old.name.clone(), name.to_string()));
+                }
+            }
+            for (name, new_extension) in &new_by_name {
+                if old_by_name.get(name) != Some(new_extension) {
+                    plan.add.push((new.name.clone(), name.to_string(), priorities(new_extension)?));
+                }
+            }
+        }
+        let fits = plan.remove.len() + plan.add.len() <= INCREMENTAL_LIMIT && plan.file_message().is_some();
+        fits.then_some(plan)
+    }
+
+    /// The one `UpdateConfig` (source = destination, no reload) that makes
+    /// the file say what the live edits did; `None` when it would not fit
+    /// in one AMI message.
+    pub fn file_message(&self) -> Option<AmiMessage> {
+        let mut message = AmiMessage::new().with("SrcFilename", EXTENSIONS_FILE).with("DstFilename", EXTENSIONS_FILE);
+        let mut number = 0;
+        let mut push = |message: &mut AmiMessage, fields: &[(&str, &str)]| {
+            for (key, value) in fields {
+                message.headers.push((format!("{key}-{number:06}"), value.to_string()));
+            }
+            number += 1;
+        };
+        for edit in &self.file_edits {
+            let at = edit.at.to_string();
+            for _ in 0..edit.delete {
+                // By line index: `same` lines repeat, a value match would not do.
+                push(&mut message, &[("Action", "Delete"), ("Cat", &edit.context), ("Line", &at)]);
+            }
+            for (offset, (key, value)) in edit.insert.iter().enumerate() {
+                let line = (edit.at + offset).to_string();
+                push(&mut message, &[("Action", "Insert"), ("Cat", &edit.context), ("Var", key), ("Value", value), ("Line", &line)]);
+            }
+        }
+        // + Action and ActionID.
+        (message.headers.len() + 2 <= crate::ami::MAX_HEADER_LINES).then_some(message)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.add.is_empty()
+    }
+
+    pub fn edits(&self) -> usize {
+        self.remove.len() + self.add.len()
+    }
+}
+
+/// `exten => NAME,1,App(data)` / `same => n,App(data)` → (App, data), in
+/// order. `None` for labels or explicit priorities other than 1, n.
+fn priorities(extension: &FileExtension) -> Option<Vec<(String, String)>> {
+    extension
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(index, (key, value))| {
+            let rest = if key == "exten" { value.split_once(',')?.1 } else { value.as_str() };
+            let (priority, application) = rest.split_once(',')?;
+            let expected = if index == 0 { "1" } else { "n" };
+            if priority.trim() != expected {
+                return None;
+            }
+            let application = application.trim();
+            Some(match application.split_once('(') {
+                Some((app, data)) => (app.trim().to_string(), data.strip_suffix(')')?.to_string()),
+                None => (application.to_string(), String::new()),
+            })
+        })
+        .collect()
+}
+
+/// Applies `plan` to the live dialplan (`DialplanExtensionRemove`/`Add`, no
+/// reload), then edits the file in place without reloading so a later
+/// reload loads the same thing. The caller verifies both (GetConfig and
+/// `dialplan show`) and falls back to a full write and reload.
+pub async fn incremental_dialplan(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
+    apply_live(client, plan).await?;
+    persist(client, plan).await
+}
+
+/// The file part of [`incremental_dialplan`] alone.
+pub async fn persist(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
+    let message = plan.file_message().ok_or_else(|| anyhow::anyhow!("the file edit does not fit in one AMI message"))?;
+    client.send("UpdateConfig", message).await?;
+    Ok(())
+}
+
+/// The live part of [`incremental_dialplan`] alone.
+pub async fn apply_live(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
+    for (context, extension) in &plan.remove {
+        let headers = AmiMessage::new().with("Context", context.as_str()).with("Extension", extension.as_str());
+        client.send("DialplanExtensionRemove", headers).await?;
+    }
+    for (context, extension, priorities) in &plan.add {
+        for (number, (application, data)) in priorities.iter().enumerate() {
+            let headers = AmiMessage::new()
+                .with("Context", context.as_str())
+                .with("Extension", extension.as_str())
+                .with("Priority", (number + 1).to_string())
+                .with("Application", application.as_str())
+                .with("ApplicationData", data.as_str())
+                .with("Replace", "yes");
+            client.send("DialplanExtensionAdd", headers).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(name: &str, lines: &[(&str, &str)]) -> AmiSection {
+        AmiSection { name: name.into(), lines: lines.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    #[test]
+    fn one_changed_route_is_one_remove_and_one_add() {
+        let old = [context("out", &[("include", "x"), ("exten", "_0X.,1,NoOp(a)"), ("same", "n,Dial(PJSIP/${EXTEN}@t,30)"), ("exten", "100,1,Hangup()")])];
+        let new = [context("out", &[("include", "x"), ("exten", "_0X.,1,NoOp(b)"), ("same", "n,Dial(PJSIP/${EXTEN}@t,30)"), ("exten", "100,1,Hangup()")])];
+        let plan = IncrementalPlan::new(&old, &new).unwrap();
+        assert_eq!(plan.remove, [("out".to_string(), "_0X.".to_string())]);
+        assert_eq!(plan.add.len(), 1);
+        assert_eq!(plan.add[0].2, [("NoOp".to_string(), "b".to_string()), ("Dial".to_string(), "PJSIP/${EXTEN}@t,30".to_string())]);
+        let file = plan.file_message().unwrap();
+        let edits: Vec<(&str, &str)> = file.headers.iter().skip(2).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            edits,
+            [
+                ("Action-000000", "Delete"),
+                ("Cat-000000", "out"),
+                ("Line-000000", "1"),
+                ("Action-000001", "Insert"),
+                ("Cat-000001", "out"),
+                ("Var-000001", "exten"),
+                ("Value-000001", "_0X.,1,NoOp(b)"),
+                ("Line-000001", "1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn include_or_context_changes_need_a_reload() {
+        let old = [context("out", &[("include", "x"), ("exten", "1,1,NoOp()")])];
+        let new = [context("out", &[("include", "y"), ("exten", "1,1,NoOp()")])];
+        assert!(IncrementalPlan::new(&old, &new).is_none());
+        let renamed = [context("out2", &[("include", "x"), ("exten", "1,1,NoOp()")])];
+        assert!(IncrementalPlan::new(&old, &renamed).is_none());
+        let labelled = [context("out", &[("include", "x"), ("exten", "1,1(start),NoOp()")])];
+        assert!(IncrementalPlan::new(&old, &labelled).is_none());
+    }
+
+    #[test]
+    fn comparison_ignores_what_asterisk_normalises() {
+        let written = [context("a", &[("exten", "1,1,NoOp()")])];
+        let read = [context("a", &[("exten", ">1,1,NoOp() ")])];
+        assert!(same_config(&written, &read));
+        assert!(!same_config(&written, &[]));
+    }
 }

@@ -1,10 +1,14 @@
-//! Patchbay's own routes: Asterisk status, the tenant's snapshot (what the
-//! browser simulates on), simulate, lint and config preview.
+//! Patchbay's own routes: Asterisk status, live status (and its event
+//! stream), test calls, the tenant's snapshot (what the browser simulates
+//! on), simulate, lint and config preview.
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use patchbay_shared::model::Snapshot;
@@ -14,6 +18,9 @@ use serde_json::{Value, json};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/status", get(status))
+        .route("/live", get(live))
+        .route("/events", get(live_events))
+        .route("/calls", post(test_call))
         .route("/snapshot", get(snapshot))
         .route("/simulate", post(simulate_call))
         .route("/lint", get(lint_routes))
@@ -23,6 +30,59 @@ pub fn routes() -> Router<AppState> {
 /// Whether an Asterisk is connected, and which endpoints it really has.
 async fn status(State(state): State<AppState>) -> Json<Value> {
     Json(state.asterisk.status_json())
+}
+
+/// Registrations, contacts and endpoint states as Asterisk last reported
+/// them (master admin: they span every tenant).
+async fn live(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require_master()?;
+    Ok(Json(json!(state.asterisk.live().snapshot())))
+}
+
+/// The same as Server-Sent Events: a `snapshot` first, then each change.
+async fn live_events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
+    caller.require_master()?;
+    let live = state.asterisk.live().clone();
+    let first = crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) };
+    let updates = live.subscribe();
+    let stream = futures_util::stream::unfold((Some(first), updates, live), |(first, mut updates, live)| async move {
+        let update = match first {
+            Some(first) => first,
+            None => match updates.recv().await {
+                Ok(update) => update,
+                // Too slow: start again from a whole snapshot.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            },
+        };
+        let event = SseEvent::default().json_data(&update).unwrap_or_default();
+        Some((Ok(event), (None, updates, live)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// `{"from_extension", "context", "to"}` or `{"device": "PJSIP/x", "to"}` →
+/// `{"result": "answered"|"busy"|"failed", "cause": ...}` (master admin).
+async fn test_call(State(state): State<AppState>, caller: Caller, Json(body): Json<Value>) -> ApiResult<Response> {
+    caller.require_master()?;
+    let request: crate::calls::CallRequest =
+        serde_json::from_value(body).map_err(|error| ApiError::input("body", error))?;
+    if let Err(invalid) = crate::calls::plan(&request) {
+        return Err(ApiError::input(invalid.0, invalid.1));
+    }
+    let Some(client) = state.asterisk.client() else {
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!(["no Asterisk connected"]))).into_response());
+    };
+    match crate::calls::place(client, &request).await {
+        Ok(Ok(outcome)) => Ok(Json(json!(outcome)).into_response()),
+        Ok(Err(invalid)) => Err(ApiError::input(invalid.0, invalid.1)),
+        Err(error) => Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!([format!("Asterisk: {error}")]))).into_response()),
+    }
 }
 
 /// Everything the caller may see, and nothing else: another tenant's objects
