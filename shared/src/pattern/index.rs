@@ -328,11 +328,23 @@ impl Draft {
             nodes: Vec::with_capacity(self.nodes.len()),
             edges: Vec::new(),
             ranks: Vec::new(),
-            classes: self.classes,
+            classes: std::mem::take(&mut self.classes),
         };
-        let bounds = left_mins.into_iter().zip(subtree_mins).zip(reaches);
-        for (draft, ((left_min, subtree_min), reach)) in self.nodes.iter_mut().zip(bounds) {
+        for draft in &mut self.nodes {
             draft.children.sort_unstable_by_key(|&(label, _)| label);
+        }
+        // Depth-first preorder: a chain of single-child nodes (the `XXXXXXX`
+        // tail of a route) sits contiguously in memory, so walking it reads
+        // consecutive cache lines instead of scattered ones.
+        let order = self.preorder();
+        let mut new_id = vec![0; self.nodes.len()];
+        for (position, &old) in order.iter().enumerate() {
+            new_id[old as usize] = position as u32;
+        }
+        for &old in &order {
+            let draft = &self.nodes[old as usize];
+            let old = old as usize;
+            let (left_min, subtree_min, reach) = (left_mins[old], subtree_mins[old], reaches[old]);
             let mut node = Node {
                 first_edge: index.edges.len() as u32,
                 byte_edges: 0,
@@ -347,6 +359,7 @@ impl Draft {
                 reach,
             };
             for &(label, child) in &draft.children {
+                let child = new_id[child as usize];
                 match label {
                     Label::Byte(byte) => {
                         node.byte_edges += 1;
@@ -363,6 +376,18 @@ impl Draft {
             index.nodes.push(node);
         }
         index
+    }
+
+    /// Node ids in depth-first preorder, children in label order.
+    fn preorder(&self) -> Vec<u32> {
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut pending = vec![ROOT];
+        while let Some(id) = pending.pop() {
+            order.push(id);
+            let children = &self.nodes[id as usize].children;
+            pending.extend(children.iter().rev().map(|&(_, child)| child));
+        }
+        order
     }
 
     /// `left_min` and `subtree_min` of every node. Children are always
