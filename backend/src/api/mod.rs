@@ -9,6 +9,7 @@ pub mod docs;
 pub mod endpoints_sip;
 pub mod error;
 pub mod interconnect;
+pub mod kazoo;
 pub mod listing;
 pub mod openapi;
 pub mod patchbay;
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/confd/1.1", confd())
         .nest("/1.1", confd())
         .nest("/api/patchbay/1.0", patchbay::routes())
+        // Kazoo 4.3 connectivity (trunkstore), seed 004.
+        .merge(kazoo::routes())
         // Unknown API paths answer a JSON 404, not the browser app.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .with_state(state)

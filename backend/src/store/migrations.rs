@@ -52,6 +52,17 @@ CREATE TABLE audit (
     after       TEXT
 );
 "#,
+),
+// Kazoo's `PUT /v2/user_auth` sends md5("user:password"): argon2 hashes
+// cannot answer it, so accounts created from now on also keep that md5
+// (as Kazoo itself does). Accounts created before have none.
+M::up(
+    r#"
+CREATE TABLE kazoo_credentials (
+    account_uuid TEXT PRIMARY KEY REFERENCES accounts(uuid) ON DELETE CASCADE,
+    md5          TEXT NOT NULL
+);
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

@@ -24,6 +24,9 @@ pub enum Kind {
     User,
     Line,
     Settings,
+    /// A Kazoo connectivity (trunkstore) document; what it maps to is stored
+    /// as ordinary trunks, endpoints, extensions and incalls.
+    KazooConnectivity,
 }
 
 impl Kind {
@@ -43,6 +46,7 @@ impl Kind {
             Kind::User => "user",
             Kind::Line => "line",
             Kind::Settings => "settings",
+            Kind::KazooConnectivity => "kazoo_connectivity",
         }
     }
 }

@@ -79,7 +79,31 @@ pub fn insert_account(conn: &Connection, account: &Account, password: &str) -> R
         "INSERT INTO accounts (uuid, tenant_uuid, username, password_hash, role) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![account.uuid, account.tenant_uuid, account.username, hash_password(password), account.role.as_str()],
     )?;
+    let credentials = patchbay_shared::kazoo::md5::md5_hex(format!("{}:{password}", account.username).as_bytes());
+    conn.execute("INSERT INTO kazoo_credentials (account_uuid, md5) VALUES (?1, ?2)", params![account.uuid, credentials])?;
     Ok(())
+}
+
+/// Kazoo's `user_auth`: the account of the tenant named `tenant_name` whose
+/// md5("user:password") is `credentials` (lowercase hex).
+pub fn account_for_kazoo_credentials(conn: &Connection, tenant_name: &str, credentials: &str) -> Result<Option<Account>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM accounts a
+             JOIN tenants t ON t.uuid = a.tenant_uuid
+             JOIN kazoo_credentials k ON k.account_uuid = a.uuid
+             WHERE t.name = ?1 AND k.md5 = ?2",
+            params![tenant_name, credentials.to_ascii_lowercase()],
+            |row| {
+                Ok(Account {
+                    uuid: row.get(0)?,
+                    tenant_uuid: row.get(1)?,
+                    username: row.get(2)?,
+                    role: Role::parse(&row.get::<_, String>(3)?),
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// The account whose username and password match, if any.
