@@ -65,6 +65,28 @@ struct Node {
     /// Most elements (edges) any path below can still take, or `NONE` when a
     /// `.`/`!` lies below (a wildcard can absorb any length).
     reach: u32,
+    /// Bit `d` set: a name ends (or reaches a `!`) exactly `d` dialled
+    /// characters below; bit 63 stands for "63 or more".
+    ends_at: u64,
+    /// Fewest dialled characters to a `.` or `!` below, or `NONE`.
+    wildcard_at: u32,
+}
+
+impl Node {
+    /// Whether the subtree can offer any candidate in `mode` when `remaining`
+    /// dialled characters are left: data left over is NO, and matchmore needs
+    /// more pattern than data; match mode needs a name ending exactly at the
+    /// end of the dialled string, or a wildcard before it.
+    fn can_yield(&self, mode: Mode, remaining: usize) -> bool {
+        let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
+        match mode {
+            Mode::Match => {
+                self.wildcard_at < remaining || self.ends_at & (1 << remaining.min(63)) != 0
+            }
+            Mode::CanMatch => self.reach == NONE || self.reach >= remaining,
+            Mode::MatchMore => self.reach == NONE || self.reach > remaining,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,12 +122,7 @@ impl ContextIndex {
     /// bound on the heap is not below the best rank found, nothing left can win.
     pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult)> {
         let mut best = Best(None);
-        // A path yields nothing unless it can reach the end of the dialled
-        // string (data left over is NO) or, for matchmore, go beyond it.
-        let needed_beyond = u32::from(mode == Mode::MatchMore);
-        let can_yield = |node: &Node, depth: usize| {
-            node.reach == NONE || node.reach >= (dialled.len() - depth) as u32 + needed_beyond
-        };
+        let can_yield = |node: &Node, depth: usize| node.can_yield(mode, dialled.len() - depth);
         let mut frontier = BinaryHeap::new();
         let root = &self.nodes[ROOT as usize];
         if can_yield(root, 0) {
@@ -324,6 +341,7 @@ impl Draft {
         }
         let (left_mins, subtree_mins) = self.minimum_ranks();
         let reaches = self.reaches();
+        let (ends_at, wildcards_at) = self.distances();
         let mut index = ContextIndex {
             nodes: Vec::with_capacity(self.nodes.len()),
             edges: Vec::new(),
@@ -357,6 +375,8 @@ impl Draft {
                 left_min,
                 subtree_min,
                 reach,
+                ends_at: ends_at[old],
+                wildcard_at: wildcards_at[old],
             };
             for &(label, child) in &draft.children {
                 let child = new_id[child as usize];
@@ -412,6 +432,32 @@ impl Draft {
             subtree_min[id] = here.fold(below, u32::min);
         }
         (left_min, subtree_min)
+    }
+
+    /// `ends_at` and `wildcard_at` of every node (reverse scan). An empty set
+    /// is crossed only while a character waits, so a name ending right after
+    /// it does not end at distance 0 from the node before it.
+    fn distances(&self) -> (Vec<u64>, Vec<u32>) {
+        const SATURATED: u64 = 1 << 63;
+        let mut ends_at = vec![0u64; self.nodes.len()];
+        let mut wildcard_at = vec![NONE; self.nodes.len()];
+        for (id, node) in self.nodes.iter().enumerate().rev() {
+            let mut ends = u64::from(!node.finished.is_empty() || !node.bang.is_empty());
+            let mut wildcard = if node.dot.is_empty() && node.bang.is_empty() { NONE } else { 0 };
+            for &(label, child) in &node.children {
+                let (child_ends, child_wildcard) = (ends_at[child as usize], wildcard_at[child as usize]);
+                if label == Label::Skip {
+                    ends |= child_ends & !1;
+                    wildcard = wildcard.min(child_wildcard);
+                } else {
+                    ends |= (child_ends << 1) | (child_ends & SATURATED);
+                    wildcard = wildcard.min(child_wildcard.saturating_add(1));
+                }
+            }
+            ends_at[id] = ends;
+            wildcard_at[id] = wildcard;
+        }
+        (ends_at, wildcard_at)
     }
 
     /// `reach` of every node (reverse scan, as in [`Self::minimum_ranks`]).
