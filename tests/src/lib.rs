@@ -3,3 +3,4 @@
 pub mod asterisk;
 pub mod app;
 pub mod browser;
+pub mod sipp;

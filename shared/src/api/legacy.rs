@@ -129,6 +129,16 @@ pub fn translate_sip_endpoint(body: &LegacySipEndpoint, usage: EndpointUse) -> R
         if body.kind != PeerType::Peer && !insecure_invite {
             sections.push(SipSectionKind::Auth, "username", username.clone());
             sections.push(SipSectionKind::Auth, "password", secret.clone());
+            if usage == EndpointUse::Trunk {
+                // chan_sip found a friend's calls by the peer's address (a
+                // `host=dynamic` one by where it registered from). PJSIP
+                // matches neither: the far PBX's INVITE carries its caller's
+                // number in From, so without `auth_username` it finds no
+                // endpoint and even its authenticated retry is refused ("No
+                // matching endpoint found"); found by
+                // tests/tests/calls_two_pbx.rs (seed 000).
+                sections.push(SipSectionKind::Endpoint, "identify_by", "username,ip,auth_username");
+            }
         }
         if usage == EndpointUse::Trunk && body.kind != PeerType::User {
             sections.push(SipSectionKind::OutboundAuth, "username", username.clone());
@@ -173,6 +183,9 @@ fn set(list: &mut Vec<OptionPair>, key: &str, value: String) {
 }
 
 /// `allow`/`disallow` folded into one PJSIP `allow` (`disallow=all` → `!all`).
+/// chan_sip's codecs before any `allow` / `disallow` (its `DEFAULT_CAPABILITY`, audio).
+const CHAN_SIP_DEFAULT_CODECS: [&str; 3] = ["ulaw", "gsm", "alaw"];
+
 #[derive(Default)]
 struct Codecs {
     disallow_all: bool,
@@ -187,8 +200,19 @@ impl Codecs {
         let mut parts = Vec::new();
         if self.disallow_all {
             parts.push("!all".to_owned());
+        } else {
+            // chan_sip's `allow` adds to its default codecs; PJSIP's starts
+            // from none. Without them, seed 000's `allow = gsm` ("activate
+            // some codecs") left trunks with gsm only and a ulaw phone's call
+            // failed ("No path to translate"); found by
+            // tests/tests/calls_two_pbx.rs.
+            parts.extend(CHAN_SIP_DEFAULT_CODECS.iter().map(|c| (*c).to_owned()));
         }
-        parts.extend(self.allowed.iter().cloned());
+        for codec in &self.allowed {
+            if !parts.contains(codec) {
+                parts.push(codec.clone());
+            }
+        }
         Some(parts.join(","))
     }
 }

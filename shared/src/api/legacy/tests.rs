@@ -157,3 +157,27 @@ fn seed_000_general_codecs_go_to_the_global_template() {
     let register: LegacySipGeneral = serde_json::from_value(json!({"ordered_options": [["register", "x@y"]]})).unwrap();
     assert_eq!(translate_sip_general(&register).unwrap_err()[0].field, "ordered_options");
 }
+
+/// Seed 000's `PUT /asterisk/sip/general {"allow": "gsm"}` adds gsm to
+/// chan_sip's defaults (PJSIP would otherwise allow gsm only), and a
+/// `disallow` without `all` removes from them.
+#[test]
+fn allow_without_disallow_all_keeps_chan_sip_default_codecs() {
+    let t = translate_sip_general(&LegacySipGeneral { options: [("allow".to_owned(), "gsm".to_owned())].into(), ordered_options: vec![] }).unwrap();
+    assert_eq!(t.template_endpoint_options, opts(&[("allow", "ulaw,gsm,alaw")]));
+    let t = endpoint(json!({"username": "u", "options": [["allow", "g722"], ["disallow", "gsm"]]}), EndpointUse::Trunk);
+    assert!(t.sections.endpoint_section_options.contains(&("allow".to_owned(), "ulaw,gsm,alaw,g722,!gsm".to_owned())), "{:?}", t.sections);
+}
+
+/// A trunk that authenticates its far end (`friend`/`user` with a secret) is
+/// found by the username of the authenticated retry: the far PBX's From
+/// carries its caller's number, not the trunk's name.
+#[test]
+fn authenticating_trunks_are_identified_by_auth_username() {
+    let friend = endpoint(json!({"username": "wazo-trunk", "secret": "pass", "type": "friend", "host": "dynamic"}), EndpointUse::Trunk);
+    assert!(friend.sections.endpoint_section_options.contains(&("identify_by".to_owned(), "username,ip,auth_username".to_owned())), "{:?}", friend.sections);
+    let peer = endpoint(json!({"username": "0123456789", "secret": "s3cret", "type": "peer", "host": "voip.provider.example.com"}), EndpointUse::Trunk);
+    assert!(!peer.sections.endpoint_section_options.iter().any(|(k, _)| k == "identify_by"), "{:?}", peer.sections);
+    let line = endpoint(json!({"username": "phone", "secret": "pass", "type": "friend"}), EndpointUse::Line);
+    assert!(!line.sections.endpoint_section_options.iter().any(|(k, _)| k == "identify_by"), "{:?}", line.sections);
+}

@@ -1,0 +1,232 @@
+//! `sipp` (Debian's sip-tester) as a SIP phone or a far end in call tests.
+//!
+//! Each [`Sipp`] binds its own loopback address (`-i ADDR -bind_local`), logs
+//! every SIP message it sends and receives to a file ([`Sipp::messages`]) and
+//! is killed when dropped. Scenarios are either sipp's built-in `uac`/`uas`
+//! or XML written to the run's temporary directory.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::app::TempDir;
+
+/// Which scenario sipp runs.
+pub enum Scenario<'a> {
+    /// `-sn NAME`: a built-in scenario (`uac`, `uas`).
+    BuiltIn(&'a str),
+    /// `-sf FILE`: this XML.
+    Xml(&'a str),
+}
+
+/// A running sipp, killed (and reaped) on drop.
+pub struct Sipp {
+    process: Child,
+    label: String,
+    messages: PathBuf,
+    errors: PathBuf,
+    status: Option<ExitStatus>,
+    _dir: TempDir,
+}
+
+impl Sipp {
+    /// Starts sipp on `local_ip:local_port` running `scenario` for `calls`
+    /// calls; `remote` (`IP:PORT`) is the far end for client scenarios, `args`
+    /// extra options (e.g. `["-s", "**99101"]`). It exits by itself after 25 s.
+    pub fn start(label: &str, scenario: Scenario, local_ip: &str, local_port: u16, remote: Option<&str>, calls: u32, args: &[&str]) -> anyhow::Result<Sipp> {
+        let dir = TempDir::new(&format!("sipp-{label}"));
+        let messages = dir.0.join("messages.log");
+        let errors = dir.0.join("errors.log");
+        let mut command = Command::new("sipp");
+        match scenario {
+            Scenario::BuiltIn(name) => {
+                command.args(["-sn", name]);
+            }
+            Scenario::Xml(xml) => {
+                let file = dir.0.join("scenario.xml");
+                std::fs::write(&file, xml)?;
+                command.arg("-sf").arg(file);
+            }
+        }
+        if let Some(remote) = remote {
+            command.arg(remote);
+        }
+        command
+            .args(["-i", local_ip, "-bind_local", "-p", &local_port.to_string(), "-m", &calls.to_string()])
+            // Media (unused: no RTP is sent) on its own address too.
+            .args(["-mi", local_ip, "-mp", &(local_port + 1000).to_string()])
+            .args(["-nostdin", "-timeout", "25s", "-timeout_error", "-trace_msg", "-trace_err"])
+            .arg("-message_file")
+            .arg(&messages)
+            .arg("-error_file")
+            .arg(&errors)
+            .args(args)
+            .current_dir(&dir.0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let process = command.spawn().context("starting sipp (apt-get install sip-tester)")?;
+        Ok(Sipp { process, label: label.to_owned(), messages, errors, status: None, _dir: dir })
+    }
+
+    /// Waits up to `timeout` for sipp to exit; its exit status (0: every call
+    /// succeeded).
+    pub async fn wait(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.status {
+                return Ok(status);
+            }
+            if let Some(status) = self.process.try_wait()? {
+                self.status = Some(status);
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("sipp {} still running after {timeout:?}; messages:\n{}", self.label, self.messages());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for sipp to exit and fails unless every call succeeded.
+    pub async fn expect_success(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let status = self.wait(timeout).await?;
+        if !status.success() {
+            bail!("sipp {} exited with {status}; errors:\n{}\nmessages:\n{}", self.label, self.errors(), self.messages());
+        }
+        Ok(())
+    }
+
+    /// Every SIP message sent and received so far, as sipp logged them.
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(&self.messages).unwrap_or_default()
+    }
+
+    /// The first line of every request sipp received (`INVITE sip:101@… SIP/2.0`).
+    pub fn received_requests(&self) -> Vec<String> {
+        let text = self.messages();
+        let mut out = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line.contains("message received") {
+                let first = lines.by_ref().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+                if !first.starts_with("SIP/2.0") {
+                    out.push(first.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// sipp's error log (unexpected messages, timeouts).
+    pub fn errors(&self) -> String {
+        std::fs::read_to_string(&self.errors).unwrap_or_default()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Phones and AMI checks shared by the `calls_*` tests.
+pub mod pbx {
+    use std::time::Duration;
+
+    use patchbay_backend::ami::{AmiClient, AmiMessage};
+    use serde_json::{Value, json};
+
+    use crate::app::{PatchbayServer, eventually};
+
+    pub const API: &str = "/api/confd/1.1";
+
+    pub fn id(v: &Value) -> i64 {
+        v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
+    }
+
+    pub fn uuid(v: &Value) -> String {
+        v["uuid"].as_str().unwrap_or_else(|| panic!("no uuid in {v}")).to_owned()
+    }
+
+    /// A user with a line on extension `exten` (context `default`) whose SIP
+    /// endpoint `name` is a sipp phone: calls from `phone_ip` are that
+    /// endpoint (identify, no authentication), and calls to it go to
+    /// `sip:CONTACT_USER@phone_ip:5060`. sipp offers PCMU only: `ulaw`.
+    /// Returns the user's id.
+    pub async fn sipp_phone(s: &PatchbayServer, t: &str, name: &str, exten: &str, phone_ip: &str, contact_user: &str) -> anyhow::Result<i64> {
+        let user = s.expect(t, "POST", &format!("{API}/users"), Some(json!({"firstname": name, "lastname": "Phone"})), 201).await?;
+        let endpoint = s
+            .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+                "name": name, "label": format!("sipp phone {name}"),
+                "endpoint_section_options": [["allow", "!all,ulaw"], ["direct_media", "no"]],
+                "aor_section_options": [["contact", format!("sip:{contact_user}@{phone_ip}:5060")]],
+                "identify_section_options": [["match", phone_ip]],
+            })), 201)
+            .await?;
+        let extension = s.expect(t, "POST", &format!("{API}/extensions"), Some(json!({"exten": exten, "context": "default"})), 201).await?;
+        let line = s.expect(t, "POST", &format!("{API}/lines"), Some(json!({})), 201).await?;
+        s.expect(t, "PUT", &format!("{API}/lines/{}/endpoints/sip/{}", id(&line), uuid(&endpoint)), None, 204).await?;
+        s.expect(t, "PUT", &format!("{API}/lines/{}/extensions/{}", id(&line), id(&extension)), None, 204).await?;
+        s.expect(t, "PUT", &format!("{API}/users/{}/lines/{}", id(&user), id(&line)), None, 204).await?;
+        Ok(id(&user))
+    }
+
+    /// An incall: `did` in context `context` rings user `user_id`.
+    pub async fn incall_to_user(s: &PatchbayServer, t: &str, did: &str, context: &str, user_id: i64) -> anyhow::Result<()> {
+        let did = s.expect(t, "POST", &format!("{API}/extensions"), Some(json!({"exten": did, "context": context})), 201).await?;
+        let incall = s.expect(t, "POST", &format!("{API}/incalls"), Some(json!({"destination": {"type": "user", "user_id": user_id}})), 201).await?;
+        s.expect(t, "PUT", &format!("{API}/incalls/{}/extensions/{}", id(&incall), id(&did)), None, 204).await?;
+        Ok(())
+    }
+
+    /// Waits until Asterisk shows every endpoint of `names`.
+    pub async fn wait_endpoints(ami: &AmiClient, names: &[&str]) -> anyhow::Result<()> {
+        for name in names {
+            eventually(&format!("Asterisk to load endpoint {name}"), Duration::from_secs(15), || async {
+                ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", *name)).await.is_ok().then_some(())
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `(ObjectName, Status)` of each outbound registration.
+    pub async fn registrations(ami: &AmiClient) -> Vec<(String, String)> {
+        let Ok(answer) = ami.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await else { return Vec::new() };
+        answer
+            .items()
+            .filter(|e| e.event_name() == Some("OutboundRegistrationDetail"))
+            .map(|e| (e.get("ObjectName").unwrap_or_default().to_owned(), e.get("Status").unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    /// `(ObjectName, Uri)` of each contact Asterisk knows (static and
+    /// registered); the name is `AOR;@HASH`.
+    pub async fn contacts(ami: &AmiClient) -> Vec<(String, String)> {
+        let Ok(answer) = ami.send("PJSIPShowContacts", AmiMessage::new()).await else { return Vec::new() };
+        answer
+            .items()
+            .filter(|e| e.event_name() == Some("ContactList"))
+            .map(|e| (e.get("ObjectName").unwrap_or_default().to_owned(), e.get("Uri").unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    /// Waits until registration `name` is `Registered`. The first REGISTER
+    /// waits a random 0–10 s (`max_random_initial_delay`): once the
+    /// registration exists, `PJSIPRegister` sends one now.
+    pub async fn wait_registered(ami: &AmiClient, name: &str) -> anyhow::Result<()> {
+        eventually(&format!("registration {name} to exist"), Duration::from_secs(15), || async {
+            registrations(ami).await.iter().any(|(n, _)| n == name).then_some(())
+        })
+        .await?;
+        let _ = ami.send("PJSIPRegister", AmiMessage::new().with("Registration", name)).await;
+        eventually(&format!("registration {name} to be Registered"), Duration::from_secs(15), || async {
+            registrations(ami).await.iter().any(|(n, s)| n == name && s == "Registered").then_some(())
+        })
+        .await
+    }
+}
