@@ -5,6 +5,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 const TOKEN_KEY: &str = "patchbay-token";
+const ACCOUNT_KEY: &str = "patchbay-account";
+const TENANT_KEY: &str = "patchbay-tenant";
 
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
@@ -19,6 +21,48 @@ pub fn save_token(token: Option<&str>) {
         let _ = match token {
             Some(token) => storage.set_item(TOKEN_KEY, token),
             None => storage.remove_item(TOKEN_KEY),
+        };
+    }
+}
+
+/// Who is logged in, from the token's metadata.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    pub username: String,
+    pub tenant_uuid: String,
+    /// `master_admin` or `tenant_admin`.
+    pub role: String,
+}
+
+impl Account {
+    pub fn is_master(&self) -> bool {
+        self.role == "master_admin"
+    }
+}
+
+pub fn saved_account() -> Option<Account> {
+    serde_json::from_str(&session_storage()?.get_item(ACCOUNT_KEY).ok()??).ok()
+}
+
+pub fn save_account(account: Option<&Account>) {
+    if let Some(storage) = session_storage() {
+        let _ = match account.and_then(|a| serde_json::to_string(a).ok()) {
+            Some(text) => storage.set_item(ACCOUNT_KEY, &text),
+            None => storage.remove_item(ACCOUNT_KEY),
+        };
+    }
+}
+
+/// The tenant a master admin acts for (`Wazo-Tenant`); `None`: its own.
+pub fn acting_tenant() -> Option<String> {
+    session_storage()?.get_item(TENANT_KEY).ok()?.filter(|t| !t.is_empty())
+}
+
+pub fn set_acting_tenant(tenant: Option<&str>) {
+    if let Some(storage) = session_storage() {
+        let _ = match tenant {
+            Some(tenant) => storage.set_item(TENANT_KEY, tenant),
+            None => storage.remove_item(TENANT_KEY),
         };
     }
 }
@@ -40,10 +84,14 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> 
 }
 
 fn authed(builder: RequestBuilder, token: &str) -> RequestBuilder {
-    builder.header("X-Auth-Token", token)
+    let builder = builder.header("X-Auth-Token", token);
+    match acting_tenant() {
+        Some(tenant) => builder.header("Wazo-Tenant", &tenant),
+        None => builder,
+    }
 }
 
-pub async fn login(username: &str, password: &str) -> Result<String, ApiFailure> {
+pub async fn login(username: &str, password: &str) -> Result<(String, Account), ApiFailure> {
     let basic = web_sys::window()
         .and_then(|window| window.btoa(&format!("{username}:{password}")).ok())
         .unwrap_or_default();
@@ -53,11 +101,25 @@ pub async fn login(username: &str, password: &str) -> Result<String, ApiFailure>
         .await
         .map_err(|error| ApiFailure(error.to_string()))?;
     let body: Value = read(response).await?;
-    body["data"]["token"].as_str().map(str::to_string).ok_or_else(|| ApiFailure("no token in the answer".into()))
+    let token = body["data"]["token"].as_str().map(str::to_string).ok_or_else(|| ApiFailure("no token in the answer".into()))?;
+    let account = serde_json::from_value(body["data"]["metadata"].clone()).map_err(|error| ApiFailure(format!("token metadata: {error}")))?;
+    Ok((token, account))
 }
 
 pub async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiFailure> {
     let response = authed(Request::get(path), token).send().await.map_err(|error| ApiFailure(error.to_string()))?;
+    read(response).await
+}
+
+/// GET as the account itself, without `Wazo-Tenant`.
+pub async fn get_own<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiFailure> {
+    let response = Request::get(path).header("X-Auth-Token", token).send().await.map_err(|error| ApiFailure(error.to_string()))?;
+    read(response).await
+}
+
+/// DELETE without a body.
+pub async fn delete(token: &str, path: &str) -> Result<Value, ApiFailure> {
+    let response = authed(Request::delete(path), token).send().await.map_err(|error| ApiFailure(error.to_string()))?;
     read(response).await
 }
 

@@ -1,25 +1,38 @@
-//! The shell: login gate, navigation and routes. The token lives in a context
-//! signal (and in sessionStorage, so a reload keeps the session).
+//! The shell: login gate, navigation, tenant switcher and routes. The token
+//! and the account live in context signals (and in sessionStorage, so a
+//! reload keeps the session).
+//!
+//! A master admin sees every page and picks the tenant it acts for (sent as
+//! `Wazo-Tenant` on every request); a tenant admin sees only its tenant and
+//! never the master-only pages (trunk secrets, transports, config, live).
 
-use crate::api;
-use crate::pages::routes::{ConfigPage, IncallsPage, OutcallsPage, UsersPage};
+use crate::api::{self, Account};
+use crate::pages::audit::AuditPage;
+use crate::pages::routes::{ConfigPage, IncallsPage, OutcallPage, OutcallsPage, UsersPage};
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
+use serde_json::Value;
 
-/// The session token; `None` shows the login page.
+/// The session token (`None` shows the login page) and the account.
 #[derive(Clone, Copy)]
-pub struct Session(pub RwSignal<Option<String>>);
+pub struct Session(pub RwSignal<Option<String>>, pub RwSignal<Option<Account>>);
 
 impl Session {
     pub fn token(&self) -> String {
         self.0.get_untracked().unwrap_or_default()
     }
+
+    /// A master admin (tenant admins never see master-only pages).
+    pub fn is_master(&self) -> bool {
+        self.1.with(|a| a.as_ref().is_some_and(Account::is_master))
+    }
 }
 
-/// Bumped after every change a page makes, so views built on the snapshot
-/// (the simulator) fetch it again.
+/// Bumped after every change a page makes (and on a tenant switch), so views
+/// built on the API's data fetch it again.
 #[derive(Clone, Copy)]
 pub struct DataVersion(pub RwSignal<u32>);
 
@@ -31,13 +44,18 @@ impl DataVersion {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = Session(RwSignal::new(api::saved_token()));
+    let session = Session(RwSignal::new(api::saved_token()), RwSignal::new(api::saved_account()));
     provide_context(session);
-    provide_context(DataVersion(RwSignal::new(0)));
+    let version = DataVersion(RwSignal::new(0));
+    provide_context(version);
     let logout = move |_| {
         api::save_token(None);
+        api::save_account(None);
+        api::set_acting_tenant(None);
+        session.1.set(None);
         session.0.set(None);
     };
+    let master = move || session.is_master();
     view! {
         <Router>
             <Show when=move || session.0.get().is_some() fallback=|| view! { <LoginPage/> }>
@@ -45,26 +63,104 @@ pub fn App() -> impl IntoView {
                     <span class="brand">"Patchbay"</span>
                     <nav>
                         <A href="/simulator">"Simulator"</A>
-                        <A href="/trunks">"Trunks"</A>
+                        <Show when=master><A href="/trunks">"Trunks"</A></Show>
                         <A href="/outcalls">"Outcalls"</A>
                         <A href="/incalls">"Incalls"</A>
                         <A href="/users">"Users"</A>
-                        <A href="/config">"Config review"</A>
+                        <Show when=master><A href="/config">"Config review"</A></Show>
+                        <A href="/audit">"Audit log"</A>
                     </nav>
+                    <TenantSwitcher/>
+                    <span class="muted account" data-role=move || session.1.get().map(|a| a.role).unwrap_or_default()>
+                        {move || session.1.get().map(|a| a.username).unwrap_or_default()}
+                    </span>
                     <button class="link" on:click=logout>"Log out"</button>
                 </header>
                 <main>
                     <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                        <Route path=path!("/") view=TrunksPage/>
-                        <Route path=path!("/trunks") view=TrunksPage/>
+                        <Route path=path!("/") view=Home/>
+                        <Route path=path!("/trunks") view=|| view! { <MasterOnly><TrunksPage/></MasterOnly> }/>
                         <Route path=path!("/simulator") view=SimulatorPage/>
                         <Route path=path!("/outcalls") view=OutcallsPage/>
+                        <Route path=path!("/outcalls/:id") view=OutcallPage/>
                         <Route path=path!("/incalls") view=IncallsPage/>
                         <Route path=path!("/users") view=UsersPage/>
-                        <Route path=path!("/config") view=ConfigPage/>
+                        <Route path=path!("/config") view=|| view! { <MasterOnly><ConfigPage/></MasterOnly> }/>
+                        <Route path=path!("/audit") view=AuditPage/>
                     </Routes>
                 </main>
             </Show>
         </Router>
+    }
+}
+
+/// The first page: trunks for a master admin, outgoing routes for a tenant admin.
+#[component]
+fn Home() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || if session.is_master() { view! { <MasterOnly><TrunksPage/></MasterOnly> }.into_any() } else { view! { <OutcallsPage/> }.into_any() }
+}
+
+/// Renders its children for a master admin only (the API refuses these
+/// routes to tenant admins anyway; this keeps the page from asking).
+#[component]
+fn MasterOnly(children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        if session.is_master() {
+            children().into_any()
+        } else {
+            view! { <p class="forbidden" role="alert">"This page is for the platform administrator only."</p> }.into_any()
+        }
+    }
+}
+
+/// Master admin: which tenant to act for (`Wazo-Tenant`). Tenant admin: the
+/// name of its tenant, nothing to choose.
+#[component]
+fn TenantSwitcher() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    let tenants = RwSignal::new(Vec::<Value>::new());
+    let acting = RwSignal::new(api::acting_tenant().unwrap_or_default());
+    Effect::new(move |_| {
+        let Some(token) = session.0.get() else { return };
+        spawn_local(async move {
+            // Always the full list: asked without Wazo-Tenant.
+            if let Ok(list) = api::get_own::<Value>(&token, "/api/auth/0.1/tenants").await {
+                tenants.set(list["items"].as_array().cloned().unwrap_or_default());
+            }
+        });
+    });
+    let name_of = move |uuid: &str| {
+        tenants.with(|ts| ts.iter().find(|t| t["uuid"] == uuid).and_then(|t| t["name"].as_str().map(str::to_string)))
+    };
+    move || {
+        let account = session.1.get()?;
+        if account.is_master() {
+            let own = account.tenant_uuid.clone();
+            let own_name = own.clone();
+            Some(view! {
+                <label class="tenant-switcher">"Tenant "
+                    <select name="tenant" prop:value=move || acting.get() on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        api::set_acting_tenant((!value.is_empty()).then_some(value.as_str()));
+                        acting.set(value);
+                        version.bump();
+                    }>
+                        <option value="">{move || format!("{} (own)", name_of(&own_name).unwrap_or_else(|| "platform".into()))}</option>
+                        {move || tenants.get().into_iter().filter(|t| t["uuid"] != own.as_str()).map(|t| {
+                            let uuid = t["uuid"].as_str().unwrap_or_default().to_string();
+                            let selected = acting.get_untracked() == uuid;
+                            view! { <option value=uuid.clone() selected=selected>{t["name"].as_str().unwrap_or_default().to_string()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }.into_any())
+        } else {
+            let uuid = account.tenant_uuid.clone();
+            let attr = uuid.clone();
+            Some(view! { <span class="tenant-name" data-tenant=attr>{move || name_of(&uuid).unwrap_or_default()}</span> }.into_any())
+        }
     }
 }

@@ -28,6 +28,25 @@ async fn outcall_form_and_config_review() -> anyhow::Result<()> {
     browser.click("form.new-outcall button[type=submit]").await?;
     let message = browser.text_of("form.new-outcall .field-error[data-field=pattern]").await?;
     assert!(message.contains("exten"), "{message}");
+    // The outcall the first step created was deleted again.
+    let outcalls = server.expect(&token, "GET", "/api/confd/1.1/outcalls", None, 200).await?;
+    assert_eq!(outcalls["total"], json!(0), "a failed creation left {outcalls}");
+
+    // A failure in a later step (the pattern's caller ID): outcall and
+    // extension are both removed.
+    browser.fill("form.new-outcall input[name=pattern]", "_5.").await?;
+    browser.fill("form.new-outcall input[name=caller_id]", &"9".repeat(90)).await?;
+    browser.click("form.new-outcall button[type=submit]").await?;
+    let message = browser.text_of("form.new-outcall .field-error[data-field=caller_id]").await?;
+    assert!(message.contains("caller_id"), "{message}");
+    let outcalls = server.expect(&token, "GET", "/api/confd/1.1/outcalls", None, 200).await?;
+    assert_eq!(outcalls["total"], json!(0), "a failed creation left {outcalls}");
+    let extensions = server.expect(&token, "GET", "/api/confd/1.1/extensions", None, 200).await?;
+    assert!(!extensions.to_string().contains("_5."), "a failed creation left {extensions}");
+    assert!(browser.client.find(fantoccini::Locator::Css("tr[data-outcall='bad-route']")).await.is_err());
+    // Emptied with keys (WebDriver's clear() fires no `input` event).
+    let caller_id = browser.client.find(fantoccini::Locator::Css("form.new-outcall input[name=caller_id]")).await?;
+    caller_id.send_keys("\u{E009}a\u{E009}\u{E003}").await?;
 
     browser.fill("form.new-outcall input[name=name]", "route-ui").await?;
     browser.fill("form.new-outcall input[name=pattern]", "_0.").await?;
@@ -35,7 +54,19 @@ async fn outcall_form_and_config_review() -> anyhow::Result<()> {
     browser.click(&format!("form.new-outcall input[name=trunk][value='{}']", trunk["id"])).await?;
     browser.click("form.new-outcall button[type=submit]").await?;
     browser.wait_text("tr[data-outcall='route-ui'] td:nth-child(3)", "carrier").await?;
+    // The form is reset for the next route.
+    let name = browser.client.find(fantoccini::Locator::Css("form.new-outcall input[name=name]")).await?.prop("value").await?;
+    assert_eq!(name.as_deref(), Some(""));
     browser.screenshot("outcalls").await?;
+
+    // Keyboard only: Tab to the fields, Enter submits.
+    browser.click("form.new-outcall input[name=name]").await?;
+    let active = browser.client.active_element().await?;
+    active.send_keys("route-keys").await?;
+    for text in ["\u{E004}", "_7.", "\u{E007}"] {
+        browser.client.active_element().await?.send_keys(text).await?;
+    }
+    browser.text_of("tr[data-outcall='route-keys']").await?;
 
     browser.click("header.topbar a[href='/config']").await?;
     let config = browser.text_of("details[data-file='extensions.conf'] pre").await?;

@@ -106,3 +106,56 @@ async fn simulator_follows_each_keystroke() -> anyhow::Result<()> {
     browser.close().await?;
     Ok(())
 }
+
+/// Speed at scale: 10 000 generated outcall patterns (added in wasm, labelled
+/// synthetic), one digit typed at a time; prints what each keystroke's
+/// simulation took in Chromium (no timed assertion: figures for the report).
+#[tokio::test]
+async fn simulator_keystrokes_at_ten_thousand_patterns() -> anyhow::Result<()> {
+    let server = PatchbayServer::start(None).await?;
+    let token = server.admin_token().await?;
+    let alice = provision(&server, &token).await?;
+
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.client.goto(&format!("{}/simulator?synthetic=10000&caller=user:{alice}", server.base_url)).await?;
+    let banner = browser.text_of(".synthetic[data-synthetic='10000']").await?;
+    assert!(banner.contains("Synthetic dialplan"), "{banner}");
+    let timing = browser.text_of(".build-timing").await?;
+    let mut timing = timing;
+    for _ in 0..100 {
+        if timing.contains("compiled") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        timing = browser.text_of(".build-timing").await?;
+    }
+    println!("10k synthetic: {timing}");
+    assert!(timing.contains("100"), "the 10 000 patterns are loaded: {timing}");
+
+    // `_6NNNNNX.` patterns: 6 00123 4 5 6 7 → `_600123X.`, strip 1.
+    let dialled = "60012345";
+    let input = browser.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("input[name=dialled]")).await?;
+    input.clear().await?;
+    let mut figures = Vec::new();
+    for (i, digit) in dialled.chars().enumerate() {
+        input.send_keys(&digit.to_string()).await?;
+        let typed = &dialled[..=i];
+        wait_attribute(&browser, ".trace", "data-dialled", typed).await?;
+        let ms: f64 = attribute(&browser, ".trace", "data-ms").await?.parse()?;
+        figures.push(format!("{typed}: {ms:.3} ms"));
+    }
+    println!("simulate per keystroke at 10k patterns: {}", figures.join(", "));
+    wait_attribute(&browser, ".trace", "data-kind", "outcall").await?;
+    browser.wait_text(".trace .winner code.pattern", "_600123X.").await?;
+    browser.wait_text(".trace .outcall code.number", "0012345").await?;
+    // A miss and a literal, too.
+    input.clear().await?;
+    input.send_keys("800125").await?;
+    wait_attribute(&browser, ".trace", "data-dialled", "800125").await?;
+    println!("literal 800125 at 10k: {} ms", attribute(&browser, ".trace", "data-ms").await?);
+    browser.wait_text(".trace .winner code.pattern", "800125").await?;
+    browser.screenshot("simulator-10k").await?;
+    browser.close().await?;
+    Ok(())
+}

@@ -13,8 +13,11 @@ pub fn LoginPage() -> impl IntoView {
         event.prevent_default();
         spawn_local(async move {
             match api::login(&username.get_untracked(), &password.get_untracked()).await {
-                Ok(token) => {
+                Ok((token, account)) => {
                     api::save_token(Some(&token));
+                    api::save_account(Some(&account));
+                    api::set_acting_tenant(None);
+                    session.1.set(Some(account));
                     session.0.set(Some(token));
                 }
                 Err(failure) => error.set(Some(failure.0)),

@@ -1,6 +1,11 @@
 //! The dial simulator: the tenant's snapshot is fetched once (and again after
-//! every change), then each keystroke runs `patchbay_shared::simulate` right
-//! here in wasm — no round trip. Lints sit beside the routes they concern.
+//! every change) and compiled once into a [`Simulator`]; each keystroke then
+//! runs one lookup right here in wasm — no round trip. Lints sit beside the
+//! routes they concern.
+//!
+//! `?synthetic=10000` adds that many generated outcall patterns to the
+//! fetched snapshot, in the browser only (to measure a keystroke at scale);
+//! `?caller=user:3&dialled=**99101` preselects the inputs.
 
 use crate::api;
 use crate::app::{DataVersion, Session};
@@ -8,8 +13,51 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, Severity, lint_snapshot};
 use patchbay_shared::model::{ExtensionId, ObjectKind, Snapshot, TrunkEndpoint, TrunkId, UserId};
-use patchbay_shared::simulate::{Caller, OverlapVerdict, RouteKind, Trace, simulate};
+use patchbay_shared::simulate::{Caller, OverlapVerdict, RouteKind, Simulator, Trace};
+use serde_json::json;
 use std::sync::Arc;
+
+/// The compiled simulator of the current snapshot.
+type Compiled = Arc<Simulator<Arc<Snapshot>>>;
+
+/// At most this many extension rows are drawn (the simulator uses them all).
+const ROWS_SHOWN: usize = 300;
+
+/// Adds `n` generated outcall patterns (an outcall `synthetic` on the first
+/// trunk, in the first outcall context) to `s`: a third `_6NNNNNX.`, a third
+/// `_7NNNNN[1-5]XX`, a third literal `8NNNNN`.
+pub fn add_synthetic_patterns(s: &mut Snapshot, n: usize) {
+    let Some(context) = s
+        .contexts
+        .iter()
+        .find(|c| c.kind == patchbay_shared::model::ContextKind::Outcall)
+        .or(s.contexts.first())
+        .cloned()
+    else {
+        return;
+    };
+    let first_id = s.extensions.iter().map(|e| e.id.0).max().unwrap_or(0) + 1_000_000;
+    let mut patterns = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = first_id + i as u64;
+        let exten = match i % 3 {
+            0 => format!("_6{i:05}X."),
+            1 => format!("_7{i:05}[1-5]XX"),
+            _ => format!("8{i:05}"),
+        };
+        let extension = json!({"id": id, "tenant_uuid": context.tenant_uuid, "exten": exten, "context": context.name});
+        if let Ok(extension) = serde_json::from_value(extension) {
+            s.extensions.push(extension);
+            patterns.push(json!({"id": id, "strip_digits": 1}));
+        }
+    }
+    let trunks: Vec<_> = s.trunks.iter().filter(|t| t.tenant_uuid == context.tenant_uuid).take(1).map(|t| json!({"id": t.id})).collect();
+    let outcall_id = s.outcalls.iter().map(|o| o.id.0).max().unwrap_or(0) + 1_000_000;
+    let outcall = json!({"id": outcall_id, "tenant_uuid": context.tenant_uuid, "name": "synthetic", "trunks": trunks, "extensions": patterns});
+    if let Ok(outcall) = serde_json::from_value(outcall) {
+        s.outcalls.push(outcall);
+    }
+}
 
 /// Milliseconds since page load (`performance.now()`).
 fn now_ms() -> f64 {
@@ -101,42 +149,59 @@ fn verdict_text(verdict: OverlapVerdict) -> (&'static str, &'static str) {
 pub fn SimulatorPage() -> impl IntoView {
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
+    let query = leptos_router::hooks::use_query_map();
+    let synthetic = query.with_untracked(|q| q.get("synthetic").and_then(|n| n.parse::<usize>().ok())).map(|n| n.min(200_000));
     let snapshot = RwSignal::new(None::<Arc<Snapshot>>);
+    // The simulator, rebuilt only when the snapshot changes, and its build time.
+    let compiled = RwSignal::new(None::<(Compiled, f64)>);
     let error = RwSignal::new(None::<String>);
-    let caller = RwSignal::new(String::new());
-    let dialled = RwSignal::new(String::new());
+    let caller = RwSignal::new(query.with_untracked(|q| q.get("caller")).unwrap_or_default());
+    let dialled = RwSignal::new(query.with_untracked(|q| q.get("dialled")).unwrap_or_default());
 
     Effect::new(move |_| {
         version.0.track();
         spawn_local(async move {
             match api::get::<Snapshot>(&session.token(), "/api/patchbay/1.0/snapshot").await {
-                Ok(s) => {
-                    if caller.get_untracked().is_empty()
-                        || parse_caller(&caller.get_untracked()).is_none()
-                    {
+                Ok(mut s) => {
+                    if let Some(n) = synthetic {
+                        add_synthetic_patterns(&mut s, n);
+                    }
+                    if caller.get_untracked().is_empty() {
                         if let Some((value, _)) = caller_options(&s).into_iter().next() {
                             caller.set(value);
                         }
                     }
                     error.set(None);
-                    snapshot.set(Some(Arc::new(s)));
+                    let s = Arc::new(s);
+                    let started = now_ms();
+                    let simulator = Arc::new(Simulator::new(s.clone()));
+                    compiled.set(Some((simulator, now_ms() - started)));
+                    snapshot.set(Some(s));
                 }
                 Err(failure) => error.set(Some(failure.0)),
             }
         });
     });
 
-    let lints = Memo::new(move |_| snapshot.with(|s| s.as_ref().map(|s| lint_snapshot(s)).unwrap_or_default()));
+    // Lints, timed (they are computed once per snapshot too).
+    let lints_timed = Memo::new(move |_| {
+        snapshot.with(|s| {
+            let started = now_ms();
+            let lints = s.as_ref().map(|s| lint_snapshot(s)).unwrap_or_default();
+            (lints, now_ms() - started)
+        })
+    });
+    let lints = Memo::new(move |_| lints_timed.with(|(lints, _)| lints.clone()));
 
-    // The simulation itself, timed: one run per keystroke or caller change.
+    // The simulation itself, timed: one lookup per keystroke or caller change.
     let result = Memo::new(move |_| {
-        let s = snapshot.get()?;
+        let (sim, _) = compiled.get()?;
         let caller_value = caller.get();
         let number = dialled.get();
         let who = parse_caller(&caller_value)?;
-        let tenant = tenant_of(&s, who);
+        let tenant = tenant_of(sim.snapshot(), who);
         let started = now_ms();
-        let trace = simulate(&s, &tenant, who, &number);
+        let trace = sim.simulate(&tenant, who, &number);
         let ms = now_ms() - started;
         Some((trace, ms))
     });
@@ -147,7 +212,18 @@ pub fn SimulatorPage() -> impl IntoView {
         <section class="simulator">
             <h1>"Dial simulator"</h1>
             <p class="status">"Runs in your browser on the current configuration; nothing is dialled."</p>
-            <div class="sim-inputs">
+            {synthetic.map(|n| view! {
+                <p class="synthetic" role="note" data-synthetic=n.to_string()>
+                    <strong>"Synthetic dialplan: "</strong>
+                    {format!("{n} generated outcall patterns were added in your browser to measure speed at scale. They are not part of your configuration and are never saved. ")}
+                    <a href="/simulator">"Back to the real dialplan"</a>
+                </p>
+            })}
+            <p class="muted build-timing">{move || compiled.get().map(|(sim, ms)| {
+                let (_, lint_ms) = lints_timed.get();
+                format!("{} extension(s) compiled in {ms:.1} ms; lints in {lint_ms:.1} ms.", sim.snapshot().extensions.len())
+            })}</p>
+            <form class="sim-inputs" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
                 <label>"Caller"
                     <select name="caller" on:change=move |ev| caller.set(event_target_value(&ev)) prop:value=move || caller.get()>
                         {move || options().into_iter().map(|(value, label)| {
@@ -161,7 +237,7 @@ pub fn SimulatorPage() -> impl IntoView {
                         prop:value=move || dialled.get() on:input=move |ev| dialled.set(event_target_value(&ev))/>
                 </label>
                 <button type="button" class="link" on:click=move |_| version.bump()>"Reload configuration"</button>
-            </div>
+            </form>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || result.get().map(|(trace, ms)| {
                 let s = snapshot.get_untracked().unwrap_or_default();
@@ -228,7 +304,7 @@ fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoV
         }
     });
     view! {
-        <div class="trace" data-kind=kind data-verdict=verdict_code data-ms=format!("{ms:.3}")>
+        <div class="trace" data-kind=kind data-verdict=verdict_code data-ms=format!("{ms:.3}") data-dialled=trace.dialled.clone()>
             <p class="verdict">
                 <strong class=format!("verdict {verdict_code}")>{verdict_label}</strong>
                 <span class="muted timing">" · simulated in " {format!("{ms:.2}")} " ms"</span>
@@ -256,9 +332,11 @@ fn RoutesWithLints(snapshot: RwSignal<Option<Arc<Snapshot>>>, lints: Memo<Vec<Li
         let s = snapshot.get()?;
         let lints = lints.get();
         let mut shown = Vec::<Lint>::new();
+        let hidden = s.extensions.len().saturating_sub(ROWS_SHOWN);
         let rows = s
             .extensions
             .iter()
+            .take(ROWS_SHOWN)
             .map(|ext| {
                 let owner = s
                     .outcalls
@@ -287,6 +365,7 @@ fn RoutesWithLints(snapshot: RwSignal<Option<Arc<Snapshot>>>, lints: Memo<Vec<Li
                 <thead><tr><th>"Extension"</th><th>"Context"</th><th>"Used by"</th><th>"Lint"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            {(hidden > 0).then(|| view! { <p class="muted">{format!("… and {hidden} more extension(s), not drawn (the simulator uses them all).")}</p> })}
             {(!others.is_empty()).then(|| view! { <h3>"Other findings"</h3> {lint_list(others)} })}
         })
     }

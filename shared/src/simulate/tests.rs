@@ -133,3 +133,35 @@ fn callers_outside_the_tenant_get_no_route() {
     assert_eq!(t.kind, RouteKind::None);
     assert!(t.explanation[0].contains("does not exist in this tenant"));
 }
+
+#[test]
+fn a_simulator_built_once_answers_like_simulate() {
+    for s in [fixtures::seed_000(), fixtures::seed_001(), fixtures::trunk_kinds()] {
+        let sim = Simulator::new(&s);
+        let callers = [Caller::User(UserId(1)), Caller::Trunk(TrunkId(1)), Caller::Context("to-extern"), Caller::User(UserId(99))];
+        for caller in callers {
+            for dialled in ["", "*", "**99", "**99101", "418", "4185550100", "+4185550100", "90123", "1001", "101", "7"] {
+                assert_eq!(sim.simulate(T, caller, dialled), simulate(&s, T, caller, dialled), "{caller:?} {dialled}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_simulator_owns_a_shared_snapshot_with_many_patterns() {
+    let mut s = fixtures::seed_000();
+    let patterns: Vec<_> = (0..2000u64)
+        .map(|i| {
+            let id = 1000 + i;
+            s.extensions.push(fixtures::extension(id, &format!("_7{i:04}XX"), "to-extern"));
+            fixtures::pattern(id, Some(1), None)
+        })
+        .collect();
+    s.outcalls.push(fixtures::outcall(50, "many", &[1], patterns));
+    let sim = Simulator::new(std::sync::Arc::new(s));
+    let t = sim.simulate(T, Caller::User(UserId(1)), "7123456");
+    assert_eq!(winner(&t), ("to-extern".into(), "_71234XX".into()));
+    assert_eq!(t.outcall.as_ref().unwrap().number, "123456");
+    assert_eq!(t, simulate(sim.snapshot(), T, Caller::User(UserId(1)), "7123456"));
+    assert_eq!(sim.simulate(T, Caller::User(UserId(1)), "71234").overlap.verdict, OverlapVerdict::KeepDialling);
+}

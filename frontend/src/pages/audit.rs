@@ -1,0 +1,122 @@
+//! The audit log: who changed what, when, with the object before and after
+//! (only the tenants the account may see; the API filters).
+
+use crate::api;
+use crate::app::{DataVersion, Session};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+
+/// `YYYY-MM-DD HH:MM:SS` UTC from Unix seconds.
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rest = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+/// Top-level fields that differ between `before` and `after`, as
+/// `(field, before, after)`; secrets are already masked by the API.
+pub fn changed_fields(before: &Value, after: &Value) -> Vec<(String, String, String)> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let show = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => "—".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| (k.clone(), show(b.get(k)), show(a.get(k))))
+        .collect()
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    let items = RwSignal::new(Vec::<Value>::new());
+    let total = RwSignal::new(0u64);
+    let kind = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        version.0.track();
+        let kind = kind.get();
+        spawn_local(async move {
+            let filter = if kind.is_empty() { String::new() } else { format!("&kind={kind}") };
+            match api::get::<Value>(&session.token(), &format!("/api/patchbay/1.0/audit?limit=200{filter}")).await {
+                Ok(answer) => {
+                    error.set(None);
+                    total.set(answer["total"].as_u64().unwrap_or(0));
+                    items.set(answer["items"].as_array().cloned().unwrap_or_default());
+                }
+                Err(failure) => error.set(Some(failure.0)),
+            }
+        });
+    });
+    let kinds = ["", "trunk", "endpoint_sip", "outcall", "incall", "extension", "user", "line", "context"];
+    view! {
+        <section class="audit">
+            <h1>"Audit log"</h1>
+            <p class="status">"Every change made through the app or the API, newest first."</p>
+            <label>"Object kind "
+                <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    {kinds.iter().map(|k| view! { <option value=*k>{if k.is_empty() { "all" } else { k }}</option> }).collect_view()}
+                </select>
+            </label>
+            <p class="error" role="alert">{move || error.get()}</p>
+            <p class="muted">{move || format!("{} change(s)", total.get())}</p>
+            <table class="audit-log">
+                <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th></tr></thead>
+                <tbody>
+                    <For each=move || items.get() key=|item| item["id"].as_i64() let:item>
+                        {
+                            let fields = changed_fields(&item["before"], &item["after"]);
+                            let what = format!("{} {} #{}", item["action"].as_str().unwrap_or(""), item["kind"].as_str().unwrap_or(""), item["object_id"].as_str().map(str::to_string).unwrap_or_else(|| item["object_id"].to_string()));
+                            view! {
+                                <tr data-audit=item["id"].to_string() data-kind=item["kind"].as_str().unwrap_or("").to_string()>
+                                    <td class="when">{utc(item["at"].as_i64().unwrap_or(0))}</td>
+                                    <td>{item["account"].as_str().unwrap_or("").to_string()}</td>
+                                    <td>{what}</td>
+                                    <td>
+                                        <ul class="changes">{fields.into_iter().map(|(field, before, after)| view! {
+                                            <li><code>{field}</code> ": " <del>{before}</del> " → " <ins>{after}</ins></li>
+                                        }).collect_view()}</ul>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_and_changes() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_709_210_096), "2024-02-29 12:34:56 UTC");
+        let changes = changed_fields(&json!({"a": 1, "b": "x"}), &json!({"a": 2, "b": "x", "c": true}));
+        assert_eq!(changes, [("a".into(), "1".into(), "2".into()), ("c".into(), "—".into(), "true".into())]);
+        assert_eq!(changed_fields(&Value::Null, &json!({"n": "v"})).len(), 1);
+    }
+}
