@@ -42,7 +42,9 @@ fn realistic_name(rng: &mut Rng) -> String {
 }
 
 fn digits(rng: &mut Rng, count: usize) -> String {
-    (0..count).map(|_| char::from(b'0' + rng.below(10) as u8)).collect()
+    (0..count)
+        .map(|_| char::from(b'0' + rng.below(10) as u8))
+        .collect()
 }
 
 /// Something a caller dials: a number one of the names matches, sometimes
@@ -90,7 +92,9 @@ fn names(seed: u64, count: usize) -> Vec<String> {
 fn compile(names: &[String]) -> Dialplan {
     let mut builder = DialplanBuilder::new();
     for name in names {
-        builder.add_extension(CONTEXT, name).expect("realistic names are valid");
+        builder
+            .add_extension(CONTEXT, name)
+            .expect("realistic names are valid");
     }
     builder.build()
 }
@@ -128,24 +132,41 @@ fn nanos(duration: Duration) -> String {
 
 fn main() {
     let wasm_only = std::env::args().any(|argument| argument == "--wasm");
-    let compile_sizes: &[usize] = if wasm_only { &[10_000] } else { &[1_000, 10_000, 100_000] };
-    let lookup_sizes: &[usize] = if wasm_only { &[10_000] } else { &[10, 1_000, 10_000, 100_000] };
+    let compile_sizes: &[usize] = if wasm_only {
+        &[10_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    let lookup_sizes: &[usize] = if wasm_only {
+        &[10_000]
+    } else {
+        &[10, 1_000, 10_000, 100_000]
+    };
 
     println!("compile (parse + sort + index), best of 3:");
     for &size in compile_sizes {
         let names = names(1, size);
         let time = best_of(3, || drop(black_box(compile(&names))));
-        println!("  {size:>7} extensions: {:>8.1} ms", time.as_secs_f64() * 1e3);
+        println!(
+            "  {size:>7} extensions: {:>8.1} ms",
+            time.as_secs_f64() * 1e3
+        );
     }
 
-    println!("lookup, mean per call over 2000 dialled strings, best of 15 rounds (winner / canmatch / matchmore / linear-scan winner):");
+    println!(
+        "lookup, mean per call over 2000 dialled strings, best of 15 rounds (winner / canmatch / matchmore / linear-scan winner):"
+    );
     let mut winner_times = Vec::new();
     for &size in lookup_sizes {
         let names = names(2, size);
         let plan = compile(&names);
         let mut rng = Rng::new(3);
-        let dialled: Vec<String> = (0..2000).map(|_| realistic_dialled(&mut rng, &names)).collect();
-        let winner = lookup_time(&dialled, 20_000, |number| plan.winner(CONTEXT, number).is_some());
+        let dialled: Vec<String> = (0..2000)
+            .map(|_| realistic_dialled(&mut rng, &names))
+            .collect();
+        let winner = lookup_time(&dialled, 20_000, |number| {
+            plan.winner(CONTEXT, number).is_some()
+        });
         let canmatch = lookup_time(&dialled, 20_000, |number| plan.canmatch(CONTEXT, number));
         let matchmore = lookup_time(&dialled, 20_000, |number| plan.matchmore(CONTEXT, number));
         let scan = plan.linear_scan();
@@ -161,7 +182,11 @@ fn main() {
         );
         winner_times.push((size, winner));
     }
-    if let (Some((10, small)), Some((100_000, large))) = (winner_times.first(), winner_times.last()) {
-        println!("ratio winner 100k / 10: {:.2}x", large.as_secs_f64() / small.as_secs_f64());
+    if let (Some((10, small)), Some((100_000, large))) = (winner_times.first(), winner_times.last())
+    {
+        println!(
+            "ratio winner 100k / 10: {:.2}x",
+            large.as_secs_f64() / small.as_secs_f64()
+        );
     }
 }

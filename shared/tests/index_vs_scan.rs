@@ -13,7 +13,10 @@ use patchbay_shared::pattern::{Extension, compare};
 use support::{Rng, dialled_near, random_name, random_plan};
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Runs `iterations` random plans; each query compares every answer.
@@ -23,16 +26,40 @@ fn check_random_plans(seed: u64, iterations: u64, extensions_per_context: usize)
         let plan = random_plan(&mut rng, extensions_per_context);
         let (dialplan, reference) = (&plan.dialplan, plan.dialplan.linear_scan());
         for _ in 0..30 {
-            let near = if plan.names.is_empty() { String::new() } else { rng.pick(&plan.names).clone() };
+            let near = if plan.names.is_empty() {
+                String::new()
+            } else {
+                rng.pick(&plan.names).clone()
+            };
             let dialled = dialled_near(&mut rng, &near);
             let context = rng.pick(&plan.contexts);
             let case = format!("seed {seed}, iteration {iteration}: {dialled:?} in {context}");
             let matches = dialplan.matches(context, &dialled);
-            assert_eq!(matches, reference.matches(context, &dialled), "matches, {case}");
-            assert_eq!(dialplan.winner(context, &dialled).as_ref(), matches.first(), "winner, {case}");
-            assert_eq!(reference.winner(context, &dialled).as_ref(), matches.first(), "scan winner, {case}");
-            assert_eq!(dialplan.canmatch(context, &dialled), reference.canmatch(context, &dialled), "canmatch, {case}");
-            assert_eq!(dialplan.matchmore(context, &dialled), reference.matchmore(context, &dialled), "matchmore, {case}");
+            assert_eq!(
+                matches,
+                reference.matches(context, &dialled),
+                "matches, {case}"
+            );
+            assert_eq!(
+                dialplan.winner(context, &dialled).as_ref(),
+                matches.first(),
+                "winner, {case}"
+            );
+            assert_eq!(
+                reference.winner(context, &dialled).as_ref(),
+                matches.first(),
+                "scan winner, {case}"
+            );
+            assert_eq!(
+                dialplan.canmatch(context, &dialled),
+                reference.canmatch(context, &dialled),
+                "canmatch, {case}"
+            );
+            assert_eq!(
+                dialplan.matchmore(context, &dialled),
+                reference.matchmore(context, &dialled),
+                "matchmore, {case}"
+            );
             // Nothing to compare for ignorepat; it must just answer.
             let _ = dialplan.ignorepat(context, &dialled);
         }
@@ -62,13 +89,30 @@ fn ordering_is_a_total_order() {
     }
     for a in &extensions {
         for b in &extensions {
-            assert_eq!(compare(a, b), compare(b, a).reverse(), "{} vs {}", a.name(), b.name());
+            assert_eq!(
+                compare(a, b),
+                compare(b, a).reverse(),
+                "{} vs {}",
+                a.name(),
+                b.name()
+            );
         }
     }
     for _ in 0..20_000 {
-        let (a, b, c) = (rng.pick(&extensions), rng.pick(&extensions), rng.pick(&extensions));
+        let (a, b, c) = (
+            rng.pick(&extensions),
+            rng.pick(&extensions),
+            rng.pick(&extensions),
+        );
         if compare(a, b) != Ordering::Greater && compare(b, c) != Ordering::Greater {
-            assert_ne!(compare(a, c), Ordering::Greater, "{} {} {}", a.name(), b.name(), c.name());
+            assert_ne!(
+                compare(a, c),
+                Ordering::Greater,
+                "{} {} {}",
+                a.name(),
+                b.name(),
+                c.name()
+            );
         }
     }
 }
@@ -80,10 +124,18 @@ fn stored_order_is_strictly_increasing() {
         let plan = random_plan(&mut rng, 40);
         for context in &plan.contexts {
             let names = plan.dialplan.stored_order(context).expect("context exists");
-            let parsed: Vec<Extension> =
-                names.iter().map(|name| Extension::parse(name).expect("stored names parse")).collect();
+            let parsed: Vec<Extension> = names
+                .iter()
+                .map(|name| Extension::parse(name).expect("stored names parse"))
+                .collect();
             for pair in parsed.windows(2) {
-                assert_eq!(compare(&pair[0], &pair[1]), Ordering::Less, "{} then {}", pair[0].name(), pair[1].name());
+                assert_eq!(
+                    compare(&pair[0], &pair[1]),
+                    Ordering::Less,
+                    "{} then {}",
+                    pair[0].name(),
+                    pair[1].name()
+                );
             }
         }
     }

@@ -13,9 +13,13 @@ fn dialplan(contexts: &[(&str, &[&str])]) -> Dialplan {
             if let Some(included) = item.strip_prefix("include ") {
                 builder.add_include(context, included);
             } else if let Some(pattern) = item.strip_prefix("ignorepat ") {
-                builder.add_ignorepat(context, pattern).expect("valid ignore pattern");
+                builder
+                    .add_ignorepat(context, pattern)
+                    .expect("valid ignore pattern");
             } else {
-                builder.add_extension(context, item).expect("valid extension name");
+                builder
+                    .add_extension(context, item)
+                    .expect("valid extension name");
             }
         }
     }
@@ -45,11 +49,25 @@ fn check(plan: &Dialplan, context: &str, dialled: &str, expected: &str) {
         got.push_str(&found.exten);
     }
     assert_eq!(got, expected, "{dialled:?} in {context}");
-    assert_eq!(plan.winner(context, dialled).as_ref(), matches.first(), "winner of {dialled:?}");
+    assert_eq!(
+        plan.winner(context, dialled).as_ref(),
+        matches.first(),
+        "winner of {dialled:?}"
+    );
     let reference = plan.linear_scan();
-    assert_eq!(reference.matches(context, dialled), matches, "reference scan of {dialled:?}");
-    assert_eq!(reference.matchmore(context, dialled), plan.matchmore(context, dialled));
-    assert_eq!(reference.canmatch(context, dialled), plan.canmatch(context, dialled));
+    assert_eq!(
+        reference.matches(context, dialled),
+        matches,
+        "reference scan of {dialled:?}"
+    );
+    assert_eq!(
+        reference.matchmore(context, dialled),
+        plan.matchmore(context, dialled)
+    );
+    assert_eq!(
+        reference.canmatch(context, dialled),
+        plan.canmatch(context, dialled)
+    );
 }
 
 fn one_context(extensions: &[&str]) -> Dialplan {
@@ -216,8 +234,15 @@ fn r21_literal_first_then_specificity() {
 
 #[test]
 fn r22_documentation_example() {
-    let plan = one_context(&["_6XX1", "_64XX", "_640X", "_6.", "_64NX", "_6[45]NX", "_6[34]NX"]);
-    check(&plan, "c", "6421", "ECM- _64NX _64XX _6[34]NX _6[45]NX _6XX1 _6.");
+    let plan = one_context(&[
+        "_6XX1", "_64XX", "_640X", "_6.", "_64NX", "_6[45]NX", "_6[34]NX",
+    ]);
+    check(
+        &plan,
+        "c",
+        "6421",
+        "ECM- _64NX _64XX _6[34]NX _6[45]NX _6XX1 _6.",
+    );
     check(&plan, "c", "6401", "ECM- _640X _64XX _6XX1 _6.");
 }
 
@@ -239,17 +264,28 @@ fn r24_longer_pattern_first_and_bang_veto() {
 #[test]
 fn r25_bang_pattern_beats_the_exact_pattern() {
     check(&one_context(&["_12", "_12!"]), "c", "12", "EC-- _12! _12");
-    check(&one_context(&["_12", "_12!", "12"]), "c", "12", "EC-- 12 _12! _12");
+    check(
+        &one_context(&["_12", "_12!", "12"]),
+        "c",
+        "12",
+        "EC-- 12 _12! _12",
+    );
 }
 
 #[test]
 fn r26_duplicates_first_wins() {
     let plan = one_context(&["_X5", "_[0-9]5", "12-34", "1234", "_N7", "_[2-9]7", "9 9 9"]);
-    assert_eq!(plan.stored_order("c"), Some(vec!["12-34", "999", "_N7", "_X5"]));
+    assert_eq!(
+        plan.stored_order("c"),
+        Some(vec!["12-34", "999", "_N7", "_X5"])
+    );
     check(&plan, "c", "1234", "EC-- 12-34");
     let mut builder = DialplanBuilder::new();
     assert_eq!(builder.add_extension("c", "_X5"), Ok(Added::New));
-    assert_eq!(builder.add_extension("c", "_[0-9]5"), Ok(Added::DuplicateOf("_X5".into())));
+    assert_eq!(
+        builder.add_extension("c", "_[0-9]5"),
+        Ok(Added::DuplicateOf("_X5".into()))
+    );
 }
 
 #[test]

@@ -57,8 +57,14 @@ fuzz_target!(|data: &[u8]| {
             let matches = dialplan.matches(context, dialled);
             assert_eq!(matches, reference.matches(context, dialled));
             assert_eq!(dialplan.winner(context, dialled).as_ref(), matches.first());
-            assert_eq!(dialplan.canmatch(context, dialled), reference.canmatch(context, dialled));
-            assert_eq!(dialplan.matchmore(context, dialled), reference.matchmore(context, dialled));
+            assert_eq!(
+                dialplan.canmatch(context, dialled),
+                reference.canmatch(context, dialled)
+            );
+            assert_eq!(
+                dialplan.matchmore(context, dialled),
+                reference.matchmore(context, dialled)
+            );
             let _ = dialplan.ignorepat(context, dialled);
         }
     }

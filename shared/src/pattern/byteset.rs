@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(set(b"01234").cmp_members(&set(b"02468")), Ordering::Less);
         assert_eq!(set(b"02468").cmp_members(&set(b"12345")), Ordering::Less);
         assert_eq!(set(b"12345").cmp_members(&set(b"01234")), Ordering::Greater);
-        assert_eq!(set(b"\x80\xff").cmp_members(&set(b"\x80\xfe")), Ordering::Greater);
+        assert_eq!(
+            set(b"\x80\xff").cmp_members(&set(b"\x80\xfe")),
+            Ordering::Greater
+        );
     }
 
     #[test]

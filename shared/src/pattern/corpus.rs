@@ -87,7 +87,10 @@ pub fn check(jsonl: &str) -> Report {
         let record = match serde_json::from_str::<Record>(line) {
             Ok(record) => record,
             Err(error) => {
-                report.record(Some(format!("line {}: expected a corpus record, got {error}", number + 1)));
+                report.record(Some(format!(
+                    "line {}: expected a corpus record, got {error}",
+                    number + 1
+                )));
                 continue;
             }
         };
@@ -145,11 +148,23 @@ fn check_group(group: &Group, report: &mut Report) {
     }
 }
 
-fn check_context(dialplan: &Dialplan, record: &ContextRecord, load_errors: &[&str]) -> Option<String> {
+fn check_context(
+    dialplan: &Dialplan,
+    record: &ContextRecord,
+    load_errors: &[&str],
+) -> Option<String> {
     let name = &record.context;
     let mut differences = Differences::default();
-    differences.compare("order", &Some(record.asterisk_order.clone()), &owned(dialplan.stored_order(name)));
-    differences.compare("includes", &Some(record.asterisk_includes.clone()), &owned(dialplan.includes(name)));
+    differences.compare(
+        "order",
+        &Some(record.asterisk_order.clone()),
+        &owned(dialplan.stored_order(name)),
+    );
+    differences.compare(
+        "includes",
+        &Some(record.asterisk_includes.clone()),
+        &owned(dialplan.includes(name)),
+    );
     differences.compare(
         "ignorepats",
         &Some(record.asterisk_ignorepats.clone()),
@@ -164,9 +179,17 @@ fn check_context(dialplan: &Dialplan, record: &ContextRecord, load_errors: &[&st
 fn check_query(dialplan: &Dialplan, query: &QueryRecord) -> Option<String> {
     let (context, dialed) = (query.context.as_str(), query.exten.as_str());
     let mut differences = Differences::default();
-    differences.compare("winner", &query.winner, &dialplan.winner(context, dialed).map(pair));
+    differences.compare(
+        "winner",
+        &query.winner,
+        &dialplan.winner(context, dialed).map(pair),
+    );
     if let Some(expected) = &query.matches {
-        let got: Vec<(String, String)> = dialplan.matches(context, dialed).into_iter().map(pair).collect();
+        let got: Vec<(String, String)> = dialplan
+            .matches(context, dialed)
+            .into_iter()
+            .map(pair)
+            .collect();
         differences.compare("matches", expected, &got);
     }
     let exists = dialplan.exists(context, dialed);
@@ -176,8 +199,16 @@ fn check_query(dialplan: &Dialplan, query: &QueryRecord) -> Option<String> {
     // `_X.` equal to a pattern, spec §3.4 and §6).
     let canmatch = exists || dialplan.canmatch(context, dialed);
     differences.compare("canmatch", &query.canmatch, &canmatch);
-    differences.compare("matchmore", &query.matchmore, &dialplan.matchmore(context, dialed));
-    differences.compare("ignorepat", &query.ignorepat, &dialplan.ignorepat(context, dialed));
+    differences.compare(
+        "matchmore",
+        &query.matchmore,
+        &dialplan.matchmore(context, dialed),
+    );
+    differences.compare(
+        "ignorepat",
+        &query.ignorepat,
+        &dialplan.ignorepat(context, dialed),
+    );
     differences.report(&query.id)
 }
 
@@ -207,7 +238,11 @@ impl Differences {
 
     fn report(self, case: &str) -> Option<String> {
         (!self.expected.is_empty()).then(|| {
-            format!("{case}: expected {}, got {}", self.expected.join(", "), self.got.join(", "))
+            format!(
+                "{case}: expected {}, got {}",
+                self.expected.join(", "),
+                self.got.join(", ")
+            )
         })
     }
 }

@@ -98,7 +98,10 @@ impl DialplanBuilder {
     pub fn add_include(&mut self, context: &str, included: &str) {
         let included = included.trim_matches([' ', '\t']);
         let includes = &mut self.context(context).includes;
-        if !includes.iter().any(|known| known.eq_ignore_ascii_case(included)) {
+        if !includes
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(included))
+        {
             includes.push(included.to_owned());
         }
     }
@@ -117,9 +120,15 @@ impl DialplanBuilder {
         if let Some(body) = pattern.strip_prefix('_')
             && let Err(at) = pattern_tokens(body.as_bytes())
         {
-            return Err(PatternError::new(start + 1 + at, "`[` without a closing `]`"));
+            return Err(PatternError::new(
+                start + 1 + at,
+                "`[` without a closing `]`",
+            ));
         }
-        if !ignorepats.iter().any(|known| known.eq_ignore_ascii_case(pattern)) {
+        if !ignorepats
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(pattern))
+        {
             ignorepats.push(pattern.to_owned());
         }
         Ok(())
@@ -131,8 +140,11 @@ impl DialplanBuilder {
             .contexts
             .into_iter()
             .map(|(name, draft)| {
-                let extensions: Vec<Extension> =
-                    draft.extensions.into_iter().map(|sorted| sorted.0).collect();
+                let extensions: Vec<Extension> = draft
+                    .extensions
+                    .into_iter()
+                    .map(|sorted| sorted.0)
+                    .collect();
                 let index = ContextIndex::build(&extensions);
                 let context = Context {
                     name: name.clone(),
@@ -179,12 +191,21 @@ enum Search {
 
 impl Context {
     /// The first extension (in sorted order) that does not answer NO.
-    fn first_match(&self, search: Search, dialled: &str, mode: Mode) -> Option<(usize, MatchResult)> {
+    fn first_match(
+        &self,
+        search: Search,
+        dialled: &str,
+        mode: Mode,
+    ) -> Option<(usize, MatchResult)> {
         match search {
-            Search::Linear => self.extensions.iter().enumerate().find_map(|(rank, extension)| {
-                let result = match_one(extension, dialled, mode);
-                result.is_match().then_some((rank, result))
-            }),
+            Search::Linear => self
+                .extensions
+                .iter()
+                .enumerate()
+                .find_map(|(rank, extension)| {
+                    let result = match_one(extension, dialled, mode);
+                    result.is_match().then_some((rank, result))
+                }),
             Search::Indexed => {
                 let data = up_to_nul(dialled.as_bytes());
                 let dash_free: Vec<u8> = without_dashes(data).collect();
@@ -208,8 +229,12 @@ impl Context {
             Search::Indexed => {
                 let data = up_to_nul(dialled.as_bytes());
                 let dash_free: Vec<u8> = without_dashes(data).collect();
-                let mut ranks: Vec<usize> =
-                    self.index.all_matches(&dash_free).into_iter().map(|rank| rank as usize).collect();
+                let mut ranks: Vec<usize> = self
+                    .index
+                    .all_matches(&dash_free)
+                    .into_iter()
+                    .map(|rank| rank as usize)
+                    .collect();
                 if let Some(quirk) = self.same_pattern_rank(data, Mode::Match)
                     && let Err(at) = ranks.binary_search(&quirk)
                 {
@@ -242,7 +267,8 @@ struct Visited<'a>(Vec<&'a str>);
 
 impl<'a> Visited<'a> {
     fn admits(&self, name: &str) -> bool {
-        self.0.len() < MAX_VISITED_CONTEXTS && !self.0.iter().any(|seen| seen.eq_ignore_ascii_case(name))
+        self.0.len() < MAX_VISITED_CONTEXTS
+            && !self.0.iter().any(|seen| seen.eq_ignore_ascii_case(name))
     }
 
     fn record(&mut self, name: &'a str) {
@@ -264,27 +290,29 @@ impl Dialplan {
 
     /// `ast_exists_extension`.
     pub fn exists(&self, context: &str, dialed: &str) -> bool {
-        self.find(Search::Indexed, context, dialed, Mode::Match).is_some()
+        self.find(Search::Indexed, context, dialed, Mode::Match)
+            .is_some()
     }
 
     /// `ast_canmatch_extension`.
     pub fn canmatch(&self, context: &str, dialed: &str) -> bool {
-        self.find(Search::Indexed, context, dialed, Mode::CanMatch).is_some()
+        self.find(Search::Indexed, context, dialed, Mode::CanMatch)
+            .is_some()
     }
 
     /// `ast_matchmore_extension`, with the `!` veto of §5.
     pub fn matchmore(&self, context: &str, dialed: &str) -> bool {
-        self.find(Search::Indexed, context, dialed, Mode::MatchMore).is_some()
+        self.find(Search::Indexed, context, dialed, Mode::MatchMore)
+            .is_some()
     }
 
     /// `ast_ignore_pattern`: an ignore pattern of `context` itself (not of its
     /// includes) matches `dialed` exactly (match mode).
     pub fn ignorepat(&self, context: &str, dialed: &str) -> bool {
         self.contexts.get(context).is_some_and(|context| {
-            context
-                .ignorepats
-                .iter()
-                .any(|pattern| match_raw(pattern.as_bytes(), dialed.as_bytes(), Mode::Match).is_match())
+            context.ignorepats.iter().any(|pattern| {
+                match_raw(pattern.as_bytes(), dialed.as_bytes(), Mode::Match).is_match()
+            })
         })
     }
 
@@ -295,11 +323,25 @@ impl Dialplan {
     }
 
     pub fn includes(&self, context: &str) -> Option<Vec<&str>> {
-        Some(self.contexts.get(context)?.includes.iter().map(String::as_str).collect())
+        Some(
+            self.contexts
+                .get(context)?
+                .includes
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        )
     }
 
     pub fn ignorepats(&self, context: &str) -> Option<Vec<&str>> {
-        Some(self.contexts.get(context)?.ignorepats.iter().map(String::as_str).collect())
+        Some(
+            self.contexts
+                .get(context)?
+                .ignorepats
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        )
     }
 
     /// The same lookups, answered by scanning each sorted list as Asterisk
@@ -309,7 +351,8 @@ impl Dialplan {
     }
 
     fn find(&self, search: Search, start: &str, dialed: &str, mode: Mode) -> Option<Match> {
-        let (context, rank) = self.find_from(search, start, dialed, mode, &mut Visited::default())?;
+        let (context, rank) =
+            self.find_from(search, start, dialed, mode, &mut Visited::default())?;
         Some(Match {
             context: context.name.clone(),
             exten: context.extensions[rank].name().to_owned(),
@@ -363,10 +406,15 @@ impl Dialplan {
         let Some(context) = self.contexts.get(name) else {
             return;
         };
-        found.extend(context.all_matches(search, dialed).into_iter().map(|rank| Match {
-            context: context.name.clone(),
-            exten: context.extensions[rank].name().to_owned(),
-        }));
+        found.extend(
+            context
+                .all_matches(search, dialed)
+                .into_iter()
+                .map(|rank| Match {
+                    context: context.name.clone(),
+                    exten: context.extensions[rank].name().to_owned(),
+                }),
+        );
         visited.record(&context.name);
         for included in &context.includes {
             self.collect_from(search, included, dialed, visited, found);
@@ -392,10 +440,14 @@ impl LinearScan<'_> {
     }
 
     pub fn canmatch(&self, context: &str, dialed: &str) -> bool {
-        self.0.find(Search::Linear, context, dialed, Mode::CanMatch).is_some()
+        self.0
+            .find(Search::Linear, context, dialed, Mode::CanMatch)
+            .is_some()
     }
 
     pub fn matchmore(&self, context: &str, dialed: &str) -> bool {
-        self.0.find(Search::Linear, context, dialed, Mode::MatchMore).is_some()
+        self.0
+            .find(Search::Linear, context, dialed, Mode::MatchMore)
+            .is_some()
     }
 }

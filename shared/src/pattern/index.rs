@@ -100,7 +100,10 @@ enum Reached<'a> {
     /// Dialled characters remain at this node.
     Wildcards { dot: &'a [u32], bang: &'a [u32] },
     /// The dialled string ran out at this node.
-    End { finished: &'a [u32], bang: &'a [u32] },
+    End {
+        finished: &'a [u32],
+        bang: &'a [u32],
+    },
 }
 
 impl ContextIndex {
@@ -383,7 +386,10 @@ impl Draft {
                 match label {
                     Label::Byte(byte) => {
                         node.byte_edges += 1;
-                        index.edges.push(Edge { label: byte.into(), child });
+                        index.edges.push(Edge {
+                            label: byte.into(),
+                            child,
+                        });
                     }
                     Label::Class(id) => {
                         node.class_edges += 1;
@@ -392,7 +398,9 @@ impl Draft {
                     Label::Skip => node.skip_child = child,
                 }
             }
-            index.ranks.extend(draft.finished.iter().chain(&draft.dot).chain(&draft.bang));
+            index
+                .ranks
+                .extend(draft.finished.iter().chain(&draft.dot).chain(&draft.bang));
             index.nodes.push(node);
         }
         index
@@ -443,9 +451,14 @@ impl Draft {
         let mut wildcard_at = vec![NONE; self.nodes.len()];
         for (id, node) in self.nodes.iter().enumerate().rev() {
             let mut ends = u64::from(!node.finished.is_empty() || !node.bang.is_empty());
-            let mut wildcard = if node.dot.is_empty() && node.bang.is_empty() { NONE } else { 0 };
+            let mut wildcard = if node.dot.is_empty() && node.bang.is_empty() {
+                NONE
+            } else {
+                0
+            };
             for &(label, child) in &node.children {
-                let (child_ends, child_wildcard) = (ends_at[child as usize], wildcard_at[child as usize]);
+                let (child_ends, child_wildcard) =
+                    (ends_at[child as usize], wildcard_at[child as usize]);
                 if label == Label::Skip {
                     ends |= child_ends & !1;
                     wildcard = wildcard.min(child_wildcard);

@@ -147,7 +147,11 @@ fn match_literal(name: &[u8], data: &[u8], mode: Mode) -> MatchResult {
         Mode::CanMatch => name.starts_with(&data),
         Mode::MatchMore => name.len() > data.len() && name.starts_with(&data),
     };
-    if found { MatchResult::Yes } else { MatchResult::No }
+    if found {
+        MatchResult::Yes
+    } else {
+        MatchResult::No
+    }
 }
 
 pub(crate) fn without_dashes(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
@@ -292,7 +296,10 @@ mod tests {
     fn steps_follow_the_walk() {
         assert_eq!(
             steps(b"_8[]9"),
-            (vec![Step::Byte(b'8'), Step::Skip, Step::Byte(b'9')], Tail::End)
+            (
+                vec![Step::Byte(b'8'), Step::Skip, Step::Byte(b'9')],
+                Tail::End
+            )
         );
         assert_eq!(steps(b"_1.5"), (vec![Step::Byte(b'1')], Tail::Dot));
         assert_eq!(steps(b"12-3"), (b"123".map(Step::Byte).to_vec(), Tail::End));

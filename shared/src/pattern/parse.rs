@@ -44,9 +44,10 @@ impl Extension {
         let name = remove_spaces(trimmed, is_pattern);
         let key = if is_pattern {
             // Cannot fail: check_splittable has seen every `[` closed.
-            OrderKey::Pattern(pattern_tokens(&name.as_bytes()[1..]).map_err(|at| {
-                PatternError::new(start + at + 1, "`[` without a closing `]`")
-            })?)
+            OrderKey::Pattern(
+                pattern_tokens(&name.as_bytes()[1..])
+                    .map_err(|at| PatternError::new(start + at + 1, "`[` without a closing `]`"))?,
+            )
         } else {
             OrderKey::Literal(name.bytes().filter(|&byte| byte != b'-').collect())
         };

@@ -77,7 +77,9 @@ pub fn dialled_near(rng: &mut Rng, name: &str) -> String {
     let matching = instance_of(rng, name);
     let mut dialled: Vec<char> = match rng.below(10) {
         0 => name.chars().collect(),
-        1 => (0..rng.below(6)).flat_map(|_| rng.pick(NAME_CHARS).chars()).collect(),
+        1 => (0..rng.below(6))
+            .flat_map(|_| rng.pick(NAME_CHARS).chars())
+            .collect(),
         _ => matching.chars().collect(),
     };
     match rng.below(6) {
