@@ -25,6 +25,7 @@ pub enum Scenario<'a> {
 pub struct Sipp {
     process: Child,
     label: String,
+    local: (String, u16),
     messages: PathBuf,
     errors: PathBuf,
     status: Option<ExitStatus>,
@@ -68,7 +69,25 @@ impl Sipp {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let process = command.spawn().context("starting sipp (apt-get install sip-tester)")?;
-        Ok(Sipp { process, label: label.to_owned(), messages, errors, status: None, _dir: dir })
+        Ok(Sipp { process, label: label.to_owned(), local: (local_ip.to_owned(), local_port), messages, errors, status: None, _dir: dir })
+    }
+
+    /// Waits until sipp has bound its SIP port, so that a request sent to it
+    /// right after does not meet a closed port.
+    pub async fn wait_listening(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match std::net::UdpSocket::bind((self.local.0.as_str(), self.local.1)) {
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Ok(()),
+                _ if Instant::now() >= deadline => bail!("sipp {} never bound {}:{}", self.label, self.local.0, self.local.1),
+                _ => {}
+            }
+            if let Some(status) = self.process.try_wait()? {
+                self.status = Some(status);
+                bail!("sipp {} exited ({status}) before listening; errors:\n{}", self.label, self.errors());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits up to `timeout` for sipp to exit; its exit status (0: every call

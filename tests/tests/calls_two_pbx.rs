@@ -75,6 +75,7 @@ async fn seed_000_call_from_a_phone_on_a_rings_user_101_on_b() -> anyhow::Result
     eprintln!("registered after {:?}", started.elapsed());
 
     let mut phone_101 = Sipp::start("b-phone-101", Scenario::BuiltIn("uas"), B_PHONE_IP, 5060, None, 1, &[])?;
+    phone_101.wait_listening().await?;
     let mut phone_a = Sipp::start("a-phone", Scenario::BuiltIn("uac"), A_PHONE_IP, 5060, Some(&format!("{A_IP}:5060")), 1, &["-s", "**99101"])?;
     let outcome = phone_a.expect_success(Duration::from_secs(20)).await;
     if let Err(e) = outcome {
