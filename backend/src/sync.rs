@@ -17,9 +17,24 @@
 //! re-derives it on its first pass.
 //!
 //! When only dialplan extensions changed (same contexts, same includes) the
-//! change is applied live with `DialplanExtensionRemove`/`Add` and the file is
-//! rewritten without a reload ([`incremental_dialplan`]), so the file on disk
-//! and the live dialplan stay equal.
+//! change is applied live with `DialplanExtensionRemove`/`Add` and reported
+//! applied at once; the file is brought level later, in the background
+//! ([`PERSIST_DEBOUNCE`], many edits coalesced into one in-place
+//! `UpdateConfig`, no reload). Asterisk rewrites the whole file for any
+//! `UpdateConfig`, which on a 10 000-route dialplan costs far more than the
+//! live edits. Correctness does not depend on that write:
+//! - the database is the ground truth, and every pass re-derives the
+//!   change from it;
+//! - a reload of the dialplan is detected: `dialplan reload` (CLI) emits no
+//!   AMI event, so a sentinel context ([`SENTINEL_CONTEXT`]) that exists only
+//!   live (added by `DialplanExtensionAdd`, wiped by any reload) is checked
+//!   every [`WATCH_EVERY`] while recent live edits exist; a `Reload` event
+//!   (`module reload`) and a new AMI session count too. Then the next pass
+//!   distrusts its model of the live dialplan: it reads the file
+//!   (what a reload loads) and re-applies live, besides the file→database
+//!   difference, every extension edited live in the last [`RELOAD_GRACE`]
+//!   (persisted or not), so a reload that read the file before the deferred
+//!   write cannot lose a change.
 
 use crate::ami::config_writer::{self, Section as AmiSection};
 use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
@@ -28,6 +43,7 @@ use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -40,6 +56,17 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(4);
 /// Extension changes up to this many are applied live rather than by reload.
 const INCREMENTAL_LIMIT: usize = 200;
+/// A live dialplan edit waits this long for more before its file is written.
+pub const PERSIST_DEBOUNCE: Duration = Duration::from_millis(1500);
+/// A stream of edits puts the file write off at most this long.
+const PERSIST_AT_MOST: Duration = Duration::from_secs(10);
+/// Extensions edited live are re-applied after any reload seen this long
+/// after their file write (a reload may have read the file just before it).
+const RELOAD_GRACE: Duration = Duration::from_secs(60);
+/// How often the sentinel is checked while recent live edits exist.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// A context only the live dialplan has: gone means reloaded.
+pub const SENTINEL_CONTEXT: &str = "patchbay-sync-sentinel";
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct AsteriskStatus {
@@ -56,6 +83,8 @@ pub struct AsteriskStatus {
     pub last_check_at: Option<u64>,
     /// The last pass that changed something in Asterisk.
     pub last_apply: Option<ApplyReport>,
+    /// Live dialplan edits applied whose file write is still to come.
+    pub dialplan_file_pending: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -96,9 +125,11 @@ impl AsteriskLink {
         let client = AmiClient::spawn(url, options);
         let (wake, woken) = mpsc::channel(1);
         let live = Live::default();
-        let link = AsteriskLink { status: Arc::default(), wake: Some(wake), client: Some(client.clone()), live: live.clone() };
+        let link = AsteriskLink { status: Arc::default(), wake: Some(wake.clone()), client: Some(client.clone()), live: live.clone() };
         link.update(|status| status.message = "connecting to Asterisk".into());
-        tokio::spawn(run(link.clone(), client.clone(), store, woken));
+        let reloaded = Arc::new(AtomicBool::new(false));
+        tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake));
+        tokio::spawn(run(link.clone(), client.clone(), store, woken, reloaded));
         tokio::spawn(crate::live::run(live, client));
         Ok(link)
     }
@@ -162,12 +193,46 @@ struct SyncState {
     /// A configuration Asterisk refused, and why: not retried until the
     /// database changes (or Asterisk reconnects).
     rejected: Option<(Files, String)>,
+    /// The extensions file as the live dialplan holds it, when Patchbay
+    /// edited it live; trusted until a reload or a new session.
+    live_dialplan: Option<Vec<AmiSection>>,
+    /// (context, extension) edited live → when its file write was done
+    /// (`None`: not yet).
+    live_edits: BTreeMap<(String, String), Option<Instant>>,
+    /// When the deferred file write is due, and when the first edit it
+    /// carries was made.
+    persist_due: Option<(Instant, Instant)>,
+    /// The sentinel context was added since the last distrusted pass.
+    sentinel: bool,
 }
 
-async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>) {
+/// Sets `reloaded` and wakes the sync task on every `Reload` event: the
+/// live dialplan may have gone back to the file.
+async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc::Sender<()>) {
+    let mut events = client.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(event) if event.event_name() == Some("Reload") => {
+                reloaded.store(true, Ordering::SeqCst);
+                let _ = wake.try_send(());
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                reloaded.store(true, Ordering::SeqCst);
+                let _ = wake.try_send(());
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>, reloaded: Arc<AtomicBool>) {
     let mut ami_status = client.watch_status();
     let mut state = SyncState::default();
     let mut session_ready = false;
+    // A pass started by the timer (not by a change or a reload).
+    let mut timed = false;
+    let mut last_reconcile = Instant::now();
     loop {
         let connected = *ami_status.borrow_and_update() == AmiStatus::Connected;
         if !connected {
@@ -187,15 +252,24 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                 status.message = "Asterisk connected; waiting for it to finish booting".into();
             });
             session_ready = client.command("core waitfullybooted").await.is_ok();
-            // A new Asterisk (or a restarted one) deserves a new try.
+            // A new Asterisk (or a restarted one) deserves a new try; events
+            // may have been missed, so the live dialplan is not trusted.
             state.rejected = None;
+            reloaded.store(true, Ordering::SeqCst);
             if !session_ready {
                 next_pass = RETRY_AFTER_ERROR;
             }
         }
         if connected && session_ready {
             let started = Instant::now();
-            match apply(&client, &store, &mut state).await {
+            let distrust = reloaded.swap(false, Ordering::SeqCst);
+            // The periodic check reads the file again (someone may have
+            // edited it), unless a write of it is pending.
+            let reread = timed && last_reconcile.elapsed() >= RECONCILE_EVERY && state.persist_due.is_none();
+            if reread || !timed {
+                last_reconcile = Instant::now();
+            }
+            match apply(&client, &store, &mut state, distrust, reread).await {
                 Ok(outcome) => link.update(|status| {
                     status.connected = true;
                     status.message = "Asterisk connected; configuration applied".into();
@@ -211,6 +285,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                             millis: started.elapsed().as_millis() as u64,
                         });
                     }
+                    status.dialplan_file_pending = state.persist_due.is_some();
                 }),
                 Err(failure) => {
                     tracing::warn!(error = %failure.message, "apply failed");
@@ -244,11 +319,27 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                     });
                 }
             }
+            if state.persist_due.is_some_and(|(due, _)| due <= Instant::now()) {
+                match persist_dialplan(&client, &mut state).await {
+                    Ok(()) => link.update(|status| status.dialplan_file_pending = false),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "writing the dialplan file failed");
+                        next_pass = next_pass.min(RETRY_AFTER_ERROR);
+                    }
+                }
+            }
         }
+        if let Some((due, _)) = state.persist_due {
+            next_pass = next_pass.min(due.saturating_duration_since(Instant::now()));
+        }
+        if !state.live_edits.is_empty() {
+            next_pass = next_pass.min(WATCH_EVERY);
+        }
+        timed = false;
         tokio::select! {
             changed = ami_status.changed() => if changed.is_err() { return },
             wake = woken.recv() => if wake.is_none() { return },
-            _ = tokio::time::sleep(next_pass) => {},
+            _ = tokio::time::sleep(next_pass) => timed = true,
         }
     }
 }
@@ -329,15 +420,48 @@ impl Failure {
 }
 
 /// One pass: compare, write what differs, verify, roll back on refusal.
-async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState) -> Result<Applied, Failure> {
+/// `distrust`: the live dialplan may have been reloaded from the file since
+/// Patchbay last edited it (see the module documentation).
+async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut distrust: bool, reread: bool) -> Result<Applied, Failure> {
     let snapshot = store.read(crate::snapshot::load_snapshot).map_err(Failure::transient)?;
     let desired = desired_files(&render::render(&snapshot));
 
+    let now = Instant::now();
+    state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
+    if !distrust && state.sentinel && !state.live_edits.is_empty() {
+        distrust = context_priorities(client, SENTINEL_CONTEXT).await.map_err(Failure::transient)?.is_none();
+    }
+    if distrust || reread {
+        state.live_dialplan = None;
+    }
+    if distrust || !state.sentinel {
+        // Before reading the file: a reload after this removes it again.
+        let headers = AmiMessage::new()
+            .with("Context", SENTINEL_CONTEXT)
+            .with("Extension", "s")
+            .with("Priority", "1")
+            .with("Application", "NoOp")
+            .with("ApplicationData", "patchbay: gone after a dialplan reload")
+            .with("Replace", "yes");
+        client.send("DialplanExtensionAdd", headers).await.map_err(Failure::transient)?;
+        state.sentinel = true;
+    }
+    // Extensions to re-apply live whatever the file says.
+    let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
+
     let mut current = Files::new();
     for file in FILES {
-        current.insert(file.name, read_file(client, file.name).await.map_err(Failure::transient)?);
+        let sections = match &state.live_dialplan {
+            // What the live dialplan runs: the file may lag behind it.
+            Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
+            _ => read_file(client, file.name).await.map_err(Failure::transient)?,
+        };
+        current.insert(file.name, sections);
     }
-    let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| !same_config(&current[file.name], &desired[file.name])).collect();
+    let changed: Vec<OwnedFile> = FILES
+        .into_iter()
+        .filter(|file| !same_config(&current[file.name], &desired[file.name]) || (file.name == EXTENSIONS_FILE && !forced.is_empty()))
+        .collect();
 
     if changed.is_empty() {
         state.rejected = None;
@@ -362,13 +486,19 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState) -> Resu
     let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
     let mut mode = "full";
     let mut outcome = Ok(());
+    // Files written and reloaded (verified by reading them back).
+    let mut reloaded = Vec::new();
+    let mut live_edited: Vec<(String, String)> = Vec::new();
     for file in &changed {
         let result = if file.name == EXTENSIONS_FILE
-            && let Some(plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
+            && let Some(mut plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
         {
             mode = "incremental";
-            incremental_dialplan(client, &plan).await
+            plan.force(&forced, &desired[file.name]);
+            live_edited = plan.touched();
+            apply_live(client, &plan).await
         } else {
+            reloaded.push(*file);
             config_writer::write_config(client, file.name, &desired[file.name], Some(file.module)).await.map_err(anyhow::Error::from)
         };
         if let Err(error) = result {
@@ -377,12 +507,28 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState) -> Resu
         }
     }
     let verified = match outcome {
-        Ok(()) => verify(client, &changed, &desired).await,
+        Ok(()) => verify(client, &reloaded, &desired).await,
         Err(error) => Err(VerifyError::Refused(error)),
     };
     match verified {
         Ok(endpoints) => {
             state.rejected = None;
+            let extensions = desired[EXTENSIONS_FILE].clone();
+            if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
+                // File and live dialplan both equal the database.
+                for persisted in state.live_edits.values_mut() {
+                    persisted.get_or_insert(now);
+                }
+                state.persist_due = None;
+                state.live_dialplan = Some(extensions);
+            } else if !live_edited.is_empty() {
+                for edit in live_edited {
+                    state.live_edits.insert(edit, None);
+                }
+                let first = state.persist_due.map_or(now, |(_, first)| first);
+                state.persist_due = Some(((now + PERSIST_DEBOUNCE).min(first + PERSIST_AT_MOST), first));
+                state.live_dialplan = Some(extensions);
+            }
             state.last_good = desired;
             Ok(Applied { endpoints, mode: Some(mode), written })
         }
@@ -401,10 +547,40 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState) -> Resu
                 Some(restore) => format!("Asterisk refused the new configuration ({reason}); restoring the previous one failed too ({restore})"),
             };
             state.rejected = Some((desired, message.clone()));
+            // The restore reloaded the files: the live dialplan is the file.
+            state.live_dialplan = None;
+            state.persist_due = None;
+            state.live_edits.clear();
             let endpoints = endpoints(client).await.ok();
             Err(Failure { message, refused: true, rolled_back: true, written, endpoints })
         }
     }
+}
+
+/// The deferred file write: makes the extensions file say what the live
+/// dialplan runs (one in-place `UpdateConfig` when it fits, else a whole
+/// write), without a reload, and checks it by reading it back.
+async fn persist_dialplan(client: &AmiClient, state: &mut SyncState) -> anyhow::Result<()> {
+    let Some(target) = state.live_dialplan.clone() else {
+        // A reload since: the next pass re-derives everything.
+        state.persist_due = None;
+        return Ok(());
+    };
+    let file = read_file(client, EXTENSIONS_FILE).await?;
+    if !same_config(&file, &target) {
+        match IncrementalPlan::new(&file, &target).filter(|plan| plan.file_message().is_some()) {
+            Some(plan) => persist(client, &plan).await?,
+            None => config_writer::write_config(client, EXTENSIONS_FILE, &target, None).await?,
+        }
+        let back = read_file(client, EXTENSIONS_FILE).await?;
+        anyhow::ensure!(same_config(&back, &target), "{EXTENSIONS_FILE} reads back differently from what was written");
+    }
+    let now = Instant::now();
+    for persisted in state.live_edits.values_mut() {
+        persisted.get_or_insert(now);
+    }
+    state.persist_due = None;
+    Ok(())
 }
 
 fn files_equal(a: &Files, b: &Files) -> bool {
@@ -632,8 +808,41 @@ impl IncrementalPlan {
                 }
             }
         }
-        let fits = plan.remove.len() + plan.add.len() <= INCREMENTAL_LIMIT && plan.file_message().is_some();
-        fits.then_some(plan)
+        // The file edit need not fit one message: it is written later, and
+        // written whole when it does not.
+        (plan.remove.len() + plan.add.len() <= INCREMENTAL_LIMIT).then_some(plan)
+    }
+
+    /// Also re-applies `extensions` (context, extension) as `desired` has
+    /// them (removes them when it has none), whatever the live dialplan has.
+    pub fn force(&mut self, extensions: &[(String, String)], desired: &[AmiSection]) {
+        for (context, name) in extensions {
+            let key = (context.clone(), name.clone());
+            if !self.remove.contains(&key) {
+                self.remove.push(key);
+            }
+            if self.add.iter().any(|(c, n, _)| c == context && n == name) {
+                continue;
+            }
+            let found = desired
+                .iter()
+                .filter(|section| section.name.trim() == context)
+                .filter_map(split_context)
+                .flat_map(|(_, extensions)| extensions)
+                .find(|extension| &extension.name == name);
+            if let Some(lines) = found.as_ref().and_then(priorities) {
+                self.add.push((context.clone(), name.clone(), lines));
+            }
+        }
+    }
+
+    /// The (context, extension) pairs the live edits touch.
+    pub fn touched(&self) -> Vec<(String, String)> {
+        let mut touched: Vec<(String, String)> = self.remove.clone();
+        touched.extend(self.add.iter().map(|(context, name, _)| (context.clone(), name.clone())));
+        touched.sort();
+        touched.dedup();
+        touched
     }
 
     /// The one `UpdateConfig` (source = destination, no reload) that makes
@@ -715,7 +924,12 @@ pub async fn persist(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Resu
 pub async fn apply_live(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
     for (context, extension) in &plan.remove {
         let headers = AmiMessage::new().with("Context", context.as_str()).with("Extension", extension.as_str());
-        client.send("DialplanExtensionRemove", headers).await?;
+        match client.send("DialplanExtensionRemove", headers).await {
+            // Already absent (a forced re-apply after a reload): that is
+            // what a remove wants.
+            Ok(_) | Err(AmiError::ActionFailed { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
     for (context, extension, priorities) in &plan.add {
         for (number, (application, data)) in priorities.iter().enumerate() {
