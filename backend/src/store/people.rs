@@ -94,16 +94,19 @@ pub fn account_for_kazoo_credentials(conn: &Connection, tenant_name: &str, crede
              JOIN kazoo_credentials k ON k.account_uuid = a.uuid
              WHERE t.name = ?1 AND k.md5 = ?2",
             params![tenant_name, credentials.to_ascii_lowercase()],
-            |row| {
-                Ok(Account {
-                    uuid: row.get(0)?,
-                    tenant_uuid: row.get(1)?,
-                    username: row.get(2)?,
-                    role: Role::parse(&row.get::<_, String>(3)?),
-                })
-            },
+            account_from_row,
         )
         .optional()?)
+}
+
+/// An account from a row whose first columns are uuid, tenant_uuid, username, role.
+fn account_from_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
+    Ok(Account {
+        uuid: row.get(0)?,
+        tenant_uuid: row.get(1)?,
+        username: row.get(2)?,
+        role: Role::parse(&row.get::<_, String>(3)?),
+    })
 }
 
 /// The account whose username and password match, if any.
@@ -112,15 +115,7 @@ pub fn verify_login(conn: &Connection, username: &str, password: &str) -> Result
         .query_row(
             "SELECT uuid, tenant_uuid, username, role, password_hash FROM accounts WHERE username = ?1",
             params![username],
-            |row| {
-                let account = Account {
-                    uuid: row.get(0)?,
-                    tenant_uuid: row.get(1)?,
-                    username: row.get(2)?,
-                    role: Role::parse(&row.get::<_, String>(3)?),
-                };
-                Ok((account, row.get::<_, String>(4)?))
-            },
+            |row| Ok((account_from_row(row)?, row.get::<_, String>(4)?)),
         )
         .optional()?;
     Ok(found.and_then(|(account, stored)| {
@@ -145,14 +140,7 @@ pub fn account_for_token(conn: &Connection, token: &str, now: i64) -> Result<Opt
             "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
              WHERE t.token = ?1 AND t.expires_at > ?2",
             params![token, now],
-            |row| {
-                Ok(Account {
-                    uuid: row.get(0)?,
-                    tenant_uuid: row.get(1)?,
-                    username: row.get(2)?,
-                    role: Role::parse(&row.get::<_, String>(3)?),
-                })
-            },
+            account_from_row,
         )
         .optional()?)
 }
