@@ -9,5 +9,5 @@ build_frontend
 step "cargo build --release (the server)"
 cd "$REPO"
 cargo build --release -p patchbay-backend --bin patchbay
-step "Patchbay on http://127.0.0.1:8080 (Ctrl-C stops it)"
+step "starting Patchbay (http://127.0.0.1:8080 unless --listen says otherwise; Ctrl-C stops it)"
 exec "$REPO/target/release/patchbay" serve --dist "$REPO/dist" "$@"
