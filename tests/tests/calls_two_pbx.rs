@@ -2,10 +2,12 @@
 //! over AMI and configured only through the REST API with the seed's calls.
 //! A registers to B; a sipp phone on A dials `**99101`, the outcall strips
 //! `**99` and sends `101` over the trunk, B's incall `101` in `from-extern`
-//! rings user 101's sipp phone, which answers.
+//! rings user 101's sipp phone, which answers. Then the way back: B's
+//! phone dials `**99102`, B sends `102` to A's registered contact, and A's
+//! incall `102` rings A's phone.
 //!
 //! AMI ports 15190–15191; addresses 127.0.0.90 (A), .91 (B), .92 (A's
-//! phone, a sipp UAC), .93 (B's user 101's phone, a sipp UAS).
+//! phone: sipp UAC, then UAS), .93 (B's user 101's phone: UAS, then UAC).
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +23,7 @@ const A_PHONE_IP: &str = "127.0.0.92";
 const B_PHONE_IP: &str = "127.0.0.93";
 
 #[tokio::test]
-async fn seed_000_call_from_a_phone_on_a_rings_user_101_on_b() -> anyhow::Result<()> {
+async fn seed_000_calls_both_ways_between_two_pbxs() -> anyhow::Result<()> {
     let started = Instant::now();
     let (asterisk_a, asterisk_b) =
         tokio::try_join!(AsteriskInstance::start("calls-a", A_IP, 15190), AsteriskInstance::start("calls-b", B_IP, 15191))?;
@@ -40,6 +42,8 @@ async fn seed_000_call_from_a_phone_on_a_rings_user_101_on_b() -> anyhow::Result
     b.expect(&tb, "PUT", &format!("{API}/asterisk/sip/general"), Some(json!({"options": {"allow": "gsm"}})), 204).await?;
     let user_101 = sipp_phone(&b, &tb, "bob-phone", "1101", B_PHONE_IP, "101").await?;
     incall_to_user(&b, &tb, "101", "from-extern", user_101).await?;
+    // The way back (the seed's trunk works both ways): B's `**99` to A.
+    outcall_star_star_99(&b, &tb, id(&trunk)).await?;
     // B is ready before A registers (a REGISTER B refuses is retried late).
     wait_endpoints(&ami_b, &["wazo-trunk", "bob-phone"]).await?;
 
@@ -55,11 +59,9 @@ async fn seed_000_call_from_a_phone_on_a_rings_user_101_on_b() -> anyhow::Result
         .await?;
     a.expect(&ta, "PUT", &format!("{API}/trunks/{}/registers/sip/{}", id(&trunk), id(&register)), None, 204).await?;
     a.expect(&ta, "PUT", &format!("{API}/asterisk/sip/general"), Some(json!({"options": {"allow": "gsm"}})), 204).await?;
-    let outcall = a.expect(&ta, "POST", &format!("{API}/outcalls"), Some(json!({"name": "to-wazo-b"})), 201).await?;
-    a.expect(&ta, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
-    let pattern = a.expect(&ta, "POST", &format!("{API}/extensions"), Some(json!({"exten": "_**99.", "context": "to-extern"})), 201).await?;
-    a.expect(&ta, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), Some(json!({"strip_digits": 4})), 204).await?;
-    sipp_phone(&a, &ta, "alice-phone", "1001", A_PHONE_IP, "alice").await?;
+    outcall_star_star_99(&a, &ta, id(&trunk)).await?;
+    let user_alice = sipp_phone(&a, &ta, "alice-phone", "1001", A_PHONE_IP, "alice").await?;
+    incall_to_user(&a, &ta, "102", "from-extern", user_alice).await?;
     wait_endpoints(&ami_a, &["wazo-trunk", "alice-phone"]).await?;
     eprintln!("both configured after {:?}", started.elapsed());
 
@@ -86,6 +88,29 @@ async fn seed_000_call_from_a_phone_on_a_rings_user_101_on_b() -> anyhow::Result
     assert!(received.first().is_some_and(|r| r.starts_with(&format!("INVITE sip:101@{B_PHONE_IP}"))), "{received:?}");
     assert!(received.iter().any(|r| r.starts_with("BYE ")), "{received:?}");
     assert!(phone_a.messages().contains("SIP/2.0 200 OK"), "{}", phone_a.messages());
-    eprintln!("call done after {:?}", started.elapsed());
+    eprintln!("call A to B done after {:?}", started.elapsed());
+
+    // B to A: over A's registration (its contact's `line` parameter tells A
+    // which endpoint the call is), challenged by A, to the incall `102`.
+    drop(phone_a);
+    let mut alice = Sipp::start("a-phone-alice", Scenario::BuiltIn("uas"), A_PHONE_IP, 5060, None, 1, &[])?;
+    alice.wait_listening().await?;
+    let mut phone_b = Sipp::start("b-phone", Scenario::BuiltIn("uac"), B_PHONE_IP, 5060, Some(&format!("{B_IP}:5060")), 1, &["-s", "**99102"])?;
+    if let Err(e) = phone_b.expect_success(Duration::from_secs(20)).await {
+        anyhow::bail!("{e}\nA's phone received: {:?}\nA:\n{}\nB:\n{}", alice.received_requests(), asterisk_a.console_tail(), asterisk_b.console_tail());
+    }
+    alice.expect_success(Duration::from_secs(10)).await?;
+    let received = alice.received_requests();
+    assert!(received.first().is_some_and(|r| r.starts_with(&format!("INVITE sip:alice@{A_PHONE_IP}"))), "{received:?}");
+    eprintln!("call B to A done after {:?}", started.elapsed());
+    Ok(())
+}
+
+/// The seed's outcall: `_**99.` in `to-extern`, 4 digits stripped, over `trunk_id`.
+async fn outcall_star_star_99(s: &PatchbayServer, t: &str, trunk_id: i64) -> anyhow::Result<()> {
+    let outcall = s.expect(t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "to-the-other-wazo"})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": trunk_id}]})), 204).await?;
+    let pattern = s.expect(t, "POST", &format!("{API}/extensions"), Some(json!({"exten": "_**99.", "context": "to-extern"})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), Some(json!({"strip_digits": 4})), 204).await?;
     Ok(())
 }
