@@ -328,6 +328,7 @@ load = func_strings.so
 load = func_logic.so
 load = func_channel.so
 load = func_global.so
+load = func_groupcount.so
 ";
 
 const LOGGER_CONF: &str = "\

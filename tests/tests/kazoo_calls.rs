@@ -1,0 +1,353 @@
+//! Seed 004 (Kazoo connectivity) with real calls: one Asterisk driven by
+//! Patchbay over AMI, the customer's PBX ("server") and the carrier played by
+//! sipp. The server, its DIDs and their options come in only through
+//! `PUT /v2/accounts/{tenant}/connectivity`; the carrier is a Wazo-API trunk
+//! identified by its address whose context is the tenant's incall context
+//! (`from-extern`), where the DIDs' extensions are.
+//!
+//! - The DID reaches the server with the Request-URI user in the server's
+//!   `inbound_format` (`e164` and `npan`).
+//! - A server that does not answer (rings forever, or is not there at all)
+//!   fails over to `failover.sip` after `timeout`.
+//! - `enabled: false` rejects the call (403) and the server sees nothing.
+//! - `account.trunks: 1` rejects (503) a second call while the first is up.
+//!
+//! AMI ports 15170–15173; addresses 127.0.0.70–.84.
+
+use std::time::{Duration, Instant};
+
+use patchbay_backend::ami::{AmiClient, AmiMessage};
+use patchbay_e2e::app::{PatchbayServer, eventually};
+use patchbay_e2e::asterisk::AsteriskInstance;
+use patchbay_e2e::sipp::pbx::{API, id, uuid, wait_endpoints};
+use patchbay_e2e::sipp::{Scenario, Sipp};
+use serde_json::{Value, json};
+
+const INCALL_CONTEXT: &str = "from-extern";
+
+/// The master tenant's uuid: the Kazoo account id.
+async fn tenant(s: &PatchbayServer, t: &str) -> anyhow::Result<String> {
+    let tenants = s.expect(t, "GET", "/api/auth/0.1/tenants", None, 200).await?;
+    let items = tenants["items"].as_array().cloned().unwrap_or_default();
+    let master = items.iter().find(|i| i["name"] == json!("master")).or(items.first());
+    Ok(master.and_then(|m| m["uuid"].as_str()).ok_or_else(|| anyhow::anyhow!("no tenant in {tenants}"))?.to_owned())
+}
+
+/// The carrier: a Wazo-API trunk whose calls (from `ips`) land in the incall
+/// context. No direct media: sipp sends no RTP and expects no re-INVITE.
+async fn carrier_trunk(s: &PatchbayServer, t: &str, ips: &[&str]) -> anyhow::Result<()> {
+    let matches: Vec<Value> = ips.iter().map(|ip| json!(["match", ip])).collect();
+    let endpoint = s
+        .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": "carrier", "label": "Carrier sending the DIDs",
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["direct_media", "no"]],
+            "identify_section_options": matches,
+        })), 201)
+        .await?;
+    let trunk = s.expect(t, "POST", &format!("{API}/trunks"), Some(json!({"context": INCALL_CONTEXT})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    Ok(())
+}
+
+/// Creates the connectivity document; its id.
+async fn connectivity(s: &PatchbayServer, t: &str, account: &str, data: Value) -> anyhow::Result<String> {
+    let created = s.expect(t, "PUT", &format!("/v2/accounts/{account}/connectivity"), Some(json!({"data": data})), 201).await?;
+    Ok(created["data"]["id"].as_str().ok_or_else(|| anyhow::anyhow!("no id in {created}"))?.to_owned())
+}
+
+/// Waits until Asterisk's dialplan has each DID in the incall context.
+async fn wait_dids(ami: &AmiClient, dids: &[&str]) -> anyhow::Result<()> {
+    for did in dids {
+        eventually(&format!("Asterisk to load DID {did}"), Duration::from_secs(15), || async {
+            ami.send("ShowDialPlan", AmiMessage::new().with("Context", INCALL_CONTEXT).with("Extension", *did)).await.is_ok().then_some(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Everything up to a configured Asterisk: the instance, Patchbay, AMI, the
+/// admin token and the Kazoo account (tenant) id.
+async fn setup(name: &str, pbx_ip: &str, ami_port: u16) -> anyhow::Result<(AsteriskInstance, PatchbayServer, AmiClient, String, String)> {
+    let asterisk = AsteriskInstance::start(name, pbx_ip, ami_port).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let ami = asterisk.connect_ami().await?;
+    let t = server.admin_token().await?;
+    let account = tenant(&server, &t).await?;
+    Ok((asterisk, server, ami, t, account))
+}
+
+/// A carrier call that must fail with `code` (ACKed, in the INVITE's
+/// transaction: same branch).
+fn carrier_expecting_failure(code: u16) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="carrier: the call fails with {code}">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
+      From: carrier <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:carrier@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=carrier 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="{code}" />
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-[pid]-[call_number]-invite
+      From: carrier <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"#
+    )
+}
+
+/// A server that rings and never answers: 180, then the CANCEL is
+/// acknowledged (200) and the INVITE ends with a 487.
+const SERVER_NEVER_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="server: rings, never answers">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="[0-9]+ INVITE" search_in="hdr" header="CSeq:" assign_to="invite_cseq" />
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="CANCEL" />
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [$invite_cseq]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+"#;
+
+fn invites(sipp: &Sipp) -> Vec<String> {
+    sipp.received_requests().into_iter().filter(|r| r.starts_with("INVITE ")).collect()
+}
+
+/// A carrier call to `did` that must succeed (answered, then hung up).
+async fn carrier_call(label: &str, carrier_ip: &str, pbx_ip: &str, did: &str, asterisk: &AsteriskInstance, far: &[&Sipp]) -> anyhow::Result<()> {
+    let mut carrier = Sipp::start(label, Scenario::BuiltIn("uac"), carrier_ip, 5060, Some(&format!("{pbx_ip}:5060")), 1, &["-s", did])?;
+    if let Err(e) = carrier.expect_success(Duration::from_secs(20)).await {
+        let seen: Vec<Vec<String>> = far.iter().map(|s| s.received_requests()).collect();
+        anyhow::bail!("{e}\nfar ends received: {seen:?}\n{}", asterisk.console_tail());
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn did_reaches_the_server_in_its_inbound_format() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.0.70";
+    const CARRIER_IP: &str = "127.0.0.71";
+    const E164_SERVER_IP: &str = "127.0.0.72";
+    const NPAN_SERVER_IP: &str = "127.0.0.73";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-format", PBX_IP, 15170).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "name": "formats",
+        "servers": [{
+            "name": "e164 PBX",
+            "auth": {"auth_method": "IP", "ip": E164_SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "e164", "media_handling": "process"},
+            "DIDs": {"+14158867900": {}}
+        }, {
+            "name": "npan PBX",
+            "auth": {"auth_method": "IP", "ip": NPAN_SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "npan", "media_handling": "process"},
+            "DIDs": {"+14158867901": {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0"), &format!("kz-{doc}-1")]).await?;
+    wait_dids(&ami, &["14158867900", "14158867901"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    for (did, ip, user) in [("14158867900", E164_SERVER_IP, "+14158867900"), ("14158867901", NPAN_SERVER_IP, "4158867901")] {
+        let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
+        pbx.wait_listening().await?;
+        carrier_call(&format!("carrier-{did}"), CARRIER_IP, PBX_IP, did, &asterisk, &[&pbx]).await?;
+        pbx.expect_success(Duration::from_secs(10)).await?;
+        let received = invites(&pbx);
+        assert_eq!(received.len(), 1, "{received:?}");
+        assert!(received[0].starts_with(&format!("INVITE sip:{user}@{ip}:5060 ")), "DID {did} as {user}: {received:?}");
+    }
+    eprintln!("calls done after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn unanswered_server_fails_over_to_the_sip_uri() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.0.74";
+    const CARRIER_IP: &str = "127.0.0.75";
+    const SERVER_IP: &str = "127.0.0.76";
+    const FAILOVER_IP: &str = "127.0.0.77";
+    const DID: &str = "14158867910";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-failover", PBX_IP, 15171).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "servers": [{
+            "name": "HQ PBX",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "npan", "media_handling": "process", "timeout": 2,
+                        "failover": {"sip": format!("sip:night@{FAILOVER_IP}:5060")}},
+            "DIDs": {format!("+{DID}"): {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &[DID]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    // The server rings and never answers.
+    let mut pbx = Sipp::start("server-ringing", Scenario::Xml(SERVER_NEVER_ANSWERS), SERVER_IP, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    let mut night = Sipp::start("failover-1", Scenario::BuiltIn("uas"), FAILOVER_IP, 5060, None, 1, &[])?;
+    night.wait_listening().await?;
+    carrier_call("carrier-1", CARRIER_IP, PBX_IP, DID, &asterisk, &[&pbx, &night]).await?;
+    night.expect_success(Duration::from_secs(10)).await?;
+    pbx.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&pbx).len(), 1, "{:?}", pbx.received_requests());
+    let received = invites(&night);
+    assert!(received.len() == 1 && received[0].starts_with(&format!("INVITE sip:night@{FAILOVER_IP}:5060 ")), "{received:?}");
+    drop(pbx);
+    eprintln!("failover from a ringing server after {:?}", started.elapsed());
+
+    // No server at all: the INVITE goes unanswered until the timeout.
+    let mut night = Sipp::start("failover-2", Scenario::BuiltIn("uas"), FAILOVER_IP, 5060, None, 1, &[])?;
+    night.wait_listening().await?;
+    carrier_call("carrier-2", CARRIER_IP, PBX_IP, DID, &asterisk, &[&night]).await?;
+    night.expect_success(Duration::from_secs(10)).await?;
+    let received = invites(&night);
+    assert!(received.len() == 1 && received[0].starts_with(&format!("INVITE sip:night@{FAILOVER_IP}:5060 ")), "{received:?}");
+    eprintln!("failover from an absent server after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn disabled_server_rejects_the_call() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.0.78";
+    const CARRIER_IP: &str = "127.0.0.79";
+    const SERVER_IP: &str = "127.0.0.80";
+    const DID: &str = "14158867920";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-disabled", PBX_IP, 15172).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "servers": [{
+            "name": "Disabled PBX",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"enabled": false, "media_handling": "process"},
+            "DIDs": {format!("+{DID}"): {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &[DID]).await?;
+
+    let mut pbx = Sipp::start("server-disabled", Scenario::BuiltIn("uas"), SERVER_IP, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    // Hangup(21), call rejected: 403.
+    let mut carrier = Sipp::start("carrier-rejected", Scenario::Xml(&carrier_expecting_failure(403)), CARRIER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", DID])?;
+    if let Err(e) = carrier.expect_success(Duration::from_secs(15)).await {
+        anyhow::bail!("{e}\nserver received: {:?}\n{}", pbx.received_requests(), asterisk.console_tail());
+    }
+    assert!(pbx.received_requests().is_empty(), "the disabled server got {:?}", pbx.received_requests());
+    eprintln!("rejected after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn account_trunks_limit_rejects_a_second_concurrent_call() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.0.81";
+    const CARRIER_IP: &str = "127.0.0.82";
+    const CARRIER2_IP: &str = "127.0.0.83";
+    const SERVER_IP: &str = "127.0.0.84";
+    const DID: &str = "14158867930";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-limit", PBX_IP, 15173).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP, CARRIER2_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "account": {"trunks": 1},
+        "servers": [{
+            "name": "One-trunk PBX",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"media_handling": "process"},
+            "DIDs": {format!("+{DID}"): {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &[DID]).await?;
+
+    let mut pbx = Sipp::start("server-limit", Scenario::BuiltIn("uas"), SERVER_IP, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    // The first call stays up 6 s before its BYE.
+    let mut first = Sipp::start("carrier-first", Scenario::BuiltIn("uac"), CARRIER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", DID, "-d", "6000"])?;
+    eventually("the first call to reach the server", Duration::from_secs(10), || async { (!invites(&pbx).is_empty()).then_some(()) }).await?;
+    // Hangup(34) at the limit: 503.
+    let mut second = Sipp::start("carrier-second", Scenario::Xml(&carrier_expecting_failure(503)), CARRIER2_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", DID])?;
+    if let Err(e) = second.expect_success(Duration::from_secs(10)).await {
+        anyhow::bail!("{e}\nserver received: {:?}\n{}", pbx.received_requests(), asterisk.console_tail());
+    }
+    assert!(first.wait(Duration::from_millis(0)).await.is_err(), "the first call must still be up when the second is refused");
+    if let Err(e) = first.expect_success(Duration::from_secs(15)).await {
+        anyhow::bail!("{e}\n{}", asterisk.console_tail());
+    }
+    pbx.expect_success(Duration::from_secs(5)).await?;
+    assert_eq!(invites(&pbx).len(), 1, "only the first call reaches the server: {:?}", pbx.received_requests());
+    eprintln!("limit checked after {:?}", started.elapsed());
+    Ok(())
+}
