@@ -36,40 +36,65 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ContextIndex {
+    /// Every node, the root first. The children of a node sit contiguously
+    /// (byte children sorted by byte, then class children, then the skip
+    /// child), and a node carries its own pruning summary and first ranks:
+    /// a first-match search reads one cache line per node, the one the
+    /// parent's label comparison has already brought in.
     nodes: Vec<Node>,
-    /// Per node: its byte edges (sorted by byte, `label` = the byte), then its
-    /// class edges (`label` = index in `classes`).
-    edges: Vec<Edge>,
-    /// Per node: ranks ending there, then ranks reaching a `.`, then a `!`;
-    /// each group sorted.
+    /// Per node (same index): the label of the edge into it and the node's
+    /// `subtree_min`, apart so that choosing among siblings and queueing them
+    /// reads a few 8-byte keys, not every sibling's node.
+    keys: Vec<Key>,
+    /// Per node (same index): where its rank lists are, for full walks.
+    lists: Vec<RankLists>,
+    /// Ranks ending at a node, then reaching a `.`, then a `!`; each group sorted.
     ranks: Vec<u32>,
     classes: Vec<ByteSet>,
 }
 
+/// One node: at most 64 bytes, aligned so that it fills exactly one cache line.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Node {
-    first_edge: u32,
-    byte_edges: u32,
-    class_edges: u32,
+    /// Most elements (edges) any path below can still take, or `NONE` when a
+    /// `.`/`!` lies below (a wildcard can absorb any length).
+    reach: u32,
+    /// Fewest dialled characters to a `.` or `!` below, or `NONE`.
+    wildcard_at: u32,
+    /// Bit `d` set: a name ends (or reaches a `!`) exactly `d` dialled
+    /// characters below; bit 63 stands for "63 or more".
+    ends_at: u64,
+    /// Position of the first child (0 when there is none).
+    first_child: u32,
+    byte_children: u32,
+    class_children: u32,
     /// Child through an empty set / blank, or `NONE`.
     skip_child: u32,
+    /// Smallest rank whose name continues past this node with anything but
+    /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
+    left_min: u32,
+    /// Smallest rank ending here, reaching a `.` here, a `!` here (or `NONE`).
+    finished_min: u32,
+    dot_min: u32,
+    bang_min: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    /// The byte of a byte edge, the index in `classes` of a class edge,
+    /// `NONE` for a skip edge (an empty set / blank) and for the root.
+    label: u32,
+    /// Smallest rank of every name whose path goes through this node.
+    subtree_min: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RankLists {
     first_rank: u32,
     finished: u32,
     dot: u32,
     bang: u32,
-    /// Smallest rank whose name continues past this node with anything but
-    /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
-    left_min: u32,
-    /// Smallest rank of every name whose path goes through this node.
-    subtree_min: u32,
-    /// Most elements (edges) any path below can still take, or `NONE` when a
-    /// `.`/`!` lies below (a wildcard can absorb any length).
-    reach: u32,
-    /// Bit `d` set: a name ends (or reaches a `!`) exactly `d` dialled
-    /// characters below; bit 63 stands for "63 or more".
-    ends_at: u64,
-    /// Fewest dialled characters to a `.` or `!` below, or `NONE`.
-    wildcard_at: u32,
 }
 
 impl Node {
@@ -89,11 +114,8 @@ impl Node {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Edge {
-    label: u32,
-    child: u32,
-}
+/// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth, node)`.
+type Entry = (u32, usize, u32);
 
 /// What the full walk of [`ContextIndex::all_matches`] finds at one active node.
 enum Reached<'a> {
@@ -120,52 +142,76 @@ impl ContextIndex {
     /// The smallest rank that does not answer NO, with its answer: what a
     /// scan of the sorted list stops at. `dialled` must be dash-free.
     ///
-    /// Best-first: the frontier is a min-heap of `(subtree_min, depth, node)`;
-    /// a node's candidates are all ranks of its subtree, so once the smallest
-    /// bound on the heap is not below the best rank found, nothing left can win.
+    /// Best-first: the frontier is a min-heap of [`Entry`] `(subtree_min,
+    /// depth, node)` plus its smallest entry kept apart; a node's candidates
+    /// are all ranks of its subtree, so once the smallest bound is not below
+    /// the best rank found, nothing left can win. A node is queued on its
+    /// bound alone; whether it can yield is checked when it is taken out.
     pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult)> {
         let mut best = Best(None);
         let can_yield = |node: &Node, depth: usize| node.can_yield(mode, dialled.len() - depth);
-        let mut frontier = BinaryHeap::new();
-        let root = &self.nodes[ROOT as usize];
-        if can_yield(root, 0) {
-            frontier.push(Reverse((root.subtree_min, 0, ROOT)));
-        }
-        let mut children = Vec::new();
-        while let Some(Reverse((bound, depth, id))) = frontier.pop() {
+        // The smallest entry of the frontier is kept apart in `next`: a node's
+        // best child is usually explored right after it (the `XXXXXXX` tail of
+        // a route), and needs no trip through the heap.
+        let mut frontier: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
+        let mut next = Some((self.keys[ROOT as usize].subtree_min, 0, ROOT));
+        loop {
+            let smallest = match next.take() {
+                Some(entry) => match frontier.peek_mut() {
+                    Some(mut top) if top.0 < entry => {
+                        std::mem::replace(&mut *top, Reverse(entry)).0
+                    }
+                    _ => entry,
+                },
+                None => match frontier.pop() {
+                    Some(Reverse(top)) => top,
+                    None => break,
+                },
+            };
+            let (bound, depth, id) = smallest;
             if !best.can_be_beaten_by(bound) {
                 break;
             }
+            // Whether a subtree can yield is only checked here: the node is
+            // read once, when (and if) its bound is the smallest.
             let node = &self.nodes[id as usize];
+            if !can_yield(node, depth) {
+                continue;
+            }
             let Some(&byte) = dialled.get(depth) else {
                 // The dialled string ran out here. No skip closure: an empty
                 // set left at the end is "more pattern".
                 if mode != Mode::MatchMore {
-                    best.offer(self.finished_ranks(node).first(), MatchResult::Yes);
+                    best.offer(node.finished_min, MatchResult::Yes);
                 }
-                best.offer(self.bang_ranks(node).first(), MatchResult::YesBang);
-                if mode != Mode::Match && node.left_min != NONE {
-                    best.offer(Some(&node.left_min), MatchResult::Yes);
+                best.offer(node.bang_min, MatchResult::YesBang);
+                if mode != Mode::Match {
+                    best.offer(node.left_min, MatchResult::Yes);
                 }
                 continue;
             };
-            best.offer(self.dot_ranks(node).first(), MatchResult::Yes);
-            best.offer(self.bang_ranks(node).first(), MatchResult::YesBang);
+            best.offer(node.dot_min, MatchResult::Yes);
+            best.offer(node.bang_min, MatchResult::YesBang);
             let mut enqueue = |child: u32, depth: usize| {
-                let node = &self.nodes[child as usize];
-                if can_yield(node, depth) {
-                    frontier.push(Reverse((node.subtree_min, depth, child)));
+                let bound = self.keys[child as usize].subtree_min;
+                if !best.can_be_beaten_by(bound) {
+                    return;
+                }
+                let entry = (bound, depth, child);
+                match next {
+                    Some(kept) if kept <= entry => frontier.push(Reverse(entry)),
+                    Some(kept) => {
+                        frontier.push(Reverse(kept));
+                        next = Some(entry);
+                    }
+                    None => next = Some(entry),
                 }
             };
             if node.skip_child != NONE {
                 // Empty sets vanish while a character waits.
                 enqueue(node.skip_child, depth);
             }
-            children.clear();
-            self.push_children(node, byte, &mut children);
-            for &child in &children {
-                enqueue(child, depth + 1);
-            }
+            self.for_each_child(node, byte, |child| enqueue(child, depth + 1));
         }
         best.0
     }
@@ -188,12 +234,11 @@ impl ContextIndex {
         for &byte in dialled {
             self.add_skip_children(&mut active);
             for &id in &active {
-                let node = &self.nodes[id as usize];
                 sink(Reached::Wildcards {
-                    dot: self.dot_ranks(node),
-                    bang: self.bang_ranks(node),
+                    dot: self.dot_ranks(id),
+                    bang: self.bang_ranks(id),
                 });
-                self.push_children(node, byte, &mut next);
+                self.for_each_child(&self.nodes[id as usize], byte, |child| next.push(child));
             }
             std::mem::swap(&mut active, &mut next);
             next.clear();
@@ -203,10 +248,9 @@ impl ContextIndex {
         }
         // No skip closure here: an empty set left at the end is "more pattern".
         for &id in &active {
-            let node = &self.nodes[id as usize];
             sink(Reached::End {
-                finished: self.finished_ranks(node),
-                bang: self.bang_ranks(node),
+                finished: self.finished_ranks(id),
+                bang: self.bang_ranks(id),
             });
         }
     }
@@ -223,34 +267,39 @@ impl ContextIndex {
         }
     }
 
-    fn push_children(&self, node: &Node, byte: u8, next: &mut Vec<u32>) {
-        let start = node.first_edge as usize;
-        let byte_edges = &self.edges[start..start + node.byte_edges as usize];
-        if let Ok(found) = byte_edges.binary_search_by_key(&u32::from(byte), |edge| edge.label) {
-            next.push(byte_edges[found].child);
+    /// The children of `node` reached by `byte` (its byte child, then every
+    /// class child containing it).
+    fn for_each_child(&self, node: &Node, byte: u8, mut visit: impl FnMut(u32)) {
+        let start = node.first_child as usize;
+        let byte_keys = &self.keys[start..start + node.byte_children as usize];
+        if let Ok(found) = byte_keys.binary_search_by_key(&u32::from(byte), |key| key.label) {
+            visit((start + found) as u32);
         }
-        let class_start = start + node.byte_edges as usize;
-        let class_edges = &self.edges[class_start..class_start + node.class_edges as usize];
-        for edge in class_edges {
-            if self.classes[edge.label as usize].contains(byte) {
-                next.push(edge.child);
+        let class_start = start + node.byte_children as usize;
+        let class_keys = &self.keys[class_start..class_start + node.class_children as usize];
+        for (offset, key) in class_keys.iter().enumerate() {
+            if self.classes[key.label as usize].contains(byte) {
+                visit((class_start + offset) as u32);
             }
         }
     }
 
-    fn finished_ranks(&self, node: &Node) -> &[u32] {
-        let start = node.first_rank as usize;
-        &self.ranks[start..start + node.finished as usize]
+    fn finished_ranks(&self, id: u32) -> &[u32] {
+        let lists = &self.lists[id as usize];
+        let start = lists.first_rank as usize;
+        &self.ranks[start..start + lists.finished as usize]
     }
 
-    fn dot_ranks(&self, node: &Node) -> &[u32] {
-        let start = (node.first_rank + node.finished) as usize;
-        &self.ranks[start..start + node.dot as usize]
+    fn dot_ranks(&self, id: u32) -> &[u32] {
+        let lists = &self.lists[id as usize];
+        let start = (lists.first_rank + lists.finished) as usize;
+        &self.ranks[start..start + lists.dot as usize]
     }
 
-    fn bang_ranks(&self, node: &Node) -> &[u32] {
-        let start = (node.first_rank + node.finished + node.dot) as usize;
-        &self.ranks[start..start + node.bang as usize]
+    fn bang_ranks(&self, id: u32) -> &[u32] {
+        let lists = &self.lists[id as usize];
+        let start = (lists.first_rank + lists.finished + lists.dot) as usize;
+        &self.ranks[start..start + lists.bang as usize]
     }
 }
 
@@ -258,10 +307,9 @@ impl ContextIndex {
 struct Best(Option<(u32, MatchResult)>);
 
 impl Best {
-    fn offer(&mut self, rank: Option<&u32>, result: MatchResult) {
-        if let Some(&rank) = rank
-            && self.can_be_beaten_by(rank)
-        {
+    /// `rank` may be `NONE` (nothing to offer): it never beats anything.
+    fn offer(&mut self, rank: u32, result: MatchResult) {
+        if rank != NONE && self.can_be_beaten_by(rank) {
             self.0 = Some((rank, result));
         }
     }
@@ -345,77 +393,85 @@ impl Draft {
         let (left_mins, subtree_mins) = self.minimum_ranks();
         let reaches = self.reaches();
         let (ends_at, wildcards_at) = self.distances();
-        let mut index = ContextIndex {
-            nodes: Vec::with_capacity(self.nodes.len()),
-            edges: Vec::new(),
-            ranks: Vec::new(),
-            classes: std::mem::take(&mut self.classes),
-        };
         for draft in &mut self.nodes {
             draft.children.sort_unstable_by_key(|&(label, _)| label);
         }
-        // Depth-first preorder: a chain of single-child nodes (the `XXXXXXX`
-        // tail of a route) sits contiguously in memory, so walking it reads
-        // consecutive cache lines instead of scattered ones.
-        let order = self.preorder();
-        let mut new_id = vec![0; self.nodes.len()];
-        for (position, &old) in order.iter().enumerate() {
-            new_id[old as usize] = position as u32;
+        // New positions: the root first, then depth-first, each node's
+        // children placed together as soon as the node itself is visited.
+        // A chain of single-child nodes (the `XXXXXXX` tail of a route) thus
+        // sits contiguously in memory.
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut new_id = vec![NONE; self.nodes.len()];
+        let mut labels = vec![NONE; self.nodes.len()];
+        order.push(ROOT);
+        new_id[ROOT as usize] = 0;
+        let mut pending = vec![ROOT];
+        while let Some(id) = pending.pop() {
+            for &(label, child) in &self.nodes[id as usize].children {
+                new_id[child as usize] = order.len() as u32;
+                labels[child as usize] = match label {
+                    Label::Byte(byte) => byte.into(),
+                    Label::Class(class) => class,
+                    Label::Skip => NONE,
+                };
+                order.push(child);
+            }
+            let children = &self.nodes[id as usize].children;
+            pending.extend(children.iter().rev().map(|&(_, child)| child));
         }
+        let mut index = ContextIndex {
+            nodes: Vec::with_capacity(order.len()),
+            keys: Vec::with_capacity(order.len()),
+            lists: Vec::with_capacity(order.len()),
+            ranks: Vec::new(),
+            classes: std::mem::take(&mut self.classes),
+        };
         for &old in &order {
             let draft = &self.nodes[old as usize];
             let old = old as usize;
-            let (left_min, subtree_min, reach) = (left_mins[old], subtree_mins[old], reaches[old]);
-            let mut node = Node {
-                first_edge: index.edges.len() as u32,
-                byte_edges: 0,
-                class_edges: 0,
-                skip_child: NONE,
+            let count = |label_is: fn(&Label) -> bool| {
+                draft
+                    .children
+                    .iter()
+                    .filter(|(label, _)| label_is(label))
+                    .count() as u32
+            };
+            let first = |ranks: &[u32]| ranks.first().copied().unwrap_or(NONE);
+            index.keys.push(Key {
+                label: labels[old],
+                subtree_min: subtree_mins[old],
+            });
+            index.nodes.push(Node {
+                reach: reaches[old],
+                wildcard_at: wildcards_at[old],
+                ends_at: ends_at[old],
+                first_child: draft
+                    .children
+                    .first()
+                    .map_or(0, |&(_, child)| new_id[child as usize]),
+                byte_children: count(|label| matches!(label, Label::Byte(_))),
+                class_children: count(|label| matches!(label, Label::Class(_))),
+                skip_child: draft
+                    .children
+                    .iter()
+                    .find(|(label, _)| *label == Label::Skip)
+                    .map_or(NONE, |&(_, child)| new_id[child as usize]),
+                left_min: left_mins[old],
+                finished_min: first(&draft.finished),
+                dot_min: first(&draft.dot),
+                bang_min: first(&draft.bang),
+            });
+            index.lists.push(RankLists {
                 first_rank: index.ranks.len() as u32,
                 finished: draft.finished.len() as u32,
                 dot: draft.dot.len() as u32,
                 bang: draft.bang.len() as u32,
-                left_min,
-                subtree_min,
-                reach,
-                ends_at: ends_at[old],
-                wildcard_at: wildcards_at[old],
-            };
-            for &(label, child) in &draft.children {
-                let child = new_id[child as usize];
-                match label {
-                    Label::Byte(byte) => {
-                        node.byte_edges += 1;
-                        index.edges.push(Edge {
-                            label: byte.into(),
-                            child,
-                        });
-                    }
-                    Label::Class(id) => {
-                        node.class_edges += 1;
-                        index.edges.push(Edge { label: id, child });
-                    }
-                    Label::Skip => node.skip_child = child,
-                }
-            }
+            });
             index
                 .ranks
                 .extend(draft.finished.iter().chain(&draft.dot).chain(&draft.bang));
-            index.nodes.push(node);
         }
         index
-    }
-
-    /// Node ids in depth-first preorder, children in label order.
-    fn preorder(&self) -> Vec<u32> {
-        let mut order = Vec::with_capacity(self.nodes.len());
-        let mut pending = vec![ROOT];
-        while let Some(id) = pending.pop() {
-            order.push(id);
-            let children = &self.nodes[id as usize].children;
-            pending.extend(children.iter().rev().map(|&(_, child)| child));
-        }
-        order
     }
 
     /// `left_min` and `subtree_min` of every node. Children are always
