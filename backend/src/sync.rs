@@ -105,6 +105,10 @@ pub struct AsteriskLink {
     wake: Option<mpsc::Sender<()>>,
     client: Option<AmiClient>,
     live: Live,
+    /// The text of each file (named as in the config preview) of the last
+    /// configuration Asterisk verifiably took; `None` until the first pass
+    /// confirms one.
+    applied: Arc<Mutex<Option<Texts>>>,
 }
 
 impl AsteriskLink {
@@ -125,7 +129,13 @@ impl AsteriskLink {
         let client = AmiClient::spawn(url, options);
         let (wake, woken) = mpsc::channel(1);
         let live = Live::default();
-        let link = AsteriskLink { status: Arc::default(), wake: Some(wake.clone()), client: Some(client.clone()), live: live.clone() };
+        let link = AsteriskLink {
+            status: Arc::default(),
+            wake: Some(wake.clone()),
+            client: Some(client.clone()),
+            live: live.clone(),
+            applied: Arc::default(),
+        };
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
         tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake));
@@ -148,6 +158,13 @@ impl AsteriskLink {
 
     pub fn status(&self) -> AsteriskStatus {
         self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What the sync task last wrote to (or found equal in) Asterisk, as
+    /// preview texts; kept while Asterisk is away (it is what Asterisk had
+    /// when last seen), `None` when nothing was confirmed since start.
+    pub fn applied(&self) -> Option<Texts> {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn client(&self) -> Option<&AmiClient> {
@@ -182,6 +199,18 @@ const EXTENSIONS_FILE: &str = "patchbay-extensions.conf";
 
 /// File name → its sections.
 pub type Files = BTreeMap<&'static str, Vec<AmiSection>>;
+
+/// Preview file name (`pjsip.conf`, …) → its text, as the config preview
+/// shows it.
+pub type Texts = BTreeMap<String, String>;
+
+/// The texts of a rendering, keyed as `GET /config/preview` returns them.
+pub fn preview_texts(rendered: &render::Rendered) -> Texts {
+    [("pjsip.conf", &rendered.pjsip), ("extensions.conf", &rendered.extensions), ("iax.conf", &rendered.iax)]
+        .into_iter()
+        .map(|(name, file)| (name.to_string(), render::escape::file_text(file)))
+        .collect()
+}
 
 /// What the task remembers between passes. Only ever an optimisation or a
 /// fallback: every pass starts from what Asterisk reports.
@@ -270,7 +299,9 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                 last_reconcile = Instant::now();
             }
             match apply(&client, &store, &mut state, distrust, reread).await {
-                Ok(outcome) => link.update(|status| {
+                Ok(outcome) => {
+                    *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
+                    link.update(|status| {
                     status.connected = true;
                     status.message = "Asterisk connected; configuration applied".into();
                     status.endpoints = outcome.endpoints;
@@ -286,7 +317,8 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                         });
                     }
                     status.dialplan_file_pending = state.persist_due.is_some();
-                }),
+                    })
+                }
                 Err(failure) => {
                     tracing::warn!(error = %failure.message, "apply failed");
                     let lost = client.status() != AmiStatus::Connected;
@@ -402,6 +434,8 @@ struct Applied {
     /// `None` when Asterisk already had everything.
     mode: Option<&'static str>,
     written: Vec<String>,
+    /// The texts of the configuration Asterisk now has.
+    texts: Texts,
 }
 
 struct Failure {
@@ -424,7 +458,9 @@ impl Failure {
 /// Patchbay last edited it (see the module documentation).
 async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut distrust: bool, reread: bool) -> Result<Applied, Failure> {
     let snapshot = store.read(crate::snapshot::load_snapshot).map_err(Failure::transient)?;
-    let desired = desired_files(&render::render(&snapshot));
+    let rendered = render::render(&snapshot);
+    let desired = desired_files(&rendered);
+    let texts = preview_texts(&rendered);
 
     let now = Instant::now();
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
@@ -467,7 +503,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         state.rejected = None;
         state.last_good = desired.clone();
         let endpoints = endpoints(client).await.map_err(Failure::transient)?;
-        return Ok(Applied { endpoints, mode: None, written: Vec::new() });
+        return Ok(Applied { endpoints, mode: None, written: Vec::new(), texts });
     }
     if let Some((refused, why)) = &state.rejected
         && files_equal(refused, &desired)
@@ -530,7 +566,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
                 state.live_dialplan = Some(extensions);
             }
             state.last_good = desired;
-            Ok(Applied { endpoints, mode: Some(mode), written })
+            Ok(Applied { endpoints, mode: Some(mode), written, texts })
         }
         Err(VerifyError::Ami(error)) if !matches!(error, AmiError::ActionFailed { .. }) => Err(Failure::transient(error)),
         Err(error) => {

@@ -147,14 +147,20 @@ async fn lint_routes(State(state): State<AppState>, caller: Caller) -> ApiResult
     Ok(Json(json!({"items": lint::lint_snapshot(&snapshot)})))
 }
 
-/// The config Patchbay would write now (master admin: it holds every tenant).
+/// The config Patchbay would write now (master admin: it holds every tenant)
+/// and what the sync task last applied, for the review page's diff:
+/// `{"files": {"pjsip.conf": text, ...}, "applied": {same keys} | null,
+/// "connected": bool}`. `applied` is the configuration Asterisk last
+/// verifiably took (written, or found equal); `null` without an Asterisk or
+/// before the first pass. It is kept while Asterisk is unreachable: it is
+/// what Asterisk had when last seen, and what the next apply changes.
 async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_master()?;
     let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
-    let rendered = render::render(&snapshot);
+    let files = crate::sync::preview_texts(&render::render(&snapshot));
     Ok(Json(json!({
-        "pjsip.conf": render::escape::file_text(&rendered.pjsip),
-        "extensions.conf": render::escape::file_text(&rendered.extensions),
-        "iax.conf": render::escape::file_text(&rendered.iax),
+        "files": files,
+        "applied": state.asterisk.applied(),
+        "connected": state.asterisk.status().connected,
     })))
 }

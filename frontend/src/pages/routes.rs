@@ -635,7 +635,7 @@ pub fn ConfigPage() -> impl IntoView {
                 let has_applied = files.iter().any(|(_, _, applied)| applied.is_some());
                 view! {
                     {(!has_applied && !files.is_empty()).then(|| view! {
-                        <p class="muted no-diff">"The server does not report the text it last applied, so no diff is shown: review the full files."</p>
+                        <p class="muted no-diff">"Nothing applied to Asterisk yet (or no Asterisk connected), so no diff is shown: review the full files."</p>
                     })}
                     {files.into_iter().map(|(name, body, applied)| view! {
                         <details open data-file=name.clone()>
