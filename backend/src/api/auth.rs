@@ -5,11 +5,12 @@
 use super::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::store::{Account, Role, people};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{HeaderMap, StatusCode, request::Parts};
 use axum::Json;
 use base64::Engine;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// Default token lifetime, as wazo-auth.
 const DEFAULT_EXPIRATION_SECS: i64 = 7200;
@@ -95,16 +96,9 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let token = parts
-            .headers
-            .get("x-auth-token")
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| ApiError::Unauthorized("Unauthorized: X-Auth-Token is required".into()))?;
-        let wanted_tenant = parts.headers.get("wazo-tenant").and_then(|value| value.to_str().ok()).map(str::to_string);
+impl Caller {
+    /// The caller behind `token`, acting for `wanted_tenant` (else its own).
+    fn resolve(state: &AppState, token: &str, wanted_tenant: Option<String>) -> Result<Caller, ApiError> {
         state.store.read(|conn| {
             let account = people::account_for_token(conn, token, now_unix())?
                 .ok_or_else(|| ApiError::Unauthorized("Unauthorized: invalid or expired token".into()))?;
@@ -122,5 +116,47 @@ impl FromRequestParts<AppState> for Caller {
             let visible = if tenant_uuid == account.tenant_uuid { visible } else { vec![tenant_uuid.clone()] };
             Ok(Caller { account, tenant_uuid, visible })
         })
+    }
+}
+
+fn wanted_tenant(parts: &Parts) -> Option<String> {
+    parts.headers.get("wazo-tenant").and_then(|value| value.to_str().ok()).map(str::to_string)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("Unauthorized: X-Auth-Token is required".into()))?;
+        Caller::resolve(state, token, wanted_tenant(parts))
+    }
+}
+
+/// The caller of an event stream: `X-Auth-Token`, or else the `token` query
+/// parameter. Only for `GET /api/patchbay/1.0/events`: a browser's
+/// `EventSource` cannot send headers, so the token has to ride in the URL.
+/// Nothing in Patchbay logs request URIs (there is no request-logging layer,
+/// and errors never quote the query), so the token does not reach the logs;
+/// every other route keeps to the header, where URLs (history, proxies,
+/// `Referer`) cannot leak it.
+#[derive(Debug, Clone)]
+pub struct StreamCaller(pub Caller);
+
+impl FromRequestParts<AppState> for StreamCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<StreamCaller, ApiError> {
+        if parts.headers.contains_key("x-auth-token") {
+            return Caller::from_request_parts(parts, state).await.map(StreamCaller);
+        }
+        let token = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(mut params)| params.remove("token"))
+            .ok_or_else(|| ApiError::Unauthorized("Unauthorized: X-Auth-Token or ?token= is required".into()))?;
+        Caller::resolve(state, &token, wanted_tenant(parts)).map(StreamCaller)
     }
 }

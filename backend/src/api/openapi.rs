@@ -55,7 +55,7 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/auth/0.1/users", &["post"], "API accounts (master_admin / tenant_admin)", true),
     ("/api/patchbay/1.0/status", &["get"], "Asterisk link status", false),
     ("/api/patchbay/1.0/live", &["get"], "Live status: registrations, contacts, endpoint states (master)", true),
-    ("/api/patchbay/1.0/events", &["get"], "Live status as Server-Sent Events: a snapshot, then each change (master)", true),
+    ("/api/patchbay/1.0/events", &["get"], "Live status as Server-Sent Events: a snapshot, then each change (master; the token may also be ?token=, as EventSource cannot send headers)", true),
     ("/api/patchbay/1.0/calls", &["post"], "Test call (Originate) and its outcome (master)", true),
     ("/api/patchbay/1.0/snapshot", &["get"], "The caller's tenant snapshot", true),
     ("/api/patchbay/1.0/simulate", &["post"], "Simulate a dialled number", true),

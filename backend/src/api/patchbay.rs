@@ -2,7 +2,7 @@
 //! stream), test calls, the tenant's snapshot (what the browser simulates
 //! on), simulate, lint and config preview.
 
-use super::auth::Caller;
+use super::auth::{Caller, StreamCaller};
 use super::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use axum::extract::State;
@@ -40,9 +40,11 @@ async fn live(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
 }
 
 /// The same as Server-Sent Events: a `snapshot` first, then each change.
+/// The token may come as `?token=` ([`StreamCaller`]): `EventSource` cannot
+/// send `X-Auth-Token`.
 async fn live_events(
     State(state): State<AppState>,
-    caller: Caller,
+    StreamCaller(caller): StreamCaller,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
     caller.require_master()?;
     let live = state.asterisk.live().clone();

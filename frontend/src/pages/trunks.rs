@@ -2,9 +2,12 @@
 //! endpoint, and the live registration / reachability badges) and a
 //! quick-create form for a SIP trunk.
 //!
-//! Live state comes from `/api/patchbay/1.0/live`, polled every 2 s. (The
-//! same data streams as SSE on `/events`, but `EventSource` cannot send the
-//! `X-Auth-Token` header that route requires.)
+//! Live state streams from `/api/patchbay/1.0/events` (Server-Sent Events:
+//! a snapshot, then each change) through `EventSource`, which cannot send
+//! headers: the token goes as `?token=`, which that route alone accepts.
+//! While the stream is down (`EventSource` retries by itself) `/live` is
+//! polled every [`LIVE_FALLBACK_EVERY`]. The trunk list and the "in
+//! Asterisk" column (`/status`) are still polled every 2 s.
 
 use crate::api;
 use crate::app::{DataVersion, Session};
@@ -12,6 +15,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+/// How often `/live` is polled while the event stream is down.
+const LIVE_FALLBACK_EVERY: Duration = Duration::from_secs(10);
 
 #[component]
 pub fn TrunksPage() -> impl IntoView {
@@ -32,8 +40,12 @@ pub fn TrunksPage() -> impl IntoView {
             if let Ok(current) = api::get::<Value>(&token, "/api/patchbay/1.0/status").await {
                 status.set(current);
             }
-            if let Ok(current) = api::get_own::<Value>(&token, "/api/patchbay/1.0/live").await {
-                live.set(current);
+        });
+    };
+    let poll_live = move || {
+        spawn_local(async move {
+            if let Ok(current) = api::get_own::<Value>(&session.token(), "/api/patchbay/1.0/live").await {
+                live.try_set(current);
             }
         });
     };
@@ -43,6 +55,25 @@ pub fn TrunksPage() -> impl IntoView {
     });
     // Asterisk applies changes asynchronously: keep the "in Asterisk" column fresh.
     if let Ok(handle) = set_interval_with_handle(refresh, Duration::from_secs(2)) {
+        on_cleanup(move || handle.clear());
+    }
+    // Live badges: the event stream, else a slow poll.
+    let streaming = RwSignal::new(false);
+    match open_live_stream(&session.token(), live, streaming) {
+        Some(stream) => {
+            let stream = StoredValue::new_local(stream);
+            // Cleanups run before stored values drop: closed first, so the
+            // callbacks are never called once dropped.
+            on_cleanup(move || stream.try_with_value(|stream| stream.source.close()).unwrap_or_default());
+        }
+        None => poll_live(),
+    }
+    let fallback = move || {
+        if !streaming.get_untracked() {
+            poll_live();
+        }
+    };
+    if let Ok(handle) = set_interval_with_handle(fallback, LIVE_FALLBACK_EVERY) {
         on_cleanup(move || handle.clear());
     }
 
@@ -85,6 +116,85 @@ pub fn TrunksPage() -> impl IntoView {
             <NewTrunkForm on_created=refresh error=error/>
             <p class="error" role="alert">{move || error.get()}</p>
         </section>
+    }
+}
+
+/// An open `EventSource` on `/events` and the callbacks it calls.
+struct LiveStream {
+    source: web_sys::EventSource,
+    _callbacks: [Closure<dyn FnMut(web_sys::Event)>; 3],
+}
+
+/// Opens the live event stream: each event updates `live`; `streaming` says
+/// whether it is up (a snapshot arrives on every (re)connect).
+fn open_live_stream(token: &str, live: RwSignal<Value>, streaming: RwSignal<bool>) -> Option<LiveStream> {
+    let url = format!("/api/patchbay/1.0/events?token={}", query_escape(token));
+    let source = web_sys::EventSource::new(&url).ok()?;
+    let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(data) = event.dyn_ref::<web_sys::MessageEvent>().and_then(|m| m.data().as_string()) else { return };
+        if let Ok(update) = serde_json::from_str::<Value>(&data) {
+            streaming.try_set(true);
+            live.try_update(|state| apply_live_update(state, update));
+        }
+    });
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        streaming.try_set(true);
+    });
+    // The browser retries on its own; meanwhile the slow poll takes over.
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        streaming.try_set(false);
+    });
+    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Some(LiveStream { source, _callbacks: [on_message, on_open, on_error] })
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// One `/events` update applied to the `/live` state, as the server keeps it.
+fn apply_live_update(state: &mut Value, update: Value) {
+    if !state.is_object() {
+        *state = json!({"connected": false, "registrations": {}, "contacts": {}, "endpoints": {}});
+    }
+    match update["kind"].as_str() {
+        Some("snapshot") => *state = update["state"].clone(),
+        Some("connection") => state["connected"] = update["connected"].clone(),
+        Some("registration") => {
+            if let Some(name) = update["registration"]["name"].as_str() {
+                state["registrations"][name] = update["registration"].clone();
+            }
+        }
+        Some("endpoint") => {
+            if let Some(name) = update["endpoint"]["name"].as_str() {
+                state["endpoints"][name] = update["endpoint"].clone();
+            }
+        }
+        Some("contact") => {
+            let contact = &update["contact"];
+            let Some(uri) = contact["uri"].as_str() else { return };
+            if !state["contacts"].is_object() {
+                state["contacts"] = json!({});
+            }
+            let contacts = state["contacts"].as_object_mut().expect("an object");
+            if contact["status"] == "Removed" {
+                contacts.remove(uri);
+            } else {
+                let mut kept = contact.clone();
+                // A status change without a round trip keeps the last one.
+                if kept["rtt_us"].is_null() {
+                    kept["rtt_us"] = contacts.get(uri).map(|c| c["rtt_us"].clone()).unwrap_or(Value::Null);
+                }
+                contacts.insert(uri.to_string(), kept);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -185,5 +295,27 @@ fn NewTrunkForm(on_created: impl Fn() + Copy + Send + Sync + 'static, error: RwS
             <label>"Inbound context" <input name="context" bind:value=context/></label>
             <button type="submit">"Create trunk"</button>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{apply_live_update, query_escape};
+    use serde_json::json;
+
+    #[test]
+    fn live_updates_fold_into_the_live_state() {
+        let mut state = serde_json::Value::Null;
+        apply_live_update(&mut state, json!({"kind": "snapshot", "state": {"connected": true, "registrations": {}, "contacts": {}, "endpoints": {}}}));
+        apply_live_update(&mut state, json!({"kind": "registration", "registration": {"name": "t", "status": "Rejected"}}));
+        apply_live_update(&mut state, json!({"kind": "contact", "contact": {"uri": "sip:a", "status": "Reachable", "rtt_us": 900}}));
+        apply_live_update(&mut state, json!({"kind": "contact", "contact": {"uri": "sip:a", "status": "Reachable", "rtt_us": null}}));
+        assert_eq!(state["registrations"]["t"]["status"], "Rejected");
+        assert_eq!(state["contacts"]["sip:a"]["rtt_us"], 900);
+        apply_live_update(&mut state, json!({"kind": "contact", "contact": {"uri": "sip:a", "status": "Removed"}}));
+        apply_live_update(&mut state, json!({"kind": "connection", "connected": false}));
+        assert_eq!(state["contacts"], json!({}));
+        assert_eq!(state["connected"], false);
+        assert_eq!(query_escape("a b&c=d-1"), "a%20b%26c%3Dd-1");
     }
 }
