@@ -379,3 +379,26 @@ fn iax_conf(sip_ip: Ipv4Addr) -> String {
          #tryinclude patchbay-iax.conf\n"
     )
 }
+
+/// The `'NAME' =>` lines of a `dialplan show ...` listing, grouped by the
+/// context block (`[ Context 'X' ...]` / `[ Included context 'X' ...]`) they
+/// appear in, in listing order.
+pub fn parse_dialplan_show(lines: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
+    for line in lines {
+        let t = line.trim_start();
+        if let Some(rest) = t
+            .strip_prefix("[ Context '")
+            .or_else(|| t.strip_prefix("[ Included context '"))
+        {
+            let name = rest.split('\'').next().unwrap_or_default();
+            blocks.push((name.to_owned(), Vec::new()));
+        } else if let Some(rest) = t.strip_prefix('\'')
+            && let Some(end) = rest.find("' =>")
+            && let Some(block) = blocks.last_mut()
+        {
+            block.1.push(rest[..end].to_owned());
+        }
+    }
+    blocks
+}

@@ -348,26 +348,6 @@ fn generate(rng: &mut Rng) -> Generated {
     }
 }
 
-/// `'NAME' =>` lines of `dialplan show ...`, grouped by context block.
-fn parse_show(lines: &[String]) -> Vec<(String, Vec<String>)> {
-    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
-    for line in lines {
-        let t = line.trim_start();
-        if let Some(rest) = t
-            .strip_prefix("[ Context '")
-            .or_else(|| t.strip_prefix("[ Included context '"))
-        {
-            let name = rest.split('\'').next().unwrap_or_default();
-            blocks.push((name.to_owned(), Vec::new()));
-        } else if let Some(rest) = t.strip_prefix('\'')
-            && let Some(end) = rest.find("' =>")
-            && let Some(block) = blocks.last_mut()
-        {
-            block.1.push(rest[..end].to_owned());
-        }
-    }
-    blocks
-}
 
 /// `Include => 'NAME'` lines of `dialplan show CONTEXT`, in order.
 fn parse_includes(lines: &[String]) -> Vec<String> {
@@ -515,7 +495,7 @@ async fn the_matcher_agrees_with_a_live_asterisk() -> anyhow::Result<()> {
     let mut includes = HashMap::new();
     for ctx in &generated.contexts {
         let out = ami.command(&format!("dialplan show {ctx}")).await?;
-        let blocks = parse_show(&out);
+        let blocks = patchbay_e2e::asterisk::parse_dialplan_show(&out);
         anyhow::ensure!(
             blocks.first().is_some_and(|b| &b.0 == ctx),
             "seed {seed}: context {ctx} not loaded: {out:?}"
@@ -551,7 +531,7 @@ async fn the_matcher_agrees_with_a_live_asterisk() -> anyhow::Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
-        let blocks = parse_show(&out);
+        let blocks = patchbay_e2e::asterisk::parse_dialplan_show(&out);
         let theirs = real_order(&query.context, &blocks, &includes);
         let ours = dialplan.matches(&query.context, &query.dialled);
         if theirs != ours {

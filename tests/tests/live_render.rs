@@ -128,26 +128,6 @@ where
     Ok(())
 }
 
-/// `'NAME' =>` lines of `dialplan show ...`, grouped by context block.
-fn parse_show(lines: &[String]) -> Vec<(String, Vec<String>)> {
-    let mut blocks: Vec<(String, Vec<String>)> = Vec::new();
-    for line in lines {
-        let t = line.trim_start();
-        if let Some(rest) = t
-            .strip_prefix("[ Context '")
-            .or_else(|| t.strip_prefix("[ Included context '"))
-        {
-            let name = rest.split('\'').next().unwrap_or_default();
-            blocks.push((name.to_owned(), Vec::new()));
-        } else if let Some(rest) = t.strip_prefix('\'')
-            && let Some(end) = rest.find("' =>")
-            && let Some(block) = blocks.last_mut()
-        {
-            block.1.push(rest[..end].to_owned());
-        }
-    }
-    blocks
-}
 
 /// `-= N extensions (M priorities) in K contexts. =-` → (N, M, K).
 fn totals(lines: &[String]) -> Option<(usize, usize, usize)> {
@@ -266,7 +246,7 @@ async fn assert_accepted(
     let planned = rendered_dialplan(r);
     for (ctx, (names, priorities)) in &planned {
         let out = cli(ami, &format!("dialplan show {ctx}")).await?;
-        let blocks = parse_show(&out);
+        let blocks = patchbay_e2e::asterisk::parse_dialplan_show(&out);
         let listed = blocks
             .iter()
             .find(|b| &b.0 == ctx)
@@ -319,7 +299,7 @@ async fn assert_simulate_agrees(
         for dialled in DIALLED {
             let trace = simulate(s, fixtures::T, Caller::Context(ctx), dialled);
             let out = cli(ami, &format!("dialplan show {}@{ctx}", trace.dialled)).await?;
-            let first = parse_show(&out)
+            let first = patchbay_e2e::asterisk::parse_dialplan_show(&out)
                 .into_iter()
                 .find(|b| !b.1.is_empty())
                 .map(|b| (b.0, b.1[0].clone()));
@@ -520,7 +500,7 @@ async fn injected_payloads_stay_inert_in_a_real_asterisk() -> anyhow::Result<()>
         // The loaded dialplan: exactly the rendered contexts and priorities,
         // nothing evaluable from the payload.
         let all = cli(&ami, "dialplan show").await?;
-        let contexts: Vec<String> = parse_show(&all)
+        let contexts: Vec<String> = patchbay_e2e::asterisk::parse_dialplan_show(&all)
             .into_iter()
             .map(|b| b.0)
             .filter(|c| !c.starts_with("__") && c != "parkedcalls")

@@ -27,16 +27,13 @@ pub struct LegacySipEndpoint {
     #[serde(rename = "type", default)]
     pub kind: PeerType,
     /// `dynamic` or the peer's host.
-    #[serde(default = "dynamic")]
+    #[serde(default = "crate::model::default_dynamic_host")]
     pub host: String,
     /// Extra chan_sip options.
     #[serde(default)]
     pub options: Vec<OptionPair>,
 }
 
-fn dynamic() -> String {
-    "dynamic".into()
-}
 
 /// What the endpoint is for: trunks also answer challenges with the same
 /// credentials (outbound auth); phones do not.

@@ -16,16 +16,13 @@ pub struct EndpointIax {
     #[serde(rename = "type", default)]
     pub kind: PeerType,
     /// `dynamic` or a host name / address.
-    #[serde(default = "dynamic")]
+    #[serde(default = "super::default_dynamic_host")]
     pub host: String,
     /// Extra `iax.conf` options, appended to the section in order.
     #[serde(default)]
     pub options: Vec<OptionPair>,
 }
 
-fn dynamic() -> String {
-    "dynamic".into()
-}
 
 /// chan_sip / chan_iax2 peer type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -52,5 +52,11 @@ fn default_true() -> bool {
     true
 }
 
+/// serde default for the `host` of IAX and legacy SIP peers: they register
+/// to us from wherever they are.
+pub(crate) fn default_dynamic_host() -> String {
+    "dynamic".into()
+}
+
 #[cfg(test)]
 mod tests;
