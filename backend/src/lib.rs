@@ -7,6 +7,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod calls;
 pub mod live;
+pub mod secrets;
 pub mod server;
 pub mod snapshot;
 pub mod store;

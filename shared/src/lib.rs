@@ -31,6 +31,7 @@ pub mod validate;
 pub mod pattern;
 pub mod render;
 pub mod simulate;
+pub mod tenancy;
 
 #[cfg(test)]
 mod fixtures;

@@ -77,29 +77,87 @@ fn random_secret() -> String {
     (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// A legacy chan_sip body (`username`, `secret`, `type`, `host`, `options`) → PJSIP keys.
-fn translate_legacy(conn: &Connection, tenant: &str, mut input: Map<String, Value>) -> ApiResult<Map<String, Value>> {
+/// Where an endpoint made from a legacy chan_sip body keeps that body
+/// (merged with later legacy updates): a later legacy `PUT` then changes only
+/// the keys it gives. Stored, never shown (it holds the secret).
+pub const LEGACY_KEY: &str = "legacy";
+const LEGACY_FIELDS: [&str; 6] = ["username", "name", "secret", "type", "host", "options"];
+
+/// A legacy chan_sip body (`username`, `secret`, `type`, `host`, `options`) →
+/// PJSIP keys. On create, a missing name and secret are generated. On update
+/// (`existing` is the stored endpoint) the body is a partial update, as every
+/// Wazo `PUT`: the given legacy keys are merged into the stored legacy body,
+/// the options that the previous translation produced are replaced by the new
+/// translation's, and everything else (name, credentials, host, registration,
+/// options set in PJSIP shape, templates) keeps its value.
+fn translate_legacy(conn: &Connection, tenant: &str, input: Map<String, Value>, existing: Option<&Map<String, Value>>) -> ApiResult<Map<String, Value>> {
     use patchbay_shared::api::legacy::{EndpointUse, LegacySipEndpoint, SuggestedTemplate, translate_sip_endpoint};
-    if !input.contains_key("username") && !input.contains_key("name") {
-        input.insert("username".into(), json!(random_name()));
+    let stored = existing.and_then(|e| e.get(LEGACY_KEY)).and_then(Value::as_object).cloned();
+    let mut legacy = stored.clone().unwrap_or_default();
+    for key in LEGACY_FIELDS {
+        if let Some(value) = input.get(key) {
+            legacy.insert(key.into(), value.clone());
+        }
     }
-    if !input.contains_key("secret") {
-        input.insert("secret".into(), json!(random_secret()));
+    match existing {
+        None => {
+            if !legacy.contains_key("username") && !legacy.contains_key("name") {
+                legacy.insert("username".into(), json!(random_name()));
+            }
+            if !legacy.contains_key("secret") {
+                legacy.insert("secret".into(), json!(random_secret()));
+            }
+        }
+        Some(endpoint) => {
+            // The section name never changes on update.
+            legacy.insert("name".into(), endpoint.get("name").cloned().unwrap_or(Value::Null));
+        }
     }
-    let legacy: LegacySipEndpoint = super::docs::typed(&Value::Object(input.clone()))?;
-    let translated = translate_sip_endpoint(&legacy, EndpointUse::Trunk).map_err(super::docs::field_errors)?;
-    let mut out = match serde_json::to_value(&translated.sections) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+    let host_known = legacy.contains_key("host");
+    let parsed: LegacySipEndpoint = super::docs::typed(&Value::Object(legacy.clone()))?;
+    let previous = match &stored {
+        Some(old) => {
+            let old: LegacySipEndpoint = super::docs::typed(&Value::Object(old.clone()))?;
+            translate_sip_endpoint(&old, EndpointUse::Trunk).map(|t| t.sections).unwrap_or_default()
+        }
+        None => patchbay_shared::model::SipSections::default(),
     };
-    out.insert("name".into(), json!(translated.name));
-    out.insert("label".into(), json!(translated.label));
-    let label = match translated.suggested_template {
-        SuggestedTemplate::Global => "global",
-        SuggestedTemplate::RegistrationTrunk => "registration_trunk",
-    };
-    if let Some(template) = template_labelled(conn, tenant, label)? {
-        out.insert("templates".into(), json!([{"uuid": template.uuid}]));
+    let translated = translate_sip_endpoint(&parsed, EndpointUse::Trunk).map_err(super::docs::field_errors)?;
+    let mut sections = translated.sections;
+    if existing.is_some() && !host_known {
+        // No host was ever given in legacy form: do not invent `dynamic`'s
+        // aor settings over the endpoint's real contact.
+        use patchbay_shared::model::SipSectionKind;
+        sections.get_mut(SipSectionKind::Aor).retain(|(k, _)| k != "max_contacts" && k != "remove_existing");
+    }
+    let mut out = Map::new();
+    for kind in patchbay_shared::model::SipSectionKind::ALL {
+        let field = kind.field_name();
+        let current: Vec<(String, String)> = existing
+            .and_then(|e| e.get(field))
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        let replaced = previous.get(kind);
+        let mut merged: Vec<(String, String)> = current.into_iter().filter(|pair| !replaced.contains(pair)).collect();
+        for (key, value) in sections.get(kind) {
+            match merged.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.clone(),
+                None => merged.push((key.clone(), value.clone())),
+            }
+        }
+        out.insert(field.into(), json!(merged));
+    }
+    out.insert(LEGACY_KEY.into(), Value::Object(legacy));
+    if existing.is_none() {
+        out.insert("name".into(), json!(translated.name));
+        out.insert("label".into(), json!(translated.label));
+        let label = match translated.suggested_template {
+            SuggestedTemplate::Global => "global",
+            SuggestedTemplate::RegistrationTrunk => "registration_trunk",
+        };
+        if let Some(template) = template_labelled(conn, tenant, label)? {
+            out.insert("templates".into(), json!([{"uuid": template.uuid}]));
+        }
     }
     Ok(out)
 }
@@ -137,9 +195,10 @@ pub fn check_sip(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiResu
 
 fn validate_and_merge(conn: &Connection, caller: &Caller, input: Map<String, Value>, endpoint: &mut Map<String, Value>, row: &ObjectRow) -> ApiResult<()> {
     let tenant = row.tenant_uuid.clone().unwrap_or_default();
-    let input = if is_legacy(&input) { translate_legacy(conn, &tenant, input)? } else { input };
+    let updating = !row.body.is_null();
+    let input = if is_legacy(&input) { translate_legacy(conn, &tenant, input, updating.then_some(&*endpoint))? } else { input };
     for (key, value) in input {
-        if WRITABLE.contains(&key.as_str()) {
+        if WRITABLE.contains(&key.as_str()) || key == LEGACY_KEY {
             endpoint.insert(key, value);
         }
     }

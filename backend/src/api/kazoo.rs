@@ -312,20 +312,7 @@ fn materialize(conn: &Connection, tenant: &str, doc_id: &str, doc: &Connectivity
 }
 
 fn audit(conn: &Connection, caller: &Caller, tenant: &str, action: &str, id: &str, before: Option<&Value>, after: Option<&Value>) -> KzResult<()> {
-    conn.execute(
-        "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        rusqlite::params![
-            now_unix(),
-            caller.account.username,
-            tenant,
-            action,
-            Kind::KazooConnectivity.as_str(),
-            id,
-            before.map(Value::to_string),
-            after.map(Value::to_string),
-        ],
-    )
-    .map_err(StoreError::from)?;
+    super::resource::write_audit(conn, caller, Some(tenant), action, Kind::KazooConnectivity, id, before, after)?;
     Ok(())
 }
 

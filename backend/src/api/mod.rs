@@ -8,6 +8,7 @@ pub mod contexts;
 pub mod docs;
 pub mod endpoints_sip;
 pub mod error;
+pub mod guard;
 pub mod interconnect;
 pub mod kazoo;
 pub mod listing;
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(kazoo::routes())
         // Unknown API paths answer a JSON 404, not the browser app.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::redact_for_tenant_admins))
+        .layer(axum::middleware::from_fn(guard::bounded_body))
         .with_state(state)
 }
 

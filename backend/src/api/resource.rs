@@ -3,7 +3,9 @@
 
 use super::auth::{Caller, now_unix};
 use super::error::{ApiError, ApiResult};
+use crate::store::directory::StoreDirectory;
 use crate::store::{Kind, ObjectRow, objects};
+use patchbay_shared::validate::FieldError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
@@ -73,7 +75,9 @@ impl Spec {
         let from_defaults = body.get("uuid").and_then(Value::as_str).map(str::to_string);
         let uuid = from_defaults.or_else(|| self.by_uuid.then(|| uuid::Uuid::new_v4().to_string()));
         strip_read_only(&mut body);
+        keep_secrets(&mut body, &Value::Null)?;
         let row = ObjectRow { id, uuid, tenant_uuid: tenant_scoped.then(|| caller.tenant_uuid.clone()), body };
+        references_resolve(conn, self.kind, &row, self.by_uuid)?;
         objects::insert(conn, self.kind, &row)?;
         audit(conn, caller, "create", self, &row, None, Some(&row.body))?;
         Ok(row)
@@ -81,6 +85,10 @@ impl Spec {
 
     pub fn replace(&self, conn: &Connection, caller: &Caller, before: &ObjectRow, mut body: Value) -> ApiResult<()> {
         strip_read_only(&mut body);
+        keep_secrets(&mut body, &before.body)?;
+        let after = ObjectRow { body, ..before.clone() };
+        references_resolve(conn, self.kind, &after, self.by_uuid)?;
+        let body = after.body;
         objects::update_body(conn, self.kind, before.id, &body)?;
         audit(conn, caller, "update", self, before, Some(&before.body), Some(&body))?;
         Ok(())
@@ -102,6 +110,44 @@ impl Spec {
     }
 }
 
+/// A secret sent back as the placeholder a tenant admin read keeps its
+/// stored value; a placeholder with no stored value is refused.
+fn keep_secrets(body: &mut Value, stored: &Value) -> ApiResult<()> {
+    crate::secrets::keep_placeholders(body, stored)
+        .map_err(|path| ApiError::input(&path, "is the hidden-secret placeholder but no secret is stored here: send the secret itself"))
+}
+
+/// Every id and name `row` points at resolves inside its own tenant, by the
+/// one rule of `patchbay_shared::tenancy`; else Wazo's 400 naming each field
+/// (a foreign target reads exactly like a missing one). Every create and
+/// update of a stored object passes here, whichever handler made it.
+pub fn references_resolve(conn: &Connection, kind: Kind, row: &ObjectRow, by_uuid: bool) -> ApiResult<()> {
+    use patchbay_shared::model as m;
+    use patchbay_shared::tenancy::{Object, unresolved};
+    let Some(_) = &row.tenant_uuid else { return Ok(()) };
+    let doc = crate::snapshot::document(row, by_uuid);
+    let directory = StoreDirectory::new(conn);
+    // A document that does not deserialize is refused by its resource's own
+    // checks, which name the field; there is nothing to resolve in it yet.
+    fn check<T: serde::de::DeserializeOwned>(doc: Value, f: impl FnOnce(&T) -> Vec<FieldError>) -> Vec<FieldError> {
+        serde_json::from_value::<T>(doc).map(|object| f(&object)).unwrap_or_default()
+    }
+    let errors = match kind {
+        Kind::Context => check::<m::Context>(doc, |o| unresolved(Object::Context(o), &directory)),
+        Kind::Extension => check::<m::Extension>(doc, |o| unresolved(Object::Extension(o), &directory)),
+        Kind::Trunk => check::<m::Trunk>(doc, |o| unresolved(Object::Trunk(o), &directory)),
+        Kind::EndpointSip => check::<m::EndpointSip>(doc, |o| unresolved(Object::EndpointSip(o), &directory)),
+        Kind::SipTemplate => check::<m::SipTemplate>(doc, |o| unresolved(Object::SipTemplate(o), &directory)),
+        Kind::EndpointIax => check::<m::EndpointIax>(doc, |o| unresolved(Object::EndpointIax(o), &directory)),
+        Kind::EndpointCustom => check::<m::EndpointCustom>(doc, |o| unresolved(Object::EndpointCustom(o), &directory)),
+        Kind::Outcall => check::<m::Outcall>(doc, |o| unresolved(Object::Outcall(o), &directory)),
+        Kind::Incall => check::<m::Incall>(doc, |o| unresolved(Object::Incall(o), &directory)),
+        Kind::Line => check::<m::Line>(doc, |o| unresolved(Object::Line(o), &directory)),
+        Kind::User | Kind::RegisterSip | Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Vec::new(),
+    };
+    super::docs::ok_or_400(errors)
+}
+
 /// Keys a client may send but never sets (Wazo ignores them on input).
 fn strip_read_only(body: &mut Value) {
     if let Value::Object(map) = body {
@@ -116,20 +162,37 @@ fn audit(conn: &Connection, caller: &Caller, action: &str, spec: &Spec, row: &Ob
         (Some(uuid), true) => uuid.clone(),
         _ => row.id.to_string(),
     };
+    write_audit(conn, caller, row.tenant_uuid.as_deref(), action, spec.kind, &object_id, before, after)?;
+    Ok(())
+}
+
+/// The one writer of audit lines. Secrets never reach the table: the line
+/// says a secret changed, not what it is ([`crate::secrets::for_audit`]).
+#[allow(clippy::too_many_arguments)]
+pub fn write_audit(
+    conn: &Connection,
+    caller: &Caller,
+    tenant_uuid: Option<&str>,
+    action: &str,
+    kind: Kind,
+    object_id: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Result<(), crate::store::StoreError> {
+    let (before, after) = crate::secrets::for_audit(before, after);
     conn.execute(
         "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![
             now_unix(),
             caller.account.username,
-            row.tenant_uuid,
+            tenant_uuid,
             action,
-            spec.kind.as_str(),
+            kind.as_str(),
             object_id,
             before.map(|value| value.to_string()),
             after.map(|value| value.to_string()),
         ],
-    )
-    .map_err(crate::store::StoreError::from)?;
+    )?;
     Ok(())
 }
 

@@ -39,8 +39,12 @@ pub struct Rendered {
     pub iax: ConfigFile,
 }
 
-/// Renders all files.
+/// Renders all files. Objects that point into another tenant are left out
+/// ([`crate::tenancy::contain`]): one tenant's configuration never names
+/// another's context or endpoint, whatever the database holds.
 pub fn render(s: &Snapshot) -> Rendered {
+    let (contained, _) = crate::tenancy::contain(s);
+    let s = &contained;
     Rendered {
         pjsip: pjsip_conf(s),
         extensions: extensions_conf(&DialplanPlan::new(s)),

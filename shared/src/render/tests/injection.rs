@@ -81,8 +81,19 @@ const MUTATORS: &[Mutator] = &[
     ("tenant.uuid", |s, p| {
         let new = format!("tenant-a{p}");
         s.tenants[0].uuid = new.clone();
-        for t in &mut s.trunks { t.tenant_uuid = new.clone() }
-        for l in &mut s.lines { l.tenant_uuid = new.clone() }
+        // Every object moves with its tenant: render leaves out objects
+        // that point into another tenant.
+        for o in &mut s.contexts { o.tenant_uuid = new.clone() }
+        for o in &mut s.extensions { o.tenant_uuid = new.clone() }
+        for o in &mut s.trunks { o.tenant_uuid = new.clone() }
+        for o in &mut s.endpoints_sip { o.tenant_uuid = new.clone() }
+        for o in &mut s.sip_templates { o.tenant_uuid = new.clone() }
+        for o in &mut s.endpoints_iax { o.tenant_uuid = new.clone() }
+        for o in &mut s.endpoints_custom { o.tenant_uuid = new.clone() }
+        for o in &mut s.outcalls { o.tenant_uuid = new.clone() }
+        for o in &mut s.incalls { o.tenant_uuid = new.clone() }
+        for o in &mut s.users { o.tenant_uuid = new.clone() }
+        for o in &mut s.lines { o.tenant_uuid = new.clone() }
     }),
     ("tenant.name", |s, p| s.tenants[0].name.push_str(p)),
     ("tenant.slug", |s, p| s.tenants[0].slug.push_str(p)),

@@ -1,0 +1,73 @@
+//! What wraps every API answer: request bodies are bounded (a clear 400 in
+//! Wazo's shape, nothing read past the bound), and a tenant admin never reads
+//! a secret, whichever route answered (resources, Kazoo documents, the
+//! snapshot, the config preview, the audit log).
+
+use super::auth::now_unix;
+use super::error::ApiError;
+use crate::server::AppState;
+use crate::store::{Role, people};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+/// The largest request body the API reads. A whole trunk with every option
+/// list and a Kazoo document with a few hundred DIDs fit well below it.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Answers are buffered to be redacted; none is near this size, and one
+/// that is gets refused rather than shown unredacted.
+const MAX_REDACTED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// Refuses a body longer than [`MAX_BODY_BYTES`] before any handler reads it
+/// (by `Content-Length`; a chunked body is cut at the same size).
+pub async fn bounded_body(request: Request, next: Next) -> Response {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return too_large().into_response();
+    }
+    let (parts, body) = request.into_parts();
+    match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(_) => too_large().into_response(),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::input("body", format!("too large: at most {MAX_BODY_BYTES} bytes"))
+}
+
+/// The role behind the request's token (`X-Auth-Token`, or `?token=` where
+/// the event stream takes it); `None` without a valid token.
+fn role_of(state: &AppState, request: &Request) -> Option<Role> {
+    let token = request.headers().get("x-auth-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
+        axum::extract::Query::<HashMap<String, String>>::try_from_uri(request.uri()).ok().and_then(|q| q.0.get("token").cloned())
+    })?;
+    state.store.read(|conn| people::account_for_token(conn, &token, now_unix())).ok().flatten().map(|account| account.role)
+}
+
+/// A tenant admin's JSON answers pass through [`crate::secrets::redact`].
+pub async fn redact_for_tenant_admins(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let role = role_of(&state, &request);
+    let response = next.run(request).await;
+    if role != Some(Role::TenantAdmin) {
+        return response;
+    }
+    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_REDACTED_ANSWER_BYTES).await else {
+        return ApiError::Internal("an answer too large to redact".into()).into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    crate::secrets::redact(&mut value);
+    let redacted = value.to_string();
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(redacted.len()));
+    Response::from_parts(parts, Body::from(redacted))
+}

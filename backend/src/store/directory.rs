@@ -1,0 +1,65 @@
+//! The tenant-scoped lookups behind `patchbay_shared::tenancy`: whether a
+//! referenced object exists *in a given tenant*. Every query names the
+//! tenant, so another tenant's object and a missing one answer the same.
+
+use super::Kind;
+use patchbay_shared::tenancy::{Directory, GENERATED_AUTH_PREFIXES, Target};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Resolves references against the stored documents.
+pub struct StoreDirectory<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> StoreDirectory<'c> {
+    pub fn new(conn: &'c Connection) -> StoreDirectory<'c> {
+        StoreDirectory { conn }
+    }
+
+    fn by_id(&self, kind: Kind, tenant: &str, id: u64) -> bool {
+        self.exists("SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND id = ?3", params![kind.as_str(), tenant, id as i64])
+    }
+
+    fn by_uuid(&self, kind: Kind, tenant: &str, uuid: &str) -> bool {
+        self.exists("SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND uuid = ?3", params![kind.as_str(), tenant, uuid])
+    }
+
+    fn by_name(&self, kind: Kind, tenant: &str, name: &str) -> bool {
+        self.exists(
+            "SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND json_extract(body, '$.name') = ?3",
+            params![kind.as_str(), tenant, name],
+        )
+    }
+
+    /// A failed query resolves nothing: the write is refused, never let through.
+    fn exists(&self, sql: &str, params: impl rusqlite::Params) -> bool {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_row(params, |_| Ok(())).optional())
+            .map(|found| found.is_some())
+            .unwrap_or(false)
+    }
+}
+
+impl Directory for StoreDirectory<'_> {
+    fn resolves(&self, tenant: &str, target: &Target) -> bool {
+        match target {
+            Target::Context(name) => self.by_name(Kind::Context, tenant, name),
+            Target::ContextId(id) => self.by_id(Kind::Context, tenant, id.0),
+            Target::Extension(id) => self.by_id(Kind::Extension, tenant, id.0),
+            Target::Trunk(id) => self.by_id(Kind::Trunk, tenant, id.0),
+            Target::User(id) => self.by_id(Kind::User, tenant, id.0),
+            Target::EndpointSip(uuid) => self.by_uuid(Kind::EndpointSip, tenant, uuid),
+            Target::SipTemplate(uuid) => self.by_uuid(Kind::SipTemplate, tenant, uuid),
+            Target::EndpointIax(id) => self.by_id(Kind::EndpointIax, tenant, id.0),
+            Target::EndpointCustom(id) => self.by_id(Kind::EndpointCustom, tenant, id.0),
+            Target::SipSection(name) => {
+                self.by_name(Kind::EndpointSip, tenant, name)
+                    || GENERATED_AUTH_PREFIXES
+                        .iter()
+                        .filter_map(|prefix| name.strip_prefix(prefix))
+                        .any(|endpoint| self.by_name(Kind::EndpointSip, tenant, endpoint))
+            }
+        }
+    }
+}
