@@ -69,6 +69,24 @@ impl PatchbayServer {
 
     /// Starts (or restarts) a server on an existing database file.
     pub async fn start_on(dir: TempDir, db: PathBuf, ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        Self::launch(dir, db, ami, Stdio::null(), Stdio::inherit(), "info").await
+    }
+
+    /// Starts a server on a fresh database whose log (stdout and stderr, at debug
+    /// level) goes to a file that [`log`](Self::log) reads.
+    pub async fn start_logged(ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        let dir = TempDir::new("server");
+        let db = dir.0.join("patchbay.db");
+        let log = std::fs::File::create(dir.0.join("patchbay.log"))?;
+        Self::launch(dir, db, ami, Stdio::from(log.try_clone()?), Stdio::from(log), "debug").await
+    }
+
+    /// What the server logged, if started with [`start_logged`](Self::start_logged).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.0.join("patchbay.log")).unwrap_or_default()
+    }
+
+    async fn launch(dir: TempDir, db: PathBuf, ami: Option<&str>, stdout: Stdio, stderr: Stdio, log_level: &str) -> anyhow::Result<PatchbayServer> {
         let port = free_port();
         let mut command = Command::new(patchbay_binary()?);
         command
@@ -80,9 +98,9 @@ impl PatchbayServer {
             .arg("--dist")
             .arg(repo_root().join("dist"))
             .env("PATCHBAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .env("RUST_LOG", log_level)
+            .stdout(stdout)
+            .stderr(stderr);
         if let Some(ami) = ami {
             command.arg("--ami").arg(ami);
         }

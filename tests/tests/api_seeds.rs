@@ -115,10 +115,22 @@ async fn seed_001_voip_provider() -> anyhow::Result<()> {
         .expect(&t, "POST", "/1.1/registers/sip", Some(json!({"auth_username": "0123456789", "auth_password": "s3cret", "transport": "udp", "remote_host": "voip.provider.example.com"})), 201)
         .await?;
     s.expect(&t, "PUT", &format!("/1.1/trunks/{}/registers/sip/{}", id(&trunk), id(&register)), None, 204).await?;
-    // `PUT /endpoints/sip {"options": [["qualify", "yes"], ["qualifyfreq", 30]]}` (legacy options).
-    s.expect(&t, "PUT", &format!("/1.1/endpoints/sip/{}", uuid(&sip)), Some(json!({"username": "0123456789", "secret": "s3cret", "type": "peer", "host": "voip.provider.example.com", "options": [["qualify", "yes"], ["qualifyfreq", "30"]]})), 204).await?;
+    let before = s.expect(&t, "GET", &format!("/1.1/endpoints/sip/{}", uuid(&sip)), None, 200).await?;
+    // The seed's two PUTs, verbatim: only `options` (Wazo's PUT is partial).
+    s.expect(&t, "PUT", &format!("/1.1/endpoints/sip/{}", uuid(&sip)), Some(json!({"options": [["qualify", "yes"]]})), 204).await?;
+    s.expect(&t, "PUT", &format!("/1.1/endpoints/sip/{}", uuid(&sip)), Some(json!({"options": [["qualify", "yes"], ["qualifyfreq", "30"]]})), 204).await?;
     let endpoint = s.expect(&t, "GET", &format!("/1.1/endpoints/sip/{}", uuid(&sip)), None, 200).await?;
     assert!(endpoint["aor_section_options"].as_array().unwrap().contains(&json!(["qualify_frequency", "30"])), "{endpoint}");
+    // Name, credentials, host and registration are what they were.
+    assert_eq!(endpoint["name"], before["name"], "{endpoint}");
+    assert_eq!(endpoint["name"], json!("0123456789"));
+    for field in ["outbound_auth_section_options", "registration_section_options", "registration_outbound_auth_section_options", "identify_section_options"] {
+        assert_eq!(endpoint[field], before[field], "{field} changed: {endpoint}");
+    }
+    assert!(endpoint["outbound_auth_section_options"].as_array().unwrap().contains(&json!(["password", "s3cret"])), "{endpoint}");
+    assert!(endpoint["registration_section_options"].as_array().is_some_and(|r| !r.is_empty()), "{endpoint}");
+    let contact = endpoint["aor_section_options"].as_array().unwrap().iter().find(|o| o[0] == "contact").cloned();
+    assert_eq!(contact, Some(json!(["contact", "sip:0123456789@voip.provider.example.com:5060"])), "{endpoint}");
 
     let outcall = s.expect(&t, "POST", "/1.1/outcalls", Some(json!({"name": "provider"})), 201).await?;
     s.expect(&t, "PUT", &format!("/1.1/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
