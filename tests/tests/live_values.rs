@@ -225,8 +225,10 @@ fn awkward_passwords() -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // The longest the API takes (validate::text::MAX_OPTION_VALUE_BYTES),
+    // once with the `>` that the config writer doubles.
     values.push("x".repeat(1000));
-    values.push(format!(">{}", "y".repeat(3000)));
+    values.push(format!(">{}", "y".repeat(999)));
     values
 }
 
@@ -237,6 +239,8 @@ async fn awkward_secrets_reach_asterisk_byte_for_byte() -> anyhow::Result<()> {
         let errors = api_errors_auth(p);
         assert!(errors.is_empty(), "API refuses password {p:?}: {errors:?}");
     }
+    let too_long = "z".repeat(1001);
+    assert!(api_errors_auth(&too_long).iter().any(|e| e.contains("at most 1000 bytes")));
     // Blanks at either end cannot round-trip (the AMI header parser and the
     // config parser strip them): refused at the API.
     for p in [" lead", "trail ", " both "] {
@@ -282,6 +286,19 @@ async fn awkward_secrets_reach_asterisk_byte_for_byte() -> anyhow::Result<()> {
         // Compared without printing: a mismatch names the index only.
         assert!(auth.get("Password") == Some(p.as_str()), "rt-{i}: the loaded password differs from the one written");
     }
+
+    // Why the API stops at 1000 bytes: a value much longer than Asterisk's
+    // 1024-byte manager line, written directly, does not arrive (the write
+    // fails or the file is left without it).
+    let long = "w".repeat(2000);
+    let sections = [Section {
+        name: "too-long".into(),
+        lines: vec![("type".into(), "auth".into()), ("username".into(), "user".into()), ("password".into(), long.clone())],
+    }];
+    let written = tokio::time::timeout(Duration::from_secs(20), write_config(&ami, FILE, &sections, None)).await;
+    let held = get_config(&ami, FILE).await?;
+    let arrived = held.iter().any(|s| s.lines.iter().any(|(k, v)| k == "password" && *v == long));
+    assert!(!arrived, "a 2000-byte value arrived intact (write: {:?}): the 1000-byte API limit could be raised", written.map(|r| r.is_ok()));
     Ok(())
 }
 
