@@ -13,9 +13,14 @@
 //! endpoint, its aor and auth alike; so each section is created under a unique
 //! temporary name, filled, then renamed (`RenameCat`).
 //!
-//! Values are written as given: escaping `;` and the like is the renderer's
-//! job. Asterisk strips leading spaces of a value and turns a value starting
-//! with `>` into an `=>` line.
+//! Values are written as given (Asterisk's own file writer escapes `;`),
+//! with one exception: `UpdateConfig` takes a leading `>` of a `Value` as the
+//! `=>` object marker and drops it (main/manager.c, `handle_updates`), so a
+//! value starting with `>` is sent with one more `>`. The file then reads
+//! `key => >value`, and the config parser drops only the `>` right after `=`
+//! (main/config.c, `process_text_line`): Asterisk holds `>value`. Leading and
+//! trailing blanks cannot round-trip (the AMI header parser and the config
+//! parser both strip them); validation refuses them.
 
 use super::client::AmiClient;
 use super::codec::{self, AmiMessage, EncodeError, MAX_HEADER_LINES};
@@ -149,7 +154,7 @@ impl Edit<'_> {
                 push("Action", "Append");
                 push("Cat", cat);
                 push("Var", var);
-                push("Value", value);
+                push("Value", &object_marker_safe(value));
             }
             Edit::RenameCat { cat, to } => {
                 push("Action", "RenameCat");
@@ -157,6 +162,16 @@ impl Edit<'_> {
                 push("Value", to);
             }
         }
+    }
+}
+
+/// `value` as an `UpdateConfig` `Value` header that Asterisk stores as
+/// `value` (see the module comment on the leading `>`).
+fn object_marker_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with('>') {
+        std::borrow::Cow::Owned(format!(">{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
     }
 }
 
@@ -309,6 +324,18 @@ mod tests {
             .filter(|(_, v)| v == "trunk-a")
             .collect();
         assert_eq!(renames.len(), 3);
+    }
+
+    #[test]
+    fn a_value_starting_with_the_object_marker_gets_one_more() {
+        let plan = plan_update_config(
+            "p.conf",
+            &[section("auth", &[("password", ">secret"), ("username", "a>b")])],
+            None,
+        )
+        .unwrap();
+        assert_eq!(plan[0].get("Value-000001"), Some(">>secret"));
+        assert_eq!(plan[0].get("Value-000002"), Some("a>b"));
     }
 
     #[test]

@@ -32,6 +32,7 @@
 
 mod objects;
 mod pjsip_options;
+mod pjsip_values;
 mod sip;
 mod snapshot;
 mod text;

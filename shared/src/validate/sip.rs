@@ -1,6 +1,7 @@
 //! SIP endpoints and templates: names and the seven option lists.
 
 use super::pjsip_options::{OptionSet, hint_for};
+use super::pjsip_values;
 use super::{Errors, FieldError, text};
 use crate::callerid;
 use crate::model::{EndpointSip, SipSectionKind};
@@ -70,7 +71,10 @@ fn section(errors: &mut Errors, kind: SipSectionKind, options: &[(String, String
             errors.push(field, message);
             continue;
         }
-        if let Some(problem) = text::option_value(value).or_else(|| value_rule(key, value)) {
+        let problem = text::option_value(value)
+            .or_else(|| value_rule(key, value))
+            .or_else(|| pjsip_values::refused(set, key, value));
+        if let Some(problem) = problem {
             errors.push(field, format!("invalid value for `{key}`: {problem}"));
         }
     }

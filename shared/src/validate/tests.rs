@@ -286,3 +286,17 @@ fn uris_and_codec_lists_that_asterisk_would_refuse_are_refused_here() {
         assert_eq!(sip_with(kind, key, value), vec![], "{key} = {value}");
     }
 }
+
+#[test]
+fn option_values_fit_one_ami_header_line() {
+    let ok_ascii = "x".repeat(text::MAX_OPTION_VALUE_BYTES);
+    let ok_utf8 = "é".repeat(text::MAX_OPTION_VALUE_BYTES / 2);
+    for value in [&ok_ascii, &ok_utf8] {
+        assert!(sip_with(SipSectionKind::Auth, "password", value).is_empty());
+    }
+    let too_long_ascii = "x".repeat(text::MAX_OPTION_VALUE_BYTES + 1);
+    let too_long_utf8 = "é".repeat(text::MAX_OPTION_VALUE_BYTES / 2 + 1);
+    for value in [&too_long_ascii, &too_long_utf8] {
+        single(sip_with(SipSectionKind::Auth, "password", value), "auth_section_options", "at most 1000 bytes");
+    }
+}

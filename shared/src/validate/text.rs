@@ -4,6 +4,14 @@
 /// Longest option value Wazo accepts.
 pub const MAX_OPTION_VALUE: usize = 4092;
 
+/// Longest option value, in UTF-8 bytes, that reaches Asterisk intact. Each
+/// value travels as one `Value-NNNNNN: <value>` header of `UpdateConfig`,
+/// and Asterisk's manager discards a whole message with a line longer than
+/// its 1024-byte input buffer (main/manager.c, `get_input`: "Line too
+/// long"); the header name, CR LF and a doubled leading `>` (see
+/// backend/src/ami/config_writer.rs) leave a little over 1000.
+pub const MAX_OPTION_VALUE_BYTES: usize = 1000;
+
 /// `^[-_.a-zA-Z0-9]{1,max}$`: PJSIP section names (endpoints, templates,
 /// transports). Section names are also dial targets.
 pub fn section_name(value: &str, max: usize) -> Option<String> {
@@ -51,13 +59,19 @@ pub fn dial_digits(value: &str, max: usize) -> Option<String> {
 /// Rules and why: 1..4092 characters; no control characters (a newline would
 /// start a new config line or section); no `${` or `$[` (they must never
 /// reach anything Asterisk could evaluate); no blanks at either end (the
-/// config parser trims them, so the stored value would silently differ).
+/// config parser trims them, so the stored value would silently differ);
+/// at most [`MAX_OPTION_VALUE_BYTES`] bytes (AMI's line limit).
 /// `;` is allowed and escaped as `\;` by `render::escape`.
 pub fn option_value(value: &str) -> Option<String> {
     if value.is_empty() {
         return Some("the value may not be empty".into());
     }
     length(value, 1, MAX_OPTION_VALUE)
+        .or_else(|| {
+            (value.len() > MAX_OPTION_VALUE_BYTES).then(|| {
+                format!("must be at most {MAX_OPTION_VALUE_BYTES} bytes (got {}): Asterisk's manager reads at most 1024 bytes per line", value.len())
+            })
+        })
         .or_else(|| {
             value.chars().find(|c| c.is_control()).map(|c| {
                 format!("control characters such as {c:?} are not allowed in a value")
