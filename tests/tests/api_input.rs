@@ -122,6 +122,10 @@ async fn bad_input_is_rejected_without_change() -> anyhow::Result<()> {
     rejected(&s, &t, "POST", "/1.1/users", "/1.1/users", json!({"firstname": "A", "outgoing_caller_id": "\"x\" <${EXTEN}>"}), "outgoing_caller_id").await?;
     rejected(&s, &t, "POST", "/1.1/registers/sip", "/1.1/registers/sip", json!({"remote_host": "a b"}), "remote_host").await?;
     rejected(&s, &t, "POST", "/1.1/registers/sip", "/1.1/registers/sip", json!({"remote_host": "h", "auth_username": "u"}), "auth_password").await?;
+    rejected(&s, &t, "POST", "/1.1/registers/sip", "/1.1/registers/sip", json!({"remote_host": "h", "enabled": {"a": 1}}), "enabled").await?;
+    // A body over the bound is refused before anything reads it.
+    let huge = "y".repeat(1024 * 1024);
+    rejected(&s, &t, "POST", "/1.1/registers/sip", "/1.1/registers/sip", json!({"remote_host": "h", "callback_extension": huge}), "body").await?;
     rejected(&s, &t, "POST", "/1.1/sip/transports", "/1.1/sip/transports", json!({"name": "t", "options": [["bind", "0.0.0.0;x"]]}), "options").await?;
     rejected(&s, &t, "PUT", "/1.1/asterisk/pjsip/global", "/1.1/asterisk/pjsip/global", json!({"options": {"user_agent": "a\nb"}}), "options").await?;
     rejected(&s, &t, "PUT", "/1.1/asterisk/pjsip/global", "/1.1/asterisk/pjsip/global", json!({"options": {"type": "x"}}), "options").await?;

@@ -135,6 +135,10 @@ pub static REGISTERS_SIP: Resource = Resource {
     required: &["remote_host"],
     defaults: || object(json!({"enabled": true})),
     check: |_, _, row| {
+        // Not in the translated register (PJSIP has no disabled registration), so typed here.
+        if !row.body["enabled"].is_boolean() {
+            return Err(ApiError::input("enabled", "Not a valid boolean."));
+        }
         let register: LegacySipRegister = typed(&row.body)?;
         ok_or_400(register_text(&register))?;
         let mut scratch = SipSections::default();
