@@ -80,19 +80,32 @@ fn rules() -> Vec<Rule> {
         rule(Aor, "qualify_frequency", "86400", "86401"),
         rule(Aor, "max_contacts", "4294967295", "-1"),
         rule(Aor, "qualify_timeout", "3.5", "soon"),
-        rule(Aor, "contact", format!("sip:{}", host(117 - 11)), format!("sip:{}", host(117))),
-        rule(Aor, "contact", format!("sip:u@{}:5060", host(127)), format!("sip:u@{}:5060", host(128))),
         rule(Registration, "expiration", "120", "2m"),
         rule(Registration, "max_retries", "4294967295", "-1"),
         rule(Registration, "retry_interval", "60", "1.5"),
-        rule(Registration, "server_uri", format!("sip:{}", host(106)), format!("sip:{}", host(107))),
-        rule(Registration, "client_uri", format!("sip:{}@{FAR}", "u".repeat(255 - 5 - FAR.len())), format!("sip:{}@{FAR}", "u".repeat(256 - 5 - FAR.len()))),
     ];
     // `from_user_handler` refuses each of these characters on its own.
     for bad in ["[", "\"", ">", "\\", "#", "é", "@", "/"] {
         rules.push(rule(Endpoint, "from_user", "ok", format!("a{bad}b")));
     }
     rules
+}
+
+/// Rules the API applies although Asterisk *loads* the refused value:
+/// pjproject cannot build a SIP message with a URI over its buffers
+/// (`PJSIP_MAX_URL_SIZE`, `PJ_MAX_HOSTNAME`), so such a trunk loads and then
+/// fails on every REGISTER or INVITE (`ast_sip_validate_uri_length` runs when
+/// the registration starts, not when the file loads). Checked live too: the
+/// refused value *does* load, so nobody mistakes these for load-time rules.
+fn runtime_rules() -> Vec<Rule> {
+    use Object::*;
+    let host = |n: usize| "h".repeat(n);
+    vec![
+        rule(Aor, "contact", format!("sip:{}", host(116)), format!("sip:{}", host(117))),
+        rule(Aor, "contact", format!("sip:u@{}:5060", host(127)), format!("sip:u@{}:5060", host(128))),
+        rule(Registration, "server_uri", format!("sip:{}", host(116)), format!("sip:{}", host(117))),
+        rule(Registration, "client_uri", format!("sip:{}@{FAR}", "u".repeat(255 - 5 - FAR.len())), format!("sip:{}@{FAR}", "u".repeat(256 - 5 - FAR.len()))),
+    ]
 }
 
 /// The options of one test object: `type`, what the object needs to load at
@@ -182,9 +195,10 @@ async fn each_value_rule_is_what_asterisk_does() -> anyhow::Result<()> {
     let asterisk = AsteriskInstance::start("values-rules", "127.0.0.160", 15300).await?;
     let ami = asterisk.connect_ami().await?;
     let rules = rules();
+    let runtime = runtime_rules();
 
     // The API side of each rule.
-    for r in &rules {
+    for r in rules.iter().chain(&runtime) {
         let accepted = api_errors(r.object, r.key, &r.accepted);
         assert!(accepted.is_empty(), "API refuses {} = {:?}: {accepted:?}", r.key, r.accepted);
         let refused = api_errors(r.object, r.key, &r.refused);
@@ -198,6 +212,9 @@ async fn each_value_rule_is_what_asterisk_does() -> anyhow::Result<()> {
         sections.push(Section { name: format!("acc-{i}"), lines: object_lines(r.object, r.key, &r.accepted) });
         sections.push(Section { name: format!("ref-{i}"), lines: object_lines(r.object, r.key, &r.refused) });
     }
+    for (i, r) in runtime.iter().enumerate() {
+        sections.push(Section { name: format!("run-{i}"), lines: object_lines(r.object, r.key, &r.refused) });
+    }
     write_config(&ami, FILE, &sections, None).await?;
     reload_pjsip(&ami).await?;
 
@@ -205,7 +222,14 @@ async fn each_value_rule_is_what_asterisk_does() -> anyhow::Result<()> {
     for object in [Object::Endpoint, Object::Aor, Object::Registration] {
         let mine: Vec<(usize, &Rule)> = rules.iter().enumerate().filter(|(_, r)| std::mem::discriminant(&r.object) == std::mem::discriminant(&object)).collect();
         let accepted: Vec<String> = mine.iter().map(|(i, _)| format!("acc-{i}")).collect();
-        let names = loaded_once_present(&ami, &asterisk, object, &accepted).await?;
+        let runtime_loaded: Vec<String> = runtime
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| std::mem::discriminant(&r.object) == std::mem::discriminant(&object))
+            .map(|(i, _)| format!("run-{i}"))
+            .collect();
+        let wanted: Vec<String> = accepted.iter().chain(&runtime_loaded).cloned().collect();
+        let names = loaded_once_present(&ami, &asterisk, object, &wanted).await?;
         for (i, r) in mine {
             if names.contains(&format!("ref-{i}")) {
                 mismatches.push(format!("{object:?} {} = {:?}: the API refuses it, Asterisk loaded it", r.key, r.refused));
