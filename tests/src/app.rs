@@ -62,13 +62,22 @@ fn uuid_like() -> String {
 impl PatchbayServer {
     /// Starts a server on a fresh database, driving `ami` if given.
     pub async fn start(ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        Self::start_with_env(ami, &[]).await
+    }
+
+    /// Starts a server on a fresh database with extra environment variables.
+    pub async fn start_with_env(ami: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<PatchbayServer> {
         let dir = TempDir::new("server");
         let db = dir.0.join("patchbay.db");
-        Self::start_on(dir, db, ami).await
+        Self::start_on_with_env(dir, db, ami, env).await
     }
 
     /// Starts (or restarts) a server on an existing database file.
     pub async fn start_on(dir: TempDir, db: PathBuf, ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        Self::start_on_with_env(dir, db, ami, &[]).await
+    }
+
+    async fn start_on_with_env(dir: TempDir, db: PathBuf, ami: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<PatchbayServer> {
         let port = free_port();
         let mut command = Command::new(patchbay_binary()?);
         command
@@ -86,6 +95,7 @@ impl PatchbayServer {
         if let Some(ami) = ami {
             command.arg("--ami").arg(ami);
         }
+        command.envs(env.iter().copied());
         let process = command.spawn().context("start patchbay")?;
         let server = PatchbayServer {
             process,
