@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{bootstrap, sync};
+use patchbay_backend::{api, bootstrap, sync};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,7 +67,8 @@ fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBu
             Some(url) => sync::AsteriskLink::start(&url, store.clone())?,
             None => sync::AsteriskLink::none(),
         };
-        server::serve(AppState { store, asterisk }, ServeOptions { listen, dist }).await
+        let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
+        server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await
     })
 }
 

@@ -12,6 +12,8 @@ use tower_http::services::{ServeDir, ServeFile};
 pub struct AppState {
     pub store: Store,
     pub asterisk: crate::sync::AsteriskLink,
+    /// The failed-login throttle and the bound on password hashes at once.
+    pub login: std::sync::Arc<api::auth::LoginGuard>,
 }
 
 pub struct ServeOptions {
@@ -36,7 +38,10 @@ pub fn router(state: AppState, dist: Option<PathBuf>) -> Router {
 pub async fn serve(state: AppState, options: ServeOptions) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "Patchbay listening");
-    axum::serve(listener, router(state, options.dist))
+    // The peer address feeds the per-address login throttle (the TCP peer:
+    // forwarded-for headers are not trusted, anyone can send them).
+    let app = router(state, options.dist).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -62,14 +62,23 @@ fn uuid_like() -> String {
 impl PatchbayServer {
     /// Starts a server on a fresh database, driving `ami` if given.
     pub async fn start(ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        Self::start_with_env(ami, &[]).await
+    }
+
+    /// Starts a server on a fresh database with extra environment variables.
+    pub async fn start_with_env(ami: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<PatchbayServer> {
         let dir = TempDir::new("server");
         let db = dir.0.join("patchbay.db");
-        Self::start_on(dir, db, ami).await
+        Self::start_on_with_env(dir, db, ami, env).await
     }
 
     /// Starts (or restarts) a server on an existing database file.
     pub async fn start_on(dir: TempDir, db: PathBuf, ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
-        Self::launch(dir, db, ami, Stdio::null(), Stdio::inherit(), "info").await
+        Self::launch(dir, db, ami, &[], Stdio::null(), Stdio::inherit(), "info").await
+    }
+
+    async fn start_on_with_env(dir: TempDir, db: PathBuf, ami: Option<&str>, env: &[(&str, &str)]) -> anyhow::Result<PatchbayServer> {
+        Self::launch(dir, db, ami, env, Stdio::null(), Stdio::inherit(), "info").await
     }
 
     /// Starts a server on a fresh database whose log (stdout and stderr, at debug
@@ -78,7 +87,7 @@ impl PatchbayServer {
         let dir = TempDir::new("server");
         let db = dir.0.join("patchbay.db");
         let log = std::fs::File::create(dir.0.join("patchbay.log"))?;
-        Self::launch(dir, db, ami, Stdio::from(log.try_clone()?), Stdio::from(log), "debug").await
+        Self::launch(dir, db, ami, &[], Stdio::from(log.try_clone()?), Stdio::from(log), "debug").await
     }
 
     /// What the server logged, if started with [`start_logged`](Self::start_logged).
@@ -86,7 +95,7 @@ impl PatchbayServer {
         std::fs::read_to_string(self._dir.0.join("patchbay.log")).unwrap_or_default()
     }
 
-    async fn launch(dir: TempDir, db: PathBuf, ami: Option<&str>, stdout: Stdio, stderr: Stdio, log_level: &str) -> anyhow::Result<PatchbayServer> {
+    async fn launch(dir: TempDir, db: PathBuf, ami: Option<&str>, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio, log_level: &str) -> anyhow::Result<PatchbayServer> {
         let port = free_port();
         let mut command = Command::new(patchbay_binary()?);
         command
@@ -104,6 +113,7 @@ impl PatchbayServer {
         if let Some(ami) = ami {
             command.arg("--ami").arg(ami);
         }
+        command.envs(env.iter().copied());
         let process = command.spawn().context("start patchbay")?;
         let server = PatchbayServer {
             process,

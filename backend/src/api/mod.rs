@@ -12,6 +12,7 @@ pub mod guard;
 pub mod interconnect;
 pub mod kazoo;
 pub mod listing;
+pub mod login_throttle;
 pub mod openapi;
 pub mod patchbay;
 pub mod resource;
@@ -66,6 +67,7 @@ fn confd() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/auth/0.1/token", post(auth::create_token))
+        .route("/api/auth/0.1/token/{token}", get(auth::get_token).head(auth::check_token).delete(auth::revoke_token))
         .route("/api/auth/0.1/tenants", get(accounts::list_tenants).post(accounts::create_tenant))
         .route("/api/auth/0.1/users", post(accounts::create_account))
         .route("/api/patchbay/1.0/audit", get(accounts::audit))

@@ -50,7 +50,8 @@ pub const CONFD_ROUTES: &[(&str, &[&str], &str)] = &[
 
 /// Other routes: (full path, methods, summary, needs a token).
 pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
-    ("/api/auth/0.1/token", &["post"], "Token from HTTP Basic credentials", false),
+    ("/api/auth/0.1/token", &["post"], "Token from HTTP Basic credentials (429 + Retry-After after repeated failures for the user or from the address)", false),
+    ("/api/auth/0.1/token/{token}", &["get", "head", "delete"], "One token: its data (404 if unknown, expired or revoked; ?tenant= 403 if it may not act for it), HEAD 204/404, DELETE revokes it (200, as wazo-auth)", false),
     ("/api/auth/0.1/tenants", &["get", "post"], "Tenants (create: master tenant)", true),
     ("/api/auth/0.1/users", &["post"], "API accounts (master_admin / tenant_admin)", true),
     ("/api/patchbay/1.0/status", &["get"], "Asterisk link status", false),

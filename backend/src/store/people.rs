@@ -109,19 +109,44 @@ fn account_from_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
     })
 }
 
-/// The account whose username and password match, if any.
-pub fn verify_login(conn: &Connection, username: &str, password: &str) -> Result<Option<Account>, StoreError> {
-    let found = conn
+/// The account named `username` and its stored password hash. Read under the
+/// database lock; the hash is checked with [`password_matches`] after it is
+/// released, as argon2 is slow on purpose and would hold every other request
+/// up.
+pub fn login_candidate(conn: &Connection, username: &str) -> Result<Option<(Account, StoredHash)>, StoreError> {
+    Ok(conn
         .query_row(
             "SELECT uuid, tenant_uuid, username, role, password_hash FROM accounts WHERE username = ?1",
             params![username],
-            |row| Ok((account_from_row(row)?, row.get::<_, String>(4)?)),
+            |row| Ok((account_from_row(row)?, StoredHash(row.get(4)?))),
         )
-        .optional()?;
-    Ok(found.and_then(|(account, stored)| {
-        let hash = PasswordHash::new(&stored).ok()?;
-        Argon2::default().verify_password(password.as_bytes(), &hash).ok().map(|()| account)
-    }))
+        .optional()?)
+}
+
+/// An argon2 PHC string; its Debug shows nothing of it.
+pub struct StoredHash(String);
+
+impl std::fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredHash(..)")
+    }
+}
+
+/// A hash no password matches, checked for unknown usernames so that they
+/// cost as much as a wrong password and answer as late: the answer time does
+/// not tell which usernames exist.
+fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()))
+}
+
+/// Whether `password` matches `stored` (`None`: an unknown username, checked
+/// against a hash no password matches, at the same cost). Slow: call it off
+/// the async workers and outside the database lock.
+pub fn password_matches(stored: Option<&StoredHash>, password: &str) -> bool {
+    let text = stored.map_or(unknown_user_hash(), |StoredHash(text)| text.as_str());
+    let matches = PasswordHash::new(text).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok());
+    matches && stored.is_some()
 }
 
 pub fn insert_token(conn: &Connection, token: &str, account_uuid: &str, expires_at: i64) -> Result<(), StoreError> {
@@ -135,12 +160,23 @@ pub fn insert_token(conn: &Connection, token: &str, account_uuid: &str, expires_
 
 /// The account behind a token that has not expired at `now` (unix seconds).
 pub fn account_for_token(conn: &Connection, token: &str, now: i64) -> Result<Option<Account>, StoreError> {
+    Ok(token_info(conn, token, now)?.map(|(account, _)| account))
+}
+
+/// A live token: its account and expiry (unix seconds).
+pub fn token_info(conn: &Connection, token: &str, now: i64) -> Result<Option<(Account, i64)>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
+            "SELECT a.uuid, a.tenant_uuid, a.username, a.role, t.expires_at FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
              WHERE t.token = ?1 AND t.expires_at > ?2",
             params![token, now],
-            account_from_row,
+            |row| Ok((account_from_row(row)?, row.get(4)?)),
         )
         .optional()?)
+}
+
+/// Revokes a token; revoking an unknown one is not an error (as wazo-auth).
+pub fn delete_token(conn: &Connection, token: &str) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM tokens WHERE token = ?1", params![token])?;
+    Ok(())
 }
