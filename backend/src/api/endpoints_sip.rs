@@ -37,6 +37,7 @@ fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         .find(|trunk| super::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
         .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
+        map.remove(LEGACY_KEY);
         map.insert("trunk".into(), trunk.unwrap_or(Value::Null));
         let line = super::routing::line_of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
         map.insert("line".into(), line.map(|l| super::docs::summary(&super::routing::LINES.spec, &l)).unwrap_or(Value::Null));
