@@ -226,3 +226,20 @@ async fn tenant_admins_reach_only_their_own_account() -> anyhow::Result<()> {
     assert_eq!(status, 404);
     Ok(())
 }
+
+#[tokio::test]
+async fn user_auth_guessing_is_throttled() -> anyhow::Result<()> {
+    let s = PatchbayServer::start(None).await?;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(user_auth(&s, "admin", "not-the-password", "master").await?.0);
+    }
+    assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|&status| status == 429), "{statuses:?}");
+    // The right credentials wait too, while the account is locked.
+    assert_eq!(user_auth(&s, "admin", ADMIN_PASSWORD, "master").await?.0, 429);
+    // wazo-auth logins are keyed by username, not by Kazoo account: still open.
+    let other = s.admin_token().await;
+    assert!(other.is_ok(), "{other:?}");
+    Ok(())
+}

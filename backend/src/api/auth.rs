@@ -113,7 +113,7 @@ impl LoginGuard {
         self.hashing.clone().acquire_owned().await.map_err(|error| ApiError::Internal(error.to_string()))
     }
 
-    fn throttle(&self) -> std::sync::MutexGuard<'_, LoginThrottle> {
+    pub fn throttle(&self) -> std::sync::MutexGuard<'_, LoginThrottle> {
         self.throttle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

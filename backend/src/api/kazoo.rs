@@ -21,7 +21,9 @@ use super::error::ApiError;
 use crate::server::AppState;
 use crate::store::{Kind, ObjectRow, StoreError, objects, people};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
+use std::net::SocketAddr;
+use std::time::Instant;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patchbay_shared::kazoo::{self, Allocator, Connectivity, KazooError, Tenancy};
@@ -124,7 +126,7 @@ fn request_data(bytes: &[u8]) -> KzResult<Map<String, Value>> {
 }
 
 /// `PUT /v2/user_auth`.
-pub async fn user_auth(State(state): State<AppState>, body: Bytes) -> KzResult<Response> {
+pub async fn user_auth(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> KzResult<Response> {
     let data = request_data(&body)?;
     let text = |key: &str| -> KzResult<String> {
         match data.get(key) {
@@ -135,8 +137,21 @@ pub async fn user_auth(State(state): State<AppState>, body: Bytes) -> KzResult<R
     };
     let credentials = text("credentials")?;
     let account_name = text("account_name")?;
+    // The same throttle as wazo-auth's token route, keyed by the Kazoo
+    // account: the md5 check is cheap, but guessing must stay slow.
+    let throttle_key = format!("kazoo:{account_name}");
+    if let Err(wait) = state.login.throttle().check(&throttle_key, peer.ip(), Instant::now()) {
+        let secs = super::login_throttle::retry_after_secs(wait);
+        let mut response = KzError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", json!({"message": format!("too many failed logins: retry in {secs} s")})).into_response();
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        return Ok(response);
+    }
     let found = state.store.read(|conn| people::account_for_kazoo_credentials(conn, &account_name, &credentials))?;
-    let account = found.ok_or_else(|| KzError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", json!({"message": "invalid credentials"})))?;
+    let Some(account) = found else {
+        state.login.throttle().record_failure(&throttle_key, peer.ip(), Instant::now());
+        return Err(KzError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", json!({"message": "invalid credentials"})));
+    };
+    state.login.throttle().record_success(&throttle_key);
     let token = new_token();
     state.store.write(|tx| people::insert_token(tx, &token, &account.uuid, now_unix() + USER_AUTH_SECS))?;
     let data = json!({"account_id": account.tenant_uuid, "owner_id": account.uuid, "account_name": account_name, "is_reseller": false});
