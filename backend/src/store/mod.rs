@@ -1,5 +1,5 @@
-//! SQLite persistence: one connection, WAL, foreign keys on, embedded
-//! migrations. Every request's writes run in one transaction
+//! SQLite persistence: one writer and a few reader connections, WAL,
+//! foreign keys on, embedded migrations. Every request's writes run in one transaction
 //! ([`Store::write`]), so a request either changes everything it meant to or
 //! nothing.
 
@@ -11,9 +11,9 @@ pub mod people;
 pub use objects::{Kind, ObjectRow};
 pub use people::{Account, Role, Tenant};
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OpenFlags, Transaction};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,22 +25,80 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
 }
 
-/// The database. Cheap to clone; all clones share one connection.
+/// The database. Cheap to clone. One writer connection (SQLite allows one
+/// writer at a time anyway) and a few reader connections: in WAL mode
+/// readers see the last committed state and never wait behind a write.
+/// Neither kind of connection is held across an `.await` (the closures are
+/// synchronous).
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<ReaderPool>,
+}
+
+/// Reader connections handed out one at a time. A dozen lines of
+/// `Mutex` + `Condvar` rather than a pool crate: no timeouts, no
+/// health checks, no async — a reader is always ready and only ever lent
+/// to a synchronous closure.
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl ReaderPool {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let conn = {
+            let mut idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            loop {
+                if let Some(conn) = idle.pop() {
+                    break conn;
+                }
+                idle = self.returned.wait(idle).unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        };
+        // Put the connection back even if `f` panics.
+        struct Return<'a>(&'a ReaderPool, Option<Connection>);
+        impl Drop for Return<'_> {
+            fn drop(&mut self) {
+                if let Some(conn) = self.1.take() {
+                    self.0.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+                    self.0.returned.notify_one();
+                }
+            }
+        }
+        let lent = Return(self, Some(conn));
+        f(lent.1.as_ref().expect("lent connection"))
+    }
+}
+
+/// Reader connections: enough for the two cores this runs on and the
+/// blocking pool's bursts, few enough to keep file handles low.
+const READERS: usize = 4;
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // FULL: an acknowledged write is on disk before the HTTP answer leaves.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: an acknowledged write is on disk before the HTTP answer leaves.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        configure(&conn)?;
         migrations::all().to_latest(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            configure(&reader)?;
+            readers.push(reader);
+        }
+        Ok(Store {
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(ReaderPool { idle: Mutex::new(readers), returned: Condvar::new() }),
+        })
     }
 
     /// Runs `f` in one transaction; commits when it returns `Ok`.
@@ -48,16 +106,25 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = conn.transaction().map_err(StoreError::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
-    /// Runs `f` on a read snapshot.
-    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&conn)
+    /// Runs `f` on a read-only connection, in one read transaction (a
+    /// consistent snapshot even across several queries).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.readers.with(|conn| {
+            conn.execute_batch("BEGIN DEFERRED").map_err(StoreError::from)?;
+            let out = f(conn);
+            // A read transaction has nothing to keep: end it whatever `f` said.
+            let _ = conn.execute_batch("COMMIT");
+            out
+        })
     }
 }
