@@ -200,7 +200,7 @@ fn names_resolve_inside_the_tenant_only() {
     // `theirs` exists, in the other tenant: here it is a new outcall, not theirs.
     doc.outcalls[0].name = "theirs".into();
     doc.outcalls[0].trunks = vec!["provider".into(), "nowhere".into()];
-    let errors = plan_for(&stored, &doc, &no_env).err().expect("refused");
+    let errors = plan_for(&stored, &doc, &no_env).expect_err("refused");
     assert_eq!(errors, ["Input Error - tenants[master].outcalls[0].trunks: trunk 'nowhere' is not in this tenant's trunks"]);
     doc.outcalls[0].trunks = vec!["provider".into()];
     let (changes, _) = plan_for(&stored, &doc, &no_env).expect("valid");
@@ -223,17 +223,17 @@ fn secrets_come_from_the_environment_or_are_kept_never_from_the_file() {
 
     let mut doc = exported.clone();
     doc.trunks[0].sip.as_mut().unwrap().outbound_auth[1].1 = Text::Plain("in-clear".into());
-    let errors = plan_for(&stored, &doc, &no_env).err().expect("refused");
+    let errors = plan_for(&stored, &doc, &no_env).expect_err("refused");
     assert!(errors[0].contains("outbound_auth.password: is a secret"), "{errors:?}");
 
     let mut doc = exported.clone();
     doc.trunks[0].sip.as_mut().unwrap().auth.push(("password".into(), Text::Secret(SecretRef { secret: "keep".into() })));
-    let errors = plan_for(&stored, &doc, &no_env).err().expect("nothing to keep");
+    let errors = plan_for(&stored, &doc, &no_env).expect_err("nothing to keep");
     assert!(errors[0].contains("auth.password: {secret: \"keep\"} but the server has no secret here"), "{errors:?}");
 
     let mut doc = exported;
     doc.trunks[0].sip.as_mut().unwrap().auth.push(("password".into(), Text::Secret(SecretRef { secret: "env:UNSET_VAR".into() })));
-    let errors = plan_for(&stored, &doc, &no_env).err().expect("nothing to keep");
+    let errors = plan_for(&stored, &doc, &no_env).expect_err("nothing to keep");
     assert!(errors[0].contains("UNSET_VAR is not set and the server has no secret here"), "{errors:?}");
 }
 
@@ -242,7 +242,7 @@ fn an_extension_is_bound_once() {
     let stored = stored();
     let mut doc = mapping::export_tenant(&stored, master(&stored)).doc;
     doc.extensions.push(ExtensionDoc { exten: "_0.".into(), context: "to-extern".into(), enabled: true });
-    let errors = plan_for(&stored, &doc, &no_env).err().expect("refused");
+    let errors = plan_for(&stored, &doc, &no_env).expect_err("refused");
     assert_eq!(errors, ["Input Error - tenants[master].extensions[0]: extension _0.@to-extern is already used by outcall 'national'"]);
 }
 
