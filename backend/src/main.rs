@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{api, bootstrap, sync};
+use patchbay_backend::{api, bootstrap, config_code, sync};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,12 @@ enum Command {
     },
     /// Replay a dialplan corpus (JSON Lines) and report every disagreement.
     DialplanCheck { file: PathBuf },
+    /// Write the interconnection config as a YAML/TOML document (secrets as references).
+    Export(config_code::cli::ExportArgs),
+    /// Show what applying a config document would change (objects and Asterisk config).
+    Plan(config_code::cli::DocumentArgs),
+    /// Apply a config document in one transaction.
+    Apply(config_code::cli::DocumentArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,9 @@ fn main() -> ExitCode {
             }
         },
         Command::DialplanCheck { file } => dialplan_check(&file),
+        Command::Export(args) => config_code::cli::export(args),
+        Command::Plan(args) => config_code::cli::plan(args),
+        Command::Apply(args) => config_code::cli::apply(args),
     }
 }
 

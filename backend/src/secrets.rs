@@ -20,7 +20,7 @@ const SECRET_OPTION_KEYS: [&str; 6] = ["password", "secret", "md5_cred", "oauth_
 /// Object keys whose value is a secret (Wazo registers, Kazoo servers, legacy bodies).
 const SECRET_OBJECT_KEYS: [&str; 6] = ["password", "secret", "auth_password", "md5_cred", "oauth_secret", "dbsecret"];
 
-fn is_secret_key(key: &str) -> bool {
+pub fn is_secret_key(key: &str) -> bool {
     let key = key.trim().to_ascii_lowercase();
     SECRET_OPTION_KEYS.contains(&key.as_str()) || SECRET_OBJECT_KEYS.contains(&key.as_str())
 }

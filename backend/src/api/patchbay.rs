@@ -25,6 +25,9 @@ pub fn routes() -> Router<AppState> {
         .route("/simulate", post(simulate_call))
         .route("/lint", get(lint_routes))
         .route("/config/preview", get(config_preview))
+        .route("/export", get(crate::config_code::api::export))
+        .route("/plan", post(crate::config_code::api::plan))
+        .route("/apply", post(crate::config_code::api::apply))
 }
 
 /// Whether an Asterisk is connected, and which endpoints it really has.
