@@ -257,6 +257,17 @@ fn pending_changes(store: &crate::store::Store) -> Result<i64, crate::store::Sto
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn ready_only_while_the_database_answers() {
+        let store = crate::store::Store::open(std::path::Path::new(":memory:")).unwrap();
+        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none() };
+        assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
+        // A database that no longer answers the readiness query.
+        store.read(|conn| conn.execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE tenants;")).unwrap();
+        assert_eq!(readyz(State(state)).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(healthz().await, "ok");
+    }
+
     #[test]
     fn unknown_methods_share_one_label() {
         assert_eq!(method_label(&Method::POST), "POST");

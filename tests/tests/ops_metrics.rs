@@ -1,10 +1,16 @@
 //! `/healthz`, `/readyz` and `/metrics` on the real binary: after a few API
 //! calls the scrape counts exactly those calls under their route templates,
 //! with histogram buckets and status labels, and names no tenant, endpoint
-//! or secret. No Asterisk: the AMI gauges read "not connected".
+//! or secret. Without Asterisk the AMI gauges read "not connected"; with a
+//! real Asterisk 22 (127.0.0.200, AMI 15340) one apply is timed under its
+//! mode and the gauges follow the connection, the sync state and the
+//! pending changes.
 
-use patchbay_e2e::app::PatchbayServer;
+use patchbay_backend::ami::AmiMessage;
+use patchbay_e2e::app::{PatchbayServer, eventually};
+use patchbay_e2e::asterisk::AsteriskInstance;
 use serde_json::json;
+use std::time::Duration;
 
 /// The value of the one sample named `name` whose labels include every
 /// `label="value"` pair of `labels`.
@@ -105,5 +111,51 @@ async fn metrics_count_api_calls_by_route_template() -> anyhow::Result<()> {
     let (_, _, again) = get(&s, "/metrics").await?;
     assert_eq!(sample(&again, "patchbay_http_requests_total", &[("route", "/metrics"), ("status", "200")]), Some(1.0), "{again}");
     assert_eq!(sample(&again, "patchbay_http_requests_total", &posts), Some(3.0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn metrics_follow_an_apply_to_a_real_asterisk() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("ops-metrics", "127.0.0.200", 15340).await?;
+    let ami = asterisk.connect_ami().await?;
+    let s = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let t = s.admin_token().await?;
+    let scrape = || async { get(&s, "/metrics").await.map(|(_, _, text)| text).unwrap_or_default() };
+    // Connected and in sync with the seeded configuration first.
+    eventually("the first pass to find Asterisk in sync", Duration::from_secs(60), || async {
+        let text = scrape().await;
+        (sample(&text, "patchbay_asterisk_connected", &[]) == Some(1.0) && sample(&text, "patchbay_asterisk_in_sync", &[]) == Some(1.0)).then_some(())
+    })
+    .await?;
+    let applies = |text: &str| -> f64 {
+        ["full", "incremental"].iter().filter_map(|mode| sample(text, "patchbay_apply_duration_seconds_count", &[("mode", mode)])).sum()
+    };
+    let applies_before = applies(&scrape().await);
+
+    let endpoint = s
+        .expect(&t, "POST", "/api/confd/1.1/endpoints/sip", Some(json!({
+            "name": "metrics-trunk", "aor_section_options": [["contact", "sip:127.0.0.201:5060"]],
+            "identify_section_options": [["match", "127.0.0.201"]],
+        })), 201)
+        .await?;
+    let trunk = s.expect(&t, "POST", "/api/confd/1.1/trunks", Some(json!({"context": "from-extern"})), 201).await?;
+    s.expect(&t, "PUT", &format!("/api/confd/1.1/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap()), None, 204).await?;
+    eventually("Asterisk to load metrics-trunk", Duration::from_secs(30), || async {
+        ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", "metrics-trunk")).await.is_ok().then_some(())
+    })
+    .await?;
+    // The pass that wrote the trunk is timed; once in sync nothing is pending.
+    let text = eventually("the apply to be counted and nothing pending", Duration::from_secs(30), || async {
+        let text = scrape().await;
+        let settled = applies(&text) > applies_before && sample(&text, "patchbay_asterisk_in_sync", &[]) == Some(1.0) && sample(&text, "patchbay_pending_changes", &[]) == Some(0.0);
+        settled.then_some(text)
+    })
+    .await?;
+    let full_buckets = text.lines().filter(|l| l.starts_with("patchbay_apply_duration_seconds_bucket{") && l.contains("mode=\"full\"")).count();
+    assert!(full_buckets > 5, "a full apply (a new PJSIP endpoint needs a reload) with its buckets:\n{text}");
+    assert!(sample(&text, "patchbay_apply_duration_seconds_sum", &[("mode", "full")]).is_some_and(|sum| sum > 0.0), "{text}");
+    assert_eq!(sample(&text, "patchbay_asterisk_connected", &[]), Some(1.0));
+    assert_eq!(sample(&text, "patchbay_asterisk_reconnects_total", &[]), Some(0.0));
+    assert!(!text.contains("metrics-trunk"), "an endpoint name in the scrape:\n{text}");
     Ok(())
 }
