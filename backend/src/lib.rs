@@ -4,10 +4,13 @@
 
 pub mod ami;
 pub mod api;
+pub mod backup;
 pub mod bootstrap;
 pub mod calls;
 pub mod config_code;
+pub mod config;
 pub mod live;
+pub mod metrics;
 pub mod secrets;
 pub mod server;
 pub mod snapshot;

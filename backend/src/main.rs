@@ -1,16 +1,20 @@
-//! `patchbay`: the server (`serve`) and the dialplan corpus checker (`dialplan-check`).
+//! `patchbay`: the server (`serve`), backups (`backup`, `restore`) and the
+//! dialplan corpus checker (`dialplan-check`).
 
 use clap::{Parser, Subcommand};
+use patchbay_backend::config::{self, LogFormat, ServeFlags, Settings};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{api, bootstrap, config_code, sync};
-use std::net::SocketAddr;
+use patchbay_backend::{api, backup, bootstrap, config_code, metrics, sync};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "patchbay", version, about = "Interconnection manager for Asterisk PBXs")]
 struct Cli {
+    /// Config file (TOML); [env: PATCHBAY_CONFIG] [default: /etc/patchbay/patchbay.toml, if present]
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -18,18 +22,25 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the REST API and the browser app.
-    Serve {
-        /// SQLite database file (created if missing).
-        #[arg(long, default_value = "patchbay.db")]
-        db: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// The Asterisk to drive: ami://USER:SECRET@HOST:PORT
-        #[arg(long, env = "PATCHBAY_AMI", hide_env_values = true)]
-        ami: Option<String>,
-        /// The built browser app (Trunk's output).
-        #[arg(long, default_value = "dist")]
-        dist: PathBuf,
+    Serve(ServeFlags),
+    /// Copy the database, consistent even while a server writes to it.
+    Backup {
+        /// The database [default: the configured one]
+        #[arg(long)]
+        db: Option<String>,
+        /// Where to write the copy (replaced if it exists).
+        file: PathBuf,
+    },
+    /// Replace the database with a backup (stop the server first).
+    Restore {
+        /// The database [default: the configured one]
+        #[arg(long)]
+        db: Option<String>,
+        /// Replace the database if it exists.
+        #[arg(long)]
+        force: bool,
+        /// The backup to restore.
+        file: PathBuf,
     },
     /// Replay a dialplan corpus (JSON Lines) and report every disagreement.
     DialplanCheck { file: PathBuf },
@@ -42,30 +53,71 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
-    match Cli::parse().command {
-        Command::Serve { db, listen, ami, dist } => match run_server(db, listen, ami, dist) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("patchbay: {error:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::DialplanCheck { file } => dialplan_check(&file),
-        Command::Export(args) => config_code::cli::export(args),
-        Command::Plan(args) => config_code::cli::plan(args),
-        Command::Apply(args) => config_code::cli::apply(args),
+    let cli = Cli::parse();
+    // The settings decide the log format, so they are read before logging
+    // starts; the corpus checker needs none (a broken config file must not stop it).
+    let flags = match &cli.command {
+        Command::Serve(flags) => flags.layer(),
+        Command::Backup { db, .. } | Command::Restore { db, .. } => config::Layer { db: db.clone(), ..config::Layer::default() },
+        Command::DialplanCheck { file } => {
+            init_logging(LogFormat::Text);
+            return dialplan_check(file);
+        }
+        // Config as code names its database itself (`--db`).
+        Command::Export(_) | Command::Plan(_) | Command::Apply(_) => {
+            init_logging(LogFormat::Text);
+            return match cli.command {
+                Command::Export(args) => config_code::cli::export(args),
+                Command::Plan(args) => config_code::cli::plan(args),
+                Command::Apply(args) => config_code::cli::apply(args),
+                _ => unreachable!("matched above"),
+            };
+        }
+    };
+    let settings = match config::load(cli.config.as_deref(), &flags) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("patchbay: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
+    let outcome = match cli.command {
+        Command::Serve(_) => run_server(settings),
+        Command::Backup { file, .. } => backup::backup(&settings.db, &file)
+            .map(|version| println!("Backed up {} to {} (schema version {version})", settings.db.display(), file.display()))
+            .map_err(Into::into),
+        Command::Restore { file, force, .. } => backup::restore(&settings.db, &file, force)
+            .map(|version| println!("Restored {} from {} (schema version {version})", settings.db.display(), file.display()))
+            .map_err(Into::into),
+        Command::DialplanCheck { .. } | Command::Export(_) | Command::Plan(_) | Command::Apply(_) => unreachable!("answered above"),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("patchbay: {error:#}");
+            ExitCode::FAILURE
+        }
+
     }
 }
 
-fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBuf) -> anyhow::Result<()> {
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+    }
+}
+
+fn run_server(settings: Settings) -> anyhow::Result<()> {
+    let Settings { listen, db, ami, dist, .. } = settings;
     let store = Store::open(&db)?;
     let admin_password = std::env::var("PATCHBAY_ADMIN_PASSWORD").ok();
     if let Some(generated) = bootstrap::seed_if_empty(&store, admin_password.as_deref())? {
         println!("Created user `admin` with password: {generated}  (shown once; set PATCHBAY_ADMIN_PASSWORD to choose it)");
     }
+    metrics::server_started(&store)?;
     let dist = dist.join("index.html").exists().then_some(dist);
     if dist.is_none() {
         tracing::warn!("no built browser app found: serving the API only");
@@ -77,6 +129,7 @@ fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBu
             None => sync::AsteriskLink::none(),
         };
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
+        metrics::watch_ami(&asterisk);
         server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await
     })
 }

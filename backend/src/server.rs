@@ -23,8 +23,8 @@ pub struct ServeOptions {
 }
 
 pub fn router(state: AppState, dist: Option<PathBuf>) -> Router {
-    let app = api::router(state);
-    match dist {
+    let app = api::router(state.clone()).merge(crate::metrics::routes(state));
+    let app = match dist {
         Some(dist) => {
             // Unknown paths outside /api get the app (client-side routing); the
             // API keeps its own JSON 404 (see api::router).
@@ -32,7 +32,9 @@ pub fn router(state: AppState, dist: Option<PathBuf>) -> Router {
             app.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
         }
         None => app,
-    }
+    };
+    // Outermost, so every answer is counted under its route template.
+    app.layer(axum::middleware::from_fn(crate::metrics::track_http))
 }
 
 pub async fn serve(state: AppState, options: ServeOptions) -> anyhow::Result<()> {

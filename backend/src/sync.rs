@@ -309,6 +309,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                     status.in_sync = true;
                     status.last_check_at = Some(unix_now());
                     if let Some(mode) = outcome.mode {
+                        crate::metrics::apply_finished(mode, started.elapsed());
                         status.last_apply = Some(ApplyReport {
                             at: unix_now(),
                             mode,
@@ -341,6 +342,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                             status.endpoints = endpoints;
                         }
                         if failure.rolled_back {
+                            crate::metrics::apply_finished("rolled_back", started.elapsed());
                             status.last_apply = Some(ApplyReport {
                                 at: unix_now(),
                                 mode: "rolled_back",

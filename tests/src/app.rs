@@ -15,7 +15,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// `target/debug/patchbay`, next to this test binary's `deps/` folder.
-fn patchbay_binary() -> anyhow::Result<PathBuf> {
+pub fn patchbay_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let profile_dir = exe.parent().and_then(Path::parent).context("test binary is not in target/<profile>/deps")?;
     let binary = profile_dir.join("patchbay");

@@ -71,6 +71,15 @@ impl ReaderPool {
     }
 }
 
+/// The schema version this build migrates to (`PRAGMA user_version`, which
+/// the migrations keep), from a freshly migrated in-memory database so it
+/// cannot drift from the migration list.
+pub fn latest_schema_version() -> Result<i64, StoreError> {
+    let mut conn = Connection::open_in_memory()?;
+    migrations::all().to_latest(&mut conn)?;
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
 /// Reader connections: enough for the two cores this runs on and the
 /// blocking pool's bursts, few enough to keep file handles low.
 const READERS: usize = 4;
@@ -115,15 +124,15 @@ impl Store {
 
     /// Runs `f` on a read-only connection, in one read transaction (a
     /// consistent snapshot even across several queries).
-    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<StoreError>,
-    {
+    pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.readers.with(|conn| {
-            conn.execute_batch("BEGIN DEFERRED").map_err(StoreError::from)?;
+            // If BEGIN fails, `f`'s own queries meet (and report) the same error.
+            let began = conn.execute_batch("BEGIN DEFERRED").is_ok();
             let out = f(conn);
-            // A read transaction has nothing to keep: end it whatever `f` said.
-            let _ = conn.execute_batch("COMMIT");
+            if began {
+                // A read transaction has nothing to keep: end it whatever `f` said.
+                let _ = conn.execute_batch("COMMIT");
+            }
             out
         })
     }
