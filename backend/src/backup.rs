@@ -152,6 +152,7 @@ fn create_private(path: &Path) -> Result<(), BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     struct Dir(PathBuf);
     impl Drop for Dir {

@@ -260,10 +260,11 @@ mod tests {
     #[tokio::test]
     async fn ready_only_while_the_database_answers() {
         let store = crate::store::Store::open(std::path::Path::new(":memory:")).unwrap();
-        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none() };
+        let login = std::sync::Arc::new(crate::api::auth::LoginGuard::new(Default::default(), 1, 1));
+        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none(), login };
         assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
         // A database that no longer answers the readiness query.
-        store.read(|conn| conn.execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE tenants;")).unwrap();
+        store.write(|tx| tx.execute_batch("DROP TABLE tenants").map_err(crate::store::StoreError::from)).unwrap();
         assert_eq!(readyz(State(state)).await.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(healthz().await, "ok");
     }

@@ -94,13 +94,22 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let mut conn = Connection::open(path)?;
+        // `:memory:` (tests) is one shared in-memory database, so that the
+        // readers see what the writer wrote.
+        let (path, uri) = if path == Path::new(":memory:") {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (std::path::PathBuf::from(format!("file:patchbay-memory-{}-{n}?mode=memory&cache=shared", std::process::id())), OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            (path.to_path_buf(), OpenFlags::empty())
+        };
+        let mut conn = Connection::open_with_flags(&path, OpenFlags::default() | uri)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         configure(&conn)?;
         migrations::all().to_latest(&mut conn)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let reader = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | uri)?;
             configure(&reader)?;
             readers.push(reader);
         }
