@@ -1,0 +1,174 @@
+//! One tenant's bad value does not block another tenant, and the status is
+//! per tenant, against a real Asterisk 22.
+//!
+//! Tenant Alpha's trunk gets an endpoint value Asterisk refuses (`from_user`
+//! with a blank: res_pjsip refuses the whole endpoint). The value is written
+//! straight into the database while Patchbay is stopped, so the test does
+//! not depend on what the API's validation accepts. Then tenant Bravo adds a
+//! trunk and an outgoing route: both must go live, Alpha's status must name
+//! its refused endpoint and why, and Bravo's status must not name Alpha.
+//!
+//! AMI port 15310, SIP address 127.0.0.170 (far ends 127.0.0.180–181, where
+//! nothing listens).
+
+use patchbay_backend::ami::{AmiClient, AmiMessage};
+use patchbay_backend::store::{Kind, Store, objects};
+use patchbay_e2e::app::{PatchbayServer, TempDir, eventually};
+use patchbay_e2e::asterisk::{AsteriskInstance, parse_dialplan_show};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const C: &str = "/api/confd/1.1";
+
+async fn has_endpoint(ami: &AmiClient, name: &str) -> bool {
+    ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name)).await.is_ok()
+}
+
+async fn status(server: &PatchbayServer, token: &str) -> anyhow::Result<Value> {
+    server.expect(token, "GET", "/api/patchbay/1.0/status", None, 200).await
+}
+
+/// A tenant and its tenant admin; returns (tenant uuid, admin token).
+async fn tenant(server: &PatchbayServer, master: &str, slug: &str) -> anyhow::Result<(String, String)> {
+    let tenant = server.expect(master, "POST", "/api/auth/0.1/tenants", Some(json!({"name": slug, "slug": slug})), 201).await?;
+    let uuid = tenant["uuid"].as_str().unwrap_or_default().to_string();
+    let (username, password) = (format!("{slug}-admin"), format!("{slug}-password-1"));
+    server
+        .expect(master, "POST", "/api/auth/0.1/users", Some(json!({"username": username, "password": password, "tenant_uuid": uuid, "role": "tenant_admin"})), 201)
+        .await?;
+    Ok((uuid, server.login(&username, &password).await?))
+}
+
+/// A SIP trunk `name` towards `host`; returns (endpoint, trunk).
+async fn trunk(server: &PatchbayServer, token: &str, name: &str, host: &str, endpoint_options: Value) -> anyhow::Result<(Value, Value)> {
+    let endpoint = server
+        .expect(token, "POST", &format!("{C}/endpoints/sip"), Some(json!({
+            "name": name, "label": name,
+            "aor_section_options": [["contact", format!("sip:{host}:5060")]],
+            "identify_section_options": [["match", host]],
+            "endpoint_section_options": endpoint_options,
+        })), 201)
+        .await?;
+    let trunk = server.expect(token, "POST", &format!("{C}/trunks"), Some(json!({})), 201).await?;
+    let association = format!("{C}/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap_or_default());
+    server.expect(token, "PUT", &association, None, 204).await?;
+    Ok((endpoint, trunk))
+}
+
+/// The name of the tenant's context of `kind` (`outcall`, `incall`, …).
+async fn context_of(server: &PatchbayServer, token: &str, kind: &str) -> anyhow::Result<String> {
+    let contexts = server.expect(token, "GET", &format!("{C}/contexts"), None, 200).await?;
+    contexts["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["type"] == kind))
+        .and_then(|c| c["name"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no {kind} context: {contexts}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("containment", "127.0.0.170", 15310).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let master = server.admin_token().await?;
+    let ami = asterisk.connect_ami().await?;
+
+    // (c) The status wants a token.
+    let anonymous = reqwest::get(format!("{}/api/patchbay/1.0/status", server.base_url)).await?;
+    assert_eq!(anonymous.status(), 401);
+
+    let (alpha, alpha_token) = tenant(&server, &master, "alpha").await?;
+    let (bravo, _) = tenant(&server, &master, "bravo").await?;
+    let (alpha_endpoint, _) = trunk(&server, &alpha_token, "alpha-trunk", "127.0.0.180", json!([["from_user", "alphauser"]])).await?;
+    eventually("alpha-trunk live and alpha in sync", Duration::from_secs(15), || async {
+        let s = status(&server, &alpha_token).await.ok()?;
+        (has_endpoint(&ami, "alpha-trunk").await && s["in_sync"] == true).then_some(())
+    })
+    .await?;
+
+    // A value Asterisk refuses, put where the API would have put it.
+    let db = server.db.clone();
+    let dir: TempDir = server.kill();
+    let uuid = alpha_endpoint["uuid"].as_str().unwrap_or_default().to_string();
+    let store = Store::open(&db)?;
+    store.write(|tx| {
+        let row = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?.expect("alpha's endpoint is stored");
+        let mut body = row.body.clone();
+        body["endpoint_section_options"] = json!([["from_user", "alpha user"]]);
+        objects::update_body(tx, Kind::EndpointSip, row.id, &body)
+    })?;
+    drop(store);
+    let server = PatchbayServer::start_on(dir, db, Some(&asterisk.ami_url())).await?;
+    let master = server.admin_token().await?;
+    let alpha_token = server.login("alpha-admin", "alpha-password-1").await?;
+    let bravo_token = server.login("bravo-admin", "bravo-password-1").await?;
+
+    // Bravo: a trunk and an outgoing route through it.
+    trunk(&server, &bravo_token, "bravo-trunk", "127.0.0.181", json!([])).await?;
+    let outcall_context = context_of(&server, &bravo_token, "outcall").await?;
+    let trunks = server.expect(&bravo_token, "GET", &format!("{C}/trunks"), None, 200).await?;
+    let bravo_trunk = trunks["items"][0]["id"].clone();
+    let outcall = server.expect(&bravo_token, "POST", &format!("{C}/outcalls"), Some(json!({"name": "bravo-route"})), 201).await?;
+    let pattern = server.expect(&bravo_token, "POST", &format!("{C}/extensions"), Some(json!({"exten": "_8X.", "context": outcall_context})), 201).await?;
+    server.expect(&bravo_token, "PUT", &format!("{C}/outcalls/{}/extensions/{}", outcall["id"], pattern["id"]), Some(json!({})), 204).await?;
+    server.expect(&bravo_token, "PUT", &format!("{C}/outcalls/{}/trunks", outcall["id"]), Some(json!({"trunks": [{"id": bravo_trunk}]})), 204).await?;
+
+    let bravo_status = eventually("bravo-trunk live and bravo in sync", Duration::from_secs(20), || async {
+        let s = status(&server, &bravo_token).await.ok()?;
+        (has_endpoint(&ami, "bravo-trunk").await && s["in_sync"] == true).then_some(s)
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}\n{}", asterisk.console_tail()))?;
+    let shown = ami.command(&format!("dialplan show {outcall_context}")).await?;
+    let patterns: Vec<String> = parse_dialplan_show(&shown).into_iter().flat_map(|(_, names)| names).collect();
+    assert!(patterns.iter().any(|p| p == "_8X."), "bravo's route is not in the dialplan: {shown:?}");
+    assert!(!has_endpoint(&ami, "alpha-trunk").await, "Asterisk refused alpha-trunk's endpoint");
+
+    // Bravo sees its own endpoint and nothing of Alpha's.
+    eprintln!("bravo's status: {bravo_status}");
+    assert_eq!(bravo_status["endpoints"], json!(["bravo-trunk"]), "{bravo_status}");
+    assert_eq!(bravo_status["failed"], json!([]), "{bravo_status}");
+    let text = bravo_status.to_string();
+    assert!(!text.contains("alpha") && !text.contains(&alpha), "bravo's status names alpha: {text}");
+
+    // Alpha sees its refused endpoint, whose it is, and why.
+    let alpha_status = status(&server, &alpha_token).await?;
+    eprintln!("alpha's status: {alpha_status}");
+    assert_eq!(alpha_status["in_sync"], false, "{alpha_status}");
+    let failed = alpha_status["failed"].as_array().cloned().unwrap_or_default();
+    let refused = failed
+        .iter()
+        .find(|f| f["section"] == "alpha-trunk" && f["section_type"] == "endpoint")
+        .ok_or_else(|| anyhow::anyhow!("alpha's refused endpoint is not in its status: {alpha_status}"))?;
+    assert_eq!(refused["owner"]["tenant_uuid"], json!(alpha), "{refused}");
+    assert_eq!(refused["owner"]["object"], "endpoint_sip", "{refused}");
+    assert_eq!(refused["owner"]["id"], json!(uuid), "{refused}");
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("PJSIPShowEndpoints does not list it") && reason.contains("from_user"), "{reason}");
+    assert!(failed.iter().all(|f| f["owner"]["tenant_uuid"] == json!(alpha)), "{alpha_status}");
+    assert!(!alpha_status.to_string().contains("bravo") && !alpha_status.to_string().contains(&bravo), "{alpha_status}");
+    // Alpha's aor and identify still loaded: only the refused section failed.
+    let aors = ami.send("PJSIPShowAors", AmiMessage::new()).await?;
+    assert!(aors.items().any(|item| item.get("ObjectName") == Some("alpha-trunk")), "alpha's aor is loaded");
+
+    // The master sees both tenants.
+    let all = status(&server, &master).await?;
+    assert!(all["failed"].as_array().is_some_and(|f| f.iter().any(|f| f["section"] == "alpha-trunk")), "{all}");
+    assert!(all["endpoints"].as_array().is_some_and(|e| e.contains(&json!("bravo-trunk"))), "{all}");
+
+    // Alpha's live view holds no Bravo name either.
+    let live = server.expect(&alpha_token, "GET", "/api/patchbay/1.0/live", None, 200).await?;
+    assert!(!live.to_string().contains("bravo"), "{live}");
+
+    // Fixing the value brings Alpha back, without touching Bravo.
+    let mut fixed = server.expect(&alpha_token, "GET", &format!("{C}/endpoints/sip/{uuid}"), None, 200).await?;
+    fixed["endpoint_section_options"] = json!([["from_user", "alphauser"]]);
+    server.expect(&alpha_token, "PUT", &format!("{C}/endpoints/sip/{uuid}"), Some(fixed), 204).await?;
+    eventually("alpha-trunk back and alpha in sync", Duration::from_secs(15), || async {
+        let s = status(&server, &alpha_token).await.ok()?;
+        (has_endpoint(&ami, "alpha-trunk").await && s["in_sync"] == true && s["failed"] == json!([])).then_some(())
+    })
+    .await?;
+    assert!(has_endpoint(&ami, "bravo-trunk").await);
+    Ok(())
+}
