@@ -66,6 +66,25 @@ async fn context_of(server: &PatchbayServer, token: &str, kind: &str) -> anyhow:
         .ok_or_else(|| anyhow::anyhow!("no {kind} context: {contexts}"))
 }
 
+/// The first event of `/events` for `token` (the live snapshot).
+async fn first_event(server: &PatchbayServer, token: &str) -> anyhow::Result<Value> {
+    let mut response = reqwest::get(format!("{}/api/patchbay/1.0/events?token={token}", server.base_url)).await?;
+    anyhow::ensure!(response.status() == 200, "/events: {}", response.status());
+    let mut buffer = String::new();
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let data: String = buffer[..end].lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+            if !data.is_empty() {
+                return Ok(serde_json::from_str(&data)?);
+            }
+            buffer.drain(..end + 2);
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(5), response.chunk()).await??.ok_or_else(|| anyhow::anyhow!("the stream ended"))?;
+        buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<()> {
     let asterisk = AsteriskInstance::start("containment", "127.0.0.170", 15310).await?;
@@ -156,9 +175,21 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     assert!(all["failed"].as_array().is_some_and(|f| f.iter().any(|f| f["section"] == "alpha-trunk")), "{all}");
     assert!(all["endpoints"].as_array().is_some_and(|e| e.contains(&json!("bravo-trunk"))), "{all}");
 
-    // Alpha's live view holds no Bravo name either.
-    let live = server.expect(&alpha_token, "GET", "/api/patchbay/1.0/live", None, 200).await?;
-    assert!(!live.to_string().contains("bravo"), "{live}");
+    // Live state, polled and streamed, is per tenant too.
+    let live = eventually("bravo-trunk in bravo's live view", Duration::from_secs(20), || async {
+        let live = server.expect(&bravo_token, "GET", "/api/patchbay/1.0/live", None, 200).await.ok()?;
+        live["endpoints"].get("bravo-trunk").is_some().then_some(live)
+    })
+    .await?;
+    assert!(!live.to_string().contains("alpha"), "{live}");
+    let all_live = server.expect(&master, "GET", "/api/patchbay/1.0/live", None, 200).await?;
+    assert!(all_live["endpoints"].get("bravo-trunk").is_some(), "{all_live}");
+    let alpha_live = server.expect(&alpha_token, "GET", "/api/patchbay/1.0/live", None, 200).await?;
+    assert!(!alpha_live.to_string().contains("bravo"), "{alpha_live}");
+    let first = first_event(&server, &bravo_token).await?;
+    assert_eq!(first["kind"], "snapshot", "{first}");
+    assert!(first["state"]["endpoints"].get("bravo-trunk").is_some(), "{first}");
+    assert!(!first.to_string().contains("alpha"), "bravo's event stream names alpha: {first}");
 
     // Fixing the value brings Alpha back, without touching Bravo.
     let mut fixed = server.expect(&alpha_token, "GET", &format!("{C}/endpoints/sip/{uuid}"), None, 200).await?;
