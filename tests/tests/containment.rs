@@ -8,7 +8,7 @@
 //! trunk and an outgoing route: both must go live, Alpha's status must name
 //! its refused endpoint and why, and Bravo's status must not name Alpha.
 //!
-//! AMI port 15310, SIP address 127.0.0.170 (far ends 127.0.0.180–181, where
+//! AMI port 15310, SIP address 127.0.0.170 (far ends 127.0.0.180–182, where
 //! nothing listens).
 
 use patchbay_backend::ami::{AmiClient, AmiMessage};
@@ -141,7 +141,10 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     let shown = ami.command(&format!("dialplan show {outcall_context}")).await?;
     let patterns: Vec<String> = parse_dialplan_show(&shown).into_iter().flat_map(|(_, names)| names).collect();
     assert!(patterns.iter().any(|p| p == "_8X."), "bravo's route is not in the dialplan: {shown:?}");
-    assert!(!has_endpoint(&ami, "alpha-trunk").await, "Asterisk refused alpha-trunk's endpoint");
+    // Asterisk refused the new alpha-trunk and kept running the previous one.
+    let held = ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", "alpha-trunk")).await?;
+    let detail = held.items().find(|item| item.event_name() == Some("EndpointDetail")).cloned();
+    assert_eq!(detail.as_ref().and_then(|d| d.get("FromUser")), Some("alphauser"), "{detail:?}");
 
     // Bravo sees its own endpoint and nothing of Alpha's.
     eprintln!("bravo's status: {bravo_status}");
@@ -163,12 +166,12 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     assert_eq!(refused["owner"]["object"], "endpoint_sip", "{refused}");
     assert_eq!(refused["owner"]["id"], json!(uuid), "{refused}");
     let reason = refused["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("PJSIPShowEndpoints does not list it") && reason.contains("from_user"), "{reason}");
+    assert!(reason.contains("keeps running the previous one") && reason.contains("from_user"), "{reason}");
+    assert!(!reason.contains("alpha user"), "the reason names the key, not the value: {reason}");
     assert!(failed.iter().all(|f| f["owner"]["tenant_uuid"] == json!(alpha)), "{alpha_status}");
     assert!(!alpha_status.to_string().contains("bravo") && !alpha_status.to_string().contains(&bravo), "{alpha_status}");
-    // Alpha's aor and identify still loaded: only the refused section failed.
-    let aors = ami.send("PJSIPShowAors", AmiMessage::new()).await?;
-    assert!(aors.items().any(|item| item.get("ObjectName") == Some("alpha-trunk")), "alpha's aor is loaded");
+    // Alpha's aor took its new version: only the refused section failed.
+    assert!(!failed.iter().any(|f| f["section_type"] == "aor"), "{alpha_status}");
 
     // The master sees both tenants.
     let all = status(&server, &master).await?;
@@ -200,6 +203,17 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
         (has_endpoint(&ami, "alpha-trunk").await && s["in_sync"] == true && s["failed"] == json!([])).then_some(())
     })
     .await?;
+
+    // An endpoint Asterisk never had is refused outright: not listed at all.
+    trunk(&server, &alpha_token, "alpha-new", "127.0.0.182", json!([["dtmf_mode", "bogus"]])).await?;
+    let refused = eventually("alpha-new refused", Duration::from_secs(15), || async {
+        let s = status(&server, &alpha_token).await.ok()?;
+        s["failed"].as_array()?.iter().find(|f| f["section"] == "alpha-new" && f["section_type"] == "endpoint").cloned()
+    })
+    .await?;
+    assert!(refused["reason"].as_str().is_some_and(|r| r.contains("PJSIPShowEndpoints does not list it")), "{refused}");
+    assert!(!has_endpoint(&ami, "alpha-new").await);
+    assert_eq!(status(&server, &bravo_token).await?["in_sync"], true, "alpha's refusal is not bravo's");
     assert!(has_endpoint(&ami, "bravo-trunk").await);
     Ok(())
 }

@@ -51,7 +51,7 @@ use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -111,6 +111,9 @@ pub struct AsteriskStatus {
     /// pass complete, transports listed.
     #[serde(skip)]
     pub globally_ok: bool,
+    /// How many change requests the last complete pass included.
+    #[serde(skip)]
+    pub checked_requests: u64,
     /// Owner of each name in `endpoints` (`None`: not Patchbay's).
     #[serde(skip)]
     pub endpoint_owners: BTreeMap<String, Option<verdict::Owner>>,
@@ -128,6 +131,10 @@ impl AsteriskStatus {
             view.from_base_config.clear();
         }
         view.in_sync = verdict::in_sync_for(viewer, self.globally_ok, &self.failed, &self.differences);
+        if self.connected && self.globally_ok {
+            // Another tenant's refused object is no news to this viewer.
+            view.message = message_after_pass(view.failed.is_empty() && view.differences.is_empty()).into();
+        }
         view
     }
 }
@@ -154,6 +161,9 @@ pub struct AsteriskLink {
     /// configuration Asterisk verifiably took; `None` until the first pass
     /// confirms one.
     applied: Arc<Mutex<Option<Texts>>>,
+    /// Changes requested so far: a status is in sync only once a pass that
+    /// started after the last of them has checked Asterisk.
+    requested: Arc<AtomicU64>,
 }
 
 impl AsteriskLink {
@@ -180,6 +190,7 @@ impl AsteriskLink {
             client: Some(client.clone()),
             live: live.clone(),
             applied: Arc::default(),
+            requested: Arc::default(),
         };
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
@@ -192,6 +203,7 @@ impl AsteriskLink {
     /// Asks the sync task to render and apply the configuration soon.
     /// Several requests in a row collapse into one apply.
     pub fn request_apply(&self) {
+        self.requested.fetch_add(1, Ordering::SeqCst);
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
         }
@@ -199,7 +211,13 @@ impl AsteriskLink {
 
     /// The status as `viewer` may see it.
     pub fn status_json(&self, viewer: Viewer) -> Value {
-        json!(self.status().for_viewer(viewer))
+        let status = self.status();
+        let mut view = status.for_viewer(viewer);
+        // A change the last pass did not include is not in Asterisk yet.
+        if status.checked_requests < self.requested.load(Ordering::SeqCst) {
+            view.in_sync = false;
+        }
+        json!(view)
     }
 
     pub fn status(&self) -> AsteriskStatus {
@@ -281,6 +299,9 @@ struct SyncState {
     /// of the extensions file, with the sections written then: still true
     /// while the file has not changed.
     dialplan_failures: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// The PJSIP objects Asterisk kept in their previous version at the last
+    /// write of the pjsip file, with the sections written then.
+    kept_previous: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
     /// The extensions file as the live dialplan holds it, when Patchbay
     /// edited it live; trusted until a reload or a new session.
     live_dialplan: Option<Vec<AmiSection>>,
@@ -344,6 +365,8 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
             // A new Asterisk (or a restarted one) deserves a new try; events
             // may have been missed, so the live dialplan is not trusted.
             state.rejected = None;
+            // A restarted Asterisk loads from the files: nothing is kept.
+            state.kept_previous = None;
             reloaded.store(true, Ordering::SeqCst);
             if !session_ready {
                 next_pass = RETRY_AFTER_ERROR;
@@ -358,6 +381,9 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
             if reread || !timed {
                 last_reconcile = Instant::now();
             }
+            // Read before the pass reads the database: a change requested
+            // later is not counted as checked.
+            let requests = link.requested.load(Ordering::SeqCst);
             match apply(&client, &store, &mut state, distrust, reread).await {
                 Ok(outcome) => {
                     *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
@@ -367,15 +393,12 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                     }
                     link.update(|status| {
                         status.connected = true;
-                        status.message = if complete {
-                            "Asterisk connected; configuration applied".into()
-                        } else {
-                            "Asterisk connected; configuration applied except what is listed".into()
-                        };
+                        status.message = message_after_pass(complete).into();
                         status.endpoint_owners = outcome.endpoints.iter().map(|(name, owner)| (name.clone(), owner.clone())).collect();
                         status.endpoints = outcome.endpoints.into_iter().map(|(name, _)| name).collect();
                         status.last_error = None;
                         status.globally_ok = true;
+                        status.checked_requests = requests;
                         status.in_sync = complete;
                         status.failed = outcome.failed;
                         status.differences = outcome.differences;
@@ -437,6 +460,11 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
             _ = tokio::time::sleep(next_pass) => timed = true,
         }
     }
+}
+
+/// The status message after a complete pass: everything taken, or not.
+fn message_after_pass(complete: bool) -> &'static str {
+    if complete { "Asterisk connected; configuration applied" } else { "Asterisk connected; configuration applied except what is listed" }
 }
 
 fn unix_now() -> u64 {
@@ -612,6 +640,20 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
             // Unchanged since Asterisk refused to write it.
             return Err(Failure { message: why.clone(), refused: true });
         }
+        if changed.iter().any(|file| file.name == PJSIP_FILE) {
+            // What Asterisk runs before the write: an object it refuses
+            // afterwards is then told apart by the keys that changed.
+            // Only for objects this process knows nothing of yet (after a
+            // Patchbay restart): the file may hold a version Asterisk kept
+            // out, which must not count as loaded.
+            let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
+            let unknown: Vec<AmiSection> = current[PJSIP_FILE]
+                .iter()
+                .filter(|section| !state.loaded_before.contains_key(&(section.name.clone(), verdict::section_type(section).to_string())))
+                .cloned()
+                .collect();
+            remember_loaded(state, &unknown, &before);
+        }
         mode = Some("full");
         let mut live_edited: Vec<(String, String)> = Vec::new();
         for file in &changed {
@@ -699,12 +741,44 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
             reason: verdict::refused_reason(file, section, state.loaded_before.get(&identity)),
         });
     }
-    for section in &expected {
-        let identity = (section.name.clone(), verdict::section_type(section).to_string());
-        if loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
-            state.loaded_before.insert(identity, section.clone());
+    // A changed object Asterisk refused on reload stays listed in its
+    // previous version: its changed keys tell.
+    if pjsip_reloaded {
+        let mut kept = Vec::new();
+        for section in &desired[PJSIP_FILE] {
+            let identity = (section.name.clone(), verdict::section_type(section).to_string());
+            let Some(before) = state.loaded_before.get(&identity) else { continue };
+            if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
+                continue;
+            }
+            let Some(held) = held_detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
+            let keys = verdict::retained_keys(before, section, &held);
+            if !keys.is_empty() {
+                kept.push(verdict::ObjectFailure {
+                    file: PJSIP_FILE.into(),
+                    section: section.name.clone(),
+                    section_type: identity.1.clone(),
+                    owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+                    reason: verdict::retained_reason(PJSIP_FILE, section, &keys),
+                });
+            }
         }
+        state.kept_previous = Some((desired[PJSIP_FILE].clone(), kept));
     }
+    match &state.kept_previous {
+        Some((sections, kept)) if *sections == desired[PJSIP_FILE] => failed.extend(kept.iter().cloned()),
+        Some(_) => state.kept_previous = None,
+        None => {}
+    }
+    // Remembered as loaded: what Asterisk lists, except what it runs in a
+    // previous version.
+    state.loaded_before.retain(|(name, kind), _| expected.iter().any(|s| s.name == *name && verdict::section_type(s) == kind));
+    let taken: Vec<AmiSection> = expected
+        .iter()
+        .filter(|section| !failed.iter().any(|f| f.section == section.name && f.section_type == verdict::section_type(section)))
+        .cloned()
+        .collect();
+    remember_loaded(state, &taken, &loaded);
 
     // The dialplan is checked when its file was written (counting a large
     // dialplan on every pass would cost more than the pass).
@@ -757,6 +831,39 @@ async fn persist_dialplan(client: &AmiClient, state: &mut SyncState) -> anyhow::
 
 fn files_equal(a: &Files, b: &Files) -> bool {
     a.len() == b.len() && a.iter().all(|(name, sections)| b.get(name).is_some_and(|other| same_config(sections, other)))
+}
+
+/// An object's options as Asterisk holds them (CamelCase names), for the
+/// types whose detail AMI gives without a secret: `EndpointDetail`,
+/// `AorDetail` (through the endpoint of the same name, as the renderer
+/// names aors), `OutboundRegistrationDetail`. `AuthDetail` carries the
+/// password and is never read. `None`: not available.
+async fn held_detail(client: &AmiClient, kind: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, AmiError> {
+    let (action, headers, event) = match kind {
+        "endpoint" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "EndpointDetail"),
+        "aor" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "AorDetail"),
+        "registration" => ("PJSIPShowRegistrationsOutbound", AmiMessage::new(), "OutboundRegistrationDetail"),
+        _ => return Ok(None),
+    };
+    let answer = match client.send(action, headers).await {
+        Ok(answer) => answer,
+        Err(AmiError::ActionFailed { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    Ok(answer
+        .items()
+        .find(|item| item.event_name() == Some(event) && item.get("ObjectName") == Some(name))
+        .map(|item| item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
+}
+
+/// Keeps, of `sections`, those Asterisk lists as loaded.
+fn remember_loaded(state: &mut SyncState, sections: &[AmiSection], loaded: &verdict::Loaded) {
+    for section in sections {
+        let identity = (section.name.clone(), verdict::section_type(section).to_string());
+        if loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
+            state.loaded_before.insert(identity, section.clone());
+        }
+    }
 }
 
 /// What Asterisk lists as loaded: the PJSIP list actions, and the CLI's

@@ -223,6 +223,66 @@ pub fn refused_reason(file: &str, section: &Section, loaded_before: Option<&Sect
     reason
 }
 
+/// The keys whose new value Asterisk did not take, when it kept running the
+/// previous version of an object: res_sorcery_config, failing to create an
+/// object on reload, retains the existing one ("Retaining existing
+/// configuration"), so the object stays listed with its old values.
+/// `held` is the object's detail as Asterisk reports it (`EndpointDetail`,
+/// `AorDetail`, `OutboundRegistrationDetail`: CamelCase option names). Only
+/// keys that changed since `before` are judged, and only when Asterisk
+/// clearly holds the old value and not the new one.
+pub fn retained_keys(before: &Section, written: &Section, held: &BTreeMap<String, String>) -> Vec<String> {
+    changed_keys(before, written)
+        .into_iter()
+        .filter(|key| {
+            let (Some(old), Some(new)) = (single_value(before, key), single_value(written, key)) else { return false };
+            held.get(&camel_case(key)).is_some_and(|now| same_value(now, old) && !same_value(now, new))
+        })
+        .collect()
+}
+
+/// The value of a key a section holds once (absent: empty); `None` for a
+/// repeated key, which a detail does not show one by one.
+fn single_value<'a>(section: &'a Section, key: &str) -> Option<&'a str> {
+    let mut values = section.lines.iter().filter(|(k, _)| k.trim() == key).map(|(_, v)| v.as_str());
+    match (values.next(), values.next()) {
+        (value, None) => Some(value.unwrap_or("")),
+        _ => None,
+    }
+}
+
+/// `from_user` → `FromUser`, as Asterisk names options in AMI details.
+fn camel_case(key: &str) -> String {
+    key.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Whether a value as Asterisk reports it is the one written (booleans
+/// come back as `true`/`false`).
+fn same_value(reported: &str, written: &str) -> bool {
+    let canonical = |value: &str| match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => "true".to_string(),
+        "no" | "false" | "off" | "0" => "false".to_string(),
+        other => other.to_string(),
+    };
+    canonical(reported) == canonical(written)
+}
+
+/// Why Asterisk runs the previous version of `section`: the keys it did
+/// not take (never their values).
+pub fn retained_reason(file: &str, section: &Section, keys: &[String]) -> String {
+    format!(
+        "Asterisk did not take the new {kind} {name} and keeps running the previous one: it still holds the previous value of {keys} (written to {file}); Asterisk's log names the option it refused",
+        kind = section_type(section),
+        name = section.name,
+        keys = keys.join(", "),
+    )
+}
+
 /// Keys whose values differ between two versions of a section, in order.
 fn changed_keys(a: &Section, b: &Section) -> Vec<String> {
     let values = |section: &Section| {
@@ -390,6 +450,24 @@ mod tests {
         assert!(in_sync_for(Viewer::Tenants(&b), true, &failures, &[]), "another tenant's failure is not B's");
         assert!(!in_sync_for(Viewer::All, true, &failures, &[]));
         assert!(!in_sync_for(Viewer::Tenants(&b), false, &[], &[]), "a global problem is everyone's");
+    }
+
+    #[test]
+    fn an_object_asterisk_kept_in_its_previous_version_names_the_key() {
+        let before = section("acme-trunk", &[("type", "endpoint"), ("from_user", "ab"), ("direct_media", "no"), ("context", "in")]);
+        let written = section("acme-trunk", &[("type", "endpoint"), ("from_user", "a b"), ("direct_media", "yes"), ("context", "in")]);
+        let detail = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        // Asterisk refused the new object and kept the old one.
+        let kept = detail(&[("FromUser", "ab"), ("DirectMedia", "false"), ("Context", "in")]);
+        assert_eq!(retained_keys(&before, &written, &kept), ["direct_media", "from_user"]);
+        // It took the new one (booleans reported as true/false).
+        let took = detail(&[("FromUser", "a b"), ("DirectMedia", "true"), ("Context", "in")]);
+        assert!(retained_keys(&before, &written, &took).is_empty());
+        // A value reported in another form proves nothing either way.
+        let unknown = detail(&[("FromUser", "<a b>")]);
+        assert!(retained_keys(&before, &written, &unknown).is_empty());
+        let reason = retained_reason(PJSIP_FILE, &written, &["from_user".to_string()]);
+        assert!(reason.contains("keeps running the previous one") && reason.contains("from_user") && !reason.contains("a b"), "{reason}");
     }
 
     #[test]
