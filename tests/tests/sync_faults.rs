@@ -1,6 +1,8 @@
 //! The sync task against a real Asterisk when things go wrong: Asterisk
 //! killed and replaced by a fresh one, a wrong AMI password, a configuration
-//! Asterisk refuses, a Patchbay restart with a change still pending.
+//! Asterisk refuses, a Patchbay restart with a change still pending, an
+//! Asterisk restart (transports and registrations), a value changed on the
+//! way back.
 //!
 //! AMI ports 15150–15169 and SIP addresses 127.0.0.50–69 are this file's.
 
@@ -249,5 +251,65 @@ async fn after_a_restart_in_sync_waits_for_transports_and_registrations() -> any
     .map_err(|_| anyhow::anyhow!("status never came back in sync"))??;
     eprintln!("in sync after the restart: {watched}");
     assert!(watched["last_error"].is_null(), "{watched}");
+    Ok(())
+}
+
+// AMI port 15312 and SIP address 127.0.0.172 (far end 127.0.0.183) come from
+// the containment work's range.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_changed_on_the_way_is_named_and_not_in_sync() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("sync-readback", "127.0.0.172", 15312).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let token = server.admin_token().await?;
+    let endpoint = create_trunk(&server, &token, "trunk-gt", "127.0.0.183", json!([["from_user", "plain"]])).await?;
+    eventually("trunk-gt in sync", Duration::from_secs(15), || async {
+        status(&server, &token).await.ok().filter(|s| s["in_sync"] == true && s["endpoints"] == json!(["trunk-gt"]))
+    })
+    .await?;
+
+    // A value starting with `>`: Asterisk writes `from_user => gtvalue` and
+    // reads back `gtvalue`. Put in the database directly (whatever the API accepts).
+    let db = server.db.clone();
+    let dir: TempDir = server.kill();
+    let uuid = endpoint["uuid"].as_str().unwrap_or_default().to_string();
+    let store = patchbay_backend::store::Store::open(&db)?;
+    store.write(|tx| {
+        use patchbay_backend::store::{Kind, objects};
+        let row = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?.expect("trunk-gt is stored");
+        let mut body = row.body.clone();
+        body["endpoint_section_options"] = json!([["from_user", ">gtvalue"]]);
+        objects::update_body(tx, Kind::EndpointSip, row.id, &body)
+    })?;
+    drop(store);
+    let server = PatchbayServer::start_on(dir, db, Some(&asterisk.ami_url())).await?;
+    let token = server.admin_token().await?;
+    let changed = eventually("the difference in the status", Duration::from_secs(15), || async {
+        status(&server, &token).await.ok().filter(|s| s["differences"].as_array().is_some_and(|d| !d.is_empty()))
+    })
+    .await?;
+    eprintln!("status: {changed}");
+    assert_eq!(changed["in_sync"], false, "{changed}");
+    let differences = changed["differences"].as_array().cloned().unwrap_or_default();
+    assert_eq!(differences.len(), 1, "{changed}");
+    let difference = &differences[0];
+    assert_eq!(
+        (&difference["file"], &difference["section"], &difference["section_type"], &difference["key"], &difference["what"]),
+        (&json!("patchbay-pjsip.conf"), &json!("trunk-gt"), &json!("endpoint"), &json!("from_user"), &json!("reads back differently")),
+        "{changed}"
+    );
+    assert!(!changed.to_string().contains("gtvalue"), "no value is shown: {changed}");
+    let ami = asterisk.connect_ami().await?;
+    let file = get_config(&ami, "patchbay-pjsip.conf").await?;
+    let held = file.iter().find(|s| s.name == "trunk-gt" && s.lines.iter().any(|l| l == &("type".to_string(), "endpoint".to_string())));
+    assert!(held.is_some_and(|s| s.lines.contains(&("from_user".to_string(), "gtvalue".to_string()))), "{file:?}");
+    // A later pass reports it again without writing again (the write would
+    // read back the same).
+    let checked = changed["last_check_at"].as_u64().unwrap_or_default();
+    let later = eventually("a later pass", Duration::from_secs(25), || async {
+        status(&server, &token).await.ok().filter(|s| s["last_check_at"].as_u64().is_some_and(|at| at > checked))
+    })
+    .await?;
+    assert_eq!(later["last_apply"], changed["last_apply"], "{later}");
+    assert_eq!(later["differences"], changed["differences"], "{later}");
     Ok(())
 }
