@@ -11,22 +11,16 @@
 //! AMI port 15310, SIP address 127.0.0.170 (far ends 127.0.0.180–182, where
 //! nothing listens).
 
-use patchbay_backend::ami::{AmiClient, AmiMessage};
-use patchbay_backend::store::{Kind, Store, objects};
-use patchbay_e2e::app::{PatchbayServer, TempDir, eventually};
+mod sync_support;
+
+use patchbay_backend::ami::AmiMessage;
+use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::{AsteriskInstance, parse_dialplan_show};
 use serde_json::{Value, json};
 use std::time::Duration;
+use sync_support::{has_endpoint, sip_trunk, status, with_endpoint_options_in_db};
 
 const C: &str = "/api/confd/1.1";
-
-async fn has_endpoint(ami: &AmiClient, name: &str) -> bool {
-    ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name)).await.is_ok()
-}
-
-async fn status(server: &PatchbayServer, token: &str) -> anyhow::Result<Value> {
-    server.expect(token, "GET", "/api/patchbay/1.0/status", None, 200).await
-}
 
 /// A tenant and its tenant admin; returns (tenant uuid, admin token).
 async fn tenant(server: &PatchbayServer, master: &str, slug: &str) -> anyhow::Result<(String, String)> {
@@ -37,22 +31,6 @@ async fn tenant(server: &PatchbayServer, master: &str, slug: &str) -> anyhow::Re
         .expect(master, "POST", "/api/auth/0.1/users", Some(json!({"username": username, "password": password, "tenant_uuid": uuid, "role": "tenant_admin"})), 201)
         .await?;
     Ok((uuid, server.login(&username, &password).await?))
-}
-
-/// A SIP trunk `name` towards `host`; returns (endpoint, trunk).
-async fn trunk(server: &PatchbayServer, token: &str, name: &str, host: &str, endpoint_options: Value) -> anyhow::Result<(Value, Value)> {
-    let endpoint = server
-        .expect(token, "POST", &format!("{C}/endpoints/sip"), Some(json!({
-            "name": name, "label": name,
-            "aor_section_options": [["contact", format!("sip:{host}:5060")]],
-            "identify_section_options": [["match", host]],
-            "endpoint_section_options": endpoint_options,
-        })), 201)
-        .await?;
-    let trunk = server.expect(token, "POST", &format!("{C}/trunks"), Some(json!({})), 201).await?;
-    let association = format!("{C}/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap_or_default());
-    server.expect(token, "PUT", &association, None, 204).await?;
-    Ok((endpoint, trunk))
 }
 
 /// The name of the tenant's context of `kind` (`outcall`, `incall`, …).
@@ -98,7 +76,7 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
 
     let (alpha, alpha_token) = tenant(&server, &master, "alpha").await?;
     let (bravo, _) = tenant(&server, &master, "bravo").await?;
-    let (alpha_endpoint, _) = trunk(&server, &alpha_token, "alpha-trunk", "127.0.0.180", json!([["from_user", "alphauser"]])).await?;
+    let (alpha_endpoint, _) = sip_trunk(&server, &alpha_token, "alpha-trunk", "127.0.0.180", json!([["from_user", "alphauser"]]), None).await?;
     eventually("alpha-trunk live and alpha in sync", Duration::from_secs(15), || async {
         let s = status(&server, &alpha_token).await.ok()?;
         (has_endpoint(&ami, "alpha-trunk").await && s["in_sync"] == true).then_some(())
@@ -106,24 +84,14 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     .await?;
 
     // A value Asterisk refuses, put where the API would have put it.
-    let db = server.db.clone();
-    let dir: TempDir = server.kill();
     let uuid = alpha_endpoint["uuid"].as_str().unwrap_or_default().to_string();
-    let store = Store::open(&db)?;
-    store.write(|tx| {
-        let row = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?.expect("alpha's endpoint is stored");
-        let mut body = row.body.clone();
-        body["endpoint_section_options"] = json!([["from_user", "alpha user"]]);
-        objects::update_body(tx, Kind::EndpointSip, row.id, &body)
-    })?;
-    drop(store);
-    let server = PatchbayServer::start_on(dir, db, Some(&asterisk.ami_url())).await?;
+    let server = with_endpoint_options_in_db(server, &alpha_endpoint, json!([["from_user", "alpha user"]]), &asterisk.ami_url()).await?;
     let master = server.admin_token().await?;
     let alpha_token = server.login("alpha-admin", "alpha-password-1").await?;
     let bravo_token = server.login("bravo-admin", "bravo-password-1").await?;
 
     // Bravo: a trunk and an outgoing route through it.
-    trunk(&server, &bravo_token, "bravo-trunk", "127.0.0.181", json!([])).await?;
+    sip_trunk(&server, &bravo_token, "bravo-trunk", "127.0.0.181", json!([]), None).await?;
     let outcall_context = context_of(&server, &bravo_token, "outcall").await?;
     let trunks = server.expect(&bravo_token, "GET", &format!("{C}/trunks"), None, 200).await?;
     let bravo_trunk = trunks["items"][0]["id"].clone();
@@ -205,7 +173,7 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     .await?;
 
     // An endpoint Asterisk never had is refused outright: not listed at all.
-    trunk(&server, &alpha_token, "alpha-new", "127.0.0.182", json!([["dtmf_mode", "bogus"]])).await?;
+    sip_trunk(&server, &alpha_token, "alpha-new", "127.0.0.182", json!([["dtmf_mode", "bogus"]]), None).await?;
     let refused = eventually("alpha-new refused", Duration::from_secs(15), || async {
         let s = status(&server, &alpha_token).await.ok()?;
         s["failed"].as_array()?.iter().find(|f| f["section"] == "alpha-new" && f["section_type"] == "endpoint").cloned()

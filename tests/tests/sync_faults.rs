@@ -6,35 +6,19 @@
 //!
 //! AMI ports 15150–15169 and SIP addresses 127.0.0.50–69 are this file's.
 
+mod sync_support;
+
 use patchbay_backend::ami::config_writer::get_config;
 use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_e2e::app::{PatchbayServer, TempDir, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-async fn has_endpoint(ami: &AmiClient, name: &str) -> bool {
-    ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name)).await.is_ok()
-}
+use sync_support::{has_endpoint, sip_trunk, status, with_endpoint_options_in_db};
 
 /// A SIP trunk `name` to `host` through the API; returns the endpoint.
 async fn create_trunk(server: &PatchbayServer, token: &str, name: &str, host: &str, endpoint_options: Value) -> anyhow::Result<Value> {
-    let endpoint = server
-        .expect(token, "POST", "/api/confd/1.1/endpoints/sip", Some(json!({
-            "name": name, "label": name,
-            "aor_section_options": [["contact", format!("sip:{host}:5060")]],
-            "identify_section_options": [["match", host]],
-            "endpoint_section_options": endpoint_options,
-        })), 201)
-        .await?;
-    let trunk = server.expect(token, "POST", "/api/confd/1.1/trunks", Some(json!({"context": "from-extern"})), 201).await?;
-    let association = format!("/api/confd/1.1/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap_or_default());
-    server.expect(token, "PUT", &association, None, 204).await?;
-    Ok(endpoint)
-}
-
-async fn status(server: &PatchbayServer, token: &str) -> anyhow::Result<Value> {
-    server.expect(token, "GET", "/api/patchbay/1.0/status", None, 200).await
+    Ok(sip_trunk(server, token, name, host, endpoint_options, Some("from-extern")).await?.0)
 }
 
 fn is_alive(pid: u32) -> bool {
@@ -269,19 +253,7 @@ async fn a_value_changed_on_the_way_is_named_and_not_in_sync() -> anyhow::Result
 
     // A value starting with `>`: Asterisk writes `from_user => gtvalue` and
     // reads back `gtvalue`. Put in the database directly (whatever the API accepts).
-    let db = server.db.clone();
-    let dir: TempDir = server.kill();
-    let uuid = endpoint["uuid"].as_str().unwrap_or_default().to_string();
-    let store = patchbay_backend::store::Store::open(&db)?;
-    store.write(|tx| {
-        use patchbay_backend::store::{Kind, objects};
-        let row = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?.expect("trunk-gt is stored");
-        let mut body = row.body.clone();
-        body["endpoint_section_options"] = json!([["from_user", ">gtvalue"]]);
-        objects::update_body(tx, Kind::EndpointSip, row.id, &body)
-    })?;
-    drop(store);
-    let server = PatchbayServer::start_on(dir, db, Some(&asterisk.ami_url())).await?;
+    let server = with_endpoint_options_in_db(server, &endpoint, json!([["from_user", ">gtvalue"]]), &asterisk.ami_url()).await?;
     let token = server.admin_token().await?;
     let changed = eventually("the difference in the status", Duration::from_secs(15), || async {
         status(&server, &token).await.ok().filter(|s| s["differences"].as_array().is_some_and(|d| !d.is_empty()))

@@ -7,6 +7,9 @@
 //!
 //! AMI port 15156, SIP address 127.0.0.56 (the sync_* range).
 
+#[allow(dead_code)] // each test file uses part of it
+mod sync_support;
+
 use patchbay_backend::ami::config_writer::Section;
 use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_backend::sync::{IncrementalPlan, apply_live, context_priorities, persist, read_file, same_config};
@@ -14,6 +17,7 @@ use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use sync_support::status;
 
 const ROUTES: usize = 10_000;
 const CONTEXT: &str = "pb-routes";
@@ -161,10 +165,6 @@ async fn one_route_on_10k_routes_incremental_vs_full_reload() -> anyhow::Result<
         full.as_secs_f64() / (live + file).as_secs_f64()
     );
     Ok(())
-}
-
-async fn status(server: &PatchbayServer, token: &str) -> anyhow::Result<Value> {
-    server.expect(token, "GET", "/api/patchbay/1.0/status", None, 200).await
 }
 
 /// A DID `exten` in `from-extern` that hangs up, through the API.
