@@ -143,8 +143,8 @@ impl AsteriskStatus {
 pub struct ApplyReport {
     /// Unix time (s).
     pub at: u64,
-    /// `full` (files written and reloaded), `incremental` (live dialplan
-    /// edits) or `rolled_back`.
+    /// `full` (files written and reloaded) or `incremental` (live dialplan
+    /// edits).
     pub mode: &'static str,
     pub files: Vec<String>,
     pub millis: u64,
