@@ -10,7 +10,7 @@
 
 use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
@@ -75,6 +75,27 @@ pub struct EndpointState {
     pub at_ms: u64,
 }
 
+impl LiveState {
+    /// Only what concerns the PJSIP objects named in `names` (a tenant's
+    /// endpoints: registrations, aors and endpoints carry the endpoint's
+    /// section name).
+    pub fn only(&self, names: &BTreeSet<String>) -> LiveState {
+        LiveState {
+            connected: self.connected,
+            registrations: self.registrations.iter().filter(|(name, _)| names.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            contacts: self.contacts.iter().filter(|(_, contact)| contact.concerns(names)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            endpoints: self.endpoints.iter().filter(|(name, _)| names.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            updated_at_ms: self.updated_at_ms,
+        }
+    }
+}
+
+impl Contact {
+    fn concerns(&self, names: &BTreeSet<String>) -> bool {
+        self.aor.as_ref().is_some_and(|aor| names.contains(aor)) || self.endpoint.as_ref().is_some_and(|endpoint| names.contains(endpoint))
+    }
+}
+
 /// One change, as pushed to SSE subscribers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -84,6 +105,30 @@ pub enum LiveUpdate {
     Contact { contact: Contact },
     Endpoint { endpoint: EndpointState },
     Connection { connected: bool },
+}
+
+impl LiveUpdate {
+    /// The update as a viewer owning only `names` may see it; `None` when it
+    /// is about someone else's object.
+    pub fn only(self, names: &BTreeSet<String>) -> Option<LiveUpdate> {
+        match self {
+            LiveUpdate::Snapshot { state } => Some(LiveUpdate::Snapshot { state: Box::new(state.only(names)) }),
+            LiveUpdate::Registration { registration } => names.contains(&registration.name).then_some(LiveUpdate::Registration { registration }),
+            LiveUpdate::Contact { contact } => contact.concerns(names).then_some(LiveUpdate::Contact { contact }),
+            LiveUpdate::Endpoint { endpoint } => names.contains(&endpoint.name).then_some(LiveUpdate::Endpoint { endpoint }),
+            LiveUpdate::Connection { connected } => Some(LiveUpdate::Connection { connected }),
+        }
+    }
+
+    /// The PJSIP name the update is about, if any.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            LiveUpdate::Registration { registration } => Some(&registration.name),
+            LiveUpdate::Contact { contact } => contact.endpoint.as_deref().or(contact.aor.as_deref()),
+            LiveUpdate::Endpoint { endpoint } => Some(&endpoint.name),
+            LiveUpdate::Snapshot { .. } | LiveUpdate::Connection { .. } => None,
+        }
+    }
 }
 
 struct Inner {

@@ -57,19 +57,8 @@ impl AsteriskInstance {
         layout.write(&root, sip_ip, ami_port)?;
 
         let console_log = layout.host_path(&root, &layout.var_dir).join("console.log");
-        let log = fs::File::create(&console_log)?;
         let started = Instant::now();
-        let process = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(r#"mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" && exec chroot "$1" asterisk -f -n -C "$2""#)
-            .arg("sh")
-            .arg(&root)
-            .arg(layout.asterisk_conf())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting unshare/chroot/asterisk (needs root)")?;
+        let process = spawn_asterisk(&root, &layout, &console_log)?;
         let mut instance = Self {
             name: name.to_owned(),
             sip_ip,
@@ -82,6 +71,23 @@ impl AsteriskInstance {
         instance.wait_fully_booted().await?;
         instance.boot_time = started.elapsed();
         Ok(instance)
+    }
+
+    /// Kills Asterisk (SIGKILL, as a crash would) and reaps it; its files
+    /// stay. [`start_again`](Self::start_again) boots it on them.
+    pub fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+
+    /// Starts the instance again on the files it had (Patchbay's included):
+    /// a restart, not a fresh instance.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let root = ensure_root()?;
+        let layout = InstanceLayout::new(&self.name);
+        self.process = spawn_asterisk(&root, &layout, &self.console_log)?;
+        self.wait_fully_booted().await
     }
 
     async fn wait_fully_booted(&mut self) -> anyhow::Result<()> {
@@ -167,6 +173,23 @@ impl Drop for AsteriskInstance {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// Asterisk in its own mount namespace, chrooted into `root`, its console
+/// appended to `console_log`.
+fn spawn_asterisk(root: &Path, layout: &InstanceLayout, console_log: &Path) -> anyhow::Result<Child> {
+    let log = fs::OpenOptions::new().create(true).append(true).open(console_log)?;
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" && exec chroot "$1" asterisk -f -n -C "$2""#)
+        .arg("sh")
+        .arg(root)
+        .arg(layout.asterisk_conf())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting unshare/chroot/asterisk (needs root)")
 }
 
 /// The sid root, provisioned on first use.

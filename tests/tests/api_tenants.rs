@@ -208,6 +208,11 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
 
     // Patchbay's own routes.
     for (path, methods, _, _) in OTHER_ROUTES {
+        if path.ends_with("/events") {
+            // A stream that never ends (a tenant admin gets its own
+            // endpoints' events): tests/tests/containment.rs reads it.
+            continue;
+        }
         for method in methods.iter().map(|m| m.to_uppercase()) {
             let body = (method == "POST").then(|| json!({"dialed": "**99101", "trunk_id": trunk["id"]}));
             let (status, answer) = s.call(&t, &method, path, body).await?;

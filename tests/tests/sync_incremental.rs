@@ -7,6 +7,9 @@
 //!
 //! AMI port 15156, SIP address 127.0.0.56 (the sync_* range).
 
+#[allow(dead_code)] // each test file uses part of it
+mod sync_support;
+
 use patchbay_backend::ami::config_writer::Section;
 use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_backend::sync::{IncrementalPlan, apply_live, context_priorities, persist, read_file, same_config};
@@ -14,6 +17,7 @@ use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use sync_support::status;
 
 const ROUTES: usize = 10_000;
 const CONTEXT: &str = "pb-routes";
@@ -163,10 +167,6 @@ async fn one_route_on_10k_routes_incremental_vs_full_reload() -> anyhow::Result<
     Ok(())
 }
 
-async fn status(server: &PatchbayServer) -> anyhow::Result<Value> {
-    Ok(reqwest::get(format!("{}/api/patchbay/1.0/status", server.base_url)).await?.json().await?)
-}
-
 /// A DID `exten` in `from-extern` that hangs up, through the API.
 async fn create_did(server: &PatchbayServer, token: &str, exten: &str) -> anyhow::Result<()> {
     let extension = server.expect(token, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": exten, "context": "from-extern"})), 201).await?;
@@ -192,16 +192,16 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     let ami = asterisk.connect_ami().await?;
     create_did(&server, &token, "7001").await?;
     eventually("7001 live and in sync", Duration::from_secs(15), || async {
-        let s = status(&server).await.ok()?;
+        let s = status(&server, &token).await.ok()?;
         (shows_extension(&ami, "7001").await && s["in_sync"] == true).then_some(())
     })
     .await?;
-    let before = status(&server).await?["last_apply"]["at"].clone();
-    eprintln!("after 7001: {}", status(&server).await?);
+    let before = status(&server, &token).await?["last_apply"]["at"].clone();
+    eprintln!("after 7001: {}", status(&server, &token).await?);
 
     create_did(&server, &token, "7002").await?;
     let applied = eventually("7002 live, by an incremental apply", Duration::from_secs(10), || async {
-        let s = status(&server).await.ok()?;
+        let s = status(&server, &token).await.ok()?;
         (shows_extension(&ami, "7002").await && s["last_apply"]["mode"] == "incremental" && s["in_sync"] == true).then_some(s)
     })
     .await?;
@@ -222,7 +222,7 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     })
     .await?;
     let settled = eventually("no file write pending", Duration::from_secs(10), || async {
-        status(&server).await.ok().filter(|s| s["dialplan_file_pending"] == false && s["in_sync"] == true)
+        status(&server, &token).await.ok().filter(|s| s["dialplan_file_pending"] == false && s["in_sync"] == true)
     })
     .await?;
     eprintln!("settled: {settled}");

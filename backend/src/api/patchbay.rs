@@ -13,7 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use patchbay_shared::model::Snapshot;
 use patchbay_shared::{lint, render, simulate};
+use crate::sync::Viewer;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,16 +32,36 @@ pub fn routes() -> Router<AppState> {
         .route("/apply", post(crate::config_code::api::apply))
 }
 
-/// Whether an Asterisk is connected, and which endpoints it really has.
-async fn status(State(state): State<AppState>) -> Json<Value> {
-    Json(state.asterisk.status_json())
+/// Whom a caller may see Asterisk's state of: a master acting for its own
+/// tenant sees every tenant's; anyone else only its visible tenants'.
+fn viewer(caller: &Caller) -> Viewer<'_> {
+    if caller.is_master() && caller.tenant_uuid == caller.account.tenant_uuid { Viewer::All } else { Viewer::Tenants(&caller.visible) }
+}
+
+/// Whether an Asterisk is connected, which of the caller's endpoints it
+/// really has, and which of the caller's objects it refused and why.
+async fn status(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    Json(state.asterisk.status_json(viewer(&caller)))
+}
+
+/// The PJSIP names (endpoint sections, which registrations and aors share)
+/// of the caller's endpoints; `None` for a viewer who sees everything.
+fn own_pjsip_names(state: &AppState, caller: &Caller) -> ApiResult<Option<BTreeSet<String>>> {
+    if matches!(viewer(caller), Viewer::All) {
+        return Ok(None);
+    }
+    let snapshot = visible_snapshot(state, caller)?;
+    Ok(Some(snapshot.endpoints_sip.iter().map(|endpoint| render::escape::section_name(&endpoint.name)).collect()))
 }
 
 /// Registrations, contacts and endpoint states as Asterisk last reported
-/// them (master admin: they span every tenant).
+/// them: every tenant's for a master, the caller's own otherwise.
 async fn live(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require_master()?;
-    Ok(Json(json!(state.asterisk.live().snapshot())))
+    let live = state.asterisk.live().snapshot();
+    Ok(Json(match own_pjsip_names(&state, &caller)? {
+        None => json!(live),
+        Some(names) => json!(live.only(&names)),
+    }))
 }
 
 /// The same as Server-Sent Events: a `snapshot` first, then each change.
@@ -49,24 +71,44 @@ async fn live_events(
     State(state): State<AppState>,
     StreamCaller(caller): StreamCaller,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
-    caller.require_master()?;
+    let names = own_pjsip_names(&state, &caller)?;
     let live = state.asterisk.live().clone();
     let first = crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) };
     let updates = live.subscribe();
-    let stream = futures_util::stream::unfold((Some(first), updates, live), |(first, mut updates, live)| async move {
-        let update = match first {
-            Some(first) => first,
-            None => match updates.recv().await {
-                Ok(update) => update,
-                // Too slow: start again from a whole snapshot.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) }
+    let start = (Some(first), updates, live, state, caller, names);
+    let stream = futures_util::stream::unfold(start, |(mut first, mut updates, live, state, caller, mut names)| async move {
+        loop {
+            let update = match first.take() {
+                Some(first) => first,
+                None => match updates.recv().await {
+                    Ok(update) => update,
+                    // Too slow: start again from a whole snapshot.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+            };
+            let update = match &mut names {
+                None => update,
+                Some(own) => {
+                    // The caller's endpoints may have changed since the
+                    // stream opened: look again on a snapshot or a stranger.
+                    let stranger = update.subject().is_some_and(|name| !own.contains(name));
+                    if (stranger || matches!(update, crate::live::LiveUpdate::Snapshot { .. }))
+                        && let Ok(Some(fresh)) = own_pjsip_names(&state, &caller)
+                    {
+                        *own = fresh;
+                    }
+                    match update.only(own) {
+                        Some(update) => update,
+                        None => continue,
+                    }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            },
-        };
-        let event = SseEvent::default().json_data(&update).unwrap_or_default();
-        Some((Ok(event), (None, updates, live)))
+            };
+            let event = SseEvent::default().json_data(&update).unwrap_or_default();
+            return Some((Ok(event), (None, updates, live, state, caller, names)));
+        }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

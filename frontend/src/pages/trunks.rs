@@ -77,13 +77,19 @@ pub fn TrunksPage() -> impl IntoView {
         on_cleanup(move || handle.clear());
     }
 
-    let in_asterisk = move |name: &str| -> &'static str {
+    let in_asterisk = move |name: &str| -> String {
         let current = status.get();
         if current["connected"] != json!(true) {
-            return "no Asterisk connected";
+            return "no Asterisk connected".into();
+        }
+        // A section of this endpoint Asterisk refused (the status lists only
+        // the caller's own), with the reason Patchbay could verify.
+        let refused = current["failed"].as_array().and_then(|failed| failed.iter().find(|f| f["section"] == name));
+        if let Some(failure) = refused {
+            return format!("refused: {}", failure["reason"].as_str().unwrap_or_default());
         }
         let present = current["endpoints"].as_array().is_some_and(|names| names.iter().any(|n| n == name));
-        if present { "yes" } else { "not yet" }
+        String::from(if present { "yes" } else { "not yet" })
     };
 
     view! {

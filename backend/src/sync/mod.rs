@@ -1,0 +1,962 @@
+//! Keeps a real Asterisk equal to the database, over AMI only.
+//!
+//! One task per Asterisk. Each pass renders the whole configuration from a
+//! snapshot of the database and compares it with what Asterisk really has in
+//! Patchbay's own files (`patchbay-*.conf`, pulled in by `#tryinclude` from
+//! the base files), read back with `GetConfig` — never with an in-memory
+//! cache, which is wrong after an Asterisk restart with a wiped config dir.
+//! Files that differ are written and only their modules reloaded; then the
+//! result is verified: every file is read back and compared with what was
+//! written key by key, every PJSIP object and transport must be listed
+//! (`PJSIPShow*`, `pjsip show transports`), and a written dialplan's
+//! priorities are counted (`dialplan show`). res_pjsip and pbx_config load
+//! every valid object and skip the refused ones, so a refused object is not
+//! rolled back for everyone: it is reported, with its owner and what
+//! Patchbay can verify of why (`verdict`), and every other object applies.
+//! The status a caller reads shows its own tenants' objects only.
+//!
+//! Sections the base `pjsip.conf` already defines (its `[transport-udp]`)
+//! are not written again: one owner per section, or Asterisk logs a
+//! duplicate on every reload and, after a restart, binds no transport.
+//!
+//! A pass runs after every change (requests collapse), on every (re)connect
+//! once Asterisk is fully booted, and every [`RECONCILE_EVERY`]. Nothing about
+//! a pending apply is kept outside the database, so a Patchbay restart
+//! re-derives it on its first pass.
+//!
+//! When only dialplan extensions changed (same contexts, same includes) the
+//! change is applied live with `DialplanExtensionRemove`/`Add` and reported
+//! applied at once; the file is brought level later, in the background
+//! ([`PERSIST_DEBOUNCE`], many edits coalesced into one in-place
+//! `UpdateConfig`, no reload). Asterisk rewrites the whole file for any
+//! `UpdateConfig`, which on a 10 000-route dialplan costs far more than the
+//! live edits. Correctness does not depend on that write:
+//! - the database is the ground truth, and every pass re-derives the
+//!   change from it;
+//! - a reload of the dialplan is detected: `dialplan reload` (CLI) emits no
+//!   AMI event, so a sentinel context ([`SENTINEL_CONTEXT`]) that exists only
+//!   live (added by `DialplanExtensionAdd`, wiped by any reload) is checked
+//!   every [`WATCH_EVERY`] while recent live edits exist; a `Reload` event
+//!   (`module reload`) and a new AMI session count too. Then the next pass
+//!   distrusts its model of the live dialplan: it reads the file
+//!   (what a reload loads) and re-applies live, besides the file→database
+//!   difference, every extension edited live in the last [`RELOAD_GRACE`]
+//!   (persisted or not), so a reload that read the file before the deferred
+//!   write cannot lose a change.
+
+use crate::ami::config_writer::{self, Section as AmiSection};
+use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
+use crate::live::Live;
+use crate::store::Store;
+use patchbay_shared::render::{self, ConfigFile};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+mod incremental;
+pub mod verdict;
+pub use incremental::{IncrementalPlan, apply_live, incremental_dialplan, persist};
+pub use verdict::Viewer;
+
+const RECONCILE_EVERY: Duration = Duration::from_secs(15);
+/// After a failure that was not Asterisk refusing the config (a lost
+/// connection, a timeout), the next attempt comes this soon.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How long to wait for a reload to show its effect before calling it failed.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(4);
+/// A live dialplan edit waits this long for more before its file is written.
+pub const PERSIST_DEBOUNCE: Duration = Duration::from_millis(1500);
+/// A stream of edits puts the file write off at most this long.
+const PERSIST_AT_MOST: Duration = Duration::from_secs(10);
+/// Extensions edited live are re-applied after any reload seen this long
+/// after their file write (a reload may have read the file just before it).
+const RELOAD_GRACE: Duration = Duration::from_secs(60);
+/// How often the sentinel is checked while recent live edits exist.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// A context only the live dialplan has: gone means reloaded.
+pub const SENTINEL_CONTEXT: &str = "patchbay-sync-sentinel";
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AsteriskStatus {
+    pub connected: bool,
+    pub message: String,
+    /// Endpoint names Asterisk reported after the last pass.
+    pub endpoints: Vec<String>,
+    /// Why the last pass failed as a whole (Asterisk could not be reached,
+    /// a file could not be written); `None` once a pass succeeds. Never
+    /// names a tenant's object: those are in `failed` and `differences`.
+    pub last_error: Option<String>,
+    /// Whether Asterisk has what the database says, for the viewer: its
+    /// files read back as written, every object of the viewer's tenants and
+    /// every transport loaded.
+    pub in_sync: bool,
+    /// Unix time (s) of the last comparison with what Asterisk has.
+    pub last_check_at: Option<u64>,
+    /// The last pass that changed something in Asterisk.
+    pub last_apply: Option<ApplyReport>,
+    /// Live dialplan edits applied whose file write is still to come.
+    pub dialplan_file_pending: bool,
+    /// Objects Asterisk did not load, each with its owner and why; the rest
+    /// of the configuration is applied.
+    pub failed: Vec<verdict::ObjectFailure>,
+    /// Keys that read back from Asterisk differently from what was written.
+    pub differences: Vec<verdict::Difference>,
+    /// Sections the base `pjsip.conf` defines, which Patchbay therefore
+    /// does not write (transports: the base's one is used).
+    pub from_base_config: Vec<String>,
+    /// `in_sync` apart from `failed` and `differences`: connected, last
+    /// pass complete, transports listed.
+    #[serde(skip)]
+    pub globally_ok: bool,
+    /// How many change requests the last complete pass included.
+    #[serde(skip)]
+    pub checked_requests: u64,
+    /// Owner of each name in `endpoints` (`None`: not Patchbay's).
+    #[serde(skip)]
+    pub endpoint_owners: BTreeMap<String, Option<verdict::Owner>>,
+}
+
+impl AsteriskStatus {
+    /// What `viewer` may see: its tenants' endpoints, failures and
+    /// differences, and what all tenants share; `in_sync` judged on those.
+    pub fn for_viewer(&self, viewer: Viewer) -> AsteriskStatus {
+        let mut view = self.clone();
+        view.endpoints.retain(|name| viewer.sees(self.endpoint_owners.get(name).and_then(Option::as_ref)));
+        view.failed.retain(|failure| viewer.sees(failure.owner.as_ref()));
+        view.differences.retain(|difference| viewer.sees(difference.owner.as_ref()));
+        if !matches!(viewer, Viewer::All) {
+            view.from_base_config.clear();
+        }
+        view.in_sync = verdict::in_sync_for(viewer, self.globally_ok, &self.failed, &self.differences);
+        if self.connected && self.globally_ok {
+            // Another tenant's refused object is no news to this viewer.
+            view.message = message_after_pass(view.failed.is_empty() && view.differences.is_empty()).into();
+        }
+        view
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApplyReport {
+    /// Unix time (s).
+    pub at: u64,
+    /// `full` (files written and reloaded) or `incremental` (live dialplan
+    /// edits).
+    pub mode: &'static str,
+    pub files: Vec<String>,
+    pub millis: u64,
+}
+
+/// The server's handle on "its" Asterisk (or on none).
+#[derive(Clone, Default)]
+pub struct AsteriskLink {
+    status: Arc<Mutex<AsteriskStatus>>,
+    wake: Option<mpsc::Sender<()>>,
+    client: Option<AmiClient>,
+    live: Live,
+    /// The text of each file (named as in the config preview) of the last
+    /// configuration Asterisk verifiably took; `None` until the first pass
+    /// confirms one.
+    applied: Arc<Mutex<Option<Texts>>>,
+    /// Changes requested so far: a status is in sync only once a pass that
+    /// started after the last of them has checked Asterisk.
+    requested: Arc<AtomicU64>,
+}
+
+impl AsteriskLink {
+    pub fn none() -> AsteriskLink {
+        let link = AsteriskLink::default();
+        link.update(|status| status.message = "no Asterisk connected".into());
+        link
+    }
+
+    /// Starts the AMI link, the sync task and the live-status task for the
+    /// Asterisk at `url`.
+    pub fn start(url: &str, store: Store) -> anyhow::Result<AsteriskLink> {
+        let url: AmiUrl = url.parse().map_err(|error| anyhow::anyhow!("--ami: {error}"))?;
+        // Short back-off: an Asterisk that comes back must be in sync within
+        // seconds, and a refused login is retried without hammering.
+        let options =
+            ClientOptions { min_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(2), ..ClientOptions::default() };
+        let client = AmiClient::spawn(url, options);
+        let (wake, woken) = mpsc::channel(1);
+        let live = Live::default();
+        let link = AsteriskLink {
+            status: Arc::default(),
+            wake: Some(wake.clone()),
+            client: Some(client.clone()),
+            live: live.clone(),
+            applied: Arc::default(),
+            requested: Arc::default(),
+        };
+        link.update(|status| status.message = "connecting to Asterisk".into());
+        let reloaded = Arc::new(AtomicBool::new(false));
+        tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake));
+        tokio::spawn(run(link.clone(), client.clone(), store, woken, reloaded));
+        tokio::spawn(crate::live::run(live, client));
+        Ok(link)
+    }
+
+    /// Asks the sync task to render and apply the configuration soon.
+    /// Several requests in a row collapse into one apply.
+    pub fn request_apply(&self) {
+        self.requested.fetch_add(1, Ordering::SeqCst);
+        if let Some(wake) = &self.wake {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// The status as `viewer` may see it.
+    pub fn status_json(&self, viewer: Viewer) -> Value {
+        let status = self.status();
+        let mut view = status.for_viewer(viewer);
+        // A change the last pass did not include is not in Asterisk yet.
+        if status.checked_requests < self.requested.load(Ordering::SeqCst) {
+            view.in_sync = false;
+        }
+        json!(view)
+    }
+
+    pub fn status(&self) -> AsteriskStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What the sync task last wrote to (or found equal in) Asterisk, as
+    /// preview texts; kept while Asterisk is away (it is what Asterisk had
+    /// when last seen), `None` when nothing was confirmed since start.
+    pub fn applied(&self) -> Option<Texts> {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn client(&self) -> Option<&AmiClient> {
+        self.client.as_ref()
+    }
+
+    /// Registrations, contacts and endpoint states from AMI events.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
+        change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// One of Patchbay's files in Asterisk's config directory.
+#[derive(Debug, Clone, Copy)]
+struct OwnedFile {
+    name: &'static str,
+    /// What to reload after writing it.
+    module: &'static str,
+}
+
+const FILES: [OwnedFile; 3] = [
+    OwnedFile { name: "patchbay-pjsip.conf", module: "res_pjsip.so" },
+    OwnedFile { name: "patchbay-extensions.conf", module: "pbx_config" },
+    OwnedFile { name: "patchbay-iax.conf", module: "chan_iax2.so" },
+];
+
+use verdict::{EXTENSIONS_FILE, PJSIP_FILE};
+
+/// The base file that includes Patchbay's `patchbay-pjsip.conf`.
+const BASE_PJSIP_FILE: &str = "pjsip.conf";
+
+/// File name → its sections.
+pub type Files = BTreeMap<&'static str, Vec<AmiSection>>;
+
+/// Preview file name (`pjsip.conf`, …) → its text, as the config preview
+/// shows it.
+pub type Texts = BTreeMap<String, String>;
+
+/// The texts of a rendering, keyed as `GET /config/preview` returns them.
+pub fn preview_texts(rendered: &render::Rendered) -> Texts {
+    [("pjsip.conf", &rendered.pjsip), ("extensions.conf", &rendered.extensions), ("iax.conf", &rendered.iax)]
+        .into_iter()
+        .map(|(name, file)| (name.to_string(), render::escape::file_text(file)))
+        .collect()
+}
+
+/// What the task remembers between passes. Only ever an optimisation or a
+/// fallback: every pass starts from what Asterisk reports.
+#[derive(Default)]
+struct SyncState {
+    /// A configuration Asterisk refused to write, and why: not retried
+    /// until the database changes (or Asterisk reconnects).
+    rejected: Option<(Files, String)>,
+    /// Per file, the last sections written and what Asterisk read back
+    /// right after: when the database has not changed and Asterisk still
+    /// reads that back, writing again would change nothing (a value
+    /// Asterisk alters on the way stays a reported difference, not a write
+    /// every pass).
+    written_back: BTreeMap<&'static str, (Vec<AmiSection>, Vec<AmiSection>)>,
+    /// PJSIP sections as they were when Asterisk last listed them, by
+    /// (name, type): a refused object's reason names the keys changed since.
+    loaded_before: BTreeMap<(String, String), AmiSection>,
+    /// The dialplan contexts Asterisk did not fully load at the last write
+    /// of the extensions file, with the sections written then: still true
+    /// while the file has not changed.
+    dialplan_failures: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// The PJSIP objects Asterisk kept in their previous version at the last
+    /// write of the pjsip file, with the sections written then.
+    kept_previous: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// The extensions file as the live dialplan holds it, when Patchbay
+    /// edited it live; trusted until a reload or a new session.
+    live_dialplan: Option<Vec<AmiSection>>,
+    /// (context, extension) edited live → when its file write was done
+    /// (`None`: not yet).
+    live_edits: BTreeMap<(String, String), Option<Instant>>,
+    /// When the deferred file write is due, and when the first edit it
+    /// carries was made.
+    persist_due: Option<(Instant, Instant)>,
+    /// The sentinel context was added since the last distrusted pass.
+    sentinel: bool,
+}
+
+/// Sets `reloaded` and wakes the sync task on every `Reload` event: the
+/// live dialplan may have gone back to the file.
+async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc::Sender<()>) {
+    let mut events = client.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(event) if event.event_name() == Some("Reload") => {
+                reloaded.store(true, Ordering::SeqCst);
+                let _ = wake.try_send(());
+            }
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                reloaded.store(true, Ordering::SeqCst);
+                let _ = wake.try_send(());
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>, reloaded: Arc<AtomicBool>) {
+    let mut ami_status = client.watch_status();
+    let mut state = SyncState::default();
+    let mut session_ready = false;
+    // A pass started by the timer (not by a change or a reload).
+    let mut timed = false;
+    let mut last_reconcile = Instant::now();
+    loop {
+        let connected = *ami_status.borrow_and_update() == AmiStatus::Connected;
+        if !connected {
+            session_ready = false;
+            link.update(|status| {
+                status.connected = false;
+                status.in_sync = false;
+                status.globally_ok = false;
+                status.message = describe(&client.status());
+            });
+        }
+        let mut next_pass = RECONCILE_EVERY;
+        if connected && !session_ready {
+            // AMI answers before every module is loaded: a reload then would
+            // race the boot. This command returns once Asterisk is fully booted.
+            link.update(|status| {
+                status.connected = true;
+                status.message = "Asterisk connected; waiting for it to finish booting".into();
+            });
+            session_ready = client.command("core waitfullybooted").await.is_ok();
+            // A new Asterisk (or a restarted one) deserves a new try; events
+            // may have been missed, so the live dialplan is not trusted.
+            state.rejected = None;
+            // A restarted Asterisk loads from the files: nothing is kept.
+            state.kept_previous = None;
+            reloaded.store(true, Ordering::SeqCst);
+            if !session_ready {
+                next_pass = RETRY_AFTER_ERROR;
+            }
+        }
+        if connected && session_ready {
+            let started = Instant::now();
+            let distrust = reloaded.swap(false, Ordering::SeqCst);
+            // The periodic check reads the file again (someone may have
+            // edited it), unless a write of it is pending.
+            let reread = timed && last_reconcile.elapsed() >= RECONCILE_EVERY && state.persist_due.is_none();
+            if reread || !timed {
+                last_reconcile = Instant::now();
+            }
+            // Read before the pass reads the database: a change requested
+            // later is not counted as checked.
+            let requests = link.requested.load(Ordering::SeqCst);
+            match apply(&client, &store, &mut state, distrust, reread).await {
+                Ok(outcome) => {
+                    *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
+                    let complete = outcome.failed.is_empty() && outcome.differences.is_empty();
+                    if !complete {
+                        tracing::warn!(failed = outcome.failed.len(), differences = outcome.differences.len(), "Asterisk did not take everything");
+                    }
+                    link.update(|status| {
+                        status.connected = true;
+                        status.message = message_after_pass(complete).into();
+                        status.endpoint_owners = outcome.endpoints.iter().map(|(name, owner)| (name.clone(), owner.clone())).collect();
+                        status.endpoints = outcome.endpoints.into_iter().map(|(name, _)| name).collect();
+                        status.last_error = None;
+                        status.globally_ok = true;
+                        status.checked_requests = requests;
+                        status.in_sync = complete;
+                        status.failed = outcome.failed;
+                        status.differences = outcome.differences;
+                        status.from_base_config = outcome.from_base_config;
+                        status.last_check_at = Some(unix_now());
+                        if let Some(mode) = outcome.mode {
+                            crate::metrics::apply_finished(mode, started.elapsed());
+                            status.last_apply = Some(ApplyReport {
+                                at: unix_now(),
+                                mode,
+                                files: outcome.written,
+                                millis: started.elapsed().as_millis() as u64,
+                            });
+                        }
+                        status.dialplan_file_pending = state.persist_due.is_some();
+                    })
+                }
+                Err(failure) => {
+                    tracing::warn!(error = %failure.message, "apply failed");
+                    let lost = client.status() != AmiStatus::Connected;
+                    if lost {
+                        session_ready = false;
+                    }
+                    if !failure.refused {
+                        next_pass = RETRY_AFTER_ERROR;
+                    }
+                    link.update(|status| {
+                        status.message = if failure.refused {
+                            "Asterisk connected; it refused to write the last change".into()
+                        } else {
+                            "Asterisk connected; last apply failed".into()
+                        };
+                        status.last_error = Some(failure.message.clone());
+                        status.in_sync = false;
+                        status.globally_ok = false;
+                        status.last_check_at = Some(unix_now());
+                    });
+                }
+            }
+            if state.persist_due.is_some_and(|(due, _)| due <= Instant::now()) {
+                match persist_dialplan(&client, &mut state).await {
+                    Ok(()) => link.update(|status| status.dialplan_file_pending = false),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "writing the dialplan file failed");
+                        next_pass = next_pass.min(RETRY_AFTER_ERROR);
+                    }
+                }
+            }
+        }
+        if let Some((due, _)) = state.persist_due {
+            next_pass = next_pass.min(due.saturating_duration_since(Instant::now()));
+        }
+        if !state.live_edits.is_empty() {
+            next_pass = next_pass.min(WATCH_EVERY);
+        }
+        timed = false;
+        tokio::select! {
+            changed = ami_status.changed() => if changed.is_err() { return },
+            wake = woken.recv() => if wake.is_none() { return },
+            _ = tokio::time::sleep(next_pass) => timed = true,
+        }
+    }
+}
+
+/// The status message after a complete pass: everything taken, or not.
+fn message_after_pass(complete: bool) -> &'static str {
+    if complete { "Asterisk connected; configuration applied" } else { "Asterisk connected; configuration applied except what is listed" }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn describe(status: &AmiStatus) -> String {
+    match status {
+        AmiStatus::Connecting => "connecting to Asterisk".into(),
+        AmiStatus::Connected => "Asterisk connected".into(),
+        AmiStatus::AuthenticationFailed { message } => {
+            format!("Asterisk refused Patchbay's AMI login ({message}): check the user and secret in --ami and manager.conf")
+        }
+        AmiStatus::Disconnected { reason, retry_in_ms } => {
+            format!("Asterisk unreachable ({reason}); retrying in {} s", retry_in_ms.div_ceil(1000))
+        }
+    }
+}
+
+fn to_ami(file: &ConfigFile) -> Vec<AmiSection> {
+    file.sections.iter().map(|section| AmiSection { name: section.name.clone(), lines: section.lines.clone() }).collect()
+}
+
+/// The files Patchbay wants in Asterisk for this rendering.
+pub fn desired_files(rendered: &render::Rendered) -> Files {
+    FILES.iter().zip([&rendered.pjsip, &rendered.extensions, &rendered.iax]).map(|(file, config)| (file.name, to_ami(config))).collect()
+}
+
+/// Sections as Asterisk's parser keeps them: keys and values trimmed, a
+/// `=>` the same as `=`.
+fn normalized(sections: &[AmiSection]) -> Vec<(&str, Vec<(&str, &str)>)> {
+    sections
+        .iter()
+        .map(|section| {
+            let lines = section.lines.iter().map(|(key, value)| (key.trim(), value.trim_start_matches('>').trim())).collect();
+            (section.name.trim(), lines)
+        })
+        .collect()
+}
+
+/// Whether two versions of a file say the same to Asterisk.
+pub fn same_config(a: &[AmiSection], b: &[AmiSection]) -> bool {
+    normalized(a) == normalized(b)
+}
+
+/// A file as Asterisk has it; a missing file reads as empty (`#tryinclude`
+/// ignores it).
+pub async fn read_file(client: &AmiClient, file: &str) -> Result<Vec<AmiSection>, AmiError> {
+    match config_writer::get_config(client, file).await {
+        Ok(sections) => Ok(sections),
+        Err(AmiError::ActionFailed { message, .. }) if message.to_ascii_lowercase().contains("not found") => Ok(Vec::new()),
+        Err(error) => Err(error),
+    }
+}
+
+struct Applied {
+    /// Endpoint names Asterisk lists, with their owner.
+    endpoints: Vec<(String, Option<verdict::Owner>)>,
+    /// `None` when Asterisk already had everything.
+    mode: Option<&'static str>,
+    written: Vec<String>,
+    /// The texts of the configuration Asterisk now has.
+    texts: Texts,
+    failed: Vec<verdict::ObjectFailure>,
+    differences: Vec<verdict::Difference>,
+    from_base_config: Vec<String>,
+}
+
+struct Failure {
+    message: String,
+    /// Asterisk refused to write the configuration (as opposed to being
+    /// unreachable): not retried until the database changes.
+    refused: bool,
+}
+
+impl Failure {
+    fn transient(error: impl std::fmt::Display) -> Failure {
+        Failure { message: error.to_string(), refused: false }
+    }
+}
+
+/// One pass: compare, write what differs, then check what Asterisk holds.
+/// An object Asterisk refuses does not stop the others: res_pjsip and
+/// pbx_config load every valid object and skip the refused ones, so the
+/// written files stay and the refused objects are reported, each with its
+/// owner (one tenant's bad value never blocks another tenant's change).
+/// `distrust`: the live dialplan may have been reloaded from the file since
+/// Patchbay last edited it (see the module documentation).
+async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut distrust: bool, reread: bool) -> Result<Applied, Failure> {
+    let snapshot = store.read(crate::snapshot::load_snapshot).map_err(Failure::transient)?;
+    let rendered = render::render(&snapshot);
+    let owners = verdict::Owners::of(&snapshot);
+    let mut desired = desired_files(&rendered);
+    let texts = preview_texts(&rendered);
+
+    let now = Instant::now();
+    state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
+    if !distrust && state.sentinel && !state.live_edits.is_empty() {
+        distrust = context_priorities(client, SENTINEL_CONTEXT).await.map_err(Failure::transient)?.is_none();
+    }
+    if distrust || reread {
+        state.live_dialplan = None;
+    }
+    if distrust || !state.sentinel {
+        // Before reading the file: a reload after this removes it again.
+        let headers = AmiMessage::new()
+            .with("Context", SENTINEL_CONTEXT)
+            .with("Extension", "s")
+            .with("Priority", "1")
+            .with("Application", "NoOp")
+            .with("ApplicationData", "patchbay: gone after a dialplan reload")
+            .with("Replace", "yes");
+        client.send("DialplanExtensionAdd", headers).await.map_err(Failure::transient)?;
+        state.sentinel = true;
+    }
+    // Extensions to re-apply live whatever the file says.
+    let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
+
+    let mut current = Files::new();
+    for file in FILES {
+        let sections = match &state.live_dialplan {
+            // What the live dialplan runs: the file may lag behind it.
+            Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
+            _ => read_file(client, file.name).await.map_err(Failure::transient)?,
+        };
+        current.insert(file.name, sections);
+    }
+
+    // What the base pjsip.conf defines is not written again (transports
+    // above all: see `verdict::without_base_duplicates`).
+    let whole = read_file(client, BASE_PJSIP_FILE).await.map_err(Failure::transient)?;
+    let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
+    let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
+    desired.insert(PJSIP_FILE, own);
+    let mut failed: Vec<verdict::ObjectFailure> = Vec::new();
+    let mut from_base_config = Vec::new();
+    for section in &from_base {
+        let owner = owners.get(PJSIP_FILE, &section.name).cloned();
+        let kind = verdict::section_type(section).to_string();
+        if owner.as_ref().is_some_and(verdict::Owner::is_shared) {
+            from_base_config.push(format!("{} ({kind})", section.name));
+        } else {
+            failed.push(verdict::ObjectFailure {
+                file: PJSIP_FILE.into(),
+                reason: format!(
+                    "{BASE_PJSIP_FILE} already defines [{}] (type = {kind}) outside Patchbay's file: Patchbay does not write a second one",
+                    section.name
+                ),
+                section: section.name.clone(),
+                section_type: kind,
+                owner,
+            });
+        }
+    }
+
+    let changed: Vec<OwnedFile> = FILES
+        .into_iter()
+        .filter(|file| {
+            let (now, wanted) = (&current[file.name], &desired[file.name]);
+            let altered_on_the_way = state.written_back.get(file.name).is_some_and(|(written, back)| written == wanted && back == now);
+            (now != wanted && !altered_on_the_way) || (file.name == EXTENSIONS_FILE && !forced.is_empty())
+        })
+        .collect();
+
+    let mut mode = None;
+    let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
+    // Files written whole and reloaded: read back below.
+    let mut reloaded: Vec<OwnedFile> = Vec::new();
+    if !changed.is_empty() {
+        if let Some((refused, why)) = &state.rejected
+            && files_equal(refused, &desired)
+        {
+            // Unchanged since Asterisk refused to write it.
+            return Err(Failure { message: why.clone(), refused: true });
+        }
+        if changed.iter().any(|file| file.name == PJSIP_FILE) {
+            // What Asterisk runs before the write: an object it refuses
+            // afterwards is then told apart by the keys that changed.
+            // Only for objects this process knows nothing of yet (after a
+            // Patchbay restart): the file may hold a version Asterisk kept
+            // out, which must not count as loaded.
+            let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
+            let unknown: Vec<AmiSection> = current[PJSIP_FILE]
+                .iter()
+                .filter(|section| !state.loaded_before.contains_key(&(section.name.clone(), verdict::section_type(section).to_string())))
+                .cloned()
+                .collect();
+            remember_loaded(state, &unknown, &before);
+        }
+        mode = Some("full");
+        let mut live_edited: Vec<(String, String)> = Vec::new();
+        for file in &changed {
+            if file.name == EXTENSIONS_FILE
+                && let Some(mut plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
+            {
+                plan.force(&forced, &desired[file.name]);
+                match apply_live(client, &plan).await {
+                    Ok(()) => {
+                        mode = Some("incremental");
+                        live_edited = plan.touched();
+                        continue;
+                    }
+                    // Asterisk refused a live edit: the whole file and a
+                    // reload say the same, and are checked below.
+                    Err(error) if error.downcast_ref::<AmiError>().is_some_and(|e| matches!(e, AmiError::ActionFailed { .. })) => {
+                        tracing::warn!(%error, "a live dialplan edit was refused; writing the file instead");
+                    }
+                    Err(error) => return Err(Failure::transient(error)),
+                }
+            }
+            match config_writer::write_config(client, file.name, &desired[file.name], Some(file.module)).await {
+                Ok(()) => reloaded.push(*file),
+                Err(error @ AmiError::ActionFailed { .. }) | Err(error @ AmiError::Encode(_)) => {
+                    let message = format!("Asterisk refused to write {}: {error}", file.name);
+                    state.rejected = Some((desired.clone(), message.clone()));
+                    return Err(Failure { message, refused: true });
+                }
+                Err(error) => return Err(Failure::transient(format!("writing {}: {error}", file.name))),
+            }
+        }
+        state.rejected = None;
+        if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
+            // File and live dialplan both equal the database.
+            for persisted in state.live_edits.values_mut() {
+                persisted.get_or_insert(now);
+            }
+            state.persist_due = None;
+            state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+        } else if !live_edited.is_empty() {
+            for edit in live_edited {
+                state.live_edits.insert(edit, None);
+            }
+            let first = state.persist_due.map_or(now, |(_, first)| first);
+            state.persist_due = Some(((now + PERSIST_DEBOUNCE).min(first + PERSIST_AT_MOST), first));
+            state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+        }
+    }
+
+    // What Asterisk holds now, file by file, compared key by key.
+    let mut differences = Vec::new();
+    for file in FILES {
+        let back = if reloaded.iter().any(|written| written.name == file.name) {
+            let back = read_file(client, file.name).await.map_err(Failure::transient)?;
+            state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
+            back
+        } else if file.name == EXTENSIONS_FILE && state.live_dialplan.is_some() {
+            desired[file.name].clone()
+        } else {
+            current[file.name].clone()
+        };
+        differences.extend(verdict::differences(file.name, &desired[file.name], &back, &owners));
+    }
+
+    // Every PJSIP object and transport loaded? After a reload, give it time.
+    let mut expected = desired[PJSIP_FILE].clone();
+    expected.extend(from_base.iter().filter(|section| verdict::section_type(section) == "transport").cloned());
+    let pjsip_reloaded = reloaded.iter().any(|file| file.name == PJSIP_FILE);
+    let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
+    let loaded = loop {
+        let loaded = loaded_pjsip(client).await.map_err(Failure::transient)?;
+        if !pjsip_reloaded || verdict::not_loaded(&expected, &loaded).is_empty() || tokio::time::Instant::now() >= deadline {
+            break loaded;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for section in verdict::not_loaded(&expected, &loaded) {
+        let identity = (section.name.clone(), verdict::section_type(section).to_string());
+        let file = if from_base.contains(section) { BASE_PJSIP_FILE } else { PJSIP_FILE };
+        failed.push(verdict::ObjectFailure {
+            file: file.into(),
+            section: section.name.clone(),
+            section_type: identity.1.clone(),
+            owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+            reason: verdict::refused_reason(file, section, state.loaded_before.get(&identity)),
+        });
+    }
+    // A changed object Asterisk refused on reload stays listed in its
+    // previous version: its changed keys tell.
+    if pjsip_reloaded {
+        let mut kept = Vec::new();
+        for section in &desired[PJSIP_FILE] {
+            let identity = (section.name.clone(), verdict::section_type(section).to_string());
+            let Some(before) = state.loaded_before.get(&identity) else { continue };
+            if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
+                continue;
+            }
+            let Some(held) = held_detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
+            let keys = verdict::retained_keys(before, section, &held);
+            if !keys.is_empty() {
+                kept.push(verdict::ObjectFailure {
+                    file: PJSIP_FILE.into(),
+                    section: section.name.clone(),
+                    section_type: identity.1.clone(),
+                    owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+                    reason: verdict::retained_reason(PJSIP_FILE, section, &keys),
+                });
+            }
+        }
+        state.kept_previous = Some((desired[PJSIP_FILE].clone(), kept));
+    }
+    match &state.kept_previous {
+        Some((sections, kept)) if *sections == desired[PJSIP_FILE] => failed.extend(kept.iter().cloned()),
+        Some(_) => state.kept_previous = None,
+        None => {}
+    }
+    // Remembered as loaded: what Asterisk lists, except what it runs in a
+    // previous version.
+    state.loaded_before.retain(|(name, kind), _| expected.iter().any(|s| s.name == *name && verdict::section_type(s) == kind));
+    let taken: Vec<AmiSection> = expected
+        .iter()
+        .filter(|section| !failed.iter().any(|f| f.section == section.name && f.section_type == verdict::section_type(section)))
+        .cloned()
+        .collect();
+    remember_loaded(state, &taken, &loaded);
+
+    // The dialplan is checked when its file was written (counting a large
+    // dialplan on every pass would cost more than the pass).
+    if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
+        let refused = missing_dialplan(client, &desired[EXTENSIONS_FILE], &owners).await.map_err(Failure::transient)?;
+        state.dialplan_failures = Some((desired[EXTENSIONS_FILE].clone(), refused));
+    }
+    match &state.dialplan_failures {
+        Some((sections, refused)) if *sections == desired[EXTENSIONS_FILE] => failed.extend(refused.iter().cloned()),
+        // The dialplan changed since (edited live): judged at its next write.
+        Some(_) => state.dialplan_failures = None,
+        None => {}
+    }
+
+    let endpoints = loaded
+        .0
+        .get("endpoint")
+        .into_iter()
+        .flatten()
+        .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
+        .collect();
+    Ok(Applied { endpoints, mode, written, texts, failed, differences, from_base_config })
+}
+
+/// The deferred file write: makes the extensions file say what the live
+/// dialplan runs (one in-place `UpdateConfig` when it fits, else a whole
+/// write), without a reload, and checks it by reading it back.
+async fn persist_dialplan(client: &AmiClient, state: &mut SyncState) -> anyhow::Result<()> {
+    let Some(target) = state.live_dialplan.clone() else {
+        // A reload since: the next pass re-derives everything.
+        state.persist_due = None;
+        return Ok(());
+    };
+    let file = read_file(client, EXTENSIONS_FILE).await?;
+    if !same_config(&file, &target) {
+        match IncrementalPlan::new(&file, &target).filter(|plan| plan.file_message().is_some()) {
+            Some(plan) => persist(client, &plan).await?,
+            None => config_writer::write_config(client, EXTENSIONS_FILE, &target, None).await?,
+        }
+        let back = read_file(client, EXTENSIONS_FILE).await?;
+        anyhow::ensure!(same_config(&back, &target), "{EXTENSIONS_FILE} reads back differently from what was written");
+    }
+    let now = Instant::now();
+    for persisted in state.live_edits.values_mut() {
+        persisted.get_or_insert(now);
+    }
+    state.persist_due = None;
+    Ok(())
+}
+
+fn files_equal(a: &Files, b: &Files) -> bool {
+    a.len() == b.len() && a.iter().all(|(name, sections)| b.get(name).is_some_and(|other| same_config(sections, other)))
+}
+
+/// An object's options as Asterisk holds them (CamelCase names), for the
+/// types whose detail AMI gives without a secret: `EndpointDetail`,
+/// `AorDetail` (through the endpoint of the same name, as the renderer
+/// names aors), `OutboundRegistrationDetail`. `AuthDetail` carries the
+/// password and is never read. `None`: not available.
+async fn held_detail(client: &AmiClient, kind: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, AmiError> {
+    let (action, headers, event) = match kind {
+        "endpoint" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "EndpointDetail"),
+        "aor" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "AorDetail"),
+        "registration" => ("PJSIPShowRegistrationsOutbound", AmiMessage::new(), "OutboundRegistrationDetail"),
+        _ => return Ok(None),
+    };
+    let answer = match client.send(action, headers).await {
+        Ok(answer) => answer,
+        Err(AmiError::ActionFailed { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    Ok(answer
+        .items()
+        .find(|item| item.event_name() == Some(event) && item.get("ObjectName") == Some(name))
+        .map(|item| item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
+}
+
+/// Keeps, of `sections`, those Asterisk lists as loaded.
+fn remember_loaded(state: &mut SyncState, sections: &[AmiSection], loaded: &verdict::Loaded) {
+    for section in sections {
+        let identity = (section.name.clone(), verdict::section_type(section).to_string());
+        if loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
+            state.loaded_before.insert(identity, section.clone());
+        }
+    }
+}
+
+/// What Asterisk lists as loaded: the PJSIP list actions, and the CLI's
+/// `pjsip show transports` (AMI has no transport list action in 22).
+async fn loaded_pjsip(client: &AmiClient) -> Result<verdict::Loaded, AmiError> {
+    const LISTS: [(&str, &str, &str); 4] = [
+        ("endpoint", "PJSIPShowEndpoints", "EndpointList"),
+        ("aor", "PJSIPShowAors", "AorList"),
+        ("auth", "PJSIPShowAuths", "AuthList"),
+        ("registration", "PJSIPShowRegistrationsOutbound", "OutboundRegistrationDetail"),
+    ];
+    let mut loaded = verdict::Loaded::default();
+    for (kind, action, event) in LISTS {
+        loaded.0.insert(kind, list_names(client, action, event).await?);
+    }
+    let transports = match client.command("pjsip show transports").await {
+        Ok(output) => verdict::transport_names(&output),
+        Err(AmiError::ActionFailed { .. }) => BTreeSet::new(),
+        Err(error) => return Err(error),
+    };
+    loaded.0.insert("transport", transports);
+    Ok(loaded)
+}
+
+/// `ObjectName`s of a PJSIP list action (nothing when Asterisk has none).
+/// Only the names are read: `AuthDetail` events carry passwords.
+async fn list_names(client: &AmiClient, action: &str, event: &str) -> Result<BTreeSet<String>, AmiError> {
+    let answer = match client.send(action, AmiMessage::new()).await {
+        Ok(answer) => answer,
+        // Asterisk answers an error when the list is empty.
+        Err(AmiError::ActionFailed { .. }) => return Ok(BTreeSet::new()),
+        Err(error) => return Err(error),
+    };
+    Ok(answer
+        .items()
+        .filter(|item| item.event_name() == Some(event))
+        .filter_map(|item| item.get("ObjectName").map(str::to_string))
+        .collect())
+}
+
+/// Contexts of the file whose priorities Asterisk did not all load, each
+/// failed for its owner. pbx_config loads the lines it can: the others
+/// keep working. Waits up to [`VERIFY_TIMEOUT`] for the reload to finish.
+async fn missing_dialplan(client: &AmiClient, sections: &[AmiSection], owners: &verdict::Owners) -> Result<Vec<verdict::ObjectFailure>, AmiError> {
+    let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
+    loop {
+        let mut missing = Vec::new();
+        for section in sections {
+            let wanted = section.lines.iter().filter(|(key, _)| key == "exten" || key == "same").count();
+            let reason = match context_priorities(client, &section.name).await? {
+                None => format!("Asterisk did not load dialplan context {}: `dialplan show {}` does not find it", section.name, section.name),
+                // `>=`: the base extensions.conf may add to the same context.
+                Some(loaded) if loaded < wanted => format!(
+                    "dialplan context {}: Asterisk loaded {loaded} of its {wanted} priorities (`dialplan show`); Asterisk's log names the refused lines",
+                    section.name
+                ),
+                Some(_) => continue,
+            };
+            missing.push(verdict::ObjectFailure {
+                file: EXTENSIONS_FILE.into(),
+                section: section.name.clone(),
+                section_type: "context".into(),
+                owner: owners.get(EXTENSIONS_FILE, &section.name).cloned(),
+                reason,
+            });
+        }
+        if missing.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(missing);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The number of priorities `dialplan show CONTEXT` counts; `None` when
+/// Asterisk has no such context.
+pub async fn context_priorities(client: &AmiClient, context: &str) -> Result<Option<usize>, AmiError> {
+    let output = match client.command(&format!("dialplan show {context}")).await {
+        Ok(output) => output,
+        Err(AmiError::ActionFailed { message, .. }) if message.contains("There is no existence") => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if output.iter().any(|line| line.contains("There is no existence")) {
+        return Ok(None);
+    }
+    // "-= 3 extensions (5 priorities) in 1 context. =-"
+    Ok(output.iter().rev().find(|line| line.trim_start().starts_with("-=")).and_then(|line| {
+        let after = line.split_once('(')?.1;
+        after.split_whitespace().next()?.parse().ok()
+    }))
+}
+
+/// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
+pub async fn endpoints(client: &AmiClient) -> Result<Vec<String>, AmiError> {
+    Ok(list_names(client, "PJSIPShowEndpoints", "EndpointList").await?.into_iter().collect())
+}
