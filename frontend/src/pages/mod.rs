@@ -3,3 +3,4 @@ pub mod login;
 pub mod trunks;
 pub mod simulator;
 pub mod routes;
+pub mod trunk_form;
