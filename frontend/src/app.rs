@@ -8,7 +8,10 @@
 
 use crate::api::{self, Account};
 use crate::pages::audit::AuditPage;
-use crate::pages::routes::{ConfigPage, IncallsPage, OutcallPage, OutcallsPage, UsersPage};
+use crate::pages::incalls::IncallsPage;
+use crate::pages::outcalls::OutcallsPage;
+use crate::pages::routes::{ConfigPage, OutcallPage};
+use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
