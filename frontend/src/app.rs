@@ -131,7 +131,7 @@ fn TenantSwitcher() -> impl IntoView {
         spawn_local(async move {
             // Always the full list: asked without Wazo-Tenant.
             if let Ok(list) = api::get_own::<Value>(&token, "/api/auth/0.1/tenants").await {
-                tenants.set(list["items"].as_array().cloned().unwrap_or_default());
+                tenants.try_set(list["items"].as_array().cloned().unwrap_or_default());
             }
         });
     });

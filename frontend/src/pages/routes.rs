@@ -95,6 +95,7 @@ fn text(value: &Value) -> String {
 /// only "not found": the API answers 404 and nothing else is fetched.
 #[component]
 pub fn OutcallPage() -> impl IntoView {
+    crate::ui::page_title("Outgoing route");
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
     let params = leptos_router::hooks::use_params_map();
@@ -226,6 +227,7 @@ fn diff_view(old: &str, new: &str) -> impl IntoView + use<> {
 
 #[component]
 pub fn ConfigPage() -> impl IntoView {
+    crate::ui::page_title("Config review");
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
     // (file, what will be written, what was last applied if the API says).
