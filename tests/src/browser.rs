@@ -45,7 +45,7 @@ impl Browser {
 
     /// Waits for an element matching `css` and returns its text.
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
         Ok(element.text().await?)
     }
 
@@ -66,14 +66,15 @@ impl Browser {
     }
 
     pub async fn fill(&self, css: &str, value: &str) -> anyhow::Result<()> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
         element.clear().await?;
         element.send_keys(value).await?;
         Ok(())
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?.click().await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
+        element.click().await.with_context(|| format!("clicking `{css}`"))?;
         Ok(())
     }
 

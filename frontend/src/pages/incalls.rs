@@ -143,7 +143,11 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
             Ok(d) => d,
             Err(e) => return error.set(Some(e)),
         };
-        let (did_value, context_value) = (did.get_untracked().trim().to_string(), context.get_untracked());
+        // Incall contexts drop a leading `+` before looking the number up
+        // (`_+.`), so the DID is stored without it.
+        let typed = did.get_untracked();
+        let did_value = typed.trim().trim_start_matches('+').to_string();
+        let context_value = context.get_untracked();
         busy.set(true);
         spawn_local(async move {
             let token = session.token();
@@ -191,7 +195,11 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
     view! {
         <form class="new-incall" on:submit=submit data-editing=incall_id.map(|i| i.to_string())>
             <h2>{if editing_now { "Edit incoming route" } else { "New incoming route" }}</h2>
-            <label>"DID (public number)" <input name="did" bind:value=did inputmode="tel" required placeholder="+15145550100"/> {field_error(error, "did")}</label>
+            <label>"DID (public number)" <input name="did" bind:value=did inputmode="tel" required placeholder="+15145550100"/> {field_error(error, "did")}
+                {move || did.with(|d| d.trim().starts_with('+')).then(|| view! {
+                    <span class="muted plus-note">"Saved without the +: incoming calls to +… lose their + before the lookup, so they reach this route."</span>
+                })}
+            </label>
             <label>"Incall context" <ContextPicker kind="incall" value=context name="context" contexts=contexts/></label>
             <label>"Destination"
                 <select name="destination" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>

@@ -100,6 +100,11 @@ pub fn TrunksPage() -> impl IntoView {
     let contexts = crate::ui::tenant_contexts();
     let transports = RwSignal::new(Vec::<Value>::new());
     crate::ui::load_list(format!("{C}/sip/transports"), transports, RwSignal::new(true), RwSignal::new(None));
+    // Trunks name only the id of an IAX or custom endpoint: their names come from these.
+    let iax = RwSignal::new(Vec::<Value>::new());
+    let custom = RwSignal::new(Vec::<Value>::new());
+    crate::ui::load_list(format!("{C}/endpoints/iax"), iax, RwSignal::new(true), RwSignal::new(None));
+    crate::ui::load_list(format!("{C}/endpoints/custom"), custom, RwSignal::new(true), RwSignal::new(None));
     let draft = RwSignal::new(TrunkDraft::new());
     let editing = RwSignal::new(None::<Editing>);
     let busy = RwSignal::new(false);
@@ -165,7 +170,7 @@ pub fn TrunksPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="8" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="8" class="muted">"No trunk yet: create one below."</td></tr></Show>
-                    <For each=move || trunks.get() key=|trunk| trunk.to_string() let:trunk>
+                    <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
                         {
                             let name = trunk_name(&trunk);
                             let shown = name.clone();
@@ -203,6 +208,24 @@ pub fn TrunksPage() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The trunks with their IAX endpoint's name and custom endpoint's
+/// interface filled in from the endpoint lists.
+fn named(trunks: Vec<Value>, iax: &[Value], custom: &[Value]) -> Vec<Value> {
+    trunks
+        .into_iter()
+        .map(|mut trunk| {
+            for (field, list) in [("endpoint_iax", iax), ("endpoint_custom", custom)] {
+                if trunk[field].is_object() {
+                    if let Some(endpoint) = list.iter().find(|e| e["id"] == trunk[field]["id"]) {
+                        trunk[field] = endpoint.clone();
+                    }
+                }
+            }
+            trunk
+        })
+        .collect()
 }
 
 /// The trunk's name: its SIP/IAX endpoint name or custom interface.
