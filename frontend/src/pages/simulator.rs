@@ -172,10 +172,10 @@ pub fn SimulatorPage() -> impl IntoView {
                     if let Some(n) = synthetic {
                         add_synthetic_patterns(&mut s, n);
                     }
-                    if caller.try_get_untracked().is_some_and(|c| c.is_empty()) {
-                        if let Some((value, _)) = caller_options(&s).into_iter().next() {
-                            caller.try_set(value);
-                        }
+                    if caller.try_get_untracked().is_some_and(|c| c.is_empty())
+                        && let Some((value, _)) = caller_options(&s).into_iter().next()
+                    {
+                        caller.try_set(value);
                     }
                     error.try_set(None);
                     let s = Arc::new(s);

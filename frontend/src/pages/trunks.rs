@@ -217,10 +217,10 @@ fn named(trunks: Vec<Value>, iax: &[Value], custom: &[Value]) -> Vec<Value> {
         .into_iter()
         .map(|mut trunk| {
             for (field, list) in [("endpoint_iax", iax), ("endpoint_custom", custom)] {
-                if trunk[field].is_object() {
-                    if let Some(endpoint) = list.iter().find(|e| e["id"] == trunk[field]["id"]) {
-                        trunk[field] = endpoint.clone();
-                    }
+                if trunk[field].is_object()
+                    && let Some(endpoint) = list.iter().find(|e| e["id"] == trunk[field]["id"]).cloned()
+                {
+                    trunk[field] = endpoint;
                 }
             }
             trunk
