@@ -8,7 +8,10 @@
 
 use crate::api::{self, Account};
 use crate::pages::audit::AuditPage;
-use crate::pages::routes::{ConfigPage, IncallsPage, OutcallPage, OutcallsPage, UsersPage};
+use crate::pages::incalls::IncallsPage;
+use crate::pages::outcalls::OutcallsPage;
+use crate::pages::routes::{ConfigPage, OutcallPage};
+use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -128,7 +131,7 @@ fn TenantSwitcher() -> impl IntoView {
         spawn_local(async move {
             // Always the full list: asked without Wazo-Tenant.
             if let Ok(list) = api::get_own::<Value>(&token, "/api/auth/0.1/tenants").await {
-                tenants.set(list["items"].as_array().cloned().unwrap_or_default());
+                tenants.try_set(list["items"].as_array().cloned().unwrap_or_default());
             }
         });
     });

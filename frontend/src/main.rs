@@ -4,8 +4,9 @@
 mod api;
 mod app;
 mod pages;
+mod ui;
 
 fn main() {
-    console_error_panic_hook::set_once();
+    ui::install_panic_banner();
     leptos::mount::mount_to_body(app::App);
 }

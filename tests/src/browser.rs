@@ -45,7 +45,7 @@ impl Browser {
 
     /// Waits for an element matching `css` and returns its text.
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
         Ok(element.text().await?)
     }
 
@@ -66,14 +66,15 @@ impl Browser {
     }
 
     pub async fn fill(&self, css: &str, value: &str) -> anyhow::Result<()> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
         element.clear().await?;
         element.send_keys(value).await?;
         Ok(())
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?.click().await?;
+        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
+        element.click().await.with_context(|| format!("clicking `{css}`"))?;
         Ok(())
     }
 
@@ -96,6 +97,57 @@ impl Browser {
         Ok(())
     }
 
+    /// Every page error, unhandled rejection and `console.error` since the
+    /// page loaded (collected by the app's `index.html`), plus the panic
+    /// banner's text if it is shown.
+    pub async fn page_errors(&self) -> anyhow::Result<Vec<String>> {
+        let errors = self
+            .client
+            .execute("var e = (window.__patchbayErrors || []).slice(); var b = document.getElementById('fatal-error'); if (b) e.push('banner: ' + b.textContent); return e;", vec![])
+            .await?;
+        Ok(serde_json::from_value(errors).unwrap_or_default())
+    }
+
+    /// Accepts the page's `confirm()` dialog (waits for it to open).
+    pub async fn accept_confirm(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.client.accept_alert().await {
+                Ok(()) => return Ok(()),
+                Err(error) if Instant::now() >= deadline => bail!("no confirmation dialog: {error}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Picks the `<option>` with `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        self.click(&format!("{css} option[value='{value}']")).await
+    }
+
+    /// One Chrome DevTools Protocol command through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        Ok(self.client.issue_cmd(Cdp { cmd: cmd.to_string(), params }).await?)
+    }
+
+    /// `prefers-color-scheme: dark` (or light) from now on.
+    pub async fn color_scheme(&self, dark: bool) -> anyhow::Result<()> {
+        let value = if dark { "dark" } else { "light" };
+        self.cdp("Emulation.setEmulatedMedia", serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": value}]})).await?;
+        Ok(())
+    }
+
+    /// Every request takes at least `latency_ms` from now on (0: normal).
+    pub async fn slow_network(&self, latency_ms: u64) -> anyhow::Result<()> {
+        self.cdp("Network.enable", serde_json::json!({})).await?;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            serde_json::json!({"offline": false, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.client.clone().close().await?;
         let _ = self.driver.kill();
@@ -109,4 +161,26 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// chromedriver's `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct Cdp {
+    cmd: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &reqwest::Url, session_id: Option<&str>) -> Result<reqwest::Url, url_error::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(serde_json::json!({"cmd": self.cmd, "params": self.params}).to_string()))
+    }
+}
+
+mod url_error {
+    pub use reqwest::Url;
+    pub type ParseError = <Url as std::str::FromStr>::Err;
 }

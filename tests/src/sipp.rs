@@ -249,3 +249,135 @@ pub mod pbx {
         .await
     }
 }
+
+/// A VoIP provider played by sipp: it challenges every request with a 401
+/// and accepts the authenticated retry (credentials checked).
+pub mod provider {
+    pub const PROVIDER_USER: &str = "0123456789";
+    pub const PROVIDER_SECRET: &str = "s3cret";
+
+    /// The provider's answer to an INVITE: 401, then (credentials checked) 200.
+    pub fn provider_uas_challenging_invite() -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="provider: 401 then 200">
+      <recv request="INVITE" />
+      <send>
+        <![CDATA[
+          SIP/2.0 401 Unauthorized
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          WWW-Authenticate: Digest realm="provider.example", nonce="[pid][call_number]n0nce", algorithm=MD5
+          Content-Length: 0
+        ]]>
+      </send>
+      <recv request="ACK" />
+      <recv request="INVITE">
+        <action>
+          <verifyauth assign_to="authorized" username="{PROVIDER_USER}" password="{PROVIDER_SECRET}" />
+        </action>
+      </recv>
+      <nop hide="true" test="authorized" next="accept" />
+      <send>
+        <![CDATA[
+          SIP/2.0 403 Wrong credentials
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          Content-Length: 0
+        ]]>
+      </send>
+      <!-- Never comes: the call fails on this timeout. -->
+      <recv request="WRONG-CREDENTIALS" timeout="200" />
+      <label id="accept" />
+      <send>
+        <![CDATA[
+          SIP/2.0 200 OK
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+          Content-Type: application/sdp
+          Content-Length: [len]
+
+          v=0
+          o=provider 1 1 IN IP[local_ip_type] [local_ip]
+          s=-
+          c=IN IP[media_ip_type] [media_ip]
+          t=0 0
+          m=audio [media_port] RTP/AVP 0
+          a=rtpmap:0 PCMU/8000
+        ]]>
+      </send>
+      <recv request="ACK" />
+      <recv request="BYE" />
+      <send>
+        <![CDATA[
+          SIP/2.0 200 OK
+          [last_Via:]
+          [last_From:]
+          [last_To:]
+          [last_Call-ID:]
+          [last_CSeq:]
+          Content-Length: 0
+        ]]>
+      </send>
+    </scenario>
+    "#
+        )
+    }
+
+    /// The provider's registrar: every REGISTER (the first, an unregister, a
+    /// refresh) is challenged with a 401 and the authenticated retry (checked)
+    /// accepted, in a loop: they all share one Call-ID, so they are one sipp call.
+    pub fn provider_registrar() -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="provider registrar: 401 then 200, forever">
+      <label id="next" />
+      <recv request="REGISTER" />
+      <send>
+        <![CDATA[
+          SIP/2.0 401 Unauthorized
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          WWW-Authenticate: Digest realm="provider.example", nonce="[pid][call_number]n0nce", algorithm=MD5
+          Content-Length: 0
+        ]]>
+      </send>
+      <recv request="REGISTER">
+        <action>
+          <verifyauth assign_to="authorized" username="{PROVIDER_USER}" password="{PROVIDER_SECRET}" />
+        </action>
+      </recv>
+      <nop hide="true" test="authorized" next="accept" />
+      <recv request="WRONG-CREDENTIALS" timeout="200" />
+      <label id="accept" />
+      <send next="next">
+        <![CDATA[
+          SIP/2.0 200 OK
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          [last_Contact:]
+          [last_Expires:]
+          Content-Length: 0
+        ]]>
+      </send>
+    </scenario>
+    "#
+        )
+    }
+}

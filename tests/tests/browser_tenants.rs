@@ -87,7 +87,7 @@ async fn tenant_admin_sees_only_its_tenant() -> anyhow::Result<()> {
     // The new-route form proposes B's own outcall context.
     let mut context = String::new();
     for _ in 0..50 {
-        context = browser.client.find(Locator::Css("form.new-outcall input[name=context]")).await?.prop("value").await?.unwrap_or_default();
+        context = browser.client.find(Locator::Css("form.new-outcall select[name=context]")).await?.prop("value").await?.unwrap_or_default();
         if context == outcall_ctx {
             break;
         }

@@ -46,6 +46,7 @@ pub fn changed_fields(before: &Value, after: &Value) -> Vec<(String, String, Str
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    crate::ui::page_title("Audit log");
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
     let items = RwSignal::new(Vec::<Value>::new());
@@ -59,11 +60,13 @@ pub fn AuditPage() -> impl IntoView {
             let filter = if kind.is_empty() { String::new() } else { format!("&kind={kind}") };
             match api::get::<Value>(&session.token(), &format!("/api/patchbay/1.0/audit?limit=200{filter}")).await {
                 Ok(answer) => {
-                    error.set(None);
-                    total.set(answer["total"].as_u64().unwrap_or(0));
-                    items.set(answer["items"].as_array().cloned().unwrap_or_default());
+                    error.try_set(None);
+                    total.try_set(answer["total"].as_u64().unwrap_or(0));
+                    items.try_set(answer["items"].as_array().cloned().unwrap_or_default());
                 }
-                Err(failure) => error.set(Some(failure.0)),
+                Err(failure) => {
+                    error.try_set(Some(failure.0));
+                }
             }
         });
     });

@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    crate::ui::page_title("Log in");
     let session = expect_context::<Session>();
     let username = RwSignal::new("admin".to_string());
     let password = RwSignal::new(String::new());
@@ -20,7 +21,9 @@ pub fn LoginPage() -> impl IntoView {
                     session.1.set(Some(account));
                     session.0.set(Some(token));
                 }
-                Err(failure) => error.set(Some(failure.0)),
+                Err(failure) => {
+                    error.try_set(Some(failure.0));
+                }
             }
         });
     };

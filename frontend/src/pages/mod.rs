@@ -1,5 +1,9 @@
 pub mod audit;
+pub mod incalls;
 pub mod login;
-pub mod trunks;
-pub mod simulator;
+pub mod outcalls;
 pub mod routes;
+pub mod simulator;
+pub mod trunk_form;
+pub mod trunks;
+pub mod users;

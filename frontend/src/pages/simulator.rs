@@ -147,6 +147,7 @@ fn verdict_text(verdict: OverlapVerdict) -> (&'static str, &'static str) {
 
 #[component]
 pub fn SimulatorPage() -> impl IntoView {
+    crate::ui::page_title("Dial simulator");
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
     let query = leptos_router::hooks::use_query_map();
@@ -161,24 +162,31 @@ pub fn SimulatorPage() -> impl IntoView {
     Effect::new(move |_| {
         version.0.track();
         spawn_local(async move {
-            match api::get::<Snapshot>(&session.token(), "/api/patchbay/1.0/snapshot").await {
+            let answer = api::get::<Snapshot>(&session.token(), "/api/patchbay/1.0/snapshot").await;
+            // The page may be gone by now (its signals disposed): stop quietly.
+            if error.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(mut s) => {
                     if let Some(n) = synthetic {
                         add_synthetic_patterns(&mut s, n);
                     }
-                    if caller.get_untracked().is_empty() {
-                        if let Some((value, _)) = caller_options(&s).into_iter().next() {
-                            caller.set(value);
-                        }
+                    if caller.try_get_untracked().is_some_and(|c| c.is_empty())
+                        && let Some((value, _)) = caller_options(&s).into_iter().next()
+                    {
+                        caller.try_set(value);
                     }
-                    error.set(None);
+                    error.try_set(None);
                     let s = Arc::new(s);
                     let started = now_ms();
                     let simulator = Arc::new(Simulator::new(s.clone()));
-                    compiled.set(Some((simulator, now_ms() - started)));
-                    snapshot.set(Some(s));
+                    compiled.try_set(Some((simulator, now_ms() - started)));
+                    snapshot.try_set(Some(s));
                 }
-                Err(failure) => error.set(Some(failure.0)),
+                Err(failure) => {
+                    error.try_set(Some(failure.0));
+                }
             }
         });
     });

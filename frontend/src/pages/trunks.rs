@@ -1,6 +1,8 @@
 //! Trunks: the list (with whether the connected Asterisk really has each
 //! endpoint, and the live registration / reachability badges) and a
-//! quick-create form for a SIP trunk.
+//! form that creates and edits trunks of every kind (`trunk_form`); each
+//! row can be edited or deleted (the confirmation names the outgoing routes
+//! that use it).
 //!
 //! Live state streams from `/api/patchbay/1.0/events` (Server-Sent Events:
 //! a snapshot, then each change) through `EventSource`, which cannot send
@@ -11,6 +13,8 @@
 
 use crate::api;
 use crate::app::{DataVersion, Session};
+use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
+use crate::ui::{C, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -29,16 +33,23 @@ pub fn TrunksPage() -> impl IntoView {
     let status = RwSignal::new(Value::Null);
     let live = RwSignal::new(Value::Null);
     let error = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(true);
+    crate::ui::page_title("Trunks");
 
     let refresh = move || {
         spawn_local(async move {
             let token = session.token();
             match api::get::<Value>(&token, "/api/confd/1.1/trunks").await {
-                Ok(list) => trunks.set(list["items"].as_array().cloned().unwrap_or_default()),
-                Err(failure) => error.set(Some(failure.0)),
+                Ok(list) => {
+                    trunks.try_set(list["items"].as_array().cloned().unwrap_or_default());
+                }
+                Err(failure) => {
+                    error.try_set(Some(crate::ui::humanize(&failure.0)));
+                }
             }
+            loading.try_set(false);
             if let Ok(current) = api::get::<Value>(&token, "/api/patchbay/1.0/status").await {
-                status.set(current);
+                status.try_set(current);
             }
         });
     };
@@ -92,36 +103,157 @@ pub fn TrunksPage() -> impl IntoView {
         String::from(if present { "yes" } else { "not yet" })
     };
 
+    let contexts = crate::ui::tenant_contexts();
+    let transports = RwSignal::new(Vec::<Value>::new());
+    crate::ui::load_list(format!("{C}/sip/transports"), transports, RwSignal::new(true), RwSignal::new(None));
+    // Trunks name only the id of an IAX or custom endpoint: their names come from these.
+    let iax = RwSignal::new(Vec::<Value>::new());
+    let custom = RwSignal::new(Vec::<Value>::new());
+    crate::ui::load_list(format!("{C}/endpoints/iax"), iax, RwSignal::new(true), RwSignal::new(None));
+    crate::ui::load_list(format!("{C}/endpoints/custom"), custom, RwSignal::new(true), RwSignal::new(None));
+    let draft = RwSignal::new(TrunkDraft::new());
+    let editing = RwSignal::new(None::<Editing>);
+    let busy = RwSignal::new(false);
+    let reset = move || {
+        editing.set(None);
+        draft.set(TrunkDraft::new());
+    };
+    let edit = move |trunk: Value| {
+        let trunk_id = trunk["id"].as_i64().unwrap_or_default();
+        let context = text(&trunk["context"]);
+        let (path, kind) = if trunk["endpoint_sip"].is_object() {
+            (format!("{C}/endpoints/sip/{}", text(&trunk["endpoint_sip"]["uuid"])), "sip")
+        } else if trunk["endpoint_iax"].is_object() {
+            (format!("{C}/endpoints/iax/{}", trunk["endpoint_iax"]["id"]), "iax")
+        } else if trunk["endpoint_custom"].is_object() {
+            (format!("{C}/endpoints/custom/{}", trunk["endpoint_custom"]["id"]), "custom")
+        } else {
+            return error.set(Some("This trunk has no endpoint to edit.".into()));
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let result = api::get::<Value>(&session.token(), &path).await;
+            busy.try_set(false);
+            match result {
+                Ok(endpoint) => {
+                    let fresh = TrunkDraft::new();
+                    match kind {
+                        "iax" => fresh.load_iax(&endpoint),
+                        "custom" => fresh.load_custom(&endpoint),
+                        _ => fresh.load_sip(&endpoint),
+                    }
+                    fresh.context.set(context);
+                    draft.try_set(fresh);
+                    editing.try_set(Some(Editing { trunk_id, endpoint_path: path }));
+                    if let Some(form) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector("form.trunk-form").ok().flatten()) {
+                        form.scroll_into_view();
+                    }
+                }
+                Err(failure) => {
+                    error.try_set(Some(crate::ui::humanize(&failure.0)));
+                }
+            }
+        });
+    };
+    let remove = move |trunk: Value| {
+        let name = trunk_name(&trunk);
+        let outcalls: Vec<String> = trunk["outcalls"].as_array().cloned().unwrap_or_default().iter().map(|o| text(&o["name"])).collect();
+        let question = if outcalls.is_empty() {
+            format!("Delete trunk {name}? No outgoing route uses it.")
+        } else {
+            format!("Delete trunk {name}? These outgoing routes use it and will no longer dial it: {}.", outcalls.join(", "))
+        };
+        crate::ui::delete_after_confirm(question, vec![format!("{C}/trunks/{}", trunk["id"])], busy, error);
+    };
+
     view! {
         <section>
             <h1>"Trunks"</h1>
             <p class="status">{move || status.get()["message"].as_str().unwrap_or("").to_string()}</p>
+            <div class="table-wrap">
             <table class="trunks">
-                <thead><tr><th>"Name"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th></th></tr></thead>
                 <tbody>
-                    <For each=move || trunks.get() key=|trunk| trunk["id"].as_i64() let:trunk>
+                    <Show when=move || loading.get()><tr><td colspan="8" class="muted loading">"Loading…"</td></tr></Show>
+                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="8" class="muted">"No trunk yet: create one below."</td></tr></Show>
+                    <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
                         {
-                            let name = trunk["name"].as_str().unwrap_or("(no endpoint)").to_string();
+                            let name = trunk_name(&trunk);
                             let shown = name.clone();
                             let row_key = name.clone();
                             let badge_name = name.clone();
                             let contact_name = name.clone();
+                            let kind = trunk_kind(&trunk);
+                            let used_by = trunk["outcalls"].as_array().cloned().unwrap_or_default().iter().map(|o| text(&o["name"])).collect::<Vec<_>>().join(", ");
+                            let for_edit = trunk.clone();
+                            let for_delete = trunk.clone();
                             view! {
-                                <tr data-trunk=row_key>
+                                <tr data-trunk=row_key data-trunk-id=trunk["id"].to_string()>
                                     <td>{shown}</td>
+                                    <td>{kind}</td>
                                     <td>{trunk["context"].as_str().unwrap_or("").to_string()}</td>
                                     <td class="asterisk">{move || in_asterisk(&name)}</td>
                                     <td class="registration">{move || live.with(|l| registration_badge(l, &badge_name))}</td>
                                     <td class="reachability">{move || live.with(|l| contact_badge(l, &contact_name))}</td>
+                                    <td class="used-by">{used_by}</td>
+                                    <td class="row-actions">
+                                        <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| edit(for_edit.clone())>"Edit"</button>
+                                        <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                    </td>
                                 </tr>
                             }
                         }
                     </For>
                 </tbody>
             </table>
-            <NewTrunkForm on_created=refresh error=error/>
+            </div>
             <p class="error" role="alert">{move || error.get()}</p>
+            {move || {
+                let d = draft.get();
+                view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }
+            }}
         </section>
+    }
+}
+
+/// The trunks with their IAX endpoint's name and custom endpoint's
+/// interface filled in from the endpoint lists.
+fn named(trunks: Vec<Value>, iax: &[Value], custom: &[Value]) -> Vec<Value> {
+    trunks
+        .into_iter()
+        .map(|mut trunk| {
+            for (field, list) in [("endpoint_iax", iax), ("endpoint_custom", custom)] {
+                if trunk[field].is_object()
+                    && let Some(endpoint) = list.iter().find(|e| e["id"] == trunk[field]["id"]).cloned()
+                {
+                    trunk[field] = endpoint;
+                }
+            }
+            trunk
+        })
+        .collect()
+}
+
+/// The trunk's name: its SIP/IAX endpoint name or custom interface.
+fn trunk_name(trunk: &Value) -> String {
+    trunk["name"]
+        .as_str()
+        .or(trunk["endpoint_sip"]["name"].as_str())
+        .or(trunk["endpoint_iax"]["name"].as_str())
+        .or(trunk["endpoint_custom"]["interface"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("trunk {}", trunk["id"]))
+}
+
+fn trunk_kind(trunk: &Value) -> &'static str {
+    if trunk["endpoint_sip"].is_object() {
+        if trunk["register_sip"].is_object() { "SIP (registers)" } else { "SIP" }
+    } else if trunk["endpoint_iax"].is_object() {
+        "IAX2"
+    } else if trunk["endpoint_custom"].is_object() {
+        "custom"
+    } else {
+        "no endpoint"
     }
 }
 
@@ -248,59 +380,6 @@ fn contact_badge(live: &Value, name: &str) -> impl IntoView + use<> {
     view! {
         {contact}
         {device.map(|d| view! { " " <span class="muted device-state">{d}</span> })}
-    }
-}
-
-#[component]
-fn NewTrunkForm(on_created: impl Fn() + Copy + Send + Sync + 'static, error: RwSignal<Option<String>>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let name = RwSignal::new(String::new());
-    let host = RwSignal::new(String::new());
-    let context = RwSignal::new("from-extern".to_string());
-    let submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        spawn_local(async move {
-            let token = session.token();
-            let name_value = name.get_untracked();
-            let host_value = host.get_untracked();
-            let mut endpoint = json!({"name": name_value, "label": name_value});
-            if !host_value.is_empty() {
-                endpoint["aor_section_options"] = json!([["contact", format!("sip:{host_value}")]]);
-                endpoint["identify_section_options"] = json!([["match", host_value]]);
-            }
-            // Endpoint, trunk, association: undone if a later step fails.
-            let mut undo = crate::pages::routes::Undo::default();
-            let failed = |f: api::ApiFailure| crate::pages::routes::FieldError { field: String::new(), message: f.0 };
-            let result: Result<(), crate::pages::routes::FieldError> = async {
-                let endpoint = api::send(&token, "POST", "/api/confd/1.1/endpoints/sip", &endpoint).await.map_err(failed)?;
-                let uuid = endpoint["uuid"].as_str().unwrap_or("").to_string();
-                undo.push(format!("/api/confd/1.1/endpoints/sip/{uuid}"));
-                let trunk = api::send(&token, "POST", "/api/confd/1.1/trunks", &json!({"context": context.get_untracked()})).await.map_err(failed)?;
-                undo.push(format!("/api/confd/1.1/trunks/{}", trunk["id"]));
-                let path = format!("/api/confd/1.1/trunks/{}/endpoints/sip/{uuid}", trunk["id"]);
-                api::send(&token, "PUT", &path, &json!({})).await.map_err(failed)?;
-                Ok(())
-            }
-            .await;
-            match result {
-                Ok(()) => {
-                    error.set(None);
-                    name.set(String::new());
-                    host.set(String::new());
-                    on_created();
-                }
-                Err(failure) => error.set(Some(undo.run(&token, failure).await.message)),
-            }
-        });
-    };
-    view! {
-        <form class="new-trunk" on:submit=submit>
-            <h2>"New SIP trunk"</h2>
-            <label>"Name" <input name="name" bind:value=name required/></label>
-            <label>"Far-end host" <input name="host" bind:value=host placeholder="voip.provider.example.com"/></label>
-            <label>"Inbound context" <input name="context" bind:value=context/></label>
-            <button type="submit">"Create trunk"</button>
-        </form>
     }
 }
 

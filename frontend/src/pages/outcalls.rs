@@ -1,0 +1,333 @@
+//! Outgoing routes: the list (edit, delete) and one form that creates or
+//! edits a route: name, pattern with strip / prefix / caller ID, the
+//! tenant's outcall context, and trunks in failover order (↑/↓ reorder).
+//!
+//! Lint runs in wasm as you type: the tenant's snapshot (fetched once per
+//! data change) plus the draft route goes through `patchbay_shared::lint`,
+//! and the findings about the draft show under the pattern (`418.` without
+//! `_`, shadowed patterns, patterns swallowing internal numbers, a route
+//! without a usable trunk).
+
+use crate::api;
+use crate::app::{DataVersion, Session};
+use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
+use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, page_title, tenant_contexts, text};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use patchbay_shared::lint::{Lint, lint_snapshot};
+use patchbay_shared::model::{ObjectKind, Snapshot};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Ids the draft route and pattern take in the linted snapshot.
+const DRAFT_OUTCALL: u64 = u64::MAX / 2;
+const DRAFT_EXTENSION: u64 = u64::MAX / 2;
+
+/// The route being edited: its id and its first pattern's extension id.
+#[derive(Clone, Debug, PartialEq)]
+struct EditingOutcall {
+    id: i64,
+    extension_id: Option<i64>,
+}
+
+#[component]
+pub fn OutcallsPage() -> impl IntoView {
+    page_title("Outgoing routes");
+    let outcalls = RwSignal::new(Vec::<Value>::new());
+    let trunks = RwSignal::new(Vec::<Value>::new());
+    let error = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(true);
+    load_list(format!("{C}/outcalls"), outcalls, loading, error);
+    load_list(format!("{C}/trunks"), trunks, RwSignal::new(true), RwSignal::new(None));
+    let busy = RwSignal::new(false);
+    let editing = RwSignal::new(None::<(EditingOutcall, Value)>);
+    let remove = move |outcall: Value| {
+        let name = text(&outcall["name"]);
+        let patterns: Vec<String> = outcall["extensions"].as_array().cloned().unwrap_or_default().iter().map(|e| text(&e["exten"])).collect();
+        let question = format!(
+            "Delete outgoing route {name}? Its patterns ({}) are deleted too: users dialling them will no longer reach a trunk.",
+            if patterns.is_empty() { "none".to_string() } else { patterns.join(", ") }
+        );
+        let mut paths = vec![format!("{C}/outcalls/{}", outcall["id"])];
+        paths.extend(outcall["extensions"].as_array().cloned().unwrap_or_default().iter().map(|e| format!("{C}/extensions/{}", e["id"])));
+        delete_after_confirm(question, paths, busy, error);
+    };
+    view! {
+        <section>
+            <h1>"Outgoing routes"</h1>
+            <div class="table-wrap">
+            <table class="outcalls">
+                <thead><tr><th>"Name"</th><th>"Patterns"</th><th>"Trunks (failover order)"</th><th></th></tr></thead>
+                <tbody>
+                    <Show when=move || loading.get()><tr><td colspan="4" class="muted loading">"Loading…"</td></tr></Show>
+                    <Show when=move || !loading.get() && outcalls.with(Vec::is_empty)><tr><td colspan="4" class="muted">"No outgoing route yet."</td></tr></Show>
+                    <For each=move || outcalls.get() key=|o| o.to_string() let:outcall>
+                        {
+                            let for_edit = outcall.clone();
+                            let for_delete = outcall.clone();
+                            view! {
+                                <tr data-outcall=text(&outcall["name"])>
+                                    <td><a href=format!("/outcalls/{}", outcall["id"])>{text(&outcall["name"])}</a></td>
+                                    <td>{outcall["extensions"].as_array().cloned().unwrap_or_default().iter().map(|e| {
+                                        let strip = e["strip_digits"].as_u64().unwrap_or(0);
+                                        let prefix = text(&e["external_prefix"]);
+                                        let cid = text(&e["caller_id"]);
+                                        view! { <div><code>{text(&e["exten"])}</code>
+                                            <span class="muted">{format!(" @{} · strip {strip}", text(&e["context"]))}
+                                            {(!prefix.is_empty()).then(|| format!(" · prefix {prefix}"))}
+                                            {(!cid.is_empty()).then(|| format!(" · caller ID {cid}"))}</span></div> }
+                                    }).collect_view()}</td>
+                                    <td>{outcall["trunks"].as_array().cloned().unwrap_or_default().iter().map(trunk_label).collect::<Vec<_>>().join(" → ")}</td>
+                                    <td class="row-actions">
+                                        <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| {
+                                            let first = for_edit["extensions"][0]["id"].as_i64();
+                                            editing.set(Some((EditingOutcall { id: for_edit["id"].as_i64().unwrap_or_default(), extension_id: first }, for_edit.clone())));
+                                            scroll_to("form.new-outcall");
+                                        }>"Edit"</button>
+                                        <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+            </div>
+            <p class="error" role="alert">{move || error.get()}</p>
+            {move || {
+                let current = editing.get();
+                view! { <OutcallForm trunks=trunks editing=current on_done=move || editing.set(None)/> }
+            }}
+        </section>
+    }
+}
+
+/// Scrolls the first element matching `css` into view.
+pub fn scroll_to(css: &str) {
+    if let Some(element) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(css).ok().flatten()) {
+        element.scroll_into_view();
+    }
+}
+
+/// The lints the draft route causes: `snapshot` with the draft pattern and
+/// route added (the edited ones replaced).
+fn draft_lints(snapshot: &Snapshot, editing: Option<&EditingOutcall>, name: &str, pattern: &str, context: &str, strip: u32, trunks: &[i64]) -> Vec<Lint> {
+    if pattern.is_empty() || context.is_empty() {
+        return Vec::new();
+    }
+    let mut s = snapshot.clone();
+    let Some(tenant) = s.contexts.iter().find(|c| c.name == context).map(|c| c.tenant_uuid.clone()) else { return Vec::new() };
+    if let Some(edit) = editing {
+        s.outcalls.retain(|o| o.id.0 as i64 != edit.id);
+        if let Some(ext) = edit.extension_id {
+            s.extensions.retain(|e| e.id.0 as i64 != ext);
+        }
+    }
+    let Ok(extension) = serde_json::from_value(json!({"id": DRAFT_EXTENSION, "tenant_uuid": tenant, "exten": pattern, "context": context})) else { return Vec::new() };
+    s.extensions.push(extension);
+    let trunks: Vec<Value> = trunks.iter().map(|id| json!({"id": id})).collect();
+    let outcall = json!({"id": DRAFT_OUTCALL, "tenant_uuid": tenant, "name": if name.is_empty() { "(this route)" } else { name },
+                         "trunks": trunks, "extensions": [{"id": DRAFT_EXTENSION, "strip_digits": strip}]});
+    let Ok(outcall) = serde_json::from_value(outcall) else { return Vec::new() };
+    s.outcalls.push(outcall);
+    let draft_ids = [DRAFT_EXTENSION.to_string(), DRAFT_OUTCALL.to_string()];
+    lint_snapshot(&s)
+        .into_iter()
+        .filter(|l| l.objects.iter().any(|o| matches!(o.kind, ObjectKind::Extension | ObjectKind::Outcall) && draft_ids.contains(&o.id)))
+        .collect()
+}
+
+#[component]
+fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Value)>, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    let contexts = tenant_contexts();
+    let original = editing.as_ref().map(|(_, o)| o.clone());
+    let edit = editing.map(|(e, _)| e);
+    let first = original.as_ref().map(|o| o["extensions"][0].clone()).unwrap_or(Value::Null);
+    let name = RwSignal::new(original.as_ref().map(|o| text(&o["name"])).unwrap_or_default());
+    let pattern = RwSignal::new(text(&first["exten"]));
+    let context = RwSignal::new(text(&first["context"]));
+    let strip = RwSignal::new(first["strip_digits"].as_u64().unwrap_or(0).to_string());
+    let prefix = RwSignal::new(text(&first["external_prefix"]));
+    let caller_id = RwSignal::new(text(&first["caller_id"]));
+    // Chosen trunk ids, in failover order.
+    let chosen = RwSignal::new(
+        original.as_ref().and_then(|o| o["trunks"].as_array().cloned()).unwrap_or_default().iter().filter_map(|t| t["id"].as_i64()).collect::<Vec<i64>>(),
+    );
+    let error = RwSignal::new(None::<FieldError>);
+    let done = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // The tenant's snapshot, for lint as you type.
+    let snapshot = RwSignal::new(None::<Arc<Snapshot>>);
+    Effect::new(move |_| {
+        version.0.track();
+        spawn_local(async move {
+            if let Ok(s) = api::get::<Snapshot>(&session.token(), "/api/patchbay/1.0/snapshot").await {
+                snapshot.try_set(Some(Arc::new(s)));
+            }
+        });
+    });
+    let edit_for_lint = edit.clone();
+    let lints = Memo::new(move |_| {
+        let strip_digits = strip.with(|s| s.trim().parse::<u32>().unwrap_or(0));
+        snapshot.with(|s| match s {
+            Some(s) => draft_lints(s, edit_for_lint.as_ref(), &name.get(), &pattern.get(), &context.get(), strip_digits, &chosen.get()),
+            None => Vec::new(),
+        })
+    });
+
+    let edit_for_submit = edit.clone();
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        done.set(None);
+        let strip_digits = match strip.get_untracked().trim().parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                error.set(Some(FieldError { field: "strip_digits".into(), message: "Strip digits: a whole number, 0 or more.".into() }));
+                return;
+            }
+        };
+        let (name_value, pattern_value, context_value) = (name.get_untracked(), pattern.get_untracked(), context.get_untracked());
+        let mut settings = json!({"strip_digits": strip_digits});
+        let p = prefix.get_untracked();
+        settings["external_prefix"] = if p.is_empty() { Value::Null } else { json!(p) };
+        let cid = caller_id.get_untracked();
+        settings["caller_id"] = if cid.is_empty() { Value::Null } else { json!(cid) };
+        let order: Vec<Value> = chosen.get_untracked().into_iter().map(|id| json!({"id": id})).collect();
+        let edit = edit_for_submit.clone();
+        busy.set(true);
+        spawn_local(async move {
+            let token = session.token();
+            let result = match edit {
+                Some(edit) => save_outcall(&token, &edit, &name_value, &pattern_value, &context_value, &settings, &order).await,
+                None => create_outcall(&token, &name_value, &pattern_value, &context_value, &settings, &order).await,
+            };
+            busy.try_set(false);
+            match result {
+                Ok(()) => {
+                    error.try_set(None);
+                    done.try_set(Some(format!("Outgoing route {name_value} saved.")));
+                    // A fresh form for the next route (the context is usually the same).
+                    for field in [name, pattern, prefix, caller_id] {
+                        field.try_set(String::new());
+                    }
+                    strip.try_set("0".into());
+                    chosen.try_set(Vec::new());
+                    version.bump();
+                    on_done();
+                }
+                Err(e) => {
+                    error.try_set(Some(FieldError { message: humanize(&e.message), ..e }));
+                }
+            }
+        });
+    };
+
+    let toggle = move |id: i64| chosen.update(|c| if let Some(i) = c.iter().position(|x| *x == id) { c.remove(i); } else { c.push(id); });
+    let shift = move |id: i64, up: bool| {
+        chosen.update(|c| {
+            if let Some(i) = c.iter().position(|x| *x == id) {
+                let j = if up { i.checked_sub(1) } else { Some(i + 1).filter(|j| *j < c.len()) };
+                if let Some(j) = j {
+                    c.swap(i, j);
+                }
+            }
+        })
+    };
+    let label_of = move |id: i64| trunks.with(|t| t.iter().find(|t| t["id"].as_i64() == Some(id)).map(trunk_label)).unwrap_or_else(|| format!("trunk {id}"));
+    let editing_now = edit.is_some();
+
+    view! {
+        <form class="new-outcall" on:submit=submit data-editing=edit.as_ref().map(|e| e.id.to_string())>
+            <h2>{if editing_now { "Edit outgoing route" } else { "New outgoing route" }}</h2>
+            <label>"Name" <input name="name" bind:value=name required/> {field_error(error, "name")}</label>
+            <label>"Pattern" <input name="pattern" bind:value=pattern placeholder="_**99." required autocomplete="off"/> {field_error(error, "pattern")}</label>
+            <ul class="lints draft-lints" aria-live="polite">
+                {move || lints.get().into_iter().map(|l| {
+                    let class = format!("lint {}", serde_json::to_value(l.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default());
+                    view! { <li class=class data-code=l.code>{l.message}</li> }
+                }).collect_view()}
+            </ul>
+            <label>"Outcall context" <ContextPicker kind="outcall" value=context name="context" contexts=contexts/> {field_error(error, "context")}</label>
+            <label>"Strip digits" <input name="strip_digits" type="number" min="0" bind:value=strip/> {field_error(error, "strip_digits")}</label>
+            <label>"Prefix (added after stripping)" <input name="external_prefix" bind:value=prefix/> {field_error(error, "external_prefix")}</label>
+            <label>"Caller ID" <input name="caller_id" bind:value=caller_id placeholder="\"ACME\" <5551234>"/> {field_error(error, "caller_id")}</label>
+            <fieldset class="trunk-picker">
+                <legend>"Trunks"</legend>
+                {move || trunks.get().into_iter().map(|t| {
+                    let id = t["id"].as_i64().unwrap_or_default();
+                    view! { <label class="check"><input type="checkbox" name="trunk" value=id.to_string()
+                        prop:checked=move || chosen.get().contains(&id) on:change=move |_| toggle(id)/> {trunk_label(&t)}</label> }
+                }).collect_view()}
+                <ol class="failover">
+                    {move || chosen.get().into_iter().map(|id| view! {
+                        <li data-trunk-id=id.to_string()>{label_of(id)}
+                            <button type="button" class="small" aria-label="Move up" on:click=move |_| shift(id, true)>"↑"</button>
+                            <button type="button" class="small" aria-label="Move down" on:click=move |_| shift(id, false)>"↓"</button>
+                        </li>
+                    }).collect_view()}
+                </ol>
+                {field_error(error, "trunks")}
+            </fieldset>
+            <div class="actions">
+                <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Saving…" } else if editing_now { "Save route" } else { "Create route" }}</button>
+                {editing_now.then(|| view! { <button type="button" class="link" on:click=move |_| on_done()>"Cancel"</button> })}
+            </div>
+            <p class="error" role="alert">{move || error.get().filter(|e| !["name", "pattern", "context", "strip_digits", "external_prefix", "caller_id", "trunks"].contains(&e.field.as_str())).map(|e| e.message)}</p>
+            <p class="ok">{move || done.get()}</p>
+        </form>
+    }
+}
+
+/// Outcall, pattern, their association, trunks; undone if a step fails.
+async fn create_outcall(token: &str, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value]) -> Result<(), FieldError> {
+    let mut undo = Undo::default();
+    let outcall = match api::send(token, "POST", &format!("{C}/outcalls"), &json!({"name": name})).await {
+        Ok(o) => o,
+        Err(f) => return Err(to_field(f, &[], "name")),
+    };
+    undo.push(format!("{C}/outcalls/{}", outcall["id"]));
+    let ext = match api::send(token, "POST", &format!("{C}/extensions"), &json!({"exten": pattern, "context": context})).await {
+        Ok(e) => e,
+        Err(f) => return Err(undo.run(token, to_field(f, &[("exten", "pattern")], "pattern")).await),
+    };
+    undo.push(format!("{C}/extensions/{}", ext["id"]));
+    let path = format!("{C}/outcalls/{}/extensions/{}", outcall["id"], ext["id"]);
+    if let Err(f) = api::send(token, "PUT", &path, settings).await {
+        return Err(undo.run(token, to_field(f, &[("exten", "pattern"), ("context", "pattern")], "pattern")).await);
+    }
+    undo.push(path);
+    if let Err(f) = api::send(token, "PUT", &format!("{C}/outcalls/{}/trunks", outcall["id"]), &json!({"trunks": order})).await {
+        return Err(undo.run(token, to_field(f, &[], "trunks")).await);
+    }
+    Ok(())
+}
+
+/// Saves an edited route: name, first pattern (or a new one), its settings, trunks.
+async fn save_outcall(token: &str, edit: &EditingOutcall, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value]) -> Result<(), FieldError> {
+    api::send(token, "PUT", &format!("{C}/outcalls/{}", edit.id), &json!({"name": name})).await.map_err(|f| to_field(f, &[], "name"))?;
+    let extension_id = match edit.extension_id {
+        Some(id) => {
+            api::send(token, "PUT", &format!("{C}/extensions/{id}"), &json!({"exten": pattern, "context": context}))
+                .await
+                .map_err(|f| to_field(f, &[("exten", "pattern")], "pattern"))?;
+            id
+        }
+        None => {
+            let ext = api::send(token, "POST", &format!("{C}/extensions"), &json!({"exten": pattern, "context": context}))
+                .await
+                .map_err(|f| to_field(f, &[("exten", "pattern")], "pattern"))?;
+            ext["id"].as_i64().unwrap_or_default()
+        }
+    };
+    api::send(token, "PUT", &format!("{C}/outcalls/{}/extensions/{extension_id}", edit.id), settings)
+        .await
+        .map_err(|f| to_field(f, &[("exten", "pattern")], "pattern"))?;
+    api::send(token, "PUT", &format!("{C}/outcalls/{}/trunks", edit.id), &json!({"trunks": order})).await.map_err(|f| to_field(f, &[], "trunks"))?;
+    Ok(())
+}
