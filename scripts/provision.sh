@@ -60,7 +60,22 @@ provision_test() {
     sh "$REPO/scripts/asterisk-root.sh"
 }
 
+# Everything the browser app is built from: dist/ is rebuilt only when this
+# changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
+frontend_source_hash() {
+    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml -name target -prune -o -type f -print0 |
+        LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
 build_frontend() {
+    local stamp="$REPO/target/frontend-source.sha256" hash
+    hash=$(frontend_source_hash)
+    if [ -f "$REPO/dist/index.html" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+        step "browser app up to date (dist/ matches frontend/, shared/, style/)"
+        return
+    fi
     step "trunk build --release (the browser app, into dist/)"
     (cd "$REPO" && trunk build --release)
+    mkdir -p "$REPO/target"
+    echo "$hash" >"$stamp"
 }

@@ -6,6 +6,7 @@ pub mod ami;
 pub mod api;
 pub mod bootstrap;
 pub mod calls;
+pub mod doctor;
 pub mod live;
 pub mod secrets;
 pub mod server;

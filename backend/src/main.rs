@@ -1,9 +1,10 @@
-//! `patchbay`: the server (`serve`) and the dialplan corpus checker (`dialplan-check`).
+//! `patchbay`: the server (`serve`), the dialplan corpus checker
+//! (`dialplan-check`) and the Asterisk checker (`doctor`).
 
 use clap::{Parser, Subcommand};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{bootstrap, sync};
+use patchbay_backend::{bootstrap, doctor, sync};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,13 @@ enum Command {
     },
     /// Replay a dialplan corpus (JSON Lines) and report every disagreement.
     DialplanCheck { file: PathBuf },
+    /// Check an Asterisk before Patchbay drives it (AMI login and classes,
+    /// include lines, colliding sections, transports); exits 1 on a problem.
+    Doctor {
+        /// The Asterisk to check: ami://USER:SECRET@HOST:PORT
+        #[arg(long, env = "PATCHBAY_AMI", hide_env_values = true)]
+        ami: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +56,7 @@ fn main() -> ExitCode {
             }
         },
         Command::DialplanCheck { file } => dialplan_check(&file),
+        Command::Doctor { ami } => doctor(&ami),
     }
 }
 
@@ -58,7 +67,7 @@ fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBu
         println!("Created user `admin` with password: {generated}  (shown once; set PATCHBAY_ADMIN_PASSWORD to choose it)");
     }
     let dist = dist.join("index.html").exists().then_some(dist);
-    if dist.is_none() {
+    if dist.is_none() && !server::has_embedded_frontend() {
         tracing::warn!("no built browser app found: serving the API only");
     }
     let runtime = tokio::runtime::Runtime::new()?;
@@ -69,6 +78,25 @@ fn run_server(db: PathBuf, listen: SocketAddr, ami: Option<String>, dist: PathBu
         };
         server::serve(AppState { store, asterisk }, ServeOptions { listen, dist }).await
     })
+}
+
+fn doctor(ami: &str) -> ExitCode {
+    let url = match ami.parse() {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("patchbay: --ami: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let findings = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(doctor::check_url(url)),
+        Err(error) => {
+            eprintln!("patchbay: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", doctor::to_text(&findings));
+    if doctor::all_good(&findings) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn dialplan_check(file: &std::path::Path) -> ExitCode {

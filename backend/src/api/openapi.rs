@@ -61,6 +61,7 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/patchbay/1.0/simulate", &["post"], "Simulate a dialled number", true),
     ("/api/patchbay/1.0/lint", &["get"], "Routing lints", true),
     ("/api/patchbay/1.0/config/preview", &["get"], "Rendered Asterisk config (master)", true),
+    ("/api/patchbay/1.0/doctor", &["get"], "Checks of the connected Asterisk: AMI classes, include lines, colliding sections, transports (master)", true),
     ("/api/patchbay/1.0/audit", &["get"], "Audit trail (who changed what, before/after)", true),
     ("/api/patchbay/1.0/openapi.json", &["get"], "This document", false),
 ];

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/simulate", post(simulate_call))
         .route("/lint", get(lint_routes))
         .route("/config/preview", get(config_preview))
+        .route("/doctor", get(doctor))
 }
 
 /// Whether an Asterisk is connected, and which endpoints it really has.
@@ -165,4 +166,21 @@ async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiRes
         "applied": state.asterisk.applied(),
         "connected": state.asterisk.status().connected,
     })))
+}
+
+/// `patchbay doctor`'s checks on the connected Asterisk (master admin),
+/// collisions judged against what Patchbay would write now:
+/// `{"ok": bool, "findings": [{"check", "severity", "message", "fix"}]}`.
+async fn doctor(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    use crate::doctor;
+    caller.require_master()?;
+    let findings = match state.asterisk.client() {
+        Some(client) if client.status() == crate::ami::AmiStatus::Connected => {
+            let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
+            let desired = crate::sync::desired_files(&render::render(&snapshot));
+            doctor::diagnose(&doctor::observe(client, client.username(), &desired).await)
+        }
+        _ => vec![doctor::unreachable(&state.asterisk.status().message)],
+    };
+    Ok(Json(json!({"ok": doctor::all_good(&findings), "findings": findings})))
 }
