@@ -132,6 +132,7 @@ pub async fn check_url(url: AmiUrl) -> Vec<Finding> {
     let user = url.credentials.username.clone();
     match AmiClient::connect(url, ClientOptions::default()).await {
         Ok(client) => diagnose(&observe(&client, &user, &BTreeMap::new()).await),
+        Err(AmiError::AuthenticationFailed { message }) => vec![login_refused(&user, &message)],
         Err(error) => vec![unreachable(&error.to_string())],
     }
 }
@@ -155,14 +156,25 @@ pub fn diagnose(seen: &Observations) -> Vec<Finding> {
     findings
 }
 
-/// The finding when AMI cannot be reached or refuses the login.
-pub fn unreachable(error: &str) -> Finding {
-    Finding::new("ami", Severity::Problem, format!("Cannot use Asterisk's AMI: {error}.")).with_fix([
-        "; manager.conf: AMI on, and a user for Patchbay".to_owned(),
-        "[general]".to_owned(),
-        "enabled = yes".to_owned(),
-        "port = 5038".to_owned(),
-        "bindaddr = 127.0.0.1".to_owned(),
+/// The finding when AMI cannot be reached.
+pub fn unreachable(reason: &str) -> Finding {
+    Finding::new("ami", Severity::Problem, format!("Cannot reach Asterisk's AMI: {reason}. Check the host and port, and that manager.conf has:"))
+        .with_fix(["[general]", "enabled = yes", "port = 5038", "bindaddr = 127.0.0.1"])
+}
+
+/// The finding when Asterisk refuses the user or secret.
+pub fn login_refused(user: &str, message: &str) -> Finding {
+    Finding::new(
+        "ami",
+        Severity::Problem,
+        format!("Asterisk refused the AMI login of `{user}` ({message}). manager.conf needs this user, with the secret given to Patchbay:"),
+    )
+    .with_fix([
+        format!("[{user}]"),
+        "secret = THE SECRET IN --ami".to_owned(),
+        format!("read = {}", NEEDED_CLASSES.join(",")),
+        format!("write = {}", NEEDED_CLASSES.join(",")),
+        "; then: asterisk -rx 'manager reload'".to_owned(),
     ])
 }
 

@@ -174,12 +174,13 @@ async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiRes
 async fn doctor(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     use crate::doctor;
     caller.require_master()?;
-    let findings = match state.asterisk.client() {
-        Some(client) if client.status() == crate::ami::AmiStatus::Connected => {
+    let findings = match state.asterisk.client().map(|client| (client, client.status())) {
+        Some((client, crate::ami::AmiStatus::Connected)) => {
             let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
             let desired = crate::sync::desired_files(&render::render(&snapshot));
             doctor::diagnose(&doctor::observe(client, client.username(), &desired).await)
         }
+        Some((client, crate::ami::AmiStatus::AuthenticationFailed { message })) => vec![doctor::login_refused(client.username(), &message)],
         _ => vec![doctor::unreachable(&state.asterisk.status().message)],
     };
     Ok(Json(json!({"ok": doctor::all_good(&findings), "findings": findings})))
