@@ -81,7 +81,7 @@ frontend_source_hash() {
 
 build_frontend() {
     local stamp="$REPO/target/frontend-source.sha256" hash
-    hash=$(frontend_source_hash)
+    hash=$(frontend_source_hash) || return
     if [ -f "$REPO/dist/index.html" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
         step "browser app up to date (dist/ matches frontend/, shared/, style/)"
         return
@@ -89,7 +89,7 @@ build_frontend() {
     step "trunk build --release (the browser app, into dist/)"
     # Its own target directory: cargo locks one per build, and the server's
     # release build may be running beside this one (scripts/run.sh).
-    (cd "$REPO" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}/frontend" trunk build --release)
+    (cd "$REPO" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}/frontend" trunk build --release) || return
     mkdir -p "$REPO/target"
     echo "$hash" >"$stamp"
 }

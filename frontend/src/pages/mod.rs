@@ -1,3 +1,4 @@
+pub mod asterisk;
 pub mod audit;
 pub mod login;
 pub mod trunks;
