@@ -2,6 +2,7 @@
 # checks first and is skipped when its tool is already there at the right
 # version. Sourced by scripts/run.sh and scripts/test.sh.
 #   provision_build  rust wasm target, trunk, wasm-bindgen-cli, wasm-opt 132
+#   build_frontend   the browser app into dist/, only when its sources changed
 #   provision_test   + Debian packages (chromium, chromium-driver, sip-tester,
 #                    debootstrap) and the sid root holding Asterisk 22
 
@@ -18,6 +19,14 @@ wasm_bindgen_version() {
     awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$REPO/Cargo.lock"
 }
 
+# `cargo install` for build tools: they run for seconds per build, so their
+# own release profile (trunk: fat LTO, one codegen unit) costs minutes of
+# compiling for nothing. Cargo's environment overrides a package's profile.
+lean_install() {
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+        CARGO_PROFILE_RELEASE_DEBUG=false cargo install "$@"
+}
+
 provision_build() {
     if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
         step "rustup target add wasm32-unknown-unknown"
@@ -25,15 +34,18 @@ provision_build() {
     fi
     if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
         # Newer trunk releases need a newer rustc than this toolchain (1.95).
-        step "cargo install trunk $TRUNK_VERSION (several minutes, once)"
-        cargo install --locked trunk --version "$TRUNK_VERSION"
+        # Without its default features trunk skips the update check and the
+        # crates.io client (Trunk.toml sets offline = true anyway).
+        step "cargo install trunk $TRUNK_VERSION (a few minutes, once)"
+        lean_install --locked trunk --version "$TRUNK_VERSION" --no-default-features --features rustls
     fi
     local bindgen
     bindgen=$(wasm_bindgen_version)
     if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $bindgen" ]; then
         # Not --locked: one of its locked dependencies is missing from the registry mirror.
+        # Its default feature is TLS for downloads Patchbay never makes.
         step "cargo install wasm-bindgen-cli $bindgen"
-        cargo install --force wasm-bindgen-cli --version "$bindgen"
+        lean_install --force wasm-bindgen-cli --version "$bindgen" --no-default-features
     fi
     if [ ! -x "$CACHE/npm/node_modules/.bin/wasm-opt" ]; then
         # Debian's wasm-opt 108 produces wasm that fails at load time; npm's binaryen works.
@@ -60,7 +72,24 @@ provision_test() {
     sh "$REPO/scripts/asterisk-root.sh"
 }
 
+# Everything the browser app is built from: dist/ is rebuilt only when this
+# changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
+frontend_source_hash() {
+    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml -name target -prune -o -type f -print0 |
+        LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
 build_frontend() {
+    local stamp="$REPO/target/frontend-source.sha256" hash
+    hash=$(frontend_source_hash) || return
+    if [ -f "$REPO/dist/index.html" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+        step "browser app up to date (dist/ matches frontend/, shared/, style/)"
+        return
+    fi
     step "trunk build --release (the browser app, into dist/)"
-    (cd "$REPO" && trunk build --release)
+    # Its own target directory: cargo locks one per build, and the server's
+    # release build may be running beside this one (scripts/run.sh).
+    (cd "$REPO" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}/frontend" trunk build --release) || return
+    mkdir -p "$REPO/target"
+    echo "$hash" >"$stamp"
 }

@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod calls;
 pub mod config_code;
 pub mod config;
+pub mod doctor;
 pub mod live;
 pub mod metrics;
 pub mod secrets;

@@ -1,11 +1,12 @@
-//! `patchbay`: the server (`serve`), backups (`backup`, `restore`) and the
-//! dialplan corpus checker (`dialplan-check`).
+//! `patchbay`: the server (`serve`), backups (`backup`, `restore`),
+//! configuration as code (`export`, `plan`, `apply`), the Asterisk checker
+//! (`doctor`) and the dialplan corpus checker (`dialplan-check`).
 
 use clap::{Parser, Subcommand};
 use patchbay_backend::config::{self, LogFormat, ServeFlags, Settings};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{api, backup, bootstrap, config_code, metrics, sync};
+use patchbay_backend::{api, backup, bootstrap, config_code, doctor, metrics, sync};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,6 +51,13 @@ enum Command {
     Plan(config_code::cli::DocumentArgs),
     /// Apply a config document in one transaction.
     Apply(config_code::cli::DocumentArgs),
+    /// Check an Asterisk before Patchbay drives it (AMI login and classes,
+    /// include lines, colliding sections, transports); exits 1 on a problem.
+    Doctor {
+        /// The Asterisk to check: ami://USER:SECRET@HOST:PORT
+        #[arg(long, env = "PATCHBAY_AMI", hide_env_values = true)]
+        ami: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +81,10 @@ fn main() -> ExitCode {
                 _ => unreachable!("matched above"),
             };
         }
+        Command::Doctor { ami } => {
+            init_logging(LogFormat::Text);
+            return doctor(ami);
+        }
     };
     let settings = match config::load(cli.config.as_deref(), &flags) {
         Ok(settings) => settings,
@@ -90,7 +102,9 @@ fn main() -> ExitCode {
         Command::Restore { file, force, .. } => backup::restore(&settings.db, &file, force)
             .map(|version| println!("Restored {} from {} (schema version {version})", settings.db.display(), file.display()))
             .map_err(Into::into),
-        Command::DialplanCheck { .. } | Command::Export(_) | Command::Plan(_) | Command::Apply(_) => unreachable!("answered above"),
+        Command::DialplanCheck { .. } | Command::Export(_) | Command::Plan(_) | Command::Apply(_) | Command::Doctor { .. } => {
+            unreachable!("answered above")
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,7 +112,6 @@ fn main() -> ExitCode {
             eprintln!("patchbay: {error:#}");
             ExitCode::FAILURE
         }
-
     }
 }
 
@@ -119,7 +132,7 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
     }
     metrics::server_started(&store)?;
     let dist = dist.join("index.html").exists().then_some(dist);
-    if dist.is_none() {
+    if dist.is_none() && !server::has_embedded_frontend() {
         tracing::warn!("no built browser app found: serving the API only");
     }
     let runtime = tokio::runtime::Runtime::new()?;
@@ -132,6 +145,25 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
         metrics::watch_ami(&asterisk);
         server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await
     })
+}
+
+fn doctor(ami: &str) -> ExitCode {
+    let url = match ami.parse() {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("patchbay: --ami: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let findings = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(doctor::check_url(url)),
+        Err(error) => {
+            eprintln!("patchbay: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", doctor::to_text(&findings));
+    if doctor::all_good(&findings) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn dialplan_check(file: &std::path::Path) -> ExitCode {

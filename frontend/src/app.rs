@@ -7,6 +7,7 @@
 //! never the master-only pages (trunk secrets, transports, config, live).
 
 use crate::api::{self, Account};
+use crate::pages::asterisk::AsteriskPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::incalls::IncallsPage;
 use crate::pages::outcalls::OutcallsPage;
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                         <A href="/incalls">"Incalls"</A>
                         <A href="/users">"Users"</A>
                         <Show when=master><A href="/config">"Config review"</A></Show>
+                        <Show when=master><A href="/asterisk">"Asterisk"</A></Show>
                         <A href="/audit">"Audit log"</A>
                     </nav>
                     <TenantSwitcher/>
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/incalls") view=IncallsPage/>
                         <Route path=path!("/users") view=UsersPage/>
                         <Route path=path!("/config") view=|| view! { <MasterOnly><ConfigPage/></MasterOnly> }/>
+                        <Route path=path!("/asterisk") view=|| view! { <MasterOnly><AsteriskPage/></MasterOnly> }/>
                         <Route path=path!("/audit") view=AuditPage/>
                     </Routes>
                 </main>

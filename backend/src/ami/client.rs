@@ -2,6 +2,7 @@
 //! an AMI connection up (reconnecting with back-off), runs actions and fans
 //! events out.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -61,6 +62,8 @@ pub struct AmiClient {
     requests: mpsc::Sender<Request>,
     events: broadcast::Sender<AmiMessage>,
     status: watch::Receiver<AmiStatus>,
+    /// The AMI user logged in as (`patchbay doctor` checks its classes).
+    username: Arc<str>,
 }
 
 impl AmiClient {
@@ -70,6 +73,7 @@ impl AmiClient {
         let (requests, request_receiver) = mpsc::channel(REQUEST_QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (status_sender, status) = watch::channel(AmiStatus::Connecting);
+        let username = Arc::from(url.credentials.username.as_str());
         tokio::spawn(supervise(
             url,
             options,
@@ -81,7 +85,13 @@ impl AmiClient {
             requests,
             events,
             status,
+            username,
         }
+    }
+
+    /// The AMI user this client logs in as.
+    pub fn username(&self) -> &str {
+        &self.username
     }
 
     /// Spawns and waits for the first login: a wrong secret is an error here

@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/export", get(crate::config_code::api::export))
         .route("/plan", post(crate::config_code::api::plan))
         .route("/apply", post(crate::config_code::api::apply))
+        .route("/doctor", get(doctor))
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own
@@ -210,4 +211,22 @@ async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiRes
         "applied": state.asterisk.applied(),
         "connected": state.asterisk.status().connected,
     })))
+}
+
+/// `patchbay doctor`'s checks on the connected Asterisk (master admin),
+/// collisions judged against what Patchbay would write now:
+/// `{"ok": bool, "findings": [{"check", "severity", "message", "fix"}]}`.
+async fn doctor(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    use crate::doctor;
+    caller.require_master()?;
+    let findings = match state.asterisk.client().map(|client| (client, client.status())) {
+        Some((client, crate::ami::AmiStatus::Connected)) => {
+            let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
+            let desired = crate::sync::desired_files(&render::render(&snapshot));
+            doctor::diagnose(&doctor::observe(client, client.username(), &desired).await)
+        }
+        Some((client, crate::ami::AmiStatus::AuthenticationFailed { message })) => vec![doctor::login_refused(client.username(), &message)],
+        _ => vec![doctor::unreachable(&state.asterisk.status().message)],
+    };
+    Ok(Json(json!({"ok": doctor::all_good(&findings), "findings": findings})))
 }

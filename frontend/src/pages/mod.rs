@@ -1,3 +1,4 @@
+pub mod asterisk;
 pub mod audit;
 pub mod incalls;
 pub mod login;
