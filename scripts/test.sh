@@ -22,7 +22,7 @@ step "end-to-end tests (real backend, real Asterisk, real Chromium)"
 cargo build -p patchbay-backend --bin patchbay
 log=$(mktemp)
 set +e
-cargo test -p patchbay-e2e -- --test-threads=2 2>&1 | tee "$log"
+cargo test -p patchbay-e2e --no-fail-fast -- --test-threads=2 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole end-to-end part (cargo prints one per test binary).

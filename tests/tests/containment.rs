@@ -173,7 +173,7 @@ async fn a_value_asterisk_refuses_fails_only_its_own_object() -> anyhow::Result<
     .await?;
 
     // An endpoint Asterisk never had is refused outright: not listed at all.
-    sip_trunk(&server, &alpha_token, "alpha-new", "127.0.0.182", json!([["dtmf_mode", "bogus"]]), None).await?;
+    sip_trunk(&server, &alpha_token, "alpha-new", "127.0.0.182", json!([["tos_audio", "bogus"]]), None).await?;
     let refused = eventually("alpha-new refused", Duration::from_secs(15), || async {
         let s = status(&server, &alpha_token).await.ok()?;
         s["failed"].as_array()?.iter().find(|f| f["section"] == "alpha-new" && f["section_type"] == "endpoint").cloned()

@@ -62,7 +62,6 @@ fn rule(object: Object, key: &'static str, accepted: impl Into<String>, refused:
 
 fn rules() -> Vec<Rule> {
     use Object::*;
-    let host = |n: usize| "h".repeat(n);
     let mut rules = vec![
         rule(Endpoint, "from_user", "+33-1.2_3~%41!&'()*,;=:ab", "a b"),
         rule(Endpoint, "rtp_timeout", "4294967295", "4294967296"),

@@ -35,6 +35,7 @@ pub async fn sip_trunk(server: &PatchbayServer, token: &str, name: &str, host: &
 /// Stops `server`, sets the endpoint's `endpoint_section_options` straight
 /// in its database (a value the API's validation may refuse, as data written
 /// before a rule existed would be), and starts it again on `ami`.
+#[allow(dead_code)] // compiled into each sync test file; not every one uses it
 pub async fn with_endpoint_options_in_db(server: PatchbayServer, endpoint: &Value, options: Value, ami: &str) -> anyhow::Result<PatchbayServer> {
     let db = server.db.clone();
     let dir: TempDir = server.kill();
