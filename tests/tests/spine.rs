@@ -46,9 +46,10 @@ async fn trunk_reaches_asterisk_and_the_page() -> anyhow::Result<()> {
     browser.wait_text("tr[data-trunk='trunk-api'] td.asterisk", "yes").await?;
 
     // The same through the page's own form.
-    browser.fill("form.new-trunk input[name=name]", "trunk-ui").await?;
-    browser.fill("form.new-trunk input[name=host]", "127.0.0.22").await?;
-    browser.click("form.new-trunk button[type=submit]").await?;
+    browser.click("form.trunk-form input[name=kind][value=sip]").await?;
+    browser.fill("form.trunk-form input[name=name]", "trunk-ui").await?;
+    browser.fill("form.trunk-form input[name=host]", "127.0.0.22").await?;
+    browser.click("form.trunk-form button[type=submit]").await?;
     browser.wait_text("tr[data-trunk='trunk-ui'] td.asterisk", "yes").await?;
     assert!(asterisk_has_endpoint(&ami, "trunk-ui").await);
     browser.screenshot("trunks").await?;
