@@ -90,6 +90,12 @@ pub fn text(value: &Value) -> String {
 
 /// Loads `path`'s `items` into `into` after every data change; `loading`
 /// is true until the first answer.
+/// A list a page needs beside its own (users for an incall's picker...):
+/// loaded like [`load_list`], its loading state and errors not shown.
+pub fn load_side_list(path: String, into: RwSignal<Vec<Value>>) {
+    load_list(path, into, RwSignal::new(true), RwSignal::new(None));
+}
+
 pub fn load_list(path: String, into: RwSignal<Vec<Value>>, loading: RwSignal<bool>, error: RwSignal<Option<String>>) {
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();

@@ -6,7 +6,7 @@ use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, load_side_list, page_title, tenant_contexts, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -36,8 +36,8 @@ pub fn IncallsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
     load_list(format!("{C}/incalls"), incalls, loading, error);
-    load_list(format!("{C}/users"), users, RwSignal::new(true), RwSignal::new(None));
-    load_list(format!("{C}/trunks"), trunks, RwSignal::new(true), RwSignal::new(None));
+    load_side_list(format!("{C}/users"), users);
+    load_side_list(format!("{C}/trunks"), trunks);
     let editing = RwSignal::new(None::<Value>);
     let busy = RwSignal::new(false);
     let remove = move |incall: Value| {

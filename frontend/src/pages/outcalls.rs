@@ -11,7 +11,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, load_side_list, page_title, tenant_contexts, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, lint_snapshot};
@@ -38,7 +38,7 @@ pub fn OutcallsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
     load_list(format!("{C}/outcalls"), outcalls, loading, error);
-    load_list(format!("{C}/trunks"), trunks, RwSignal::new(true), RwSignal::new(None));
+    load_side_list(format!("{C}/trunks"), trunks);
     let busy = RwSignal::new(false);
     let editing = RwSignal::new(None::<(EditingOutcall, Value)>);
     let remove = move |outcall: Value| {

@@ -105,12 +105,12 @@ pub fn TrunksPage() -> impl IntoView {
 
     let contexts = crate::ui::tenant_contexts();
     let transports = RwSignal::new(Vec::<Value>::new());
-    crate::ui::load_list(format!("{C}/sip/transports"), transports, RwSignal::new(true), RwSignal::new(None));
+    crate::ui::load_side_list(format!("{C}/sip/transports"), transports);
     // Trunks name only the id of an IAX or custom endpoint: their names come from these.
     let iax = RwSignal::new(Vec::<Value>::new());
     let custom = RwSignal::new(Vec::<Value>::new());
-    crate::ui::load_list(format!("{C}/endpoints/iax"), iax, RwSignal::new(true), RwSignal::new(None));
-    crate::ui::load_list(format!("{C}/endpoints/custom"), custom, RwSignal::new(true), RwSignal::new(None));
+    crate::ui::load_side_list(format!("{C}/endpoints/iax"), iax);
+    crate::ui::load_side_list(format!("{C}/endpoints/custom"), custom);
     let draft = RwSignal::new(TrunkDraft::new());
     let editing = RwSignal::new(None::<Editing>);
     let busy = RwSignal::new(false);
