@@ -135,15 +135,14 @@ pub fn keep_placeholders(new: &mut Value, old: &Value) -> Result<(), String> {
     }
 }
 
-/// Whether `doc` mentions `secret` anywhere (tests and log checks).
-pub fn mentions(doc: &Value, secret: &str) -> bool {
-    doc.to_string().contains(secret)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn mentions(doc: &Value, secret: &str) -> bool {
+        doc.to_string().contains(secret)
+    }
 
     fn endpoint() -> Value {
         json!({
