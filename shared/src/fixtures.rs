@@ -22,6 +22,7 @@ pub fn context(id: u64, name: &str, kind: ContextKind, includes: &[u64]) -> Cont
         description: None,
         enabled: true,
         contexts: includes.iter().map(|&id| IdRef { id: ContextId(id) }).collect(),
+        ranges: ContextRanges::default(),
     }
 }
 

@@ -359,8 +359,12 @@ fn incall(s: &Snapshot, id: IncallId, why: &mut Vec<String>) -> Option<String> {
             why.push(format!("incall {id} has destination `none`: the call hangs up"));
             None
         }
-        Destination::Hangup { cause } => {
-            why.push(format!("incall {id} hangs up with cause {}", cause.q850()));
+        Destination::Hangup { cause, .. } => {
+            why.push(format!("incall {id} hangs up ({}, cause {})", cause.as_str(), cause.q850()));
+            None
+        }
+        Destination::Custom { command } => {
+            why.push(format!("incall {id} runs {}", crate::render::custom_command(command)));
             None
         }
         Destination::Extension { exten, context } => {

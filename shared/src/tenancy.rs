@@ -237,7 +237,7 @@ pub fn references(object: Object<'_>) -> Vec<Reference> {
                         out.push(Reference::new("destination", "failover.context", Target::Context(context.clone())));
                     }
                 }
-                Destination::None | Destination::Hangup { .. } => {}
+                Destination::None | Destination::Hangup { .. } | Destination::Custom { .. } => {}
             }
         }
         Object::Line(l) => {

@@ -86,23 +86,23 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    let input: Map<String, Value> = body_object(&body)?;
+    let input: Map<String, Value> = super::resource::body_required(&body)?;
     let kind = match input.get("type") {
         None => "internal",
         Some(value) => value
             .as_str()
             .filter(|kind| TYPES.contains(kind))
-            .ok_or_else(|| ApiError::input("type", format!("Must be one of: {}.", TYPES.join(", "))))?,
+            .ok_or_else(|| ApiError::field("type", format!("Must be one of: {}.", TYPES.join(", "))))?,
     };
     let name = match input.get("name") {
         None | Some(Value::Null) => None,
         Some(value) => Some(value.as_str().filter(|name| legacy_name_ok(name)).ok_or_else(|| {
-            ApiError::input("name", "must be 1 to 39 characters among a-z A-Z 0-9 _ - and not a reserved name")
+            ApiError::field("name", "must be 1 to 39 characters among a-z A-Z 0-9 _ - and not a reserved name")
         })?),
     };
     let label = match input.get("label").or(input.get("name")) {
         Some(Value::String(label)) if (1..=128).contains(&label.len()) && !label.contains(['\n', '\r']) => label.clone(),
-        _ => return Err(ApiError::input("label", "is required: a single line of 1 to 128 characters")),
+        _ => return Err(ApiError::field("label", "is required: a single line of 1 to 128 characters")),
     };
     let response = state.store.write(|tx| {
         if let Some(name) = name
@@ -184,15 +184,15 @@ pub async fn set_includes(State(state): State<AppState>, caller: Caller, Path(id
     let input = body_object(&body)?;
     state.store.write(|tx| {
         let context = CONTEXT.find(tx, &caller, &id)?;
-        let list = input.get("contexts").and_then(Value::as_array).ok_or_else(|| ApiError::input("contexts", "Missing data for required field: a list of {\"id\": <context id>}"))?;
+        let list = input.get("contexts").and_then(Value::as_array).ok_or_else(|| ApiError::field("contexts", "Missing data for required field: a list of {\"id\": <context id>}"))?;
         let mut ids = Vec::new();
         for (index, item) in list.iter().enumerate() {
-            let included_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::input(&format!("contexts[{index}].id"), "Not a valid integer."))?;
+            let included_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::field(&format!("contexts[{index}].id"), "Not a valid integer."))?;
             let included = objects::get(tx, Kind::Context, included_id, Some(&caller.visible))?
                 .ok_or_else(|| ApiError::input("field 'contexts'", format!("Context was not found ('id': {included_id})")))?;
             super::docs::same_tenant("context", &context, "included_context", &included)?;
             if included_id == context.id || ids.contains(&included_id) {
-                return Err(ApiError::input("contexts", format!("context {included_id} cannot be included twice or in itself")));
+                return Err(ApiError::field("contexts", format!("context {included_id} cannot be included twice or in itself")));
             }
             ids.push(included_id);
         }

@@ -49,24 +49,103 @@ pub fn no_hook(_: &Connection, _: &Caller, _: &ObjectRow) -> ApiResult<()> {
     Ok(())
 }
 
-/// Field errors from the shared validation → Wazo's 400.
+/// Field errors from the shared validation → Wazo's 400: one message per
+/// top-level field, each with the list of what is wrong with it, in the
+/// order the fields were first named (marshmallow's error dict).
 pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
-    ApiError::BadRequest(errors.into_iter().map(|error| format!("Input Error - {}: {}", error.field, error.message)).collect())
+    ApiError::BadRequest(schema_messages(errors))
+}
+
+pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
+    let mut fields: Vec<(String, Vec<String>)> = Vec::new();
+    for error in errors {
+        let message = match nested_path(&error.field) {
+            Some(rest) => format!("{rest}: {}", error.message),
+            None => error.message,
+        };
+        let top = top_field(&error.field).to_string();
+        match fields.iter_mut().find(|(field, _)| *field == top) {
+            Some((_, messages)) => messages.push(message),
+            None => fields.push((top, vec![message])),
+        }
+    }
+    fields.iter().map(|(field, messages)| ApiError::schema(field, messages)).collect()
+}
+
+/// `destination` of `destination.user_id`, `trunks` of `trunks[0].id`.
+fn top_field(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// What follows the top-level field, if anything (`user_id`, `[0].id`).
+fn nested_path(path: &str) -> Option<&str> {
+    let rest = &path[top_field(path).len()..];
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    (!rest.is_empty()).then_some(rest)
 }
 
 pub fn ok_or_400(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() { Ok(()) } else { Err(field_errors(errors)) }
 }
 
-/// Deserializes a document into a shared model type; a type error names the field.
+/// Deserializes a document into a shared model type; every field of the
+/// wrong type is named at once, in marshmallow's words.
 pub fn typed<T: DeserializeOwned>(doc: &Value) -> ApiResult<T> {
-    serde_path_to_error::deserialize(doc).map_err(|error| {
+    type_checked(doc).map_err(field_errors)
+}
+
+/// The value, or one error per top-level field that does not fit `T`: each
+/// failing field is taken out and the rest tried again, so one bad field
+/// does not hide the next.
+pub fn type_checked<T: DeserializeOwned>(doc: &Value) -> Result<T, Vec<FieldError>> {
+    let mut doc = doc.clone();
+    let mut errors: Vec<FieldError> = Vec::new();
+    loop {
+        let error = match serde_path_to_error::deserialize::<_, T>(&doc) {
+            Ok(value) if errors.is_empty() => return Ok(value),
+            Ok(_) => return Err(errors),
+            Err(error) => error,
+        };
         let path = error.path().to_string();
-        let message = error.inner().to_string();
-        let message = message.split(" at line ").next().unwrap_or_default().to_string();
-        let field = if path == "." || path.is_empty() { unlocated_field::<T>(doc, &message) } else { path };
-        ApiError::input(&field, message)
-    })
+        let raw = error.inner().to_string();
+        let raw = raw.split(" at line ").next().unwrap_or_default().to_string();
+        let field = if path == "." || path.is_empty() { unlocated_field::<T>(&doc, &raw) } else { path };
+        let top = top_field(&field).to_string();
+        if errors.iter().any(|e| top_field(&e.field) == top) {
+            return Err(errors);
+        }
+        errors.push(FieldError::new(field, marshmallow_message(&raw)));
+        let removed = doc.as_object_mut().and_then(|map| map.remove(&top));
+        if removed.is_none() {
+            return Err(errors);
+        }
+    }
+}
+
+/// serde's error text → the message marshmallow gives for the same fault.
+pub fn marshmallow_message(raw: &str) -> String {
+    if raw.starts_with("missing field") {
+        return "Missing data for required field.".into();
+    }
+    if let Some(rest) = raw.strip_prefix("unknown variant `")
+        && let Some((_, expected)) = rest.split_once("expected ")
+    {
+        let choices: Vec<String> = expected.split(", ").map(|c| c.trim_start_matches("one of ").trim_matches('`').to_string()).collect();
+        return format!("Must be one of: {}.", choices.join(", "));
+    }
+    if let Some((_, expected)) = raw.split_once(", expected ") {
+        let expected = expected.trim();
+        return match expected {
+            e if e.contains("string") || e.starts_with("a character") => "Not a valid string.".into(),
+            e if e.contains("bool") => "Not a valid boolean.".into(),
+            e if e.starts_with('i') || e.starts_with('u') || e.contains("integer") => "Not a valid integer.".into(),
+            e if e.starts_with('f') || e.contains("number") => "Not a valid number.".into(),
+            e if e.contains("sequence") || e.contains("tuple") || e.contains("array") => "Not a valid list.".into(),
+            e if e.contains("map") || e.starts_with("struct") || e.contains("internally tagged") => "Invalid input type.".into(),
+            _ => raw.to_string(),
+        };
+    }
+    raw.to_string()
 }
 
 /// The field an error without a path is about. serde loses the path inside
@@ -103,7 +182,7 @@ impl Resource {
     pub fn find(&self, conn: &Connection, caller: &Caller, key: &str) -> ApiResult<ObjectRow> {
         if !self.spec.by_uuid && key.parse::<i64>().is_err() {
             let found = objects::get_by_uuid(conn, self.spec.kind, key, Some(&caller.visible))?;
-            return found.ok_or_else(|| ApiError::not_found(self.spec.noun, "uuid", format!("'{key}'")));
+            return found.ok_or_else(|| ApiError::not_found_key(self.spec.noun, "uuid", key));
         }
         self.spec.find(conn, caller, key)
     }
@@ -120,13 +199,19 @@ impl Resource {
         if self.master_write {
             caller.require_master()?;
         }
-        let missing: Vec<String> =
-            self.required.iter().filter(|key| !input.contains_key(**key)).map(|key| format!("Input Error - {key}: Missing data for required field.")).collect();
-        if !missing.is_empty() {
-            return Err(ApiError::BadRequest(missing));
-        }
+        let missing: Vec<&str> = self.required.iter().copied().filter(|key| !input.contains_key(*key)).collect();
         let mut doc = (self.defaults)();
         self.merge(input, &mut doc);
+        if !missing.is_empty() {
+            // Every other field is checked too: one 400 names all of them.
+            let mut messages: Vec<String> = missing.iter().map(|key| ApiError::schema(key, &["Missing data for required field.".into()])).collect();
+            let draft = ObjectRow { id: objects::next_id(tx, self.spec.kind)?, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: Value::Object(doc) };
+            if let Err(ApiError::BadRequest(more)) = (self.check)(tx, caller, &draft) {
+                let about_missing = |m: &String| missing.iter().any(|key| m.starts_with(&format!("Input Error - {key}:")));
+                messages.extend(more.into_iter().filter(|m| !about_missing(m)));
+            }
+            return Err(ApiError::BadRequest(messages));
+        }
         let row = self.spec.insert(tx, caller, Value::Object(doc), self.tenant_scoped)?;
         (self.check)(tx, caller, &row)?;
         Ok(row)
@@ -159,7 +244,7 @@ pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: S
 }
 
 pub async fn create(res: &'static Resource, state: AppState, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    let input = body_object(&body)?;
+    let input = super::resource::body_required(&body)?;
     let response = state.store.write(|tx| {
         let row = res.create_in(tx, &caller, &input)?;
         Ok::<_, ApiError>(res.spec.created(&row, (res.present)(tx, res, &row)?))

@@ -243,7 +243,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(uuid): Path
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    let input = body_object(&body)?;
+    let input = super::resource::body_required(&body)?;
     let response = state.store.write(|tx| {
         let mut endpoint = defaults();
         let draft = ObjectRow { id: 0, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: Value::Null };

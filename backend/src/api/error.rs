@@ -21,12 +21,54 @@ impl ApiError {
     pub fn input(field: &str, message: impl std::fmt::Display) -> ApiError {
         ApiError::BadRequest(vec![format!("Input Error - {field}: {message}")])
     }
+    /// A schema error on one field, in marshmallow's list form.
+    pub fn field(field: &str, message: impl std::fmt::Display) -> ApiError {
+        ApiError::BadRequest(vec![ApiError::schema(field, &[message.to_string()])])
+    }
     pub fn resource(message: impl std::fmt::Display) -> ApiError {
         ApiError::BadRequest(vec![format!("Resource Error - {message}")])
     }
     pub fn not_found(resource: &str, key: &str, value: impl std::fmt::Display) -> ApiError {
         ApiError::NotFound(format!("Resource Not Found - {resource} was not found ('{key}': {value})"))
     }
+    /// Wazo's 404 for a path key: an integer id shows bare (`('id': 42)`),
+    /// anything else as a quoted string (`('uuid': 'abc')`), as Python prints
+    /// the metadata of xivo-dao's `not_found`.
+    pub fn not_found_key(resource: &str, key: &str, value: &str) -> ApiError {
+        match value.parse::<i64>() {
+            Ok(id) if key == "id" => ApiError::not_found(resource, key, id),
+            _ => ApiError::not_found(resource, key, python_str(value)),
+        }
+    }
+    /// A marshmallow (schema) error on `field`: Wazo prints the field's
+    /// message list as Python does, `Input Error - name: ['Missing data for required field.']`.
+    pub fn schema(field: &str, messages: &[String]) -> String {
+        let list: Vec<String> = messages.iter().map(|message| python_str(message)).collect();
+        format!("Input Error - {field}: [{}]", list.join(", "))
+    }
+}
+
+/// A string as Python's `repr` prints it: single quotes unless the text has
+/// a single quote and no double quote; backslashes and the chosen quote escaped.
+pub fn python_str(text: &str) -> String {
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -51,3 +93,16 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_repr_of_strings() {
+        assert_eq!(python_str("abc"), "'abc'");
+        assert_eq!(python_str("it's"), "\"it's\"");
+        assert_eq!(python_str("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(ApiError::schema("name", &["Missing data for required field.".into()]), "Input Error - name: ['Missing data for required field.']");
+    }
+}

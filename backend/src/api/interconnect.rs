@@ -137,7 +137,7 @@ pub static REGISTERS_SIP: Resource = Resource {
     check: |_, _, row| {
         // Not in the translated register (PJSIP has no disabled registration), so typed here.
         if !row.body["enabled"].is_boolean() {
-            return Err(ApiError::input("enabled", "Not a valid boolean."));
+            return Err(ApiError::field("enabled", "Not a valid boolean."));
         }
         let register: LegacySipRegister = typed(&row.body)?;
         ok_or_400(register_text(&register))?;

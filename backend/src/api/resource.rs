@@ -58,7 +58,7 @@ impl Spec {
             }
         };
         let key_name = if self.by_uuid { "uuid" } else { "id" };
-        found.ok_or_else(|| ApiError::not_found(self.noun, key_name, format!("'{key}'")))
+        found.ok_or_else(|| ApiError::not_found_key(self.noun, key_name, key))
     }
 
     /// The objects of the acting tenant (or every visible one with `recurse`).
@@ -196,8 +196,21 @@ pub fn write_audit(
     Ok(())
 }
 
-/// A JSON body that may be missing or empty: the seed scripts send
-/// `POST /trunks` and association PUTs without one. It must be an object.
+/// The body of a create (`POST`): Wazo parses it as JSON whatever its
+/// Content-Type, so a missing body is Flask's JSON decoding 400.
+pub fn body_required(bytes: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest(vec![NO_BODY.to_string()]));
+    }
+    body_object(bytes)
+}
+
+/// What Wazo answers to a `POST` without a body.
+pub const NO_BODY: &str = "Failed to decode JSON object: Expecting value: line 1 column 1 (char 0)";
+
+/// A JSON body that may be missing or empty: association PUTs (seed 001's
+/// `PUT /outcalls/{id}/extensions/{id}`) and partial updates are sent
+/// without one. It must be an object.
 pub fn body_object(bytes: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(serde_json::Map::new());

@@ -176,10 +176,10 @@ pub async fn outcall_trunks(State(state): State<AppState>, caller: Caller, Path(
     let input = body_object(&body)?;
     state.store.write(|tx| {
         let outcall = OUTCALLS.find(tx, &caller, &id)?;
-        let list = input.get("trunks").and_then(Value::as_array).ok_or_else(|| ApiError::input("trunks", "Missing data for required field: a list of {\"id\": <trunk id>}"))?;
+        let list = input.get("trunks").and_then(Value::as_array).ok_or_else(|| ApiError::field("trunks", "Missing data for required field: a list of {\"id\": <trunk id>}"))?;
         let mut ids: Vec<i64> = Vec::new();
         for (index, item) in list.iter().enumerate() {
-            let trunk_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::input(&format!("trunks[{index}].id"), "Not a valid integer."))?;
+            let trunk_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::field(&format!("trunks[{index}].id"), "Not a valid integer."))?;
             let trunk = objects::get(tx, Kind::Trunk, trunk_id, Some(&caller.visible))?
                 .ok_or_else(|| ApiError::input("field 'trunks'", format!("Trunk was not found ('id': {trunk_id})")))?;
             same_tenant("outcall", &outcall, "trunk", &trunk)?;
@@ -245,7 +245,7 @@ pub async fn outcall_extension_put(
         for key in ["strip_digits", "external_prefix", "prefix", "caller_id"] {
             if let Some(value) = input.get(key) {
                 if key == "strip_digits" && value.is_null() {
-                    return Err(ApiError::input("strip_digits", "Field may not be null."));
+                    return Err(ApiError::field("strip_digits", "Field may not be null."));
                 }
                 entry.insert(key.into(), value.clone());
             }

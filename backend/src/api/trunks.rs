@@ -26,25 +26,25 @@ fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, 
                 match value {
                     Value::Null => {}
                     Value::String(name) => super::contexts::require_context_named(conn, caller, name)?,
-                    _ => return Err(ApiError::input("context", "must be a context name or null")),
+                    _ => return Err(ApiError::field("context", "must be a context name or null")),
                 }
                 trunk.insert("context".into(), value.clone());
             }
             "twilio_incoming" => {
                 if !value.is_boolean() {
-                    return Err(ApiError::input("twilio_incoming", "Not a valid boolean."));
+                    return Err(ApiError::field("twilio_incoming", "Not a valid boolean."));
                 }
                 trunk.insert(key.clone(), value.clone());
             }
             "outgoing_caller_id_format" => {
                 if !matches!(value.as_str(), Some("+E164" | "E164" | "national")) {
-                    return Err(ApiError::input("outgoing_caller_id_format", "Must be one of: +E164, E164, national."));
+                    return Err(ApiError::field("outgoing_caller_id_format", "Must be one of: +E164, E164, national."));
                 }
                 trunk.insert(key.clone(), value.clone());
             }
             "description" => {
                 if !(value.is_null() || value.as_str().is_some_and(|text| text.len() <= 2048 && !text.contains(['\n', '\r']))) {
-                    return Err(ApiError::input("description", "must be a single line of at most 2048 characters, or null"));
+                    return Err(ApiError::field("description", "must be a single line of at most 2048 characters, or null"));
                 }
                 trunk.insert(key.clone(), value.clone());
             }
@@ -121,7 +121,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    let input = body_object(&body)?;
+    let input = super::resource::body_required(&body)?;
     let response = state.store.write(|tx| {
         let mut trunk = defaults();
         apply_fields(tx, &caller, &input, &mut trunk)?;

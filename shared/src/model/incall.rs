@@ -39,11 +39,21 @@ pub enum Destination {
     },
     /// Do nothing (the call is hung up).
     None,
-    /// Hang up with a cause.
+    /// Hang up with a cause (Wazo's `hangup` subtypes `normal`, `busy`,
+    /// `congestion`).
     Hangup {
         /// Hangup cause.
         #[serde(default)]
         cause: HangupCause,
+        /// `busy` / `congestion`: seconds the tone plays before the hang-up;
+        /// `None` = until the caller hangs up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<f64>,
+    },
+    /// Run one dialplan application (Wazo's `custom`: `App(args)`).
+    Custom {
+        /// The application call, e.g. `Playback(tt-monkeys)`.
+        command: String,
     },
     /// Jump to an extension of a context.
     Extension {
@@ -169,6 +179,15 @@ pub enum HangupCause {
 }
 
 impl HangupCause {
+    /// The wire spelling (`normal`, `busy`, `congestion`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Busy => "busy",
+            Self::Congestion => "congestion",
+        }
+    }
+
     /// The Q.850 code given to `Hangup()`.
     pub fn q850(self) -> u8 {
         match self {

@@ -23,7 +23,7 @@ mod tenant;
 mod trunk;
 mod user;
 
-pub use context::{Context, ContextKind};
+pub use context::{Context, ContextKind, ContextRange, ContextRanges, RangeUse};
 pub use custom::EndpointCustom;
 pub use extension::Extension;
 pub use failover::DialStatus;

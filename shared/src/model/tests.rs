@@ -109,7 +109,9 @@ fn incall_destinations_are_tagged_by_type() {
     let cases = [
         (json!({"type": "user", "user_id": 12}), Destination::User { user_id: UserId(12), ring_time: None }),
         (json!({"type": "none"}), Destination::None),
-        (json!({"type": "hangup", "cause": "busy"}), Destination::Hangup { cause: HangupCause::Busy }),
+        (json!({"type": "hangup", "cause": "busy"}), Destination::Hangup { cause: HangupCause::Busy, timeout: None }),
+        (json!({"type": "hangup", "cause": "congestion", "timeout": 5.0}), Destination::Hangup { cause: HangupCause::Congestion, timeout: Some(5.0) }),
+        (json!({"type": "custom", "command": "Playback(tt-monkeys)"}), Destination::Custom { command: "Playback(tt-monkeys)".into() }),
         (
             json!({"type": "extension", "exten": "1001", "context": "default"}),
             Destination::Extension { exten: "1001".into(), context: "default".into() },
@@ -151,4 +153,26 @@ fn custom_endpoints_dial_interface_number_suffix() {
 fn an_empty_snapshot_document_is_an_empty_snapshot() {
     let snapshot: Snapshot = parse(json!({}));
     assert_eq!(snapshot, Snapshot::default());
+}
+
+#[test]
+fn context_ranges_compare_numbers_and_did_suffixes() {
+    use super::{ContextRange, ContextRanges, RangeUse};
+    let range = |start: &str, end: Option<&str>, did: Option<u32>| ContextRange { start: start.into(), end: end.map(Into::into), did_length: did };
+    let users = range("1000", Some("1999"), None);
+    assert!(users.contains("1000") && users.contains("1999") && !users.contains("2000") && !users.contains("999"));
+    assert!(!users.contains("1*00"), "a non-numeric exten is in no range");
+    assert!(range("1000", None, None).contains("1000") && !range("1000", None, None).contains("1001"));
+    // did_length 4: only the last four digits of start/end count.
+    let dids = range("5551000", Some("5551999"), Some(4));
+    assert!(dids.contains("1234") && !dids.contains("5551234"));
+    assert_eq!(range("10", Some("100"), None).problems(), vec![("_schema", "Start and end must be of the same length".to_string())]);
+    assert_eq!(range("20", Some("10"), None).problems(), vec![("_schema", "Start of range must be lower than or equal to the end".to_string())]);
+    assert_eq!(range("1a", None, None).problems(), vec![("start", "Invalid input.".to_string())]);
+    let ranges = ContextRanges { user_ranges: Some(vec![users]), ..ContextRanges::default() };
+    assert!(ranges.allows(RangeUse::User, "1500") && !ranges.allows(RangeUse::User, "2500"));
+    assert!(ranges.allows(RangeUse::User, "_25XX"), "patterns are not checked");
+    assert!(ranges.allows(RangeUse::Group, "2500"), "no stored group ranges: unrestricted");
+    let empty = ContextRanges { group_ranges: Some(vec![]), ..ContextRanges::default() };
+    assert!(!empty.allows(RangeUse::Group, "2500"), "stored but empty: nothing is in range, as in Wazo");
 }

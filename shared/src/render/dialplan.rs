@@ -273,8 +273,17 @@ fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedEx
         Destination::None => {
             p.add("Hangup()");
         }
-        Destination::Hangup { cause } => {
-            p.add(format!("Hangup({})", cause.q850()));
+        // Wazo's `endcall` subroutine: Hangup(), Busy(timeout), Congestion(timeout).
+        Destination::Hangup { cause, timeout } => {
+            let timeout = timeout.filter(|t| t.is_finite() && *t > 0.0).map(|t| (t.ceil() as u64).to_string()).unwrap_or_default();
+            match cause {
+                HangupCause::Normal => p.add("Hangup()"),
+                HangupCause::Busy => p.add(format!("Busy({timeout})")),
+                HangupCause::Congestion => p.add(format!("Congestion({timeout})")),
+            };
+        }
+        Destination::Custom { command } => {
+            p.add(custom_command(command));
         }
         Destination::Extension { exten, context } => {
             p.add(format!("Goto({},{},1)", escape::context_name(context), escape::extension_name(exten)));
@@ -285,6 +294,19 @@ fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedEx
         name: escape::extension_name(&ext.exten),
         role: ExtensionRole::Incall { incall_id: incall.id, extension_id: ext.id },
         priorities: p.0,
+    }
+}
+
+/// A `custom` destination's `App(args)` as written: the application name
+/// (letters only), its arguments through `escape::application_args`.
+pub fn custom_command(command: &str) -> String {
+    match command.split_once('(') {
+        Some((app, rest)) => {
+            let args = rest.strip_suffix(')').unwrap_or(rest);
+            let app: String = app.chars().filter(char::is_ascii_alphabetic).collect();
+            format!("{app}({})", escape::application_args(args))
+        }
+        None => format!("NoOp({})", escape::dialplan_text(command)),
     }
 }
 

@@ -60,6 +60,13 @@ pub fn dialplan_text(s: &str) -> String {
     keep(s, |c| c.is_alphanumeric() || " .'-_&+/@:!?#*".contains(c))
 }
 
+/// The arguments of a `custom` destination's application: what
+/// [`dialplan_text`] keeps, plus `,` between arguments; never `$`, brackets,
+/// braces, parentheses, `;` or quotes.
+pub fn application_args(s: &str) -> String {
+    keep(s, |c| c.is_alphanumeric() || " .'-_&+/@:!?#*,=".contains(c))
+}
+
 /// A SIP header name in `PJSIP_HEADER(add,<name>)`: letters, digits, `-`.
 pub fn sip_header_name(s: &str) -> String {
     keep(s, |c| c.is_ascii_alphanumeric() || c == '-')

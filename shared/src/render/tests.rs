@@ -278,3 +278,21 @@ fn the_rendered_dialplan_is_valid_pbx_config_syntax() {
         assert_valid_dialplan(&render(&s).extensions);
     }
 }
+
+#[test]
+fn incall_hangup_and_custom_destinations_render_as_wazo_runs_them() {
+    let mut s = fixtures::seed_000();
+    let cases = [
+        (Destination::None, "Hangup()"),
+        (Destination::Hangup { cause: HangupCause::Normal, timeout: None }, "Hangup()"),
+        (Destination::Hangup { cause: HangupCause::Busy, timeout: Some(4.5) }, "Busy(5)"),
+        (Destination::Hangup { cause: HangupCause::Congestion, timeout: None }, "Congestion()"),
+        (Destination::Custom { command: "Playback(tt-monkeys,noanswer)".into() }, "Playback(tt-monkeys,noanswer)"),
+    ];
+    for (destination, app) in cases {
+        s.incalls[0].destination = destination.clone();
+        let plan = DialplanPlan::new(&s);
+        let did = plan.contexts.iter().flat_map(|c| &c.extensions).find(|e| matches!(e.role, ExtensionRole::Incall { .. })).expect("the DID");
+        assert!(did.priorities.iter().any(|p| p.app == app), "{destination:?}: {:?}", did.priorities);
+    }
+}

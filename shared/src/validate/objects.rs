@@ -267,9 +267,45 @@ pub fn incall(i: &Incall) -> Vec<FieldError> {
             errors.check("destination.context", context_name(context));
         }
         Destination::Trunk(d) => trunk_destination(d, &mut errors),
+        Destination::Hangup { timeout: Some(t), .. } if !(t.is_finite() && *t >= 0.0) => {
+            errors.push("destination.timeout", "Must be greater than or equal to 0.")
+        }
+        Destination::Custom { command } => errors.check("destination.command", custom_command(command)),
         _ => {}
     }
     errors.into_vec()
+}
+
+/// Applications a `custom` destination may run: they act on the call
+/// itself and can reach no other channel, context or tenant (Wazo allows any
+/// but `System`; Patchbay's tenants share one Asterisk).
+pub const CUSTOM_APPLICATIONS: [&str; 18] = [
+    "Answer", "Background", "Busy", "Congestion", "Echo", "Hangup", "Log", "Milliwatt", "MusicOnHold", "NoOp",
+    "PlayTones", "Playback", "Progress", "Ringing", "SayAlpha", "SayDigits", "SayNumber", "Wait",
+];
+
+/// Wazo's rule for `command` (`App(args)`: 3+ letters, not `System`/`TrySystem`,
+/// at most 255 characters), then Patchbay's: an application of
+/// [`CUSTOM_APPLICATIONS`] and arguments that render unchanged.
+fn custom_command(command: &str) -> Option<String> {
+    if command.chars().count() > 255 {
+        return Some("Longer than maximum length 255.".into());
+    }
+    let pattern = || Some("String does not match expected pattern.".to_string());
+    let Some((app, rest)) = command.split_once('(') else { return pattern() };
+    let shape_ok = app.len() >= 3 && app.chars().all(|c| c.is_ascii_alphabetic()) && rest.ends_with(')');
+    let lower = app.to_ascii_lowercase();
+    if !shape_ok || lower == "system" || lower == "trysystem" {
+        return pattern();
+    }
+    if !CUSTOM_APPLICATIONS.iter().any(|allowed| allowed.eq_ignore_ascii_case(app)) {
+        return Some(format!("`{app}` is not an application a custom destination may run: one of {}", CUSTOM_APPLICATIONS.join(", ")));
+    }
+    let args = &rest[..rest.len() - 1];
+    if crate::render::escape::application_args(args) != args {
+        return Some("the arguments may hold letters, digits, blanks and `.'-_&+/@:!?#*,=` only".into());
+    }
+    None
 }
 
 /// A `type: trunk` destination: the number, the headers, the limit group and

@@ -265,7 +265,7 @@ fn incalls(c: &mut Collector<'_>) {
                     c.push(me, "destination.failover.context", format!("Context was not found ('context': '{context}')"));
                 }
             }
-            Destination::None | Destination::Hangup { .. } => {}
+            Destination::None | Destination::Hangup { .. } | Destination::Custom { .. } => {}
         }
     }
 }

@@ -300,3 +300,18 @@ fn option_values_fit_one_ami_header_line() {
         single(sip_with(SipSectionKind::Auth, "password", value), "auth_section_options", "at most 1000 bytes");
     }
 }
+
+#[test]
+fn custom_destinations_run_one_allowed_application() {
+    let mut i = fixtures::incall_to_user(1, 1, 1);
+    let errors_for = |i: &Incall| incall(i).into_iter().map(|e| (e.field, e.message)).collect::<Vec<_>>();
+    i.destination = Destination::Custom { command: "Playback(tt-monkeys)".into() };
+    assert!(errors_for(&i).is_empty(), "{:?}", errors_for(&i));
+    for bad in ["System(rm -rf /)", "Playback", "Pb(x)", "Dial(PJSIP/other)", "Playback(${SHELL(id)})", "Playback(a;b)"] {
+        i.destination = Destination::Custom { command: bad.into() };
+        let errors = errors_for(&i);
+        assert!(errors.iter().any(|(field, _)| field == "destination.command"), "{bad}: {errors:?}");
+    }
+    i.destination = Destination::Hangup { cause: HangupCause::Busy, timeout: Some(-1.0) };
+    assert_eq!(errors_for(&i), vec![("destination.timeout".to_string(), "Must be greater than or equal to 0.".to_string())]);
+}
