@@ -3,7 +3,7 @@
 //! `to-extern`), `from-extern` (incall) and `to-extern` (outcall), and the
 //! `admin` account.
 
-use crate::api::contexts::new_context;
+use crate::api::contexts::{RANGE_FIELDS, new_context, open_ranges};
 use crate::store::{Account, Kind, ObjectRow, Role, Store, StoreError, Tenant, objects, people};
 use rusqlite::Connection;
 use serde_json::json;
@@ -35,8 +35,17 @@ pub fn seed_if_empty(store: &Store, admin_password: Option<&str>) -> Result<Opti
     })
 }
 
+/// A seeded context takes any number in each of its ranges.
+fn with_open_ranges(mut body: serde_json::Value) -> serde_json::Value {
+    for field in RANGE_FIELDS {
+        body[field] = open_ranges();
+    }
+    body
+}
+
 fn insert_context(conn: &Connection, tenant_uuid: &str, name: &str, kind: &str) -> Result<ObjectRow, StoreError> {
     let (_, body) = new_context(MASTER_SLUG, name, kind, Some(name));
+    let body = with_open_ranges(body);
     let row = ObjectRow { id: objects::next_id(conn, Kind::Context)?, uuid: None, tenant_uuid: Some(tenant_uuid.to_string()), body };
     objects::insert(conn, Kind::Context, &row)?;
     Ok(row)
@@ -90,6 +99,7 @@ pub fn seed_tenant(conn: &Connection, tenant_uuid: &str, slug: &str, master: boo
 
 fn insert_generated_context(conn: &Connection, tenant_uuid: &str, slug: &str, label: &str, kind: &str) -> Result<ObjectRow, StoreError> {
     let (_, body) = new_context(slug, label, kind, None);
+    let body = with_open_ranges(body);
     let row = ObjectRow { id: objects::next_id(conn, Kind::Context)?, uuid: None, tenant_uuid: Some(tenant_uuid.to_string()), body };
     objects::insert(conn, Kind::Context, &row)?;
     Ok(row)

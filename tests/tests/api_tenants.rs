@@ -32,6 +32,7 @@ fn key_for(segments: &[&str], index: usize, keys: &HashMap<&'static str, String>
     let kind = match (before2, before) {
         ("endpoints", "sip") => "endpoint_sip",
         ("registers", "sip") => "register_sip",
+        ("registers", "iax") => "register_iax",
         ("endpoints", "iax") => "endpoint_iax",
         ("endpoints", "custom") => "endpoint_custom",
         (_, other) => other,
@@ -100,6 +101,9 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
     let register = s
         .expect(&admin, "POST", "/1.1/registers/sip", Some(json!({"auth_username": "mastermark", "auth_password": SECRET, "remote_host": "mastermark.example.com"})), 201)
         .await?;
+    let register_iax = s
+        .expect(&admin, "POST", "/1.1/registers/iax", Some(json!({"auth_username": "mastermark", "auth_password": SECRET, "remote_host": "mastermark.example.com"})), 201)
+        .await?;
     let context = s.expect(&admin, "POST", "/1.1/contexts", Some(json!({"name": "mastermark-ctx", "label": "mastermark"})), 201).await?;
     let transports = s.expect(&admin, "GET", "/1.1/sip/transports", None, 200).await?;
     let transport = uuid(&transports["items"][0]);
@@ -111,6 +115,7 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
         ("endpoint_iax", id(&iax)),
         ("endpoint_custom", id(&custom)),
         ("register_sip", id(&register)),
+        ("register_iax", id(&register_iax)),
         ("transports", transport.clone()),
         ("contexts", id(&context)),
         ("extensions", id(&ext)),

@@ -20,6 +20,112 @@ pub const CONTEXT: Spec = Spec { kind: Kind::Context, noun: "Context", path: "co
 const COLUMNS: &[&str] = &["id", "name", "label", "description", "type"];
 const TYPES: &[&str] = &["internal", "incall", "outcall", "services", "others"];
 const RESERVED: &[&str] = &["authentication", "general", "global", "globals", "parkedcalls", "xivo-features", "zonemessages"];
+/// The range lists a context carries, in Wazo's order.
+pub const RANGE_FIELDS: [&str; 5] = ["user_ranges", "group_ranges", "queue_ranges", "conference_room_ranges", "incall_ranges"];
+
+/// The range lists of a request body, checked as Wazo's `RangeSchema`
+/// (`start`/`end` digit strings of at most 16 and of the same length,
+/// `start <= end`; `did_length` an integer >= 0 on incall ranges). Every
+/// invalid list is named, each with marshmallow's `{index: {field: [...]}}`.
+fn ranges_from(input: &Map<String, Value>) -> Result<Vec<(&'static str, Value)>, Vec<String>> {
+    use patchbay_shared::model::ContextRange;
+    use std::fmt::Write;
+    let mut accepted = Vec::new();
+    let mut errors = Vec::new();
+    for field in RANGE_FIELDS {
+        let Some(value) = input.get(field) else { continue };
+        let Some(items) = value.as_array() else {
+            errors.push(ApiError::schema(field, &["Invalid type.".into()]));
+            continue;
+        };
+        let mut problems = String::new();
+        let mut ranges = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let mut item_problems: Vec<(String, String)> = Vec::new();
+            let text = |key: &str| match item.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => Err("Not a valid string.".to_string()),
+            };
+            let start = match text("start") {
+                Ok(Some(start)) => Some(start),
+                Ok(None) => {
+                    item_problems.push(("start".into(), "Missing data for required field.".into()));
+                    None
+                }
+                Err(message) => {
+                    item_problems.push(("start".into(), message));
+                    None
+                }
+            };
+            let end = text("end").unwrap_or_else(|message| {
+                item_problems.push(("end".into(), message));
+                None
+            });
+            let did_length = match item.get("did_length") {
+                Some(value) if field == "incall_ranges" && !value.is_null() => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) => Some(n),
+                    None if value.as_i64().is_some() => {
+                        item_problems.push(("did_length".into(), "Must be greater than or equal to 0.".into()));
+                        None
+                    }
+                    None => {
+                        item_problems.push(("did_length".into(), "Not a valid integer.".into()));
+                        None
+                    }
+                },
+                _ => None,
+            };
+            if let (Some(start), true) = (start, item_problems.is_empty()) {
+                let range = ContextRange { start, end: end.filter(|e| !e.is_empty()), did_length };
+                item_problems.extend(range.problems().into_iter().map(|(k, m)| (k.to_string(), m)));
+                ranges.push(range);
+            }
+            if !item_problems.is_empty() {
+                let fields: Vec<String> = item_problems
+                    .iter()
+                    .map(|(key, message)| format!("{}: [{}]", super::error::python_str(key), super::error::python_str(message)))
+                    .collect();
+                let separator = if problems.is_empty() { "" } else { ", " };
+                let _ = write!(problems, "{separator}{index}: {{{}}}", fields.join(", "));
+            }
+        }
+        if problems.is_empty() {
+            accepted.push((field, serde_json::to_value(&ranges).unwrap_or(Value::Null)));
+        } else {
+            errors.push(format!("Input Error - {field}: {{{problems}}}"));
+        }
+    }
+    if errors.is_empty() { Ok(accepted) } else { Err(errors) }
+}
+
+/// The ranges Patchbay gives the contexts it seeds: every number of 1 to
+/// 16 digits (as integers, `0000000000000000`-`9999999999999999`), so a
+/// fresh install takes any extension until the administrator narrows them.
+pub fn open_ranges() -> Value {
+    json!([{"start": "0000000000000000", "end": "9999999999999999"}])
+}
+
+/// The context's range lists as Wazo shows them: every list present, `end`
+/// filled in (it defaults to `start`), `did_length` on incall ranges only.
+fn present_ranges(stored: &Value, map: &mut Map<String, Value>) {
+    for field in RANGE_FIELDS {
+        let items = stored.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+        let shown: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let start = item.get("start").cloned().unwrap_or(Value::Null);
+                let end = item.get("end").filter(|e| !e.is_null() && e.as_str() != Some("")).cloned().unwrap_or_else(|| start.clone());
+                if field == "incall_ranges" {
+                    json!({"start": start, "end": end, "did_length": item.get("did_length").and_then(Value::as_u64).unwrap_or(0)})
+                } else {
+                    json!({"start": start, "end": end})
+                }
+            })
+            .collect();
+        map.insert(field.into(), Value::Array(shown));
+    }
+}
 
 /// The context of that name, if the caller may see it.
 pub fn find_named(conn: &Connection, caller: &Caller, name: &str) -> ApiResult<Option<ObjectRow>> {
@@ -68,6 +174,7 @@ fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         if let Some(uuid) = map.remove("context_uuid") {
             map.insert("uuid".into(), uuid);
         }
+        present_ranges(&row.body, map);
     }
     Ok(body)
 }
@@ -104,6 +211,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         Some(Value::String(label)) if (1..=128).contains(&label.len()) && !label.contains(['\n', '\r']) => label.clone(),
         _ => return Err(ApiError::field("label", "is required: a single line of 1 to 128 characters")),
     };
+    let ranges = ranges_from(&input).map_err(ApiError::BadRequest)?;
     let response = state.store.write(|tx| {
         if let Some(name) = name
             && objects::list(tx, Kind::Context, None)?.iter().any(|row| row.body.get("name").and_then(Value::as_str) == Some(name))
@@ -115,6 +223,13 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         if let Some(description) = input.get("description").and_then(Value::as_str) {
             body["description"] = json!(description);
         }
+        // Wazo's defaults: no ranges, so nothing may be bound until some are given.
+        for field in RANGE_FIELDS {
+            body[field] = json!([]);
+        }
+        for (field, value) in &ranges {
+            body[*field] = value.clone();
+        }
         let draft = ObjectRow { id: objects::next_id(tx, Kind::Context)?, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: body.clone() };
         check_context(&draft)?;
         let row = CONTEXT.insert(tx, &caller, body, true)?;
@@ -124,9 +239,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     Ok(response)
 }
 
-/// `PUT /contexts/{id}`: `label`, `description`, `enabled` (the name and type stay).
+/// `PUT /contexts/{id}`: `label`, `description`, `enabled` and the range
+/// lists, each replaced as a whole (the name and type stay).
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<axum::http::StatusCode> {
     let input = body_object(&body)?;
+    let ranges = ranges_from(&input).map_err(ApiError::BadRequest)?;
     state.store.write(|tx| {
         let before = CONTEXT.find(tx, &caller, &id)?;
         let mut body = before.body.clone();
@@ -134,6 +251,9 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
             if let Some(value) = input.get(key) {
                 body[key] = value.clone();
             }
+        }
+        for (field, value) in &ranges {
+            body[*field] = value.clone();
         }
         check_context(&ObjectRow { body: body.clone(), ..before.clone() })?;
         CONTEXT.replace(tx, &caller, &before, body)

@@ -39,7 +39,12 @@ pub struct Resource {
     pub before_delete: Hook,
     pub tenant_scoped: bool,
     pub master_write: bool,
+    /// Completes a document before its checks, on create and update (the
+    /// defaults Wazo derives from other fields, e.g. a user's `caller_id`).
+    pub fill: fn(&mut Map<String, Value>),
 }
+
+pub fn no_fill(_: &mut Map<String, Value>) {}
 
 pub fn plain_present(_: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult<Value> {
     Ok(res.spec.present(row))
@@ -202,6 +207,7 @@ impl Resource {
         let missing: Vec<&str> = self.required.iter().copied().filter(|key| !input.contains_key(*key)).collect();
         let mut doc = (self.defaults)();
         self.merge(input, &mut doc);
+        (self.fill)(&mut doc);
         if !missing.is_empty() {
             // Every other field is checked too: one 400 names all of them.
             let mut messages: Vec<String> = missing.iter().map(|key| ApiError::schema(key, &["Missing data for required field.".into()])).collect();
@@ -224,6 +230,7 @@ impl Resource {
         }
         let mut doc = before.body.as_object().cloned().unwrap_or_default();
         self.merge(input, &mut doc);
+        (self.fill)(&mut doc);
         let after = ObjectRow { body: Value::Object(doc), ..before.clone() };
         (self.check)(tx, caller, &after)?;
         self.spec.replace(tx, caller, &before, after.body)
@@ -239,8 +246,17 @@ pub async fn list(res: &'static Resource, state: AppState, caller: Caller, param
     })
 }
 
-pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: String) -> ApiResult<Json<Value>> {
-    state.store.read(|conn| Ok(Json((res.present)(conn, res, &res.find(conn, &caller, &key)?)?)))
+pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: String, params: HashMap<String, String>) -> ApiResult<Json<Value>> {
+    // SIP templates answer `?view=merged` as SIP endpoints do.
+    let merged = res.spec.kind == Kind::SipTemplate && super::endpoints_sip::wants_merged_view(&params)?;
+    state.store.read(|conn| {
+        let row = res.find(conn, &caller, &key)?;
+        let mut body = (res.present)(conn, res, &row)?;
+        if merged {
+            super::endpoints_sip::merge_templates_into(conn, &row, &mut body)?;
+        }
+        Ok(Json(body))
+    })
 }
 
 pub async fn create(res: &'static Resource, state: AppState, caller: Caller, body: Bytes) -> ApiResult<Response> {
@@ -260,11 +276,19 @@ pub async fn update(res: &'static Resource, state: AppState, caller: Caller, key
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(res: &'static Resource, state: AppState, caller: Caller, key: String) -> ApiResult<StatusCode> {
+pub async fn delete(res: &'static Resource, state: AppState, caller: Caller, key: String, params: HashMap<String, String>) -> ApiResult<StatusCode> {
     state.store.write(|tx| {
         let before = res.find(tx, &caller, &key)?;
         if res.master_write {
             caller.require_master()?;
+        }
+        // `DELETE /sip/transports/{uuid}?fallback=<uuid>`: what used the
+        // transport moves to the fallback first (Wazo's delete_with_fallback).
+        if res.spec.kind == Kind::Transport
+            && let Some(fallback) = params.get("fallback").filter(|f| !f.is_empty())
+        {
+            let fallback = res.find(tx, &caller, fallback)?;
+            super::interconnect::move_transport_users(tx, &caller, &before, &fallback)?;
         }
         (res.before_delete)(tx, &caller, &before)?;
         res.spec.remove(tx, &caller, &before)
@@ -285,9 +309,9 @@ pub fn mount(router: axum::Router<AppState>, res: &'static Resource) -> axum::Ro
         )
         .route(
             &format!("/{}/{{{key}}}", res.spec.path),
-            route_get(move |State(s): State<AppState>, c: Caller, Path(k): Path<String>| get(res, s, c, k))
+            route_get(move |State(s): State<AppState>, c: Caller, Path(k): Path<String>, Query(q): Query<HashMap<String, String>>| get(res, s, c, k, q))
                 .put(move |State(s): State<AppState>, c: Caller, Path(k): Path<String>, b: Bytes| update(res, s, c, k, b))
-                .delete(move |State(s): State<AppState>, c: Caller, Path(k): Path<String>| delete(res, s, c, k)),
+                .delete(move |State(s): State<AppState>, c: Caller, Path(k): Path<String>, Query(q): Query<HashMap<String, String>>| delete(res, s, c, k, q)),
         )
 }
 

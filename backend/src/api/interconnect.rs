@@ -2,7 +2,7 @@
 //! and general settings, and the trunk associations that go with them.
 
 use super::auth::Caller;
-use super::docs::{Resource, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
+use super::docs::{Resource, no_fill, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
 use super::error::{ApiError, ApiResult};
 use super::resource::{Spec, body_object};
 use super::trunks::TRUNK;
@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use patchbay_shared::api::legacy::{LegacySipGeneral, LegacySipRegister, apply_register, translate_sip_general};
-use patchbay_shared::model::{EndpointCustom, EndpointIax, PjsipSectionSettings, SipSections, Transport};
+use patchbay_shared::model::{EndpointCustom, EndpointIax, PjsipSectionSettings, RegisterIax, SipSections, Transport};
 use patchbay_shared::validate;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -40,6 +40,7 @@ pub static SIP_TEMPLATES: Resource = Resource {
     },
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 pub fn template_defaults() -> Map<String, Value> {
@@ -74,12 +75,30 @@ pub static TRANSPORTS: Resource = Resource {
         Ok(body)
     },
     before_delete: |conn, _, row| {
-        let used = objects::list(conn, Kind::EndpointSip, None)?.iter().any(|e| e.body["transport"]["uuid"].as_str() == row.uuid.as_deref());
+        let used = objects::list(conn, Kind::EndpointSip, None)?
+            .iter()
+            .chain(objects::list(conn, Kind::SipTemplate, None)?.iter())
+            .any(|e| e.body["transport"]["uuid"].as_str() == row.uuid.as_deref());
         if used { Err(ApiError::resource("Transport is associated with a EndpointSIP")) } else { Ok(()) }
     },
     tenant_scoped: false,
     master_write: true,
+    fill: no_fill,
 };
+
+/// Every SIP endpoint and template on transport `from` moves to `to`.
+pub fn move_transport_users(conn: &Connection, caller: &Caller, from: &ObjectRow, to: &ObjectRow) -> ApiResult<()> {
+    for spec in [&super::endpoints_sip::ENDPOINT_SIP, &SIP_TEMPLATES.spec] {
+        for row in objects::list(conn, spec.kind, None)? {
+            if row.body["transport"]["uuid"].as_str() == from.uuid.as_deref() {
+                let mut body = row.body.clone();
+                body["transport"] = json!({"uuid": to.uuid});
+                spec.replace(conn, caller, &row, body)?;
+            }
+        }
+    }
+    Ok(())
+}
 
 pub static IAX: Resource = Resource {
     spec: Spec { kind: Kind::EndpointIax, noun: "IAXEndpoint", path: "endpoints/iax", rel: "endpoint_iax", by_uuid: false },
@@ -104,6 +123,7 @@ pub static IAX: Resource = Resource {
     before_delete: |conn, caller, row| detach_from_trunks(conn, caller, row, "endpoint_iax"),
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 pub static CUSTOM: Resource = Resource {
@@ -121,10 +141,16 @@ pub static CUSTOM: Resource = Resource {
         }
         Ok(())
     },
-    present: |conn, res, row| present_with_trunk(conn, res, row, "endpoint_custom"),
+    present: |conn, res, row| {
+        // Lines have SIP endpoints only here: a custom endpoint's `line` is always null.
+        let mut body = present_with_trunk(conn, res, row, "endpoint_custom")?;
+        body["line"] = Value::Null;
+        Ok(body)
+    },
     before_delete: |conn, caller, row| detach_from_trunks(conn, caller, row, "endpoint_custom"),
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 pub static REGISTERS_SIP: Resource = Resource {
@@ -157,7 +183,67 @@ pub static REGISTERS_SIP: Resource = Resource {
     },
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
+
+/// `/registers/iax`: Wazo's IAX registrations, attached to a trunk with
+/// `PUT /trunks/{id}/registers/iax/{id}`. Tenant-scoped here (Wazo keeps them
+/// global), so a tenant sees and attaches only its own.
+pub static REGISTERS_IAX: Resource = Resource {
+    spec: Spec { kind: Kind::RegisterIax, noun: "IAXRegister", path: "registers/iax", rel: "register_iax", by_uuid: false },
+    columns: &["id", "remote_host", "auth_username"],
+    default_order: "id",
+    writable: &["auth_username", "auth_password", "remote_host", "remote_port", "callback_extension", "callback_context", "enabled"],
+    required: &["remote_host"],
+    defaults: || {
+        object(json!({"auth_username": null, "auth_password": null, "remote_port": null, "callback_extension": null, "callback_context": null, "enabled": true}))
+    },
+    check: |_, _, row| {
+        let register: RegisterIax = typed(&row.body)?;
+        ok_or_400(validate::register_iax(&register))
+    },
+    present: |conn, res, row| present_with_trunk(conn, res, row, "register_iax"),
+    before_delete: |conn, caller, row| detach_from_trunks(conn, caller, row, "register_iax"),
+    tenant_scoped: true,
+    master_write: false,
+    fill: no_fill,
+};
+
+/// `PUT /trunks/{id}/registers/iax/{register_id}`: Wazo's
+/// `TrunkRegisterIAXAssociationValidator` (one register per trunk, one trunk
+/// per register, not on a SIP or custom trunk); the same pair again is a no-op.
+pub async fn trunk_register_iax_put(State(state): State<AppState>, caller: Caller, Path((id, reg_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| {
+        let trunk = TRUNK.find(tx, &caller, &id)?;
+        let register = REGISTERS_IAX.find(tx, &caller, &reg_id)?;
+        same_tenant("trunk", &trunk, "register_iax", &register)?;
+        if trunk.body["register_iax"]["id"].as_i64() == Some(register.id) {
+            return Ok(());
+        }
+        if let Some(current) = trunk.body["register_iax"]["id"].as_i64() {
+            return Err(ApiError::resource(format!("Trunk is associated with a IAXRegister ('trunk_id': {}, 'register_iax_id': {current})", trunk.id)));
+        }
+        if let Some(owner) = objects::list(tx, Kind::Trunk, None)?.into_iter().find(|t| t.body["register_iax"]["id"].as_i64() == Some(register.id)) {
+            return Err(ApiError::resource(format!("Trunk is associated with a IAXRegister ('trunk_id': {}, 'register_iax_id': {})", owner.id, register.id)));
+        }
+        for (key, protocol) in [("endpoint_sip", "sip"), ("endpoint_custom", "custom")] {
+            if !trunk.body[key].is_null() {
+                return Err(ApiError::resource(format!("Trunk is associated with a Endpoint ('trunk_id': {}, 'protocol': '{protocol}')", trunk.id)));
+            }
+        }
+        let mut body = trunk.body.clone();
+        body["register_iax"] = json!({"id": register.id});
+        TRUNK.replace(tx, &caller, &trunk, body)
+    })?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn trunk_register_iax_delete(State(state): State<AppState>, caller: Caller, Path((id, reg_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| dissociate(tx, &caller, &id, &REGISTERS_IAX, "register_iax", &reg_id))?;
+    state.asterisk.request_apply();
+    Ok(StatusCode::NO_CONTENT)
+}
 
 /// The register's credentials become PJSIP option values (`client_uri`,
 /// `username`, `password`): each is checked under its own name, with the rule
@@ -205,7 +291,7 @@ fn detach_from_trunks(conn: &Connection, caller: &Caller, row: &ObjectRow, key: 
 
 /// Trunk deletion cascade: its IAX/custom endpoint goes, outcalls forget it.
 pub fn trunk_deleted(conn: &Connection, caller: &Caller, trunk: &ObjectRow) -> ApiResult<()> {
-    for (key, res) in [("endpoint_iax", &IAX), ("endpoint_custom", &CUSTOM)] {
+    for (key, res) in [("endpoint_iax", &IAX), ("endpoint_custom", &CUSTOM), ("register_iax", &REGISTERS_IAX)] {
         if let Some(id) = trunk.body[key]["id"].as_i64()
             && let Some(endpoint) = objects::get(conn, res.spec.kind, id, None)?
         {
@@ -241,6 +327,9 @@ fn associate(tx: &Connection, caller: &Caller, id: &str, res: &Resource, key: &s
     }
     if key == "endpoint_custom" && !trunk.body["register_sip"].is_null() {
         return Err(ApiError::resource(format!("Trunk is associated with a RegisterSIP ('trunk_id': {})", trunk.id)));
+    }
+    if key == "endpoint_custom" && !trunk.body["register_iax"].is_null() {
+        return Err(ApiError::resource(format!("Trunk is associated with a IAXRegister ('trunk_id': {})", trunk.id)));
     }
     if let Some(owner) = objects::list(tx, Kind::Trunk, None)?.into_iter().find(|t| t.body[key]["id"].as_i64() == Some(endpoint.id)) {
         return Err(ApiError::resource(format!("Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint_id': {})", owner.id, endpoint.id)));

@@ -34,6 +34,7 @@ fn confd() -> Router<AppState> {
         .route("/trunks/{id}/endpoints/iax/{endpoint_id}", put(ic::trunk_iax_put).delete(ic::trunk_iax_delete))
         .route("/trunks/{id}/endpoints/custom/{endpoint_id}", put(ic::trunk_custom_put).delete(ic::trunk_custom_delete))
         .route("/trunks/{id}/registers/sip/{register_id}", put(ic::trunk_register_put).delete(ic::trunk_register_delete))
+        .route("/trunks/{id}/registers/iax/{register_id}", put(ic::trunk_register_iax_put).delete(ic::trunk_register_iax_delete))
         .route("/endpoints/sip", get(endpoints_sip::list).post(endpoints_sip::create))
         .route("/endpoints/sip/{uuid}", get(endpoints_sip::get).put(endpoints_sip::update).delete(endpoints_sip::delete))
         .route("/contexts", get(contexts::list).post(contexts::create))
@@ -45,6 +46,7 @@ fn confd() -> Router<AppState> {
         .route("/lines/{id}/endpoints/sip/{uuid}", put(routing::line_endpoint_put).delete(routing::line_endpoint_delete))
         .route("/lines/{id}/extensions/{extension_id}", put(routing::line_extension_put).delete(routing::line_extension_delete))
         .route("/users/{id}/lines/{line_id}", put(routing::user_line_put).delete(routing::user_line_delete))
+        .route("/users/{id}/callerids/outgoing", get(routing::user_outgoing_callerids))
         .route("/asterisk/pjsip/global", get(ic::global_get).put(ic::global_put))
         .route("/asterisk/pjsip/system", get(ic::system_get).put(ic::system_put))
         .route("/asterisk/sip/general", get(ic::sip_general_get).put(ic::sip_general_put));
@@ -59,6 +61,7 @@ fn confd() -> Router<AppState> {
         &ic::IAX,
         &ic::CUSTOM,
         &ic::REGISTERS_SIP,
+        &ic::REGISTERS_IAX,
     ]
     .into_iter()
     .fold(router, docs::mount)

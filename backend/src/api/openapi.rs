@@ -12,22 +12,25 @@ pub const CONFD_ROUTES: &[(&str, &[&str], &str)] = &[
     ("/trunks/{id}/endpoints/iax/{endpoint_id}", &["put", "delete"], "Trunk ↔ IAX endpoint"),
     ("/trunks/{id}/endpoints/custom/{endpoint_id}", &["put", "delete"], "Trunk ↔ custom endpoint"),
     ("/trunks/{id}/registers/sip/{register_id}", &["put", "delete"], "Trunk ↔ legacy SIP register"),
+    ("/trunks/{id}/registers/iax/{register_id}", &["put", "delete"], "Trunk ↔ IAX register (not on a SIP or custom trunk; one each way)"),
     ("/endpoints/sip", &["get", "post"], "SIP endpoints (PJSIP or legacy chan_sip body)"),
-    ("/endpoints/sip/{uuid}", &["get", "put", "delete"], "One SIP endpoint"),
+    ("/endpoints/sip/{uuid}", &["get", "put", "delete"], "One SIP endpoint (GET ?view=merged folds its templates in)"),
     ("/endpoints/sip/templates", &["get", "post"], "SIP templates"),
-    ("/endpoints/sip/templates/{uuid}", &["get", "put", "delete"], "One SIP template"),
+    ("/endpoints/sip/templates/{uuid}", &["get", "put", "delete"], "One SIP template (GET ?view=merged folds its own templates in)"),
     ("/endpoints/iax", &["get", "post"], "IAX endpoints"),
     ("/endpoints/iax/{id}", &["get", "put", "delete"], "One IAX endpoint"),
     ("/endpoints/custom", &["get", "post"], "Custom endpoints"),
     ("/endpoints/custom/{id}", &["get", "put", "delete"], "One custom endpoint"),
     ("/registers/sip", &["get", "post"], "Legacy SIP registers"),
     ("/registers/sip/{id}", &["get", "put", "delete"], "One legacy SIP register"),
+    ("/registers/iax", &["get", "post"], "IAX registers (register => user:secret@host:port/exten?context)"),
+    ("/registers/iax/{id}", &["get", "put", "delete"], "One IAX register"),
     ("/sip/transports", &["get", "post"], "SIP transports (writes: master tenant)"),
-    ("/sip/transports/{uuid}", &["get", "put", "delete"], "One SIP transport"),
+    ("/sip/transports/{uuid}", &["get", "put", "delete"], "One SIP transport (DELETE ?fallback=<uuid> moves its endpoints and templates there first)"),
     ("/asterisk/pjsip/global", &["get", "put"], "PJSIP [global] (master tenant)"),
     ("/asterisk/pjsip/system", &["get", "put"], "PJSIP [system] (master tenant)"),
     ("/asterisk/sip/general", &["get", "put"], "Legacy chan_sip [general], translated"),
-    ("/contexts", &["get", "post"], "Contexts"),
+    ("/contexts", &["get", "post"], "Contexts, with user/group/queue/conference_room/incall ranges"),
     ("/contexts/{id}", &["get", "put", "delete"], "One context"),
     ("/contexts/{id}/contexts", &["put"], "Context includes (ordered)"),
     ("/extensions", &["get", "post"], "Extensions"),
@@ -36,16 +39,25 @@ pub const CONFD_ROUTES: &[(&str, &[&str], &str)] = &[
     ("/outcalls/{id}", &["get", "put", "delete"], "One outgoing call"),
     ("/outcalls/{id}/trunks", &["put"], "Outcall trunks (ordered, failover order)"),
     ("/outcalls/{id}/extensions/{extension_id}", &["put", "delete"], "Outcall ↔ extension (strip_digits, prefixes, caller_id)"),
-    ("/incalls", &["get", "post"], "Incoming calls"),
+    ("/incalls", &["get", "post"], "Incoming calls (destinations user, none, hangup normal/busy/congestion, custom, extension, trunk)"),
     ("/incalls/{id}", &["get", "put", "delete"], "One incoming call"),
     ("/incalls/{id}/extensions/{extension_id}", &["put", "delete"], "Incall ↔ extension"),
     ("/users", &["get", "post"], "Users (caller-ID fields)"),
     ("/users/{id}", &["get", "put", "delete"], "One user (id or uuid)"),
     ("/users/{id}/lines/{line_id}", &["put", "delete"], "User ↔ line"),
+    ("/users/{id}/callerids/outgoing", &["get"], "Caller IDs the user may present: DIDs of the incalls that ring it (associated), then anonymous"),
     ("/lines", &["get", "post"], "Lines"),
     ("/lines/{id}", &["get", "put", "delete"], "One line"),
     ("/lines/{id}/endpoints/sip/{uuid}", &["put", "delete"], "Line ↔ SIP endpoint"),
     ("/lines/{id}/extensions/{extension_id}", &["put", "delete"], "Line ↔ extension"),
+];
+
+/// Query parameters beyond the list ones: (path under `/api/confd/1.1`,
+/// method, name, description).
+pub const QUERY_PARAMETERS: &[(&str, &str, &str, &str)] = &[
+    ("/endpoints/sip/{uuid}", "get", "view", "`merged`: every section with the templates' options folded in (later wins)"),
+    ("/endpoints/sip/templates/{uuid}", "get", "view", "`merged`: every section with the templates' options folded in (later wins)"),
+    ("/sip/transports/{uuid}", "delete", "fallback", "uuid of the transport that takes over the deleted one's endpoints and templates"),
 ];
 
 /// Other routes: (full path, methods, summary, needs a token).
@@ -101,7 +113,18 @@ pub fn spec() -> Value {
     for prefix in ["/api/confd/1.1", "/1.1"] {
         for (path, methods, summary) in CONFD_ROUTES {
             let full = format!("{prefix}{path}");
-            let item: Map<String, Value> = methods.iter().map(|m| (m.to_string(), operation(m, &full, summary, true))).collect();
+            let item: Map<String, Value> = methods
+                .iter()
+                .map(|m| {
+                    let mut op = operation(m, &full, summary, true);
+                    for (_, _, name, description) in QUERY_PARAMETERS.iter().filter(|(p, method, _, _)| p == path && method == m) {
+                        if let Some(params) = op["parameters"].as_array_mut() {
+                            params.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+                        }
+                    }
+                    (m.to_string(), op)
+                })
+                .collect();
             paths.insert(full, Value::Object(item));
         }
     }

@@ -143,7 +143,7 @@ pub fn references_resolve(conn: &Connection, kind: Kind, row: &ObjectRow, by_uui
         Kind::Outcall => check::<m::Outcall>(doc, |o| unresolved(Object::Outcall(o), &directory)),
         Kind::Incall => check::<m::Incall>(doc, |o| unresolved(Object::Incall(o), &directory)),
         Kind::Line => check::<m::Line>(doc, |o| unresolved(Object::Line(o), &directory)),
-        Kind::User | Kind::RegisterSip | Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Vec::new(),
+        Kind::User | Kind::RegisterSip | Kind::RegisterIax | Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Vec::new(),
     };
     super::docs::ok_or_400(errors)
 }

@@ -2,7 +2,7 @@
 
 use super::auth::Caller;
 use super::contexts::{CONTEXT, find_named};
-use super::docs::{Resource, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
+use super::docs::{Resource, no_fill, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
 use super::error::{ApiError, ApiResult};
 use super::resource::{Spec, body_object};
 use crate::server::AppState;
@@ -10,7 +10,7 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use patchbay_shared::model::{ContextKind, Extension, Incall, Line, Outcall, OutcallExtension, User};
+use patchbay_shared::model::{ContextKind, ContextRanges, Extension, Incall, Line, Outcall, OutcallExtension, RangeUse, User};
 use patchbay_shared::validate;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -33,6 +33,7 @@ pub static EXTENSIONS: Resource = Resource {
     before_delete: extension_not_owned,
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 fn context_kind(row: &ObjectRow) -> ApiResult<ContextKind> {
@@ -51,11 +52,34 @@ fn check_extension(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiRe
     if duplicate {
         return Err(ApiError::resource(format!("Extension already exists ('exten': '{}', 'context': '{}')", ext.exten, ext.context)));
     }
-    if let Some(owner) = extension_owner(conn, row.id)? {
-        // An associated extension may not move to a context of another type.
-        let _ = owner;
+    if let Some((owner, _)) = extension_owner(conn, row.id)? {
+        // Wazo's edit checks (ContextOnUpdateValidator, ExtensionRangeValidator):
+        // an extension in use stays in a context of its owner's type, and a
+        // number stays inside the range of that use.
+        let (wanted, range) = match owner {
+            "outcall" => (ContextKind::Outcall, None),
+            "incall" => (ContextKind::Incall, Some(RangeUse::Incall)),
+            _ => (ContextKind::Internal, Some(RangeUse::User)),
+        };
+        let kind = context_kind(&context)?;
+        if kind != wanted {
+            return Err(ApiError::resource(format!("ContextType '{}' cannot be associated", kind.as_str())));
+        }
+        if let Some(range) = range {
+            require_in_range(&context, &ext, range)?;
+        }
     }
     Ok(())
+}
+
+/// `Extension '…' is outside of range for context '…'` unless `ext` may
+/// serve `use_` in `context` (patterns are not checked, as in Wazo).
+fn require_in_range(context: &ObjectRow, ext: &Extension, use_: RangeUse) -> ApiResult<()> {
+    let ranges: ContextRanges = serde_json::from_value(context.body.clone()).unwrap_or_default();
+    if ranges.allows(use_, &ext.exten) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(vec![format!("Input Error - Extension '{}' is outside of range for context '{}'", ext.exten, ext.context)]))
 }
 
 /// What an extension is bound to: `outcall`, `incall` or `line`.
@@ -94,13 +118,16 @@ fn present_extension(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiR
         .and_then(|c| c.body.get("type").cloned());
     let owner = extension_owner(conn, row.id)?;
     body["type"] = context_type.unwrap_or(Value::Null);
-    body["outcall"] = Value::Null;
-    body["incall"] = Value::Null;
+    // Wazo's ExtensionSchema relations; Patchbay has no groups, queues,
+    // conferences or parking lots, so those are always null.
+    for key in ["outcall", "incall", "group", "queue", "conference", "parking_lot"] {
+        body[key] = Value::Null;
+    }
     body["lines"] = json!([]);
     match owner {
         Some(("outcall", o)) => body["outcall"] = json!({"id": o.id, "name": o.body.get("name"), "links": OUTCALLS.spec.links(&o)}),
         Some(("incall", i)) => body["incall"] = summary(&INCALLS.spec, &i),
-        Some((_, l)) => body["lines"] = json!([summary(&LINES.spec, &l)]),
+        Some((_, l)) => body["lines"] = json!([{"id": l.id, "name": present_line(conn, &LINES, &l)?["name"], "links": LINES.spec.links(&l)}]),
         None => {}
     }
     Ok(body)
@@ -133,6 +160,7 @@ pub static OUTCALLS: Resource = Resource {
     before_delete: no_hook,
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 fn check_outcall(conn: &Connection, _: &Caller, row: &ObjectRow) -> ApiResult<()> {
@@ -301,6 +329,7 @@ pub static INCALLS: Resource = Resource {
     before_delete: no_hook,
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 fn check_incall(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiResult<()> {
@@ -325,6 +354,14 @@ fn present_incall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResu
     {
         body["destination"]["user_firstname"] = user.body["firstname"].clone();
         body["destination"]["user_lastname"] = user.body["lastname"].clone();
+    }
+    // busy/congestion hang-ups always show their timeout, as Wazo dumps it.
+    if body["destination"]["type"] == "hangup" && matches!(body["destination"]["cause"].as_str(), Some("busy" | "congestion")) {
+        let timeout = body["destination"].get("timeout").cloned().unwrap_or(Value::Null);
+        body["destination"]["timeout"] = timeout;
+    }
+    if body["destination"]["type"] == "hangup" && body["destination"].get("cause").is_none() {
+        body["destination"]["cause"] = json!("normal");
     }
     body["exten"] = extensions.first().map(|e| e["exten"].clone()).unwrap_or(Value::Null);
     body["user_id"] = row.body["destination"]["user_id"].clone();
@@ -403,17 +440,85 @@ pub static USERS: Resource = Resource {
     },
     tenant_scoped: true,
     master_write: false,
+    fill: fill_caller_id,
 };
 
+/// Wazo's `fill_caller_id`: a user without a caller ID gets its full name,
+/// quoted (`"Alice Doe"`; `"Alice"` without a last name).
+fn fill_caller_id(user: &mut Map<String, Value>) {
+    let unset = user.get("caller_id").is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    if !unset {
+        return;
+    }
+    let Some(firstname) = user.get("firstname").and_then(Value::as_str) else { return };
+    let mut fullname = firstname.to_string();
+    if let Some(lastname) = user.get("lastname").and_then(Value::as_str).filter(|l| !l.is_empty()) {
+        fullname.push(' ');
+        fullname.push_str(lastname);
+    }
+    let caller_id = format!("\"{fullname}\"");
+    // A name the caller-ID rules refuse (Wazo would store it anyway) leaves
+    // the caller ID unset rather than failing the user's own create.
+    if patchbay_shared::callerid::parse(&caller_id).is_ok() && caller_id.chars().count() <= 160 {
+        user.insert("caller_id".into(), json!(caller_id));
+    }
+}
+
+/// A user with Wazo's relations: `lines` (`{id, name, endpoint_sip,
+/// endpoint_sccp, endpoint_custom, extensions, links}`) and `incalls` (the
+/// incalls that ring it, `{id, extensions, links}`).
 fn present_user(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = res.spec.present(row);
-    let lines: Vec<Value> = objects::list(conn, Kind::Line, None)?
-        .iter()
-        .filter(|line| line.body["user_id"].as_i64() == Some(row.id))
-        .map(|line| summary(&LINES.spec, line))
-        .collect();
+    let mut lines = Vec::new();
+    for line in objects::list(conn, Kind::Line, None)?.iter().filter(|line| line.body["user_id"].as_i64() == Some(row.id)) {
+        let shown = present_line(conn, &LINES, line)?;
+        lines.push(json!({
+            "id": line.id, "name": shown["name"], "endpoint_sip": shown["endpoint_sip"], "endpoint_sccp": null,
+            "endpoint_custom": null, "extensions": shown["extensions"], "links": LINES.spec.links(line),
+        }));
+    }
+    let mut incalls = Vec::new();
+    for incall in incalls_of_user(conn, row)? {
+        let extensions = match incall.body["extension_id"].as_i64() {
+            Some(id) => vec![extension_summary(conn, id)?],
+            None => vec![],
+        };
+        incalls.push(json!({"id": incall.id, "extensions": extensions, "links": INCALLS.spec.links(&incall)}));
+    }
     body["lines"] = Value::Array(lines);
+    body["incalls"] = Value::Array(incalls);
     Ok(body)
+}
+
+/// The incalls whose destination is this user, by id.
+fn incalls_of_user(conn: &Connection, user: &ObjectRow) -> ApiResult<Vec<ObjectRow>> {
+    let tenant = [user.tenant_uuid.clone().unwrap_or_default()];
+    Ok(objects::list(conn, Kind::Incall, Some(&tenant))?
+        .into_iter()
+        .filter(|incall| incall.body["destination"]["type"] == "user" && incall.body["destination"]["user_id"].as_i64() == Some(user.id))
+        .collect())
+}
+
+/// `GET /users/{id}/callerids/outgoing`: the caller IDs the user may
+/// present, as Wazo's `UserCallerIDService` lists them: the DIDs of the
+/// incalls that ring the user (`associated`, each number once), then
+/// `anonymous`. Patchbay has no phone-number resource, so no `main` or
+/// `shared` entries.
+pub async fn user_outgoing_callerids(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Value>> {
+    state.store.read(|conn| {
+        let user = USERS.find(conn, &caller, &id)?;
+        let mut items: Vec<Value> = Vec::new();
+        for incall in incalls_of_user(conn, &user)? {
+            let Some(ext) = incall.body["extension_id"].as_i64().and_then(|id| objects::get(conn, Kind::Extension, id, None).ok().flatten()) else { continue };
+            let number = ext.body["exten"].as_str().unwrap_or_default().to_string();
+            let same = |other: &Value| other["number"].as_str().is_some_and(|o| o.trim_start_matches('+') == number.trim_start_matches('+'));
+            if !items.iter().any(same) {
+                items.push(json!({"type": "associated", "number": number}));
+            }
+        }
+        items.push(json!({"type": "anonymous"}));
+        Ok(axum::Json(json!({"items": items, "total": items.len()})))
+    })
 }
 
 pub static LINES: Resource = Resource {
@@ -431,10 +536,21 @@ pub static LINES: Resource = Resource {
     before_delete: no_hook,
     tenant_scoped: true,
     master_write: false,
+    fill: no_fill,
 };
 
 fn present_line(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = res.spec.present(row);
+    // A line is named after its endpoint, as in Wazo.
+    let endpoint = match row.body["endpoint_sip"]["uuid"].as_str() {
+        Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?,
+        None => None,
+    };
+    body["name"] = endpoint.as_ref().map(|e| e.body["name"].clone()).unwrap_or(Value::Null);
+    body["endpoint_sip"] = match &endpoint {
+        Some(e) => json!({"uuid": e.uuid, "label": e.body["label"], "name": e.body["name"], "links": super::endpoints_sip::ENDPOINT_SIP.links(e)}),
+        None => Value::Null,
+    };
     body["extensions"] = match row.body["extension_id"].as_i64() {
         Some(id) => json!([extension_summary(conn, id)?]),
         None => json!([]),
@@ -498,6 +614,10 @@ pub async fn line_extension_put(State(state): State<AppState>, caller: Caller, P
         }
         require_context_type(tx, &ext, ContextKind::Internal)?;
         require_free(tx, &ext, ("line", line.id))?;
+        let extension: Extension = typed(&doc(&EXTENSIONS, &ext))?;
+        if let Some(context) = find_named(tx, &caller, &extension.context)? {
+            require_in_range(&context, &extension, RangeUse::User)?;
+        }
         let mut body = line.body.clone();
         body["extension_id"] = json!(ext.id);
         LINES.spec.replace(tx, &caller, &line, body)

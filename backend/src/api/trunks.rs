@@ -73,6 +73,7 @@ fn defaults() -> Map<String, Value> {
     trunk.insert("endpoint_sip".into(), Value::Null);
     trunk.insert("endpoint_iax".into(), Value::Null);
     trunk.insert("endpoint_custom".into(), Value::Null);
+    trunk.insert("register_iax".into(), Value::Null);
     trunk
 }
 
@@ -94,15 +95,41 @@ pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         map.insert("name".into(), endpoint_sip.as_ref().and_then(|e| e.get("name").cloned()).unwrap_or(Value::Null));
         map.insert("label".into(), endpoint_sip.as_ref().and_then(|e| e.get("label").cloned()).unwrap_or(Value::Null));
         map.insert("endpoint_sip".into(), endpoint_sip.unwrap_or(Value::Null));
-        map.entry("endpoint_iax").or_insert(Value::Null);
-        map.entry("endpoint_custom").or_insert(Value::Null);
+        // Wazo's TrunkSchema relations: `endpoint_iax {id, name}`,
+        // `endpoint_custom {id, interface}`, `register_iax {id}`, with links.
+        let iax = match row.body["endpoint_iax"]["id"].as_i64() {
+            Some(id) => objects::get(conn, Kind::EndpointIax, id, None)?
+                .map(|e| json!({"id": e.id, "name": e.body["name"], "links": super::interconnect::IAX.spec.links(&e)})),
+            None => None,
+        };
+        let custom = match row.body["endpoint_custom"]["id"].as_i64() {
+            Some(id) => objects::get(conn, Kind::EndpointCustom, id, None)?
+                .map(|e| json!({"id": e.id, "interface": e.body["interface"], "links": super::interconnect::CUSTOM.spec.links(&e)})),
+            None => None,
+        };
+        let register_iax = match row.body["register_iax"]["id"].as_i64() {
+            Some(id) => objects::get(conn, Kind::RegisterIax, id, None)?.map(|r| super::docs::summary(&super::interconnect::REGISTERS_IAX.spec, &r)),
+            None => None,
+        };
+        let register_sip = match row.body["register_sip"]["id"].as_i64() {
+            Some(id) => objects::get(conn, Kind::RegisterSip, id, None)?.map(|r| super::docs::summary(&super::interconnect::REGISTERS_SIP.spec, &r)),
+            None => None,
+        };
+        if let Some(custom) = &custom {
+            map.insert("name".into(), custom["interface"].clone());
+        } else if let Some(iax) = &iax {
+            map.insert("name".into(), iax["name"].clone());
+        }
+        map.insert("endpoint_iax".into(), iax.unwrap_or(Value::Null));
+        map.insert("endpoint_custom".into(), custom.unwrap_or(Value::Null));
+        map.insert("register_iax".into(), register_iax.unwrap_or(Value::Null));
+        map.insert("register_sip".into(), register_sip.unwrap_or(Value::Null));
         let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, None)?
             .iter()
             .filter(|o| o.body["trunks"].as_array().is_some_and(|t| t.iter().any(|t| t["id"].as_i64() == Some(row.id))))
             .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
             .collect();
         map.insert("outcalls".into(), Value::Array(outcalls));
-        map.insert("register_sip".into(), row.body.get("register_sip").cloned().unwrap_or(Value::Null));
     }
     Ok(body)
 }
@@ -182,6 +209,9 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
                 trunk.id,
                 current.unwrap_or_default()
             )));
+        }
+        if !trunk.body["register_iax"].is_null() {
+            return Err(ApiError::resource(format!("Trunk is associated with a IAXRegister ('trunk_id': {})", trunk.id)));
         }
         if super::routing::line_of_endpoint(tx, &uuid)?.is_some() {
             return Err(ApiError::resource(format!("Line is associated with a Endpoint ('endpoint': 'sip', 'endpoint_id': '{uuid}')")));

@@ -284,6 +284,7 @@ fn check_row(tx: &Connection, caller: &Caller, kind: Kind, row: &ObjectRow) -> A
         Kind::EndpointIax => (interconnect::IAX.check)(tx, caller, row),
         Kind::EndpointCustom => (interconnect::CUSTOM.check)(tx, caller, row),
         Kind::RegisterSip => (interconnect::REGISTERS_SIP.check)(tx, caller, row),
+        Kind::RegisterIax => (interconnect::REGISTERS_IAX.check)(tx, caller, row),
         Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Ok(()),
     }
 }

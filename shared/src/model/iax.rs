@@ -47,3 +47,60 @@ impl PeerType {
         }
     }
 }
+
+/// An IAX registration (`/registers/iax`): the `register =>` line chan_iax2
+/// sends, `[user[:secret]@]host[:port][/extension[?context]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterIax {
+    /// User name to register as.
+    #[serde(default)]
+    pub auth_username: Option<String>,
+    /// Its secret.
+    #[serde(default)]
+    pub auth_password: Option<String>,
+    /// Where to register.
+    pub remote_host: String,
+    /// Port, 0 to 65535.
+    #[serde(default)]
+    pub remote_port: Option<u32>,
+    /// Extension the peer calls back into.
+    #[serde(default)]
+    pub callback_extension: Option<String>,
+    /// Context of that extension.
+    #[serde(default)]
+    pub callback_context: Option<String>,
+    /// A disabled registration is not sent.
+    #[serde(default = "super::default_true")]
+    pub enabled: bool,
+}
+
+impl RegisterIax {
+    /// The register string, as Wazo stores it (`var_val`).
+    pub fn register_line(&self) -> String {
+        let set = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
+        let mut line = String::new();
+        if let Some(user) = set(&self.auth_username) {
+            line.push_str(&user);
+        }
+        if let Some(secret) = set(&self.auth_password) {
+            line.push(':');
+            line.push_str(&secret);
+        }
+        if set(&self.auth_username).is_some() || set(&self.auth_password).is_some() {
+            line.push('@');
+        }
+        line.push_str(&self.remote_host);
+        if let Some(port) = self.remote_port.filter(|p| *p > 0) {
+            line.push_str(&format!(":{port}"));
+        }
+        if let Some(extension) = set(&self.callback_extension) {
+            line.push('/');
+            line.push_str(&extension);
+        }
+        if let Some(context) = set(&self.callback_context) {
+            line.push('?');
+            line.push_str(&context);
+        }
+        line
+    }
+}

@@ -27,7 +27,7 @@ pub use context::{Context, ContextKind, ContextRange, ContextRanges, RangeUse};
 pub use custom::EndpointCustom;
 pub use extension::Extension;
 pub use failover::DialStatus;
-pub use iax::{EndpointIax, PeerType};
+pub use iax::{EndpointIax, PeerType, RegisterIax};
 pub use ids::{
     ContextId, CustomId, ExtensionId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,
     UuidRef,

@@ -39,7 +39,7 @@ mod text;
 
 pub use objects::{
     context, endpoint_custom, endpoint_iax, extension, incall, line, outcall,
-    outcall_extension, pjsip_global, pjsip_system, tenant, transport, trunk, user,
+    outcall_extension, pjsip_global, pjsip_system, register_iax, tenant, transport, trunk, user,
 };
 pub use pjsip_options::{OptionSet, hint_for};
 pub use sip::endpoint_sip;

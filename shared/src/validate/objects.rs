@@ -167,6 +167,47 @@ pub fn pjsip_system(s: &PjsipSystem) -> Vec<FieldError> {
 
 /// An IAX endpoint. There is no static iax.conf table: keys are checked for
 /// shape, and `type`/`host` must use their own fields.
+/// An IAX register: Wazo's `RegisterIAXSchema` rules and messages, then
+/// Patchbay's (no control characters, `;`, brackets, `$` or `=`: the line is
+/// config text).
+pub fn register_iax(r: &RegisterIax) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    let pattern = "String does not match expected pattern.";
+    let config_safe = |v: &str| !v.chars().any(|c| c.is_control() || ";[]$={}\\\",".contains(c));
+    let fields = [
+        ("auth_username", r.auth_username.as_deref(), ":/ "),
+        ("auth_password", r.auth_password.as_deref(), ":/ "),
+        ("remote_host", Some(r.remote_host.as_str()), ":/? "),
+        ("callback_extension", r.callback_extension.as_deref(), "? "),
+        ("callback_context", r.callback_context.as_deref(), ""),
+    ];
+    for (field, value, refused) in fields {
+        let Some(value) = value else { continue };
+        if value.chars().any(|c| refused.contains(c)) {
+            errors.push(field, pattern);
+        } else if !config_safe(value) {
+            errors.push(field, "no control characters or any of `; [ ] $ = { } \\ \" ,`");
+        }
+    }
+    if r.remote_host.is_empty() {
+        errors.push("remote_host", "Shorter than minimum length 1.");
+    }
+    if r.remote_port.is_some_and(|p| p > 65535) {
+        errors.push("remote_port", "Must be greater than or equal to 0 and less than or equal to 65535.");
+    }
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
+    if set(&r.auth_username) && !set(&r.auth_password) {
+        errors.push("auth_username", "Cannot set field \"auth_username\" if the field \"auth_password\" is not set");
+    }
+    if set(&r.callback_context) && !set(&r.callback_extension) {
+        errors.push("callback_context", "Cannot set field \"callback_context\" if the field \"callback_extension\" is not set");
+    }
+    if r.register_line().chars().count() > 255 {
+        errors.push("_schema", "The sum of all fields is longer than maximum length 255");
+    }
+    errors.into_vec()
+}
+
 pub fn endpoint_iax(e: &EndpointIax) -> Vec<FieldError> {
     let mut errors = Errors::default();
     errors.check("tenant_uuid", text::uuid(&e.tenant_uuid));
