@@ -260,6 +260,11 @@ pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: S
 }
 
 pub async fn create(res: &'static Resource, state: AppState, caller: Caller, body: Bytes) -> ApiResult<Response> {
+    // No body: a 400 naming the required fields, as Wazo's schema answers an
+    // empty form (seed 000's bare `POST /outcalls`), else the decoding error.
+    if body.iter().all(u8::is_ascii_whitespace) && !res.required.is_empty() {
+        return Err(ApiError::BadRequest(res.required.iter().map(|key| ApiError::schema(key, &["Missing data for required field.".into()])).collect()));
+    }
     let input = super::resource::body_required(&body)?;
     let response = state.store.write(|tx| {
         let row = res.create_in(tx, &caller, &input)?;

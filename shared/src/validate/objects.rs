@@ -195,6 +195,10 @@ pub fn register_iax(r: &RegisterIax) -> Vec<FieldError> {
     if r.remote_port.is_some_and(|p| p > 65535) {
         errors.push("remote_port", "Must be greater than or equal to 0 and less than or equal to 65535.");
     }
+    // marshmallow runs the schema-wide checks only when every field passed.
+    if !errors.0.is_empty() {
+        return errors.into_vec();
+    }
     let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty());
     if set(&r.auth_username) && !set(&r.auth_password) {
         errors.push("auth_username", "Cannot set field \"auth_username\" if the field \"auth_password\" is not set");
