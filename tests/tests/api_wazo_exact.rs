@@ -57,6 +57,21 @@ async fn errors_read_as_wazo_writes_them() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn generated_names_are_wazo_hashes() -> anyhow::Result<()> {
+    let s = PatchbayServer::start(None).await?;
+    let t = s.admin_token().await?;
+    // xivo-dao's generate_hash: 8 of [a-z0-9], for SIP endpoints, templates and IAX endpoints.
+    for path in ["/1.1/endpoints/sip", "/1.1/endpoints/sip/templates", "/1.1/endpoints/iax"] {
+        let made = s.expect(&t, "POST", path, Some(json!({})), 201).await?;
+        let name = made["name"].as_str().unwrap_or_default().to_string();
+        assert!(name.len() == 8 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{path}: {name}");
+    }
+    let iax = s.expect(&t, "POST", "/1.1/endpoints/iax", Some(json!({})), 201).await?;
+    assert_eq!((iax["type"].clone(), iax["host"].clone()), (json!("friend"), json!("dynamic")));
+    Ok(())
+}
+
+#[tokio::test]
 async fn iax_registers_and_trunk_relations() -> anyhow::Result<()> {
     let s = PatchbayServer::start(None).await?;
     let t = s.admin_token().await?;

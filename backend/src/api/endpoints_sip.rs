@@ -221,8 +221,9 @@ fn defaults() -> Map<String, Value> {
     endpoint
 }
 
-/// 8 random `[a-z0-9]` characters, as Wazo names endpoints created without one.
-fn random_name() -> String {
+/// 8 random `[a-z0-9]` characters, as Wazo names SIP endpoints, templates
+/// and IAX endpoints created without one (xivo-dao's `generate_hash`).
+pub fn random_name() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();

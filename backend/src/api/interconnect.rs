@@ -45,7 +45,7 @@ pub static SIP_TEMPLATES: Resource = Resource {
 
 pub fn template_defaults() -> Map<String, Value> {
     let mut map = object(json!({"label": null, "templates": [], "transport": null, "asterisk_id": null}));
-    map.insert("name".into(), json!(format!("tpl-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])));
+    map.insert("name".into(), json!(super::endpoints_sip::random_name()));
     for section in super::endpoints_sip::SECTIONS {
         map.insert((*section).into(), json!([]));
     }
@@ -108,7 +108,7 @@ pub static IAX: Resource = Resource {
     required: &[],
     defaults: || {
         let mut map = object(json!({"type": "friend", "host": "dynamic", "options": []}));
-        map.insert("name".into(), json!(format!("iax{}", &uuid::Uuid::new_v4().simple().to_string()[..8])));
+        map.insert("name".into(), json!(super::endpoints_sip::random_name()));
         map
     },
     check: |conn, _, row| {
