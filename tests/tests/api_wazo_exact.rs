@@ -44,6 +44,11 @@ async fn errors_read_as_wazo_writes_them() -> anyhow::Result<()> {
     // Schema-wide rules only once every field passes, as marshmallow runs them.
     let answer = refused(&s, &t, "POST", "/1.1/registers/iax", Some(json!({"remote_host": "h.example.com", "auth_username": "u"}))).await?;
     assert_eq!(answer, json!(["Input Error - auth_username: ['Cannot set field \"auth_username\" if the field \"auth_password\" is not set']"]));
+    // Wazo's exten regex error has no `Input Error` prefix.
+    let answer = refused(&s, &t, "POST", "/1.1/extensions", Some(json!({"exten": "12a", "context": "default"}))).await?;
+    assert_eq!(answer, json!(["exten: ['String does not match expected pattern.']"]));
+    let answer = refused(&s, &t, "POST", "/1.1/extensions", Some(json!({"exten": "1234", "context": "nowhere"}))).await?;
+    assert_eq!(answer, json!(["Input Error - field 'context': Context was not found ('context': 'nowhere')"]));
     // 404: xivo-dao's `Resource Not Found`, an integer id bare, a uuid quoted.
     assert_eq!(s.expect(&t, "GET", "/1.1/trunks/999", None, 404).await?, json!(["Resource Not Found - Trunk was not found ('id': 999)"]));
     assert_eq!(s.expect(&t, "GET", "/1.1/endpoints/sip/nope", None, 404).await?, json!(["Resource Not Found - EndpointSIP was not found ('uuid': 'nope')"]));

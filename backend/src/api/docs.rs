@@ -63,7 +63,14 @@ pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
 
 pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
     let mut fields: Vec<(String, Vec<String>)> = Vec::new();
+    let mut raw: Vec<String> = Vec::new();
     for error in errors {
+        // xivo-dao's own errors (`field 'context': Context was not found ...`)
+        // are plain sentences, not marshmallow lists.
+        if error.field.starts_with("field '") {
+            raw.push(format!("Input Error - {}: {}", error.field, error.message));
+            continue;
+        }
         let message = match nested_path(&error.field) {
             Some(rest) => format!("{rest}: {}", error.message),
             None => error.message,
@@ -74,7 +81,7 @@ pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
             None => fields.push((top, vec![message])),
         }
     }
-    fields.iter().map(|(field, messages)| ApiError::schema(field, messages)).collect()
+    fields.iter().map(|(field, messages)| ApiError::schema(field, messages)).chain(raw).collect()
 }
 
 /// `destination` of `destination.user_id`, `trunks` of `trunks[0].id`.

@@ -45,7 +45,15 @@ fn check_extension(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiRe
     let context = find_named(conn, caller, &ext.context)?
         .ok_or_else(|| ApiError::input("field 'context'", format!("Context was not found ('context': '{}')", ext.context)))?;
     same_tenant("extension", row, "context", &context)?;
-    ok_or_400(validate::extension(&ext, context_kind(&context)?))?;
+    // Wazo's ExtenRegexValidator raises its own text, without the
+    // `Input Error` prefix; the other rules keep Patchbay's field messages.
+    let (pattern, others): (Vec<_>, Vec<_>) = validate::extension(&ext, context_kind(&context)?)
+        .into_iter()
+        .partition(|e| e.field == "exten" && e.message.starts_with("String does not match expected pattern"));
+    if !pattern.is_empty() {
+        return Err(ApiError::BadRequest(vec!["exten: ['String does not match expected pattern.']".into()]));
+    }
+    ok_or_400(others)?;
     let duplicate = objects::list(conn, Kind::Extension, None)?.iter().any(|other| {
         other.id != row.id && other.body.get("exten") == row.body.get("exten") && other.body.get("context") == row.body.get("context")
     });
