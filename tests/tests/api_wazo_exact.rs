@@ -267,10 +267,13 @@ async fn incall_destinations_beyond_user() -> anyhow::Result<()> {
         assert!(preview.contains(&format!("exten = {did},")) || preview.contains(&format!("exten => {did},")), "{did} not rendered");
         assert!(preview.contains(app), "{app} not in the dialplan");
     }
-    for bad in [json!({"type": "custom", "command": "System(reboot)"}), json!({"type": "custom", "command": "Dial(PJSIP/other)"}), json!({"type": "hangup", "cause": "busy", "timeout": -1})] {
-        let answer = refused(&s, &t, "POST", "/1.1/incalls", Some(json!({"destination": bad}))).await?;
-        assert!(answer[0].as_str().unwrap().starts_with("Input Error - destination: ["), "{answer}");
-    }
+    // Nested errors as marshmallow nests them.
+    let answer = refused(&s, &t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "custom", "command": "System(reboot)"}}))).await?;
+    assert_eq!(answer, json!(["Input Error - destination: {'command': ['String does not match expected pattern.']}"]));
+    let answer = refused(&s, &t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "hangup", "cause": "busy", "timeout": -1}}))).await?;
+    assert_eq!(answer, json!(["Input Error - destination: {'timeout': ['Must be greater than or equal to 0.']}"]));
+    let answer = refused(&s, &t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "custom", "command": "Dial(PJSIP/other)"}}))).await?;
+    assert!(answer[0].as_str().unwrap().starts_with("Input Error - destination: {'command': ["), "{answer}");
     Ok(())
 }
 

@@ -29,74 +29,63 @@ pub const RANGE_FIELDS: [&str; 5] = ["user_ranges", "group_ranges", "queue_range
 /// invalid list is named, each with marshmallow's `{index: {field: [...]}}`.
 fn ranges_from(input: &Map<String, Value>) -> Result<Vec<(&'static str, Value)>, Vec<String>> {
     use patchbay_shared::model::ContextRange;
-    use std::fmt::Write;
+    use patchbay_shared::validate::FieldError;
     let mut accepted = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors: Vec<FieldError> = Vec::new();
     for field in RANGE_FIELDS {
         let Some(value) = input.get(field) else { continue };
         let Some(items) = value.as_array() else {
-            errors.push(ApiError::schema(field, &["Invalid type.".into()]));
+            errors.push(FieldError::new(field, "Invalid type."));
             continue;
         };
-        let mut problems = String::new();
+        let before = errors.len();
         let mut ranges = Vec::new();
         for (index, item) in items.iter().enumerate() {
-            let mut item_problems: Vec<(String, String)> = Vec::new();
+            let mut problem = |key: &str, message: &str| errors.push(FieldError::new(format!("{field}[{index}].{key}"), message));
             let text = |key: &str| match item.get(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(text)) => Ok(Some(text.clone())),
-                Some(_) => Err("Not a valid string.".to_string()),
+                Some(_) => Err("Not a valid string."),
             };
-            let start = match text("start") {
-                Ok(Some(start)) => Some(start),
-                Ok(None) => {
-                    item_problems.push(("start".into(), "Missing data for required field.".into()));
-                    None
-                }
-                Err(message) => {
-                    item_problems.push(("start".into(), message));
-                    None
-                }
-            };
+            let start = text("start").unwrap_or_else(|message| {
+                problem("start", message);
+                None
+            });
             let end = text("end").unwrap_or_else(|message| {
-                item_problems.push(("end".into(), message));
+                problem("end", message);
                 None
             });
             let did_length = match item.get("did_length") {
                 Some(value) if field == "incall_ranges" && !value.is_null() => match value.as_u64().and_then(|n| u32::try_from(n).ok()) {
                     Some(n) => Some(n),
                     None if value.as_i64().is_some() => {
-                        item_problems.push(("did_length".into(), "Must be greater than or equal to 0.".into()));
+                        problem("did_length", "Must be greater than or equal to 0.");
                         None
                     }
                     None => {
-                        item_problems.push(("did_length".into(), "Not a valid integer.".into()));
+                        problem("did_length", "Not a valid integer.");
                         None
                     }
                 },
                 _ => None,
             };
-            if let (Some(start), true) = (start, item_problems.is_empty()) {
-                let range = ContextRange { start, end: end.filter(|e| !e.is_empty()), did_length };
-                item_problems.extend(range.problems().into_iter().map(|(k, m)| (k.to_string(), m)));
-                ranges.push(range);
+            let Some(start) = start else {
+                if item.get("start").is_none_or(Value::is_null) {
+                    problem("start", "Missing data for required field.");
+                }
+                continue;
+            };
+            let range = ContextRange { start, end: end.filter(|e| !e.is_empty()), did_length };
+            for (key, message) in range.problems() {
+                problem(key, &message);
             }
-            if !item_problems.is_empty() {
-                let fields: Vec<String> = item_problems
-                    .iter()
-                    .map(|(key, message)| format!("{}: [{}]", super::error::python_str(key), super::error::python_str(message)))
-                    .collect();
-                let separator = if problems.is_empty() { "" } else { ", " };
-                let _ = write!(problems, "{separator}{index}: {{{}}}", fields.join(", "));
-            }
+            ranges.push(range);
         }
-        if problems.is_empty() {
+        if errors.len() == before {
             accepted.push((field, serde_json::to_value(&ranges).unwrap_or(Value::Null)));
-        } else {
-            errors.push(format!("Input Error - {field}: {{{problems}}}"));
         }
     }
-    if errors.is_empty() { Ok(accepted) } else { Err(errors) }
+    if errors.is_empty() { Ok(accepted) } else { Err(super::docs::schema_messages(errors)) }
 }
 
 /// The ranges Patchbay gives the contexts it seeds: every number of 1 to

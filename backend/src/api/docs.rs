@@ -62,7 +62,7 @@ pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
 }
 
 pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
-    let mut fields: Vec<(String, Vec<String>)> = Vec::new();
+    let mut fields: Vec<(String, Node)> = Vec::new();
     let mut raw: Vec<String> = Vec::new();
     for error in errors {
         // xivo-dao's own errors (`field 'context': Context was not found ...`)
@@ -71,17 +71,69 @@ pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
             raw.push(format!("Input Error - {}: {}", error.field, error.message));
             continue;
         }
-        let message = match nested_path(&error.field) {
-            Some(rest) => format!("{rest}: {}", error.message),
-            None => error.message,
-        };
         let top = top_field(&error.field).to_string();
-        match fields.iter_mut().find(|(field, _)| *field == top) {
-            Some((_, messages)) => messages.push(message),
-            None => fields.push((top, vec![message])),
+        let path = nested_keys(&error.field[top.len()..]);
+        let index = match fields.iter().position(|(field, _)| *field == top) {
+            Some(index) => index,
+            None => {
+                fields.push((top, Node::default()));
+                fields.len() - 1
+            }
+        };
+        fields[index].1.insert(&path, error.message);
+    }
+    fields.iter().map(|(field, node)| format!("Input Error - {field}: {}", node.python())).chain(raw).collect()
+}
+
+/// marshmallow's error tree under one field: messages, or nested keys
+/// (`{'command': [...]}`, `{0: {'start': [...]}}`).
+#[derive(Default)]
+struct Node {
+    messages: Vec<String>,
+    children: Vec<(String, Node)>,
+}
+
+impl Node {
+    fn insert(&mut self, path: &[String], message: String) {
+        match path.split_first() {
+            None => self.messages.push(message),
+            Some((key, rest)) => {
+                let index = match self.children.iter().position(|(k, _)| k == key) {
+                    Some(index) => index,
+                    None => {
+                        self.children.push((key.clone(), Node::default()));
+                        self.children.len() - 1
+                    }
+                };
+                self.children[index].1.insert(rest, message);
+            }
         }
     }
-    fields.iter().map(|(field, messages)| ApiError::schema(field, messages)).chain(raw).collect()
+
+    /// As Python prints it: a list of messages, or a dict (integer keys bare).
+    fn python(&self) -> String {
+        if self.children.is_empty() {
+            let list: Vec<String> = self.messages.iter().map(|m| super::error::python_str(m)).collect();
+            return format!("[{}]", list.join(", "));
+        }
+        let mut entries: Vec<String> = self
+            .children
+            .iter()
+            .map(|(key, node)| {
+                let key = if key.parse::<u64>().is_ok() { key.clone() } else { super::error::python_str(key) };
+                format!("{key}: {}", node.python())
+            })
+            .collect();
+        if !self.messages.is_empty() {
+            entries.push(format!("'_schema': {}", Node { messages: self.messages.clone(), children: Vec::new() }.python()));
+        }
+        format!("{{{}}}", entries.join(", "))
+    }
+}
+
+/// `.user_id` → `[user_id]`, `[0].id` → `[0, id]`, `.sip_headers.1` → `[sip_headers, 1]`.
+fn nested_keys(rest: &str) -> Vec<String> {
+    rest.split(['.', '[', ']']).filter(|key| !key.is_empty()).map(str::to_string).collect()
 }
 
 /// `destination` of `destination.user_id`, `trunks` of `trunks[0].id`.
@@ -89,12 +141,6 @@ fn top_field(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or(path)
 }
 
-/// What follows the top-level field, if anything (`user_id`, `[0].id`).
-fn nested_path(path: &str) -> Option<&str> {
-    let rest = &path[top_field(path).len()..];
-    let rest = rest.strip_prefix('.').unwrap_or(rest);
-    (!rest.is_empty()).then_some(rest)
-}
 
 pub fn ok_or_400(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() { Ok(()) } else { Err(field_errors(errors)) }
@@ -347,4 +393,43 @@ pub fn summary(spec: &Spec, row: &ObjectRow) -> Value {
 /// Whether another document of `kind` has `field == value`.
 pub fn taken(conn: &Connection, kind: Kind, field: &str, value: &Value, except: i64) -> ApiResult<bool> {
     Ok(objects::list(conn, kind, None)?.iter().any(|row| row.id != except && row.body.get(field) == Some(value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_nest_as_marshmallow_prints_them() {
+        let errors = vec![
+            FieldError::new("user_ranges[0].start", "Invalid input."),
+            FieldError::new("name", "Not a valid string."),
+            FieldError::new("user_ranges[1]", "Start and end must be of the same length"),
+            FieldError::new("field 'context'", "Context was not found ('context': 'x')"),
+            FieldError::new("name", "Longer than maximum length 128."),
+        ];
+        assert_eq!(
+            schema_messages(errors),
+            vec![
+                "Input Error - user_ranges: {0: {'start': ['Invalid input.']}, 1: ['Start and end must be of the same length']}",
+                "Input Error - name: ['Not a valid string.', 'Longer than maximum length 128.']",
+                "Input Error - field 'context': Context was not found ('context': 'x')",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_field_of_the_wrong_type_is_named() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Doc {
+            name: String,
+            port: u16,
+            enabled: bool,
+        }
+        let errors = type_checked::<Doc>(&json!({"name": 1, "port": "x", "enabled": true})).unwrap_err();
+        let named: Vec<(String, String)> = errors.into_iter().map(|e| (e.field, e.message)).collect();
+        assert_eq!(named, vec![("name".into(), "Not a valid string.".into()), ("port".into(), "Not a valid integer.".into())]);
+        assert!(type_checked::<Doc>(&json!({"name": "a", "port": 1, "enabled": true})).is_ok());
+    }
 }
