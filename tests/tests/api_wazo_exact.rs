@@ -41,6 +41,8 @@ async fn errors_read_as_wazo_writes_them() -> anyhow::Result<()> {
             "Input Error - remote_port: ['Must be greater than or equal to 0 and less than or equal to 65535.']",
         ])
     );
+    let answer = refused(&s, &t, "POST", "/1.1/registers/iax", Some(json!({"remote_host": "h.example.com", "callback_extension": "100", "callback_context": "nowhere"}))).await?;
+    assert_eq!(answer, json!(["Input Error - field 'callback_context': Context was not found ('callback_context': 'nowhere')"]));
     // Schema-wide rules only once every field passes, as marshmallow runs them.
     let answer = refused(&s, &t, "POST", "/1.1/registers/iax", Some(json!({"remote_host": "h.example.com", "auth_username": "u"}))).await?;
     assert_eq!(answer, json!(["Input Error - auth_username: ['Cannot set field \"auth_username\" if the field \"auth_password\" is not set']"]));
@@ -105,8 +107,16 @@ async fn iax_registers_and_trunk_relations() -> anyhow::Result<()> {
     let answer = refused(&s, &t, "PUT", &format!("/1.1/trunks/{}/registers/iax/{}", id(&trunk), id(&second)), None).await?;
     assert_eq!(answer, json!([format!("Resource Error - Trunk is associated with a IAXRegister ('trunk_id': {}, 'register_iax_id': {})", id(&trunk), id(&register))]));
     let sip_trunk = s.expect(&t, "POST", "/1.1/trunks", Some(json!({})), 201).await?;
-    let sip = s.expect(&t, "POST", "/1.1/endpoints/sip", Some(json!({"name": "carrier"})), 201).await?;
+    let sip = s
+        .expect(&t, "POST", "/1.1/endpoints/sip", Some(json!({"name": "carrier",
+            "auth_section_options": [["username", "carrier-in"], ["password", "p4ss"]],
+            "registration_section_options": [["client_uri", "sip:me@carrier.example.com"], ["server_uri", "sip:carrier.example.com"]]})), 201)
+        .await?;
     s.expect(&t, "PUT", &format!("/1.1/trunks/{}/endpoints/sip/{}", id(&sip_trunk), uuid(&sip)), None, 204).await?;
+    let shown = s.expect(&t, "GET", &format!("/1.1/trunks/{}", id(&sip_trunk)), None, 200).await?;
+    // The trunk's endpoint summary: the auth username and the client URI only.
+    assert_eq!(shown["endpoint_sip"]["auth_section_options"], json!([["username", "carrier-in"]]), "{shown}");
+    assert_eq!(shown["endpoint_sip"]["registration_section_options"], json!([["client_uri", "sip:me@carrier.example.com"]]), "{shown}");
     let answer = refused(&s, &t, "PUT", &format!("/1.1/trunks/{}/registers/iax/{}", id(&sip_trunk), id(&second)), None).await?;
     assert_eq!(answer, json!([format!("Resource Error - Trunk is associated with a Endpoint ('trunk_id': {}, 'protocol': 'sip')", id(&sip_trunk))]));
     let answer = refused(&s, &t, "PUT", &format!("/1.1/trunks/{}/registers/iax/{}", id(&sip_trunk), id(&register)), None).await?;

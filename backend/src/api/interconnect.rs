@@ -198,9 +198,18 @@ pub static REGISTERS_IAX: Resource = Resource {
     defaults: || {
         object(json!({"auth_username": null, "auth_password": null, "remote_port": null, "callback_extension": null, "callback_context": null, "enabled": true}))
     },
-    check: |_, _, row| {
+    check: |conn, caller, row| {
         let register: RegisterIax = typed(&row.body)?;
-        ok_or_400(validate::register_iax(&register))
+        ok_or_400(validate::register_iax(&register))?;
+        // The callback context is a name Asterisk resolves: it must be one of
+        // the register's own tenant (Patchbay's rule; Wazo does not check it).
+        if let Some(context) = register.callback_context.as_deref().filter(|c| !c.is_empty()) {
+            let found = super::contexts::find_named(conn, caller, context)?.filter(|c| c.tenant_uuid == row.tenant_uuid);
+            if found.is_none() {
+                return Err(ApiError::input("field 'callback_context'", format!("Context was not found ('callback_context': '{context}')")));
+            }
+        }
+        Ok(())
     },
     present: |conn, res, row| present_with_trunk(conn, res, row, "register_iax"),
     before_delete: |conn, caller, row| detach_from_trunks(conn, caller, row, "register_iax"),

@@ -81,11 +81,18 @@ fn defaults() -> Map<String, Value> {
 pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = TRUNK.present(row);
     let endpoint_sip = match sip_uuid(&row.body) {
+        // Wazo's summary shows only the `username` of the auth section and
+        // the `client_uri` of the registration.
         Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?.map(|endpoint| {
+            let only = |section: &str, key: &str| -> Vec<Value> {
+                endpoint.body[section].as_array().into_iter().flatten().filter(|pair| pair[0] == key).cloned().collect()
+            };
             json!({
                 "uuid": endpoint.uuid,
                 "name": endpoint.body.get("name"),
                 "label": endpoint.body.get("label"),
+                "auth_section_options": only("auth_section_options", "username"),
+                "registration_section_options": only("registration_section_options", "client_uri"),
                 "links": super::endpoints_sip::ENDPOINT_SIP.links(&endpoint),
             })
         }),
