@@ -57,6 +57,7 @@ async fn errors_read_as_wazo_writes_them() -> anyhow::Result<()> {
     assert_eq!(s.expect(&t, "DELETE", "/1.1/registers/iax/77", None, 404).await?, json!(["Resource Not Found - IAXRegister was not found ('id': 77)"]));
     // A POST without a body is a 400: the required fields, or the JSON error.
     assert_eq!(refused(&s, &t, "POST", "/1.1/outcalls", None).await?, json!(["Input Error - name: ['Missing data for required field.']"]));
+    assert_eq!(refused(&s, &t, "POST", "/1.1/contexts", None).await?, json!(["Input Error - label: ['Missing data for required field.']"]));
     assert_eq!(refused(&s, &t, "POST", "/1.1/trunks", None).await?, json!(["Failed to decode JSON object: Expecting value: line 1 column 1 (char 0)"]));
     assert_eq!(s.expect(&t, "GET", "/1.1/trunks", None, 200).await?["total"], json!(0), "nothing was created");
     s.expect(&t, "POST", "/1.1/trunks", Some(json!({})), 201).await?;
@@ -172,6 +173,7 @@ async fn users_extensions_and_caller_ids() -> anyhow::Result<()> {
     assert_eq!(shown["incalls"][0]["extensions"][0]["exten"], json!("5551234"), "{shown}");
     let ext = s.expect(&t, "GET", &format!("/1.1/extensions/{}", id(&number)), None, 200).await?;
     assert_eq!(ext["lines"], json!([{"id": id(&line), "name": "alice-phone", "links": [{"rel": "lines", "href": format!("/api/confd/1.1/lines/{}", id(&line))}]}]));
+    assert_eq!((ext["enabled"].clone(), ext["commented"].clone()), (json!(true), json!(false)));
     for key in ["group", "queue", "conference", "parking_lot", "incall", "outcall"] {
         assert_eq!(ext[key], Value::Null, "{key}: {ext}");
     }

@@ -182,7 +182,11 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
-    let input: Map<String, Value> = super::resource::body_required(&body)?;
+    // No body: the required label is missing, as for every resource with a required field.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::field("label", "Missing data for required field."));
+    }
+    let input: Map<String, Value> = body_object(&body)?;
     let kind = match input.get("type") {
         None => "internal",
         Some(value) => value

@@ -126,6 +126,8 @@ fn present_extension(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiR
         .and_then(|c| c.body.get("type").cloned());
     let owner = extension_owner(conn, row.id)?;
     body["type"] = context_type.unwrap_or(Value::Null);
+    // Wazo's deprecated inverse of `enabled`, still in its ExtensionSchema.
+    body["commented"] = json!(!row.body["enabled"].as_bool().unwrap_or(true));
     // Wazo's ExtensionSchema relations; Patchbay has no groups, queues,
     // conferences or parking lots, so those are always null.
     for key in ["outcall", "incall", "group", "queue", "conference", "parking_lot"] {
