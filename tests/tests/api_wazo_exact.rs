@@ -179,6 +179,11 @@ async fn users_extensions_and_caller_ids() -> anyhow::Result<()> {
     }
     let did_shown = s.expect(&t, "GET", &format!("/1.1/extensions/{}", id(&did)), None, 200).await?;
     assert!(did_shown["incall"]["id"].is_i64(), "{did_shown}");
+    // An extension in use says by what, as Wazo's extension type/typeval.
+    let answer = refused(&s, &t, "DELETE", &format!("/1.1/extensions/{}", id(&number)), None).await?;
+    assert_eq!(answer, json!([format!("Resource Error - Extension is associated with a user ('extension_id': {}, 'associated_id': '{}')", id(&number), id(&user))]));
+    let answer = refused(&s, &t, "DELETE", &format!("/1.1/extensions/{}", id(&did)), None).await?;
+    assert_eq!(answer, json!([format!("Resource Error - Extension is associated with a incall ('extension_id': {}, 'associated_id': '{}')", id(&did), did_shown["incall"]["id"])]));
     // The caller IDs the user may present: its DIDs (once each), then anonymous.
     let other_did = s.expect(&t, "POST", "/1.1/extensions", Some(json!({"exten": "5559999", "context": "from-extern"})), 201).await?;
     let second = s.expect(&t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "user", "user_id": id(&user)}})), 201).await?;

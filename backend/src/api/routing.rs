@@ -111,9 +111,20 @@ pub fn extension_owner(conn: &Connection, ext_id: i64) -> ApiResult<Option<(&'st
     Ok(None)
 }
 
+/// Wazo's `Extension is associated with a <type>` with its metadata: the
+/// extension's `type`/`typeval` (a line's extension is of type `user`,
+/// valued with the line's user id, `0` without one; typeval is a string).
+fn associated(ext: &ObjectRow, kind: &str, owner: &ObjectRow) -> ApiError {
+    let (kind, typeval) = match kind {
+        "line" => ("user", owner.body["user_id"].as_i64().unwrap_or(0)),
+        other => (other, owner.id),
+    };
+    ApiError::resource(format!("Extension is associated with a {kind} ('extension_id': {}, 'associated_id': '{typeval}')", ext.id))
+}
+
 fn extension_not_owned(conn: &Connection, _: &Caller, row: &ObjectRow) -> ApiResult<()> {
     match extension_owner(conn, row.id)? {
-        Some((kind, _)) => Err(ApiError::resource(format!("Extension is associated with a {kind}"))),
+        Some((kind, owner)) => Err(associated(row, kind, &owner)),
         None => Ok(()),
     }
 }
@@ -253,7 +264,7 @@ fn require_context_type(conn: &Connection, ext: &ObjectRow, wanted: ContextKind)
 
 fn require_free(conn: &Connection, ext: &ObjectRow, except: (&str, i64)) -> ApiResult<()> {
     match extension_owner(conn, ext.id)? {
-        Some((kind, owner)) if !(kind == except.0 && owner.id == except.1) => Err(ApiError::resource(format!("Extension is associated with a {kind}"))),
+        Some((kind, owner)) if !(kind == except.0 && owner.id == except.1) => Err(associated(ext, kind, &owner)),
         _ => Ok(()),
     }
 }
