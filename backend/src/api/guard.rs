@@ -26,17 +26,23 @@ const MAX_REDACTED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 pub async fn bounded_body(request: Request, next: Next) -> Response {
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return too_large().into_response();
+        return too_large();
     }
     let (parts, body) = request.into_parts();
     match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        Err(_) => too_large().into_response(),
+        Err(_) => too_large(),
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::input("body", format!("too large: at most {MAX_BODY_BYTES} bytes"))
+/// The 400 for an oversized body. The rest of the body stays unread, so the
+/// connection cannot carry another request: `Connection: close` tells the
+/// client not to reuse it (without it, a pooled client sends its next
+/// request on a connection the server is closing).
+fn too_large() -> Response {
+    let mut response = ApiError::input("body", format!("too large: at most {MAX_BODY_BYTES} bytes")).into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The role behind the request's token (`X-Auth-Token`, or `?token=` where
