@@ -14,6 +14,30 @@ fn public_corpus_replays_without_disagreement() {
     assert_eq!((report.passed, report.failed), (2179, 0));
 }
 
+/// Empty, dash-only and maximum-length strings against `_`, `_-`, `_!`,
+/// `_!X`, `_[]!` and long names, recorded by the live test's edge run
+/// (`tests/tests/live_matcher.rs`; `exists` from `DIALPLAN_EXISTS`).
+const EDGE_CORPUS: &str = include_str!("../../tests/corpus/matcher-edges.jsonl");
+
+#[test]
+fn edge_corpus_replays_without_disagreement() {
+    let report = corpus::check(EDGE_CORPUS);
+    assert_eq!(report.disagreements, Vec::<String>::new());
+    // 240 queries and 53 contexts.
+    assert_eq!((report.passed, report.failed), (293, 0));
+}
+
+#[test]
+fn a_corpus_without_canmatch_compares_the_rest() {
+    let corpus = r#"{"type": "context", "group": "g", "context": "c", "entries": [{"kind": "exten", "value": "_!"}], "asterisk_order": ["_!"], "asterisk_includes": [], "asterisk_ignorepats": []}
+{"type": "query", "group": "g", "id": "g-q0", "context": "c", "exten": "", "winner": ["c", "_!"], "matches": null, "exists": true}
+"#;
+    assert_eq!(
+        corpus::check(corpus).disagreements,
+        vec!["g-q0: expected winner=Some((\"c\", \"_!\")), got winner=None".to_owned()]
+    );
+}
+
 #[test]
 fn a_wrong_expectation_is_reported_on_one_line() {
     let corpus = r#"{"type": "meta"}
