@@ -43,6 +43,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use patchbay_backend::ami::config_writer::{Section, write_config};
 use patchbay_backend::ami::{AmiClient, AmiError, AmiMessage};
+use patchbay_e2e::app::eventually;
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_shared::pattern::{Dialplan, DialplanBuilder, Match};
 
@@ -563,22 +564,12 @@ async fn originate_all(
             let answer = ami.send("Originate", originate.clone()).await?;
             pending.push(answer.response.action_id().unwrap_or_default().to_owned());
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = {
-                let seen = observed.lock().unwrap();
-                pending.iter().filter(|a| !seen.done.contains(*a)).count()
-            };
-            if left == 0 {
-                break;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "seed {seed}: {left} Originates never answered:\n{}",
-                asterisk.console_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let answered = eventually("every Originate of the batch to answer", Duration::from_secs(20), || async {
+            let seen = observed.lock().unwrap();
+            pending.iter().all(|a| seen.done.contains(a)).then_some(())
+        })
+        .await;
+        answered.map_err(|e| anyhow::anyhow!("seed {seed}: {e}:\n{}", asterisk.console_tail()))?;
     }
     Ok(())
 }
@@ -623,19 +614,13 @@ async fn differential(name: &str, ip: &str, port: u16, material: Material) -> an
     )
     .await?;
     // The reload runs after its Success: wait until the last context is there.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    let probe_header = format!("[ Context '{PROBE_CONTEXT}'");
+    let loaded = eventually("the dialplan to load", Duration::from_secs(15), || async {
         let out = ami.command(&format!("dialplan show {PROBE_CONTEXT}")).await;
-        if out.is_ok_and(|out| out.iter().any(|l| l.contains(&format!("[ Context '{PROBE_CONTEXT}'")))) {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "seed {seed}: dialplan never loaded:\n{}",
-            asterisk.console_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        out.is_ok_and(|out| out.iter().any(|l| l.contains(&probe_header))).then_some(())
+    })
+    .await;
+    loaded.map_err(|e| anyhow::anyhow!("seed {seed}: {e}:\n{}", asterisk.console_tail()))?;
     let loaded = started.elapsed();
 
     // The include lists and stored orders as Asterisk holds them.
