@@ -114,8 +114,30 @@ impl Node {
     }
 }
 
-/// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth, node)`.
-type Entry = (u32, usize, u32);
+/// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth,
+/// node)` packed into one integer, so that the heap compares entries in one
+/// instruction pair instead of a three-field tuple comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry(u128);
+
+impl Entry {
+    fn new(bound: u32, depth: usize, node: u32) -> Entry {
+        let depth = u64::try_from(depth).expect("a dialled string shorter than 2^64");
+        Entry((u128::from(bound) << 96) | (u128::from(depth) << 32) | u128::from(node))
+    }
+
+    fn bound(self) -> u32 {
+        (self.0 >> 96) as u32
+    }
+
+    fn depth(self) -> usize {
+        ((self.0 >> 32) as u64) as usize
+    }
+
+    fn node(self) -> u32 {
+        self.0 as u32
+    }
+}
 
 /// What the full walk of [`ContextIndex::all_matches`] finds at one active node.
 enum Reached<'a> {
@@ -153,22 +175,17 @@ impl ContextIndex {
         // The smallest entry of the frontier is kept apart in `next`: a node's
         // best child is usually explored right after it (the `XXXXXXX` tail of
         // a route), and needs no trip through the heap.
-        let mut frontier: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
-        let mut next = Some((self.keys[ROOT as usize].subtree_min, 0, ROOT));
+        let mut frontier = Frontier::new();
+        let mut next = Some(Entry::new(self.keys[ROOT as usize].subtree_min, 0, ROOT));
         loop {
             let smallest = match next.take() {
-                Some(entry) => match frontier.peek_mut() {
-                    Some(mut top) if top.0 < entry => {
-                        std::mem::replace(&mut *top, Reverse(entry)).0
-                    }
-                    _ => entry,
-                },
+                Some(entry) => frontier.exchange_if_smaller(entry),
                 None => match frontier.pop() {
-                    Some(Reverse(top)) => top,
+                    Some(top) => top,
                     None => break,
                 },
             };
-            let (bound, depth, id) = smallest;
+            let (bound, depth, id) = (smallest.bound(), smallest.depth(), smallest.node());
             if !best.can_be_beaten_by(bound) {
                 break;
             }
@@ -197,11 +214,11 @@ impl ContextIndex {
                 if !best.can_be_beaten_by(bound) {
                     return;
                 }
-                let entry = (bound, depth, child);
+                let entry = Entry::new(bound, depth, child);
                 match next {
-                    Some(kept) if kept <= entry => frontier.push(Reverse(entry)),
+                    Some(kept) if kept <= entry => frontier.push(entry),
                     Some(kept) => {
-                        frontier.push(Reverse(kept));
+                        frontier.push(kept);
                         next = Some(entry);
                     }
                     None => next = Some(entry),
@@ -300,6 +317,42 @@ impl ContextIndex {
         let lists = &self.lists[id as usize];
         let start = (lists.first_rank + lists.finished + lists.dot) as usize;
         &self.ranks[start..start + lists.bang as usize]
+    }
+}
+
+/// Room the frontier of a first-match search starts with: lookups in a
+/// 100,000-extension route table queue about a dozen entries, and growing
+/// the heap step by step (realloc and copy, three times) cost a third of
+/// such a lookup's instructions.
+const FRONTIER_CAPACITY: usize = 32;
+
+/// The min-heap of a first-match search.
+struct Frontier(BinaryHeap<Reverse<Entry>>);
+
+impl Frontier {
+    fn new() -> Self {
+        Frontier(BinaryHeap::new())
+    }
+
+    fn push(&mut self, entry: Entry) {
+        // Allocated on first use only: many lookups never queue anything.
+        if self.0.capacity() == 0 {
+            self.0.reserve(FRONTIER_CAPACITY);
+        }
+        self.0.push(Reverse(entry));
+    }
+
+    fn pop(&mut self) -> Option<Entry> {
+        self.0.pop().map(|Reverse(entry)| entry)
+    }
+
+    /// `entry`, or the smallest queued entry if that one is smaller (which
+    /// `entry` then replaces in the heap).
+    fn exchange_if_smaller(&mut self, entry: Entry) -> Entry {
+        match self.0.peek_mut() {
+            Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+            _ => entry,
+        }
     }
 }
 
