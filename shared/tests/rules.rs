@@ -358,7 +358,7 @@ fn r32_empty_dialled_string() {
     // Through an include, and with a NUL (C strings end there).
     let plan = dialplan(&[("A", &["include B"]), ("B", &["_!"])]);
     check(&plan, "A", "", "EC--");
-    check(&plan, "A", "\0123", "EC--");
+    check(&plan, "A", "\u{0}123", "EC--");
 }
 
 #[test]

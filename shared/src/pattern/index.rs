@@ -118,14 +118,10 @@ impl Node {
         let (reach, wildcard_at) = (u32::from(self.reach), u32::from(self.wildcard_at));
         match mode {
             Mode::Match => {
-                // A saturated distance is at least 255: below `remaining`
-                // only when more than 255 characters remain (maybe: yes).
-                let wildcard = if self.wildcard_at == SATURATED {
-                    remaining > wildcard_at
-                } else {
-                    wildcard_at < remaining
-                };
-                wildcard || self.ends_at & (1 << remaining.min(31)) != 0
+                // A saturated distance (255 or more, or none) compares as
+                // 255: "below `remaining`" when more than 255 characters
+                // remain, a yes that may be wrong and is then only a look.
+                wildcard_at < remaining || self.ends_at & (1 << remaining.min(31)) != 0
             }
             Mode::CanMatch => self.reach == SATURATED || reach >= remaining,
             Mode::MatchMore => self.reach == SATURATED || reach > remaining,

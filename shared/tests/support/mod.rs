@@ -160,7 +160,7 @@ pub fn edge_dialled(rng: &mut Rng) -> String {
         0 => String::new(),
         1 => "-".repeat(1 + rng.below(4)),
         2 => "\0".to_owned(),
-        3 => "\0123".to_owned(),
+        3 => "\u{0}123".to_owned(),
         4 => "1".repeat(MAX_CHANNEL_EXTENSION),
         5 => "1".repeat(MAX_CHANNEL_EXTENSION + 1 + rng.below(200)),
         6 => "-1".repeat(MAX_CHANNEL_EXTENSION),
