@@ -19,6 +19,8 @@
 //!   rendered: winner, trunks with dial strings, caller ID, overlap state.
 //! - [`lint`]: legal but suspicious configurations (literal `418.`, shadowed
 //!   or duplicate patterns, swallowed internal numbers, trunk mistakes).
+//! - [`numbers`]: number plans: a tenant's dialling habits, a trunk's
+//!   outbound format, inbound numbers to E.164 (pure, not yet wired in).
 //! - [`pattern`]: Asterisk's extension matcher (parse, order, lookup), exactly
 //!   as a real Asterisk 22 does it.
 
@@ -27,6 +29,7 @@ pub mod callerid;
 pub mod kazoo;
 pub mod lint;
 pub mod model;
+pub mod numbers;
 pub mod validate;
 pub mod pattern;
 pub mod render;

@@ -294,6 +294,7 @@ fn lookup(
     };
     if matches.is_empty() {
         explanation.push(match overlap.verdict {
+            _ if dialled.is_empty() => "an empty number runs no extension: Asterisk starts such a call at `s`".to_owned(),
             OverlapVerdict::KeepDialling => format!("nothing matches `{dialled}` yet, but a longer number would: keep dialling"),
             _ => format!("no extension reachable from `{context}` matches `{dialled}`"),
         });

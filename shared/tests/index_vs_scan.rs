@@ -2,15 +2,22 @@
 //! the sorted list, on random dialplans (seeded, so failures reproduce).
 //!
 //! `PATCHBAY_FUZZ_ITERATIONS` (default 400) and `PATCHBAY_FUZZ_SEED` make the
-//! same test a longer fuzz-style run:
-//! `PATCHBAY_FUZZ_ITERATIONS=200000 cargo test --release --test index_vs_scan`.
+//! same test a longer fuzz-style run on stable Rust, bounded by its
+//! iteration count (CI runs it in `scripts/test.sh`):
+//! `PATCHBAY_FUZZ_ITERATIONS=200000 cargo test --release --test index_vs_scan`;
+//! `PATCHBAY_FUZZ_SECONDS=N` stops it after N seconds whatever the machine's
+//! load (it prints how far it got).
+//!
+//! The material includes the edges: empty, dash-only, NUL-led and very long
+//! dialled strings, and names such as `_`, `_-`, `_!`, `_!X`, `_[]!`.
 
 mod support;
 
 use std::cmp::Ordering;
+use std::time::{Duration, Instant};
 
 use patchbay_shared::pattern::{Extension, compare};
-use support::{Rng, dialled_near, random_name, random_plan};
+use support::{Rng, dialled_near, edge_dialled, random_name, random_plan};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -19,10 +26,20 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Runs `iterations` random plans; each query compares every answer.
+/// Runs `iterations` random plans (fewer if `PATCHBAY_FUZZ_SECONDS` runs
+/// out first: a time budget for CI, not an assertion); each query compares
+/// every answer.
 fn check_random_plans(seed: u64, iterations: u64, extensions_per_context: usize) {
     let mut rng = Rng::new(seed);
+    let budget = std::env::var("PATCHBAY_FUZZ_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .map(|seconds| Instant::now() + Duration::from_secs(seconds));
     for iteration in 0..iterations {
+        if budget.is_some_and(|end| Instant::now() >= end) {
+            eprintln!("seed {seed}: time budget spent after {iteration} of {iterations} iterations");
+            return;
+        }
         let plan = random_plan(&mut rng, extensions_per_context);
         let (dialplan, reference) = (&plan.dialplan, plan.dialplan.linear_scan());
         for _ in 0..30 {
@@ -31,7 +48,11 @@ fn check_random_plans(seed: u64, iterations: u64, extensions_per_context: usize)
             } else {
                 rng.pick(&plan.names).clone()
             };
-            let dialled = dialled_near(&mut rng, &near);
+            let dialled = if rng.percent(10) {
+                edge_dialled(&mut rng)
+            } else {
+                dialled_near(&mut rng, &near)
+            };
             let context = rng.pick(&plan.contexts);
             let case = format!("seed {seed}, iteration {iteration}: {dialled:?} in {context}");
             let matches = dialplan.matches(context, &dialled);
@@ -50,6 +71,14 @@ fn check_random_plans(seed: u64, iterations: u64, extensions_per_context: usize)
                 matches.first(),
                 "scan winner, {case}"
             );
+            assert_eq!(
+                dialplan.exists(context, &dialled),
+                reference.exists(context, &dialled),
+                "exists, {case}"
+            );
+            if dialled.is_empty() {
+                assert!(matches.is_empty(), "no extension runs for \"\", {case}");
+            }
             assert_eq!(
                 dialplan.canmatch(context, &dialled),
                 reference.canmatch(context, &dialled),

@@ -6,12 +6,39 @@ use patchbay_shared::pattern::corpus;
 /// The corpus lives beside the repository (`shared/` next to the checkout).
 const PUBLIC_CORPUS: &str = include_str!("../../../shared/corpus/patterns-public.jsonl");
 
+/// `corpus` replays without a disagreement, over `cases` cases.
+fn check_clean(corpus: &str, cases: usize) {
+    let report = corpus::check(corpus);
+    assert_eq!(report.disagreements, Vec::<String>::new());
+    assert_eq!((report.passed, report.failed), (cases, 0));
+}
+
 #[test]
 fn public_corpus_replays_without_disagreement() {
-    let report = corpus::check(PUBLIC_CORPUS);
-    assert_eq!(report.disagreements, Vec::<String>::new());
     // 2,000 queries and 179 contexts.
-    assert_eq!((report.passed, report.failed), (2179, 0));
+    check_clean(PUBLIC_CORPUS, 2179);
+}
+
+/// Empty, dash-only and maximum-length strings against `_`, `_-`, `_!`,
+/// `_!X`, `_[]!` and long names, recorded by the live test's edge run
+/// (`tests/tests/live_matcher.rs`; `exists` from `DIALPLAN_EXISTS`).
+const EDGE_CORPUS: &str = include_str!("../../tests/corpus/matcher-edges.jsonl");
+
+#[test]
+fn edge_corpus_replays_without_disagreement() {
+    // 240 queries and 53 contexts.
+    check_clean(EDGE_CORPUS, 293);
+}
+
+#[test]
+fn a_corpus_without_canmatch_compares_the_rest() {
+    let corpus = r#"{"type": "context", "group": "g", "context": "c", "entries": [{"kind": "exten", "value": "_!"}], "asterisk_order": ["_!"], "asterisk_includes": [], "asterisk_ignorepats": []}
+{"type": "query", "group": "g", "id": "g-q0", "context": "c", "exten": "", "winner": ["c", "_!"], "matches": null, "exists": true}
+"#;
+    assert_eq!(
+        corpus::check(corpus).disagreements,
+        vec!["g-q0: expected winner=Some((\"c\", \"_!\")), got winner=None".to_owned()]
+    );
 }
 
 #[test]

@@ -55,6 +55,11 @@ fn check(plan: &Dialplan, context: &str, dialled: &str, expected: &str) {
         "winner of {dialled:?}"
     );
     let reference = plan.linear_scan();
+    assert_eq!(reference.exists(context, dialled), exists);
+    assert_eq!(
+        reference.winner(context, dialled).as_ref(),
+        matches.first()
+    );
     assert_eq!(
         reference.matches(context, dialled),
         matches,
@@ -338,10 +343,47 @@ fn r31_ignorepat_is_exact_and_of_its_own_context() {
 
 #[test]
 fn r32_empty_dialled_string() {
-    check(&one_context(&["_!"]), "c", "", "EC-- _!");
+    // `exists` as `ast_exists_extension` answers it (`DIALPLAN_EXISTS(c,,1)`
+    // is 1 for each of these), but no extension ever runs for "": a channel
+    // created for an empty extension starts at `s` (observed: `Originate
+    // Local/@c` with only `_` in c ends at "invalid extension ... s").
+    check(&one_context(&["_!"]), "c", "", "EC--");
     check(&one_context(&["_X."]), "c", "", "-CM-");
-    check(&one_context(&["_"]), "c", "", "EC-- _");
+    check(&one_context(&["_"]), "c", "", "EC--");
+    check(&one_context(&["_-"]), "c", "", "EC--");
+    check(&one_context(&["_!X"]), "c", "", "EC--");
+    // An empty set before the `!` is "more pattern" once the string is out.
+    check(&one_context(&["_[]!"]), "c", "", "-CM-");
+    check(&one_context(&["418"]), "c", "", "-CM-");
+    // Through an include, and with a NUL (C strings end there).
+    let plan = dialplan(&[("A", &["include B"]), ("B", &["_!"])]);
+    check(&plan, "A", "", "EC--");
+    check(&plan, "A", "\u{0}123", "EC--");
+}
+
+#[test]
+fn only_separators_are_an_empty_number_that_does_run() {
+    // A dash-only extension is kept by the channel (not replaced by `s`),
+    // and every dash is skipped: observed `Originate Local/-@c` ran `_` and
+    // `_-` with `${EXTEN}` = `-`, and DIALPLAN_EXISTS(c,---,1) = 1.
     check(&one_context(&["_"]), "c", "-", "EC-- _");
+    check(&one_context(&["_-"]), "c", "---", "EC-- _-");
+    check(&one_context(&["_!"]), "c", "-", "EC-- _!");
+    check(&one_context(&["_!X"]), "c", "--", "EC-- _!X");
+    check(&one_context(&["_X."]), "c", "-", "-CM-");
+    check(&one_context(&["418"]), "c", "---", "-CM-");
+}
+
+#[test]
+fn long_dialled_strings_have_no_limit_in_a_lookup() {
+    // `ast_exists_extension` takes the whole string: DIALPLAN_EXISTS with
+    // 100 and 300 digits against `_X.` is 1 (a channel keeps 79 characters,
+    // but the lookup itself has no maximum).
+    let long: String = (1..=300).map(|n| char::from(b'0' + (n % 10) as u8)).collect();
+    let plan = one_context(&["_X.", &long[..100]]);
+    check(&plan, "c", &long[..100], &format!("ECM- {} _X.", &long[..100]));
+    check(&plan, "c", &long, "ECM- _X.");
+    check(&plan, "c", &long[..79], "ECM- _X.");
 }
 
 #[test]

@@ -260,6 +260,11 @@ impl Context {
     }
 }
 
+/// The empty extension (a C string: a leading NUL ends it) is never run.
+fn never_runs(dialed: &str) -> bool {
+    up_to_nul(dialed.as_bytes()).is_empty()
+}
+
 /// The contexts a lookup has searched: one list for the whole lookup, names
 /// compared ignoring case (spec §5, §8.9), at most 128 of them.
 #[derive(Default)]
@@ -278,14 +283,20 @@ impl<'a> Visited<'a> {
 
 impl Dialplan {
     /// Every extension matching `dialed` in match mode, in real lookup order
-    /// (first = the one a call runs).
+    /// (first = the one a call runs). Empty for the empty string, which no
+    /// call runs (see [`Self::winner`]).
     pub fn matches(&self, context: &str, dialed: &str) -> Vec<Match> {
         self.all_matches(Search::Indexed, context, dialed)
     }
 
     /// The extension a call to `dialed@context` runs, if any.
+    ///
+    /// `None` for the empty string (or one starting with a NUL), even where
+    /// [`Self::exists`] is true: Asterisk never runs an empty extension, a
+    /// channel created for one starts at `s` instead (spec §6, "Empty dialled
+    /// string").
     pub fn winner(&self, context: &str, dialed: &str) -> Option<Match> {
-        self.find(Search::Indexed, context, dialed, Mode::Match)
+        self.run_by(Search::Indexed, context, dialed)
     }
 
     /// `ast_exists_extension`.
@@ -350,6 +361,20 @@ impl Dialplan {
         LinearScan(self)
     }
 
+    /// The extension a call runs: the match-mode lookup, except for the empty
+    /// string. A channel created for an empty extension is given `s` instead
+    /// (`__ast_channel_alloc`: `S_OR(exten, "s")`), so no call ever runs the
+    /// lookup of `""`, although `ast_exists_extension` answers it
+    /// (`DIALPLAN_EXISTS(ctx,,1)` is 1 for `_!`, `_`, `_-`, `_!X` on Asterisk
+    /// 22.10.1, and `Originate Local/@ctx` ran nothing in a context holding
+    /// only `_`: "sent to invalid extension ... s").
+    fn run_by(&self, search: Search, start: &str, dialed: &str) -> Option<Match> {
+        if never_runs(dialed) {
+            return None;
+        }
+        self.find(search, start, dialed, Mode::Match)
+    }
+
     fn find(&self, search: Search, start: &str, dialed: &str, mode: Mode) -> Option<Match> {
         let (context, rank) =
             self.find_from(search, start, dialed, mode, &mut Visited::default())?;
@@ -387,6 +412,9 @@ impl Dialplan {
 
     fn all_matches(&self, search: Search, start: &str, dialed: &str) -> Vec<Match> {
         let mut found = Vec::new();
+        if never_runs(dialed) {
+            return found;
+        }
         self.collect_from(search, start, dialed, &mut Visited::default(), &mut found);
         found
     }
@@ -432,11 +460,13 @@ impl LinearScan<'_> {
     }
 
     pub fn winner(&self, context: &str, dialed: &str) -> Option<Match> {
-        self.0.find(Search::Linear, context, dialed, Mode::Match)
+        self.0.run_by(Search::Linear, context, dialed)
     }
 
     pub fn exists(&self, context: &str, dialed: &str) -> bool {
-        self.winner(context, dialed).is_some()
+        self.0
+            .find(Search::Linear, context, dialed, Mode::Match)
+            .is_some()
     }
 
     pub fn canmatch(&self, context: &str, dialed: &str) -> bool {

@@ -39,7 +39,7 @@ pub(crate) struct ContextIndex {
     /// Every node, the root first. The children of a node sit contiguously
     /// (byte children sorted by byte, then class children, then the skip
     /// child), and a node carries its own pruning summary and first ranks:
-    /// a first-match search reads one cache line per node, the one the
+    /// a first-match search reads one half cache line per node, the one the
     /// parent's label comparison has already brought in.
     nodes: Vec<Node>,
     /// Per node (same index): the label of the edge into it and the node's
@@ -53,24 +53,22 @@ pub(crate) struct ContextIndex {
     classes: Vec<ByteSet>,
 }
 
-/// One node: at most 64 bytes, aligned so that it fills exactly one cache line.
+/// One node: 32 bytes, aligned so that two share a cache line and none
+/// straddles two. The pruning summary is kept small by saturating it:
+/// `can_yield` may answer yes for a subtree that cannot yield (the search
+/// then looks and finds nothing), never no for one that can.
 #[derive(Debug, Clone, Copy)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 struct Node {
-    /// Most elements (edges) any path below can still take, or `NONE` when a
-    /// `.`/`!` lies below (a wildcard can absorb any length).
-    reach: u32,
-    /// Fewest dialled characters to a `.` or `!` below, or `NONE`.
-    wildcard_at: u32,
     /// Bit `d` set: a name ends (or reaches a `!`) exactly `d` dialled
-    /// characters below; bit 63 stands for "63 or more".
-    ends_at: u64,
+    /// characters below; bit 31 stands for "31 or more".
+    ends_at: u32,
     /// Position of the first child (0 when there is none).
     first_child: u32,
-    byte_children: u32,
-    class_children: u32,
-    /// Child through an empty set / blank, or `NONE`.
-    skip_child: u32,
+    /// Byte children (bits 0–7: a name holds no NUL, so at most 255),
+    /// class children (bits 8–30), and bit 31 set when the last child is
+    /// a skip child (through an empty set / blank).
+    children: u32,
     /// Smallest rank whose name continues past this node with anything but
     /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
     left_min: u32,
@@ -78,7 +76,20 @@ struct Node {
     finished_min: u32,
     dot_min: u32,
     bang_min: u32,
+    /// Most elements (edges) any path below can still take; `SATURATED`
+    /// for 255 or more, or when a `.`/`!` lies below (any length).
+    reach: u8,
+    /// Fewest dialled characters to a `.` or `!` below; `SATURATED` for 255
+    /// or more, or none.
+    wildcard_at: u8,
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 32);
+
+/// "This many or more" in a node's one-byte summaries.
+const SATURATED: u8 = u8::MAX;
+const CLASS_CHILDREN_MAX: usize = (1 << 23) - 1;
+const HAS_SKIP_CHILD: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy)]
 struct Key {
@@ -104,18 +115,60 @@ impl Node {
     /// end of the dialled string, or a wildcard before it.
     fn can_yield(&self, mode: Mode, remaining: usize) -> bool {
         let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
+        let (reach, wildcard_at) = (u32::from(self.reach), u32::from(self.wildcard_at));
         match mode {
             Mode::Match => {
-                self.wildcard_at < remaining || self.ends_at & (1 << remaining.min(63)) != 0
+                // A saturated distance (255 or more, or none) compares as
+                // 255: "below `remaining`" when more than 255 characters
+                // remain, a yes that may be wrong and is then only a look.
+                wildcard_at < remaining || self.ends_at & (1 << remaining.min(31)) != 0
             }
-            Mode::CanMatch => self.reach == NONE || self.reach >= remaining,
-            Mode::MatchMore => self.reach == NONE || self.reach > remaining,
+            Mode::CanMatch => self.reach == SATURATED || reach >= remaining,
+            Mode::MatchMore => self.reach == SATURATED || reach > remaining,
         }
+    }
+
+    fn byte_children(&self) -> usize {
+        (self.children & 0xff) as usize
+    }
+
+    fn class_children(&self) -> usize {
+        ((self.children & !HAS_SKIP_CHILD) >> 8) as usize
+    }
+
+    /// The child through an empty set / blank, or `NONE`.
+    fn skip_child(&self) -> u32 {
+        if self.children & HAS_SKIP_CHILD == 0 {
+            return NONE;
+        }
+        self.first_child + (self.byte_children() + self.class_children()) as u32
     }
 }
 
-/// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth, node)`.
-type Entry = (u32, usize, u32);
+/// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth,
+/// node)` packed into one integer, so that the heap compares entries in one
+/// instruction pair instead of a three-field tuple comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry(u128);
+
+impl Entry {
+    fn new(bound: u32, depth: usize, node: u32) -> Entry {
+        let depth = u64::try_from(depth).expect("a dialled string shorter than 2^64");
+        Entry((u128::from(bound) << 96) | (u128::from(depth) << 32) | u128::from(node))
+    }
+
+    fn bound(self) -> u32 {
+        (self.0 >> 96) as u32
+    }
+
+    fn depth(self) -> usize {
+        ((self.0 >> 32) as u64) as usize
+    }
+
+    fn node(self) -> u32 {
+        self.0 as u32
+    }
+}
 
 /// What the full walk of [`ContextIndex::all_matches`] finds at one active node.
 enum Reached<'a> {
@@ -153,22 +206,17 @@ impl ContextIndex {
         // The smallest entry of the frontier is kept apart in `next`: a node's
         // best child is usually explored right after it (the `XXXXXXX` tail of
         // a route), and needs no trip through the heap.
-        let mut frontier: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
-        let mut next = Some((self.keys[ROOT as usize].subtree_min, 0, ROOT));
+        let mut frontier = Frontier::new();
+        let mut next = Some(Entry::new(self.keys[ROOT as usize].subtree_min, 0, ROOT));
         loop {
             let smallest = match next.take() {
-                Some(entry) => match frontier.peek_mut() {
-                    Some(mut top) if top.0 < entry => {
-                        std::mem::replace(&mut *top, Reverse(entry)).0
-                    }
-                    _ => entry,
-                },
+                Some(entry) => frontier.exchange_if_smaller(entry),
                 None => match frontier.pop() {
-                    Some(Reverse(top)) => top,
+                    Some(top) => top,
                     None => break,
                 },
             };
-            let (bound, depth, id) = smallest;
+            let (bound, depth, id) = (smallest.bound(), smallest.depth(), smallest.node());
             if !best.can_be_beaten_by(bound) {
                 break;
             }
@@ -197,19 +245,20 @@ impl ContextIndex {
                 if !best.can_be_beaten_by(bound) {
                     return;
                 }
-                let entry = (bound, depth, child);
+                let entry = Entry::new(bound, depth, child);
                 match next {
-                    Some(kept) if kept <= entry => frontier.push(Reverse(entry)),
+                    Some(kept) if kept <= entry => frontier.push(entry),
                     Some(kept) => {
-                        frontier.push(Reverse(kept));
+                        frontier.push(kept);
                         next = Some(entry);
                     }
                     None => next = Some(entry),
                 }
             };
-            if node.skip_child != NONE {
+            let skip_child = node.skip_child();
+            if skip_child != NONE {
                 // Empty sets vanish while a character waits.
-                enqueue(node.skip_child, depth);
+                enqueue(skip_child, depth);
             }
             self.for_each_child(node, byte, |child| enqueue(child, depth + 1));
         }
@@ -259,7 +308,7 @@ impl ContextIndex {
     fn add_skip_children(&self, active: &mut Vec<u32>) {
         let mut at = 0;
         while at < active.len() {
-            let skip_child = self.nodes[active[at] as usize].skip_child;
+            let skip_child = self.nodes[active[at] as usize].skip_child();
             if skip_child != NONE {
                 active.push(skip_child);
             }
@@ -271,12 +320,12 @@ impl ContextIndex {
     /// class child containing it).
     fn for_each_child(&self, node: &Node, byte: u8, mut visit: impl FnMut(u32)) {
         let start = node.first_child as usize;
-        let byte_keys = &self.keys[start..start + node.byte_children as usize];
+        let byte_keys = &self.keys[start..start + node.byte_children()];
         if let Ok(found) = byte_keys.binary_search_by_key(&u32::from(byte), |key| key.label) {
             visit((start + found) as u32);
         }
-        let class_start = start + node.byte_children as usize;
-        let class_keys = &self.keys[class_start..class_start + node.class_children as usize];
+        let class_start = start + node.byte_children();
+        let class_keys = &self.keys[class_start..class_start + node.class_children()];
         for (offset, key) in class_keys.iter().enumerate() {
             if self.classes[key.label as usize].contains(byte) {
                 visit((class_start + offset) as u32);
@@ -303,6 +352,42 @@ impl ContextIndex {
     }
 }
 
+/// Room the frontier of a first-match search starts with: lookups in a
+/// 100,000-extension route table queue about a dozen entries, and growing
+/// the heap step by step (realloc and copy, three times) cost a third of
+/// such a lookup's instructions.
+const FRONTIER_CAPACITY: usize = 32;
+
+/// The min-heap of a first-match search.
+struct Frontier(BinaryHeap<Reverse<Entry>>);
+
+impl Frontier {
+    fn new() -> Self {
+        Frontier(BinaryHeap::new())
+    }
+
+    fn push(&mut self, entry: Entry) {
+        // Allocated on first use only: many lookups never queue anything.
+        if self.0.capacity() == 0 {
+            self.0.reserve(FRONTIER_CAPACITY);
+        }
+        self.0.push(Reverse(entry));
+    }
+
+    fn pop(&mut self) -> Option<Entry> {
+        self.0.pop().map(|Reverse(entry)| entry)
+    }
+
+    /// `entry`, or the smallest queued entry if that one is smaller (which
+    /// `entry` then replaces in the heap).
+    fn exchange_if_smaller(&mut self, entry: Entry) -> Entry {
+        match self.0.peek_mut() {
+            Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+            _ => entry,
+        }
+    }
+}
+
 /// The smallest-rank candidate found so far by a first-match search.
 struct Best(Option<(u32, MatchResult)>);
 
@@ -317,6 +402,18 @@ impl Best {
     fn can_be_beaten_by(&self, rank: u32) -> bool {
         self.0.is_none_or(|(known, _)| rank < known)
     }
+}
+
+/// A count or distance in one byte: `SATURATED` for 255 or more (and for
+/// `NONE`, which is more).
+fn saturate(value: u32) -> u8 {
+    u8::try_from(value).unwrap_or(SATURATED)
+}
+
+/// `ends_at` bits 0–30 as they are, bit 31 for "31 or more".
+fn saturate_distances(ends_at: u64) -> u32 {
+    let far = ends_at >> 31 != 0;
+    (ends_at as u32 & !(1 << 31)) | if far { 1 << 31 } else { 0 }
 }
 
 /// The trie while extensions are being inserted.
@@ -441,25 +538,30 @@ impl Draft {
                 label: labels[old],
                 subtree_min: subtree_mins[old],
             });
+            let (byte_children, class_children) = (
+                count(|label| matches!(label, Label::Byte(_))),
+                count(|label| matches!(label, Label::Class(_))),
+            );
+            assert!(
+                class_children as usize <= CLASS_CHILDREN_MAX,
+                "more than {CLASS_CHILDREN_MAX} distinct character sets at one position"
+            );
+            let has_skip = draft.children.iter().any(|(label, _)| *label == Label::Skip);
             index.nodes.push(Node {
-                reach: reaches[old],
-                wildcard_at: wildcards_at[old],
-                ends_at: ends_at[old],
+                ends_at: saturate_distances(ends_at[old]),
                 first_child: draft
                     .children
                     .first()
                     .map_or(0, |&(_, child)| new_id[child as usize]),
-                byte_children: count(|label| matches!(label, Label::Byte(_))),
-                class_children: count(|label| matches!(label, Label::Class(_))),
-                skip_child: draft
-                    .children
-                    .iter()
-                    .find(|(label, _)| *label == Label::Skip)
-                    .map_or(NONE, |&(_, child)| new_id[child as usize]),
+                children: byte_children
+                    | (class_children << 8)
+                    | if has_skip { HAS_SKIP_CHILD } else { 0 },
                 left_min: left_mins[old],
                 finished_min: first(&draft.finished),
                 dot_min: first(&draft.dot),
                 bang_min: first(&draft.bang),
+                reach: saturate(reaches[old]),
+                wildcard_at: saturate(wildcards_at[old]),
             });
             index.lists.push(RankLists {
                 first_rank: index.ranks.len() as u32,

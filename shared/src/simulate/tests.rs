@@ -42,6 +42,14 @@ fn a_prefix_alone_says_keep_dialling() {
 }
 
 #[test]
+fn an_empty_number_runs_nothing_and_says_why() {
+    let t = run(&fixtures::seed_000(), Caller::User(UserId(1)), "");
+    assert_eq!(t.kind, RouteKind::None);
+    assert_eq!(t.winner, None);
+    assert!(t.explanation.last().unwrap().contains("starts such a call at `s`"), "{:?}", t.explanation);
+}
+
+#[test]
 fn internal_extensions_ring_the_line() {
     let t = run(&fixtures::seed_000(), Caller::User(UserId(1)), "1001");
     assert_eq!(t.kind, RouteKind::User);

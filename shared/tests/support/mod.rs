@@ -131,6 +131,44 @@ fn instance_of(rng: &mut Rng, name: &str) -> String {
     out
 }
 
+/// Names at the edges of what a name can be: empty patterns, dashes only,
+/// a wildcard right after `_`, empty sets, and very long names.
+pub fn degenerate_name(rng: &mut Rng) -> String {
+    match rng.below(12) {
+        0 => "_".to_owned(),
+        1 => "_-".to_owned(),
+        2 => "_---".to_owned(),
+        3 => "_!".to_owned(),
+        4 => "_!X".to_owned(),
+        5 => "_.".to_owned(),
+        6 => "_[]".to_owned(),
+        7 => "_[]!".to_owned(),
+        8 => "_-!".to_owned(),
+        9 => "-".to_owned(),
+        10 => format!("_{}", "X".repeat(MAX_CHANNEL_EXTENSION)),
+        _ => "1".repeat(MAX_CHANNEL_EXTENSION + rng.below(3)),
+    }
+}
+
+/// Characters a channel keeps of an extension (`AST_MAX_EXTENSION` - 1).
+pub const MAX_CHANNEL_EXTENSION: usize = 79;
+
+/// Dialled strings at the edges: empty, separators only, a NUL, the
+/// longest a channel keeps and longer.
+pub fn edge_dialled(rng: &mut Rng) -> String {
+    match rng.below(9) {
+        0 => String::new(),
+        1 => "-".repeat(1 + rng.below(4)),
+        2 => "\0".to_owned(),
+        3 => "\u{0}123".to_owned(),
+        4 => "1".repeat(MAX_CHANNEL_EXTENSION),
+        5 => "1".repeat(MAX_CHANNEL_EXTENSION + 1 + rng.below(200)),
+        6 => "-1".repeat(MAX_CHANNEL_EXTENSION),
+        7 => "*".repeat(1 + rng.below(3)),
+        _ => "s".to_owned(),
+    }
+}
+
 /// One random group: contexts with extensions, includes (cycles, dangling
 /// and case-variant names included) and ignore patterns, plus the names used.
 pub struct RandomPlan {
@@ -146,7 +184,11 @@ pub fn random_plan(rng: &mut Rng, extensions_per_context: usize) -> RandomPlan {
     for context in &contexts {
         builder.add_context(context);
         for _ in 0..rng.below(extensions_per_context + 1) {
-            let name = random_name(rng);
+            let name = if rng.percent(5) {
+                degenerate_name(rng)
+            } else {
+                random_name(rng)
+            };
             // Malformed names are refused with an error; nothing else to check.
             if builder.add_extension(context, &name).is_ok() {
                 names.push(name);
