@@ -15,6 +15,11 @@ cargo build -p patchbay-shared --target wasm32-unknown-unknown
 
 step "dialplan corpus recorded from a real Asterisk 22"
 cargo run -q -p patchbay-backend --bin patchbay -- dialplan-check "$REPO/../shared/corpus/patterns-public.jsonl"
+cargo run -q -p patchbay-backend --bin patchbay -- dialplan-check "$REPO/tests/corpus/matcher-edges.jsonl"
+
+step "matcher fuzz: the index against the linear scan, new cases each day (at most 40 s)"
+PATCHBAY_FUZZ_SECONDS=40 PATCHBAY_FUZZ_ITERATIONS=1000000 PATCHBAY_FUZZ_SEED=$(date +%Y%m%d) \
+  cargo test -q -p patchbay-shared --test index_vs_scan -- --nocapture
 
 build_frontend
 
