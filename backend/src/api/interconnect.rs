@@ -239,6 +239,9 @@ fn associate(tx: &Connection, caller: &Caller, id: &str, res: &Resource, key: &s
     if trunk_has_endpoint(&trunk) {
         return Err(ApiError::resource(format!("Trunk is associated with a Endpoint ('trunk_id': {})", trunk.id)));
     }
+    if key == "endpoint_custom" && trunk.body["shared_with"].as_array().is_some_and(|l| !l.is_empty()) {
+        return Err(ApiError::resource(format!("Trunk is shared with other tenants: a custom endpoint cannot be shared ('trunk_id': {})", trunk.id)));
+    }
     if key == "endpoint_custom" && !trunk.body["register_sip"].is_null() {
         return Err(ApiError::resource(format!("Trunk is associated with a RegisterSIP ('trunk_id': {})", trunk.id)));
     }

@@ -151,8 +151,13 @@ fn present_outcall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiRes
         if let Some(id) = trunk["id"].as_i64()
             && let Some(t) = objects::get(conn, Kind::Trunk, id, None)?
         {
-            let shown = super::trunks::present(conn, &t)?;
-            trunks.push(json!({"id": id, "tenant_uuid": t.tenant_uuid, "endpoint_sip": shown["endpoint_sip"],
+            if t.tenant_uuid != row.tenant_uuid {
+                // Another tenant's trunk shared with this one: its name only.
+                trunks.push(super::trunks::shared_summary(conn, &t)?);
+                continue;
+            }
+            let shown = super::trunks::present(conn, &t, row.tenant_uuid.as_ref().map(std::slice::from_ref))?;
+            trunks.push(json!({"id": id, "tenant_uuid": t.tenant_uuid, "name": shown["name"], "endpoint_sip": shown["endpoint_sip"],
                                "endpoint_custom": shown["endpoint_custom"], "links": super::trunks::TRUNK.links(&t)}));
         }
     }
