@@ -37,7 +37,8 @@ pub fn IncallsPage() -> impl IntoView {
     let loading = RwSignal::new(true);
     load_list(format!("{C}/incalls"), incalls, loading, error);
     load_side_list(format!("{C}/users"), users);
-    load_side_list(format!("{C}/trunks"), trunks);
+    // Own trunks and those shared with this tenant, by name.
+    load_side_list(crate::pages::usable_trunks::USABLE_TRUNKS.to_string(), trunks);
     let editing = RwSignal::new(None::<Value>);
     let busy = RwSignal::new(false);
     let remove = move |incall: Value| {

@@ -6,5 +6,7 @@ pub mod outcalls;
 pub mod routes;
 pub mod simulator;
 pub mod trunk_form;
+pub mod trunk_sharing;
 pub mod trunks;
+pub mod usable_trunks;
 pub mod users;

@@ -38,7 +38,8 @@ pub fn OutcallsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
     load_list(format!("{C}/outcalls"), outcalls, loading, error);
-    load_side_list(format!("{C}/trunks"), trunks);
+    // Own trunks and those shared with this tenant, by name.
+    load_side_list(crate::pages::usable_trunks::USABLE_TRUNKS.to_string(), trunks);
     let busy = RwSignal::new(false);
     let editing = RwSignal::new(None::<(EditingOutcall, Value)>);
     let remove = move |outcall: Value| {

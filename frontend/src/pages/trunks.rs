@@ -14,6 +14,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
+use crate::pages::trunk_sharing::ShareControl;
 use crate::ui::{C, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -111,6 +112,12 @@ pub fn TrunksPage() -> impl IntoView {
     let custom = RwSignal::new(Vec::<Value>::new());
     crate::ui::load_side_list(format!("{C}/endpoints/iax"), iax);
     crate::ui::load_side_list(format!("{C}/endpoints/custom"), custom);
+    // Sharing: the master's own tenant's SIP and IAX trunks, while it acts for itself.
+    let tenants = crate::pages::trunk_sharing::other_tenants();
+    let sharing = move |trunk: Value| {
+        let shareable = api::acting_tenant().is_none() && !trunk["endpoint_custom"].is_object();
+        shareable.then(|| view! { <ShareControl trunk=trunk tenants=tenants/> })
+    };
     let draft = RwSignal::new(TrunkDraft::new());
     let editing = RwSignal::new(None::<Editing>);
     let busy = RwSignal::new(false);
@@ -172,10 +179,10 @@ pub fn TrunksPage() -> impl IntoView {
             <p class="status">{move || status.get()["message"].as_str().unwrap_or("").to_string()}</p>
             <div class="table-wrap">
             <table class="trunks">
-                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th></th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th>"Shared with"</th><th></th></tr></thead>
                 <tbody>
-                    <Show when=move || loading.get()><tr><td colspan="8" class="muted loading">"Loading…"</td></tr></Show>
-                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="8" class="muted">"No trunk yet: create one below."</td></tr></Show>
+                    <Show when=move || loading.get()><tr><td colspan="9" class="muted loading">"Loading…"</td></tr></Show>
+                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="9" class="muted">"No trunk yet: create one below."</td></tr></Show>
                     <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
                         {
                             let name = trunk_name(&trunk);
@@ -196,6 +203,7 @@ pub fn TrunksPage() -> impl IntoView {
                                     <td class="registration">{move || live.with(|l| registration_badge(l, &badge_name))}</td>
                                     <td class="reachability">{move || live.with(|l| contact_badge(l, &contact_name))}</td>
                                     <td class="used-by">{used_by}</td>
+                                    <td class="sharing">{sharing(trunk.clone())}</td>
                                     <td class="row-actions">
                                         <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| edit(for_edit.clone())>"Edit"</button>
                                         <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
