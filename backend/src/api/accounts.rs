@@ -124,11 +124,39 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
                 continue;
             }
             let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            let (before, after) = (parse(before), parse(after));
+            let object_name = audit_name(conn, &row_kind, &object_id, after.as_ref().or(before.as_ref()));
             items.push(json!({"id": id, "at": at, "account": account, "tenant_uuid": tenant, "action": action, "kind": row_kind,
-                              "object_id": object_id, "before": parse(before), "after": parse(after)}));
+                              "object_id": object_id, "object_name": object_name, "before": before, "after": after}));
         }
         let total = items.len();
         let page: Vec<Value> = items.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
         Ok(Json(json!({"items": page, "total": total})))
     })
+}
+
+/// What a person calls the object of an audit line: its name, the user's
+/// full name, `exten@context`, the custom interface; a trunk by its
+/// endpoint's name and an incall by its DID while they exist; else `None`.
+fn audit_name(conn: &rusqlite::Connection, kind: &str, object_id: &str, body: Option<&Value>) -> Option<String> {
+    use crate::store::{Kind, objects};
+    let body = body?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    match kind {
+        "user" => Some(format!("{} {}", text("firstname")?, text("lastname").unwrap_or_default()).trim().to_string()),
+        "extension" => Some(format!("{}@{}", text("exten")?, text("context")?)),
+        "endpoint_custom" => Some(format!("{}{}", text("interface")?, text("interface_suffix").unwrap_or_default())),
+        "trunk" => {
+            let uuid = body["endpoint_sip"]["uuid"].as_str()?;
+            objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None).ok()??.body.get("name")?.as_str().map(str::to_string)
+        }
+        "incall" => {
+            let id = object_id.parse::<i64>().ok()?;
+            let incall = objects::get(conn, Kind::Incall, id, None).ok()??;
+            let ext = incall.body["extensions"].as_array()?.first()?["id"].as_i64()?;
+            let ext = objects::get(conn, Kind::Extension, ext, None).ok()??;
+            Some(format!("DID {}", ext.body.get("exten")?.as_str()?))
+        }
+        _ => text("name").or_else(|| text("label")),
+    }
 }

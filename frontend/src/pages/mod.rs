@@ -1,6 +1,7 @@
 pub mod asterisk;
 pub mod audit;
 pub mod incalls;
+pub mod invite_match;
 pub mod login;
 pub mod outcalls;
 pub mod routes;

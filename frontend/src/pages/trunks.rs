@@ -15,7 +15,7 @@ use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
 use crate::pages::trunk_sharing::ShareControl;
-use crate::ui::{C, text};
+use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -37,11 +37,14 @@ pub fn TrunksPage() -> impl IntoView {
     let loading = RwSignal::new(true);
     crate::ui::page_title("Trunks");
 
+    let query = ListQuery::new("name");
     let refresh = move || {
         spawn_local(async move {
             let token = session.token();
-            match api::get::<Value>(&token, "/api/confd/1.1/trunks").await {
+            let path = query.with_untracked_path(&format!("{C}/trunks"));
+            match api::get::<Value>(&token, &path).await {
                 Ok(list) => {
+                    query.total.try_set(list["total"].as_u64().unwrap_or(0) as usize);
                     trunks.try_set(list["items"].as_array().cloned().unwrap_or_default());
                 }
                 Err(failure) => {
@@ -63,6 +66,7 @@ pub fn TrunksPage() -> impl IntoView {
     };
     Effect::new(move |_| {
         version.0.track();
+        let _ = query.path("");
         refresh();
     });
     // Asterisk applies changes asynchronously: keep the "in Asterisk" column fresh.
@@ -177,6 +181,7 @@ pub fn TrunksPage() -> impl IntoView {
         <section>
             <h1>"Trunks"</h1>
             <p class="status">{move || status.get()["message"].as_str().unwrap_or("").to_string()}</p>
+            <ListTools query=query orders=&[("name", "Name"), ("id", "Created"), ("context", "Context")] what="trunks"/>
             <div class="table-wrap">
             <table class="trunks">
                 <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th>"Shared with"</th><th></th></tr></thead>
@@ -215,11 +220,13 @@ pub fn TrunksPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let d = draft.get();
                 view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }
             }}
+            <crate::pages::invite_match::InviteMatch/>
         </section>
     }
 }
@@ -294,14 +301,6 @@ fn open_live_stream(token: &str, live: RwSignal<Value>, streaming: RwSignal<bool
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Some(LiveStream { source, _callbacks: [on_message, on_open, on_error] })
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 /// One `/events` update applied to the `/live` state, as the server keeps it.
@@ -393,7 +392,8 @@ fn contact_badge(live: &Value, name: &str) -> impl IntoView + use<> {
 
 #[cfg(test)]
 mod tests {
-    use super::{apply_live_update, query_escape};
+    use super::apply_live_update;
+    use crate::ui::query_escape;
     use serde_json::json;
 
     #[test]
