@@ -10,7 +10,8 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use patchbay_shared::model::{ContextKind, Extension, Incall, Line, Outcall, OutcallExtension, User};
+use patchbay_shared::model::{ContextKind, Extension, Incall, Line, Outcall, OutcallExtension, TrunkId, User};
+use patchbay_shared::tenancy::{Directory, Target};
 use patchbay_shared::validate;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -185,9 +186,15 @@ pub async fn outcall_trunks(State(state): State<AppState>, caller: Caller, Path(
         let mut ids: Vec<i64> = Vec::new();
         for (index, item) in list.iter().enumerate() {
             let trunk_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::input(&format!("trunks[{index}].id"), "Not a valid integer."))?;
-            let trunk = objects::get(tx, Kind::Trunk, trunk_id, Some(&caller.visible))?
-                .ok_or_else(|| ApiError::input("field 'trunks'", format!("Trunk was not found ('id': {trunk_id})")))?;
-            same_tenant("outcall", &outcall, "trunk", &trunk)?;
+            // The outcall's own trunks and those shared with its tenant (`tenancy::trunk_usable_by`).
+            let usable = outcall.tenant_uuid.as_deref().is_some_and(|tenant| {
+                crate::store::directory::StoreDirectory::new(tx).resolves(tenant, &Target::Trunk(TrunkId(trunk_id as u64)))
+            });
+            if !usable {
+                let trunk = objects::get(tx, Kind::Trunk, trunk_id, Some(&caller.visible))?
+                    .ok_or_else(|| ApiError::input("field 'trunks'", format!("Trunk was not found ('id': {trunk_id})")))?;
+                same_tenant("outcall", &outcall, "trunk", &trunk)?;
+            }
             if ids.contains(&trunk_id) {
                 return Err(ApiError::resource("Operation not permitted. Cannot associate same trunk more than once"));
             }
