@@ -337,7 +337,7 @@ pub fn Pager(query: ListQuery) -> impl IntoView {
                 let (total, first) = (query.total.get(), query.page.get() * PAGE_SIZE);
                 if total == 0 { "none".to_string() } else { format!("{}–{} of {total}", first + 1, (first + PAGE_SIZE).min(total)) }
             }}</span>
-            <button type="button" class="small next" disabled=move || (query.page.get() + 1) * PAGE_SIZE >= query.total.get() on:click=move |_| query.page.update(|p| *p += 1)>"Next →"</button>
+            <button type="button" class="small next" disabled=move || { (query.page.get() + 1) * PAGE_SIZE >= query.total.get() } on:click=move |_| query.page.update(|p| *p += 1)>"Next →"</button>
         </div>
     }
 }

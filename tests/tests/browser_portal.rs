@@ -356,6 +356,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/users", "users"),
     ("/simulator", "simulator"),
     ("/config", "config"),
+    ("/asterisk", "asterisk"),
     ("/audit", "audit"),
 ];
 

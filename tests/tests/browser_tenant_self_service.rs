@@ -8,6 +8,9 @@
 //! simulator's callers and contexts, the audit log; and the shared trunk
 //! shows its name and state, never its host or credentials.
 //!
+//! Then screenshots of the tenant admin's pages at 1280 and 390 px in both
+//! themes (`target/screenshots/tenant-*`).
+//!
 //! No Asterisk: the simulator runs `shared::simulate` in the browser.
 
 use fantoccini::Locator;
@@ -186,7 +189,21 @@ async fn a_tenant_admin_configures_and_simulates_its_own_tenant_through_a_shared
     nothing_foreign(&browser, "/audit").await?;
     let errors = browser.page_errors().await?;
     assert!(errors.is_empty(), "page errors: {errors:?}");
-    browser.screenshot("tenant-self-service-audit").await?;
+    // The tenant admin's pages, as its admin sees them, in both themes and widths.
+    for (dark, theme) in [(false, "light"), (true, "dark")] {
+        browser.color_scheme(dark).await?;
+        for (width, height) in [(1280, 900), (390, 844)] {
+            browser.client.set_window_size(width, height).await?;
+            for page in ["trunks", "outcalls", "incalls", "users", "simulator", "audit"] {
+                browser.click(&format!("header.topbar a[href='/{page}']")).await?;
+                browser.client.wait().for_element(Locator::Css("main section h1")).await?;
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                browser.screenshot(&format!("tenant-{page}-{width}-{theme}")).await?;
+            }
+        }
+    }
+    let errors = browser.page_errors().await?;
+    assert!(errors.is_empty(), "page errors: {errors:?}");
     browser.close().await?;
 
     // Read back: Beta may dial the trunk, never read it.

@@ -92,7 +92,7 @@ pub fn AuditPage() -> impl IntoView {
                     let (total, first) = (total.get(), page.get() * PAGE);
                     if total == 0 { "no change".to_string() } else { format!("{}–{} of {total} change(s)", first + 1, (first + PAGE).min(total)) }
                 }}</span>
-                <button type="button" class="small next" disabled=move || (page.get() + 1) * PAGE >= total.get() on:click=move |_| page.update(|p| *p += 1)>"Older →"</button>
+                <button type="button" class="small next" disabled=move || { (page.get() + 1) * PAGE >= total.get() } on:click=move |_| page.update(|p| *p += 1)>"Older →"</button>
             </div>
             <table class="audit-log">
                 <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th></tr></thead>
