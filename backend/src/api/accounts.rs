@@ -151,9 +151,9 @@ fn audit_name(conn: &rusqlite::Connection, kind: &str, object_id: &str, body: Op
             objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None).ok()??.body.get("name")?.as_str().map(str::to_string)
         }
         "incall" => {
-            let id = object_id.parse::<i64>().ok()?;
-            let incall = objects::get(conn, Kind::Incall, id, None).ok()??;
-            let ext = incall.body["extensions"].as_array()?.first()?["id"].as_i64()?;
+            // The line's own `extension_id`, else the incall's as it is now.
+            let current = || objects::get(conn, Kind::Incall, object_id.parse().ok()?, None).ok()?;
+            let ext = body["extension_id"].as_i64().or_else(|| current()?.body["extension_id"].as_i64())?;
             let ext = objects::get(conn, Kind::Extension, ext, None).ok()??;
             Some(format!("DID {}", ext.body.get("exten")?.as_str()?))
         }
