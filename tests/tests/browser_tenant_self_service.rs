@@ -140,6 +140,16 @@ async fn a_tenant_admin_configures_and_simulates_its_own_tenant_through_a_shared
     browser.click("form.new-outcall button[type=submit]").await?;
     browser.wait_text("tr[data-outcall='beta-out'] td:nth-child(3)", "platform-carrier").await?;
     nothing_foreign(&browser, "/outcalls").await?;
+    // The list is searched by the API: a word in no route's name empties it.
+    browser.fill("input[name=search]", "nomatch").await?;
+    eventually("the route filtered out", Duration::from_secs(10), || async {
+        browser.client.find(Locator::Css("tr[data-outcall='beta-out']")).await.is_err().then_some(())
+    })
+    .await?;
+    browser.wait_text(".pager .page-info", "none").await?;
+    browser.fill("input[name=search]", "beta").await?;
+    browser.text_of("tr[data-outcall='beta-out']").await?;
+    browser.wait_text(".pager .page-info", "1–1 of 1").await?;
 
     // The DID to Bea: the user picker offers Beta's users only.
     browser.click("header.topbar a[href='/incalls']").await?;
