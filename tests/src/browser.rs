@@ -108,6 +108,22 @@ impl Browser {
         Ok(serde_json::from_value(errors).unwrap_or_default())
     }
 
+    /// The elements that reach past the right edge of the window (a page
+    /// usable on a phone has none: it never scrolls sideways).
+    pub async fn wider_than_the_window(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(
+                "var w = document.documentElement.clientWidth, out = []; \
+                 document.querySelectorAll('body *').forEach(function (e) { var r = e.getBoundingClientRect(); \
+                   if (r.width > 0 && r.right > w + 1) out.push(e.tagName.toLowerCase() + '.' + e.className + ' ends at ' + Math.round(r.right) + ' px'); }); \
+                 return out;",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found).unwrap_or_default())
+    }
+
     /// Accepts the page's `confirm()` dialog (waits for it to open).
     pub async fn accept_confirm(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -393,6 +393,8 @@ async fn quick_navigation_during_slow_responses_then_screenshots() -> anyhow::Re
                 let title = browser.client.title().await?;
                 assert!(title.ends_with("· Patchbay") && title.len() > "· Patchbay".len() + 1, "page title {title:?}");
                 browser.screenshot(&format!("portal-{name}-{width}-{theme}")).await?;
+                let wide = browser.wider_than_the_window().await?;
+                assert!(wide.is_empty(), "{href} at {width} px scrolls sideways: {wide:?}");
             }
         }
     }

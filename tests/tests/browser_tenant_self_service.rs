@@ -209,6 +209,8 @@ async fn a_tenant_admin_configures_and_simulates_its_own_tenant_through_a_shared
                 browser.client.wait().for_element(Locator::Css("main section h1")).await?;
                 tokio::time::sleep(Duration::from_millis(400)).await;
                 browser.screenshot(&format!("tenant-{page}-{width}-{theme}")).await?;
+                let wide = browser.wider_than_the_window().await?;
+                assert!(wide.is_empty(), "/{page} at {width} px scrolls sideways: {wide:?}");
             }
         }
     }
