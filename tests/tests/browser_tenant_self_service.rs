@@ -197,6 +197,11 @@ async fn a_tenant_admin_configures_and_simulates_its_own_tenant_through_a_shared
     browser.click("header.topbar a[href='/audit']").await?;
     browser.text_of("table.audit-log tbody tr").await?;
     nothing_foreign(&browser, "/audit").await?;
+    // Objects by name, not by id.
+    let log = browser.text_of("table.audit-log tbody").await?;
+    for line in ["update outcall beta-out", "create user Bea", "create extension 5550200@", "create endpoint sip bea-phone"] {
+        assert!(log.contains(line), "no `{line}` in the audit log: {log}");
+    }
     let errors = browser.page_errors().await?;
     assert!(errors.is_empty(), "page errors: {errors:?}");
     // The tenant admin's pages, as its admin sees them, in both themes and widths.

@@ -147,8 +147,16 @@ fn audit_name(conn: &rusqlite::Connection, kind: &str, object_id: &str, body: Op
         "extension" => Some(format!("{}@{}", text("exten")?, text("context")?)),
         "endpoint_custom" => Some(format!("{}{}", text("interface")?, text("interface_suffix").unwrap_or_default())),
         "trunk" => {
-            let uuid = body["endpoint_sip"]["uuid"].as_str()?;
-            objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None).ok()??.body.get("name")?.as_str().map(str::to_string)
+            // A trunk is created before its endpoint is attached: else the trunk as it is now.
+            let current = || objects::get(conn, Kind::Trunk, object_id.parse().ok()?, None).ok()?;
+            let now = if body["endpoint_sip"].is_object() || body["endpoint_iax"].is_object() { None } else { current() };
+            let trunk = now.as_ref().map_or(body, |row| &row.body);
+            if let Some(uuid) = trunk["endpoint_sip"]["uuid"].as_str() {
+                return objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None).ok()??.body.get("name")?.as_str().map(str::to_string);
+            }
+            let (kind, key) = if trunk["endpoint_iax"].is_object() { (Kind::EndpointIax, "name") } else { (Kind::EndpointCustom, "interface") };
+            let id = trunk["endpoint_iax"]["id"].as_i64().or(trunk["endpoint_custom"]["id"].as_i64())?;
+            objects::get(conn, kind, id, None).ok()??.body.get(key)?.as_str().map(str::to_string)
         }
         "incall" => {
             // The line's own `extension_id`, else the incall's as it is now.
