@@ -179,6 +179,40 @@ impl Drop for Browser {
     }
 }
 
+/// A SIP trunk typed into the portal's trunk form (outbound credentials).
+pub struct SipTrunk<'a> {
+    pub name: &'a str,
+    pub host: &'a str,
+    pub port: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub register: bool,
+    pub qualify: bool,
+}
+
+pub async fn create_sip_trunk(browser: &Browser, trunk: &SipTrunk<'_>) -> anyhow::Result<()> {
+    let form = "form.trunk-form";
+    browser.click(&format!("{form} input[name=kind][value=sip]")).await?;
+    browser.fill(&format!("{form} input[name=name]"), trunk.name).await?;
+    browser.fill(&format!("{form} input[name=host]"), trunk.host).await?;
+    if !trunk.port.is_empty() {
+        browser.fill(&format!("{form} input[name=port]"), trunk.port).await?;
+    }
+    browser.click(&format!("{form} input[name=auth][value=outbound]")).await?;
+    browser.fill(&format!("{form} input[name=username]"), trunk.username).await?;
+    browser.fill(&format!("{form} input[name=password]"), trunk.password).await?;
+    if trunk.register {
+        browser.click(&format!("{form} input[name=register]")).await?;
+    }
+    if !trunk.qualify {
+        // On by default; the sipp providers answer nothing but their scenario.
+        browser.click(&format!("{form} input[name=qualify]")).await?;
+    }
+    browser.click(&format!("{form} button[type=submit]")).await?;
+    browser.text_of(&format!("tr[data-trunk='{}']", trunk.name)).await?;
+    Ok(())
+}
+
 /// chromedriver's `goog/cdp/execute` endpoint.
 #[derive(Debug)]
 struct Cdp {

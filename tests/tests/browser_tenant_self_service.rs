@@ -15,7 +15,7 @@
 
 use fantoccini::Locator;
 use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, eventually};
-use patchbay_e2e::browser::Browser;
+use patchbay_e2e::browser::{Browser, SipTrunk, create_sip_trunk};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -82,14 +82,8 @@ async fn a_tenant_admin_configures_and_simulates_its_own_tenant_through_a_shared
     let browser = Browser::start().await?;
     browser.login(&s.base_url, "admin", ADMIN_PASSWORD).await?;
     browser.click("header.topbar a[href='/trunks']").await?;
-    let form = "form.trunk-form";
-    browser.click(&format!("{form} input[name=kind][value=sip]")).await?;
-    browser.fill(&format!("{form} input[name=name]"), "platform-carrier").await?;
-    browser.fill(&format!("{form} input[name=host]"), SHARED_HOST).await?;
-    browser.click(&format!("{form} input[name=auth][value=outbound]")).await?;
-    browser.fill(&format!("{form} input[name=username]"), "platform").await?;
-    browser.fill(&format!("{form} input[name=password]"), SHARED_SECRET).await?;
-    browser.click(&format!("{form} button[type=submit]")).await?;
+    let carrier = SipTrunk { name: "platform-carrier", host: SHARED_HOST, port: "", username: "platform", password: SHARED_SECRET, register: false, qualify: true };
+    create_sip_trunk(&browser, &carrier).await?;
     browser.click("tr[data-trunk='platform-carrier'] td.sharing summary").await?;
     browser.click(&format!("tr[data-trunk='platform-carrier'] input[name=share][value='{beta}']")).await?;
     browser.wait_text("tr[data-trunk='platform-carrier'] summary.shared-with", "Beta Telecom").await?;

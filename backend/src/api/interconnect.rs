@@ -212,9 +212,15 @@ pub fn trunk_deleted(conn: &Connection, caller: &Caller, trunk: &ObjectRow) -> A
             res.spec.remove(conn, caller, &endpoint)?;
         }
     }
-    for outcall in objects::list(conn, Kind::Outcall, None)? {
+    remove_from_outcalls(conn, caller, trunk.id, |_| true)
+}
+
+/// Takes trunk `trunk_id` out of the failover list of every outcall that
+/// `concerned` accepts.
+pub fn remove_from_outcalls(conn: &Connection, caller: &Caller, trunk_id: i64, concerned: impl Fn(&ObjectRow) -> bool) -> ApiResult<()> {
+    for outcall in objects::list(conn, Kind::Outcall, None)?.into_iter().filter(|o| concerned(o)) {
         let list = outcall.body["trunks"].as_array().cloned().unwrap_or_default();
-        let kept: Vec<Value> = list.iter().filter(|t| t["id"].as_i64() != Some(trunk.id)).cloned().collect();
+        let kept: Vec<Value> = list.iter().filter(|t| t["id"].as_i64() != Some(trunk_id)).cloned().collect();
         if kept.len() != list.len() {
             let mut body = outcall.body.clone();
             body["trunks"] = Value::Array(kept);

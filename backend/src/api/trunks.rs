@@ -89,20 +89,10 @@ fn shared_with(conn: &Connection, caller: &Caller, owner: &str, value: &Value, t
 /// deleted trunk leaves every route): they would not render otherwise.
 fn unshared(conn: &Connection, caller: &Caller, trunk: &ObjectRow, after: &Value) -> ApiResult<()> {
     let still = |tenant: &str| after["shared_with"].as_array().is_some_and(|l| l.iter().any(|t| t == tenant));
-    for outcall in objects::list(conn, Kind::Outcall, None)? {
-        let tenant = outcall.tenant_uuid.clone().unwrap_or_default();
-        if Some(&tenant) == trunk.tenant_uuid.as_ref() || still(&tenant) {
-            continue;
-        }
-        let list = outcall.body["trunks"].as_array().cloned().unwrap_or_default();
-        let kept: Vec<Value> = list.iter().filter(|t| t["id"].as_i64() != Some(trunk.id)).cloned().collect();
-        if kept.len() != list.len() {
-            let mut body = outcall.body.clone();
-            body["trunks"] = Value::Array(kept);
-            super::routing::OUTCALLS.spec.replace(conn, caller, &outcall, body)?;
-        }
-    }
-    Ok(())
+    super::interconnect::remove_from_outcalls(conn, caller, trunk.id, |outcall| {
+        let tenant = outcall.tenant_uuid.as_deref().unwrap_or_default();
+        Some(tenant) != trunk.tenant_uuid.as_deref() && !still(tenant)
+    })
 }
 
 /// A trunk shared with the caller's tenant, as its tenant admin sees it:
