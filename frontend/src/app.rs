@@ -4,7 +4,8 @@
 //!
 //! A master admin sees every page and picks the tenant it acts for (sent as
 //! `Wazo-Tenant` on every request); a tenant admin sees only its tenant and
-//! never the master-only pages (trunk secrets, transports, config, live).
+//! never the master-only pages (config, Asterisk); its trunks page lists the
+//! trunks its routes may use, by name and state.
 
 use crate::api::{self, Account};
 use crate::pages::asterisk::AsteriskPage;
@@ -12,6 +13,7 @@ use crate::pages::audit::AuditPage;
 use crate::pages::incalls::IncallsPage;
 use crate::pages::outcalls::OutcallsPage;
 use crate::pages::routes::{ConfigPage, OutcallPage};
+use crate::pages::usable_trunks::UsableTrunksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
@@ -67,7 +69,7 @@ pub fn App() -> impl IntoView {
                     <span class="brand">"Patchbay"</span>
                     <nav>
                         <A href="/simulator">"Simulator"</A>
-                        <Show when=master><A href="/trunks">"Trunks"</A></Show>
+                        <A href="/trunks">"Trunks"</A>
                         <A href="/outcalls">"Outcalls"</A>
                         <A href="/incalls">"Incalls"</A>
                         <A href="/users">"Users"</A>
@@ -84,7 +86,7 @@ pub fn App() -> impl IntoView {
                 <main>
                     <Routes fallback=|| view! { <p>"Page not found."</p> }>
                         <Route path=path!("/") view=Home/>
-                        <Route path=path!("/trunks") view=|| view! { <MasterOnly><TrunksPage/></MasterOnly> }/>
+                        <Route path=path!("/trunks") view=Trunks/>
                         <Route path=path!("/simulator") view=SimulatorPage/>
                         <Route path=path!("/outcalls") view=OutcallsPage/>
                         <Route path=path!("/outcalls/:id") view=OutcallPage/>
@@ -105,6 +107,14 @@ pub fn App() -> impl IntoView {
 fn Home() -> impl IntoView {
     let session = expect_context::<Session>();
     move || if session.is_master() { view! { <MasterOnly><TrunksPage/></MasterOnly> }.into_any() } else { view! { <OutcallsPage/> }.into_any() }
+}
+
+/// Trunks: every trunk and its settings for a master admin; for a tenant
+/// admin, the trunks its routes may use, by name and state only.
+#[component]
+fn Trunks() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || if session.is_master() { view! { <TrunksPage/> }.into_any() } else { view! { <UsableTrunksPage/> }.into_any() }
 }
 
 /// Renders its children for a master admin only (the API refuses these

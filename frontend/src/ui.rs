@@ -229,3 +229,115 @@ mod tests {
         assert_eq!(humanize("Resource Error - Outcall already exists"), "Resource Error - Outcall already exists");
     }
 }
+
+/// Rows per page of the lists.
+pub const PAGE_SIZE: usize = 25;
+
+/// A list's search, sort and page, sent to the API (`search`, `order`,
+/// `direction`, `limit`, `offset`: the API filters, sorts and pages), and
+/// the `total` it answered.
+#[derive(Clone, Copy)]
+pub struct ListQuery {
+    pub search: RwSignal<String>,
+    pub order: RwSignal<String>,
+    pub descending: RwSignal<bool>,
+    pub page: RwSignal<usize>,
+    pub total: RwSignal<usize>,
+}
+
+impl ListQuery {
+    pub fn new(order: &str) -> ListQuery {
+        ListQuery {
+            search: RwSignal::new(String::new()),
+            order: RwSignal::new(order.to_string()),
+            descending: RwSignal::new(false),
+            page: RwSignal::new(0),
+            total: RwSignal::new(0),
+        }
+    }
+
+    /// [`ListQuery::path`] without subscribing (for polls).
+    pub fn with_untracked_path(&self, base: &str) -> String {
+        leptos::prelude::untrack(|| self.path(base))
+    }
+
+    /// `base` with the query (tracked: an effect reading it reruns on change).
+    pub fn path(&self, base: &str) -> String {
+        let search = self.search.get();
+        let search = search.trim();
+        let mut path = format!(
+            "{base}?order={}&direction={}&limit={PAGE_SIZE}&offset={}",
+            self.order.get(),
+            if self.descending.get() { "desc" } else { "asc" },
+            self.page.get() * PAGE_SIZE
+        );
+        if !search.is_empty() {
+            path.push_str("&search=");
+            path.push_str(&query_escape(search));
+        }
+        path
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn query_escape(value: &str) -> String {
+    value.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Like [`load_list`], one page of `base` as `query` asks for it.
+pub fn load_query_list(base: String, query: ListQuery, into: RwSignal<Vec<Value>>, loading: RwSignal<bool>, error: RwSignal<Option<String>>) {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    Effect::new(move |_| {
+        version.0.track();
+        let path = query.path(&base);
+        spawn_local(async move {
+            match api::get::<Value>(&session.token(), &path).await {
+                Ok(list) => {
+                    query.total.try_set(list["total"].as_u64().unwrap_or(0) as usize);
+                    into.try_set(items(&list));
+                    error.try_set(None);
+                }
+                Err(failure) => {
+                    error.try_set(Some(humanize(&failure.0)));
+                }
+            }
+            loading.try_set(false);
+        });
+    });
+}
+
+/// The search box and the sort order of a list (`orders`: API column, label).
+#[component]
+pub fn ListTools(query: ListQuery, orders: &'static [(&'static str, &'static str)], what: &'static str) -> impl IntoView {
+    view! {
+        <div class="list-tools">
+            <label>{format!("Search {what}")}
+                <input type="search" name="search" prop:value=move || query.search.get()
+                    on:input=move |ev| { query.page.set(0); query.search.set(event_target_value(&ev)) }/>
+            </label>
+            <label>"Sort by"
+                <select name="order" prop:value=move || query.order.get() on:change=move |ev| { query.page.set(0); query.order.set(event_target_value(&ev)) }>
+                    {orders.iter().map(|(column, label)| view! { <option value=*column>{*label}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="check"><input type="checkbox" name="descending" prop:checked=move || query.descending.get()
+                on:change=move |ev| { query.page.set(0); query.descending.set(event_target_checked(&ev)) }/>"Descending"</label>
+        </div>
+    }
+}
+
+/// Previous / next page, and where this page is in the total.
+#[component]
+pub fn Pager(query: ListQuery) -> impl IntoView {
+    view! {
+        <div class="pager">
+            <button type="button" class="small prev" disabled=move || query.page.get() == 0 on:click=move |_| query.page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
+            <span class="muted page-info">{move || {
+                let (total, first) = (query.total.get(), query.page.get() * PAGE_SIZE);
+                if total == 0 { "none".to_string() } else { format!("{}–{} of {total}", first + 1, (first + PAGE_SIZE).min(total)) }
+            }}</span>
+            <button type="button" class="small next" disabled=move || { (query.page.get() + 1) * PAGE_SIZE >= query.total.get() } on:click=move |_| query.page.update(|p| *p += 1)>"Next →"</button>
+        </div>
+    }
+}

@@ -51,6 +51,7 @@ pub fn trunk(id: u64, context: Option<&str>, endpoint: Option<TrunkEndpoint>) ->
         twilio_incoming: false,
         outgoing_caller_id_format: CallerIdFormat::PlusE164,
         endpoint,
+        shared_with: Vec::new(),
     }
 }
 

@@ -26,6 +26,7 @@
 
 pub mod api;
 pub mod callerid;
+pub mod inbound;
 pub mod kazoo;
 pub mod lint;
 pub mod model;

@@ -305,9 +305,25 @@ pub fn unresolved(object: Object<'_>, directory: &dyn Directory) -> Vec<FieldErr
         .collect()
 }
 
+/// Whether `tenant`'s outcalls and incalls may dial `trunk`: its own, or one
+/// its owner shares with it. Only SIP and IAX trunks can be shared: a custom
+/// interface (`Local/…@context`) would enter the owner's dialplan. Sharing
+/// lends the trunk's id alone; its endpoint, sections and context stay the
+/// owner's and resolve for nobody else.
+pub fn trunk_usable_by(trunk: &Trunk, tenant: &str) -> bool {
+    trunk.tenant_uuid == tenant || (trunk_shareable(trunk) && trunk.shared_with.iter().any(|t| t == tenant))
+}
+
+/// Whether a trunk's kind allows sharing (SIP or IAX endpoint, or none yet).
+pub fn trunk_shareable(trunk: &Trunk) -> bool {
+    !matches!(trunk.endpoint, Some(TrunkEndpoint::Custom(_)))
+}
+
 /// A [`Snapshot`] indexed by owner, for resolving many references at once.
 pub struct SnapshotDirectory<'a> {
     owners: HashMap<Target, &'a str>,
+    /// Trunks shared with other tenants ([`trunk_usable_by`]).
+    trunks: HashMap<TrunkId, &'a Trunk>,
 }
 
 impl<'a> SnapshotDirectory<'a> {
@@ -320,8 +336,10 @@ impl<'a> SnapshotDirectory<'a> {
         for e in &s.extensions {
             owners.insert(Target::Extension(e.id), &e.tenant_uuid);
         }
+        let mut trunks = HashMap::new();
         for t in &s.trunks {
             owners.insert(Target::Trunk(t.id), &t.tenant_uuid);
+            trunks.insert(t.id, t);
         }
         for u in &s.users {
             owners.insert(Target::User(u.id), &u.tenant_uuid);
@@ -342,7 +360,7 @@ impl<'a> SnapshotDirectory<'a> {
         for e in &s.endpoints_custom {
             owners.insert(Target::EndpointCustom(e.id), &e.tenant_uuid);
         }
-        SnapshotDirectory { owners }
+        SnapshotDirectory { owners, trunks }
     }
 
     /// The tenant that owns `target`, if it exists.
@@ -353,7 +371,10 @@ impl<'a> SnapshotDirectory<'a> {
 
 impl Directory for SnapshotDirectory<'_> {
     fn resolves(&self, tenant: &str, target: &Target) -> bool {
-        self.owner(target) == Some(tenant)
+        match target {
+            Target::Trunk(id) => self.trunks.get(id).is_some_and(|trunk| trunk_usable_by(trunk, tenant)),
+            _ => self.owner(target) == Some(tenant),
+        }
     }
 }
 
@@ -393,9 +414,7 @@ pub fn foreign_references(s: &Snapshot) -> Vec<Quarantined> {
     let mut out = Vec::new();
     for object in objects(s) {
         for reference in references(object) {
-            if let Some(owner) = directory.owner(&reference.target)
-                && owner != object.tenant()
-            {
+            if directory.owner(&reference.target).is_some() && !directory.resolves(object.tenant(), &reference.target) {
                 out.push(Quarantined { object: object.object_ref(), tenant_uuid: object.tenant().to_owned(), reference });
             }
         }

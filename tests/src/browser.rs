@@ -108,6 +108,22 @@ impl Browser {
         Ok(serde_json::from_value(errors).unwrap_or_default())
     }
 
+    /// The elements that reach past the right edge of the window (a page
+    /// usable on a phone has none: it never scrolls sideways).
+    pub async fn wider_than_the_window(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute(
+                "var w = document.documentElement.clientWidth, out = []; \
+                 document.querySelectorAll('body *').forEach(function (e) { var r = e.getBoundingClientRect(); \
+                   if (r.width > 0 && r.right > w + 1) out.push(e.tagName.toLowerCase() + '.' + e.className + ' ends at ' + Math.round(r.right) + ' px'); }); \
+                 return out;",
+                vec![],
+            )
+            .await?;
+        Ok(serde_json::from_value(found).unwrap_or_default())
+    }
+
     /// Accepts the page's `confirm()` dialog (waits for it to open).
     pub async fn accept_confirm(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -161,6 +177,40 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// A SIP trunk typed into the portal's trunk form (outbound credentials).
+pub struct SipTrunk<'a> {
+    pub name: &'a str,
+    pub host: &'a str,
+    pub port: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub register: bool,
+    pub qualify: bool,
+}
+
+pub async fn create_sip_trunk(browser: &Browser, trunk: &SipTrunk<'_>) -> anyhow::Result<()> {
+    let form = "form.trunk-form";
+    browser.click(&format!("{form} input[name=kind][value=sip]")).await?;
+    browser.fill(&format!("{form} input[name=name]"), trunk.name).await?;
+    browser.fill(&format!("{form} input[name=host]"), trunk.host).await?;
+    if !trunk.port.is_empty() {
+        browser.fill(&format!("{form} input[name=port]"), trunk.port).await?;
+    }
+    browser.click(&format!("{form} input[name=auth][value=outbound]")).await?;
+    browser.fill(&format!("{form} input[name=username]"), trunk.username).await?;
+    browser.fill(&format!("{form} input[name=password]"), trunk.password).await?;
+    if trunk.register {
+        browser.click(&format!("{form} input[name=register]")).await?;
+    }
+    if !trunk.qualify {
+        // On by default; the sipp providers answer nothing but their scenario.
+        browser.click(&format!("{form} input[name=qualify]")).await?;
+    }
+    browser.click(&format!("{form} button[type=submit]")).await?;
+    browser.text_of(&format!("tr[data-trunk='{}']", trunk.name)).await?;
+    Ok(())
 }
 
 /// chromedriver's `goog/cdp/execute` endpoint.

@@ -18,44 +18,12 @@
 use fantoccini::Locator;
 use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
-use patchbay_e2e::browser::Browser;
+use patchbay_e2e::browser::{Browser, SipTrunk, create_sip_trunk};
 use patchbay_e2e::sipp::pbx::{API, registrations, wait_endpoints, wait_registered};
 use patchbay_e2e::sipp::provider::{PROVIDER_SECRET, PROVIDER_USER, provider_registrar, provider_uas_challenging_invite};
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-
-/// A SIP trunk typed into the trunk form.
-struct SipTrunk<'a> {
-    name: &'a str,
-    host: &'a str,
-    port: &'a str,
-    register: bool,
-    qualify: bool,
-}
-
-async fn create_sip_trunk(browser: &Browser, trunk: &SipTrunk<'_>) -> anyhow::Result<()> {
-    let form = "form.trunk-form";
-    browser.click(&format!("{form} input[name=kind][value=sip]")).await?;
-    browser.fill(&format!("{form} input[name=name]"), trunk.name).await?;
-    browser.fill(&format!("{form} input[name=host]"), trunk.host).await?;
-    if !trunk.port.is_empty() {
-        browser.fill(&format!("{form} input[name=port]"), trunk.port).await?;
-    }
-    browser.click(&format!("{form} input[name=auth][value=outbound]")).await?;
-    browser.fill(&format!("{form} input[name=username]"), PROVIDER_USER).await?;
-    browser.fill(&format!("{form} input[name=password]"), PROVIDER_SECRET).await?;
-    if trunk.register {
-        browser.click(&format!("{form} input[name=register]")).await?;
-    }
-    if !trunk.qualify {
-        // On by default; the sipp providers answer nothing but their scenario.
-        browser.click(&format!("{form} input[name=qualify]")).await?;
-    }
-    browser.click(&format!("{form} button[type=submit]")).await?;
-    browser.text_of(&format!("tr[data-trunk='{}']", trunk.name)).await?;
-    Ok(())
-}
 
 /// The id of the trunk whose endpoint is `name`, read back from the API.
 async fn trunk_id(server: &PatchbayServer, token: &str, name: &str) -> anyhow::Result<i64> {
@@ -100,9 +68,9 @@ async fn seeds_001_and_003_completed_in_the_browser_then_calls_cross() -> anyhow
     browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
     browser.click("header.topbar a[href='/trunks']").await?;
     // Seed 001: username, password, the provider's server, registration.
-    create_sip_trunk(&browser, &SipTrunk { name: "provider", host: PROVIDER_001_IP, port: "", register: true, qualify: false }).await?;
+    create_sip_trunk(&browser, &SipTrunk { username: PROVIDER_USER, password: PROVIDER_SECRET, name: "provider", host: PROVIDER_001_IP, port: "", register: true, qualify: false }).await?;
     // Seed 003: the same credentials, authentication only, no REGISTER.
-    create_sip_trunk(&browser, &SipTrunk { name: "bandwidth", host: PROVIDER_003_IP, port: "5060", register: false, qualify: false }).await?;
+    create_sip_trunk(&browser, &SipTrunk { username: PROVIDER_USER, password: PROVIDER_SECRET, name: "bandwidth", host: PROVIDER_003_IP, port: "5060", register: false, qualify: false }).await?;
 
     // The front desk user, its extension and its phone (at a fixed address).
     browser.click("header.topbar a[href='/users']").await?;
@@ -201,7 +169,7 @@ async fn every_kind_is_created_edited_and_deleted_in_the_browser() -> anyhow::Re
     // SIP trunk: created, then edited (qualify frequency, a codec, an
     // advanced option offered from Asterisk's names); the secret survives.
     browser.click("header.topbar a[href='/trunks']").await?;
-    create_sip_trunk(&browser, &SipTrunk { name: "carrier", host: "192.0.2.10", port: "", register: false, qualify: true }).await?;
+    create_sip_trunk(&browser, &SipTrunk { username: PROVIDER_USER, password: PROVIDER_SECRET, name: "carrier", host: "192.0.2.10", port: "", register: false, qualify: true }).await?;
     let datalist = browser.client.find(Locator::Css("datalist#options-endpoint_section_options option[value='dtmf_mode']")).await;
     assert!(datalist.is_ok(), "the advanced key offers Asterisk's endpoint options");
     browser.click("tr[data-trunk='carrier'] button.edit").await?;
@@ -356,6 +324,7 @@ const PAGES: &[(&str, &str)] = &[
     ("/users", "users"),
     ("/simulator", "simulator"),
     ("/config", "config"),
+    ("/asterisk", "asterisk"),
     ("/audit", "audit"),
 ];
 
@@ -366,7 +335,7 @@ async fn quick_navigation_during_slow_responses_then_screenshots() -> anyhow::Re
     browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
     // Something on every page.
     browser.click("header.topbar a[href='/trunks']").await?;
-    create_sip_trunk(&browser, &SipTrunk { name: "carrier", host: "192.0.2.10", port: "", register: true, qualify: true }).await?;
+    create_sip_trunk(&browser, &SipTrunk { username: PROVIDER_USER, password: PROVIDER_SECRET, name: "carrier", host: "192.0.2.10", port: "", register: true, qualify: true }).await?;
 
     // Every request now takes 700 ms: leave each page before its answers arrive.
     browser.slow_network(700).await?;
@@ -392,6 +361,8 @@ async fn quick_navigation_during_slow_responses_then_screenshots() -> anyhow::Re
                 let title = browser.client.title().await?;
                 assert!(title.ends_with("· Patchbay") && title.len() > "· Patchbay".len() + 1, "page title {title:?}");
                 browser.screenshot(&format!("portal-{name}-{width}-{theme}")).await?;
+                let wide = browser.wider_than_the_window().await?;
+                assert!(wide.is_empty(), "{href} at {width} px scrolls sideways: {wide:?}");
             }
         }
     }

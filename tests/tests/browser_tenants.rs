@@ -1,7 +1,8 @@
 //! Tenants in real Chromium. Tenant A (the platform's own) and tenant B each
 //! get a trunk, an outgoing route with a caller ID, a user and a DID. B's
 //! tenant admin sees B's objects on every page and nothing of A's, not even
-//! by editing a URL; master-only pages are not offered. The master admin
+//! by editing a URL; master-only pages are not offered, and the trunks page
+//! lists B's own trunks by name and state. The master admin
 //! switches tenant with the topbar selector (`Wazo-Tenant`).
 
 use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer};
@@ -75,7 +76,7 @@ async fn tenant_admin_sees_only_its_tenant() -> anyhow::Result<()> {
     browser.login(&s.base_url, B_ADMIN, B_PASSWORD).await?;
     browser.wait_text("header .tenant-name", "Beta Telecom").await?;
     // Master-only pages are not offered.
-    for href in ["/trunks", "/config"] {
+    for href in ["/config", "/asterisk"] {
         assert!(browser.client.find(Locator::Css(&format!("header.topbar a[href='{href}']"))).await.is_err(), "{href} in the nav");
     }
 
@@ -138,7 +139,11 @@ async fn tenant_admin_sees_only_its_tenant() -> anyhow::Result<()> {
     assert!(trace.contains("does not exist in this tenant"), "{trace}");
     assert_no_alpha(&browser, "the simulator with A's user").await?;
 
-    for path in ["/trunks", "/config"] {
+    // The trunks page lists the trunks B's routes may use: B's own, by name.
+    browser.client.goto(&format!("{}/trunks", s.base_url)).await?;
+    browser.text_of("table.usable-trunks tr[data-trunk='carrier-beta'][data-shared='false']").await?;
+    assert_no_alpha(&browser, "/trunks").await?;
+    for path in ["/config"] {
         browser.client.goto(&format!("{}{path}", s.base_url)).await?;
         let text = browser.text_of(".forbidden").await?;
         assert!(text.contains("platform administrator"), "{path}: {text}");

@@ -124,11 +124,47 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
                 continue;
             }
             let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
+            let (before, after) = (parse(before), parse(after));
+            let object_name = audit_name(conn, &row_kind, &object_id, after.as_ref().or(before.as_ref()));
             items.push(json!({"id": id, "at": at, "account": account, "tenant_uuid": tenant, "action": action, "kind": row_kind,
-                              "object_id": object_id, "before": parse(before), "after": parse(after)}));
+                              "object_id": object_id, "object_name": object_name, "before": before, "after": after}));
         }
         let total = items.len();
         let page: Vec<Value> = items.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();
         Ok(Json(json!({"items": page, "total": total})))
     })
+}
+
+/// What a person calls the object of an audit line: its name, the user's
+/// full name, `exten@context`, the custom interface; a trunk by its
+/// endpoint's name and an incall by its DID while they exist; else `None`.
+fn audit_name(conn: &rusqlite::Connection, kind: &str, object_id: &str, body: Option<&Value>) -> Option<String> {
+    use crate::store::{Kind, objects};
+    let body = body?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    match kind {
+        "user" => Some(format!("{} {}", text("firstname")?, text("lastname").unwrap_or_default()).trim().to_string()),
+        "extension" => Some(format!("{}@{}", text("exten")?, text("context")?)),
+        "endpoint_custom" => Some(format!("{}{}", text("interface")?, text("interface_suffix").unwrap_or_default())),
+        "trunk" => {
+            // A trunk is created before its endpoint is attached: else the trunk as it is now.
+            let current = || objects::get(conn, Kind::Trunk, object_id.parse().ok()?, None).ok()?;
+            let now = if body["endpoint_sip"].is_object() || body["endpoint_iax"].is_object() { None } else { current() };
+            let trunk = now.as_ref().map_or(body, |row| &row.body);
+            if let Some(uuid) = trunk["endpoint_sip"]["uuid"].as_str() {
+                return objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None).ok()??.body.get("name")?.as_str().map(str::to_string);
+            }
+            let (kind, key) = if trunk["endpoint_iax"].is_object() { (Kind::EndpointIax, "name") } else { (Kind::EndpointCustom, "interface") };
+            let id = trunk["endpoint_iax"]["id"].as_i64().or(trunk["endpoint_custom"]["id"].as_i64())?;
+            objects::get(conn, kind, id, None).ok()??.body.get(key)?.as_str().map(str::to_string)
+        }
+        "incall" => {
+            // The line's own `extension_id`, else the incall's as it is now.
+            let current = || objects::get(conn, Kind::Incall, object_id.parse().ok()?, None).ok()?;
+            let ext = body["extension_id"].as_i64().or_else(|| current()?.body["extension_id"].as_i64())?;
+            let ext = objects::get(conn, Kind::Extension, ext, None).ok()??;
+            Some(format!("DID {}", ext.body.get("exten")?.as_str()?))
+        }
+        _ => text("name").or_else(|| text("label")),
+    }
 }

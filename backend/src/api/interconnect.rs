@@ -307,9 +307,15 @@ pub fn trunk_deleted(conn: &Connection, caller: &Caller, trunk: &ObjectRow) -> A
             res.spec.remove(conn, caller, &endpoint)?;
         }
     }
-    for outcall in objects::list(conn, Kind::Outcall, None)? {
+    remove_from_outcalls(conn, caller, trunk.id, |_| true)
+}
+
+/// Takes trunk `trunk_id` out of the failover list of every outcall that
+/// `concerned` accepts.
+pub fn remove_from_outcalls(conn: &Connection, caller: &Caller, trunk_id: i64, concerned: impl Fn(&ObjectRow) -> bool) -> ApiResult<()> {
+    for outcall in objects::list(conn, Kind::Outcall, None)?.into_iter().filter(|o| concerned(o)) {
         let list = outcall.body["trunks"].as_array().cloned().unwrap_or_default();
-        let kept: Vec<Value> = list.iter().filter(|t| t["id"].as_i64() != Some(trunk.id)).cloned().collect();
+        let kept: Vec<Value> = list.iter().filter(|t| t["id"].as_i64() != Some(trunk_id)).cloned().collect();
         if kept.len() != list.len() {
             let mut body = outcall.body.clone();
             body["trunks"] = Value::Array(kept);
@@ -333,6 +339,9 @@ fn associate(tx: &Connection, caller: &Caller, id: &str, res: &Resource, key: &s
     }
     if trunk_has_endpoint(&trunk) {
         return Err(ApiError::resource(format!("Trunk is associated with a Endpoint ('trunk_id': {})", trunk.id)));
+    }
+    if key == "endpoint_custom" && trunk.body["shared_with"].as_array().is_some_and(|l| !l.is_empty()) {
+        return Err(ApiError::resource(format!("Trunk is shared with other tenants: a custom endpoint cannot be shared ('trunk_id': {})", trunk.id)));
     }
     if key == "endpoint_custom" && !trunk.body["register_sip"].is_null() {
         return Err(ApiError::resource(format!("Trunk is associated with a RegisterSIP ('trunk_id': {})", trunk.id)));

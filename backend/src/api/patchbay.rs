@@ -11,8 +11,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use patchbay_shared::model::Snapshot;
-use patchbay_shared::{lint, render, simulate};
+use patchbay_shared::model::{EndpointIax, EndpointSip, Snapshot, Trunk, TrunkEndpoint};
+use patchbay_shared::{lint, render, simulate, tenancy};
 use crate::sync::Viewer;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/events", get(live_events))
         .route("/calls", post(test_call))
         .route("/snapshot", get(snapshot))
+        .route("/usable_trunks", get(usable_trunks))
         .route("/simulate", post(simulate_call))
         .route("/lint", get(lint_routes))
         .route("/config/preview", get(config_preview))
@@ -52,7 +53,10 @@ fn own_pjsip_names(state: &AppState, caller: &Caller) -> ApiResult<Option<BTreeS
         return Ok(None);
     }
     let snapshot = visible_snapshot(state, caller)?;
-    Ok(Some(snapshot.endpoints_sip.iter().map(|endpoint| render::escape::section_name(&endpoint.name)).collect()))
+    // Not the trunks shared with the caller: their registration and contacts
+    // name the owner's provider ([`usable_trunks`] gives their state only).
+    let own = snapshot.endpoints_sip.iter().filter(|endpoint| caller.visible.contains(&endpoint.tenant_uuid));
+    Ok(Some(own.map(|endpoint| render::escape::section_name(&endpoint.name)).collect()))
 }
 
 /// Registrations, contacts and endpoint states as Asterisk last reported
@@ -141,14 +145,15 @@ pub fn visible_snapshot(state: &AppState, caller: &Caller) -> ApiResult<Snapshot
         return Ok(full);
     }
     let mine = |tenant: &str| caller.visible.iter().any(|visible| visible == tenant);
+    let (shared_trunks, shared_sip, shared_iax) = shared_with_caller(&full, caller);
     Ok(Snapshot {
         tenants: full.tenants.into_iter().filter(|t| mine(&t.uuid)).collect(),
         contexts: full.contexts.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         extensions: full.extensions.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
-        trunks: full.trunks.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
-        endpoints_sip: full.endpoints_sip.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        trunks: full.trunks.into_iter().filter(|o| mine(&o.tenant_uuid)).chain(shared_trunks).collect(),
+        endpoints_sip: full.endpoints_sip.into_iter().filter(|o| mine(&o.tenant_uuid)).chain(shared_sip).collect(),
         sip_templates: full.sip_templates.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
-        endpoints_iax: full.endpoints_iax.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        endpoints_iax: full.endpoints_iax.into_iter().filter(|o| mine(&o.tenant_uuid)).chain(shared_iax).collect(),
         endpoints_custom: full.endpoints_custom.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         outcalls: full.outcalls.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         incalls: full.incalls.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
@@ -157,6 +162,78 @@ pub fn visible_snapshot(state: &AppState, caller: &Caller) -> ApiResult<Snapshot
         transports: full.transports,
         ..Snapshot::default()
     })
+}
+
+/// The trunks other tenants share with the caller's, as much of them as
+/// dialling and simulating need: the trunk without its inbound context or
+/// share list, its endpoint with its name only (no host, credentials or
+/// options). Their `tenant_uuid` stays the owner's: `shared::tenancy`
+/// resolves them through `shared_with`, which keeps just the caller's tenants.
+fn shared_with_caller(full: &Snapshot, caller: &Caller) -> (Vec<Trunk>, Vec<EndpointSip>, Vec<EndpointIax>) {
+    let mut trunks = Vec::new();
+    let (mut sip, mut iax) = (Vec::new(), Vec::new());
+    for trunk in &full.trunks {
+        if caller.visible.contains(&trunk.tenant_uuid) || !caller.visible.iter().any(|t| tenancy::trunk_usable_by(trunk, t)) {
+            continue;
+        }
+        match &trunk.endpoint {
+            Some(TrunkEndpoint::Sip(uuid)) => {
+                if let Some(endpoint) = full.endpoint_sip(uuid) {
+                    sip.push(EndpointSip {
+                        uuid: endpoint.uuid.clone(),
+                        tenant_uuid: endpoint.tenant_uuid.clone(),
+                        name: endpoint.name.clone(),
+                        label: endpoint.label.clone(),
+                        sections: Default::default(),
+                        templates: Vec::new(),
+                        transport: None,
+                        asterisk_id: None,
+                    });
+                }
+            }
+            Some(TrunkEndpoint::Iax(id)) => {
+                if let Some(endpoint) = full.endpoint_iax(*id) {
+                    iax.push(EndpointIax { options: Vec::new(), host: "dynamic".into(), ..endpoint.clone() });
+                }
+            }
+            _ => continue,
+        }
+        let shared_with = trunk.shared_with.iter().filter(|t| caller.visible.contains(t)).cloned().collect();
+        trunks.push(Trunk { context: None, shared_with, ..trunk.clone() });
+    }
+    (trunks, sip, iax)
+}
+
+/// `GET /usable_trunks`: the trunks the caller's routes may dial (its own
+/// and those shared with it), each with its name, kind and state as
+/// Asterisk last reported it: `{"items": [{"id", "name", "kind", "shared",
+/// "registration", "reachability"}]}`. Nothing else of a shared trunk.
+async fn usable_trunks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let snapshot = visible_snapshot(&state, &caller)?;
+    let live = state.asterisk.live().snapshot();
+    let items: Vec<Value> = snapshot
+        .trunks
+        .iter()
+        .filter(|trunk| trunk.tenant_uuid == caller.tenant_uuid || tenancy::trunk_usable_by(trunk, &caller.tenant_uuid))
+        .map(|trunk| {
+            let (name, kind) = match &trunk.endpoint {
+                Some(TrunkEndpoint::Sip(uuid)) => (snapshot.endpoint_sip(uuid).map(|e| e.name.clone()), "sip"),
+                Some(TrunkEndpoint::Iax(id)) => (snapshot.endpoint_iax(*id).map(|e| e.name.clone()), "iax"),
+                Some(TrunkEndpoint::Custom(id)) => (snapshot.endpoint_custom(*id).map(|e| e.interface.clone()), "custom"),
+                None => (None, "none"),
+            };
+            let section = name.as_deref().map(render::escape::section_name).unwrap_or_default();
+            let registration = live.registrations.get(&section).map(|r| r.status.clone());
+            let reachability = live
+                .contacts
+                .values()
+                .find(|c| c.aor.as_deref() == Some(section.as_str()) || c.endpoint.as_deref() == Some(section.as_str()))
+                .map(|c| c.status.clone());
+            json!({"id": trunk.id, "name": name, "kind": kind, "shared": trunk.tenant_uuid != caller.tenant_uuid,
+                   "registration": registration, "reachability": reachability, "connected": live.connected})
+        })
+        .collect();
+    Ok(Json(json!({"total": items.len(), "items": items})))
 }
 
 async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Snapshot>> {

@@ -10,7 +10,8 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use patchbay_shared::model::{ContextKind, ContextRanges, Extension, Incall, Line, Outcall, OutcallExtension, RangeUse, User};
+use patchbay_shared::model::{ContextKind, ContextRanges, Extension, Incall, Line, Outcall, OutcallExtension, RangeUse, TrunkId, User};
+use patchbay_shared::tenancy::{Directory, Target};
 use patchbay_shared::validate;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -200,8 +201,13 @@ fn present_outcall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiRes
         if let Some(id) = trunk["id"].as_i64()
             && let Some(t) = objects::get(conn, Kind::Trunk, id, None)?
         {
-            let shown = super::trunks::present(conn, &t)?;
-            trunks.push(json!({"id": id, "tenant_uuid": t.tenant_uuid, "endpoint_sip": shown["endpoint_sip"],
+            if t.tenant_uuid != row.tenant_uuid {
+                // Another tenant's trunk shared with this one: its name only.
+                trunks.push(super::trunks::shared_summary(conn, &t)?);
+                continue;
+            }
+            let shown = super::trunks::present(conn, &t, row.tenant_uuid.as_ref().map(std::slice::from_ref))?;
+            trunks.push(json!({"id": id, "tenant_uuid": t.tenant_uuid, "name": shown["name"], "endpoint_sip": shown["endpoint_sip"],
                                "endpoint_custom": shown["endpoint_custom"], "links": super::trunks::TRUNK.links(&t)}));
         }
     }
@@ -229,9 +235,15 @@ pub async fn outcall_trunks(State(state): State<AppState>, caller: Caller, Path(
         let mut ids: Vec<i64> = Vec::new();
         for (index, item) in list.iter().enumerate() {
             let trunk_id = item.get("id").and_then(Value::as_i64).ok_or_else(|| ApiError::field(&format!("trunks[{index}].id"), "Not a valid integer."))?;
-            let trunk = objects::get(tx, Kind::Trunk, trunk_id, Some(&caller.visible))?
-                .ok_or_else(|| ApiError::input("field 'trunks'", format!("Trunk was not found ('id': {trunk_id})")))?;
-            same_tenant("outcall", &outcall, "trunk", &trunk)?;
+            // The outcall's own trunks and those shared with its tenant (`tenancy::trunk_usable_by`).
+            let usable = outcall.tenant_uuid.as_deref().is_some_and(|tenant| {
+                crate::store::directory::StoreDirectory::new(tx).resolves(tenant, &Target::Trunk(TrunkId(trunk_id as u64)))
+            });
+            if !usable {
+                let trunk = objects::get(tx, Kind::Trunk, trunk_id, Some(&caller.visible))?
+                    .ok_or_else(|| ApiError::input("field 'trunks'", format!("Trunk was not found ('id': {trunk_id})")))?;
+                same_tenant("outcall", &outcall, "trunk", &trunk)?;
+            }
             if ids.contains(&trunk_id) {
                 return Err(ApiError::resource("Operation not permitted. Cannot associate same trunk more than once"));
             }

@@ -18,10 +18,15 @@ use std::collections::HashMap;
 pub const TRUNK: Spec = Spec { kind: Kind::Trunk, noun: "Trunk", path: "trunks", rel: "trunks", by_uuid: false };
 const COLUMNS: &[&str] = &["id", "context", "description", "name", "label", "outgoing_caller_id_format"];
 
-/// Keys the client may set on a trunk, with their checks.
-fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, trunk: &mut Map<String, Value>) -> ApiResult<()> {
+/// Keys the client may set on a trunk, with their checks. `owner` is the
+/// trunk's tenant.
+fn apply_fields(conn: &Connection, caller: &Caller, owner: &str, input: &Map<String, Value>, trunk: &mut Map<String, Value>) -> ApiResult<()> {
     for (key, value) in input {
         match key.as_str() {
+            "shared_with" => {
+                let tenants = shared_with(conn, caller, owner, value, trunk)?;
+                trunk.insert(key.clone(), json!(tenants));
+            }
             "context" => {
                 match value {
                     Value::Null => {}
@@ -54,6 +59,56 @@ fn apply_fields(conn: &Connection, caller: &Caller, input: &Map<String, Value>, 
     Ok(())
 }
 
+/// `shared_with`: the tenants whose routes may dial this trunk
+/// (`tenancy::trunk_usable_by`). The master admin shares its own tenant's
+/// SIP and IAX trunks; a custom interface enters the owner's dialplan and is
+/// never shared.
+fn shared_with(conn: &Connection, caller: &Caller, owner: &str, value: &Value, trunk: &Map<String, Value>) -> ApiResult<Vec<String>> {
+    caller.require_master()?;
+    if owner != caller.account.tenant_uuid {
+        return Err(ApiError::input("shared_with", "only the platform tenant's own trunks can be shared"));
+    }
+    let Some(list) = value.as_array() else { return Err(ApiError::input("shared_with", "must be a list of tenant uuids")) };
+    if !list.is_empty() && trunk.get("endpoint_custom").is_some_and(|e| !e.is_null()) {
+        return Err(ApiError::input("shared_with", "a custom trunk cannot be shared: its interface enters this tenant's dialplan"));
+    }
+    let known = crate::store::people::tenants(conn)?;
+    let mut tenants: Vec<String> = Vec::new();
+    for item in list {
+        let uuid = item.as_str().filter(|uuid| *uuid != owner && known.iter().any(|t| t.uuid == *uuid));
+        match uuid {
+            Some(uuid) if !tenants.iter().any(|t| t == uuid) => tenants.push(uuid.to_string()),
+            Some(_) => {}
+            None => return Err(ApiError::input("shared_with", format!("Tenant was not found ('uuid': {item})"))),
+        }
+    }
+    Ok(tenants)
+}
+
+/// A trunk no longer shared with a tenant leaves that tenant's routes (as a
+/// deleted trunk leaves every route): they would not render otherwise.
+fn unshared(conn: &Connection, caller: &Caller, trunk: &ObjectRow, after: &Value) -> ApiResult<()> {
+    let still = |tenant: &str| after["shared_with"].as_array().is_some_and(|l| l.iter().any(|t| t == tenant));
+    super::interconnect::remove_from_outcalls(conn, caller, trunk.id, |outcall| {
+        let tenant = outcall.tenant_uuid.as_deref().unwrap_or_default();
+        Some(tenant) != trunk.tenant_uuid.as_deref() && !still(tenant)
+    })
+}
+
+/// A trunk shared with the caller's tenant, as its tenant admin sees it:
+/// the name and kind, nothing of the owner's endpoint, context or routes.
+pub fn shared_summary(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
+    let name = match sip_uuid(&row.body) {
+        Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?.and_then(|e| e.body.get("name").cloned()),
+        None => match row.body["endpoint_iax"]["id"].as_i64() {
+            Some(id) => objects::get(conn, Kind::EndpointIax, id, None)?.and_then(|e| e.body.get("name").cloned()),
+            None => None,
+        },
+    };
+    let kind = if row.body["endpoint_iax"].is_object() { "iax" } else if row.body["endpoint_sip"].is_object() { "sip" } else { "none" };
+    Ok(json!({"id": row.id, "name": name, "kind": kind, "shared": true}))
+}
+
 /// The trunk a SIP endpoint is attached to, if any.
 pub fn trunk_of_sip(conn: &Connection, uuid: &str) -> ApiResult<Option<ObjectRow>> {
     Ok(objects::list(conn, Kind::Trunk, None)?.into_iter().find(|trunk| sip_uuid(&trunk.body) == Some(uuid)))
@@ -77,8 +132,9 @@ fn defaults() -> Map<String, Value> {
     trunk
 }
 
-/// The trunk as the API shows it: its endpoint summary and outcalls filled in.
-pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
+/// The trunk as the API shows it: its endpoint summary and outcalls (those
+/// of `visible` tenants; `None`: all) filled in.
+pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -> ApiResult<Value> {
     let mut body = TRUNK.present(row);
     let endpoint_sip = match sip_uuid(&row.body) {
         // Wazo's summary shows only the `username` of the auth section and
@@ -131,7 +187,7 @@ pub fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
         map.insert("endpoint_custom".into(), custom.unwrap_or(Value::Null));
         map.insert("register_iax".into(), register_iax.unwrap_or(Value::Null));
         map.insert("register_sip".into(), register_sip.unwrap_or(Value::Null));
-        let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, None)?
+        let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, visible)?
             .iter()
             .filter(|o| o.body["trunks"].as_array().is_some_and(|t| t.iter().any(|t| t["id"].as_i64() == Some(row.id))))
             .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
@@ -145,22 +201,23 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
     let query = ListQuery::parse(&params, COLUMNS)?;
     state.store.read(|conn| {
         let rows = TRUNK.list_visible(conn, &caller, query.recurse)?;
-        let items = rows.iter().map(|row| present(conn, row)).collect::<ApiResult<Vec<_>>>()?;
+        let visible = Some(caller.visible.as_slice());
+        let items = rows.iter().map(|row| present(conn, row, visible)).collect::<ApiResult<Vec<_>>>()?;
         Ok(Json(query.apply(items, COLUMNS, "id")))
     })
 }
 
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    state.store.read(|conn| Ok(Json(present(conn, &TRUNK.find(conn, &caller, &id)?)?)))
+    state.store.read(|conn| Ok(Json(present(conn, &TRUNK.find(conn, &caller, &id)?, Some(caller.visible.as_slice()))?)))
 }
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let input = super::resource::body_required(&body)?;
     let response = state.store.write(|tx| {
         let mut trunk = defaults();
-        apply_fields(tx, &caller, &input, &mut trunk)?;
+        apply_fields(tx, &caller, &caller.tenant_uuid, &input, &mut trunk)?;
         let row = TRUNK.insert(tx, &caller, Value::Object(trunk), true)?;
-        Ok::<_, ApiError>(TRUNK.created(&row, present(tx, &row)?))
+        Ok::<_, ApiError>(TRUNK.created(&row, present(tx, &row, Some(caller.visible.as_slice()))?))
     })?;
     state.asterisk.request_apply();
     Ok(response)
@@ -171,8 +228,10 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
     state.store.write(|tx| {
         let before = TRUNK.find(tx, &caller, &id)?;
         let mut trunk = before.body.as_object().cloned().unwrap_or_default();
-        apply_fields(tx, &caller, &input, &mut trunk)?;
-        TRUNK.replace(tx, &caller, &before, Value::Object(trunk))
+        apply_fields(tx, &caller, before.tenant_uuid.as_deref().unwrap_or_default(), &input, &mut trunk)?;
+        let after = Value::Object(trunk);
+        unshared(tx, &caller, &before, &after)?;
+        TRUNK.replace(tx, &caller, &before, after)
     })?;
     state.asterisk.request_apply();
     Ok(StatusCode::NO_CONTENT)

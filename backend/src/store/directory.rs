@@ -1,9 +1,12 @@
 //! The tenant-scoped lookups behind `patchbay_shared::tenancy`: whether a
 //! referenced object exists *in a given tenant*. Every query names the
-//! tenant, so another tenant's object and a missing one answer the same.
+//! tenant, so another tenant's object and a missing one answer the same
+//! (a trunk its owner shares with the tenant resolves, as
+//! `tenancy::trunk_usable_by` says).
 
 use super::Kind;
-use patchbay_shared::tenancy::{Directory, GENERATED_AUTH_PREFIXES, Target};
+use patchbay_shared::model::Trunk;
+use patchbay_shared::tenancy::{Directory, GENERATED_AUTH_PREFIXES, Target, trunk_usable_by};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Resolves references against the stored documents.
@@ -31,6 +34,13 @@ impl<'c> StoreDirectory<'c> {
         )
     }
 
+    /// A trunk of `tenant`, or one shared with it: the rule is
+    /// `tenancy::trunk_usable_by`, applied to the stored document.
+    fn trunk_usable(&self, tenant: &str, id: u64) -> bool {
+        let Ok(Some(row)) = super::objects::get(self.conn, Kind::Trunk, id as i64, None) else { return false };
+        serde_json::from_value::<Trunk>(crate::snapshot::document(&row, false)).is_ok_and(|trunk| trunk_usable_by(&trunk, tenant))
+    }
+
     /// A failed query resolves nothing: the write is refused, never let through.
     fn exists(&self, sql: &str, params: impl rusqlite::Params) -> bool {
         self.conn
@@ -47,7 +57,7 @@ impl Directory for StoreDirectory<'_> {
             Target::Context(name) => self.by_name(Kind::Context, tenant, name),
             Target::ContextId(id) => self.by_id(Kind::Context, tenant, id.0),
             Target::Extension(id) => self.by_id(Kind::Extension, tenant, id.0),
-            Target::Trunk(id) => self.by_id(Kind::Trunk, tenant, id.0),
+            Target::Trunk(id) => self.trunk_usable(tenant, id.0),
             Target::User(id) => self.by_id(Kind::User, tenant, id.0),
             Target::EndpointSip(uuid) => self.by_uuid(Kind::EndpointSip, tenant, uuid),
             Target::SipTemplate(uuid) => self.by_uuid(Kind::SipTemplate, tenant, uuid),

@@ -44,6 +44,9 @@ pub fn changed_fields(before: &Value, after: &Value) -> Vec<(String, String, Str
         .collect()
 }
 
+/// Lines per page.
+const PAGE: u64 = 50;
+
 #[component]
 pub fn AuditPage() -> impl IntoView {
     crate::ui::page_title("Audit log");
@@ -53,12 +56,14 @@ pub fn AuditPage() -> impl IntoView {
     let total = RwSignal::new(0u64);
     let kind = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let page = RwSignal::new(0u64);
     Effect::new(move |_| {
         version.0.track();
         let kind = kind.get();
+        let offset = page.get() * PAGE;
         spawn_local(async move {
             let filter = if kind.is_empty() { String::new() } else { format!("&kind={kind}") };
-            match api::get::<Value>(&session.token(), &format!("/api/patchbay/1.0/audit?limit=200{filter}")).await {
+            match api::get::<Value>(&session.token(), &format!("/api/patchbay/1.0/audit?limit={PAGE}&offset={offset}{filter}")).await {
                 Ok(answer) => {
                     error.try_set(None);
                     total.try_set(answer["total"].as_u64().unwrap_or(0));
@@ -76,25 +81,34 @@ pub fn AuditPage() -> impl IntoView {
             <h1>"Audit log"</h1>
             <p class="status">"Every change made through the app or the API, newest first."</p>
             <label>"Object kind "
-                <select name="kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                <select name="kind" on:change=move |ev| { page.set(0); kind.set(event_target_value(&ev)) }>
                     {kinds.iter().map(|k| view! { <option value=*k>{if k.is_empty() { "all" } else { k }}</option> }).collect_view()}
                 </select>
             </label>
             <p class="error" role="alert">{move || error.get()}</p>
-            <p class="muted">{move || format!("{} change(s)", total.get())}</p>
+            <div class="pager">
+                <button type="button" class="small prev" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Newer"</button>
+                <span class="muted page-info">{move || {
+                    let (total, first) = (total.get(), page.get() * PAGE);
+                    if total == 0 { "no change".to_string() } else { format!("{}–{} of {total} change(s)", first + 1, (first + PAGE).min(total)) }
+                }}</span>
+                <button type="button" class="small next" disabled=move || { (page.get() + 1) * PAGE >= total.get() } on:click=move |_| page.update(|p| *p += 1)>"Older →"</button>
+            </div>
             <table class="audit-log">
                 <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th></tr></thead>
                 <tbody>
                     <For each=move || items.get() key=|item| item["id"].as_i64() let:item>
                         {
                             let fields = changed_fields(&item["before"], &item["after"]);
-                            let what = format!("{} {} #{}", item["action"].as_str().unwrap_or(""), item["kind"].as_str().unwrap_or(""), item["object_id"].as_str().map(str::to_string).unwrap_or_else(|| item["object_id"].to_string()));
+                            let object = item["object_name"].as_str().map(str::to_string)
+                                .unwrap_or_else(|| format!("#{}", item["object_id"].as_str().map(str::to_string).unwrap_or_else(|| item["object_id"].to_string())));
+                            let what = format!("{} {} {object}", item["action"].as_str().unwrap_or(""), item["kind"].as_str().unwrap_or("").replace('_', " "));
                             view! {
                                 <tr data-audit=item["id"].to_string() data-kind=item["kind"].as_str().unwrap_or("").to_string()>
-                                    <td class="when">{utc(item["at"].as_i64().unwrap_or(0))}</td>
-                                    <td>{item["account"].as_str().unwrap_or("").to_string()}</td>
-                                    <td>{what}</td>
-                                    <td>
+                                    <td class="when" data-label="When">{utc(item["at"].as_i64().unwrap_or(0))}</td>
+                                    <td data-label="Who">{item["account"].as_str().unwrap_or("").to_string()}</td>
+                                    <td class="what" data-label="What">{what}</td>
+                                    <td data-label="Change">
                                         <ul class="changes">{fields.into_iter().map(|(field, before, after)| view! {
                                             <li><code>{field}</code> ": " <del>{before}</del> " → " <ins>{after}</ins></li>
                                         }).collect_view()}</ul>

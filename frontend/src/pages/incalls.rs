@@ -6,7 +6,7 @@ use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -35,9 +35,11 @@ pub fn IncallsPage() -> impl IntoView {
     let trunks = RwSignal::new(Vec::<Value>::new());
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
-    load_list(format!("{C}/incalls"), incalls, loading, error);
+    let query = ListQuery::new("exten");
+    load_query_list(format!("{C}/incalls"), query, incalls, loading, error);
     load_side_list(format!("{C}/users"), users);
-    load_side_list(format!("{C}/trunks"), trunks);
+    // Own trunks and those shared with this tenant, by name.
+    load_side_list(crate::pages::usable_trunks::USABLE_TRUNKS.to_string(), trunks);
     let editing = RwSignal::new(None::<Value>);
     let busy = RwSignal::new(false);
     let remove = move |incall: Value| {
@@ -50,6 +52,7 @@ pub fn IncallsPage() -> impl IntoView {
     view! {
         <section>
             <h1>"Incoming routes"</h1>
+            <ListTools query=query orders=&[("exten", "DID"), ("id", "Created")] what="DIDs"/>
             <div class="table-wrap">
             <table class="incalls">
                 <thead><tr><th>"DID"</th><th>"Destination"</th><th></th></tr></thead>
@@ -77,6 +80,7 @@ pub fn IncallsPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let current = editing.get();

@@ -1,10 +1,13 @@
 pub mod asterisk;
 pub mod audit;
 pub mod incalls;
+pub mod invite_match;
 pub mod login;
 pub mod outcalls;
 pub mod routes;
 pub mod simulator;
 pub mod trunk_form;
+pub mod trunk_sharing;
 pub mod trunks;
+pub mod usable_trunks;
 pub mod users;

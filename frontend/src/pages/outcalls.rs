@@ -11,7 +11,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, lint_snapshot};
@@ -37,8 +37,10 @@ pub fn OutcallsPage() -> impl IntoView {
     let trunks = RwSignal::new(Vec::<Value>::new());
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
-    load_list(format!("{C}/outcalls"), outcalls, loading, error);
-    load_side_list(format!("{C}/trunks"), trunks);
+    let query = ListQuery::new("name");
+    load_query_list(format!("{C}/outcalls"), query, outcalls, loading, error);
+    // Own trunks and those shared with this tenant, by name.
+    load_side_list(crate::pages::usable_trunks::USABLE_TRUNKS.to_string(), trunks);
     let busy = RwSignal::new(false);
     let editing = RwSignal::new(None::<(EditingOutcall, Value)>);
     let remove = move |outcall: Value| {
@@ -55,6 +57,7 @@ pub fn OutcallsPage() -> impl IntoView {
     view! {
         <section>
             <h1>"Outgoing routes"</h1>
+            <ListTools query=query orders=&[("name", "Name"), ("id", "Created")] what="routes"/>
             <div class="table-wrap">
             <table class="outcalls">
                 <thead><tr><th>"Name"</th><th>"Patterns"</th><th>"Trunks (failover order)"</th><th></th></tr></thead>
@@ -93,6 +96,7 @@ pub fn OutcallsPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let current = editing.get();

@@ -76,7 +76,7 @@ pub fn field_error(error: RwSignal<Option<FieldError>>, field: &'static str) -> 
 }
 
 pub fn trunk_label(trunk: &Value) -> String {
-    let name = trunk["endpoint_sip"]["name"].as_str().or(trunk["endpoint_custom"]["interface"].as_str());
+    let name = trunk["name"].as_str().or(trunk["endpoint_sip"]["name"].as_str()).or(trunk["endpoint_custom"]["interface"].as_str());
     match name {
         Some(name) => name.to_string(),
         None => format!("trunk {}", trunk["id"]),

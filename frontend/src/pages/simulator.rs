@@ -88,7 +88,7 @@ fn tenant_of(s: &Snapshot, caller: Caller<'_>) -> String {
 pub fn trunk_name(s: &Snapshot, id: TrunkId) -> String {
     match s.trunk(id).and_then(|t| t.endpoint.as_ref()) {
         Some(TrunkEndpoint::Sip(uuid)) => s.endpoint_sip(uuid).map(|e| e.name.clone()).unwrap_or_else(|| format!("trunk {id}")),
-        Some(TrunkEndpoint::Iax(iax)) => format!("IAX {iax}"),
+        Some(TrunkEndpoint::Iax(iax)) => s.endpoint_iax(*iax).map(|e| e.name.clone()).unwrap_or_else(|| format!("IAX {iax}")),
         Some(TrunkEndpoint::Custom(custom)) => format!("custom {custom}"),
         None => format!("trunk {id} (no endpoint)"),
     }
@@ -101,7 +101,8 @@ fn caller_options(s: &Snapshot) -> Vec<(String, String)> {
         let name = format!("{} {}", user.firstname, user.lastname.clone().unwrap_or_default());
         options.push((format!("user:{}", user.id), format!("User {} (#{})", name.trim(), user.id)));
     }
-    for trunk in &s.trunks {
+    // Calls arrive on the tenant's own trunks; a shared one lands in its owner's context.
+    for trunk in s.trunks.iter().filter(|t| s.tenants.iter().any(|tenant| tenant.uuid == t.tenant_uuid)) {
         options.push((format!("trunk:{}", trunk.id), format!("Inbound on trunk {}", trunk_name(s, trunk.id))));
     }
     for context in &s.contexts {

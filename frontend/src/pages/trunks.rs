@@ -14,7 +14,8 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
-use crate::ui::{C, text};
+use crate::pages::trunk_sharing::ShareControl;
+use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -36,11 +37,14 @@ pub fn TrunksPage() -> impl IntoView {
     let loading = RwSignal::new(true);
     crate::ui::page_title("Trunks");
 
+    let query = ListQuery::new("name");
     let refresh = move || {
         spawn_local(async move {
             let token = session.token();
-            match api::get::<Value>(&token, "/api/confd/1.1/trunks").await {
+            let path = query.with_untracked_path(&format!("{C}/trunks"));
+            match api::get::<Value>(&token, &path).await {
                 Ok(list) => {
+                    query.total.try_set(list["total"].as_u64().unwrap_or(0) as usize);
                     trunks.try_set(list["items"].as_array().cloned().unwrap_or_default());
                 }
                 Err(failure) => {
@@ -62,6 +66,7 @@ pub fn TrunksPage() -> impl IntoView {
     };
     Effect::new(move |_| {
         version.0.track();
+        let _ = query.path("");
         refresh();
     });
     // Asterisk applies changes asynchronously: keep the "in Asterisk" column fresh.
@@ -111,6 +116,12 @@ pub fn TrunksPage() -> impl IntoView {
     let custom = RwSignal::new(Vec::<Value>::new());
     crate::ui::load_side_list(format!("{C}/endpoints/iax"), iax);
     crate::ui::load_side_list(format!("{C}/endpoints/custom"), custom);
+    // Sharing: the master's own tenant's SIP and IAX trunks, while it acts for itself.
+    let tenants = crate::pages::trunk_sharing::other_tenants();
+    let sharing = move |trunk: Value| {
+        let shareable = api::acting_tenant().is_none() && !trunk["endpoint_custom"].is_object();
+        shareable.then(|| view! { <ShareControl trunk=trunk tenants=tenants/> })
+    };
     let draft = RwSignal::new(TrunkDraft::new());
     let editing = RwSignal::new(None::<Editing>);
     let busy = RwSignal::new(false);
@@ -170,12 +181,13 @@ pub fn TrunksPage() -> impl IntoView {
         <section>
             <h1>"Trunks"</h1>
             <p class="status">{move || status.get()["message"].as_str().unwrap_or("").to_string()}</p>
+            <ListTools query=query orders=&[("name", "Name"), ("id", "Created"), ("context", "Context")] what="trunks"/>
             <div class="table-wrap">
             <table class="trunks">
-                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th></th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th>"Shared with"</th><th></th></tr></thead>
                 <tbody>
-                    <Show when=move || loading.get()><tr><td colspan="8" class="muted loading">"Loading…"</td></tr></Show>
-                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="8" class="muted">"No trunk yet: create one below."</td></tr></Show>
+                    <Show when=move || loading.get()><tr><td colspan="9" class="muted loading">"Loading…"</td></tr></Show>
+                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="9" class="muted">"No trunk yet: create one below."</td></tr></Show>
                     <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
                         {
                             let name = trunk_name(&trunk);
@@ -196,6 +208,7 @@ pub fn TrunksPage() -> impl IntoView {
                                     <td class="registration">{move || live.with(|l| registration_badge(l, &badge_name))}</td>
                                     <td class="reachability">{move || live.with(|l| contact_badge(l, &contact_name))}</td>
                                     <td class="used-by">{used_by}</td>
+                                    <td class="sharing">{sharing(trunk.clone())}</td>
                                     <td class="row-actions">
                                         <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| edit(for_edit.clone())>"Edit"</button>
                                         <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
@@ -207,11 +220,13 @@ pub fn TrunksPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let d = draft.get();
                 view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }
             }}
+            <crate::pages::invite_match::InviteMatch/>
         </section>
     }
 }
@@ -286,14 +301,6 @@ fn open_live_stream(token: &str, live: RwSignal<Value>, streaming: RwSignal<bool
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Some(LiveStream { source, _callbacks: [on_message, on_open, on_error] })
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 /// One `/events` update applied to the `/live` state, as the server keeps it.
@@ -385,7 +392,8 @@ fn contact_badge(live: &Value, name: &str) -> impl IntoView + use<> {
 
 #[cfg(test)]
 mod tests {
-    use super::{apply_live_update, query_escape};
+    use super::apply_live_update;
+    use crate::ui::query_escape;
     use serde_json::json;
 
     #[test]

@@ -8,7 +8,7 @@ use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field};
-use crate::ui::{C, ContextPicker, delete_after_confirm, humanize, load_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -43,7 +43,8 @@ pub fn UsersPage() -> impl IntoView {
     let incalls = RwSignal::new(Vec::<Value>::new());
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
-    load_list(format!("{C}/users"), users, loading, error);
+    let query = ListQuery::new("firstname");
+    load_query_list(format!("{C}/users"), query, users, loading, error);
     load_side_list(format!("{C}/lines"), lines);
     load_side_list(format!("{C}/endpoints/sip"), endpoints);
     load_side_list(format!("{C}/incalls"), incalls);
@@ -80,6 +81,7 @@ pub fn UsersPage() -> impl IntoView {
         <section>
             <h1>"Users"</h1>
             <p class="status">"Caller ID: \"Name\" or \"Name\" <number>. Outgoing caller ID: empty (default), anonymous, or a caller ID."</p>
+            <ListTools query=query orders=&[("firstname", "First name"), ("lastname", "Last name"), ("id", "Created")] what="users"/>
             <div class="table-wrap">
             <table class="users">
                 <thead><tr><th>"User"</th><th>"Extension"</th><th>"Phone (SIP endpoint)"</th><th>"Caller ID"</th><th>"Outgoing caller ID"</th><th></th></tr></thead>
@@ -109,6 +111,7 @@ pub fn UsersPage() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let current = editing.get();

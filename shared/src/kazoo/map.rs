@@ -220,6 +220,7 @@ impl Mapper<'_> {
             twilio_incoming: false,
             outgoing_caller_id_format: CallerIdFormat::default(),
             endpoint: Some(TrunkEndpoint::Sip(uuid)),
+            shared_with: Vec::new(),
         });
         let headers = self.headers(&path, &srv.options.sip_headers);
         for (number, did) in &srv.dids {

@@ -23,6 +23,10 @@ pub struct Trunk {
     pub outgoing_caller_id_format: CallerIdFormat,
     /// The attached endpoint, if any.
     pub endpoint: Option<TrunkEndpoint>,
+    /// Other tenants whose outcalls and incalls may dial this trunk (a
+    /// Patchbay extension of the Wazo document, set by the master admin on
+    /// its own SIP or IAX trunks). See [`crate::tenancy::trunk_usable_by`].
+    pub shared_with: Vec<String>,
 }
 
 /// What a trunk dials through.
@@ -67,6 +71,12 @@ struct TrunkWire {
     endpoint_iax: Option<IdRef<IaxId>>,
     #[serde(default)]
     endpoint_custom: Option<IdRef<CustomId>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
+    shared_with: Vec<String>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Wazo documents `twilio_incoming` as "bool/null, default false".
@@ -92,6 +102,7 @@ impl TryFrom<TrunkWire> for Trunk {
             twilio_incoming: wire.twilio_incoming,
             outgoing_caller_id_format: wire.outgoing_caller_id_format,
             endpoint,
+            shared_with: wire.shared_with,
         })
     }
 }
@@ -114,6 +125,7 @@ impl From<Trunk> for TrunkWire {
             endpoint_sip,
             endpoint_iax,
             endpoint_custom,
+            shared_with: trunk.shared_with,
         }
     }
 }

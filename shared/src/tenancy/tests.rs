@@ -396,3 +396,39 @@ fn local_channel_contexts() {
     assert_eq!(local_channel_context("DAHDI/g1", None), None);
     assert_eq!(local_channel_context("PJSIP", Some("@x")), None);
 }
+
+/// Alpha shares its SIP and IAX trunks (and, refused, its custom one) with
+/// bravo; bravo's route dials them. Only the trunk ids are lent.
+#[test]
+fn a_shared_trunk_resolves_for_the_tenants_it_is_shared_with_only() {
+    let mut s = two_tenants();
+    for t in s.trunks.iter_mut().filter(|t| t.tenant_uuid == ALPHA) {
+        t.shared_with = vec![BRAVO.into()];
+    }
+    let [sip, iax, custom] = [TrunkId(1), TrunkId(2), TrunkId(3)];
+    let bravo_route = s.outcalls.iter_mut().find(|o| o.tenant_uuid == BRAVO).unwrap();
+    bravo_route.trunks = vec![IdRef { id: sip }, IdRef { id: iax }];
+    let route_id = bravo_route.id;
+    let directory = SnapshotDirectory::new(&s);
+    for id in [sip, iax] {
+        assert!(directory.resolves(BRAVO, &Target::Trunk(id)), "{id}");
+        assert!(!directory.resolves("tenant-charlie", &Target::Trunk(id)), "{id} is not shared with charlie");
+    }
+    assert!(!directory.resolves(BRAVO, &Target::Trunk(custom)), "a custom interface enters alpha's dialplan: never shared");
+    // The trunk is lent, not its endpoint or its sections.
+    assert!(!directory.resolves(BRAVO, &Target::EndpointSip("ep-wazo-alpha".into())));
+    assert!(!directory.resolves(BRAVO, &Target::SipSection("outbound_auth_wazo-trunk-alpha".into())));
+    assert_eq!(foreign_references(&s), vec![]);
+    let (contained, _) = contain(&s);
+    assert!(contained.outcalls.iter().any(|o| o.id == route_id), "bravo's route through alpha's shared trunks is rendered");
+    let route = contained.outcalls.iter().find(|o| o.id == route_id).unwrap();
+    let dials: Vec<String> = render::outcall_trunks(&contained, route, "0").into_iter().filter_map(|(_, d)| d.ok()).collect();
+    assert_eq!(dials.len(), 2, "{dials:?}");
+
+    // The custom trunk (and a trunk shared with another tenant) stays foreign.
+    let bravo_route = s.outcalls.iter_mut().find(|o| o.id == route_id).unwrap();
+    bravo_route.trunks.push(IdRef { id: custom });
+    s.trunks.iter_mut().find(|t| t.id == sip).unwrap().shared_with = vec!["tenant-charlie".into()];
+    let foreign: Vec<Target> = foreign_references(&s).into_iter().map(|q| q.reference.target).collect();
+    assert_eq!(foreign, vec![Target::Trunk(sip), Target::Trunk(custom)]);
+}
