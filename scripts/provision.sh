@@ -6,7 +6,7 @@
 #   provision_test   + Debian packages (chromium, chromium-driver, sip-tester,
 #                    debootstrap) and the sid root holding Asterisk 22
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE="$REPO/.cache"
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
