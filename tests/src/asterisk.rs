@@ -352,6 +352,8 @@ load = func_logic.so
 load = func_channel.so
 load = func_global.so
 load = func_groupcount.so
+load = func_hangupcause.so
+load = res_pjsip_maintenance.so
 ";
 
 const LOGGER_CONF: &str = "\

@@ -1,0 +1,154 @@
+//! Trunk operations with real calls: one Asterisk driven by Patchbay, two
+//! carriers (T1, T2) and the phones played by sipp.
+//!
+//! - Failover by SIP response: route [T1, T2]; T1 answers 503 → the call
+//!   arrives on T2; T1 answers 486 → the caller gets 486 and T2 never sees
+//!   an INVITE (the outcall's default failover policy).
+//! - Drain: T1 in maintenance (`PUT …/trunks/{id}/maintenance`) → a new call
+//!   goes to T2 at once, while a call that was up on T1 before the drain
+//!   stays up until the phone hangs up.
+//!
+//! Loopback 127.0.5.1–.9, AMI ports 16400–16401.
+
+use std::time::{Duration, Instant};
+
+use patchbay_e2e::app::PatchbayServer;
+use patchbay_e2e::asterisk::AsteriskInstance;
+use patchbay_e2e::sipp::pbx::{API, id, sipp_phone, uuid, wait_endpoints};
+use patchbay_e2e::sipp::scenarios::{far_end_refusing, phone_expecting};
+use patchbay_e2e::sipp::{Scenario, Sipp};
+use serde_json::json;
+
+/// Where one test's parts listen.
+struct Addresses {
+    pbx: &'static str,
+    t1: &'static str,
+    t2: &'static str,
+    phone: &'static str,
+}
+
+/// A carrier trunk: IP-authenticated PJSIP endpoint `name` at `ip:5060`.
+/// Returns the trunk id.
+async fn carrier(s: &PatchbayServer, t: &str, name: &str, ip: &str) -> anyhow::Result<i64> {
+    let endpoint = s
+        .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": name, "label": format!("carrier {name}"),
+            "endpoint_section_options": [["allow", "!all,ulaw"]],
+            "aor_section_options": [["contact", format!("sip:{ip}:5060")]],
+            "identify_section_options": [["match", ip]],
+        })), 201)
+        .await?;
+    let trunk = s.expect(t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    Ok(id(&trunk))
+}
+
+/// Asterisk, Patchbay, trunks `carrier-a` (T1) and `carrier-b` (T2), the
+/// outcall `_418.` over [T1, T2] with the default failover policy, and the
+/// phone. Returns the trunk ids.
+async fn two_carriers(name: &str, at: &Addresses, ami_port: u16) -> anyhow::Result<(AsteriskInstance, PatchbayServer, String, i64, i64, i64)> {
+    let asterisk = AsteriskInstance::start(name, at.pbx, ami_port).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let ami = asterisk.connect_ami().await?;
+    let t = server.admin_token().await?;
+    let t1 = carrier(&server, &t, "carrier-a", at.t1).await?;
+    let t2 = carrier(&server, &t, "carrier-b", at.t2).await?;
+    let outcall = server.expect(&t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "carriers"})), 201).await?;
+    assert_eq!(outcall["failover_policy"]["stop_on"], json!(["486", "600", "603", "404"]), "{outcall}");
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": t1}, {"id": t2}]})), 204).await?;
+    let pattern = server.expect(&t, "POST", &format!("{API}/extensions"), Some(json!({"exten": "_418.", "context": "to-extern"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), None, 204).await?;
+    sipp_phone(&server, &t, "desk-phone", "1001", at.phone, "desk").await?;
+    wait_endpoints(&ami, &["carrier-a", "carrier-b", "desk-phone"]).await?;
+    // The subroutine with the policy is in the dialplan.
+    patchbay_e2e::app::eventually("the outcall subroutine in Asterisk's dialplan", Duration::from_secs(15), || async {
+        let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
+        lines.iter().any(|l| l.contains("HangupCauseClear")).then_some(())
+    })
+    .await?;
+    Ok((asterisk, server, t, id(&outcall), t1, t2))
+}
+
+fn invites(sipp: &Sipp) -> Vec<String> {
+    sipp.received_requests().into_iter().filter(|r| r.starts_with("INVITE ")).collect()
+}
+
+/// Starts T1 (refusing with `t1_refuses`, or answering) and T2 (answering,
+/// OPTIONS answered automatically), places one call from the phone running
+/// `phone` to `number`, and returns both far ends once the phone succeeded.
+async fn call_through(label: &str, at: &Addresses, asterisk: &AsteriskInstance, t1_refuses: Option<(u16, &str)>, phone: Scenario<'_>, number: &str) -> anyhow::Result<(Sipp, Sipp)> {
+    let mut t1 = match t1_refuses {
+        Some((code, reason)) => Sipp::start(&format!("{label}-t1"), Scenario::Xml(&far_end_refusing(code, reason)), at.t1, 5060, None, 1, &["-aa"])?,
+        None => Sipp::start(&format!("{label}-t1"), Scenario::BuiltIn("uas"), at.t1, 5060, None, 1, &["-aa"])?,
+    };
+    let mut t2 = Sipp::start(&format!("{label}-t2"), Scenario::BuiltIn("uas"), at.t2, 5060, None, 1, &["-aa"])?;
+    t1.wait_listening().await?;
+    t2.wait_listening().await?;
+    let pbx = format!("{}:5060", at.pbx);
+    let mut phone = Sipp::start(&format!("{label}-phone"), phone, at.phone, 5060, Some(&pbx), 1, &["-s", number, "-aa"])?;
+    if let Err(e) = phone.expect_success(Duration::from_secs(20)).await {
+        anyhow::bail!("{e}\nT1: {:?}\nT2: {:?}\n{}", t1.received_requests(), t2.received_requests(), asterisk.console_tail());
+    }
+    Ok((t1, t2))
+}
+
+/// The caller has its answer: give a wrong failover the time it would need
+/// to reach T2, then check that T2 saw no INVITE.
+async fn assert_t2_untouched(t2: &Sipp, why: &str) {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(invites(t2).is_empty(), "T2 must never see an INVITE after {why}: {:?}", t2.received_requests());
+}
+
+#[tokio::test]
+async fn failover_follows_the_sip_response_of_each_trunk() -> anyhow::Result<()> {
+    let at = Addresses { pbx: "127.0.5.1", t1: "127.0.5.2", t2: "127.0.5.3", phone: "127.0.5.4" };
+    let started = Instant::now();
+    let (asterisk, server, t, outcall, _, _) = two_carriers("trunk-failover", &at, 16400).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    // 503 from T1: a trunk problem, the call moves on to T2 and is answered.
+    let (mut t1, mut t2) = call_through("503", &at, &asterisk, Some((503, "Service Unavailable")), Scenario::BuiltIn("uac"), "4185550100").await?;
+    t1.expect_success(Duration::from_secs(10)).await?;
+    t2.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&t1).len(), 1, "{:?}", t1.received_requests());
+    let on_t2 = invites(&t2);
+    assert!(on_t2.len() == 1 && on_t2[0].starts_with(&format!("INVITE sip:4185550100@{}", at.t2)), "{on_t2:?}");
+    drop((t1, t2));
+
+    // 486 from T1: an answer about the callee, the caller gets busy and T2
+    // is never tried.
+    let (mut t1, t2) = call_through("486", &at, &asterisk, Some((486, "Busy Here")), Scenario::Xml(&phone_expecting(486)), "4185550101").await?;
+    t1.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&t1).len(), 1, "{:?}", t1.received_requests());
+    assert_t2_untouched(&t2, "a 486").await;
+    drop((t1, t2));
+
+    // 404 from T1: Wazo's subroutine would have tried T2 (CHANUNAVAIL); the
+    // default policy stops and the caller gets the 404.
+    let (_t1, t2) = call_through("404", &at, &asterisk, Some((404, "Not Found")), Scenario::Xml(&phone_expecting(404)), "4185550102").await?;
+    assert_t2_untouched(&t2, "a 404").await;
+    drop((_t1, t2));
+
+    // The policy is the outcall's: contradictions are refused, and a policy
+    // that moves on after 486 makes the busy T1 fall through to T2.
+    let path = format!("{API}/outcalls/{outcall}");
+    let (status, errors) = server.call(&t, "PUT", &path, Some(json!({"failover_policy": {"next_trunk_on": ["486"], "stop_on": ["486", "5xx"]}}))).await?;
+    assert_eq!(status, 400, "{errors}");
+    assert!(errors.to_string().contains("failover_policy") && errors.to_string().contains("486"), "{errors}");
+    let (status, errors) = server.call(&t, "PUT", &path, Some(json!({"failover_policy": {"stop_on": ["busy"]}}))).await?;
+    assert_eq!(status, 400, "{errors}");
+    server.expect(&t, "PUT", &path, Some(json!({"failover_policy": {"next_trunk_on": ["486"], "stop_on": ["603"]}})), 204).await?;
+    let read = server.expect(&t, "GET", &path, None, 200).await?;
+    assert_eq!(read["failover_policy"], json!({"next_trunk_on": ["486"], "stop_on": ["603"], "otherwise": "next_trunk"}));
+    let ami = asterisk.connect_ami().await?;
+    patchbay_e2e::app::eventually("the new policy in Asterisk's dialplan", Duration::from_secs(15), || async {
+        let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
+        lines.iter().any(|l| l.contains("\"486\"]?trunk2")).then_some(())
+    })
+    .await?;
+    let (_t1, mut t2) = call_through("486-moves-on", &at, &asterisk, Some((486, "Busy Here")), Scenario::BuiltIn("uac"), "4185550103").await?;
+    t2.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&t2).len(), 1, "{:?}", t2.received_requests());
+    eprintln!("done after {:?}", started.elapsed());
+    Ok(())
+}
