@@ -386,14 +386,11 @@ pub mod provider {
 /// refuses with a chosen SIP code, and phones that expect a final answer or
 /// hold an answered call for a while.
 pub mod scenarios {
-    /// A far end answering every INVITE with `code reason` (and waiting for
-    /// the ACK), for `calls` calls.
-    pub fn far_end_refusing(code: u16, reason: &str) -> String {
+    /// A `<send>` of the final response `code reason` to the last request,
+    /// without a body.
+    fn reply(code: u16, reason: &str) -> String {
         format!(
-            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-    <scenario name="far end: {code} {reason}">
-      <recv request="INVITE" />
-      <send>
+            r#"<send>
         <![CDATA[
           SIP/2.0 {code} {reason}
           [last_Via:]
@@ -403,10 +400,36 @@ pub mod scenarios {
           [last_CSeq:]
           Content-Length: 0
         ]]>
-      </send>
+      </send>"#
+        )
+    }
+
+    /// A far end answering every INVITE with `code reason` (and waiting for
+    /// the ACK), for `calls` calls.
+    pub fn far_end_refusing(code: u16, reason: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="far end: {code} {reason}">
+      <recv request="INVITE" />
+      {reply}
       <recv request="ACK" />
     </scenario>
-    "#
+    "#,
+            reply = reply(code, reason)
+        )
+    }
+
+    /// A far end that answers each OPTIONS with 200 OK (one sipp call per
+    /// OPTIONS: run it for as many calls as OPTIONS are expected).
+    pub fn options_responder() -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="far end: answers OPTIONS">
+      <recv request="OPTIONS" />
+      {reply}
+    </scenario>
+    "#,
+            reply = reply(200, "OK")
         )
     }
 

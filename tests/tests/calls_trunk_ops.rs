@@ -12,12 +12,12 @@
 
 use std::time::{Duration, Instant};
 
-use patchbay_e2e::app::PatchbayServer;
+use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, sipp_phone, uuid, wait_endpoints};
-use patchbay_e2e::sipp::scenarios::{far_end_refusing, phone_expecting};
+use patchbay_e2e::sipp::scenarios::{far_end_refusing, options_responder, phone_expecting, phone_holding_call};
 use patchbay_e2e::sipp::{Scenario, Sipp};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Where one test's parts listen.
 struct Addresses {
@@ -61,7 +61,7 @@ async fn two_carriers(name: &str, at: &Addresses, ami_port: u16) -> anyhow::Resu
     sipp_phone(&server, &t, "desk-phone", "1001", at.phone, "desk").await?;
     wait_endpoints(&ami, &["carrier-a", "carrier-b", "desk-phone"]).await?;
     // The subroutine with the policy is in the dialplan.
-    patchbay_e2e::app::eventually("the outcall subroutine in Asterisk's dialplan", Duration::from_secs(15), || async {
+    eventually("the outcall subroutine in Asterisk's dialplan", Duration::from_secs(15), || async {
         let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
         lines.iter().any(|l| l.contains("HangupCauseClear")).then_some(())
     })
@@ -141,7 +141,7 @@ async fn failover_follows_the_sip_response_of_each_trunk() -> anyhow::Result<()>
     let read = server.expect(&t, "GET", &path, None, 200).await?;
     assert_eq!(read["failover_policy"], json!({"next_trunk_on": ["486"], "stop_on": ["603"], "otherwise": "next_trunk"}));
     let ami = asterisk.connect_ami().await?;
-    patchbay_e2e::app::eventually("the new policy in Asterisk's dialplan", Duration::from_secs(15), || async {
+    eventually("the new policy in Asterisk's dialplan", Duration::from_secs(15), || async {
         let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
         lines.iter().any(|l| l.contains("\"486\"]?trunk2")).then_some(())
     })
@@ -150,5 +150,105 @@ async fn failover_follows_the_sip_response_of_each_trunk() -> anyhow::Result<()>
     t2.expect_success(Duration::from_secs(10)).await?;
     assert_eq!(invites(&t2).len(), 1, "{:?}", t2.received_requests());
     eprintln!("done after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_drained_trunk_is_skipped_and_its_calls_in_progress_continue() -> anyhow::Result<()> {
+    let at = Addresses { pbx: "127.0.5.5", t1: "127.0.5.6", t2: "127.0.5.7", phone: "127.0.5.8" };
+    let (asterisk, server, t, _, t1_id, _) = two_carriers("trunk-drain", &at, 16401).await?;
+    let pbx = format!("{}:5060", at.pbx);
+    let maintenance = format!("/api/patchbay/1.0/trunks/{t1_id}/maintenance");
+    let read = server.expect(&t, "GET", &maintenance, None, 200).await?;
+    assert_eq!(read["maintenance"], false, "{read}");
+    let (status, errors) = server.call(&t, "PUT", &maintenance, Some(json!({"maintenance": "yes"}))).await?;
+    assert_eq!(status, 400, "{errors}");
+
+    // A call up on T1, held by the phone for a while.
+    let mut t1 = Sipp::start("drain-t1", Scenario::BuiltIn("uas"), at.t1, 5060, None, 1, &["-aa"])?;
+    let mut t2 = Sipp::start("drain-t2", Scenario::BuiltIn("uas"), at.t2, 5060, None, 1, &["-aa"])?;
+    t1.wait_listening().await?;
+    t2.wait_listening().await?;
+    let mut held = Sipp::start("drain-held", Scenario::Xml(&phone_holding_call(5000)), at.phone, 5060, Some(&pbx), 1, &["-s", "4185550200", "-aa"])?;
+    eventually("the first call to be answered on T1", Duration::from_secs(10), || async {
+        t1.messages().contains("SIP/2.0 200 OK").then_some(())
+    })
+    .await?;
+
+    // Drain T1: Asterisk holds it in maintenance (read back).
+    let drained = server.expect(&t, "PUT", &maintenance, Some(json!({"maintenance": true})), 200).await?;
+    assert_eq!(drained["maintenance"], true, "{drained}");
+    assert_eq!(drained["endpoint"], "carrier-a", "{drained}");
+    eprintln!("drain took {} ms (set and read back)", drained["elapsed_ms"]);
+    let read = server.expect(&t, "GET", &maintenance, None, 200).await?;
+    assert_eq!(read["maintenance"], true, "{read}");
+
+    // A new call goes to T2 at once; T1 sees no second INVITE.
+    let mut second = Sipp::start("drain-second", Scenario::BuiltIn("uac"), at.phone, 5070, Some(&pbx), 1, &["-s", "4185550201", "-aa"])?;
+    if let Err(e) = second.expect_success(Duration::from_secs(20)).await {
+        anyhow::bail!("{e}\nT1: {:?}\nT2: {:?}\n{}", t1.received_requests(), t2.received_requests(), asterisk.console_tail());
+    }
+    t2.expect_success(Duration::from_secs(10)).await?;
+    let on_t2 = invites(&t2);
+    assert!(on_t2.len() == 1 && on_t2[0].starts_with(&format!("INVITE sip:4185550201@{}", at.t2)), "{on_t2:?}");
+
+    // The call on T1 was still up when the phone hung up: its BYE got 200.
+    if let Err(e) = held.expect_success(Duration::from_secs(15)).await {
+        anyhow::bail!("the call in progress on T1 did not survive the drain: {e}\n{}", asterisk.console_tail());
+    }
+    t1.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&t1).len(), 1, "{:?}", t1.received_requests());
+    assert!(t1.received_requests().iter().any(|r| r.starts_with("BYE ")), "{:?}", t1.received_requests());
+
+    // Back in service; the audit names both changes.
+    let back = server.expect(&t, "PUT", &maintenance, Some(json!({"maintenance": false})), 200).await?;
+    assert_eq!(back["maintenance"], false, "{back}");
+    let audit = server.expect(&t, "GET", "/api/patchbay/1.0/audit", None, 200).await?.to_string();
+    assert!(audit.contains("\"drain\"") && audit.contains("\"undrain\""), "{audit}");
+    drop((t1, t2));
+
+    // Test trunk: an OPTIONS now, and test calls with their SIP codes.
+    let mut t1 = Sipp::start("test-t1", Scenario::Xml(&far_end_refusing(486, "Busy Here")), at.t1, 5060, None, 1, &["-aa"])?;
+    let mut t2 = Sipp::start("test-t2", Scenario::BuiltIn("uas"), at.t2, 5060, None, 1, &["-aa"])?;
+    t1.wait_listening().await?;
+    t2.wait_listening().await?;
+    let busy = server.expect(&t, "POST", &format!("/api/patchbay/1.0/trunks/{t1_id}/test-call"), Some(json!({"number": "4185550300"})), 200).await?;
+    assert_eq!(busy["outcome"]["cause"]["sip_code"], 486, "{busy}");
+    assert_eq!(busy["outcome"]["result"], "busy", "{busy}");
+    assert!(invites(&t1).iter().any(|r| r.starts_with(&format!("INVITE sip:4185550300@{}", at.t1))), "{:?}", t1.received_requests());
+    let t2_id = t1_id + 1;
+    let answered = server.expect(&t, "POST", &format!("/api/patchbay/1.0/trunks/{t2_id}/test-call"), Some(json!({"number": "4185550301"})), 200).await?;
+    assert_eq!(answered["outcome"]["result"], "answered", "{answered}");
+    assert_eq!(answered["outcome"]["cause"]["sip_code"], 200, "{answered}");
+    eprintln!("test calls: busy in {} ms, answered in {} ms", busy["outcome"]["elapsed_ms"], answered["outcome"]["elapsed_ms"]);
+    let (status, errors) = server.call(&t, "POST", &format!("/api/patchbay/1.0/trunks/{t2_id}/test-call"), Some(json!({"number": "1&PJSIP/x"}))).await?;
+    assert_eq!(status, 400, "{errors}");
+    assert!(errors.to_string().contains("number"), "{errors}");
+    drop((t1, t2));
+
+    // An OPTIONS now. Without qualify_frequency Asterisk sends it but keeps
+    // no answer, which the reply says; with it, the contact's status and
+    // round trip come back.
+    let mut t1 = Sipp::start("options-t1", Scenario::Xml(&options_responder()), at.t1, 5060, None, 50, &[])?;
+    t1.wait_listening().await?;
+    let qualify = format!("/api/patchbay/1.0/trunks/{t1_id}/qualify");
+    let unqualified = server.expect(&t, "POST", &qualify, None, 200).await?;
+    assert_eq!(unqualified["contacts"][0]["status"], "NonQualified", "{unqualified}");
+    assert!(unqualified["note"].as_str().is_some_and(|n| n.contains("qualify_frequency")), "{unqualified}");
+    assert!(t1.received_requests().iter().any(|r| r.starts_with("OPTIONS ")), "{:?}", t1.received_requests());
+    let trunk = server.expect(&t, "GET", &format!("{API}/trunks/{t1_id}"), None, 200).await?;
+    let endpoint = trunk["endpoint_sip"]["uuid"].as_str().unwrap_or_default().to_owned();
+    server
+        .expect(&t, "PUT", &format!("{API}/endpoints/sip/{endpoint}"), Some(json!({"aor_section_options": [["contact", format!("sip:{}:5060", at.t1)], ["qualify_frequency", "300"]]})), 204)
+        .await?;
+    let last = std::sync::Mutex::new(Value::Null);
+    let qualified = eventually("the OPTIONS of a qualified trunk to be answered", Duration::from_secs(20), || async {
+        let answer = server.expect(&t, "POST", &qualify, None, 200).await.ok()?;
+        *last.lock().unwrap() = answer.clone();
+        (answer["contacts"][0]["status"] == "Reachable" && answer["contacts"][0]["rtt_ms"].is_number()).then_some(answer)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}: last answer {}\nT1: {:?}", last.lock().unwrap(), t1.received_requests()))?;
+    eprintln!("qualify: {qualified}");
     Ok(())
 }
