@@ -167,6 +167,51 @@ impl TrunkHealth {
     }
 }
 
+/// One answer to a REGISTER, read from `pjsip show history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterAnswer {
+    /// The history's timestamp (Unix seconds).
+    pub at: u64,
+    /// The SIP code (`403`).
+    pub code: u16,
+    /// The reason phrase (`Forbidden`).
+    pub reason: String,
+}
+
+/// The answers `host` gave to REGISTERs, oldest first, from the lines of
+/// `pjsip show history` (`00001 1796234904 * <== 127.0.5.14:5060  SIP/2.0
+/// 403 Forbidden`). The summary does not name the method a response
+/// answers: a response counts when the last request sent to that address
+/// was a REGISTER, so a qualify OPTIONS in flight at the same moment could
+/// be taken for one (rare: they are seconds apart).
+pub fn register_answers(history: &[String], host: &str) -> Vec<RegisterAnswer> {
+    let mut last_request_was_register = false;
+    let mut answers = Vec::new();
+    for line in history {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // No., timestamp, optional `*`, direction, address, message.
+        let Some(direction_at) = fields.iter().position(|f| *f == "==>" || *f == "<==") else { continue };
+        let (Some(address), Some(at)) = (fields.get(direction_at + 1), fields.get(1).and_then(|t| t.parse::<u64>().ok())) else { continue };
+        let address_host = address.rsplit_once(':').map_or(*address, |(h, _)| h);
+        if address_host != host {
+            continue;
+        }
+        let message = &fields[direction_at + 2..];
+        match (fields[direction_at], message) {
+            ("==>", [method, ..]) => last_request_was_register = *method == "REGISTER",
+            ("<==", ["SIP/2.0", code, reason @ ..]) if last_request_was_register => {
+                if let Ok(code) = code.parse::<u16>()
+                    && code >= 200
+                {
+                    answers.push(RegisterAnswer { at, code, reason: reason.join(" ") });
+                }
+            }
+            _ => {}
+        }
+    }
+    answers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +298,31 @@ mod tests {
         assert_eq!(change, Transition::Registration { at_ms: 121_000, from: Some(ok), to: refused.clone() });
         assert_eq!(h.registration, Some(refused));
         assert_eq!(h.history.len(), 2);
+    }
+
+    #[test]
+    fn register_answers_come_from_the_history_of_that_server_only() {
+        let history: Vec<String> = [
+            "No.   Timestamp  (Dir) Address                  SIP Message",
+            "===== ========== ============================== ===================================",
+            "00000 1796234904 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0",
+            "00001 1796234904 * <== 127.0.5.14:5060          SIP/2.0 401 Unauthorized",
+            "00002 1796234904 * ==> 127.0.5.20:5060          REGISTER sip:127.0.5.20 SIP/2.0",
+            "00003 1796234904 * <== 127.0.5.20:5060          SIP/2.0 200 OK",
+            "00004 1796234905 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0",
+            "00005 1796234905 * <== 127.0.5.14:5060          SIP/2.0 100 Trying",
+            "00006 1796234905 * <== 127.0.5.14:5060          SIP/2.0 403 Forbidden",
+            "00007 1796234960 * ==> 127.0.5.14:5060          OPTIONS sip:127.0.5.14:5060 SIP/2.0",
+            "00008 1796234960 * <== 127.0.5.14:5060          SIP/2.0 200 OK",
+        ]
+        .map(String::from)
+        .to_vec();
+        let answers = register_answers(&history, "127.0.5.14");
+        assert_eq!(answers, [
+            RegisterAnswer { at: 1796234904, code: 401, reason: "Unauthorized".into() },
+            RegisterAnswer { at: 1796234905, code: 403, reason: "Forbidden".into() },
+        ]);
+        assert_eq!(register_answers(&history, "127.0.5.20").len(), 1);
+        assert!(register_answers(&history, "127.0.5.1").is_empty());
     }
 }

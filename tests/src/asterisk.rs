@@ -354,6 +354,7 @@ load = func_global.so
 load = func_groupcount.so
 load = func_hangupcause.so
 load = res_pjsip_maintenance.so
+load = res_pjsip_history.so
 ";
 
 const LOGGER_CONF: &str = "\

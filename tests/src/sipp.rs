@@ -433,6 +433,22 @@ pub mod scenarios {
         )
     }
 
+    /// A registrar refusing every REGISTER with `code reason`, in a loop
+    /// (the retries share one Call-ID: one sipp call).
+    pub fn registrar_refusing(code: u16, reason: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="registrar: {code} {reason}, forever">
+      <label id="next" />
+      <recv request="REGISTER" />
+      {reply}
+      <nop next="next" />
+    </scenario>
+    "#,
+            reply = reply(code, reason)
+        )
+    }
+
     /// The phone's INVITE (PCMU offer) to `[service]`, and the responses
     /// before the final one.
     const PHONE_INVITE: &str = r#"<send retrans="500">

@@ -8,14 +8,21 @@
 //!   goes to T2 at once, while a call that was up on T1 before the drain
 //!   stays up until the phone hangs up.
 //!
-//! Loopback 127.0.5.1–.9, AMI ports 16400–16401.
+//! - The trunk page's operations in Chromium: drain and back (read back
+//!   from Asterisk), an OPTIONS now, a test call showing its SIP code.
+//!
+//! - A registrar answering 403: the trunk's registration shows `Rejected`
+//!   with 403 Forbidden, read from PJSIP's message history.
+//!
+//! Loopback 127.0.5.1–.14, AMI ports 16400–16403.
 
 use std::time::{Duration, Instant};
 
-use patchbay_e2e::app::{PatchbayServer, eventually};
+use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, eventually};
+use patchbay_e2e::browser::Browser;
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, sipp_phone, uuid, wait_endpoints};
-use patchbay_e2e::sipp::scenarios::{far_end_refusing, options_responder, phone_expecting, phone_holding_call};
+use patchbay_e2e::sipp::scenarios::{far_end_refusing, options_responder, phone_expecting, phone_holding_call, registrar_refusing};
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::{Value, json};
 
@@ -250,5 +257,118 @@ async fn a_drained_trunk_is_skipped_and_its_calls_in_progress_continue() -> anyh
     .await
     .map_err(|e| anyhow::anyhow!("{e}: last answer {}\nT1: {:?}", last.lock().unwrap(), t1.received_requests()))?;
     eprintln!("qualify: {qualified}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_trunk_page_drains_qualifies_and_test_calls() -> anyhow::Result<()> {
+    let at = Addresses { pbx: "127.0.5.9", t1: "127.0.5.10", t2: "127.0.5.11", phone: "127.0.5.12" };
+    let (_asterisk, server, t, _, t1_id, _) = two_carriers("trunk-page", &at, 16402).await?;
+    let maintenance = format!("/api/patchbay/1.0/trunks/{t1_id}/maintenance");
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.click("header.topbar a[href='/trunks']").await?;
+    browser.click("tr[data-trunk='carrier-a'] button.operate").await?;
+    let panel = ".trunk-operations";
+    browser.wait_text(&format!("{panel} .maintenance-state"), "In service.").await?;
+
+    browser.click(&format!("{panel} button.drain")).await?;
+    browser.wait_text(&format!("{panel} .maintenance-state"), "Drained: new calls are refused.").await?;
+    assert_eq!(server.expect(&t, "GET", &maintenance, None, 200).await?["maintenance"], true, "Asterisk holds the drain");
+    browser.click(&format!("{panel} button.drain")).await?;
+    browser.wait_text(&format!("{panel} .maintenance-state"), "In service.").await?;
+    assert_eq!(server.expect(&t, "GET", &maintenance, None, 200).await?["maintenance"], false);
+
+    browser.click(&format!("{panel} button.qualify")).await?;
+    let contacts = browser.text_of(&format!("{panel} .qualify-result li")).await?;
+    assert!(contacts.starts_with(&format!("sip:{}:5060", at.t1)), "{contacts}");
+
+    browser.click(&format!("{panel} button.registration-check")).await?;
+    browser.wait_text(&format!("{panel} .registration-result li"), "This trunk does not register.").await?;
+
+    // An empty number is refused next to the field; a typed one is called.
+    browser.click(&format!("{panel} form.test-call button[type=submit]")).await?;
+    let refused = browser.text_of(&format!("{panel} form.test-call .error")).await?;
+    assert!(refused.contains("Type the number"), "{refused}");
+    let mut t1 = Sipp::start("page-t1", Scenario::Xml(&far_end_refusing(486, "Busy Here")), at.t1, 5060, None, 1, &["-aa"])?;
+    t1.wait_listening().await?;
+    browser.fill(&format!("{panel} form.test-call input"), "4185550400").await?;
+    browser.click(&format!("{panel} form.test-call button[type=submit]")).await?;
+    let result = match browser.text_of(&format!("{panel} .call-result")).await {
+        Ok(result) => result,
+        Err(e) => {
+            let shot = browser.screenshot("trunk-operations-failed").await?;
+            anyhow::bail!("{e}: panel shows {:?} ({})\nT1: {:?}", browser.text_of(panel).await?, shot.display(), t1.received_requests());
+        }
+    };
+    assert!(result.starts_with("busy: SIP 486"), "{result}");
+    assert!(invites(&t1).iter().any(|r| r.starts_with(&format!("INVITE sip:4185550400@{}", at.t1))), "{:?}", t1.received_requests());
+    for (width, height, label) in [(1280, 900, "wide"), (390, 844, "phone")] {
+        browser.client.set_window_size(width, height).await?;
+        let shot = browser.screenshot(&format!("trunk-operations-{label}")).await?;
+        eprintln!("screenshot: {}", shot.display());
+    }
+
+    // The route's failover policy, edited in the outcall form: a bad entry
+    // is refused next to the policy, a good one is stored.
+    browser.client.set_window_size(1280, 900).await?;
+    browser.click("header.topbar a[href='/outcalls']").await?;
+    browser.click("tr[data-outcall='carriers'] button.edit").await?;
+    let stop_on = "form.new-outcall input[name=stop_on]";
+    assert_eq!(browser.client.find(fantoccini::Locator::Css(stop_on)).await?.prop("value").await?.as_deref(), Some("486, 600, 603, 404"));
+    browser.fill(stop_on, "486, 600, 603, 404, busy").await?;
+    browser.click("form.new-outcall button[type=submit]").await?;
+    let refused = browser.text_of("form.new-outcall .field-error[data-field=failover_policy]").await?;
+    assert!(refused.contains("busy"), "{refused}");
+    browser.fill(stop_on, "486, 600, 603, 404, 480").await?;
+    browser.click("form.new-outcall button[type=submit]").await?;
+    eventually("the policy stored", Duration::from_secs(10), || async {
+        let outcall = server.expect(&t, "GET", &format!("{API}/outcalls/1"), None, 200).await.ok()?;
+        (outcall["failover_policy"]["stop_on"] == json!(["486", "600", "603", "404", "480"])).then_some(())
+    })
+    .await?;
+    let errors = browser.page_errors().await?;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_registration_shows_the_registrars_code_and_reason() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.5.13";
+    const REGISTRAR_IP: &str = "127.0.5.14";
+    let asterisk = AsteriskInstance::start("trunk-registration", PBX_IP, 16403).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let ami = asterisk.connect_ami().await?;
+    let t = server.admin_token().await?;
+    let mut registrar = Sipp::start("registrar-403", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR_IP, 5060, None, 1, &["-aa"])?;
+    registrar.wait_listening().await?;
+    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
+    let sip = server
+        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({"username": "acct", "secret": "pw", "type": "peer", "host": REGISTRAR_IP})), 201)
+        .await?;
+    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&sip)), None, 204).await?;
+    let register = server
+        .expect(&t, "POST", &format!("{API}/registers/sip"), Some(json!({"auth_username": "acct", "auth_password": "pw", "transport": "udp", "remote_host": REGISTRAR_IP})), 201)
+        .await?;
+    server.expect(&t, "PUT", &format!("{API}/trunks/{}/registers/sip/{}", id(&trunk), id(&register)), None, 204).await?;
+    eventually("the registration in Asterisk", Duration::from_secs(15), || async {
+        patchbay_e2e::sipp::pbx::registrations(&ami).await.iter().any(|(name, _)| name == "acct").then_some(())
+    })
+    .await?;
+
+    let path = format!("/api/patchbay/1.0/trunks/{}/registration", id(&trunk));
+    let shown = eventually("the registration to show the registrar's 403", Duration::from_secs(20), || async {
+        let answer = server.expect(&t, "GET", &path, None, 200).await.ok()?;
+        let first = answer["registrations"][0].clone();
+        (first["last_code"] == 403 && first["status"] == "Rejected").then_some(answer)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}\nregistrar: {:?}", registrar.received_requests()))?;
+    eprintln!("registration: {shown}");
+    let first = &shown["registrations"][0];
+    assert_eq!(first["last_reason"], "Forbidden", "{shown}");
+    assert_eq!(first["server_uri"], format!("sip:{REGISTRAR_IP}"), "{shown}");
+    assert!(registrar.received_requests().iter().any(|r| r.starts_with("REGISTER ")), "{:?}", registrar.received_requests());
     Ok(())
 }

@@ -55,3 +55,42 @@ pub async fn contact_statuses(client: &AmiClient, endpoint: &str) -> Result<Vec<
         })
         .collect())
 }
+
+/// One outbound registration as `PJSIPShowRegistrationsOutbound` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboundRegistration {
+    /// The registration section.
+    pub name: String,
+    /// `sip:provider.example`.
+    pub server_uri: String,
+    /// `Registered`, `Rejected`, `Unregistered`...
+    pub status: String,
+}
+
+/// The outbound registrations whose `endpoint` is `endpoint` (the
+/// registration `Registry` events carry no SIP code: see [`history`]).
+pub async fn registrations_of(client: &AmiClient, endpoint: &str) -> Result<Vec<OutboundRegistration>, AmiError> {
+    let answer = client.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("OutboundRegistrationDetail") && e.get("Endpoint") == Some(endpoint))
+        .map(|e| OutboundRegistration {
+            name: e.get("ObjectName").unwrap_or_default().to_owned(),
+            server_uri: e.get("ServerUri").unwrap_or_default().to_owned(),
+            status: e.get("Status").unwrap_or_default().to_owned(),
+        })
+        .collect())
+}
+
+/// `PJSIPRegister`: a REGISTER for `registration` now.
+pub async fn register_now(client: &AmiClient, registration: &str) -> Result<(), AmiError> {
+    client.send("PJSIPRegister", AmiMessage::new().with("Registration", registration)).await.map(|_| ())
+}
+
+/// PJSIP's own message history (`res_pjsip_history`), turned on if it was
+/// not, as the lines of `pjsip show history`: where a REGISTER's answer
+/// code is found, since AMI's registration events carry none.
+pub async fn history(client: &AmiClient) -> Result<Vec<String>, AmiError> {
+    client.command("pjsip set history on").await?;
+    client.command("pjsip show history").await
+}

@@ -60,6 +60,7 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/patchbay/1.0/calls", &["post"], "Test call (Originate) and its outcome (master)", true),
     ("/api/patchbay/1.0/trunks/{id}/maintenance", &["get", "put"], "Drain a SIP trunk (PJSIPSetMaintenance: new calls refused, calls in progress continue) or put it back, read back from Asterisk", true),
     ("/api/patchbay/1.0/trunks/{id}/qualify", &["post"], "Send an OPTIONS to the trunk's contacts now; their status and round trip", true),
+    ("/api/patchbay/1.0/trunks/{id}/registration", &["get"], "The trunk's outbound registrations with the registrar's last SIP code and reason (from PJSIP's message history)", true),
     ("/api/patchbay/1.0/trunks/{id}/test-call", &["post"], "A test call through the trunk to a number: outcome, SIP code and timing", true),
     ("/api/patchbay/1.0/snapshot", &["get"], "The caller's tenant snapshot", true),
     ("/api/patchbay/1.0/simulate", &["post"], "Simulate a dialled number", true),

@@ -1,6 +1,7 @@
 //! Trunk operations at run time, on what Asterisk holds rather than on the
-//! stored configuration: drain (maintenance) and back, an OPTIONS now, and
-//! a test call through the trunk. Each resolves the trunk in the caller's
+//! stored configuration: drain (maintenance) and back, an OPTIONS now, a
+//! test call through the trunk, and the registration with the registrar's
+//! last SIP answer. Each resolves the trunk in the caller's
 //! tenant (another tenant's trunk is a 404, like a missing one) and needs a
 //! SIP endpoint; the AMI actions are in `ami::endpoint_ops`.
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/trunks/{id}/maintenance", get(maintenance).put(set_maintenance))
         .route("/trunks/{id}/qualify", post(qualify))
         .route("/trunks/{id}/test-call", post(test_call))
+        .route("/trunks/{id}/registration", get(registration))
 }
 
 /// The trunk's id, tenant and the name of its PJSIP endpoint as Asterisk
@@ -111,6 +113,65 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "maintenance": held, "elapsed_ms": elapsed_ms})).into_response())
 }
 
+/// The host of a registration's `ServerUri` (`sip:host:port;…`).
+fn server_host(uri: &str) -> &str {
+    let rest = uri.strip_prefix("sips:").or_else(|| uri.strip_prefix("sip:")).unwrap_or(uri);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split([';', '>']).next().unwrap_or(rest);
+    rest.rsplit_once(':').map_or(rest, |(host, _)| host)
+}
+
+/// `GET …/trunks/{id}/registration`: each outbound registration of the
+/// trunk with its status and the SIP code and reason of the registrar's
+/// last answer, from PJSIP's message history. When the history holds no
+/// answer yet (it was off), a REGISTER is sent now and its answer awaited.
+async fn registration(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let trunk = sip_trunk(&state, &caller, &id)?;
+    let client = match client(&state) {
+        Ok(client) => client,
+        Err(response) => return Ok(response),
+    };
+    let started = Instant::now();
+    let registrations = match endpoint_ops::registrations_of(client, &trunk.endpoint).await {
+        Ok(found) => found,
+        Err(error) => return Ok(asterisk_error(error)),
+    };
+    let mut shown = Vec::new();
+    for registration in registrations {
+        let host = server_host(&registration.server_uri).to_owned();
+        let mut answers = match endpoint_ops::history(client).await {
+            Ok(lines) => patchbay_shared::health::register_answers(&lines, &host),
+            Err(error) => return Ok(asterisk_error(error)),
+        };
+        if answers.is_empty() {
+            if let Err(error) = endpoint_ops::register_now(client, &registration.name).await {
+                return Ok(asterisk_error(error));
+            }
+            let deadline = Instant::now() + QUALIFY_WAIT;
+            while answers.is_empty() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Ok(lines) = endpoint_ops::history(client).await {
+                    answers = patchbay_shared::health::register_answers(&lines, &host);
+                }
+            }
+        }
+        // Read again: the status may have followed the answer just seen.
+        let status = endpoint_ops::registrations_of(client, &trunk.endpoint)
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().find(|r| r.name == registration.name))
+            .map_or(registration.status.clone(), |r| r.status);
+        let last = answers.last();
+        shown.push(json!({
+            "name": registration.name, "server_uri": registration.server_uri, "status": status,
+            "last_code": last.map(|a| a.code), "last_reason": last.map(|a| a.reason.clone()), "last_answer_at": last.map(|a| a.at),
+            "answers": answers.iter().rev().take(10).collect::<Vec<_>>(),
+        }));
+    }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "registrations": shown, "elapsed_ms": elapsed_ms})).into_response())
+}
+
 /// Whether `after` shows an OPTIONS answered or given up on since `before`:
 /// a contact whose round trip or status changed.
 fn qualified_since(before: &[ContactStatus], after: &[ContactStatus]) -> bool {
@@ -186,6 +247,13 @@ mod tests {
 
     fn contact(uri: &str, status: &str, rtt: u64) -> ContactStatus {
         ContactStatus { uri: uri.into(), status: status.into(), roundtrip_usec: rtt }
+    }
+
+    #[test]
+    fn the_server_host_of_a_registration() {
+        assert_eq!(server_host("sip:127.0.5.14"), "127.0.5.14");
+        assert_eq!(server_host("sip:provider.example:5070;transport=udp"), "provider.example");
+        assert_eq!(server_host("sips:acct@provider.example"), "provider.example");
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod outcalls;
 pub mod routes;
 pub mod simulator;
 pub mod trunk_form;
+pub mod trunk_ops;
 pub mod trunks;
 pub mod users;
