@@ -60,8 +60,8 @@ fn unavailable(message: impl std::fmt::Display) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(json!([message.to_string()]))).into_response()
 }
 
-fn client(state: &AppState) -> Result<&AmiClient, Response> {
-    state.asterisk.client().ok_or_else(|| unavailable("no Asterisk connected"))
+fn client(state: &AppState) -> Result<&AmiClient, Box<Response>> {
+    state.asterisk.client().ok_or_else(|| Box::new(unavailable("no Asterisk connected")))
 }
 
 fn asterisk_error(error: AmiError) -> Response {
@@ -73,7 +73,7 @@ async fn maintenance(State(state): State<AppState>, caller: Caller, Path(id): Pa
     let trunk = sip_trunk(&state, &caller, &id)?;
     let client = match client(&state) {
         Ok(client) => client,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     Ok(match endpoint_ops::in_maintenance(client, &trunk.endpoint).await {
         Ok(on) => Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "maintenance": on})).into_response(),
@@ -92,7 +92,7 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
     let trunk = sip_trunk(&state, &caller, &id)?;
     let client = match client(&state) {
         Ok(client) => client,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let started = Instant::now();
     if let Err(error) = endpoint_ops::set_maintenance(client, &trunk.endpoint, on).await {
@@ -129,7 +129,7 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
     let trunk = sip_trunk(&state, &caller, &id)?;
     let client = match client(&state) {
         Ok(client) => client,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let started = Instant::now();
     let registrations = match endpoint_ops::registrations_of(client, &trunk.endpoint).await {
@@ -185,7 +185,7 @@ async fn qualify(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     let trunk = sip_trunk(&state, &caller, &id)?;
     let client = match client(&state) {
         Ok(client) => client,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     let before = endpoint_ops::contact_statuses(client, &trunk.endpoint).await.unwrap_or_default();
     let started = Instant::now();
@@ -232,7 +232,7 @@ async fn test_call(State(state): State<AppState>, caller: Caller, Path(id): Path
     }
     let client = match client(&state) {
         Ok(client) => client,
-        Err(response) => return Ok(response),
+        Err(response) => return Ok(*response),
     };
     match crate::calls::place(client, &request).await {
         Ok(Ok(outcome)) => Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "number": number, "outcome": outcome})).into_response()),
