@@ -33,6 +33,8 @@ pub struct CallOutcome {
     pub cause: CallCause,
     /// The channel Asterisk created.
     pub channel: String,
+    /// From the `Originate` to its outcome (the answer, or the hang-up).
+    pub elapsed_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,10 @@ pub struct CallCause {
     /// Q.850 cause of the first hang-up seen for the call, if any.
     pub hangup_cause: Option<u32>,
     pub hangup_cause_text: Option<String>,
+    /// The SIP final response of a PJSIP call: 200 when answered, else the
+    /// `Hangup` event's `TechCause` (Asterisk 22.7+), absent when Asterisk
+    /// gave none (the channel could not even be created).
+    pub sip_code: Option<u32>,
 }
 
 /// A request refused before anything reached Asterisk: (field, message).
@@ -125,6 +131,7 @@ pub async fn place(client: &AmiClient, request: &CallRequest) -> Result<Result<C
         headers = headers.with("CallerID", format!("<{caller_id}>"));
     }
     let mut events = client.subscribe();
+    let started = std::time::Instant::now();
     let response = client.send_awaiting_event("Originate", headers, "OriginateResponse", RING_TIMEOUT + ANSWER_MARGIN).await?;
     let reason = response.get("Reason").and_then(|r| r.parse().ok());
     let result = match (response.get("Response"), reason) {
@@ -132,6 +139,7 @@ pub async fn place(client: &AmiClient, request: &CallRequest) -> Result<Result<C
         (_, Some(5)) => "busy",
         _ => "failed",
     };
+    let elapsed_ms = started.elapsed().as_millis() as u64;
     // Hang-ups of our channels seen so far, then briefly after.
     let mut hangup = None;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(if result == "answered" { 1500 } else { 300 });
@@ -141,7 +149,11 @@ pub async fn place(client: &AmiClient, request: &CallRequest) -> Result<Result<C
             Ok(Ok(event)) => {
                 let ours = [event.get("Uniqueid"), event.get("Linkedid")].into_iter().flatten().any(|uid| uid == first || uid == second);
                 if event.event_name() == Some("Hangup") && ours && hangup.is_none() {
-                    hangup = Some((event.get("Cause").and_then(|c| c.parse().ok()), event.get("Cause-txt").map(str::to_string)));
+                    hangup = Some((
+                        event.get("Cause").and_then(|c| c.parse().ok()),
+                        event.get("Cause-txt").map(str::to_string),
+                        event.get("TechCause").and_then(|c| c.parse().ok()),
+                    ));
                 }
             }
             Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
@@ -151,12 +163,14 @@ pub async fn place(client: &AmiClient, request: &CallRequest) -> Result<Result<C
             break;
         }
     }
-    let (hangup_cause, hangup_cause_text) = hangup.unwrap_or((None, None));
+    let (hangup_cause, hangup_cause_text, tech_cause) = hangup.unwrap_or((None, None, None));
     let result = if result == "failed" && hangup_cause == Some(17) { "busy" } else { result };
+    let sip_code = if result == "answered" && channel.starts_with("PJSIP/") { Some(200) } else { tech_cause };
     Ok(Ok(CallOutcome {
         result,
-        cause: CallCause { reason, reason_text: reason_text(reason), hangup_cause, hangup_cause_text },
+        cause: CallCause { reason, reason_text: reason_text(reason), hangup_cause, hangup_cause_text, sip_code },
         channel: response.get("Channel").unwrap_or(&channel).to_string(),
+        elapsed_ms,
     }))
 }
 

@@ -67,6 +67,7 @@ pub fn outcall(id: u64, name: &str, trunks: &[u64], extensions: Vec<OutcallExten
         preprocess_subroutine: None,
         trunks: trunks.iter().map(|&id| IdRef { id: TrunkId(id) }).collect(),
         extensions,
+        failover_policy: FailoverPolicy::default(),
     }
 }
 

@@ -9,6 +9,8 @@
 //!   (seed docs 000/001) translated to the PJSIP model.
 //! - [`callerid`]: parsing caller-ID strings and the outgoing caller-ID
 //!   precedence, with an explanation of the choice.
+//! - [`health`]: a trunk's reachability with hysteresis and its registration
+//!   with the SIP code, as transitions in a bounded history (time passed in).
 //! - [`model`]: the Wazo confd objects (wire shapes) and the [`model::Snapshot`]
 //!   that gathers them as the one input of everything below.
 //! - [`validate`]: every Wazo rule plus the injection rules, per object and
@@ -26,6 +28,7 @@
 
 pub mod api;
 pub mod callerid;
+pub mod health;
 pub mod inbound;
 pub mod kazoo;
 pub mod lint;

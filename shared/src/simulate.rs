@@ -75,6 +75,20 @@ pub struct TrunkAttempt {
     pub dial: Option<String>,
     /// Why it is skipped.
     pub skipped: Option<String>,
+    /// What happens after each example failure of this trunk
+    /// ([`AttemptResult::EXAMPLES`]); empty for a skipped trunk.
+    pub on_failure: Vec<FailureBranch>,
+}
+
+/// One failure of one trunk and what the outcall does next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureBranch {
+    /// How the attempt ended.
+    pub failure: AttemptResult,
+    /// What the policy decides.
+    pub action: FailoverAction,
+    /// In words: "trunk 2 is tried next", "the call ends: the caller gets 486 Busy Here".
+    pub next: String,
 }
 
 /// How an outcall handles the call.
@@ -94,8 +108,8 @@ pub struct OutcallTrace {
     pub number: String,
     /// Trunks in failover order.
     pub trunks: Vec<TrunkAttempt>,
-    /// The DIALSTATUS values that move to the next trunk.
-    pub fails_over_on: Vec<DialStatus>,
+    /// Which failures move to the next trunk and which end the call.
+    pub failover_policy: FailoverPolicy,
     /// The caller ID presented, and why.
     pub caller_id: Resolved,
 }
@@ -439,20 +453,28 @@ fn outcall(
         "outcall `{}`: strip {strip} digit(s) and prefix `{prefix}`: the trunks receive `{number}`",
         outcall.name
     ));
-    let trunks: Vec<TrunkAttempt> = outcall_trunks(s, outcall, &number)
+    let mut trunks: Vec<TrunkAttempt> = outcall_trunks(s, outcall, &number)
         .into_iter()
         .map(|(trunk_id, dial)| match dial {
-            Ok(dial) => TrunkAttempt { trunk_id, dial: Some(dial), skipped: None },
-            Err(reason) => TrunkAttempt { trunk_id, dial: None, skipped: Some(reason) },
+            Ok(dial) => TrunkAttempt { trunk_id, dial: Some(dial), skipped: None, on_failure: vec![] },
+            Err(reason) => TrunkAttempt { trunk_id, dial: None, skipped: Some(reason), on_failure: vec![] },
         })
         .collect();
+    let usable: Vec<TrunkId> = trunks.iter().filter(|t| t.dial.is_some()).map(|t| t.trunk_id).collect();
+    for (position, trunk) in trunks.iter_mut().filter(|t| t.dial.is_some()).enumerate() {
+        trunk.on_failure = AttemptResult::EXAMPLES
+            .iter()
+            .map(|&failure| branch(&outcall.failover_policy, failure, usable.get(position + 1).copied()))
+            .collect();
+    }
     if !outcall.enabled {
         why.push("the outcall is disabled: the call hangs up".into());
     } else if trunks.iter().all(|t| t.dial.is_none()) {
         why.push("no usable trunk: the call fails with congestion".into());
     } else {
         let order: Vec<&str> = trunks.iter().filter_map(|t| t.dial.as_deref()).collect();
-        why.push(format!("dials {} (next one only on CONGESTION or CHANUNAVAIL)", order.join(", then ")));
+        why.push(format!("dials {}", order.join(", then ")));
+        why.push(policy_summary(&outcall.failover_policy));
     }
     let calling = user.as_ref().map(|(u, number)| CallingUser {
         caller_id: u.caller_id.as_deref(),
@@ -475,9 +497,64 @@ fn outcall(
         external_prefix: prefix,
         number,
         trunks,
-        fails_over_on: DialStatus::FAILOVER.to_vec(),
+        failover_policy: outcall.failover_policy.clone(),
         caller_id,
     })
+}
+
+/// What the outcall does after `failure` of a trunk whose next usable trunk
+/// is `next`.
+fn branch(policy: &FailoverPolicy, failure: AttemptResult, next: Option<TrunkId>) -> FailureBranch {
+    let action = policy.decide(failure).unwrap_or(FailoverAction::Stop);
+    let text = match (action, next) {
+        (FailoverAction::NextTrunk, Some(trunk)) => format!("trunk {trunk} is tried next"),
+        (FailoverAction::NextTrunk, None) => "no trunk is left: the call ends with congestion (503 to a SIP caller)".into(),
+        (FailoverAction::Stop, _) => match failure {
+            AttemptResult::Sip(_) => format!("the call ends: the caller gets {}", failure.describe()),
+            _ => format!("the call ends ({})", failure.describe()),
+        },
+    };
+    FailureBranch { failure, action, next: text }
+}
+
+/// One sentence for the explanation: the policy's two lists and its default.
+fn policy_summary(policy: &FailoverPolicy) -> String {
+    let list = |v: &[FailureOutcome]| if v.is_empty() { "nothing".to_string() } else { v.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ") };
+    let otherwise = match policy.otherwise {
+        FailoverAction::NextTrunk => "moves on",
+        FailoverAction::Stop => "ends the call",
+    };
+    format!(
+        "after a failed attempt: next trunk on {}; the call ends on {}; any other failure {otherwise} (a code beats its class)",
+        list(&policy.next_trunk_on),
+        list(&policy.stop_on)
+    )
+}
+
+/// The attempts of an outcall when trunk `i` fails with `failures[i]`
+/// (trunks without a chosen failure answer): the "what if" of the
+/// simulator. Each step says which trunk was tried, how it ended and what
+/// came next; the last step ends the call.
+pub fn follow_failures(outcall: &OutcallTrace, failures: &[AttemptResult]) -> Vec<String> {
+    let usable: Vec<&TrunkAttempt> = outcall.trunks.iter().filter(|t| t.dial.is_some()).collect();
+    let mut steps = Vec::new();
+    for (i, trunk) in usable.iter().enumerate() {
+        let failure = failures.get(i).copied().unwrap_or(AttemptResult::Answered);
+        let dial = trunk.dial.as_deref().unwrap_or_default();
+        let Some(action) = outcall.failover_policy.decide(failure) else {
+            steps.push(format!("trunk {} ({dial}): {}", trunk.trunk_id, failure.describe()));
+            return steps;
+        };
+        let b = branch(&outcall.failover_policy, failure, usable.get(i + 1).map(|t| t.trunk_id));
+        steps.push(format!("trunk {} ({dial}): {}: {}", trunk.trunk_id, failure.describe(), b.next));
+        if action == FailoverAction::Stop {
+            return steps;
+        }
+    }
+    if usable.is_empty() {
+        steps.push("no usable trunk: the call fails with congestion".into());
+    }
+    steps
 }
 
 #[cfg(test)]

@@ -352,6 +352,9 @@ load = func_logic.so
 load = func_channel.so
 load = func_global.so
 load = func_groupcount.so
+load = func_hangupcause.so
+load = res_pjsip_maintenance.so
+load = res_pjsip_history.so
 ";
 
 const LOGGER_CONF: &str = "\

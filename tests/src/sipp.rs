@@ -381,3 +381,152 @@ pub mod provider {
         )
     }
 }
+
+/// Far ends and phones for the trunk-operation call tests: a trunk that
+/// refuses with a chosen SIP code, and phones that expect a final answer or
+/// hold an answered call for a while.
+pub mod scenarios {
+    /// A `<send>` of the final response `code reason` to the last request,
+    /// without a body.
+    fn reply(code: u16, reason: &str) -> String {
+        format!(
+            r#"<send>
+        <![CDATA[
+          SIP/2.0 {code} {reason}
+          [last_Via:]
+          [last_From:]
+          [last_To:];tag=[pid]SIPpTag01[call_number]
+          [last_Call-ID:]
+          [last_CSeq:]
+          Content-Length: 0
+        ]]>
+      </send>"#
+        )
+    }
+
+    /// A far end answering every INVITE with `code reason` (and waiting for
+    /// the ACK), for `calls` calls.
+    pub fn far_end_refusing(code: u16, reason: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="far end: {code} {reason}">
+      <recv request="INVITE" />
+      {reply}
+      <recv request="ACK" />
+    </scenario>
+    "#,
+            reply = reply(code, reason)
+        )
+    }
+
+    /// A far end that answers each OPTIONS with 200 OK (one sipp call per
+    /// OPTIONS: run it for as many calls as OPTIONS are expected).
+    pub fn options_responder() -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="far end: answers OPTIONS">
+      <recv request="OPTIONS" />
+      {reply}
+    </scenario>
+    "#,
+            reply = reply(200, "OK")
+        )
+    }
+
+    /// A registrar refusing every REGISTER with `code reason`, in a loop
+    /// (the retries share one Call-ID: one sipp call).
+    pub fn registrar_refusing(code: u16, reason: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="registrar: {code} {reason}, forever">
+      <label id="next" />
+      <recv request="REGISTER" />
+      {reply}
+      <nop next="next" />
+    </scenario>
+    "#,
+            reply = reply(code, reason)
+        )
+    }
+
+    /// The phone's INVITE (PCMU offer) to `[service]`, and the responses
+    /// before the final one.
+    const PHONE_INVITE: &str = r#"<send retrans="500">
+        <![CDATA[
+          INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+          From: phone <sip:phone@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+          To: <sip:[service]@[remote_ip]:[remote_port]>
+          Call-ID: [call_id]
+          CSeq: 1 INVITE
+          Contact: sip:phone@[local_ip]:[local_port]
+          Max-Forwards: 70
+          Content-Type: application/sdp
+          Content-Length: [len]
+
+          v=0
+          o=phone 1 1 IN IP[local_ip_type] [local_ip]
+          s=-
+          c=IN IP[media_ip_type] [media_ip]
+          t=0 0
+          m=audio [media_port] RTP/AVP 0
+          a=rtpmap:0 PCMU/8000
+        ]]>
+      </send>
+      <recv response="100" optional="true" />
+      <recv response="180" optional="true" />
+      <recv response="183" optional="true" />"#;
+
+    /// An in-dialog request of the phone's call (`ACK`, `BYE`) with CSeq `cseq`.
+    fn phone_request(method: &str, cseq: u32) -> String {
+        format!(
+            r#"<send>
+        <![CDATA[
+          {method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+          From: phone <sip:phone@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+          To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+          Call-ID: [call_id]
+          CSeq: {cseq} {method}
+          Max-Forwards: 70
+          Content-Length: 0
+        ]]>
+      </send>"#
+        )
+    }
+
+    /// A phone whose call must end with the final response `code` (the
+    /// caller hears busy for 486), acknowledged.
+    pub fn phone_expecting(code: u16) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="phone: expects {code}">
+      {PHONE_INVITE}
+      <recv response="{code}" />
+      {ack}
+    </scenario>
+    "#,
+            ack = phone_request("ACK", 1)
+        )
+    }
+
+    /// A phone that places a call, keeps it up for `hold_ms` after the
+    /// answer, then hangs up; it succeeds only if the BYE gets its 200 OK,
+    /// i.e. the call was still up.
+    pub fn phone_holding_call(hold_ms: u32) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="phone: holds the call {hold_ms} ms">
+      {PHONE_INVITE}
+      <recv response="200" rtd="true" />
+      {ack}
+      <pause milliseconds="{hold_ms}" />
+      {bye}
+      <recv response="200" crlf="true" />
+    </scenario>
+    "#,
+            ack = phone_request("ACK", 1),
+            bye = phone_request("BYE", 2).replace("<send>", "<send retrans=\"500\">")
+        )
+    }
+}

@@ -159,6 +159,22 @@ async fn references_never_cross_tenants() -> anyhow::Result<()> {
     let alpha_name = alpha.endpoint["name"].as_str().unwrap().to_string();
     let bravo_name = bravo.endpoint["name"].as_str().unwrap().to_string();
 
+    // Trunk operations: another tenant's trunk is not found, like a missing
+    // one; the tenant's own is found (503: no Asterisk here).
+    for (method, what, body) in [
+        ("GET", "maintenance", None),
+        ("PUT", "maintenance", Some(json!({"maintenance": true}))),
+        ("POST", "qualify", None),
+        ("POST", "test-call", Some(json!({"number": "100"}))),
+        ("GET", "registration", None),
+    ] {
+        for (trunk, expected) in [(alpha.trunk, 404), (999_999, 404), (bravo.trunk, 503)] {
+            let path = format!("/api/patchbay/1.0/trunks/{trunk}/{what}");
+            let (status, answer) = call_as(&s, &bravo_admin, None, method, &path, body.clone()).await?;
+            assert_eq!(status, expected, "{method} {path}: {answer}");
+        }
+    }
+
     // (method, path, body, field named in the 400): alpha's things and the master's `default`.
     let incall_to = |destination: Value| json!({"destination": destination});
     let trunk_destination = |trunk: i64, failover: Value| json!({"type": "trunk", "trunk_id": trunk, "failover": failover});

@@ -11,6 +11,8 @@
 //! - `config_writer`: reads and writes whole config files through
 //!   `GetConfig` / `UpdateConfig`, chunked within AMI's limits.
 //! - `url`: `ami://USER:SECRET@HOST:PORT`.
+//! - `endpoint_ops`: run-time operations on one PJSIP endpoint (maintenance,
+//!   qualify now, contact status), without touching its configuration.
 //!
 //! Secrets never reach logs: [`Secret`], [`AmiUrl`] and [`AmiMessage`] redact
 //! them in `Debug`/`Display`.
@@ -19,6 +21,7 @@ mod client;
 mod codec;
 pub mod config_writer;
 mod connection;
+pub mod endpoint_ops;
 mod error;
 mod session;
 mod url;

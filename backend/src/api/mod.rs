@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod patchbay;
 pub mod resource;
 pub mod routing;
+pub mod trunk_ops;
 pub mod trunks;
 
 use crate::server::AppState;

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plan", post(crate::config_code::api::plan))
         .route("/apply", post(crate::config_code::api::apply))
         .route("/doctor", get(doctor))
+        .merge(super::trunk_ops::routes())
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own

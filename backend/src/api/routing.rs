@@ -10,7 +10,7 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use patchbay_shared::model::{ContextKind, ContextRanges, Extension, Incall, Line, Outcall, OutcallExtension, RangeUse, TrunkId, User};
+use patchbay_shared::model::{ContextKind, ContextRanges, Extension, FailoverPolicy, Incall, Line, Outcall, OutcallExtension, RangeUse, TrunkId, User};
 use patchbay_shared::tenancy::{Directory, Target};
 use patchbay_shared::validate;
 use rusqlite::Connection;
@@ -168,11 +168,12 @@ pub static OUTCALLS: Resource = Resource {
     spec: Spec { kind: Kind::Outcall, noun: "Outcall", path: "outcalls", rel: "outcalls", by_uuid: false },
     columns: &["id", "name", "description", "preprocess_subroutine"],
     default_order: "id",
-    writable: &["name", "internal_caller_id", "ring_time", "description", "enabled", "preprocess_subroutine"],
+    writable: &["name", "internal_caller_id", "ring_time", "description", "enabled", "preprocess_subroutine", "failover_policy"],
     required: &["name"],
     defaults: || {
         json!({"internal_caller_id": false, "ring_time": null, "description": null, "enabled": true,
-               "preprocess_subroutine": null, "trunks": [], "extensions": []})
+               "preprocess_subroutine": null, "trunks": [], "extensions": [],
+               "failover_policy": FailoverPolicy::default()})
         .as_object()
         .cloned()
         .unwrap_or_default()
@@ -221,6 +222,10 @@ fn present_outcall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiRes
     }
     body["trunks"] = Value::Array(trunks);
     body["extensions"] = Value::Array(extensions);
+    // Rows from before the policy existed, and partial policies, read back
+    // complete: what the renderer uses.
+    let policy: FailoverPolicy = serde_json::from_value(row.body["failover_policy"].clone()).unwrap_or_default();
+    body["failover_policy"] = json!(policy);
     body["schedules"] = json!([]);
     body["call_permissions"] = json!([]);
     Ok(body)

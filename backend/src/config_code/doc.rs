@@ -244,6 +244,10 @@ pub struct OutcallDoc {
     pub trunks: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<PatternDoc>,
+    /// Which trunk failures move on and which end the call; absent = the
+    /// default policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_policy: Option<patchbay_shared::model::FailoverPolicy>,
 }
 
 /// One dial pattern of an outcall: its extension and the per-pattern settings.

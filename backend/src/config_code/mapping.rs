@@ -295,6 +295,9 @@ pub fn export_tenant(stored: &Stored, tenant: &Tenant) -> Exported {
             preprocess_subroutine: text(&row.body["preprocess_subroutine"]),
             trunks,
             patterns,
+            failover_policy: serde_json::from_value::<patchbay_shared::model::FailoverPolicy>(row.body["failover_policy"].clone())
+                .ok()
+                .filter(|p| *p != patchbay_shared::model::FailoverPolicy::default()),
         });
     }
     for row in stored.in_tenant(Kind::Incall, uuid) {
@@ -738,6 +741,12 @@ pub fn desired_rows(
             ("trunks", Value::Array(trunk_refs)),
             ("extensions", Value::Array(patterns)),
         ]);
+        // A row stored before policies existed holds none, which means the
+        // default: written only when the policy really changes.
+        let wanted = outcall.failover_policy.clone().unwrap_or_default();
+        if serde_json::from_value::<patchbay_shared::model::FailoverPolicy>(row.body["failover_policy"].clone()).unwrap_or_default() != wanted {
+            set(&mut row, vec![("failover_policy", json!(wanted))]);
+        }
         b.push(Kind::Outcall, row, outcall.name.clone());
     }
 

@@ -257,3 +257,18 @@ fn config_diff_shows_the_changed_lines_only() {
     assert_eq!(diff["extensions.conf"], ["@@ line 3", "-same => n,Goto(${EXTEN:1})", "+same => n,Goto(${EXTEN:2})"]);
     assert!(plan::config_diff(&before, &before).is_empty());
 }
+
+#[test]
+fn a_failover_policy_is_exported_only_when_it_is_not_the_default_and_plans_as_one_field() {
+    use patchbay_shared::model::{FailoverPolicy, FailureOutcome};
+    let stored = stored();
+    let mut doc = mapping::export_tenant(&stored, master(&stored)).doc;
+    assert_eq!(doc.outcalls[0].failover_policy, None, "rows without a policy hold the default");
+    let mut policy = FailoverPolicy::default();
+    policy.stop_on.push(FailureOutcome::Code(480));
+    doc.outcalls[0].failover_policy = Some(policy.clone());
+    let (changes, _) = plan_for(&stored, &doc, &no_env).expect("valid");
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].fields, ["failover_policy"]);
+    assert_eq!(changes[0].after.as_ref().unwrap().body["failover_policy"]["stop_on"], json!(["486", "600", "603", "404", "480"]));
+}

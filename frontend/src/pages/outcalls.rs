@@ -15,7 +15,7 @@ use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_conf
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, lint_snapshot};
-use patchbay_shared::model::{ObjectKind, Snapshot};
+use patchbay_shared::model::{FailoverPolicy, ObjectKind, Snapshot};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -159,6 +159,12 @@ fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Va
     let chosen = RwSignal::new(
         original.as_ref().and_then(|o| o["trunks"].as_array().cloned()).unwrap_or_default().iter().filter_map(|t| t["id"].as_i64()).collect::<Vec<i64>>(),
     );
+    // The failover policy as comma-separated entries (`5xx, 408, no_answer`).
+    let stored_policy = original.as_ref().map(|o| o["failover_policy"].clone()).filter(Value::is_object).unwrap_or_else(|| json!(FailoverPolicy::default()));
+    let joined = |list: &Value| list.as_array().map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+    let next_on = RwSignal::new(joined(&stored_policy["next_trunk_on"]));
+    let stop_on = RwSignal::new(joined(&stored_policy["stop_on"]));
+    let otherwise = RwSignal::new(stored_policy["otherwise"].as_str().unwrap_or("next_trunk").to_string());
     let error = RwSignal::new(None::<FieldError>);
     let done = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -203,13 +209,15 @@ fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Va
         let cid = caller_id.get_untracked();
         settings["caller_id"] = if cid.is_empty() { Value::Null } else { json!(cid) };
         let order: Vec<Value> = chosen.get_untracked().into_iter().map(|id| json!({"id": id})).collect();
+        let entries = |text: String| text.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect::<Vec<_>>();
+        let policy = json!({"next_trunk_on": entries(next_on.get_untracked()), "stop_on": entries(stop_on.get_untracked()), "otherwise": otherwise.get_untracked()});
         let edit = edit_for_submit.clone();
         busy.set(true);
         spawn_local(async move {
             let token = session.token();
             let result = match edit {
-                Some(edit) => save_outcall(&token, &edit, &name_value, &pattern_value, &context_value, &settings, &order).await,
-                None => create_outcall(&token, &name_value, &pattern_value, &context_value, &settings, &order).await,
+                Some(edit) => save_outcall(&token, &edit, &name_value, &pattern_value, &context_value, &settings, &order, &policy).await,
+                None => create_outcall(&token, &name_value, &pattern_value, &context_value, &settings, &order, &policy).await,
             };
             busy.try_set(false);
             match result {
@@ -222,6 +230,10 @@ fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Va
                     }
                     strip.try_set("0".into());
                     chosen.try_set(Vec::new());
+                    let defaults = json!(FailoverPolicy::default());
+                    next_on.try_set(joined(&defaults["next_trunk_on"]));
+                    stop_on.try_set(joined(&defaults["stop_on"]));
+                    otherwise.try_set("next_trunk".into());
                     version.bump();
                     on_done();
                 }
@@ -278,22 +290,42 @@ fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Va
                 </ol>
                 {field_error(error, "trunks")}
             </fieldset>
+            <fieldset class="failover-policy-editor">
+                <legend>"When a trunk fails"</legend>
+                <p class="muted">"SIP codes (486), classes (5xx), no_answer or unreachable, separated by commas. A code beats its class."</p>
+                <label>"Try the next trunk on" <input name="next_trunk_on" bind:value=next_on autocomplete="off"/></label>
+                <label>"End the call on" <input name="stop_on" bind:value=stop_on autocomplete="off"/></label>
+                <label>"Any other failure"
+                    <select name="otherwise" prop:value=move || otherwise.get() on:change=move |ev| otherwise.set(event_target_value(&ev))>
+                        <option value="next_trunk">"tries the next trunk"</option>
+                        <option value="stop">"ends the call"</option>
+                    </select>
+                </label>
+                {field_error(error, "failover_policy")}
+            </fieldset>
             <div class="actions">
                 <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Saving…" } else if editing_now { "Save route" } else { "Create route" }}</button>
                 {editing_now.then(|| view! { <button type="button" class="link" on:click=move |_| on_done()>"Cancel"</button> })}
             </div>
-            <p class="error" role="alert">{move || error.get().filter(|e| !["name", "pattern", "context", "strip_digits", "external_prefix", "caller_id", "trunks"].contains(&e.field.as_str())).map(|e| e.message)}</p>
+            <p class="error" role="alert">{move || error.get().filter(|e| !["name", "pattern", "context", "strip_digits", "external_prefix", "caller_id", "trunks", "failover_policy"].contains(&e.field.as_str())).map(|e| e.message)}</p>
             <p class="ok">{move || done.get()}</p>
         </form>
     }
 }
 
+/// An outcall error: anything about the policy (`failover_policy.stop_on[1]`)
+/// is shown next to the policy's fields.
+fn outcall_field(failure: api::ApiFailure) -> FieldError {
+    if failure.0.contains("failover_policy") { FieldError { field: "failover_policy".into(), message: failure.0 } } else { to_field(failure, &[], "name") }
+}
+
 /// Outcall, pattern, their association, trunks; undone if a step fails.
-async fn create_outcall(token: &str, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value]) -> Result<(), FieldError> {
+#[allow(clippy::too_many_arguments)]
+async fn create_outcall(token: &str, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value], policy: &Value) -> Result<(), FieldError> {
     let mut undo = Undo::default();
-    let outcall = match api::send(token, "POST", &format!("{C}/outcalls"), &json!({"name": name})).await {
+    let outcall = match api::send(token, "POST", &format!("{C}/outcalls"), &json!({"name": name, "failover_policy": policy})).await {
         Ok(o) => o,
-        Err(f) => return Err(to_field(f, &[], "name")),
+        Err(f) => return Err(outcall_field(f)),
     };
     undo.push(format!("{C}/outcalls/{}", outcall["id"]));
     let ext = match api::send(token, "POST", &format!("{C}/extensions"), &json!({"exten": pattern, "context": context})).await {
@@ -312,9 +344,10 @@ async fn create_outcall(token: &str, name: &str, pattern: &str, context: &str, s
     Ok(())
 }
 
-/// Saves an edited route: name, first pattern (or a new one), its settings, trunks.
-async fn save_outcall(token: &str, edit: &EditingOutcall, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value]) -> Result<(), FieldError> {
-    api::send(token, "PUT", &format!("{C}/outcalls/{}", edit.id), &json!({"name": name})).await.map_err(|f| to_field(f, &[], "name"))?;
+/// Saves an edited route: name and policy, first pattern (or a new one), its settings, trunks.
+#[allow(clippy::too_many_arguments)]
+async fn save_outcall(token: &str, edit: &EditingOutcall, name: &str, pattern: &str, context: &str, settings: &Value, order: &[Value], policy: &Value) -> Result<(), FieldError> {
+    api::send(token, "PUT", &format!("{C}/outcalls/{}", edit.id), &json!({"name": name, "failover_policy": policy})).await.map_err(outcall_field)?;
     let extension_id = match edit.extension_id {
         Some(id) => {
             api::send(token, "PUT", &format!("{C}/extensions/{id}"), &json!({"exten": pattern, "context": context}))

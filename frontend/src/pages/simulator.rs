@@ -13,7 +13,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, Severity, lint_snapshot};
 use patchbay_shared::model::{ExtensionId, ObjectKind, Snapshot, TrunkEndpoint, TrunkId, UserId};
-use patchbay_shared::simulate::{Caller, OverlapVerdict, RouteKind, Simulator, Trace};
+use patchbay_shared::model::{AttemptResult, FailureOutcome};
+use patchbay_shared::simulate::{Caller, OutcallTrace, OverlapVerdict, RouteKind, Simulator, Trace, follow_failures};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -303,9 +304,7 @@ fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoV
                         }
                     }).collect_view()}
                 </ol>
-                {(!o.fails_over_on.is_empty()).then(|| view! {
-                    <p class="muted">"Next trunk on: " {o.fails_over_on.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(", ")}</p>
-                })}
+                <FailoverWhatIf outcall=o.clone() names=o.trunks.iter().filter(|t| t.dial.is_some()).map(|t| trunk_name(s, t.trunk_id)).collect() />
                 <h4>"Caller ID sent"</h4>
                 <p><code class="callerid">{cid_text}</code> " " <span class="muted" data-presentation=presentation.clone()>"(" {presentation.clone()} ")"</span></p>
                 <ul class="callerid-why">{cid.explanation.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}</ul>
@@ -330,6 +329,52 @@ fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoV
             {trace.destination.clone().map(|d| view! { <p>"Rings " <code class="destination">{d}</code></p> })}
             <h4>"Why"</h4>
             <ol class="explanation">{trace.explanation.iter().map(|line| view! { <li>{line.clone()}</li> }).collect_view()}</ol>
+        </div>
+    }
+}
+
+/// The outcall's failover policy, and "what if": a failure chosen for each
+/// trunk (by default the first answers 503) and where the call goes then.
+#[component]
+fn FailoverWhatIf(outcall: OutcallTrace, names: Vec<String>) -> impl IntoView {
+    let list = |v: &[FailureOutcome]| if v.is_empty() { "nothing".to_string() } else { v.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ") };
+    let policy = &outcall.failover_policy;
+    let summary = format!("Next trunk on {}; the call ends on {}; anything else: {}.", list(&policy.next_trunk_on), list(&policy.stop_on),
+        match policy.otherwise { patchbay_shared::model::FailoverAction::NextTrunk => "next trunk", patchbay_shared::model::FailoverAction::Stop => "the call ends" });
+    let choices: Vec<AttemptResult> = std::iter::once(AttemptResult::Answered).chain(AttemptResult::EXAMPLES).collect();
+    let initial: Vec<AttemptResult> = (0..names.len()).map(|i| if i == 0 { AttemptResult::Sip(503) } else { AttemptResult::Answered }).collect();
+    let failures = RwSignal::new(initial);
+    let steps = {
+        let outcall = outcall.clone();
+        move || follow_failures(&outcall, &failures.get())
+    };
+    view! {
+        <div class="failover-policy">
+            <h4>"If a trunk fails"</h4>
+            <p class="muted policy-summary">{summary}</p>
+            {(!names.is_empty()).then(|| view! {
+                <div class="what-if">
+                    {names.iter().enumerate().map(|(i, name)| {
+                        let field = format!("what-if-{i}");
+                        let options = choices.clone();
+                        view! {
+                            <label for=field.clone()>{format!("{name} answers")}</label>
+                            <select id=field data-trunk=name.clone() on:change=move |ev| {
+                                let picked = event_target_value(&ev).parse::<usize>().ok().and_then(|k| options.get(k).copied());
+                                if let Some(picked) = picked {
+                                    failures.update(|f| if let Some(slot) = f.get_mut(i) { *slot = picked });
+                                }
+                            }>
+                                {choices.clone().into_iter().enumerate().map(|(k, c)| {
+                                    let selected = move || failures.with(|f| f.get(i) == Some(&c));
+                                    view! { <option value=k.to_string() selected=selected>{c.describe()}</option> }
+                                }).collect_view()}
+                            </select>
+                        }
+                    }).collect_view()}
+                    <ol class="what-if-steps">{move || steps().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
+                </div>
+            })}
         </div>
     }
 }

@@ -2,7 +2,8 @@
 //! endpoint, and the live registration / reachability badges) and a
 //! form that creates and edits trunks of every kind (`trunk_form`); each
 //! row can be edited or deleted (the confirmation names the outgoing routes
-//! that use it).
+//! that use it). A SIP trunk's "Operate" opens `trunk_ops`: drain, an
+//! OPTIONS now, a test call.
 //!
 //! Live state streams from `/api/patchbay/1.0/events` (Server-Sent Events:
 //! a snapshot, then each change) through `EventSource`, which cannot send
@@ -14,6 +15,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
+use crate::pages::trunk_ops::TrunkOperations;
 use crate::pages::trunk_sharing::ShareControl;
 use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
 use leptos::prelude::*;
@@ -125,6 +127,7 @@ pub fn TrunksPage() -> impl IntoView {
     let draft = RwSignal::new(TrunkDraft::new());
     let editing = RwSignal::new(None::<Editing>);
     let busy = RwSignal::new(false);
+    let operating = RwSignal::new(None::<(i64, String)>);
     let reset = move || {
         editing.set(None);
         draft.set(TrunkDraft::new());
@@ -199,6 +202,7 @@ pub fn TrunksPage() -> impl IntoView {
                             let used_by = trunk["outcalls"].as_array().cloned().unwrap_or_default().iter().map(|o| text(&o["name"])).collect::<Vec<_>>().join(", ");
                             let for_edit = trunk.clone();
                             let for_delete = trunk.clone();
+                            let operate = kind.starts_with("SIP").then(|| (trunk["id"].as_i64().unwrap_or_default(), name.clone()));
                             view! {
                                 <tr data-trunk=row_key data-trunk-id=trunk["id"].to_string()>
                                     <td>{shown}</td>
@@ -210,6 +214,9 @@ pub fn TrunksPage() -> impl IntoView {
                                     <td class="used-by">{used_by}</td>
                                     <td class="sharing">{sharing(trunk.clone())}</td>
                                     <td class="row-actions">
+                                        {operate.map(|target| view! {
+                                            <button type="button" class="small operate" on:click=move |_| operating.set(Some(target.clone()))>"Operate"</button>
+                                        })}
                                         <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| edit(for_edit.clone())>"Edit"</button>
                                         <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
                                     </td>
@@ -222,6 +229,7 @@ pub fn TrunksPage() -> impl IntoView {
             </div>
             <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
+            {move || operating.get().map(|(id, name)| view! { <TrunkOperations trunk_id=id name=name /> })}
             {move || {
                 let d = draft.get();
                 view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }

@@ -26,7 +26,7 @@ mod user;
 pub use context::{Context, ContextKind, ContextRange, ContextRanges, RangeUse};
 pub use custom::EndpointCustom;
 pub use extension::Extension;
-pub use failover::DialStatus;
+pub use failover::{AttemptResult, DialStatus, FailoverAction, FailoverPolicy, FailureOutcome, sip_reason};
 pub use iax::{EndpointIax, PeerType, RegisterIax};
 pub use ids::{
     ContextId, CustomId, ExtensionId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,

@@ -1,3 +1,4 @@
+use super::failover::FailoverPolicy;
 use super::ids::{ExtensionId, IdRef, OutcallId, TrunkId};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,10 @@ pub struct Outcall {
     /// Dial patterns bound to this outcall, with their per-pattern settings.
     #[serde(default)]
     pub extensions: Vec<OutcallExtension>,
+    /// Which failures of a trunk move the call to the next one (Patchbay's
+    /// own key; Wazo has no such setting).
+    #[serde(default)]
+    pub failover_policy: FailoverPolicy,
 }
 
 /// One pattern of an outcall (`PUT /outcalls/{id}/extensions/{extension_id}`).

@@ -7,8 +7,9 @@
 //! AGI): each outcall pattern resolves the caller ID with the precedence of
 //! `callerid` (user choices arrive as channel variables set on the line's
 //! endpoint) and then `Gosub`s the outcall's subroutine `pb-outcall-<id>`
-//! with the number to dial, which tries the trunks in order and fails over
-//! on `DialStatus::FAILOVER` only.
+//! with the number to dial, which tries the trunks in order and after each
+//! failed attempt moves on or stops as the outcall's `FailoverPolicy` says,
+//! from the SIP code of that attempt.
 //!
 //! The number handed to a trunk is `FILTER(0-9*#+, …)` of the stripped
 //! dialled string: a pattern such as `_**99.` also matches `**99101&PJSIP/x`,
@@ -504,6 +505,71 @@ pub fn number_for_trunks(pattern: &OutcallExtension, dialled: &str) -> String {
     format!("{}{kept}", escape::digits(pattern.external_prefix.as_deref().unwrap_or("")))
 }
 
+/// Channel variables the subroutine sets after each attempt, for its own
+/// decision and for whoever reads the channel afterwards (CDR, logs).
+pub mod attempt_vars {
+    /// The final SIP response code of the last attempt (`503`), empty when
+    /// the trunk gave no SIP answer.
+    pub const SIP_CODE: &str = "PB_SIP_CODE";
+    /// `HANGUPCAUSE(…,tech)`: `SIP 503 Service Unavailable`.
+    pub const TECH_CAUSE: &str = "PB_TECH_CAUSE";
+    /// `HANGUPCAUSE(…,ast)`: the Q.850 cause Asterisk translated it to,
+    /// which a stopped call hangs up with (486 → 17, the caller hears busy).
+    pub const HANGUP_CAUSE: &str = "PB_HANGUP_CAUSE";
+    /// Scratch: the channels `HANGUPCAUSE_KEYS()` lists.
+    pub const CAUSE_CHANNELS: &str = "PB_CAUSE_CHANNELS";
+}
+
+/// The label an action jumps to after attempt `i` (0-based) of `count`.
+fn action_label(action: FailoverAction, i: usize, count: usize) -> String {
+    match action {
+        FailoverAction::Stop => "stop".into(),
+        FailoverAction::NextTrunk if i + 1 < count => format!("trunk{}", i + 2),
+        FailoverAction::NextTrunk => "exhausted".into(),
+    }
+}
+
+/// One attempt: clear the causes of earlier attempts (Asterisk never does,
+/// reference of `HangupCauseClear`), dial, read the SIP code of the answer
+/// from `HANGUPCAUSE(<channel>,tech)`, then jump as `policy` says. Codes are
+/// tested before classes; `no_answer` and `unreachable` are known when the
+/// plan is made, so they are plain jumps. A non-SIP trunk's `BUSY` counts
+/// as 486.
+fn attempt(p: &mut Priorities, policy: &FailoverPolicy, dial: &str, timeout: &str, i: usize, count: usize) {
+    use attempt_vars::*;
+    let target = |result: AttemptResult| action_label(policy.decide(result).unwrap_or(FailoverAction::Stop), i, count);
+    let n = i + 1;
+    p.labelled(&format!("trunk{n}"), "HangupCauseClear()");
+    p.add(format!("Dial({dial}{timeout})"));
+    for status in [DialStatus::Answer, DialStatus::Cancel] {
+        p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?done)", status.as_str()));
+    }
+    p.add(format!("Set({SIP_CODE}=)"));
+    p.add(format!("Set({HANGUP_CAUSE}=)"));
+    p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?{})", DialStatus::NoAnswer.as_str(), target(AttemptResult::NoAnswer)));
+    p.add(format!("GotoIf($[\"${{HANGUPCAUSE_KEYS()}}\" = \"\"]?trunk{n}_nosip)"));
+    p.add(format!("Set({CAUSE_CHANNELS}=${{HANGUPCAUSE_KEYS()}})"));
+    p.add(format!("Set({CAUSE_CHANNELS}=${{SHIFT({CAUSE_CHANNELS})}})"));
+    p.add(format!("Set({TECH_CAUSE}=${{HANGUPCAUSE(${{{CAUSE_CHANNELS}}},tech)}})"));
+    p.add(format!("Set({HANGUP_CAUSE}=${{HANGUPCAUSE(${{{CAUSE_CHANNELS}}},ast)}})"));
+    p.add(format!("Set({SIP_CODE}=${{IF($[\"${{{TECH_CAUSE}:0:3}}\" = \"SIP\"]?${{{TECH_CAUSE}:4:3}})}})"));
+    p.add(format!("GotoIf($[\"${{{SIP_CODE}}}\" = \"\"]?trunk{n}_nosip)"));
+    for (outcome, action) in policy.rules() {
+        let label = action_label(action, i, count);
+        match outcome {
+            FailureOutcome::Code(code) => p.add(format!("GotoIf($[\"${{{SIP_CODE}}}\" = \"{code}\"]?{label})")),
+            FailureOutcome::Class(class) => p.add(format!("GotoIf($[\"${{{SIP_CODE}:0:1}}\" = \"{class}\"]?{label})")),
+            FailureOutcome::NoAnswer | FailureOutcome::Unreachable => continue,
+        };
+    }
+    p.add(format!("Goto({})", action_label(policy.otherwise, i, count)));
+    p.labelled(
+        &format!("trunk{n}_nosip"),
+        format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?{})", DialStatus::Busy.as_str(), target(AttemptResult::Sip(486))),
+    );
+    p.add(format!("Goto({})", target(AttemptResult::Unreachable)));
+}
+
 fn subroutine(s: &Snapshot, outcall: &Outcall) -> PlannedContext {
     let mut p = Priorities::new();
     p.add(format!("NoOp(outcall {}: trunks in failover order)", outcall.id));
@@ -513,14 +579,11 @@ fn subroutine(s: &Snapshot, outcall: &Outcall) -> PlannedContext {
     let timeout = outcall.ring_time.filter(|t| *t > 0).map(|t| format!(",{t}")).unwrap_or_default();
     let dials: Vec<String> = outcall_trunks(s, outcall, "${ARG1}").into_iter().filter_map(|(_, d)| d.ok()).collect();
     for (i, dial) in dials.iter().enumerate() {
-        let next = if i + 1 < dials.len() { format!("trunk{}", i + 2) } else { "exhausted".into() };
-        p.labelled(&format!("trunk{}", i + 1), format!("Dial({dial}{timeout})"));
-        for status in DialStatus::FAILOVER {
-            p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?{next})", status.as_str()));
-        }
-        p.add("Goto(done)");
+        attempt(&mut p, &outcall.failover_policy, dial, &timeout, i, dials.len());
     }
     p.labelled("exhausted", "Hangup(34)");
+    p.labelled("stop", format!("GotoIf($[\"${{{}}}\" = \"\"]?done)", attempt_vars::HANGUP_CAUSE));
+    p.add(format!("Hangup(${{{}}})", attempt_vars::HANGUP_CAUSE));
     p.labelled("done", format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?busy)", DialStatus::Busy.as_str()));
     p.add("Hangup()");
     p.labelled("busy", "Hangup(17)");

@@ -17,7 +17,7 @@ pub use config::{ConfigFile, Section};
 pub use dialplan::{
     custom_command,
     CALL_LIMIT_CATEGORY, DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, INCALL_HEADERS_PREFIX,
-    PlannedContext, PlannedExtension, Priority, Rejected, SUBROUTINE_PREFIX, number_for_trunks,
+    PlannedContext, PlannedExtension, Priority, Rejected, SUBROUTINE_PREFIX, attempt_vars, number_for_trunks,
     outcall_trunks, trunk_dial_string, trunk_destination_dial, trunk_failover_sip_dial,
     trunk_timeouts,
 };

@@ -34,7 +34,8 @@ fn seed_000_two_pbxs_through_star_star_99() {
     let out = context_lines(&r, "to-extern");
     contains_line(&out, "same => n(dial),Gosub(pb-outcall-3,s,1(${FILTER(0-9*#+,${EXTEN:4})}))");
     let sub = context_lines(&r, "pb-outcall-3");
-    contains_line(&sub, "same => n(trunk1),Dial(PJSIP/${ARG1}@wazo-trunk)");
+    contains_line(&sub, "same => n(trunk1),HangupCauseClear()");
+    contains_line(&sub, "same => n,Dial(PJSIP/${ARG1}@wazo-trunk)");
     let did = context_lines(&r, "from-extern");
     contains_line(&did, "exten => 101,1,NoOp(incall 4)");
     contains_line(&did, "same => n,Dial(PJSIP/alice-phone)");
@@ -91,13 +92,22 @@ fn every_trunk_kind_has_its_dial_string_in_failover_order() {
     let sub = context_lines(&r, "pb-outcall-7");
     let dials: Vec<&String> = sub.iter().filter(|l| l.contains("Dial(")).collect();
     assert_eq!(dials, [
-        "same => n(trunk1),Dial(PJSIP/${ARG1}@bandwidth)",
-        "same => n(trunk2),Dial(PJSIP/${ARG1}@shared-provider)",
-        "same => n(trunk3),Dial(Local/${ARG1}@pbx-b-in)",
-        "same => n(trunk4),Dial(IAX2/iax-peer/${ARG1})",
+        "same => n,Dial(PJSIP/${ARG1}@bandwidth)",
+        "same => n,Dial(PJSIP/${ARG1}@shared-provider)",
+        "same => n,Dial(Local/${ARG1}@pbx-b-in)",
+        "same => n,Dial(IAX2/iax-peer/${ARG1})",
     ]);
-    contains_line(&sub, "same => n,GotoIf($[\"${DIALSTATUS}\" = \"CONGESTION\"]?trunk2)");
-    contains_line(&sub, "same => n,GotoIf($[\"${DIALSTATUS}\" = \"CHANUNAVAIL\"]?trunk2)");
+    for n in 1..=4 {
+        contains_line(&sub, &format!("same => n(trunk{n}),HangupCauseClear()"));
+    }
+    // The default policy, after trunk 1: codes first, then classes.
+    contains_line(&sub, "same => n,GotoIf($[\"${PB_SIP_CODE}\" = \"408\"]?trunk2)");
+    contains_line(&sub, "same => n,GotoIf($[\"${PB_SIP_CODE}\" = \"486\"]?stop)");
+    contains_line(&sub, "same => n,GotoIf($[\"${PB_SIP_CODE:0:1}\" = \"5\"]?trunk2)");
+    contains_line(&sub, "same => n,GotoIf($[\"${DIALSTATUS}\" = \"NOANSWER\"]?trunk2)");
+    contains_line(&sub, "same => n(trunk1_nosip),GotoIf($[\"${DIALSTATUS}\" = \"BUSY\"]?stop)");
+    // After the last trunk, moving on means giving up.
+    contains_line(&sub, "same => n,GotoIf($[\"${PB_SIP_CODE:0:1}\" = \"5\"]?exhausted)");
     assert!(!sub.iter().any(|l| l.contains("\"BUSY\"]?trunk")), "BUSY must not fail over");
     let out = context_lines(&r, "to-extern");
     contains_line(&out, "same => n(dial),Gosub(pb-outcall-7,s,1(00${FILTER(0-9*#+,${EXTEN:1})}))");
@@ -106,6 +116,30 @@ fn every_trunk_kind_has_its_dial_string_in_failover_order() {
     let iax = &r.iax.sections[0];
     assert_eq!(iax.name, "iax-peer");
     assert_eq!(iax.lines, opts(&[("type", "friend"), ("host", "iax.example.com"), ("context", "from-extern"), ("secret", "iaxpw"), ("qualify", "yes")]));
+}
+
+#[test]
+fn each_attempt_reads_the_sip_code_of_its_own_dial() {
+    let mut s = fixtures::trunk_kinds();
+    s.outcalls[0].failover_policy = FailoverPolicy {
+        next_trunk_on: vec![FailureOutcome::Class(5)],
+        stop_on: vec![FailureOutcome::Code(503), FailureOutcome::Unreachable],
+        otherwise: FailoverAction::Stop,
+    };
+    let sub = context_lines(&render(&s), "pb-outcall-7");
+    let after_first: Vec<&String> = sub.iter().skip_while(|l| !l.contains("(trunk1)")).take_while(|l| !l.contains("(trunk2)")).collect();
+    let position = |needle: &str| after_first.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} in {after_first:#?}"));
+    assert!(position("HangupCauseClear()") < position("Dial("));
+    assert!(position("Dial(") < position("HANGUPCAUSE(${PB_CAUSE_CHANNELS},tech)"));
+    assert!(position("= \"503\"]?stop") < position("= \"5\"]?trunk2"), "the code beats its class");
+    contains_line(&sub, "same => n,Goto(stop)");
+    contains_line(&sub, "same => n,Set(PB_SIP_CODE=${IF($[\"${PB_TECH_CAUSE:0:3}\" = \"SIP\"]?${PB_TECH_CAUSE:4:3})})");
+    contains_line(&sub, "same => n(stop),GotoIf($[\"${PB_HANGUP_CAUSE}\" = \"\"]?done)");
+    contains_line(&sub, "same => n,Hangup(${PB_HANGUP_CAUSE})");
+    let unreachable: Vec<&String> = sub.iter().filter(|l| l.contains("(trunk1_nosip)")).collect();
+    assert_eq!(unreachable.len(), 1);
+    let next = &sub[sub.iter().position(|l| l.contains("(trunk1_nosip)")).unwrap() + 1];
+    assert_eq!(next, "same => n,Goto(stop)", "unreachable stops with this policy");
 }
 
 #[test]
@@ -220,8 +254,8 @@ fn rendering_is_deterministic_and_independent_of_input_order() {
 }
 
 /// Applications available with the minimal module set of the live tests
-/// (pbx builtins, app_dial, app_stack).
-const MINIMAL_APPS: [&str; 7] = ["NoOp", "Dial", "Hangup", "Goto", "GotoIf", "Set", "Gosub"];
+/// (pbx builtins, app_dial, app_stack, func_hangupcause).
+const MINIMAL_APPS: [&str; 8] = ["NoOp", "Dial", "Hangup", "Goto", "GotoIf", "Set", "Gosub", "HangupCauseClear"];
 
 /// Checks extensions.conf the way pbx_config reads it: every statement is
 /// `include`, `exten => NAME,1[(label)],App(args)` or `same => n[(label)],App(args)`;

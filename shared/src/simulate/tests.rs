@@ -25,7 +25,7 @@ fn seed_000_star_star_99_goes_to_the_other_pbx() {
     assert_eq!(out.number, "101");
     assert_eq!(out.strip_digits, 4);
     assert_eq!(dials(&t), ["PJSIP/101@wazo-trunk"]);
-    assert_eq!(out.fails_over_on, [DialStatus::Congestion, DialStatus::ChanUnavail]);
+    assert_eq!(out.failover_policy, FailoverPolicy::default());
     assert_eq!(out.caller_id.caller_id, Presented { name: "Alice Doe".into(), number: "1001".into() });
     assert_eq!(out.caller_id.layer, callerid::Layer::Default);
     assert_eq!(t.overlap.verdict, OverlapVerdict::CompleteButLongerMatches);
@@ -172,4 +172,31 @@ fn a_simulator_owns_a_shared_snapshot_with_many_patterns() {
     assert_eq!(t.outcall.as_ref().unwrap().number, "123456");
     assert_eq!(t, simulate(sim.snapshot(), T, Caller::User(UserId(1)), "7123456"));
     assert_eq!(sim.simulate(T, Caller::User(UserId(1)), "71234").overlap.verdict, OverlapVerdict::KeepDialling);
+}
+
+#[test]
+fn the_simulator_tells_what_each_failure_of_each_trunk_leads_to() {
+    let t = run(&fixtures::trunk_kinds(), Caller::Context("to-extern"), "9418555");
+    let out = t.outcall.as_ref().expect("an outcall");
+    let first = &out.trunks[0];
+    let next_of = |failure: AttemptResult| first.on_failure.iter().find(|b| b.failure == failure).map(|b| (b.action, b.next.clone())).unwrap();
+    let second = out.trunks[1].trunk_id;
+    assert_eq!(next_of(AttemptResult::Sip(503)), (FailoverAction::NextTrunk, format!("trunk {second} is tried next")));
+    assert_eq!(next_of(AttemptResult::Sip(486)), (FailoverAction::Stop, "the call ends: the caller gets 486 Busy Here".into()));
+    let last = out.trunks.iter().rev().find(|t| t.dial.is_some()).unwrap();
+    assert!(last.on_failure.iter().any(|b| b.failure == AttemptResult::Sip(503) && b.next.contains("no trunk is left")), "{:?}", last.on_failure);
+    assert!(t.explanation.iter().any(|l| l.contains("the call ends on 486, 600, 603, 404")), "{:?}", t.explanation);
+}
+
+#[test]
+fn following_chosen_failures_walks_the_trunks_until_one_stops() {
+    let t = run(&fixtures::trunk_kinds(), Caller::Context("to-extern"), "9418555");
+    let out = t.outcall.as_ref().expect("an outcall");
+    let steps = follow_failures(out, &[AttemptResult::Sip(503), AttemptResult::Sip(486), AttemptResult::Sip(503)]);
+    assert_eq!(steps.len(), 2, "{steps:#?}");
+    assert!(steps[0].contains("503 Service Unavailable: trunk"), "{steps:#?}");
+    assert!(steps[1].ends_with("the call ends: the caller gets 486 Busy Here"), "{steps:#?}");
+    let answered = follow_failures(out, &[AttemptResult::Unreachable]);
+    assert_eq!(answered.len(), 2);
+    assert!(answered[1].ends_with(": answered"), "{answered:#?}");
 }

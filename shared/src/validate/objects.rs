@@ -260,6 +260,9 @@ pub fn outcall(o: &Outcall) -> Vec<FieldError> {
             errors.push("trunks", "Operation not permitted. Cannot associate same trunk more than once");
         }
     }
+    for outcome in o.failover_policy.contradictions() {
+        errors.push("failover_policy", format!("`{outcome}` is both in next_trunk_on and in stop_on: keep it in one list"));
+    }
     for (i, ext) in o.extensions.iter().enumerate() {
         if o.extensions[..i].iter().any(|e| e.extension_id == ext.extension_id) {
             errors.push("extensions", format!("extension {} is associated twice", ext.extension_id));

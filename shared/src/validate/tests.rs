@@ -157,6 +157,18 @@ fn outcall_rules() {
 }
 
 #[test]
+fn a_failover_policy_may_not_both_move_on_and_stop_on_one_outcome() {
+    let mut o = fixtures::outcall(1, "out", &[1], vec![]);
+    assert_eq!(outcall(&o), vec![]);
+    o.failover_policy.next_trunk_on.push(FailureOutcome::Code(486));
+    single(outcall(&o), "failover_policy", "`486` is both in next_trunk_on and in stop_on");
+    // A class in one list and one of its codes in the other is a refinement.
+    o.failover_policy.next_trunk_on.pop();
+    o.failover_policy.stop_on.push(FailureOutcome::Code(503));
+    assert_eq!(outcall(&o), vec![]);
+}
+
+#[test]
 fn user_caller_id_rules() {
     let mut u = fixtures::base().users.remove(0);
     for (value, ok) in [("\"Alice\" <1001>", true), ("\"Alice\"", true), ("Alice", false), ("\"Al${X}\"", false)] {

@@ -170,9 +170,14 @@ fn is_subsequence(small: &[String], big: &[String]) -> bool {
 
 /// The expressions Patchbay itself writes; anything else evaluable is an
 /// injection.
-const OWN_EXPRESSIONS: [&str; 9] = [
+const OWN_EXPRESSIONS: [&str; 19] = [
     "${EXTEN:", "${FILTER(", "${PB_OUTCID_SET}", "${PB_OUTCID_ANON}", "${PB_OUTCID_NAME}",
     "${PB_OUTCID_NUM}", "${CALLERID(name)}", "${ARG1}", "$[\"${DIALSTATUS}\"",
+    // The failover policy's reading of each attempt (nested ones first).
+    "${IF($[\"${PB_TECH_CAUSE:0:3}\" = \"SIP\"]?${PB_TECH_CAUSE:4:3})}",
+    "${HANGUPCAUSE(${PB_CAUSE_CHANNELS},tech)}", "${HANGUPCAUSE(${PB_CAUSE_CHANNELS},ast)}",
+    "${SHIFT(PB_CAUSE_CHANNELS)}", "$[\"${HANGUPCAUSE_KEYS()}\"", "${HANGUPCAUSE_KEYS()}",
+    "$[\"${PB_SIP_CODE:0:1}\"", "$[\"${PB_SIP_CODE}\"", "$[\"${PB_HANGUP_CAUSE}\"", "${PB_HANGUP_CAUSE}",
 ];
 
 fn assert_inert(field: &str, payload: &str, baseline: &Rendered, rendered: &Rendered) {

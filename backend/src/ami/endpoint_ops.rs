@@ -1,0 +1,96 @@
+//! Operations on one PJSIP endpoint at run time, without touching its
+//! configuration: maintenance (drain), an OPTIONS now, and what its contacts
+//! answered. Each is one AMI action of Asterisk 22 and its answer read back.
+//!
+//! Maintenance (`res_pjsip_maintenance`, Asterisk 22.10): new inbound
+//! out-of-dialog requests get 503, new outbound calls are refused before any
+//! SIP is sent (`Dial()` ends at once with `CHANUNAVAIL`), dialogs in
+//! progress are untouched. The state lives in Asterisk's memory only.
+
+use super::{AmiClient, AmiError, AmiMessage};
+
+/// `PJSIPSetMaintenance`: puts `endpoint` into maintenance (`on`) or back.
+pub async fn set_maintenance(client: &AmiClient, endpoint: &str, on: bool) -> Result<(), AmiError> {
+    let headers = AmiMessage::new().with("Endpoint", endpoint).with("State", if on { "on" } else { "off" });
+    client.send("PJSIPSetMaintenance", headers).await.map(|_| ())
+}
+
+/// `PJSIPShowMaintenance` for `endpoint`: whether Asterisk holds it in
+/// maintenance (its `PJSIPMaintenanceStatus` says `enabled`).
+pub async fn in_maintenance(client: &AmiClient, endpoint: &str) -> Result<bool, AmiError> {
+    let answer = client.send("PJSIPShowMaintenance", AmiMessage::new().with("Endpoint", endpoint)).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("PJSIPMaintenanceStatus") && e.get("Endpoint") == Some(endpoint))
+        .any(|e| e.get("Status") == Some("enabled")))
+}
+
+/// `PJSIPQualify`: an OPTIONS to every contact of `endpoint`'s AORs now.
+/// The answers arrive later: read them with [`contact_statuses`].
+pub async fn qualify(client: &AmiClient, endpoint: &str) -> Result<(), AmiError> {
+    client.send("PJSIPQualify", AmiMessage::new().with("Endpoint", endpoint)).await.map(|_| ())
+}
+
+/// One contact of an endpoint as `PJSIPShowEndpoint` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContactStatus {
+    /// `sip:provider.example:5060`.
+    pub uri: String,
+    /// `Reachable`, `Unreachable`, `NonQualified`, `Unknown`, `Created`, `Removed`.
+    pub status: String,
+    /// Round trip of the last OPTIONS, in microseconds (0 when none answered).
+    pub roundtrip_usec: u64,
+}
+
+/// The contacts of `endpoint` (its `ContactStatusDetail` events).
+pub async fn contact_statuses(client: &AmiClient, endpoint: &str) -> Result<Vec<ContactStatus>, AmiError> {
+    let answer = client.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", endpoint)).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("ContactStatusDetail"))
+        .map(|e| ContactStatus {
+            uri: e.get("URI").unwrap_or_default().to_owned(),
+            status: e.get("Status").unwrap_or_default().to_owned(),
+            roundtrip_usec: e.get("RoundtripUsec").and_then(|v| v.parse().ok()).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// One outbound registration as `PJSIPShowRegistrationsOutbound` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboundRegistration {
+    /// The registration section.
+    pub name: String,
+    /// `sip:provider.example`.
+    pub server_uri: String,
+    /// `Registered`, `Rejected`, `Unregistered`...
+    pub status: String,
+}
+
+/// The outbound registrations whose `endpoint` is `endpoint` (the
+/// registration `Registry` events carry no SIP code: see [`history`]).
+pub async fn registrations_of(client: &AmiClient, endpoint: &str) -> Result<Vec<OutboundRegistration>, AmiError> {
+    let answer = client.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("OutboundRegistrationDetail") && e.get("Endpoint") == Some(endpoint))
+        .map(|e| OutboundRegistration {
+            name: e.get("ObjectName").unwrap_or_default().to_owned(),
+            server_uri: e.get("ServerUri").unwrap_or_default().to_owned(),
+            status: e.get("Status").unwrap_or_default().to_owned(),
+        })
+        .collect())
+}
+
+/// `PJSIPRegister`: a REGISTER for `registration` now.
+pub async fn register_now(client: &AmiClient, registration: &str) -> Result<(), AmiError> {
+    client.send("PJSIPRegister", AmiMessage::new().with("Registration", registration)).await.map(|_| ())
+}
+
+/// PJSIP's own message history (`res_pjsip_history`), turned on if it was
+/// not, as the lines of `pjsip show history`: where a REGISTER's answer
+/// code is found, since AMI's registration events carry none.
+pub async fn history(client: &AmiClient) -> Result<Vec<String>, AmiError> {
+    client.command("pjsip set history on").await?;
+    client.command("pjsip show history").await
+}
