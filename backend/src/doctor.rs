@@ -48,7 +48,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable name of the check: `ami`, `permissions`, `include`,
-    /// `collisions`, `transports`.
+    /// `collisions`, `transports`, `modules`.
     pub check: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -93,6 +93,33 @@ pub struct Observations {
     pub files: Vec<FileObservation>,
     /// `pjsip show transports`, when the user may run CLI commands.
     pub transports: Option<Vec<String>>,
+    /// `ModuleCheck` for each of [`MODULES`], in that order.
+    pub modules: Vec<ModuleState>,
+}
+
+/// The Asterisk modules what Patchbay writes and does relies on: the module,
+/// what needs it (in the admin's words), and whether Patchbay's core work
+/// (trunks, routes, DIDs) fails without it or only one operation does.
+pub const MODULES: &[(&str, &str, bool)] = &[
+    ("res_pjsip.so", "SIP trunks", true),
+    ("chan_pjsip.so", "SIP calls", true),
+    ("pbx_config.so", "the dialplan Patchbay writes to extensions.conf", true),
+    ("app_dial.so", "outgoing routes (Dial)", true),
+    ("res_pjsip_outbound_registration.so", "trunks that register", true),
+    ("res_pjsip_endpoint_identifier_ip.so", "trunks identified by their address", true),
+    ("func_hangupcause.so", "failover by SIP response (HANGUPCAUSE, HangupCauseClear)", true),
+    ("res_pjsip_maintenance.so", "draining a trunk (Asterisk 22.10 and later)", false),
+    ("res_pjsip_history.so", "a registration's SIP response code", false),
+    ("chan_iax2.so", "IAX trunks", false),
+];
+
+/// What `ModuleCheck` said of one module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleState {
+    Loaded,
+    NotLoaded,
+    /// Asterisk answered something else (no `system` class, for one).
+    Unknown(String),
 }
 
 /// Asks Asterisk everything [`diagnose`] needs. `desired` maps Patchbay's
@@ -124,7 +151,16 @@ pub async fn observe(client: &AmiClient, user: &str, desired: &BTreeMap<&str, Ve
         files.push(FileObservation { base, patchbay, base_sections, patchbay_sections, desired: desired.get(patchbay).cloned() });
     }
     let transports = client.command("pjsip show transports").await.ok();
-    Observations { user: user.to_owned(), version, allowed_actions, manager_user, files, transports }
+    let mut modules = Vec::with_capacity(MODULES.len());
+    for (module, ..) in MODULES {
+        modules.push(match client.send("ModuleCheck", AmiMessage::new().with("Module", *module)).await {
+            Ok(_) => ModuleState::Loaded,
+            Err(AmiError::ActionFailed { message, .. }) if message.to_ascii_lowercase().contains("not loaded") => ModuleState::NotLoaded,
+            Err(AmiError::ActionFailed { message, .. }) => ModuleState::Unknown(message),
+            Err(other) => ModuleState::Unknown(other.to_string()),
+        });
+    }
+    Observations { user: user.to_owned(), version, allowed_actions, manager_user, files, transports, modules }
 }
 
 /// Logs in with `url` and runs every check (`patchbay doctor`).
@@ -153,6 +189,35 @@ pub fn diagnose(seen: &Observations) -> Vec<Finding> {
         findings.extend(check_file(file));
     }
     findings.push(check_transports(seen.transports.as_deref(), &seen.files));
+    findings.extend(check_modules(&seen.modules));
+    findings
+}
+
+/// One finding for the modules: missing required ones are a problem, missing
+/// optional ones a warning naming what will not work, with the
+/// `modules.conf` lines that load them.
+fn check_modules(states: &[ModuleState]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut unknown = Vec::new();
+    for ((module, needed_for, required), state) in MODULES.iter().zip(states) {
+        match state {
+            ModuleState::Loaded => {}
+            ModuleState::NotLoaded => {
+                let severity = if *required { Severity::Problem } else { Severity::Warning };
+                findings.push(
+                    Finding::new("modules", severity, format!("Asterisk has not loaded {module}, which {needed_for} needs. Add to modules.conf, then restart Asterisk:"))
+                        .with_fix([format!("load = {module}")]),
+                );
+            }
+            ModuleState::Unknown(answer) => unknown.push(format!("{module} ({answer})")),
+        }
+    }
+    if !unknown.is_empty() {
+        findings.push(Finding::new("modules", Severity::Warning, format!("Could not check the modules {}: the AMI user needs the `system` class.", unknown.join(", "))));
+    }
+    if findings.is_empty() {
+        findings.push(Finding::new("modules", Severity::Ok, format!("The {} modules Patchbay relies on are loaded.", MODULES.len())));
+    }
     findings
 }
 
@@ -610,5 +675,27 @@ mod tests {
             "ok       Logged in.\nPROBLEM  pjsip.conf does not include it:\n             #tryinclude patchbay-pjsip.conf\n1 problem(s) to fix before Patchbay can drive this Asterisk.\n"
         );
         assert!(all_good(&findings[..1]));
+    }
+
+    #[test]
+    fn a_missing_module_names_what_needs_it_and_the_line_that_loads_it() {
+        let mut states = vec![ModuleState::Loaded; MODULES.len()];
+        assert_eq!(check_modules(&states)[0].severity, Severity::Ok);
+        let required = MODULES.iter().position(|(module, ..)| *module == "func_hangupcause.so").unwrap();
+        let optional = MODULES.iter().position(|(module, ..)| *module == "res_pjsip_history.so").unwrap();
+        states[required] = ModuleState::NotLoaded;
+        states[optional] = ModuleState::NotLoaded;
+        let findings = check_modules(&states);
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].severity, Severity::Problem);
+        assert!(findings[0].message.contains("failover by SIP response"), "{findings:?}");
+        assert_eq!(findings[0].fix, ["load = func_hangupcause.so"]);
+        assert_eq!(findings[1].severity, Severity::Warning);
+        assert_eq!(findings[1].fix, ["load = res_pjsip_history.so"]);
+        let unknown = vec![ModuleState::Unknown("Permission denied".into()); MODULES.len()];
+        let findings = check_modules(&unknown);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(findings[0].message.contains("`system` class"), "{findings:?}");
     }
 }

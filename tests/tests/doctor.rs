@@ -60,6 +60,7 @@ async fn doctor_passes_a_good_asterisk_and_names_each_fix_on_a_bad_one() -> anyh
     assert!(text.contains("PJSIP transports loaded: transport-udp."), "{text}");
     assert!(text.ends_with("Asterisk is ready for Patchbay.\n"), "{text}");
     assert!(!text.contains("PROBLEM"), "{text}");
+    assert!(text.contains("modules Patchbay relies on are loaded."), "{text}");
     let report = server.expect(&token, "GET", "/api/patchbay/1.0/doctor", None, 200).await?;
     assert_eq!(report["ok"], true, "{report:#}");
 
@@ -79,6 +80,18 @@ async fn doctor_passes_a_good_asterisk_and_names_each_fix_on_a_bad_one() -> anyh
     assert_eq!(includes.len(), 1, "{report:#}");
     assert!(includes[0].1.starts_with("extensions.conf does not include patchbay-extensions.conf"), "{report:#}");
     assert_eq!(includes[0].2, ["#tryinclude patchbay-extensions.conf"]);
+
+    // A module only draining needs is a warning; one the dialplan needs is a problem.
+    let console = asterisk.connect_ami().await?;
+    console.command("module unload res_pjsip_maintenance.so").await?;
+    console.command("module unload func_hangupcause.so").await?;
+    let report = server.expect(&token, "GET", "/api/patchbay/1.0/doctor", None, 200).await?;
+    let modules = findings_of(&report, "modules");
+    assert_eq!(modules.len(), 2, "{report:#}");
+    assert_eq!(modules[0].0, "problem", "{report:#}");
+    assert_eq!(modules[0].2, ["load = func_hangupcause.so"]);
+    assert_eq!(modules[1].0, "warning", "{report:#}");
+    assert_eq!(modules[1].2, ["load = res_pjsip_maintenance.so"]);
 
     // The CLI reads Patchbay's files as Asterisk has them; the include is missing there too.
     let (code, text) = doctor(&asterisk.ami_url())?;
