@@ -10,6 +10,9 @@
 //!   and publishes an [`AmiStatus`].
 //! - `config_writer`: reads and writes whole config files through
 //!   `GetConfig` / `UpdateConfig`, chunked within AMI's limits.
+//! - `dialplan`: live dialplan edits (`DialplanExtensionAdd`/`Remove`, and
+//!   the CLI's include and context commands through `Command`) and the
+//!   parsing of `dialplan show` / `pjsip show transports` output.
 //! - `url`: `ami://USER:SECRET@HOST:PORT`.
 //!
 //! Secrets never reach logs: [`Secret`], [`AmiUrl`] and [`AmiMessage`] redact
@@ -19,6 +22,7 @@ mod client;
 mod codec;
 pub mod config_writer;
 mod connection;
+pub mod dialplan;
 mod error;
 mod session;
 mod url;
