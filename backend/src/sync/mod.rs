@@ -164,6 +164,8 @@ pub struct AsteriskLink {
     status: Arc<Mutex<AsteriskStatus>>,
     wake: Option<mpsc::Sender<()>>,
     client: Option<AmiClient>,
+    /// Where the committed revision is read.
+    store: Option<Store>,
     live: Live,
     /// The text of each file (named as in the config preview) of the last
     /// configuration Asterisk verifiably took; `None` until the first pass
@@ -195,6 +197,7 @@ impl AsteriskLink {
             status: Arc::default(),
             wake: Some(wake.clone()),
             client: Some(client.clone()),
+            store: Some(store.clone()),
             live: live.clone(),
             applied: Arc::default(),
             changed: Arc::default(),
@@ -238,7 +241,14 @@ impl AsteriskLink {
     }
 
     pub fn status(&self) -> AsteriskStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // The revision committed now, not when the task last looked: a
+        // write answered before this read is pending until a pass covers it.
+        if let Some(Ok(revision)) = self.store.as_ref().map(Store::revision) {
+            status.revision = status.revision.max(revision);
+            status.pending = status.revision > status.revision_checked.unwrap_or(0);
+        }
+        status
     }
 
     /// What the sync task last wrote to (or found equal in) Asterisk, as
