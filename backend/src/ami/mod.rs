@@ -13,6 +13,8 @@
 //! - `dialplan`: live dialplan edits (`DialplanExtensionAdd`/`Remove`, and
 //!   the CLI's include and context commands through `Command`) and the
 //!   parsing of `dialplan show` / `pjsip show transports` output.
+//! - `pjsip`: what res_pjsip holds (list actions, one object's detail,
+//!   transports).
 //! - `url`: `ami://USER:SECRET@HOST:PORT`.
 //!
 //! Secrets never reach logs: [`Secret`], [`AmiUrl`] and [`AmiMessage`] redact
@@ -23,6 +25,7 @@ mod codec;
 pub mod config_writer;
 mod connection;
 pub mod dialplan;
+pub mod pjsip;
 mod error;
 mod session;
 mod url;

@@ -3,7 +3,7 @@
 //! module documentation of `sync`).
 
 use super::EXTENSIONS_FILE;
-use crate::ami::config_writer::Section as AmiSection;
+use crate::ami::config_writer::{self, InPlaceEdit, Section as AmiSection};
 use crate::ami::{AmiClient, AmiMessage, dialplan};
 use patchbay_shared::render::live::{LivePriority, live_priorities};
 use std::collections::BTreeMap;
@@ -210,46 +210,36 @@ impl IncrementalPlan {
         touched
     }
 
+    /// The file edits, in place, that make the file say what the live
+    /// edits did.
+    fn in_place_edits(&self) -> Vec<InPlaceEdit> {
+        let mut edits = Vec::new();
+        for edit in &self.file_edits {
+            match edit {
+                FileEdit::Drop { context } => edits.push(InPlaceEdit::DelCat { cat: context.clone() }),
+                FileEdit::Window { context, at, delete, insert } => {
+                    edits.extend((0..*delete).map(|_| InPlaceEdit::Delete { cat: context.clone(), line: *at }));
+                    edits.extend(insert.iter().enumerate().map(|(offset, (var, value))| InPlaceEdit::Insert {
+                        cat: context.clone(),
+                        line: at + offset,
+                        var: var.clone(),
+                        value: value.clone(),
+                    }));
+                }
+                FileEdit::Add { context, before, lines } => {
+                    edits.push(InPlaceEdit::NewCat { cat: context.clone(), before: before.clone() });
+                    edits.extend(lines.iter().map(|(var, value)| InPlaceEdit::Append { cat: context.clone(), var: var.clone(), value: value.clone() }));
+                }
+            }
+        }
+        edits
+    }
+
     /// The one `UpdateConfig` (source = destination, no reload) that makes
     /// the file say what the live edits did; `None` when it would not fit
     /// in one AMI message.
     pub fn file_message(&self) -> Option<AmiMessage> {
-        let mut message = AmiMessage::new().with("SrcFilename", EXTENSIONS_FILE).with("DstFilename", EXTENSIONS_FILE);
-        let mut number = 0;
-        let mut push = |message: &mut AmiMessage, fields: &[(&str, &str)]| {
-            for (key, value) in fields {
-                message.headers.push((format!("{key}-{number:06}"), value.to_string()));
-            }
-            number += 1;
-        };
-        for edit in &self.file_edits {
-            match edit {
-                FileEdit::Drop { context } => push(&mut message, &[("Action", "DelCat"), ("Cat", context)]),
-                FileEdit::Window { context, at, delete, insert } => {
-                    let at_text = at.to_string();
-                    for _ in 0..*delete {
-                        // By line index: `same` lines repeat, a value match would not do.
-                        push(&mut message, &[("Action", "Delete"), ("Cat", context), ("Line", &at_text)]);
-                    }
-                    for (offset, (key, value)) in insert.iter().enumerate() {
-                        let line = (at + offset).to_string();
-                        push(&mut message, &[("Action", "Insert"), ("Cat", context), ("Var", key), ("Value", value), ("Line", &line)]);
-                    }
-                }
-                FileEdit::Add { context, before, lines } => {
-                    match before {
-                        // NewCat's Match: the context it goes before.
-                        Some(before) => push(&mut message, &[("Action", "NewCat"), ("Cat", context), ("Match", before)]),
-                        None => push(&mut message, &[("Action", "NewCat"), ("Cat", context)]),
-                    }
-                    for (key, value) in lines {
-                        push(&mut message, &[("Action", "Append"), ("Cat", context), ("Var", key), ("Value", value)]);
-                    }
-                }
-            }
-        }
-        // + Action and ActionID.
-        (message.headers.len() + 2 <= crate::ami::MAX_HEADER_LINES).then_some(message)
+        config_writer::in_place_message(EXTENSIONS_FILE, &self.in_place_edits())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -272,9 +262,7 @@ pub async fn incremental_dialplan(client: &AmiClient, plan: &IncrementalPlan) ->
 
 /// The file part of [`incremental_dialplan`] alone.
 pub async fn persist(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
-    let message = plan.file_message().ok_or_else(|| anyhow::anyhow!("the file edit does not fit in one AMI message"))?;
-    client.send("UpdateConfig", message).await?;
-    Ok(())
+    Ok(config_writer::edit_in_place(client, EXTENSIONS_FILE, &plan.in_place_edits()).await?)
 }
 
 /// The live part of [`incremental_dialplan`] alone: extensions removed,

@@ -19,24 +19,33 @@
 //! are not written again: one owner per section, or Asterisk logs a
 //! duplicate on every reload and, after a restart, binds no transport.
 //!
-//! A pass runs after every change (requests collapse), on every (re)connect
-//! once Asterisk is fully booted, and every [`RECONCILE_EVERY`]. Nothing about
-//! a pending apply is kept outside the database, so a Patchbay restart
-//! re-derives it on its first pass.
+//! When a pass runs, and what else the task does, is decided by
+//! [`core::SyncCore`], a sans-IO state machine fed with the time: a pass
+//! after a change (changes arriving together, or during a pass, become one
+//! pass), on every (re)connect once Asterisk is fully booted, after a
+//! reload, with back-off after a failure, and periodically. The loop here
+//! ([`run`]) only runs its actions. Nothing about a pending apply is kept
+//! outside the database, so a Patchbay restart re-derives it on its first
+//! pass. Every pass renders one database revision (`store::revision`, read
+//! in the same transaction as the snapshot), so the status says which
+//! revision Asterisk holds, per tenant, as read back.
 //!
-//! When only dialplan extensions changed (same contexts, same includes) the
-//! change is applied live with `DialplanExtensionRemove`/`Add` and reported
-//! applied at once; the file is brought level later, in the background
-//! ([`PERSIST_DEBOUNCE`], many edits coalesced into one in-place
-//! `UpdateConfig`, no reload). Asterisk rewrites the whole file for any
-//! `UpdateConfig`, which on a 10 000-route dialplan costs far more than the
-//! live edits. Correctness does not depend on that write:
+//! When only the dialplan changed in ways a live edit can express
+//! (extensions, labelled priorities included; new or removed contexts;
+//! includes added at the end of a context or removed: see `incremental`),
+//! the change is applied live (`DialplanExtensionRemove`/`Add`, and the
+//! CLI's `dialplan add include` through `Command`) and reported applied at
+//! once; the file is brought level later, in the background (many edits
+//! coalesced into one in-place `UpdateConfig`, no reload). Asterisk rewrites
+//! the whole file for any `UpdateConfig`, which on a 10 000-route dialplan
+//! costs far more than the live edits. Correctness does not depend on that
+//! write:
 //! - the database is the ground truth, and every pass re-derives the
 //!   change from it;
 //! - a reload of the dialplan is detected: `dialplan reload` (CLI) emits no
 //!   AMI event, so a sentinel context ([`SENTINEL_CONTEXT`]) that exists only
 //!   live (added by `DialplanExtensionAdd`, wiped by any reload) is checked
-//!   every [`WATCH_EVERY`] while recent live edits exist; a `Reload` event
+//!   every second while recent live edits exist; a `Reload` event
 //!   (`module reload`) and a new AMI session count too. Then the next pass
 //!   distrusts its model of the live dialplan: it reads the file
 //!   (what a reload loads) and re-applies live, besides the file→database
@@ -45,12 +54,12 @@
 //!   write cannot lose a change.
 
 use crate::ami::config_writer::{self, Section as AmiSection};
-use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
+use crate::ami::{AmiClient, AmiError, AmiStatus, AmiUrl, ClientOptions, pjsip};
 use crate::live::Live;
 use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -338,6 +347,14 @@ struct SyncState {
     live_edits: BTreeMap<(String, String), Option<Instant>>,
     /// The sentinel context was added since the last distrusted pass.
     sentinel: bool,
+    /// Each file (Patchbay's and the base `pjsip.conf`) as Asterisk last
+    /// read it back in this session: trusted until a reread, a reload or a
+    /// new session, so a pass reads only what it wrote (a change costs what
+    /// the change is, not what the server holds).
+    files_seen: BTreeMap<&'static str, Vec<AmiSection>>,
+    /// What res_pjsip last listed, trusted as long as `files_seen`: listed
+    /// again after every write of the PJSIP file.
+    pjsip_listed: Option<verdict::Loaded>,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -585,6 +602,16 @@ pub async fn read_file(client: &AmiClient, file: &str) -> Result<Vec<AmiSection>
     }
 }
 
+/// `file` as Asterisk last read it back in this session, or read now.
+async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> Result<Vec<AmiSection>, Failure> {
+    if let Some(sections) = state.files_seen.get(file) {
+        return Ok(sections.clone());
+    }
+    let sections = read_file(client, file).await.map_err(Failure::transient)?;
+    state.files_seen.insert(file, sections.clone());
+    Ok(sections)
+}
+
 struct Applied {
     /// The database revision rendered.
     revision: Revision,
@@ -634,6 +661,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
     if distrust || reread {
         state.live_dialplan = None;
+        state.files_seen.clear();
+        state.pjsip_listed = None;
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
@@ -648,14 +677,14 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         let sections = match &state.live_dialplan {
             // What the live dialplan runs: the file may lag behind it.
             Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
-            _ => read_file(client, file.name).await.map_err(Failure::transient)?,
+            _ => seen(client, state, file.name).await?,
         };
         current.insert(file.name, sections);
     }
 
     // What the base pjsip.conf defines is not written again (transports
     // above all: see `verdict::without_base_duplicates`).
-    let whole = read_file(client, BASE_PJSIP_FILE).await.map_err(Failure::transient)?;
+    let whole = seen(client, state, BASE_PJSIP_FILE).await?;
     let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
     desired.insert(PJSIP_FILE, own);
@@ -769,6 +798,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         let back = if reloaded.iter().any(|written| written.name == file.name) {
             let back = read_file(client, file.name).await.map_err(Failure::transient)?;
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
+            state.files_seen.insert(file.name, back.clone());
             back
         } else if file.name == EXTENSIONS_FILE && state.live_dialplan.is_some() {
             desired[file.name].clone()
@@ -784,8 +814,12 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let pjsip_reloaded = reloaded.iter().any(|file| file.name == PJSIP_FILE);
     let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
     let loaded = loop {
-        let loaded = loaded_pjsip(client).await.map_err(Failure::transient)?;
+        let loaded = match &state.pjsip_listed {
+            Some(listed) if !pjsip_reloaded => listed.clone(),
+            _ => loaded_pjsip(client).await.map_err(Failure::transient)?,
+        };
         if !pjsip_reloaded || verdict::not_loaded(&expected, &loaded).is_empty() || tokio::time::Instant::now() >= deadline {
+            state.pjsip_listed = Some(loaded.clone());
             break loaded;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -811,7 +845,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
                 continue;
             }
-            let Some(held) = held_detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
+            let Some(held) = pjsip::detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
             let keys = verdict::retained_keys(before, section, &held);
             if !keys.is_empty() {
                 kept.push(verdict::ObjectFailure {
@@ -871,14 +905,22 @@ async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instan
         // A reload since: the next pass re-derives everything.
         return Ok(());
     };
-    let file = read_file(client, EXTENSIONS_FILE).await?;
-    if !same_config(&file, &target) {
+    // Taken out of the model while the file is written: a write that fails
+    // half-way leaves a file only a fresh read describes.
+    let file = match state.files_seen.remove(EXTENSIONS_FILE) {
+        Some(file) => file,
+        None => read_file(client, EXTENSIONS_FILE).await?,
+    };
+    if same_config(&file, &target) {
+        state.files_seen.insert(EXTENSIONS_FILE, file);
+    } else {
         match IncrementalPlan::new(&file, &target).filter(|plan| plan.file_message().is_some()) {
             Some(plan) => persist(client, &plan).await?,
             None => config_writer::write_config(client, EXTENSIONS_FILE, &target, None).await?,
         }
         let back = read_file(client, EXTENSIONS_FILE).await?;
         anyhow::ensure!(same_config(&back, &target), "{EXTENSIONS_FILE} reads back differently from what was written");
+        state.files_seen.insert(EXTENSIONS_FILE, back);
     }
     for persisted in state.live_edits.values_mut() {
         persisted.get_or_insert(now);
@@ -888,29 +930,6 @@ async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instan
 
 fn files_equal(a: &Files, b: &Files) -> bool {
     a.len() == b.len() && a.iter().all(|(name, sections)| b.get(name).is_some_and(|other| same_config(sections, other)))
-}
-
-/// An object's options as Asterisk holds them (CamelCase names), for the
-/// types whose detail AMI gives without a secret: `EndpointDetail`,
-/// `AorDetail` (through the endpoint of the same name, as the renderer
-/// names aors), `OutboundRegistrationDetail`. `AuthDetail` carries the
-/// password and is never read. `None`: not available.
-async fn held_detail(client: &AmiClient, kind: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, AmiError> {
-    let (action, headers, event) = match kind {
-        "endpoint" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "EndpointDetail"),
-        "aor" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "AorDetail"),
-        "registration" => ("PJSIPShowRegistrationsOutbound", AmiMessage::new(), "OutboundRegistrationDetail"),
-        _ => return Ok(None),
-    };
-    let answer = match client.send(action, headers).await {
-        Ok(answer) => answer,
-        Err(AmiError::ActionFailed { .. }) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    Ok(answer
-        .items()
-        .find(|item| item.event_name() == Some(event) && item.get("ObjectName") == Some(name))
-        .map(|item| item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
 }
 
 /// Keeps, of `sections`, those Asterisk lists as loaded.
@@ -923,42 +942,14 @@ fn remember_loaded(state: &mut SyncState, sections: &[AmiSection], loaded: &verd
     }
 }
 
-/// What Asterisk lists as loaded: the PJSIP list actions, and the CLI's
-/// `pjsip show transports` (AMI has no transport list action in 22).
+/// What Asterisk lists as loaded: every PJSIP object type and transport.
 async fn loaded_pjsip(client: &AmiClient) -> Result<verdict::Loaded, AmiError> {
-    const LISTS: [(&str, &str, &str); 4] = [
-        ("endpoint", "PJSIPShowEndpoints", "EndpointList"),
-        ("aor", "PJSIPShowAors", "AorList"),
-        ("auth", "PJSIPShowAuths", "AuthList"),
-        ("registration", "PJSIPShowRegistrationsOutbound", "OutboundRegistrationDetail"),
-    ];
     let mut loaded = verdict::Loaded::default();
-    for (kind, action, event) in LISTS {
-        loaded.0.insert(kind, list_names(client, action, event).await?);
+    for kind in ["endpoint", "aor", "auth", "registration"] {
+        loaded.0.insert(kind, pjsip::names(client, kind).await?);
     }
-    let transports = match client.command("pjsip show transports").await {
-        Ok(output) => crate::ami::dialplan::transport_names(&output),
-        Err(AmiError::ActionFailed { .. }) => BTreeSet::new(),
-        Err(error) => return Err(error),
-    };
-    loaded.0.insert("transport", transports);
+    loaded.0.insert("transport", pjsip::transports(client).await?);
     Ok(loaded)
-}
-
-/// `ObjectName`s of a PJSIP list action (nothing when Asterisk has none).
-/// Only the names are read: `AuthDetail` events carry passwords.
-async fn list_names(client: &AmiClient, action: &str, event: &str) -> Result<BTreeSet<String>, AmiError> {
-    let answer = match client.send(action, AmiMessage::new()).await {
-        Ok(answer) => answer,
-        // Asterisk answers an error when the list is empty.
-        Err(AmiError::ActionFailed { .. }) => return Ok(BTreeSet::new()),
-        Err(error) => return Err(error),
-    };
-    Ok(answer
-        .items()
-        .filter(|item| item.event_name() == Some(event))
-        .filter_map(|item| item.get("ObjectName").map(str::to_string))
-        .collect())
 }
 
 /// Contexts of the file whose priorities Asterisk did not all load, each
@@ -996,5 +987,5 @@ async fn missing_dialplan(client: &AmiClient, sections: &[AmiSection], owners: &
 
 /// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
 pub async fn endpoints(client: &AmiClient) -> Result<Vec<String>, AmiError> {
-    Ok(list_names(client, "PJSIPShowEndpoints", "EndpointList").await?.into_iter().collect())
+    Ok(pjsip::names(client, "endpoint").await?.into_iter().collect())
 }
