@@ -14,7 +14,9 @@
 //! release figures). Asterisk on 127.0.2.10, AMI port 16110.
 
 use anyhow::{Context, bail};
+use patchbay_backend::ami::config_writer;
 use patchbay_backend::ami::{AmiClient, AmiMessage};
+use patchbay_backend::sync::read_file;
 use patchbay_e2e::app::PatchbayServer;
 use patchbay_e2e::asterisk::AsteriskInstance;
 use serde_json::{Value, json};
@@ -184,6 +186,26 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
         until("the new trunk", async || ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name.as_str())).await.is_ok()).await?;
         trunk_times.push(started.elapsed());
     }
+    // Per-tenant PJSIP files, evaluated: what one whole-file write costs
+    // against writing one tenant's sections alone (to a scratch file), and
+    // what a res_pjsip reload costs (it reads every included file anyway).
+    let whole = read_file(&ami, "patchbay-pjsip.conf").await?;
+    let marker = format!("bench{}-", tenants / 2);
+    let own: Vec<_> = whole.iter().filter(|section| section.name.contains(&marker)).cloned().collect();
+    let started = Instant::now();
+    config_writer::write_config(&ami, "patchbay-bench-scratch.conf", &whole, None).await?;
+    let whole_write = started.elapsed();
+    let started = Instant::now();
+    config_writer::write_config(&ami, "patchbay-bench-scratch.conf", &own, None).await?;
+    let own_write = started.elapsed();
+    let started = Instant::now();
+    ami.command("module reload res_pjsip.so").await?;
+    let reload = started.elapsed();
+    eprintln!(
+        "{tenants} tenants: writing the whole PJSIP file ({} sections) {whole_write:?}; one tenant's {} sections alone {own_write:?}; `module reload res_pjsip.so` {reload:?}",
+        whole.len(),
+        own.len()
+    );
     println!(
         "| {tenants} | {rate:.0} req/s ({} requests in {:.1} s) | {:?} | {:?} | {:.2} s |",
         api.requests,
