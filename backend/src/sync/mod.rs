@@ -68,6 +68,7 @@ use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncC
 
 pub mod core;
 mod incremental;
+pub mod plan;
 pub mod verdict;
 pub use crate::ami::dialplan::context_priorities;
 pub use incremental::{IncrementalPlan, apply_live, incremental_dialplan, persist};
@@ -328,7 +329,7 @@ struct SyncState {
     /// reads that back, writing again would change nothing (a value
     /// Asterisk alters on the way stays a reported difference, not a write
     /// every pass).
-    written_back: BTreeMap<&'static str, (Vec<AmiSection>, Vec<AmiSection>)>,
+    written_back: plan::WrittenBack,
     /// PJSIP sections as they were when Asterisk last listed them, by
     /// (name, type): a refused object's reason names the keys changed since.
     loaded_before: BTreeMap<(String, String), AmiSection>,
@@ -709,14 +710,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
 
-    let changed: Vec<OwnedFile> = FILES
-        .into_iter()
-        .filter(|file| {
-            let (now, wanted) = (&current[file.name], &desired[file.name]);
-            let altered_on_the_way = state.written_back.get(file.name).is_some_and(|(written, back)| written == wanted && back == now);
-            (now != wanted && !altered_on_the_way) || (file.name == EXTENSIONS_FILE && !forced.is_empty())
-        })
-        .collect();
+    let writes = plan::plan_writes(&current, &desired, &state.written_back, &forced);
+    let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| writes.iter().any(|(name, _)| *name == file.name)).collect();
 
     let mut mode = None;
     let mut dialplan = DialplanWrite::Untouched;
@@ -746,12 +741,10 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
         mode = Some("full");
         let mut live_edited: Vec<(String, String)> = Vec::new();
+        // In `FILES` order: PJSIP objects before the dialplan that dials them.
         for file in &changed {
-            if file.name == EXTENSIONS_FILE
-                && let Some(mut plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
-            {
-                plan.force(&forced, &desired[file.name]);
-                match apply_live(client, &plan).await {
+            if let Some((_, plan::Write::Live(plan))) = writes.iter().find(|(name, _)| *name == file.name) {
+                match apply_live(client, plan).await {
                     Ok(()) => {
                         mode = Some("incremental");
                         live_edited = plan.touched();

@@ -189,11 +189,11 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
     // Per-tenant PJSIP files, evaluated: what one whole-file write costs
     // against writing one tenant's sections alone (to a scratch file), and
     // what a res_pjsip reload costs (it reads every included file anyway).
-    let whole = read_file(&ami, "patchbay-pjsip.conf").await?;
+    let pjsip = read_file(&ami, "patchbay-pjsip.conf").await?;
     let marker = format!("bench{}-", tenants / 2);
-    let own: Vec<_> = whole.iter().filter(|section| section.name.contains(&marker)).cloned().collect();
+    let own: Vec<_> = pjsip.iter().filter(|section| section.name.contains(&marker)).cloned().collect();
     let started = Instant::now();
-    config_writer::write_config(&ami, "patchbay-bench-scratch.conf", &whole, None).await?;
+    config_writer::write_config(&ami, "patchbay-bench-scratch.conf", &pjsip, None).await?;
     let whole_write = started.elapsed();
     let started = Instant::now();
     config_writer::write_config(&ami, "patchbay-bench-scratch.conf", &own, None).await?;
@@ -203,7 +203,7 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
     let reload = started.elapsed();
     eprintln!(
         "{tenants} tenants: writing the whole PJSIP file ({} sections) {whole_write:?}; one tenant's {} sections alone {own_write:?}; `module reload res_pjsip.so` {reload:?}",
-        whole.len(),
+        pjsip.len(),
         own.len()
     );
     println!(
