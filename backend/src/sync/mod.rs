@@ -364,7 +364,10 @@ async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc:
     let mut events = client.subscribe();
     loop {
         match events.recv().await {
-            Ok(event) if event.event_name() == Some("Reload") => {
+            // Only a reload of the dialplan can undo live edits: Patchbay's
+            // own res_pjsip reload after every trunk change must not make
+            // the next pass distrust (and re-read) the whole dialplan.
+            Ok(event) if event.event_name() == Some("Reload") && event.get("Module").is_none_or(reloads_dialplan) => {
                 reloaded.store(true, Ordering::SeqCst);
                 let _ = wake.try_send(());
             }
@@ -376,6 +379,13 @@ async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc:
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
+}
+
+/// Whether a `Reload` event's `Module` may have reloaded the dialplan
+/// (pbx_config, or everything).
+fn reloads_dialplan(module: &str) -> bool {
+    let module = module.to_ascii_lowercase();
+    module.contains("pbx_config") || module.contains("extensions") || module == "all" || module.is_empty()
 }
 
 /// The I/O loop: feeds the [`SyncCore`] what happens (commits, the AMI
@@ -981,4 +991,16 @@ async fn missing_dialplan(client: &AmiClient, sections: &[AmiSection], owners: &
 /// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
 pub async fn endpoints(client: &AmiClient) -> Result<Vec<String>, AmiError> {
     Ok(pjsip::names(client, "endpoint").await?.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_dialplan_reload_distrusts_the_live_dialplan() {
+        assert!(super::reloads_dialplan("pbx_config"));
+        assert!(super::reloads_dialplan("pbx_config.so"));
+        assert!(super::reloads_dialplan("All"));
+        assert!(!super::reloads_dialplan("res_pjsip.so"));
+        assert!(!super::reloads_dialplan("chan_iax2.so"));
+    }
 }
