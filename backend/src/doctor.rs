@@ -441,13 +441,7 @@ fn check_file(file: &FileObservation) -> Vec<Finding> {
 
 /// The transport names in `pjsip show transports` (its header row excluded).
 pub fn parse_transports(output: &[String]) -> Vec<String> {
-    output
-        .iter()
-        .filter_map(|line| line.trim().strip_prefix("Transport:"))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .filter(|name| !name.starts_with('<'))
-        .map(str::to_owned)
-        .collect()
+    crate::ami::dialplan::transport_names(output).into_iter().collect()
 }
 
 fn check_transports(output: Option<&[String]>, files: &[FileObservation]) -> Finding {

@@ -17,7 +17,9 @@ pub fn repo_root() -> PathBuf {
 /// `target/debug/patchbay`, next to this test binary's `deps/` folder.
 pub fn patchbay_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().and_then(Path::parent).context("test binary is not in target/<profile>/deps")?;
+    // A test binary is in target/<profile>/deps, a bench program in target/<profile>.
+    let beside = exe.parent().context("no parent directory")?;
+    let profile_dir = if beside.join("patchbay").exists() { beside } else { beside.parent().context("test binary is not in target/<profile>/deps")? };
     let binary = profile_dir.join("patchbay");
     if !binary.exists() {
         bail!("{} is missing: run `cargo build -p patchbay-backend --bin patchbay` first", binary.display());

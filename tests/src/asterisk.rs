@@ -124,7 +124,13 @@ impl AsteriskInstance {
 
     /// `ami://patchbay:SECRET@127.0.0.1:PORT`.
     pub fn ami_url(&self) -> String {
-        format!("ami://{AMI_USER}:{AMI_SECRET}@127.0.0.1:{}", self.ami_port)
+        Self::ami_url_for(self.ami_port)
+    }
+
+    /// The AMI URL an instance on `ami_port` will answer on, for a Patchbay
+    /// started before its Asterisk.
+    pub fn ami_url_for(ami_port: u16) -> String {
+        format!("ami://{AMI_USER}:{AMI_SECRET}@127.0.0.1:{ami_port}")
     }
 
     /// A new AMI client logged in to this instance.

@@ -250,3 +250,113 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     .await?;
     Ok(())
 }
+
+/// A write through the API, answering its body and the store revision
+/// after it (`Patchbay-Revision`).
+async fn write(server: &PatchbayServer, token: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(Value, u64)> {
+    let request = reqwest::Client::new()
+        .request(method.parse()?, format!("{}{path}", server.base_url))
+        .header("X-Auth-Token", token)
+        .json(&body.unwrap_or(Value::Null));
+    let response = request.send().await?;
+    anyhow::ensure!(response.status().is_success(), "{method} {path}: {}", response.status());
+    let revision = response.headers().get("patchbay-revision").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let revision = revision.ok_or_else(|| anyhow::anyhow!("{method} {path}: no Patchbay-Revision"))?;
+    let text = response.text().await?;
+    Ok((if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? }, revision))
+}
+
+/// The status once a pass covered `revision` (or after 20 s).
+async fn status_at(server: &PatchbayServer, token: &str, revision: u64) -> anyhow::Result<Value> {
+    server.expect(token, "GET", &format!("/api/patchbay/1.0/status?wait_for={revision}&timeout=20000"), None, 200).await
+}
+
+/// `dialplan show EXTEN@CONTEXT`, the lines of its priorities.
+async fn priorities(ami: &AmiClient, exten: &str, context: &str) -> Vec<String> {
+    let is_priority = |line: &String| line.split_whitespace().any(|word| word.strip_suffix('.').is_some_and(|n| n.parse::<u32>().is_ok()));
+    ami.command(&format!("dialplan show {exten}@{context}")).await.unwrap_or_default().into_iter().filter(is_priority).collect()
+}
+
+/// Outcall patterns carry labels (`n(dial)`, `n(cid_route)`…), which no live
+/// edit can set; a new pattern still goes live through the incremental path
+/// (jumps resolved to priority numbers), as does a new outcall, whose
+/// subroutine is a new context. The status says "pending" while a change has
+/// not reached Asterisk and, once it has, the revision Asterisk holds.
+///
+/// AMI port 16100, SIP address 127.0.2.1.
+#[tokio::test(flavor = "multi_thread")]
+async fn labelled_outcall_patterns_and_new_contexts_go_live_and_status_tells_pending_then_the_revision() -> anyhow::Result<()> {
+    // Patchbay first: the change is made while no Asterisk can take it.
+    let server = PatchbayServer::start(Some(&AsteriskInstance::ami_url_for(16100))).await?;
+    let token = server.admin_token().await?;
+    let (_, trunk) = sync_support::sip_trunk(&server, &token, "labels-trunk", "127.0.2.2", json!([]), None).await?;
+    let (outcall, _) = write(&server, &token, "POST", "/api/confd/1.1/outcalls", Some(json!({"name": "labelled"}))).await?;
+    write(&server, &token, "PUT", &format!("/api/confd/1.1/outcalls/{}/trunks", outcall["id"]), Some(json!({"trunks": [{"id": trunk["id"]}]}))).await?;
+    let (first, _) = write(&server, &token, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": "_0X.", "context": "to-extern"}))).await?;
+    let (_, committed) = write(&server, &token, "PUT", &format!("/api/confd/1.1/outcalls/{}/extensions/{}", outcall["id"], first["id"]), Some(json!({"caller_id": "Sales <5551000>"}))).await?;
+    let waiting = status(&server, &token).await?;
+    assert_eq!(waiting["pending"], true, "{waiting}");
+    assert_eq!(waiting["revision_live"], Value::Null, "no Asterisk, nothing read back: {waiting}");
+    assert_eq!(waiting["in_sync"], false, "{waiting}");
+    assert!(waiting["revision"].as_u64() >= Some(committed), "{waiting}");
+
+    let asterisk = AsteriskInstance::start("sync-labels", "127.0.2.1", 16100).await?;
+    let ami = asterisk.connect_ami().await?;
+    let live = eventually("the first pattern live", Duration::from_secs(30), || async {
+        let s = status_at(&server, &token, committed).await.ok()?;
+        (s["revision_live"].as_u64() >= Some(committed) && s["pending"] == false).then_some(s)
+    })
+    .await?;
+    eprintln!("live: {live}");
+    assert_eq!(live["in_sync"], true, "{live}");
+    // The file's labels, as the renderer writes them, after the full write.
+    let shown = priorities(&ami, "_0X.", "to-extern").await;
+    assert!(shown.iter().any(|line| line.contains("[dial]")), "{shown:?}");
+
+    // A second pattern, with its labels: live at once, without a reload.
+    let (second, _) = write(&server, &token, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": "_00X.", "context": "to-extern"}))).await?;
+    let (_, revision) = write(&server, &token, "PUT", &format!("/api/confd/1.1/outcalls/{}/extensions/{}", outcall["id"], second["id"]), Some(json!({"strip_digits": 2, "caller_id": "Sales <5551000>"}))).await?;
+    let applied = status_at(&server, &token, revision).await?;
+    eprintln!("second pattern: {applied}");
+    assert!(applied["revision_live"].as_u64() >= Some(revision), "{applied}");
+    assert_eq!(applied["last_apply"]["mode"], "incremental", "{applied}");
+    let live_priorities = priorities(&ami, "_00X.", "to-extern").await;
+    let reference = priorities(&ami, "_0X.", "to-extern").await;
+    assert_eq!(live_priorities.len(), reference.len(), "every priority live: {live_priorities:?}");
+    assert!(live_priorities.iter().any(|line| line.contains("Gosub(pb-outcall-") && line.contains("EXTEN:2")), "{live_priorities:?}");
+    // `Goto(dial)` became the number of the priority labelled `dial`.
+    let dial = reference.iter().position(|line| line.contains("[dial]")).expect("labelled dial") + 1;
+    assert!(live_priorities.iter().any(|line| line.contains(&format!("Goto({dial})"))), "{live_priorities:?}");
+
+    // A new outcall: its subroutine is a new context, added live too.
+    let (other, _) = write(&server, &token, "POST", "/api/confd/1.1/outcalls", Some(json!({"name": "second-route"}))).await?;
+    write(&server, &token, "PUT", &format!("/api/confd/1.1/outcalls/{}/trunks", other["id"]), Some(json!({"trunks": [{"id": trunk["id"]}]}))).await?;
+    let (third, _) = write(&server, &token, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": "_1X.", "context": "to-extern"}))).await?;
+    let (_, revision) = write(&server, &token, "PUT", &format!("/api/confd/1.1/outcalls/{}/extensions/{}", other["id"], third["id"]), Some(json!({}))).await?;
+    let applied = status_at(&server, &token, revision).await?;
+    eprintln!("new outcall: {applied}");
+    assert!(applied["revision_live"].as_u64() >= Some(revision), "{applied}");
+    assert_eq!(applied["last_apply"]["mode"], "incremental", "{applied}");
+    let subroutine = format!("pb-outcall-{}", other["id"]);
+    let shown = ami.command(&format!("dialplan show {subroutine}")).await?;
+    assert!(shown.iter().any(|line| line.contains("Dial(PJSIP/")), "{shown:?}");
+
+    // The file follows in the background, with its labels; a reload then
+    // loads the same call flow.
+    eventually("the patterns in the file", Duration::from_secs(20), || async {
+        let file = format!("{:?}", read_file(&ami, "patchbay-extensions.conf").await.ok()?);
+        (file.contains("_00X.") && file.contains(&subroutine)).then_some(())
+    })
+    .await?;
+    eventually("no file write pending", Duration::from_secs(20), || async {
+        status(&server, &token).await.ok().filter(|s| s["dialplan_file_pending"] == false).map(|_| ())
+    })
+    .await?;
+    ami.command("dialplan reload").await?;
+    eventually("the labels back after a reload", Duration::from_secs(10), || async {
+        let shown = priorities(&ami, "_00X.", "to-extern").await;
+        (shown.len() == reference.len() && shown.iter().any(|line| line.contains("[dial]"))).then_some(())
+    })
+    .await?;
+    Ok(())
+}

@@ -165,6 +165,75 @@ impl Edit<'_> {
     }
 }
 
+/// One edit of a file made in place (`UpdateConfig` with the file as both
+/// source and destination, no staging file, no reload): how a live
+/// dialplan edit's file follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InPlaceEdit {
+    /// Removes a whole category.
+    DelCat { cat: String },
+    /// Removes the line at index `line` of `cat` (by index: `same` lines
+    /// repeat, a value match would not do).
+    Delete { cat: String, line: usize },
+    /// Inserts `var => value` at index `line` of `cat`.
+    Insert { cat: String, line: usize, var: String, value: String },
+    /// A new category, before the category `before` (at the end: `None`).
+    NewCat { cat: String, before: Option<String> },
+    /// Appends `var => value` to `cat`.
+    Append { cat: String, var: String, value: String },
+}
+
+/// The one `UpdateConfig` that makes `edits` to `filename` in place;
+/// `None` when it would not fit in one AMI message.
+pub fn in_place_message(filename: &str, edits: &[InPlaceEdit]) -> Option<AmiMessage> {
+    let mut message = AmiMessage::new().with("SrcFilename", filename).with("DstFilename", filename);
+    for (number, edit) in edits.iter().enumerate() {
+        let n = format!("{number:06}");
+        let mut push = |key: &str, value: &str| message.headers.push((format!("{key}-{n}"), value.to_owned()));
+        match edit {
+            InPlaceEdit::DelCat { cat } => {
+                push("Action", "DelCat");
+                push("Cat", cat);
+            }
+            InPlaceEdit::Delete { cat, line } => {
+                push("Action", "Delete");
+                push("Cat", cat);
+                push("Line", &line.to_string());
+            }
+            InPlaceEdit::Insert { cat, line, var, value } => {
+                push("Action", "Insert");
+                push("Cat", cat);
+                push("Var", var);
+                push("Value", &object_marker_safe(value));
+                push("Line", &line.to_string());
+            }
+            InPlaceEdit::NewCat { cat, before } => {
+                push("Action", "NewCat");
+                push("Cat", cat);
+                // NewCat's Match: the category it goes before.
+                if let Some(before) = before {
+                    push("Match", before);
+                }
+            }
+            InPlaceEdit::Append { cat, var, value } => {
+                push("Action", "Append");
+                push("Cat", cat);
+                push("Var", var);
+                push("Value", &object_marker_safe(value));
+            }
+        }
+    }
+    // + Action and ActionID.
+    (message.headers.len() + 2 <= MAX_HEADER_LINES).then_some(message)
+}
+
+/// Sends [`in_place_message`]; `Err` when it does not fit in one message.
+pub async fn edit_in_place(client: &AmiClient, filename: &str, edits: &[InPlaceEdit]) -> Result<(), AmiError> {
+    let message = in_place_message(filename, edits)
+        .ok_or_else(|| AmiError::ActionFailed { action: "UpdateConfig".into(), message: "the edit does not fit in one AMI message".into() })?;
+    client.send("UpdateConfig", message).await.map(|_| ())
+}
+
 /// `value` as an `UpdateConfig` `Value` header that Asterisk stores as
 /// `value` (see the module comment on the leading `>`).
 fn object_marker_safe(value: &str) -> std::borrow::Cow<'_, str> {

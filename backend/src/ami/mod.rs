@@ -10,6 +10,11 @@
 //!   and publishes an [`AmiStatus`].
 //! - `config_writer`: reads and writes whole config files through
 //!   `GetConfig` / `UpdateConfig`, chunked within AMI's limits.
+//! - `dialplan`: live dialplan edits (`DialplanExtensionAdd`/`Remove`, and
+//!   the CLI's include and context commands through `Command`) and the
+//!   parsing of `dialplan show` / `pjsip show transports` output.
+//! - `pjsip`: what res_pjsip holds (list actions, one object's detail,
+//!   transports).
 //! - `url`: `ami://USER:SECRET@HOST:PORT`.
 //! - `endpoint_ops`: run-time operations on one PJSIP endpoint (maintenance,
 //!   qualify now, contact status), without touching its configuration.
@@ -21,7 +26,9 @@ mod client;
 mod codec;
 pub mod config_writer;
 mod connection;
+pub mod dialplan;
 pub mod endpoint_ops;
+pub mod pjsip;
 mod error;
 mod session;
 mod url;

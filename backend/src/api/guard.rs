@@ -23,6 +23,20 @@ const MAX_REDACTED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Refuses a body longer than [`MAX_BODY_BYTES`] before any handler reads it
 /// (by `Content-Length`; a chunked body is cut at the same size).
+/// Every answer to a write carries `Patchbay-Revision`: the store's revision
+/// after it, which `GET /api/patchbay/1.0/status?wait_for=` waits for.
+pub async fn revision_header(axum::extract::State(state): axum::extract::State<crate::server::AppState>, request: Request, next: Next) -> Response {
+    let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let mut response = next.run(request).await;
+    if write
+        && response.status().is_success()
+        && let Ok(revision) = state.store.revision()
+    {
+        response.headers_mut().insert("patchbay-revision", revision.into());
+    }
+    response
+}
+
 pub async fn bounded_body(request: Request, next: Next) -> Response {
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         // Unknown API paths answer a JSON 404, not the browser app.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::redact_for_tenant_admins))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::revision_header))
         .layer(axum::middleware::from_fn(guard::bounded_body))
         .with_state(state)
 }

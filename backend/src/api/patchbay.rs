@@ -41,10 +41,27 @@ fn viewer(caller: &Caller) -> Viewer<'_> {
     if caller.is_master() && caller.tenant_uuid == caller.account.tenant_uuid { Viewer::All } else { Viewer::Tenants(&caller.visible) }
 }
 
+/// `?wait_for=REV&timeout=MS`: answer once a pass has covered revision
+/// REV (the change is then live, or listed in `failed`), or after MS
+/// milliseconds (at most 30 s; default 10 s), whichever comes first.
+#[derive(serde::Deserialize)]
+struct StatusQuery {
+    wait_for: Option<u64>,
+    timeout: Option<u64>,
+}
+
 /// Whether an Asterisk is connected, which of the caller's endpoints it
-/// really has, and which of the caller's objects it refused and why.
-async fn status(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    Json(state.asterisk.status_json(viewer(&caller)))
+/// really has, which of the caller's objects it refused and why, and the
+/// revision it holds for the caller's tenants (`revision_live`) against the
+/// last committed one (`revision`, `pending`).
+async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> Json<Value> {
+    match query.wait_for {
+        Some(revision) => {
+            let timeout = std::time::Duration::from_millis(query.timeout.unwrap_or(10_000).min(30_000));
+            Json(state.asterisk.status_when_checked(viewer(&caller), revision, timeout).await)
+        }
+        None => Json(state.asterisk.status_json(viewer(&caller))),
+    }
 }
 
 /// The PJSIP names (endpoint sections, which registrations and aors share)

@@ -63,6 +63,24 @@ CREATE TABLE kazoo_credentials (
     md5          TEXT NOT NULL
 );
 "#,
+),
+// The revision: every committed change of what Asterisk is configured from
+// (objects, tenants) moves it forward, in the same transaction, so a reader
+// sees the revision of exactly the rows it reads.
+M::up(
+    r#"
+CREATE TABLE revision (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO revision (id, value) VALUES (1, 0);
+CREATE TRIGGER revision_objects_insert AFTER INSERT ON objects BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_objects_update AFTER UPDATE ON objects BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_objects_delete AFTER DELETE ON objects BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_tenants_insert AFTER INSERT ON tenants BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_tenants_update AFTER UPDATE ON tenants BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_tenants_delete AFTER DELETE ON tenants BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

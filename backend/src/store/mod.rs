@@ -131,6 +131,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The revision of the last committed change to objects or tenants.
+    pub fn revision(&self) -> Result<u64, StoreError> {
+        self.read(revision)
+    }
+
     /// Runs `f` on a read-only connection, in one read transaction (a
     /// consistent snapshot even across several queries).
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
@@ -145,4 +150,10 @@ impl Store {
             out
         })
     }
+}
+
+/// The revision as `conn` sees it (inside a read transaction: the revision
+/// of exactly the rows it reads).
+pub fn revision(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(conn.query_row("SELECT value FROM revision WHERE id = 1", [], |row| row.get::<_, i64>(0))? as u64)
 }

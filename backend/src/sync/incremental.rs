@@ -3,8 +3,9 @@
 //! module documentation of `sync`).
 
 use super::EXTENSIONS_FILE;
-use crate::ami::config_writer::Section as AmiSection;
-use crate::ami::{AmiClient, AmiError, AmiMessage};
+use crate::ami::config_writer::{self, InPlaceEdit, Section as AmiSection};
+use crate::ami::{AmiClient, AmiMessage, dialplan};
+use patchbay_shared::render::live::{LivePriority, live_priorities};
 use std::collections::BTreeMap;
 
 /// Extension changes up to this many are applied live rather than by reload.
@@ -40,25 +41,33 @@ fn split_context(section: &AmiSection) -> Option<(Lines, Vec<FileExtension>)> {
     Some((other, extensions))
 }
 
-/// The live edits that turn one extensions file into another, when only
-/// extensions (not contexts, includes or their order) differ.
+/// The live edits that turn one extensions file into another: extensions
+/// (labelled priorities included, see `render::live`), new and removed
+/// contexts, and includes added at the end of a context or removed.
 #[derive(Debug, Default)]
 pub struct IncrementalPlan {
     /// (context, extension) to remove entirely.
     remove: Vec<(String, String)>,
-    /// (context, extension, priorities as (application, data)).
-    add: Vec<(String, String, Lines)>,
+    /// (context, extension, priorities) to add, in file order.
+    add: Vec<(String, String, Vec<LivePriority>)>,
+    /// (context, included context) to add, after the extensions.
+    include: Vec<(String, String)>,
+    /// (context, included context) to remove.
+    exclude: Vec<(String, String)>,
+    /// Contexts to remove, last.
+    drop_contexts: Vec<String>,
     /// The same change to the file, edited in place (no reload).
     file_edits: Vec<FileEdit>,
 }
 
-/// In context `context`, replace `delete` lines from index `at` by `insert`.
+/// One change to the file.
 #[derive(Debug)]
-struct FileEdit {
-    context: String,
-    at: usize,
-    delete: usize,
-    insert: Lines,
+enum FileEdit {
+    /// In context `context`, replace `delete` lines from index `at` by `insert`.
+    Window { context: String, at: usize, delete: usize, insert: Lines },
+    /// A new context with its lines, before `before` (at the end: `None`).
+    Add { context: String, before: Option<String>, lines: Lines },
+    Drop { context: String },
 }
 
 /// The window of `new` that differs from `old`: (start, old lines to drop,
@@ -71,46 +80,102 @@ fn changed_window(old: &[(String, String)], new: &[(String, String)]) -> (usize,
     (prefix, old.len() - prefix - suffix, new[prefix..new.len() - suffix].to_vec())
 }
 
+/// Contexts by name; `None` when a name repeats (the file would then say
+/// something a live edit cannot address).
+fn by_name(sections: &[AmiSection]) -> Option<BTreeMap<&str, &AmiSection>> {
+    let map: BTreeMap<&str, &AmiSection> = sections.iter().map(|section| (section.name.trim(), section)).collect();
+    (map.len() == sections.len()).then_some(map)
+}
+
 impl IncrementalPlan {
-    /// `None` when the change needs a reload (contexts or includes changed,
-    /// labels, too many edits, a line this cannot express).
+    /// `None` when the change needs a reload: contexts reordered, includes
+    /// reordered or inserted before others, a non-extension line other than
+    /// `include` changed, a priority this cannot express, too many edits.
     pub fn new(current: &[AmiSection], desired: &[AmiSection]) -> Option<IncrementalPlan> {
-        if current.len() != desired.len() || current.is_empty() {
+        if current.is_empty() {
+            return None;
+        }
+        let (old_contexts, new_contexts) = (by_name(current)?, by_name(desired)?);
+        // The contexts both have, in the same order in both.
+        let kept_old: Vec<&str> = current.iter().map(|s| s.name.trim()).filter(|name| new_contexts.contains_key(name)).collect();
+        let kept_new: Vec<&str> = desired.iter().map(|s| s.name.trim()).filter(|name| old_contexts.contains_key(name)).collect();
+        if kept_old != kept_new {
             return None;
         }
         let mut plan = IncrementalPlan::default();
-        for (old, new) in current.iter().zip(desired) {
-            if old.name.trim() != new.name.trim() {
-                return None;
+        for old in current {
+            if !new_contexts.contains_key(old.name.trim()) {
+                plan.drop_contexts.push(old.name.trim().to_string());
+                plan.file_edits.push(FileEdit::Drop { context: old.name.trim().to_string() });
             }
-            let (old_other, old_extensions) = split_context(old)?;
+        }
+        for (index, new) in desired.iter().enumerate() {
+            let name = new.name.trim();
             let (new_other, new_extensions) = split_context(new)?;
-            if old_other != new_other {
-                return None;
-            }
-            let (at, delete, insert) = changed_window(&old.lines, &new.lines);
-            if delete > 0 || !insert.is_empty() {
-                plan.file_edits.push(FileEdit { context: new.name.clone(), at, delete, insert });
+            let (old_other, old_extensions) = match old_contexts.get(name) {
+                Some(old) => split_context(old)?,
+                None => {
+                    if new.lines.is_empty() {
+                        return None; // an empty context cannot be created live
+                    }
+                    let before = desired[index + 1..].iter().map(|s| s.name.trim()).find(|next| old_contexts.contains_key(next)).map(str::to_string);
+                    plan.file_edits.push(FileEdit::Add { context: name.to_string(), before, lines: new.lines.clone() });
+                    (Vec::new(), Vec::new())
+                }
+            };
+            plan.includes(name, &old_other, &new_other)?;
+            if let Some(old) = old_contexts.get(name) {
+                let (at, delete, insert) = changed_window(&old.lines, &new.lines);
+                if delete > 0 || !insert.is_empty() {
+                    plan.file_edits.push(FileEdit::Window { context: name.to_string(), at, delete, insert });
+                }
             }
             let old_by_name: BTreeMap<&str, &FileExtension> = old_extensions.iter().map(|e| (e.name.as_str(), e)).collect();
             let new_by_name: BTreeMap<&str, &FileExtension> = new_extensions.iter().map(|e| (e.name.as_str(), e)).collect();
             if old_by_name.len() != old_extensions.len() || new_by_name.len() != new_extensions.len() {
                 return None; // an extension split over several `exten` blocks
             }
-            for (name, old_extension) in &old_by_name {
-                if new_by_name.get(name) != Some(old_extension) {
-                    plan.remove.push((old.name.clone(), name.to_string()));
+            for (extension, old_extension) in &old_by_name {
+                if new_by_name.get(extension) != Some(old_extension) {
+                    plan.remove.push((name.to_string(), extension.to_string()));
                 }
             }
-            for (name, new_extension) in &new_by_name {
-                if old_by_name.get(name) != Some(new_extension) {
-                    plan.add.push((new.name.clone(), name.to_string(), priorities(new_extension)?));
+            for new_extension in &new_extensions {
+                if old_by_name.get(new_extension.name.as_str()) != Some(&new_extension) {
+                    plan.add.push((name.to_string(), new_extension.name.clone(), live_priorities(&new_extension.lines)?));
                 }
             }
         }
         // The file edit need not fit one message: it is written later, and
         // written whole when it does not.
-        (plan.remove.len() + plan.add.len() <= INCREMENTAL_LIMIT).then_some(plan)
+        (plan.edits() <= INCREMENTAL_LIMIT).then_some(plan)
+    }
+
+    /// The include changes of one context: only removals and additions at
+    /// the end keep Asterisk's include order (the search order) equal to
+    /// the file's. Any other non-extension line must not change.
+    fn includes(&mut self, context: &str, old: &Lines, new: &Lines) -> Option<()> {
+        let split = |lines: &Lines| -> (Vec<String>, Lines) {
+            let (includes, other): (Lines, Lines) = lines.iter().cloned().partition(|(key, _)| key == "include");
+            (includes.into_iter().map(|(_, value)| value).collect(), other)
+        };
+        let ((old_includes, old_other), (new_includes, new_other)) = (split(old), split(new));
+        if old_other != new_other {
+            return None;
+        }
+        let kept: Vec<&String> = old_includes.iter().filter(|include| new_includes.contains(include)).collect();
+        if new_includes.iter().take(kept.len()).collect::<Vec<_>>() != kept {
+            return None;
+        }
+        for include in &old_includes {
+            if !new_includes.contains(include) {
+                self.exclude.push((context.to_string(), include.clone()));
+            }
+        }
+        for include in &new_includes[kept.len()..] {
+            self.include.push((context.to_string(), include.clone()));
+        }
+        Some(())
     }
 
     /// Also re-applies `extensions` (context, extension) as `desired` has
@@ -130,8 +195,8 @@ impl IncrementalPlan {
                 .filter_map(split_context)
                 .flat_map(|(_, extensions)| extensions)
                 .find(|extension| &extension.name == name);
-            if let Some(lines) = found.as_ref().and_then(priorities) {
-                self.add.push((context.clone(), name.clone(), lines));
+            if let Some(priorities) = found.as_ref().and_then(|extension| live_priorities(&extension.lines)) {
+                self.add.push((context.clone(), name.clone(), priorities));
             }
         }
     }
@@ -145,69 +210,51 @@ impl IncrementalPlan {
         touched
     }
 
+    /// The file edits, in place, that make the file say what the live
+    /// edits did.
+    fn in_place_edits(&self) -> Vec<InPlaceEdit> {
+        let mut edits = Vec::new();
+        for edit in &self.file_edits {
+            match edit {
+                FileEdit::Drop { context } => edits.push(InPlaceEdit::DelCat { cat: context.clone() }),
+                FileEdit::Window { context, at, delete, insert } => {
+                    edits.extend((0..*delete).map(|_| InPlaceEdit::Delete { cat: context.clone(), line: *at }));
+                    edits.extend(insert.iter().enumerate().map(|(offset, (var, value))| InPlaceEdit::Insert {
+                        cat: context.clone(),
+                        line: at + offset,
+                        var: var.clone(),
+                        value: value.clone(),
+                    }));
+                }
+                FileEdit::Add { context, before, lines } => {
+                    edits.push(InPlaceEdit::NewCat { cat: context.clone(), before: before.clone() });
+                    edits.extend(lines.iter().map(|(var, value)| InPlaceEdit::Append { cat: context.clone(), var: var.clone(), value: value.clone() }));
+                }
+            }
+        }
+        edits
+    }
+
     /// The one `UpdateConfig` (source = destination, no reload) that makes
     /// the file say what the live edits did; `None` when it would not fit
     /// in one AMI message.
     pub fn file_message(&self) -> Option<AmiMessage> {
-        let mut message = AmiMessage::new().with("SrcFilename", EXTENSIONS_FILE).with("DstFilename", EXTENSIONS_FILE);
-        let mut number = 0;
-        let mut push = |message: &mut AmiMessage, fields: &[(&str, &str)]| {
-            for (key, value) in fields {
-                message.headers.push((format!("{key}-{number:06}"), value.to_string()));
-            }
-            number += 1;
-        };
-        for edit in &self.file_edits {
-            let at = edit.at.to_string();
-            for _ in 0..edit.delete {
-                // By line index: `same` lines repeat, a value match would not do.
-                push(&mut message, &[("Action", "Delete"), ("Cat", &edit.context), ("Line", &at)]);
-            }
-            for (offset, (key, value)) in edit.insert.iter().enumerate() {
-                let line = (edit.at + offset).to_string();
-                push(&mut message, &[("Action", "Insert"), ("Cat", &edit.context), ("Var", key), ("Value", value), ("Line", &line)]);
-            }
-        }
-        // + Action and ActionID.
-        (message.headers.len() + 2 <= crate::ami::MAX_HEADER_LINES).then_some(message)
+        config_writer::in_place_message(EXTENSIONS_FILE, &self.in_place_edits())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.remove.is_empty() && self.add.is_empty()
+        self.edits() == 0
     }
 
     pub fn edits(&self) -> usize {
-        self.remove.len() + self.add.len()
+        self.remove.len() + self.add.len() + self.include.len() + self.exclude.len() + self.drop_contexts.len()
     }
 }
 
-/// `exten => NAME,1,App(data)` / `same => n,App(data)` → (App, data), in
-/// order. `None` for labels or explicit priorities other than 1, n.
-fn priorities(extension: &FileExtension) -> Option<Vec<(String, String)>> {
-    extension
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(index, (key, value))| {
-            let rest = if key == "exten" { value.split_once(',')?.1 } else { value.as_str() };
-            let (priority, application) = rest.split_once(',')?;
-            let expected = if index == 0 { "1" } else { "n" };
-            if priority.trim() != expected {
-                return None;
-            }
-            let application = application.trim();
-            Some(match application.split_once('(') {
-                Some((app, data)) => (app.trim().to_string(), data.strip_suffix(')')?.to_string()),
-                None => (application.to_string(), String::new()),
-            })
-        })
-        .collect()
-}
-
-/// Applies `plan` to the live dialplan (`DialplanExtensionRemove`/`Add`, no
-/// reload), then edits the file in place without reloading so a later
-/// reload loads the same thing. The caller verifies both (GetConfig and
-/// `dialplan show`) and falls back to a full write and reload.
+/// Applies `plan` to the live dialplan (no reload), then edits the file in
+/// place without reloading so a later reload loads the same thing. The
+/// caller verifies both (GetConfig and `dialplan show`) and falls back to a
+/// full write and reload.
 pub async fn incremental_dialplan(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
     apply_live(client, plan).await?;
     persist(client, plan).await
@@ -215,33 +262,28 @@ pub async fn incremental_dialplan(client: &AmiClient, plan: &IncrementalPlan) ->
 
 /// The file part of [`incremental_dialplan`] alone.
 pub async fn persist(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
-    let message = plan.file_message().ok_or_else(|| anyhow::anyhow!("the file edit does not fit in one AMI message"))?;
-    client.send("UpdateConfig", message).await?;
-    Ok(())
+    Ok(config_writer::edit_in_place(client, EXTENSIONS_FILE, &plan.in_place_edits()).await?)
 }
 
-/// The live part of [`incremental_dialplan`] alone.
+/// The live part of [`incremental_dialplan`] alone: extensions removed,
+/// then added (creating new contexts), then includes, then contexts gone.
 pub async fn apply_live(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
     for (context, extension) in &plan.remove {
-        let headers = AmiMessage::new().with("Context", context.as_str()).with("Extension", extension.as_str());
-        match client.send("DialplanExtensionRemove", headers).await {
-            // Already absent (a forced re-apply after a reload): that is
-            // what a remove wants.
-            Ok(_) | Err(AmiError::ActionFailed { .. }) => {}
-            Err(error) => return Err(error.into()),
-        }
+        dialplan::remove_extension(client, context, extension).await?;
     }
     for (context, extension, priorities) in &plan.add {
-        for (number, (application, data)) in priorities.iter().enumerate() {
-            let headers = AmiMessage::new()
-                .with("Context", context.as_str())
-                .with("Extension", extension.as_str())
-                .with("Priority", (number + 1).to_string())
-                .with("Application", application.as_str())
-                .with("ApplicationData", data.as_str())
-                .with("Replace", "yes");
-            client.send("DialplanExtensionAdd", headers).await?;
+        for priority in priorities {
+            dialplan::add_priority(client, context, extension, priority.number, &priority.application, &priority.data).await?;
         }
+    }
+    for (context, included) in &plan.exclude {
+        dialplan::remove_include(client, context, included).await?;
+    }
+    for (context, included) in &plan.include {
+        dialplan::add_include(client, context, included).await?;
+    }
+    for context in &plan.drop_contexts {
+        dialplan::remove_context(client, context).await?;
     }
     Ok(())
 }
@@ -261,7 +303,8 @@ mod tests {
         let plan = IncrementalPlan::new(&old, &new).unwrap();
         assert_eq!(plan.remove, [("out".to_string(), "_0X.".to_string())]);
         assert_eq!(plan.add.len(), 1);
-        assert_eq!(plan.add[0].2, [("NoOp".to_string(), "b".to_string()), ("Dial".to_string(), "PJSIP/${EXTEN}@t,30".to_string())]);
+        let priorities: Vec<(usize, &str, &str)> = plan.add[0].2.iter().map(|p| (p.number, p.application.as_str(), p.data.as_str())).collect();
+        assert_eq!(priorities, [(1, "NoOp", "b"), (2, "Dial", "PJSIP/${EXTEN}@t,30")]);
         let file = plan.file_message().unwrap();
         let edits: Vec<(&str, &str)> = file.headers.iter().skip(2).map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -280,14 +323,41 @@ mod tests {
     }
 
     #[test]
-    fn include_or_context_changes_need_a_reload() {
-        let old = [context("out", &[("include", "x"), ("exten", "1,1,NoOp()")])];
-        let new = [context("out", &[("include", "y"), ("exten", "1,1,NoOp()")])];
-        assert!(IncrementalPlan::new(&old, &new).is_none());
-        let renamed = [context("out2", &[("include", "x"), ("exten", "1,1,NoOp()")])];
-        assert!(IncrementalPlan::new(&old, &renamed).is_none());
-        let labelled = [context("out", &[("include", "x"), ("exten", "1,1(start),NoOp()")])];
-        assert!(IncrementalPlan::new(&old, &labelled).is_none());
+    fn reordering_needs_a_reload() {
+        let old = [context("a", &[("include", "x"), ("include", "y")]), context("b", &[("exten", "1,1,NoOp()")])];
+        let includes_swapped = [context("a", &[("include", "y"), ("include", "x")]), context("b", &[("exten", "1,1,NoOp()")])];
+        assert!(IncrementalPlan::new(&old, &includes_swapped).is_none(), "the include order is the search order");
+        let inserted_first = [context("a", &[("include", "w"), ("include", "x"), ("include", "y")]), context("b", &[("exten", "1,1,NoOp()")])];
+        assert!(IncrementalPlan::new(&old, &inserted_first).is_none());
+        let contexts_swapped = [old[1].clone(), old[0].clone()];
+        assert!(IncrementalPlan::new(&old, &contexts_swapped).is_none());
+        let switch = [context("a", &[("include", "x"), ("include", "y"), ("switch", "Realtime/a@b")]), old[1].clone()];
+        assert!(IncrementalPlan::new(&old, &switch).is_none());
+    }
+
+    #[test]
+    fn a_new_labelled_pattern_a_new_context_and_its_include_go_live() {
+        let old = [context("pb-internal", &[("exten", "100,1,Answer()")]), context("pb-out", &[("include", "pb-internal")])];
+        let new = [
+            context("pb-internal", &[("exten", "100,1,Answer()")]),
+            context("pb-new", &[("exten", "_0X.,1,NoOp(route)"), ("same", "n,GotoIf(${SET}?dial)"), ("same", "n,Set(CALLERID(num)=1)"), ("same", "n(dial),Gosub(sub,s,1(${EXTEN}))")]),
+            context("pb-out", &[("include", "pb-internal"), ("include", "pb-new")]),
+        ];
+        let plan = IncrementalPlan::new(&old, &new).expect("live");
+        assert_eq!(plan.remove, []);
+        assert_eq!(plan.add.len(), 1);
+        let jump = &plan.add[0].2[1];
+        assert_eq!((jump.application.as_str(), jump.data.as_str()), ("GotoIf", "${SET}?4"));
+        assert_eq!(plan.include, [("pb-out".to_string(), "pb-new".to_string())]);
+        let file = plan.file_message().unwrap();
+        let edits: Vec<(&str, &str)> = file.headers.iter().skip(2).map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(&edits[..3], [("Action-000000", "NewCat"), ("Cat-000000", "pb-new"), ("Match-000000", "pb-out")], "placed where the renderer puts it");
+        assert!(edits.contains(&("Value-000004", "n(dial),Gosub(sub,s,1(${EXTEN}))")), "the file keeps the labels: {edits:?}");
+        assert!(edits.iter().any(|(k, v)| k.starts_with("Action-") && *v == "Insert"), "the include line");
+        // And back: the context and the include go away live.
+        let undo = IncrementalPlan::new(&new, &old).expect("live");
+        assert_eq!(undo.drop_contexts, ["pb-new".to_string()]);
+        assert_eq!(undo.exclude, [("pb-out".to_string(), "pb-new".to_string())]);
     }
 
     #[test]

@@ -19,24 +19,33 @@
 //! are not written again: one owner per section, or Asterisk logs a
 //! duplicate on every reload and, after a restart, binds no transport.
 //!
-//! A pass runs after every change (requests collapse), on every (re)connect
-//! once Asterisk is fully booted, and every [`RECONCILE_EVERY`]. Nothing about
-//! a pending apply is kept outside the database, so a Patchbay restart
-//! re-derives it on its first pass.
+//! When a pass runs, and what else the task does, is decided by
+//! [`core::SyncCore`], a sans-IO state machine fed with the time: a pass
+//! after a change (changes arriving together, or during a pass, become one
+//! pass), on every (re)connect once Asterisk is fully booted, after a
+//! reload, with back-off after a failure, and periodically. The loop here
+//! ([`run`]) only runs its actions. Nothing about a pending apply is kept
+//! outside the database, so a Patchbay restart re-derives it on its first
+//! pass. Every pass renders one database revision (`store::revision`, read
+//! in the same transaction as the snapshot), so the status says which
+//! revision Asterisk holds, per tenant, as read back.
 //!
-//! When only dialplan extensions changed (same contexts, same includes) the
-//! change is applied live with `DialplanExtensionRemove`/`Add` and reported
-//! applied at once; the file is brought level later, in the background
-//! ([`PERSIST_DEBOUNCE`], many edits coalesced into one in-place
-//! `UpdateConfig`, no reload). Asterisk rewrites the whole file for any
-//! `UpdateConfig`, which on a 10 000-route dialplan costs far more than the
-//! live edits. Correctness does not depend on that write:
+//! When only the dialplan changed in ways a live edit can express
+//! (extensions, labelled priorities included; new or removed contexts;
+//! includes added at the end of a context or removed: see `incremental`),
+//! the change is applied live (`DialplanExtensionRemove`/`Add`, and the
+//! CLI's `dialplan add include` through `Command`) and reported applied at
+//! once; the file is brought level later, in the background (many edits
+//! coalesced into one in-place `UpdateConfig`, no reload). Asterisk rewrites
+//! the whole file for any `UpdateConfig`, which on a 10 000-route dialplan
+//! costs far more than the live edits. Correctness does not depend on that
+//! write:
 //! - the database is the ground truth, and every pass re-derives the
 //!   change from it;
 //! - a reload of the dialplan is detected: `dialplan reload` (CLI) emits no
 //!   AMI event, so a sentinel context ([`SENTINEL_CONTEXT`]) that exists only
 //!   live (added by `DialplanExtensionAdd`, wiped by any reload) is checked
-//!   every [`WATCH_EVERY`] while recent live edits exist; a `Reload` event
+//!   every second while recent live edits exist; a `Reload` event
 //!   (`module reload`) and a new AMI session count too. Then the next pass
 //!   distrusts its model of the live dialplan: it reads the file
 //!   (what a reload loads) and re-applies live, besides the file→database
@@ -45,37 +54,31 @@
 //!   write cannot lose a change.
 
 use crate::ami::config_writer::{self, Section as AmiSection};
-use crate::ami::{AmiClient, AmiError, AmiMessage, AmiStatus, AmiUrl, ClientOptions};
+use crate::ami::{AmiClient, AmiError, AmiStatus, AmiUrl, ClientOptions, pjsip};
 use crate::live::Live;
 use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncCore, Timers};
 
+pub mod core;
 mod incremental;
+pub mod plan;
 pub mod verdict;
+pub use crate::ami::dialplan::context_priorities;
 pub use incremental::{IncrementalPlan, apply_live, incremental_dialplan, persist};
 pub use verdict::Viewer;
 
-const RECONCILE_EVERY: Duration = Duration::from_secs(15);
-/// After a failure that was not Asterisk refusing the config (a lost
-/// connection, a timeout), the next attempt comes this soon.
-const RETRY_AFTER_ERROR: Duration = Duration::from_secs(2);
 /// How long to wait for a reload to show its effect before calling it failed.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(4);
-/// A live dialplan edit waits this long for more before its file is written.
-pub const PERSIST_DEBOUNCE: Duration = Duration::from_millis(1500);
-/// A stream of edits puts the file write off at most this long.
-const PERSIST_AT_MOST: Duration = Duration::from_secs(10);
 /// Extensions edited live are re-applied after any reload seen this long
 /// after their file write (a reload may have read the file just before it).
 const RELOAD_GRACE: Duration = Duration::from_secs(60);
-/// How often the sentinel is checked while recent live edits exist.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
 /// A context only the live dialplan has: gone means reloaded.
 pub const SENTINEL_CONTEXT: &str = "patchbay-sync-sentinel";
 
@@ -107,13 +110,24 @@ pub struct AsteriskStatus {
     /// Sections the base `pjsip.conf` defines, which Patchbay therefore
     /// does not write (transports: the base's one is used).
     pub from_base_config: Vec<String>,
+    /// The database revision of the last committed change.
+    pub revision: Revision,
+    /// The revision Asterisk holds for the viewer's tenants, as read back
+    /// by the last pass of this AMI session (`None`: nothing read back).
+    pub revision_live: Option<Revision>,
+    /// A committed change is on its way to Asterisk (no finished pass has
+    /// covered it yet).
+    pub pending: bool,
+    /// The highest revision a finished pass covered: once it reaches a
+    /// client's revision, that change is live or listed in `failed`.
+    pub revision_checked: Option<Revision>,
     /// `in_sync` apart from `failed` and `differences`: connected, last
     /// pass complete, transports listed.
     #[serde(skip)]
     pub globally_ok: bool,
-    /// How many change requests the last complete pass included.
+    /// Which revision Asterisk holds, per tenant.
     #[serde(skip)]
-    pub checked_requests: u64,
+    pub held: self::core::Held,
     /// Owner of each name in `endpoints` (`None`: not Patchbay's).
     #[serde(skip)]
     pub endpoint_owners: BTreeMap<String, Option<verdict::Owner>>,
@@ -130,7 +144,11 @@ impl AsteriskStatus {
         if !matches!(viewer, Viewer::All) {
             view.from_base_config.clear();
         }
-        view.in_sync = verdict::in_sync_for(viewer, self.globally_ok, &self.failed, &self.differences);
+        view.in_sync = verdict::in_sync_for(viewer, self.globally_ok, &self.failed, &self.differences) && !self.pending;
+        view.revision_live = match viewer {
+            Viewer::All => self.held.behind.values().fold(self.held.revision, |low, behind| low.min(*behind)),
+            Viewer::Tenants(tenants) => tenants.iter().fold(self.held.revision, |low, tenant| low.min(self.held.for_tenant(tenant))),
+        };
         if self.connected && self.globally_ok {
             // Another tenant's refused object is no news to this viewer.
             view.message = message_after_pass(view.failed.is_empty() && view.differences.is_empty()).into();
@@ -156,14 +174,15 @@ pub struct AsteriskLink {
     status: Arc<Mutex<AsteriskStatus>>,
     wake: Option<mpsc::Sender<()>>,
     client: Option<AmiClient>,
+    /// Where the committed revision is read.
+    store: Option<Store>,
     live: Live,
     /// The text of each file (named as in the config preview) of the last
     /// configuration Asterisk verifiably took; `None` until the first pass
     /// confirms one.
     applied: Arc<Mutex<Option<Texts>>>,
-    /// Changes requested so far: a status is in sync only once a pass that
-    /// started after the last of them has checked Asterisk.
-    requested: Arc<AtomicU64>,
+    /// Tells waiting clients each time the status changes.
+    changed: Arc<watch::Sender<()>>,
 }
 
 impl AsteriskLink {
@@ -188,9 +207,10 @@ impl AsteriskLink {
             status: Arc::default(),
             wake: Some(wake.clone()),
             client: Some(client.clone()),
+            store: Some(store.clone()),
             live: live.clone(),
             applied: Arc::default(),
-            requested: Arc::default(),
+            changed: Arc::default(),
         };
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
@@ -203,7 +223,6 @@ impl AsteriskLink {
     /// Asks the sync task to render and apply the configuration soon.
     /// Several requests in a row collapse into one apply.
     pub fn request_apply(&self) {
-        self.requested.fetch_add(1, Ordering::SeqCst);
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
         }
@@ -211,17 +230,35 @@ impl AsteriskLink {
 
     /// The status as `viewer` may see it.
     pub fn status_json(&self, viewer: Viewer) -> Value {
-        let status = self.status();
-        let mut view = status.for_viewer(viewer);
-        // A change the last pass did not include is not in Asterisk yet.
-        if status.checked_requests < self.requested.load(Ordering::SeqCst) {
-            view.in_sync = false;
+        json!(self.status().for_viewer(viewer))
+    }
+
+    /// The status as `viewer` may see it once a finished pass has covered
+    /// `revision` (the change is then live, or listed in `failed`), or at
+    /// `timeout`, whichever comes first.
+    pub async fn status_when_checked(&self, viewer: Viewer<'_>, revision: Revision, timeout: Duration) -> Value {
+        let mut changed = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.status();
+            if status.revision_checked.is_some_and(|checked| checked >= revision) || self.wake.is_none() {
+                return json!(status.for_viewer(viewer));
+            }
+            if tokio::time::timeout_at(deadline, changed.changed()).await.is_err() {
+                return json!(status.for_viewer(viewer));
+            }
         }
-        json!(view)
     }
 
     pub fn status(&self) -> AsteriskStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // The revision committed now, not when the task last looked: a
+        // write answered before this read is pending until a pass covers it.
+        if let Some(Ok(revision)) = self.store.as_ref().map(Store::revision) {
+            status.revision = status.revision.max(revision);
+            status.pending = status.revision > status.revision_checked.unwrap_or(0);
+        }
+        status
     }
 
     /// What the sync task last wrote to (or found equal in) Asterisk, as
@@ -242,6 +279,7 @@ impl AsteriskLink {
 
     fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
         change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+        self.changed.send_replace(());
     }
 }
 
@@ -291,7 +329,7 @@ struct SyncState {
     /// reads that back, writing again would change nothing (a value
     /// Asterisk alters on the way stays a reported difference, not a write
     /// every pass).
-    written_back: BTreeMap<&'static str, (Vec<AmiSection>, Vec<AmiSection>)>,
+    written_back: plan::WrittenBack,
     /// PJSIP sections as they were when Asterisk last listed them, by
     /// (name, type): a refused object's reason names the keys changed since.
     loaded_before: BTreeMap<(String, String), AmiSection>,
@@ -308,11 +346,16 @@ struct SyncState {
     /// (context, extension) edited live → when its file write was done
     /// (`None`: not yet).
     live_edits: BTreeMap<(String, String), Option<Instant>>,
-    /// When the deferred file write is due, and when the first edit it
-    /// carries was made.
-    persist_due: Option<(Instant, Instant)>,
     /// The sentinel context was added since the last distrusted pass.
     sentinel: bool,
+    /// Each file (Patchbay's and the base `pjsip.conf`) as Asterisk last
+    /// read it back in this session: trusted until a reread, a reload or a
+    /// new session, so a pass reads only what it wrote (a change costs what
+    /// the change is, not what the server holds).
+    files_seen: BTreeMap<&'static str, Vec<AmiSection>>,
+    /// What res_pjsip last listed, trusted as long as `files_seen`: listed
+    /// again after every write of the PJSIP file.
+    pjsip_listed: Option<verdict::Loaded>,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -321,7 +364,10 @@ async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc:
     let mut events = client.subscribe();
     loop {
         match events.recv().await {
-            Ok(event) if event.event_name() == Some("Reload") => {
+            // Only a reload of the dialplan can undo live edits: Patchbay's
+            // own res_pjsip reload after every trunk change must not make
+            // the next pass distrust (and re-read) the whole dialplan.
+            Ok(event) if event.event_name() == Some("Reload") && event.get("Module").is_none_or(reloads_dialplan) => {
                 reloaded.store(true, Ordering::SeqCst);
                 let _ = wake.try_send(());
             }
@@ -335,17 +381,35 @@ async fn watch_reloads(client: AmiClient, reloaded: Arc<AtomicBool>, wake: mpsc:
     }
 }
 
+/// Whether a `Reload` event's `Module` may have reloaded the dialplan
+/// (pbx_config, or everything).
+fn reloads_dialplan(module: &str) -> bool {
+    let module = module.to_ascii_lowercase();
+    module.contains("pbx_config") || module.contains("extensions") || module == "all" || module.is_empty()
+}
+
+/// The I/O loop: feeds the [`SyncCore`] what happens (commits, the AMI
+/// session, reloads, outcomes) and runs the actions it returns. Every
+/// decision about when and what is the core's.
 async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>, reloaded: Arc<AtomicBool>) {
     let mut ami_status = client.watch_status();
+    let mut core = SyncCore::new(Timers::default(), Instant::now());
     let mut state = SyncState::default();
-    let mut session_ready = false;
-    // A pass started by the timer (not by a change or a reload).
-    let mut timed = false;
-    let mut last_reconcile = Instant::now();
+    let mut connected = false;
     loop {
-        let connected = *ami_status.borrow_and_update() == AmiStatus::Connected;
+        // What happened since the last turn.
+        let now = Instant::now();
+        let is_connected = *ami_status.borrow_and_update() == AmiStatus::Connected;
+        if is_connected != connected {
+            connected = is_connected;
+            core.handle(now, if connected { Input::Connected } else { Input::Disconnected });
+            if connected {
+                // A restarted Asterisk loads from the files: nothing is kept.
+                state.rejected = None;
+                state.kept_previous = None;
+            }
+        }
         if !connected {
-            session_ready = false;
             link.update(|status| {
                 status.connected = false;
                 status.in_sync = false;
@@ -353,43 +417,103 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                 status.message = describe(&client.status());
             });
         }
-        let mut next_pass = RECONCILE_EVERY;
-        if connected && !session_ready {
+        match store.revision() {
+            Ok(revision) => core.handle(now, Input::Changed(revision)),
+            Err(error) => tracing::warn!(%error, "reading the revision"),
+        }
+        if reloaded.swap(false, Ordering::SeqCst) {
+            core.handle(now, Input::ReloadSeen);
+        }
+
+        if let Some(action) = core.poll_action(Instant::now()) {
+            let id = action_id(&action);
+            let outcome = execute(&link, &client, &store, &mut state, action).await;
+            if matches!(outcome, Outcome::Failed) && client.status() != AmiStatus::Connected && connected {
+                connected = false;
+                core.handle(Instant::now(), Input::Disconnected);
+            }
+            core.handle(Instant::now(), Input::Done { id, outcome });
+            publish(&link, &core);
+            continue;
+        }
+        publish(&link, &core);
+
+        let timeout = core.poll_timeout(Instant::now());
+        let sleep = async move {
+            match timeout {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = ami_status.changed() => if changed.is_err() { return },
+            wake = woken.recv() => if wake.is_none() { return },
+            _ = sleep => {}
+        }
+    }
+}
+
+fn action_id(action: &Action) -> u64 {
+    match action {
+        Action::WaitFullyBooted { id } | Action::Pass { id, .. } | Action::PersistDialplan { id } | Action::CheckSentinel { id } => *id,
+    }
+}
+
+/// What the core knows about revisions, into the shared status.
+fn publish(link: &AsteriskLink, core: &SyncCore) {
+    link.update(|status| {
+        status.revision = core.requested();
+        status.revision_checked = core.covered();
+        status.held = core.held().clone();
+        status.pending = core.pending();
+        status.dialplan_file_pending = core.dialplan_file_pending();
+    });
+}
+
+/// Runs one action of the core and says what came of it.
+async fn execute(link: &AsteriskLink, client: &AmiClient, store: &Store, state: &mut SyncState, action: Action) -> Outcome {
+    match action {
+        Action::WaitFullyBooted { .. } => {
             // AMI answers before every module is loaded: a reload then would
             // race the boot. This command returns once Asterisk is fully booted.
             link.update(|status| {
                 status.connected = true;
                 status.message = "Asterisk connected; waiting for it to finish booting".into();
             });
-            session_ready = client.command("core waitfullybooted").await.is_ok();
-            // A new Asterisk (or a restarted one) deserves a new try; events
-            // may have been missed, so the live dialplan is not trusted.
-            state.rejected = None;
-            // A restarted Asterisk loads from the files: nothing is kept.
-            state.kept_previous = None;
-            reloaded.store(true, Ordering::SeqCst);
-            if !session_ready {
-                next_pass = RETRY_AFTER_ERROR;
-            }
+            Outcome::Booted { ok: client.command("core waitfullybooted").await.is_ok() }
         }
-        if connected && session_ready {
-            let started = Instant::now();
-            let distrust = reloaded.swap(false, Ordering::SeqCst);
-            // The periodic check reads the file again (someone may have
-            // edited it), unless a write of it is pending.
-            let reread = timed && last_reconcile.elapsed() >= RECONCILE_EVERY && state.persist_due.is_none();
-            if reread || !timed {
-                last_reconcile = Instant::now();
+        Action::CheckSentinel { .. } => match crate::ami::dialplan::context_priorities(client, SENTINEL_CONTEXT).await {
+            Ok(found) => Outcome::Sentinel { present: found.is_some() },
+            Err(error) => {
+                tracing::warn!(%error, "checking the dialplan sentinel");
+                Outcome::Failed
             }
-            // Read before the pass reads the database: a change requested
-            // later is not counted as checked.
-            let requests = link.requested.load(Ordering::SeqCst);
-            match apply(&client, &store, &mut state, distrust, reread).await {
+        },
+        Action::PersistDialplan { .. } => match persist_dialplan(client, state, Instant::now()).await {
+            Ok(()) => Outcome::Persisted { ok: true },
+            Err(error) => {
+                tracing::warn!(%error, "writing the dialplan file failed");
+                Outcome::Persisted { ok: false }
+            }
+        },
+        Action::Pass { distrust, reread, .. } => {
+            let started = Instant::now();
+            match apply(client, store, state, distrust, reread, started).await {
                 Ok(outcome) => {
                     *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
                     let complete = outcome.failed.is_empty() && outcome.differences.is_empty();
                     if !complete {
                         tracing::warn!(failed = outcome.failed.len(), differences = outcome.differences.len(), "Asterisk did not take everything");
+                    }
+                    let owners = outcome.failed.iter().map(|f| &f.owner).chain(outcome.differences.iter().map(|d| &d.owner));
+                    let mut checked = Checked { revision: outcome.revision, dialplan: outcome.dialplan, ..Checked::default() };
+                    for owner in owners {
+                        match owner {
+                            Some(verdict::Owner { tenant_uuid: Some(tenant), .. }) => {
+                                checked.failing_tenants.insert(tenant.clone());
+                            }
+                            _ => checked.shared_failing = true,
+                        }
                     }
                     link.update(|status| {
                         status.connected = true;
@@ -398,7 +522,6 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                         status.endpoints = outcome.endpoints.into_iter().map(|(name, _)| name).collect();
                         status.last_error = None;
                         status.globally_ok = true;
-                        status.checked_requests = requests;
                         status.in_sync = complete;
                         status.failed = outcome.failed;
                         status.differences = outcome.differences;
@@ -406,25 +529,14 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                         status.last_check_at = Some(unix_now());
                         if let Some(mode) = outcome.mode {
                             crate::metrics::apply_finished(mode, started.elapsed());
-                            status.last_apply = Some(ApplyReport {
-                                at: unix_now(),
-                                mode,
-                                files: outcome.written,
-                                millis: started.elapsed().as_millis() as u64,
-                            });
+                            status.last_apply =
+                                Some(ApplyReport { at: unix_now(), mode, files: outcome.written, millis: started.elapsed().as_millis() as u64 });
                         }
-                        status.dialplan_file_pending = state.persist_due.is_some();
-                    })
+                    });
+                    Outcome::Checked(checked)
                 }
                 Err(failure) => {
                     tracing::warn!(error = %failure.message, "apply failed");
-                    let lost = client.status() != AmiStatus::Connected;
-                    if lost {
-                        session_ready = false;
-                    }
-                    if !failure.refused {
-                        next_pass = RETRY_AFTER_ERROR;
-                    }
                     link.update(|status| {
                         status.message = if failure.refused {
                             "Asterisk connected; it refused to write the last change".into()
@@ -436,29 +548,9 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
                         status.globally_ok = false;
                         status.last_check_at = Some(unix_now());
                     });
+                    if failure.refused { Outcome::Refused } else { Outcome::Failed }
                 }
             }
-            if state.persist_due.is_some_and(|(due, _)| due <= Instant::now()) {
-                match persist_dialplan(&client, &mut state).await {
-                    Ok(()) => link.update(|status| status.dialplan_file_pending = false),
-                    Err(error) => {
-                        tracing::warn!(error = %error, "writing the dialplan file failed");
-                        next_pass = next_pass.min(RETRY_AFTER_ERROR);
-                    }
-                }
-            }
-        }
-        if let Some((due, _)) = state.persist_due {
-            next_pass = next_pass.min(due.saturating_duration_since(Instant::now()));
-        }
-        if !state.live_edits.is_empty() {
-            next_pass = next_pass.min(WATCH_EVERY);
-        }
-        timed = false;
-        tokio::select! {
-            changed = ami_status.changed() => if changed.is_err() { return },
-            wake = woken.recv() => if wake.is_none() { return },
-            _ = tokio::time::sleep(next_pass) => timed = true,
         }
     }
 }
@@ -521,7 +613,20 @@ pub async fn read_file(client: &AmiClient, file: &str) -> Result<Vec<AmiSection>
     }
 }
 
+/// `file` as Asterisk last read it back in this session, or read now.
+async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> Result<Vec<AmiSection>, Failure> {
+    if let Some(sections) = state.files_seen.get(file) {
+        return Ok(sections.clone());
+    }
+    let sections = read_file(client, file).await.map_err(Failure::transient)?;
+    state.files_seen.insert(file, sections.clone());
+    Ok(sections)
+}
+
 struct Applied {
+    /// The database revision rendered.
+    revision: Revision,
+    dialplan: DialplanWrite,
     /// Endpoint names Asterisk lists, with their owner.
     endpoints: Vec<(String, Option<verdict::Owner>)>,
     /// `None` when Asterisk already had everything.
@@ -554,31 +659,25 @@ impl Failure {
 /// owner (one tenant's bad value never blocks another tenant's change).
 /// `distrust`: the live dialplan may have been reloaded from the file since
 /// Patchbay last edited it (see the module documentation).
-async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut distrust: bool, reread: bool) -> Result<Applied, Failure> {
-    let snapshot = store.read(crate::snapshot::load_snapshot).map_err(Failure::transient)?;
+async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrust: bool, reread: bool, now: Instant) -> Result<Applied, Failure> {
+    // The revision of exactly the rows rendered: one read transaction.
+    let (revision, snapshot) = store
+        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::snapshot::load_snapshot(conn)?)))
+        .map_err(Failure::transient)?;
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);
     let mut desired = desired_files(&rendered);
     let texts = preview_texts(&rendered);
 
-    let now = Instant::now();
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
-    if !distrust && state.sentinel && !state.live_edits.is_empty() {
-        distrust = context_priorities(client, SENTINEL_CONTEXT).await.map_err(Failure::transient)?.is_none();
-    }
     if distrust || reread {
         state.live_dialplan = None;
+        state.files_seen.clear();
+        state.pjsip_listed = None;
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
-        let headers = AmiMessage::new()
-            .with("Context", SENTINEL_CONTEXT)
-            .with("Extension", "s")
-            .with("Priority", "1")
-            .with("Application", "NoOp")
-            .with("ApplicationData", "patchbay: gone after a dialplan reload")
-            .with("Replace", "yes");
-        client.send("DialplanExtensionAdd", headers).await.map_err(Failure::transient)?;
+        crate::ami::dialplan::add_sentinel(client, SENTINEL_CONTEXT).await.map_err(Failure::transient)?;
         state.sentinel = true;
     }
     // Extensions to re-apply live whatever the file says.
@@ -589,14 +688,14 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         let sections = match &state.live_dialplan {
             // What the live dialplan runs: the file may lag behind it.
             Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
-            _ => read_file(client, file.name).await.map_err(Failure::transient)?,
+            _ => seen(client, state, file.name).await?,
         };
         current.insert(file.name, sections);
     }
 
     // What the base pjsip.conf defines is not written again (transports
     // above all: see `verdict::without_base_duplicates`).
-    let whole = read_file(client, BASE_PJSIP_FILE).await.map_err(Failure::transient)?;
+    let whole = seen(client, state, BASE_PJSIP_FILE).await?;
     let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
     desired.insert(PJSIP_FILE, own);
@@ -621,16 +720,11 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         }
     }
 
-    let changed: Vec<OwnedFile> = FILES
-        .into_iter()
-        .filter(|file| {
-            let (now, wanted) = (&current[file.name], &desired[file.name]);
-            let altered_on_the_way = state.written_back.get(file.name).is_some_and(|(written, back)| written == wanted && back == now);
-            (now != wanted && !altered_on_the_way) || (file.name == EXTENSIONS_FILE && !forced.is_empty())
-        })
-        .collect();
+    let writes = plan::plan_writes(&current, &desired, &state.written_back, &forced);
+    let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| writes.iter().any(|(name, _)| *name == file.name)).collect();
 
     let mut mode = None;
+    let mut dialplan = DialplanWrite::Untouched;
     let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
     // Files written whole and reloaded: read back below.
     let mut reloaded: Vec<OwnedFile> = Vec::new();
@@ -657,12 +751,10 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         }
         mode = Some("full");
         let mut live_edited: Vec<(String, String)> = Vec::new();
+        // In `FILES` order: PJSIP objects before the dialplan that dials them.
         for file in &changed {
-            if file.name == EXTENSIONS_FILE
-                && let Some(mut plan) = IncrementalPlan::new(&current[file.name], &desired[file.name])
-            {
-                plan.force(&forced, &desired[file.name]);
-                match apply_live(client, &plan).await {
+            if let Some((_, plan::Write::Live(plan))) = writes.iter().find(|(name, _)| *name == file.name) {
+                match apply_live(client, plan).await {
                     Ok(()) => {
                         mode = Some("incremental");
                         live_edited = plan.touched();
@@ -692,15 +784,14 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
             for persisted in state.live_edits.values_mut() {
                 persisted.get_or_insert(now);
             }
-            state.persist_due = None;
             state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+            dialplan = DialplanWrite::File;
         } else if !live_edited.is_empty() {
             for edit in live_edited {
                 state.live_edits.insert(edit, None);
             }
-            let first = state.persist_due.map_or(now, |(_, first)| first);
-            state.persist_due = Some(((now + PERSIST_DEBOUNCE).min(first + PERSIST_AT_MOST), first));
             state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+            dialplan = DialplanWrite::Live;
         }
     }
 
@@ -710,6 +801,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         let back = if reloaded.iter().any(|written| written.name == file.name) {
             let back = read_file(client, file.name).await.map_err(Failure::transient)?;
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
+            state.files_seen.insert(file.name, back.clone());
             back
         } else if file.name == EXTENSIONS_FILE && state.live_dialplan.is_some() {
             desired[file.name].clone()
@@ -725,8 +817,12 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
     let pjsip_reloaded = reloaded.iter().any(|file| file.name == PJSIP_FILE);
     let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
     let loaded = loop {
-        let loaded = loaded_pjsip(client).await.map_err(Failure::transient)?;
+        let loaded = match &state.pjsip_listed {
+            Some(listed) if !pjsip_reloaded => listed.clone(),
+            _ => loaded_pjsip(client).await.map_err(Failure::transient)?,
+        };
         if !pjsip_reloaded || verdict::not_loaded(&expected, &loaded).is_empty() || tokio::time::Instant::now() >= deadline {
+            state.pjsip_listed = Some(loaded.clone());
             break loaded;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -752,7 +848,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
             if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
                 continue;
             }
-            let Some(held) = held_detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
+            let Some(held) = pjsip::detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
             let keys = verdict::retained_keys(before, section, &held);
             if !keys.is_empty() {
                 kept.push(verdict::ObjectFailure {
@@ -801,60 +897,42 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, mut dis
         .flatten()
         .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
         .collect();
-    Ok(Applied { endpoints, mode, written, texts, failed, differences, from_base_config })
+    Ok(Applied { revision, dialplan, endpoints, mode, written, texts, failed, differences, from_base_config })
 }
 
 /// The deferred file write: makes the extensions file say what the live
 /// dialplan runs (one in-place `UpdateConfig` when it fits, else a whole
 /// write), without a reload, and checks it by reading it back.
-async fn persist_dialplan(client: &AmiClient, state: &mut SyncState) -> anyhow::Result<()> {
+async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instant) -> anyhow::Result<()> {
     let Some(target) = state.live_dialplan.clone() else {
         // A reload since: the next pass re-derives everything.
-        state.persist_due = None;
         return Ok(());
     };
-    let file = read_file(client, EXTENSIONS_FILE).await?;
-    if !same_config(&file, &target) {
+    // Taken out of the model while the file is written: a write that fails
+    // half-way leaves a file only a fresh read describes.
+    let file = match state.files_seen.remove(EXTENSIONS_FILE) {
+        Some(file) => file,
+        None => read_file(client, EXTENSIONS_FILE).await?,
+    };
+    if same_config(&file, &target) {
+        state.files_seen.insert(EXTENSIONS_FILE, file);
+    } else {
         match IncrementalPlan::new(&file, &target).filter(|plan| plan.file_message().is_some()) {
             Some(plan) => persist(client, &plan).await?,
             None => config_writer::write_config(client, EXTENSIONS_FILE, &target, None).await?,
         }
         let back = read_file(client, EXTENSIONS_FILE).await?;
         anyhow::ensure!(same_config(&back, &target), "{EXTENSIONS_FILE} reads back differently from what was written");
+        state.files_seen.insert(EXTENSIONS_FILE, back);
     }
-    let now = Instant::now();
     for persisted in state.live_edits.values_mut() {
         persisted.get_or_insert(now);
     }
-    state.persist_due = None;
     Ok(())
 }
 
 fn files_equal(a: &Files, b: &Files) -> bool {
     a.len() == b.len() && a.iter().all(|(name, sections)| b.get(name).is_some_and(|other| same_config(sections, other)))
-}
-
-/// An object's options as Asterisk holds them (CamelCase names), for the
-/// types whose detail AMI gives without a secret: `EndpointDetail`,
-/// `AorDetail` (through the endpoint of the same name, as the renderer
-/// names aors), `OutboundRegistrationDetail`. `AuthDetail` carries the
-/// password and is never read. `None`: not available.
-async fn held_detail(client: &AmiClient, kind: &str, name: &str) -> Result<Option<BTreeMap<String, String>>, AmiError> {
-    let (action, headers, event) = match kind {
-        "endpoint" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "EndpointDetail"),
-        "aor" => ("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", name), "AorDetail"),
-        "registration" => ("PJSIPShowRegistrationsOutbound", AmiMessage::new(), "OutboundRegistrationDetail"),
-        _ => return Ok(None),
-    };
-    let answer = match client.send(action, headers).await {
-        Ok(answer) => answer,
-        Err(AmiError::ActionFailed { .. }) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    Ok(answer
-        .items()
-        .find(|item| item.event_name() == Some(event) && item.get("ObjectName") == Some(name))
-        .map(|item| item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
 }
 
 /// Keeps, of `sections`, those Asterisk lists as loaded.
@@ -867,42 +945,14 @@ fn remember_loaded(state: &mut SyncState, sections: &[AmiSection], loaded: &verd
     }
 }
 
-/// What Asterisk lists as loaded: the PJSIP list actions, and the CLI's
-/// `pjsip show transports` (AMI has no transport list action in 22).
+/// What Asterisk lists as loaded: every PJSIP object type and transport.
 async fn loaded_pjsip(client: &AmiClient) -> Result<verdict::Loaded, AmiError> {
-    const LISTS: [(&str, &str, &str); 4] = [
-        ("endpoint", "PJSIPShowEndpoints", "EndpointList"),
-        ("aor", "PJSIPShowAors", "AorList"),
-        ("auth", "PJSIPShowAuths", "AuthList"),
-        ("registration", "PJSIPShowRegistrationsOutbound", "OutboundRegistrationDetail"),
-    ];
     let mut loaded = verdict::Loaded::default();
-    for (kind, action, event) in LISTS {
-        loaded.0.insert(kind, list_names(client, action, event).await?);
+    for kind in ["endpoint", "aor", "auth", "registration"] {
+        loaded.0.insert(kind, pjsip::names(client, kind).await?);
     }
-    let transports = match client.command("pjsip show transports").await {
-        Ok(output) => verdict::transport_names(&output),
-        Err(AmiError::ActionFailed { .. }) => BTreeSet::new(),
-        Err(error) => return Err(error),
-    };
-    loaded.0.insert("transport", transports);
+    loaded.0.insert("transport", pjsip::transports(client).await?);
     Ok(loaded)
-}
-
-/// `ObjectName`s of a PJSIP list action (nothing when Asterisk has none).
-/// Only the names are read: `AuthDetail` events carry passwords.
-async fn list_names(client: &AmiClient, action: &str, event: &str) -> Result<BTreeSet<String>, AmiError> {
-    let answer = match client.send(action, AmiMessage::new()).await {
-        Ok(answer) => answer,
-        // Asterisk answers an error when the list is empty.
-        Err(AmiError::ActionFailed { .. }) => return Ok(BTreeSet::new()),
-        Err(error) => return Err(error),
-    };
-    Ok(answer
-        .items()
-        .filter(|item| item.event_name() == Some(event))
-        .filter_map(|item| item.get("ObjectName").map(str::to_string))
-        .collect())
 }
 
 /// Contexts of the file whose priorities Asterisk did not all load, each
@@ -938,25 +988,19 @@ async fn missing_dialplan(client: &AmiClient, sections: &[AmiSection], owners: &
     }
 }
 
-/// The number of priorities `dialplan show CONTEXT` counts; `None` when
-/// Asterisk has no such context.
-pub async fn context_priorities(client: &AmiClient, context: &str) -> Result<Option<usize>, AmiError> {
-    let output = match client.command(&format!("dialplan show {context}")).await {
-        Ok(output) => output,
-        Err(AmiError::ActionFailed { message, .. }) if message.contains("There is no existence") => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    if output.iter().any(|line| line.contains("There is no existence")) {
-        return Ok(None);
-    }
-    // "-= 3 extensions (5 priorities) in 1 context. =-"
-    Ok(output.iter().rev().find(|line| line.trim_start().starts_with("-=")).and_then(|line| {
-        let after = line.split_once('(')?.1;
-        after.split_whitespace().next()?.parse().ok()
-    }))
-}
-
 /// The PJSIP endpoints Asterisk has loaded (`PJSIPShowEndpoints`).
 pub async fn endpoints(client: &AmiClient) -> Result<Vec<String>, AmiError> {
-    Ok(list_names(client, "PJSIPShowEndpoints", "EndpointList").await?.into_iter().collect())
+    Ok(pjsip::names(client, "endpoint").await?.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_dialplan_reload_distrusts_the_live_dialplan() {
+        assert!(super::reloads_dialplan("pbx_config"));
+        assert!(super::reloads_dialplan("pbx_config.so"));
+        assert!(super::reloads_dialplan("All"));
+        assert!(!super::reloads_dialplan("res_pjsip.so"));
+        assert!(!super::reloads_dialplan("chan_iax2.so"));
+    }
 }

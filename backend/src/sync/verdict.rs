@@ -370,18 +370,6 @@ pub fn in_sync_for(viewer: Viewer, global_ok: bool, failures: &[ObjectFailure], 
         && !differences.iter().any(|difference| viewer.sees(difference.owner.as_ref()))
 }
 
-/// The transport names in the output of `pjsip show transports`: a
-/// `Transport:` line per transport after the `<TransportId...>` header.
-pub fn transport_names(output: &[String]) -> BTreeSet<String> {
-    output
-        .iter()
-        .filter_map(|line| line.trim_start().strip_prefix("Transport:"))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .filter(|name| !name.starts_with('<'))
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ mod dialplan;
 pub mod escape;
 mod extensions;
 mod iax;
+pub mod live;
 mod pjsip;
 
 pub use config::{ConfigFile, Section};
