@@ -173,7 +173,9 @@ async fn loaded(ami: &AmiClient, object: Object) -> anyhow::Result<Vec<String>> 
 /// Polls until every name in `present` is loaded (the reload runs after
 /// its answer), then returns what is loaded.
 async fn loaded_once_present(ami: &AmiClient, asterisk: &AsteriskInstance, object: Object, present: &[String]) -> anyhow::Result<Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous: under a loaded CI machine the outbound registrations once
+    // took longer than 20 s to be listed.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let names = loaded(ami, object).await?;
         if present.iter().all(|n| names.contains(n)) {
@@ -374,7 +376,7 @@ async fn the_api_lists_every_bad_value_and_stores_nothing() -> anyhow::Result<()
     update["name"] = json!("calm");
     let (status, errors) = s.call(&t, "PUT", &path, Some(update)).await?;
     assert_eq!(status, 400, "{errors}");
-    assert_eq!(errors.as_array().map(Vec::len), Some(6), "{errors}");
+    assert_eq!(errors.as_array().map(Vec::len), Some(4), "one line per section with every bad value in it: {errors}");
     assert_eq!(s.expect(&t, "GET", &path, None, 200).await?, stored, "PUT changed the endpoint");
     Ok(())
 }
