@@ -2,14 +2,18 @@
 # Builds the Debian package target/debian/patchbay_VERSION_ARCH.deb: the
 # `patchbay` binary with the browser app built in, the systemd unit, the
 # config file /etc/patchbay/patchbay.toml (a conffile) and the maintainer
-# scripts from packaging/. Prints the package's path last. Install it with
-#   apt install ./target/debian/patchbay_*.deb
+# scripts from packaging/. Prints the package's path last. With --install it
+# also installs it (apt), which starts the service.
 # Plain dpkg-deb rather than cargo-deb: dpkg-deb is already on every Debian
 # machine, cargo-deb would first have to be compiled (see README).
 set -euo pipefail
+install=false
+[ "${1:-}" = --install ] && install=true
 source "$(dirname "$0")/provision.sh"
-provision_build
-build_frontend
+if ! use_prebuilt_frontend; then
+    provision_build
+    build_frontend
+fi
 cd "$REPO"
 step "cargo build --release --features embed-frontend (the server, with the browser app inside)"
 cargo build --release -p patchbay-backend --bin patchbay --features embed-frontend
@@ -38,4 +42,8 @@ sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@INSTALLED_SIZE@/$inst
     -e "s/@DEPENDS@/libc6 (>= $glibc), libgcc-s1/" packaging/debian/control >"$stage/DEBIAN/control"
 dpkg-deb --root-owner-group --build "$stage" "$deb" >/dev/null
 rm -rf "$stage"
+if $install; then
+    step "apt-get install $deb"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb"
+fi
 echo "$deb"

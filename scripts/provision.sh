@@ -3,6 +3,8 @@
 # version. Sourced by scripts/run.sh and scripts/test.sh.
 #   provision_build  rust wasm target, trunk, wasm-bindgen-cli, wasm-opt 132
 #   build_frontend   the browser app into dist/, only when its sources changed
+#   use_prebuilt_frontend  dist/ from frontend/prebuilt/ when that copy was
+#                    built from exactly these sources (no tools needed)
 #   provision_test   + Debian packages (chromium, chromium-driver, sip-tester,
 #                    debootstrap) and the sid root holding Asterisk 22
 
@@ -75,7 +77,7 @@ provision_test() {
 # Everything the browser app is built from: dist/ is rebuilt only when this
 # changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
 frontend_source_hash() {
-    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml -name target -prune -o -type f -print0 |
+    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml \( -name target -o -path frontend/prebuilt \) -prune -o -type f -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
@@ -92,4 +94,39 @@ build_frontend() {
     (cd "$REPO" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}/frontend" trunk build --release) || return
     mkdir -p "$REPO/target"
     echo "$hash" >"$stamp"
+}
+
+# The browser app as built by `scripts/prebuild-frontend.sh`, committed with the
+# hash of the sources it was built from. Compiling trunk and wasm-bindgen-cli
+# alone takes most of ten minutes on a fresh two-core machine, so the run and
+# package commands use this copy whenever it matches the sources, and build
+# the app only when it does not (the test command always builds it).
+PREBUILT="$REPO/frontend/prebuilt"
+
+use_prebuilt_frontend() {
+    local hash
+    [ -f "$PREBUILT/SOURCE.sha256" ] || return 1
+    hash=$(frontend_source_hash) || return 1
+    [ "$(cat "$PREBUILT/SOURCE.sha256")" = "$hash" ] || return 1
+    if [ -f "$REPO/dist/index.html" ] && [ "$(cat "$REPO/target/frontend-source.sha256" 2>/dev/null)" = "$hash" ]; then
+        # Already built from these sources (and maybe being served: leave it).
+        step "browser app up to date (dist/ matches frontend/, shared/, style/)"
+        return 0
+    fi
+    rm -rf "$REPO/dist"
+    mkdir -p "$REPO/dist" "$REPO/target"
+    cp -R "$PREBUILT"/. "$REPO/dist/"
+    rm "$REPO/dist/SOURCE.sha256"
+    echo "$hash" >"$REPO/target/frontend-source.sha256"
+    step "browser app: frontend/prebuilt/ was built from these sources, copied to dist/"
+}
+
+# Says whether frontend/prebuilt/ still matches the sources (the test command
+# prints it; a stale copy only costs the next fresh start its build tools).
+check_prebuilt_frontend() {
+    if [ "$(cat "$PREBUILT/SOURCE.sha256" 2>/dev/null)" = "$(frontend_source_hash)" ]; then
+        step "frontend/prebuilt/ matches the sources"
+    else
+        step "WARNING: frontend/prebuilt/ is stale: run scripts/prebuild-frontend.sh and commit it (fresh starts will build the app)"
+    fi
 }

@@ -15,8 +15,10 @@ cargo build --release -p patchbay-backend --bin patchbay >"$server_log" 2>&1 &
 server_build=$!
 # A failed tool install or app build stops the server build too.
 trap 'kill "$server_build" 2>/dev/null || true' EXIT
-provision_build
-build_frontend
+if ! use_prebuilt_frontend; then
+    provision_build
+    build_frontend
+fi
 if ! wait "$server_build"; then
     cat "$server_log" >&2
     exit 1

@@ -22,6 +22,7 @@ PATCHBAY_FUZZ_SECONDS=40 PATCHBAY_FUZZ_ITERATIONS=1000000 PATCHBAY_FUZZ_SEED=$(d
   cargo test -q -p patchbay-shared --test index_vs_scan -- --nocapture
 
 build_frontend
+check_prebuilt_frontend
 
 step "end-to-end tests (real backend, real Asterisk, real Chromium)"
 cargo build -p patchbay-backend --bin patchbay
