@@ -118,9 +118,7 @@ fn present_ranges(stored: &Value, map: &mut Map<String, Value>) {
 
 /// The context of that name, if the caller may see it.
 pub fn find_named(conn: &Connection, caller: &Caller, name: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::Context, Some(&caller.visible))?
-        .into_iter()
-        .find(|row| row.body.get("name").and_then(Value::as_str) == Some(name)))
+    Ok(objects::find_where(conn, Kind::Context, "name", &serde_json::json!(name), Some(&caller.visible))?)
 }
 
 pub fn require_context_named(conn: &Connection, caller: &Caller, name: &str) -> ApiResult<()> {
@@ -207,7 +205,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     let ranges = ranges_from(&input).map_err(ApiError::BadRequest)?;
     let response = state.store.write(|tx| {
         if let Some(name) = name
-            && objects::list(tx, Kind::Context, None)?.iter().any(|row| row.body.get("name").and_then(Value::as_str) == Some(name))
+            && objects::taken(tx, Kind::Context, "name", &json!(name), 0)?
         {
             return Err(ApiError::resource(format!("Context already exists ('name': '{name}')")));
         }

@@ -187,9 +187,8 @@ pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -
         map.insert("endpoint_custom".into(), custom.unwrap_or(Value::Null));
         map.insert("register_iax".into(), register_iax.unwrap_or(Value::Null));
         map.insert("register_sip".into(), register_sip.unwrap_or(Value::Null));
-        let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, visible)?
+        let outcalls: Vec<Value> = objects::outcalls_of_trunk(conn, row.id, visible)?
             .iter()
-            .filter(|o| o.body["trunks"].as_array().is_some_and(|t| t.iter().any(|t| t["id"].as_i64() == Some(row.id))))
             .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
             .collect();
         map.insert("outcalls".into(), Value::Array(outcalls));
