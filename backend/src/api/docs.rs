@@ -6,7 +6,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::Json;
 use axum::body::Bytes;
@@ -271,7 +271,17 @@ impl Resource {
             }
             return Err(ApiError::BadRequest(messages));
         }
-        let row = self.spec.insert(tx, caller, Value::Object(doc), self.tenant_scoped)?;
+        let row = match self.spec.insert(tx, caller, Value::Object(doc.clone()), self.tenant_scoped) {
+            Ok(row) => row,
+            Err(error) => {
+                // A constraint of the schema refused the row (an extension
+                // taken in its context...): the resource's own check says
+                // why in Wazo's words, with the values.
+                let draft = ObjectRow { id: objects::next_id(tx, self.spec.kind)?, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: Value::Object(doc) };
+                (self.check)(tx, caller, &draft)?;
+                return Err(error);
+            }
+        };
         (self.check)(tx, caller, &row)?;
         Ok(row)
     }

@@ -3,6 +3,7 @@
 //! ([`Store::write`]), so a request either changes everything it meant to or
 //! nothing.
 
+pub mod contexts;
 pub mod directory;
 mod migrations;
 pub mod objects;
