@@ -116,6 +116,8 @@ CREATE TABLE extensions (
 CREATE INDEX extensions_tenant ON extensions(tenant_uuid);
 CREATE UNIQUE INDEX extensions_exten_context ON extensions(exten, context);
 CREATE INDEX extensions_context ON extensions(context);
+-- Lists order by number by default: (exten, rowid) serves ORDER BY exten, id.
+CREATE INDEX extensions_exten ON extensions(exten);
 INSERT INTO extensions (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'extension' ORDER BY id;
 CREATE TABLE trunks (
     id          INTEGER PRIMARY KEY,

@@ -318,9 +318,18 @@ pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow
         conditions.push(format!("{} = ?{}", text_sql(column), params.len()));
     }
     if let Some((columns, needle)) = &page.search {
-        params.push(SqlValue::Text(needle.to_lowercase()));
-        let n = params.len();
-        let any: Vec<String> = columns.iter().map(|column| format!("instr(pb_lower({}), ?{n}) > 0", text_sql(column))).collect();
+        let needle = needle.to_lowercase();
+        let any: Vec<String> = if needle.is_ascii() {
+            // SQLite's LIKE folds ASCII case, in C, with no copy per row.
+            let escaped: String = needle.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+            params.push(SqlValue::Text(format!("%{escaped}%")));
+            let n = params.len();
+            columns.iter().map(|column| format!("{} LIKE ?{n} ESCAPE '\\'", text_sql(column))).collect()
+        } else {
+            params.push(SqlValue::Text(needle));
+            let n = params.len();
+            columns.iter().map(|column| format!("instr(pb_lower({}), ?{n}) > 0", text_sql(column))).collect()
+        };
         conditions.push(format!("({})", any.join(" OR ")));
     }
     let table = kind.table();
