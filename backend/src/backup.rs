@@ -44,7 +44,9 @@ fn check_patchbay_database(conn: &Connection, path: &Path) -> Result<i64, Backup
     }
     let tables: i64 = conn
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tenants', 'accounts', 'objects', 'audit')",
+            // Resources are in `objects` before schema 4, in a table per kind from it.
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tenants', 'accounts', 'audit') \
+             OR (type = 'table' AND name = (SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('objects', 'contexts') LIMIT 1))",
             [],
             |row| row.get(0),
         )

@@ -3,7 +3,7 @@
 //! `to-extern`), `from-extern` (incall) and `to-extern` (outcall), and the
 //! `admin` account.
 
-use crate::api::contexts::{RANGE_FIELDS, new_context, open_ranges};
+use crate::store::contexts::{RANGE_FIELDS, new_context, open_ranges};
 use crate::store::{Account, Kind, ObjectRow, Role, Store, StoreError, Tenant, objects, people};
 use rusqlite::Connection;
 use serde_json::json;

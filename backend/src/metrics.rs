@@ -9,7 +9,7 @@
 //! [`ami_connected`]; everything else is read from the store and the
 //! [`AsteriskLink`](crate::sync::AsteriskLink) status when scraped.
 
-use crate::server::AppState;
+use crate::api::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};

@@ -1,7 +1,6 @@
 //! Binding, shared state, the router and graceful shutdown.
 
 use crate::api;
-use crate::store::Store;
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -9,14 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub asterisk: crate::sync::AsteriskLink,
-    /// The failed-login throttle and the bound on password hashes at once.
-    pub login: std::sync::Arc<api::auth::LoginGuard>,
-}
+pub use crate::api::AppState;
 
 pub struct ServeOptions {
     pub listen: SocketAddr,

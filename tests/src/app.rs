@@ -16,6 +16,10 @@ pub fn repo_root() -> PathBuf {
 
 /// `target/debug/patchbay`, next to this test binary's `deps/` folder.
 pub fn patchbay_binary() -> anyhow::Result<PathBuf> {
+    // Another build to measure (bench programs), e.g. a previous release.
+    if let Some(binary) = std::env::var_os("PATCHBAY_BINARY") {
+        return Ok(PathBuf::from(binary));
+    }
     let exe = std::env::current_exe()?;
     // A test binary is in target/<profile>/deps, a bench program in target/<profile>.
     let beside = exe.parent().context("no parent directory")?;

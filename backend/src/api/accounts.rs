@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::resource::body_object;
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Account, Role, Tenant, people};
 use axum::Json;
 use axum::body::Bytes;

@@ -6,7 +6,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::login_throttle::{LoginThrottle, ThrottlePolicy, retry_after_secs};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Account, Role, people};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};

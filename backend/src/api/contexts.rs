@@ -6,7 +6,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -21,7 +21,7 @@ const COLUMNS: &[&str] = &["id", "name", "label", "description", "type"];
 const TYPES: &[&str] = &["internal", "incall", "outcall", "services", "others"];
 const RESERVED: &[&str] = &["authentication", "general", "global", "globals", "parkedcalls", "xivo-features", "zonemessages"];
 /// The range lists a context carries, in Wazo's order.
-pub const RANGE_FIELDS: [&str; 5] = ["user_ranges", "group_ranges", "queue_ranges", "conference_room_ranges", "incall_ranges"];
+pub use crate::store::contexts::{RANGE_FIELDS, new_context, open_ranges};
 
 /// The range lists of a request body, checked as Wazo's `RangeSchema`
 /// (`start`/`end` digit strings of at most 16 and of the same length,
@@ -88,12 +88,6 @@ fn ranges_from(input: &Map<String, Value>) -> Result<Vec<(&'static str, Value)>,
     if errors.is_empty() { Ok(accepted) } else { Err(super::docs::schema_messages(errors)) }
 }
 
-/// The ranges Patchbay gives the contexts it seeds: every number of 1 to
-/// 16 digits (as integers, `0000000000000000`-`9999999999999999`), so a
-/// fresh install takes any extension until the administrator narrows them.
-pub fn open_ranges() -> Value {
-    json!([{"start": "0000000000000000", "end": "9999999999999999"}])
-}
 
 /// The context's range lists as Wazo shows them: every list present, `end`
 /// filled in (it defaults to `start`), `did_length` on incall ranges only.
@@ -118,9 +112,7 @@ fn present_ranges(stored: &Value, map: &mut Map<String, Value>) {
 
 /// The context of that name, if the caller may see it.
 pub fn find_named(conn: &Connection, caller: &Caller, name: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::Context, Some(&caller.visible))?
-        .into_iter()
-        .find(|row| row.body.get("name").and_then(Value::as_str) == Some(name)))
+    Ok(objects::find_where(conn, Kind::Context, "name", &serde_json::json!(name), Some(&caller.visible))?)
 }
 
 pub fn require_context_named(conn: &Connection, caller: &Caller, name: &str) -> ApiResult<()> {
@@ -136,16 +128,6 @@ fn legacy_name_ok(name: &str) -> bool {
         && !RESERVED.contains(&name)
 }
 
-/// Builds a context document; `name` is the legacy client-chosen name, if any.
-pub fn new_context(tenant_slug: &str, label: &str, kind: &str, name: Option<&str>) -> (String, Value) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let name = name.map(str::to_string).unwrap_or_else(|| format!("ctx-{tenant_slug}-{kind}-{uuid}"));
-    let body = json!({
-        "name": name, "label": label, "type": kind, "description": null, "enabled": true,
-        "contexts": [], "context_uuid": uuid,
-    });
-    (uuid, body)
-}
 
 fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = CONTEXT.present(row);
@@ -207,7 +189,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
     let ranges = ranges_from(&input).map_err(ApiError::BadRequest)?;
     let response = state.store.write(|tx| {
         if let Some(name) = name
-            && objects::list(tx, Kind::Context, None)?.iter().any(|row| row.body.get("name").and_then(Value::as_str) == Some(name))
+            && objects::taken(tx, Kind::Context, "name", &json!(name), 0)?
         {
             return Err(ApiError::resource(format!("Context already exists ('name': '{name}')")));
         }

@@ -6,7 +6,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::Json;
 use axum::body::Bytes;
@@ -271,7 +271,17 @@ impl Resource {
             }
             return Err(ApiError::BadRequest(messages));
         }
-        let row = self.spec.insert(tx, caller, Value::Object(doc), self.tenant_scoped)?;
+        let row = match self.spec.insert(tx, caller, Value::Object(doc.clone()), self.tenant_scoped) {
+            Ok(row) => row,
+            Err(error) => {
+                // A constraint of the schema refused the row (an extension
+                // taken in its context...): the resource's own check says
+                // why in Wazo's words, with the values.
+                let draft = ObjectRow { id: objects::next_id(tx, self.spec.kind)?, uuid: None, tenant_uuid: Some(caller.tenant_uuid.clone()), body: Value::Object(doc) };
+                (self.check)(tx, caller, &draft)?;
+                return Err(error);
+            }
+        };
         (self.check)(tx, caller, &row)?;
         Ok(row)
     }
@@ -292,8 +302,16 @@ impl Resource {
 
 pub async fn list(res: &'static Resource, state: AppState, caller: Caller, params: HashMap<String, String>) -> ApiResult<Json<Value>> {
     let query = ListQuery::parse(&params, res.columns)?;
+    let tenants = if query.recurse { caller.visible.clone() } else { vec![caller.tenant_uuid.clone()] };
+    let visible = res.tenant_scoped.then_some(tenants.as_slice());
     state.store.read(|conn| {
-        let rows = if res.tenant_scoped { res.spec.list_visible(conn, &caller, query.recurse)? } else { objects::list(conn, res.spec.kind, None)? };
+        let kind = res.spec.kind;
+        if let Some(page) = query.sql_page(res.columns, res.default_order, |column| sql_column(kind, column), visible) {
+            let (rows, total) = objects::page(conn, kind, &page)?;
+            let items = rows.iter().map(|row| (res.present)(conn, res, row)).collect::<ApiResult<Vec<_>>>()?;
+            return Ok(Json(json!({"items": items, "total": total})));
+        }
+        let rows = objects::list(conn, kind, visible)?;
         let items = rows.iter().map(|row| (res.present)(conn, res, row)).collect::<ApiResult<Vec<_>>>()?;
         Ok(Json(query.apply(items, res.columns, res.default_order)))
     })
@@ -391,8 +409,23 @@ pub fn summary(spec: &Spec, row: &ObjectRow) -> Value {
 }
 
 /// Whether another document of `kind` has `field == value`.
+/// The SQL expression of a list column, for the resources whose presented
+/// value of that column is the stored one (or, for an extension's `type`,
+/// its context's type); `None` sends the list through the in-memory path.
+fn sql_column(kind: Kind, column: &str) -> Option<String> {
+    let stored = match kind {
+        Kind::Extension if column == "type" => return Some("(SELECT c.type FROM contexts c WHERE c.name = extensions.context)".into()),
+        Kind::Extension => ["id", "exten", "context"].contains(&column),
+        Kind::Outcall => ["id", "name", "description", "preprocess_subroutine"].contains(&column),
+        Kind::User => ["id", "uuid", "firstname", "lastname"].contains(&column),
+        Kind::Line => column == "id",
+        _ => false,
+    };
+    stored.then(|| kind.column_sql(column))
+}
+
 pub fn taken(conn: &Connection, kind: Kind, field: &str, value: &Value, except: i64) -> ApiResult<bool> {
-    Ok(objects::list(conn, kind, None)?.iter().any(|row| row.id != except && row.body.get(field) == Some(value)))
+    Ok(objects::taken(conn, kind, field, value, except)?)
 }
 
 #[cfg(test)]

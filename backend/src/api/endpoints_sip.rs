@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -53,22 +53,12 @@ pub const WRITABLE: &[&str] = &[
 
 /// Whether a SIP name (endpoint, template or transport: one namespace) is used by another object.
 pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> ApiResult<bool> {
-    for kind in [Kind::EndpointSip, Kind::SipTemplate, Kind::Transport] {
-        if objects::list(conn, kind, None)?
-            .iter()
-            .any(|row| row.body.get("name").and_then(Value::as_str) == Some(name) && row.uuid.as_deref() != except)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(objects::sip_name_taken(conn, name, except)?)
 }
 
 /// The tenant's SIP template with that label (`global`, `registration_trunk`).
 pub fn template_labelled(conn: &Connection, tenant: &str, label: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::SipTemplate, Some(&[tenant.to_string()]))?
-        .into_iter()
-        .find(|row| row.body.get("label").and_then(Value::as_str) == Some(label)))
+    Ok(objects::find_where(conn, Kind::SipTemplate, "label", &serde_json::json!(label), Some(&[tenant.to_string()]))?)
 }
 
 fn random_secret() -> String {

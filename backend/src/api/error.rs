@@ -73,6 +73,10 @@ pub fn python_str(text: &str) -> String {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> ApiError {
+        // The schema's own rules, when a write reaches them: Wazo's wording.
+        if let Some(noun) = error.unique_violation() {
+            return ApiError::resource(format!("{noun} already exists"));
+        }
         ApiError::Internal(error.to_string())
     }
 }

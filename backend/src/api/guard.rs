@@ -5,7 +5,7 @@
 
 use super::auth::now_unix;
 use super::error::ApiError;
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Role, people};
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -25,7 +25,7 @@ const MAX_REDACTED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// (by `Content-Length`; a chunked body is cut at the same size).
 /// Every answer to a write carries `Patchbay-Revision`: the store's revision
 /// after it, which `GET /api/patchbay/1.0/status?wait_for=` waits for.
-pub async fn revision_header(axum::extract::State(state): axum::extract::State<crate::server::AppState>, request: Request, next: Next) -> Response {
+pub async fn revision_header(axum::extract::State(state): axum::extract::State<crate::api::AppState>, request: Request, next: Next) -> Response {
     let write = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     let mut response = next.run(request).await;
     if write

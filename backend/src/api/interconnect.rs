@@ -6,7 +6,7 @@ use super::docs::{Resource, no_fill, no_hook, ok_or_400, plain_present, same_ten
 use super::error::{ApiError, ApiResult};
 use super::resource::{Spec, body_object};
 use super::trunks::TRUNK;
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::Json;
 use axum::body::Bytes;

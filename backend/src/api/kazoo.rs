@@ -18,7 +18,7 @@
 
 use super::auth::{Caller, new_token, now_unix};
 use super::error::ApiError;
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, StoreError, objects, people};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};

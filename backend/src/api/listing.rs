@@ -4,6 +4,7 @@
 //! before paging.
 
 use super::error::{ApiError, ApiResult};
+use crate::store::objects::Page;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -58,6 +59,26 @@ impl ListQuery {
             }
         }
         Ok(query)
+    }
+
+    /// The same query for SQL, when every column it may touch (filters,
+    /// order, and all `columns` for a search) has an SQL expression that
+    /// equals what the presented item shows (`sql`); else `None` and the
+    /// list is answered by [`ListQuery::apply`] over presented items.
+    pub fn sql_page<'a>(
+        &self,
+        columns: &[&str],
+        default_order: &str,
+        sql: impl Fn(&str) -> Option<String>,
+        visible: Option<&'a [String]>,
+    ) -> Option<Page<'a>> {
+        let filters = self.filters.iter().map(|(column, wanted)| Some((sql(column)?, wanted.clone()))).collect::<Option<Vec<_>>>()?;
+        let search = match &self.search {
+            Some(needle) => Some((columns.iter().map(|column| sql(column)).collect::<Option<Vec<_>>>()?, needle.clone())),
+            None => None,
+        };
+        let order = sql(self.order.as_deref().unwrap_or(default_order))?;
+        Some(Page { filters, search, order, descending: self.descending, limit: self.limit, offset: self.offset, visible })
     }
 
     /// Filters, sorts and pages `items` (already restricted to what the caller may see).

@@ -20,10 +20,20 @@ pub mod routing;
 pub mod trunk_ops;
 pub mod trunks;
 
-use crate::server::AppState;
+use crate::store::Store;
 use axum::Router;
 use axum::routing::{get, post, put};
 use interconnect as ic;
+
+/// What every handler can reach. Cheap to clone. (Here rather than in
+/// `server`, so that the API does not depend on the module that serves it.)
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub asterisk: crate::sync::AsteriskLink,
+    /// The failed-login throttle and the bound on password hashes at once.
+    pub login: std::sync::Arc<auth::LoginGuard>,
+}
 
 /// The confd routes, mounted twice (with and without the `/api/confd` prefix).
 /// Every path here is listed in [`openapi::CONFD_ROUTES`].

@@ -4,7 +4,7 @@
 
 use super::auth::{Caller, StreamCaller};
 use super::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::api::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};

@@ -5,7 +5,7 @@ use super::contexts::{CONTEXT, find_named};
 use super::docs::{Resource, no_fill, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
 use super::error::{ApiError, ApiResult};
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -55,10 +55,7 @@ fn check_extension(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiRe
         return Err(ApiError::BadRequest(vec!["exten: ['String does not match expected pattern.']".into()]));
     }
     ok_or_400(others)?;
-    let duplicate = objects::list(conn, Kind::Extension, None)?.iter().any(|other| {
-        other.id != row.id && other.body.get("exten") == row.body.get("exten") && other.body.get("context") == row.body.get("context")
-    });
-    if duplicate {
+    if objects::extension_taken(conn, &ext.exten, &ext.context, row.id)? {
         return Err(ApiError::resource(format!("Extension already exists ('exten': '{}', 'context': '{}')", ext.exten, ext.context)));
     }
     if let Some((owner, _)) = extension_owner(conn, row.id)? {
@@ -93,21 +90,15 @@ fn require_in_range(context: &ObjectRow, ext: &Extension, use_: RangeUse) -> Api
 
 /// What an extension is bound to: `outcall`, `incall` or `line`.
 pub fn extension_owner(conn: &Connection, ext_id: i64) -> ApiResult<Option<(&'static str, ObjectRow)>> {
-    for outcall in objects::list(conn, Kind::Outcall, None)? {
-        let owns = outcall.body["extensions"].as_array().is_some_and(|list| list.iter().any(|e| e["id"].as_i64() == Some(ext_id)));
-        if owns {
-            return Ok(Some(("outcall", outcall)));
-        }
+    // Index lookups: `outcall_extensions`, `incalls.extension_id`, `lines.extension_id`.
+    if let Some(outcall) = objects::outcall_of_extension(conn, ext_id)? {
+        return Ok(Some(("outcall", outcall)));
     }
-    for incall in objects::list(conn, Kind::Incall, None)? {
-        if incall.body["extension_id"].as_i64() == Some(ext_id) {
-            return Ok(Some(("incall", incall)));
-        }
+    if let Some(incall) = objects::find_where(conn, Kind::Incall, "extension_id", &json!(ext_id), None)? {
+        return Ok(Some(("incall", incall)));
     }
-    for line in objects::list(conn, Kind::Line, None)? {
-        if line.body["extension_id"].as_i64() == Some(ext_id) {
-            return Ok(Some(("line", line)));
-        }
+    if let Some(line) = objects::find_where(conn, Kind::Line, "extension_id", &json!(ext_id), None)? {
+        return Ok(Some(("line", line)));
     }
     Ok(None)
 }
@@ -132,10 +123,7 @@ fn extension_not_owned(conn: &Connection, _: &Caller, row: &ObjectRow) -> ApiRes
 
 fn present_extension(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = res.spec.present(row);
-    let context_type = objects::list(conn, Kind::Context, None)?
-        .into_iter()
-        .find(|c| c.body.get("name") == row.body.get("context"))
-        .and_then(|c| c.body.get("type").cloned());
+    let context_type = objects::find_where(conn, Kind::Context, "name", &row.body["context"], None)?.and_then(|c| c.body.get("type").cloned());
     let owner = extension_owner(conn, row.id)?;
     body["type"] = context_type.unwrap_or(Value::Null);
     // Wazo's deprecated inverse of `enabled`, still in its ExtensionSchema.
@@ -263,7 +251,7 @@ pub async fn outcall_trunks(State(state): State<AppState>, caller: Caller, Path(
 }
 
 fn require_context_type(conn: &Connection, ext: &ObjectRow, wanted: ContextKind) -> ApiResult<()> {
-    let context = objects::list(conn, Kind::Context, None)?.into_iter().find(|c| c.body.get("name") == ext.body.get("context"));
+    let context = objects::find_where(conn, Kind::Context, "name", &ext.body["context"], None)?;
     let kind = match &context {
         Some(c) => context_kind(c)?,
         None => return Err(ApiError::resource("Extension context was not found")),
@@ -467,12 +455,10 @@ pub static USERS: Resource = Resource {
     },
     present: present_user,
     before_delete: |conn, caller, row| {
-        for line in objects::list(conn, Kind::Line, None)? {
-            if line.body["user_id"].as_i64() == Some(row.id) {
-                let mut body = line.body.clone();
-                body["user_id"] = Value::Null;
-                LINES.spec.replace(conn, caller, &line, body)?;
-            }
+        for line in objects::list_where(conn, Kind::Line, "user_id", &json!(row.id), None)? {
+            let mut body = line.body.clone();
+            body["user_id"] = Value::Null;
+            LINES.spec.replace(conn, caller, &line, body)?;
         }
         Ok(())
     },
@@ -508,7 +494,7 @@ fn fill_caller_id(user: &mut Map<String, Value>) {
 fn present_user(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = res.spec.present(row);
     let mut lines = Vec::new();
-    for line in objects::list(conn, Kind::Line, None)?.iter().filter(|line| line.body["user_id"].as_i64() == Some(row.id)) {
+    for line in &objects::list_where(conn, Kind::Line, "user_id", &json!(row.id), None)? {
         let shown = present_line(conn, &LINES, line)?;
         lines.push(json!({
             "id": line.id, "name": shown["name"], "endpoint_sip": shown["endpoint_sip"], "endpoint_sccp": null,
@@ -531,7 +517,7 @@ fn present_user(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult
 /// The incalls whose destination is this user, by id.
 fn incalls_of_user(conn: &Connection, user: &ObjectRow) -> ApiResult<Vec<ObjectRow>> {
     let tenant = [user.tenant_uuid.clone().unwrap_or_default()];
-    Ok(objects::list(conn, Kind::Incall, Some(&tenant))?
+    Ok(objects::list_where(conn, Kind::Incall, "destination.user_id", &json!(user.id), Some(&tenant))?
         .into_iter()
         .filter(|incall| incall.body["destination"]["type"] == "user" && incall.body["destination"]["user_id"].as_i64() == Some(user.id))
         .collect())
@@ -602,7 +588,7 @@ fn present_line(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult
 }
 
 pub fn line_of_endpoint(conn: &Connection, uuid: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::Line, None)?.into_iter().find(|line| line.body["endpoint_sip"]["uuid"].as_str() == Some(uuid)))
+    Ok(objects::find_where(conn, Kind::Line, "endpoint_sip.uuid", &json!(uuid), None)?)
 }
 
 pub async fn line_endpoint_put(State(state): State<AppState>, caller: Caller, Path((id, uuid)): Path<(String, String)>) -> ApiResult<StatusCode> {

@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::trunks::{TRUNK, sip_uuid};
 use crate::ami::endpoint_ops::{self, ContactStatus};
 use crate::ami::{AmiClient, AmiError};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, objects};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

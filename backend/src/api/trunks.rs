@@ -4,7 +4,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
 use super::resource::{Spec, body_object};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -187,9 +187,8 @@ pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -
         map.insert("endpoint_custom".into(), custom.unwrap_or(Value::Null));
         map.insert("register_iax".into(), register_iax.unwrap_or(Value::Null));
         map.insert("register_sip".into(), register_sip.unwrap_or(Value::Null));
-        let outcalls: Vec<Value> = objects::list(conn, Kind::Outcall, visible)?
+        let outcalls: Vec<Value> = objects::outcalls_of_trunk(conn, row.id, visible)?
             .iter()
-            .filter(|o| o.body["trunks"].as_array().is_some_and(|t| t.iter().any(|t| t["id"].as_i64() == Some(row.id))))
             .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
             .collect();
         map.insert("outcalls".into(), Value::Array(outcalls));

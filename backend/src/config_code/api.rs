@@ -7,7 +7,7 @@ use super::doc::{ConfigDoc, Format};
 use super::Report;
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, ApiResult};
-use crate::server::AppState;
+use crate::api::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};

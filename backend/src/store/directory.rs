@@ -20,18 +20,15 @@ impl<'c> StoreDirectory<'c> {
     }
 
     fn by_id(&self, kind: Kind, tenant: &str, id: u64) -> bool {
-        self.exists("SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND id = ?3", params![kind.as_str(), tenant, id as i64])
+        self.exists(&format!("SELECT 1 FROM {} WHERE tenant_uuid = ?1 AND id = ?2", kind.table()), params![tenant, id as i64])
     }
 
     fn by_uuid(&self, kind: Kind, tenant: &str, uuid: &str) -> bool {
-        self.exists("SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND uuid = ?3", params![kind.as_str(), tenant, uuid])
+        self.exists(&format!("SELECT 1 FROM {} WHERE tenant_uuid = ?1 AND uuid = ?2", kind.table()), params![tenant, uuid])
     }
 
     fn by_name(&self, kind: Kind, tenant: &str, name: &str) -> bool {
-        self.exists(
-            "SELECT 1 FROM objects WHERE kind = ?1 AND tenant_uuid = ?2 AND json_extract(body, '$.name') = ?3",
-            params![kind.as_str(), tenant, name],
-        )
+        self.exists(&format!("SELECT 1 FROM {} WHERE tenant_uuid = ?1 AND {} = ?2", kind.table(), kind.column_sql("name")), params![tenant, name])
     }
 
     /// A trunk of `tenant`, or one shared with it: the rule is

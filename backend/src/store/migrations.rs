@@ -81,6 +81,277 @@ CREATE TRIGGER revision_tenants_insert AFTER INSERT ON tenants BEGIN UPDATE revi
 CREATE TRIGGER revision_tenants_update AFTER UPDATE ON tenants BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 CREATE TRIGGER revision_tenants_delete AFTER DELETE ON tenants BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
+),
+// A table per resource, with the rules as constraints (issue 12).
+M::up(
+    r#"
+-- One table per resource (issue 12). The Wazo document stays the row's
+-- `body` (free key/value option lists, and every field Asterisk reads);
+-- the fields the rules and the lists need are real columns generated from
+-- it (STORED: written once, indexed, constrained), so a row and its columns
+-- cannot disagree. Ids, uuids and bodies are copied verbatim: the rendered
+-- configuration is the same bytes. Every table bumps `revision`.
+
+CREATE TABLE contexts (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED,
+    label TEXT GENERATED ALWAYS AS (json_extract(body, '$.label')) STORED,
+    type TEXT GENERATED ALWAYS AS (json_extract(body, '$.type')) STORED,
+    CHECK (type IS NULL OR type IN ('internal', 'incall', 'outcall', 'services', 'others'))
+);
+CREATE INDEX contexts_tenant ON contexts(tenant_uuid);
+CREATE UNIQUE INDEX contexts_name ON contexts(name);
+INSERT INTO contexts (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'context' ORDER BY id;
+CREATE TABLE extensions (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    context TEXT GENERATED ALWAYS AS (json_extract(body, '$.context')) STORED,
+    exten TEXT GENERATED ALWAYS AS (json_extract(body, '$.exten')) STORED
+);
+CREATE INDEX extensions_tenant ON extensions(tenant_uuid);
+CREATE UNIQUE INDEX extensions_exten_context ON extensions(exten, context);
+CREATE INDEX extensions_context ON extensions(context);
+-- Lists order by number by default: (exten, rowid) serves ORDER BY exten, id.
+CREATE INDEX extensions_exten ON extensions(exten);
+INSERT INTO extensions (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'extension' ORDER BY id;
+CREATE TABLE trunks (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    context TEXT GENERATED ALWAYS AS (json_extract(body, '$.context')) STORED,
+    endpoint_sip_uuid TEXT GENERATED ALWAYS AS (json_extract(body, '$.endpoint_sip.uuid')) STORED,
+    endpoint_iax_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.endpoint_iax.id')) STORED,
+    endpoint_custom_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.endpoint_custom.id')) STORED
+);
+CREATE INDEX trunks_tenant ON trunks(tenant_uuid);
+CREATE INDEX trunks_endpoint_sip ON trunks(endpoint_sip_uuid);
+INSERT INTO trunks (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'trunk' ORDER BY id;
+CREATE TABLE endpoint_sip (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED,
+    label TEXT GENERATED ALWAYS AS (json_extract(body, '$.label')) STORED
+);
+CREATE INDEX endpoint_sip_tenant ON endpoint_sip(tenant_uuid);
+CREATE UNIQUE INDEX endpoint_sip_name ON endpoint_sip(name);
+INSERT INTO endpoint_sip (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'endpoint_sip' ORDER BY id;
+CREATE TABLE sip_templates (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED,
+    label TEXT GENERATED ALWAYS AS (json_extract(body, '$.label')) STORED
+);
+CREATE INDEX sip_templates_tenant ON sip_templates(tenant_uuid);
+CREATE INDEX sip_templates_name ON sip_templates(name);
+CREATE INDEX sip_templates_label ON sip_templates(tenant_uuid, label);
+INSERT INTO sip_templates (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'endpoint_sip_template' ORDER BY id;
+CREATE TABLE endpoint_iax (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED
+);
+CREATE INDEX endpoint_iax_tenant ON endpoint_iax(tenant_uuid);
+CREATE UNIQUE INDEX endpoint_iax_name ON endpoint_iax(name);
+INSERT INTO endpoint_iax (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'endpoint_iax' ORDER BY id;
+CREATE TABLE endpoint_custom (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    interface TEXT GENERATED ALWAYS AS (json_extract(body, '$.interface')) STORED
+);
+CREATE INDEX endpoint_custom_tenant ON endpoint_custom(tenant_uuid);
+CREATE UNIQUE INDEX endpoint_custom_interface ON endpoint_custom(interface);
+INSERT INTO endpoint_custom (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'endpoint_custom' ORDER BY id;
+CREATE TABLE register_sip (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object')
+);
+CREATE INDEX register_sip_tenant ON register_sip(tenant_uuid);
+INSERT INTO register_sip (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'register_sip' ORDER BY id;
+CREATE TABLE register_iax (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object')
+);
+CREATE INDEX register_iax_tenant ON register_iax(tenant_uuid);
+INSERT INTO register_iax (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'register_iax' ORDER BY id;
+CREATE TABLE transports (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED
+);
+CREATE INDEX transports_tenant ON transports(tenant_uuid);
+CREATE UNIQUE INDEX transports_name ON transports(name);
+INSERT INTO transports (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'sip_transport' ORDER BY id;
+CREATE TABLE outcalls (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED
+);
+CREATE INDEX outcalls_tenant ON outcalls(tenant_uuid);
+CREATE UNIQUE INDEX outcalls_name ON outcalls(name);
+INSERT INTO outcalls (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'outcall' ORDER BY id;
+CREATE TABLE incalls (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    extension_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.extension_id')) STORED,
+    user_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.destination.user_id')) STORED
+);
+CREATE INDEX incalls_tenant ON incalls(tenant_uuid);
+CREATE INDEX incalls_extension ON incalls(extension_id);
+INSERT INTO incalls (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'incall' ORDER BY id;
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    firstname TEXT GENERATED ALWAYS AS (json_extract(body, '$.firstname')) STORED,
+    lastname TEXT GENERATED ALWAYS AS (json_extract(body, '$.lastname')) STORED
+);
+CREATE INDEX users_tenant ON users(tenant_uuid);
+INSERT INTO users (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'user' ORDER BY id;
+CREATE TABLE lines (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    user_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.user_id')) STORED,
+    extension_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.extension_id')) STORED,
+    endpoint_sip_uuid TEXT GENERATED ALWAYS AS (json_extract(body, '$.endpoint_sip.uuid')) STORED
+);
+CREATE INDEX lines_tenant ON lines(tenant_uuid);
+CREATE INDEX lines_user ON lines(user_id);
+CREATE INDEX lines_extension ON lines(extension_id);
+CREATE INDEX lines_endpoint_sip ON lines(endpoint_sip_uuid);
+INSERT INTO lines (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'line' ORDER BY id;
+CREATE TABLE settings (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object')
+);
+CREATE INDEX settings_tenant ON settings(tenant_uuid);
+INSERT INTO settings (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'settings' ORDER BY id;
+CREATE TABLE kazoo_connectivity (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object')
+);
+CREATE INDEX kazoo_connectivity_tenant ON kazoo_connectivity(tenant_uuid);
+INSERT INTO kazoo_connectivity (id, uuid, tenant_uuid, body) SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = 'kazoo_connectivity' ORDER BY id;
+
+-- The extension's `type` column of Wazo's lists is its context's type.
+-- Ordered links, kept from the documents by triggers (the document is what
+-- the handlers and the renderer read; these answer "who uses X" by index).
+CREATE TABLE outcall_trunks (
+    outcall_id INTEGER NOT NULL REFERENCES outcalls(id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    trunk_id   INTEGER NOT NULL,
+    PRIMARY KEY (outcall_id, position)
+);
+CREATE INDEX outcall_trunks_trunk ON outcall_trunks(trunk_id);
+CREATE TABLE outcall_extensions (
+    outcall_id   INTEGER NOT NULL REFERENCES outcalls(id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    extension_id INTEGER NOT NULL,
+    PRIMARY KEY (outcall_id, position)
+);
+CREATE INDEX outcall_extensions_extension ON outcall_extensions(extension_id);
+INSERT INTO outcall_trunks SELECT o.id, t.key, json_extract(t.value, '$.id') FROM outcalls o, json_each(o.body, '$.trunks') t WHERE json_extract(t.value, '$.id') IS NOT NULL;
+INSERT INTO outcall_extensions SELECT o.id, e.key, COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) FROM outcalls o, json_each(o.body, '$.extensions') e WHERE COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) IS NOT NULL;
+CREATE TRIGGER outcall_links_insert AFTER INSERT ON outcalls BEGIN
+    INSERT INTO outcall_trunks SELECT NEW.id, t.key, json_extract(t.value, '$.id') FROM json_each(NEW.body, '$.trunks') t WHERE json_extract(t.value, '$.id') IS NOT NULL;
+    INSERT INTO outcall_extensions SELECT NEW.id, e.key, COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) FROM json_each(NEW.body, '$.extensions') e WHERE COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) IS NOT NULL;
+END;
+CREATE TRIGGER outcall_links_update AFTER UPDATE OF body ON outcalls BEGIN
+    DELETE FROM outcall_trunks WHERE outcall_id = OLD.id;
+    DELETE FROM outcall_extensions WHERE outcall_id = OLD.id;
+    INSERT INTO outcall_trunks SELECT NEW.id, t.key, json_extract(t.value, '$.id') FROM json_each(NEW.body, '$.trunks') t WHERE json_extract(t.value, '$.id') IS NOT NULL;
+    INSERT INTO outcall_extensions SELECT NEW.id, e.key, COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) FROM json_each(NEW.body, '$.extensions') e WHERE COALESCE(json_extract(e.value, '$.id'), json_extract(e.value, '$.extension_id')) IS NOT NULL;
+END;
+
+-- SIP endpoints, templates and transports share one namespace of section
+-- names (pjsip.conf sections): an endpoint or transport may not take a
+-- name another of them holds (`sip_name_taken`, stated here too).
+
+CREATE TRIGGER endpoint_sip_name_insert AFTER INSERT ON endpoint_sip WHEN NEW.name IS NOT NULL AND (EXISTS (SELECT 1 FROM endpoint_sip WHERE name = NEW.name AND id <> NEW.id) OR EXISTS (SELECT 1 FROM sip_templates WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM transports WHERE name = NEW.name)) BEGIN SELECT RAISE(ABORT, 'sip_name_taken'); END;
+CREATE TRIGGER endpoint_sip_name_update AFTER UPDATE OF body ON endpoint_sip WHEN NEW.name IS NOT NULL AND (EXISTS (SELECT 1 FROM endpoint_sip WHERE name = NEW.name AND id <> NEW.id) OR EXISTS (SELECT 1 FROM sip_templates WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM transports WHERE name = NEW.name)) BEGIN SELECT RAISE(ABORT, 'sip_name_taken'); END;
+CREATE TRIGGER transports_name_insert AFTER INSERT ON transports WHEN NEW.name IS NOT NULL AND (EXISTS (SELECT 1 FROM endpoint_sip WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM sip_templates WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM transports WHERE name = NEW.name AND id <> NEW.id)) BEGIN SELECT RAISE(ABORT, 'sip_name_taken'); END;
+CREATE TRIGGER transports_name_update AFTER UPDATE OF body ON transports WHEN NEW.name IS NOT NULL AND (EXISTS (SELECT 1 FROM endpoint_sip WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM sip_templates WHERE name = NEW.name) OR EXISTS (SELECT 1 FROM transports WHERE name = NEW.name AND id <> NEW.id)) BEGIN SELECT RAISE(ABORT, 'sip_name_taken'); END;
+
+DROP TABLE objects;
+CREATE TRIGGER revision_contexts_insert AFTER INSERT ON contexts BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_contexts_update AFTER UPDATE ON contexts BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_contexts_delete AFTER DELETE ON contexts BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_extensions_insert AFTER INSERT ON extensions BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_extensions_update AFTER UPDATE ON extensions BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_extensions_delete AFTER DELETE ON extensions BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_trunks_insert AFTER INSERT ON trunks BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_trunks_update AFTER UPDATE ON trunks BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_trunks_delete AFTER DELETE ON trunks BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_sip_insert AFTER INSERT ON endpoint_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_sip_update AFTER UPDATE ON endpoint_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_sip_delete AFTER DELETE ON endpoint_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_sip_templates_insert AFTER INSERT ON sip_templates BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_sip_templates_update AFTER UPDATE ON sip_templates BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_sip_templates_delete AFTER DELETE ON sip_templates BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_iax_insert AFTER INSERT ON endpoint_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_iax_update AFTER UPDATE ON endpoint_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_iax_delete AFTER DELETE ON endpoint_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_custom_insert AFTER INSERT ON endpoint_custom BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_custom_update AFTER UPDATE ON endpoint_custom BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_endpoint_custom_delete AFTER DELETE ON endpoint_custom BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_sip_insert AFTER INSERT ON register_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_sip_update AFTER UPDATE ON register_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_sip_delete AFTER DELETE ON register_sip BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_iax_insert AFTER INSERT ON register_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_iax_update AFTER UPDATE ON register_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_register_iax_delete AFTER DELETE ON register_iax BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_transports_insert AFTER INSERT ON transports BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_transports_update AFTER UPDATE ON transports BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_transports_delete AFTER DELETE ON transports BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_outcalls_insert AFTER INSERT ON outcalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_outcalls_update AFTER UPDATE ON outcalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_outcalls_delete AFTER DELETE ON outcalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_incalls_insert AFTER INSERT ON incalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_incalls_update AFTER UPDATE ON incalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_incalls_delete AFTER DELETE ON incalls BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_users_insert AFTER INSERT ON users BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_users_update AFTER UPDATE ON users BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_users_delete AFTER DELETE ON users BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_lines_insert AFTER INSERT ON lines BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_lines_update AFTER UPDATE ON lines BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_lines_delete AFTER DELETE ON lines BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_settings_insert AFTER INSERT ON settings BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_settings_update AFTER UPDATE ON settings BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_settings_delete AFTER DELETE ON settings BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_kazoo_connectivity_insert AFTER INSERT ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_kazoo_connectivity_update AFTER UPDATE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_kazoo_connectivity_delete AFTER DELETE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

@@ -3,6 +3,7 @@
 //! ([`Store::write`]), so a request either changes everything it meant to or
 //! nothing.
 
+pub mod contexts;
 pub mod directory;
 mod migrations;
 pub mod objects;
@@ -23,6 +24,34 @@ pub enum StoreError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored document is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl StoreError {
+    /// The Wazo resource name of a row a UNIQUE constraint (or the SIP
+    /// name trigger) refused, e.g. `Extension` for
+    /// `UNIQUE constraint failed: extensions.exten, extensions.context`.
+    pub fn unique_violation(&self) -> Option<&'static str> {
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) = self else { return None };
+        if failure.code != rusqlite::ErrorCode::ConstraintViolation {
+            return None;
+        }
+        if message.contains("sip_name_taken") {
+            return Some("EndpointSIP");
+        }
+        let table = message.strip_prefix("UNIQUE constraint failed: ")?.split('.').next()?;
+        Some(match table {
+            "contexts" => "Context",
+            "extensions" => "Extension",
+            "endpoint_sip" => "EndpointSIP",
+            "endpoint_iax" => "IAXEndpoint",
+            "endpoint_custom" => "CustomEndpoint",
+            "transports" => "SIPTransport",
+            "outcalls" => "Outcall",
+            "tenants" => "Tenant",
+            "accounts" => "User",
+            _ => return None,
+        })
+    }
 }
 
 /// The database. Cheap to clone. One writer connection (SQLite allows one
@@ -89,6 +118,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // `lower()` folds ASCII only; lists search as Wazo's Python does.
+    conn.create_scalar_function("pb_lower", 1, rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|text| text.to_lowercase()))
+    })?;
     Ok(())
 }
 

@@ -1,9 +1,13 @@
-//! Confd resources stored as JSON documents in the `objects` table.
+//! Confd resources, one table per kind (migration 4): `id`, `uuid`,
+//! `tenant_uuid`, the Wazo document as `body`, and the columns the rules
+//! and lists need, generated from the document and indexed (see
+//! `migrations.rs` for each table's columns and constraints).
 //!
 //! Every function that touches tenant data takes the tenant(s) it may see;
 //! a document of another tenant is simply not found.
 
 use super::StoreError;
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
@@ -51,6 +55,61 @@ impl Kind {
             Kind::KazooConnectivity => "kazoo_connectivity",
         }
     }
+
+    /// The table the kind's rows live in.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Context => "contexts",
+            Kind::Extension => "extensions",
+            Kind::Trunk => "trunks",
+            Kind::EndpointSip => "endpoint_sip",
+            Kind::SipTemplate => "sip_templates",
+            Kind::EndpointIax => "endpoint_iax",
+            Kind::EndpointCustom => "endpoint_custom",
+            Kind::RegisterSip => "register_sip",
+            Kind::RegisterIax => "register_iax",
+            Kind::Transport => "transports",
+            Kind::Outcall => "outcalls",
+            Kind::Incall => "incalls",
+            Kind::User => "users",
+            Kind::Line => "lines",
+            Kind::Settings => "settings",
+            Kind::KazooConnectivity => "kazoo_connectivity",
+        }
+    }
+
+    /// The table's real (generated, indexable) columns besides id, uuid
+    /// and tenant_uuid, by the document key they hold.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Context => &["name", "label", "type"],
+            Kind::Extension => &["context", "exten"],
+            Kind::Trunk => &["context"],
+            Kind::EndpointSip | Kind::SipTemplate => &["name", "label"],
+            Kind::EndpointIax | Kind::Transport | Kind::Outcall => &["name"],
+            Kind::EndpointCustom => &["interface"],
+            Kind::Incall => &["extension_id"],
+            Kind::User => &["firstname", "lastname"],
+            Kind::Line => &["user_id", "extension_id"],
+            Kind::RegisterSip | Kind::RegisterIax | Kind::Settings | Kind::KazooConnectivity => &[],
+        }
+    }
+
+    /// The SQL expression of a document key: its column when the table has
+    /// one, else the value read from the document. `key` comes from a
+    /// resource's static column list (never from a request).
+    pub fn column_sql(self, key: &str) -> String {
+        if matches!(key, "id" | "uuid" | "tenant_uuid") || self.columns().contains(&key) {
+            key.to_string()
+        } else if key == "endpoint_sip.uuid" && matches!(self, Kind::Line | Kind::Trunk) {
+            "endpoint_sip_uuid".to_string()
+        } else if key == "destination.user_id" && self == Kind::Incall {
+            "user_id".to_string()
+        } else {
+            debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            format!("json_extract(body, '$.{key}')")
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +120,8 @@ pub struct ObjectRow {
     pub body: Value,
 }
 
+const SELECT: &str = "SELECT id, uuid, tenant_uuid, body FROM";
+
 fn row_to_object(row: &rusqlite::Row) -> rusqlite::Result<(i64, Option<String>, Option<String>, String)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
@@ -70,56 +131,46 @@ fn parse(raw: (i64, Option<String>, Option<String>, String)) -> Result<ObjectRow
     Ok(ObjectRow { id, uuid, tenant_uuid, body: serde_json::from_str(&body)? })
 }
 
+/// A JSON value as SQLite compares it with `json_extract` (true → 1).
+pub fn sql_value(value: &Value) -> SqlValue {
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Integer(*b as i64),
+        Value::Number(n) => n.as_i64().map(SqlValue::Integer).unwrap_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(0.0))),
+        Value::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    }
+}
+
 /// The next free id of a kind (ids are per kind, as in Wazo).
 pub fn next_id(conn: &Connection, kind: Kind) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(id), 0) + 1 FROM objects WHERE kind = ?1",
-        params![kind.as_str()],
-        |row| row.get(0),
-    )?)
+    Ok(conn.prepare_cached(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {}", kind.table()))?.query_row([], |row| row.get(0))?)
 }
 
 pub fn insert(conn: &Connection, kind: Kind, row: &ObjectRow) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO objects (kind, id, uuid, tenant_uuid, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![kind.as_str(), row.id, row.uuid, row.tenant_uuid, serde_json::to_string(&row.body)?],
-    )?;
+    conn.prepare_cached(&format!("INSERT INTO {} (id, uuid, tenant_uuid, body) VALUES (?1, ?2, ?3, ?4)", kind.table()))?
+        .execute(params![row.id, row.uuid, row.tenant_uuid, serde_json::to_string(&row.body)?])?;
     Ok(())
 }
 
 pub fn update_body(conn: &Connection, kind: Kind, id: i64, body: &Value) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE objects SET body = ?3 WHERE kind = ?1 AND id = ?2",
-        params![kind.as_str(), id, serde_json::to_string(body)?],
-    )?;
+    conn.prepare_cached(&format!("UPDATE {} SET body = ?2 WHERE id = ?1", kind.table()))?.execute(params![id, serde_json::to_string(body)?])?;
     Ok(())
 }
 
 pub fn delete(conn: &Connection, kind: Kind, id: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM objects WHERE kind = ?1 AND id = ?2", params![kind.as_str(), id])?;
+    conn.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", kind.table()))?.execute(params![id])?;
     Ok(())
 }
 
 /// One document by id, only if its tenant is among `visible` (`None` = all).
 pub fn get(conn: &Connection, kind: Kind, id: i64, visible: Option<&[String]>) -> Result<Option<ObjectRow>, StoreError> {
-    let raw = conn
-        .query_row(
-            "SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = ?1 AND id = ?2",
-            params![kind.as_str(), id],
-            row_to_object,
-        )
-        .optional()?;
+    let raw = conn.prepare_cached(&format!("{SELECT} {} WHERE id = ?1", kind.table()))?.query_row(params![id], row_to_object).optional()?;
     filter_visible(raw.map(parse).transpose()?, visible)
 }
 
 pub fn get_by_uuid(conn: &Connection, kind: Kind, uuid: &str, visible: Option<&[String]>) -> Result<Option<ObjectRow>, StoreError> {
-    let raw = conn
-        .query_row(
-            "SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = ?1 AND uuid = ?2",
-            params![kind.as_str(), uuid],
-            row_to_object,
-        )
-        .optional()?;
+    let raw = conn.prepare_cached(&format!("{SELECT} {} WHERE uuid = ?1", kind.table()))?.query_row(params![uuid], row_to_object).optional()?;
     filter_visible(raw.map(parse).transpose()?, visible)
 }
 
@@ -132,15 +183,166 @@ fn filter_visible(row: Option<ObjectRow>, visible: Option<&[String]>) -> Result<
     }))
 }
 
-/// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
-pub fn list(conn: &Connection, kind: Kind, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, uuid, tenant_uuid, body FROM objects WHERE kind = ?1 ORDER BY id")?;
-    let rows = stmt.query_map(params![kind.as_str()], row_to_object)?;
-    let mut out = Vec::new();
-    for raw in rows {
-        if let Some(row) = filter_visible(Some(parse(raw?)?), visible)? {
-            out.push(row);
+/// `tenant_uuid IS NULL OR tenant_uuid IN (…)` for `visible`, with its parameters.
+fn visible_sql(visible: Option<&[String]>, params: &mut Vec<SqlValue>) -> String {
+    match visible {
+        None => "1".to_string(),
+        Some(tenants) => {
+            let marks: Vec<String> = tenants
+                .iter()
+                .map(|tenant| {
+                    params.push(SqlValue::Text(tenant.clone()));
+                    format!("?{}", params.len())
+                })
+                .collect();
+            format!("(tenant_uuid IS NULL OR tenant_uuid IN ({}))", marks.join(", "))
         }
     }
+}
+
+fn query_rows(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), row_to_object)?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(parse(raw?)?);
+    }
     Ok(out)
+}
+
+/// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
+pub fn list(conn: &Connection, kind: Kind, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut params = Vec::new();
+    let visible = visible_sql(visible, &mut params);
+    query_rows(conn, &format!("{SELECT} {} WHERE {visible} ORDER BY id", kind.table()), &params)
+}
+
+/// The documents of a kind whose `key` equals `value` (JSON equality), by id.
+pub fn list_where(conn: &Connection, kind: Kind, key: &str, value: &Value, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut params = vec![sql_value(value)];
+    let visible = visible_sql(visible, &mut params);
+    let column = kind.column_sql(key);
+    query_rows(conn, &format!("{SELECT} {} WHERE {column} = ?1 AND {visible} ORDER BY id", kind.table()), &params)
+}
+
+/// The first document (by id) whose `key` equals `value`.
+pub fn find_where(conn: &Connection, kind: Kind, key: &str, value: &Value, visible: Option<&[String]>) -> Result<Option<ObjectRow>, StoreError> {
+    let mut params = vec![sql_value(value)];
+    let visible = visible_sql(visible, &mut params);
+    let column = kind.column_sql(key);
+    Ok(query_rows(conn, &format!("{SELECT} {} WHERE {column} = ?1 AND {visible} ORDER BY id LIMIT 1", kind.table()), &params)?.pop())
+}
+
+/// Whether another document of a kind (any tenant) has `key` = `value`:
+/// an index lookup where the table has that column.
+pub fn taken(conn: &Connection, kind: Kind, key: &str, value: &Value, except_id: i64) -> Result<bool, StoreError> {
+    let column = kind.column_sql(key);
+    Ok(conn
+        .prepare_cached(&format!("SELECT 1 FROM {} WHERE {column} = ?1 AND id <> ?2 LIMIT 1", kind.table()))?
+        .query_row(params![sql_value(value), except_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Whether another extension (any tenant) has this number in this context
+/// (the `extensions_exten_context` unique index).
+pub fn extension_taken(conn: &Connection, exten: &str, context: &str, except_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM extensions WHERE exten = ?1 AND context = ?2 AND id <> ?3")?
+        .query_row(params![exten, context, except_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Whether a SIP section name (endpoint, template or transport: one
+/// namespace) is held by an object other than `except` (a uuid).
+pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM endpoint_sip WHERE name = ?1 AND uuid IS NOT ?2 \
+             UNION ALL SELECT 1 FROM sip_templates WHERE name = ?1 AND uuid IS NOT ?2 \
+             UNION ALL SELECT 1 FROM transports WHERE name = ?1 AND uuid IS NOT ?2 LIMIT 1",
+        )?
+        .query_row(params![name, except], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The outcalls whose trunk list holds `trunk_id`, by id (`outcall_trunks`).
+pub fn outcalls_of_trunk(conn: &Connection, trunk_id: i64, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut params = vec![SqlValue::Integer(trunk_id)];
+    let visible = visible_sql(visible, &mut params);
+    query_rows(
+        conn,
+        &format!("{SELECT} outcalls WHERE id IN (SELECT outcall_id FROM outcall_trunks WHERE trunk_id = ?1) AND {visible} ORDER BY id"),
+        &params,
+    )
+}
+
+/// The outcall whose extension list holds `extension_id` (`outcall_extensions`).
+pub fn outcall_of_extension(conn: &Connection, extension_id: i64) -> Result<Option<ObjectRow>, StoreError> {
+    Ok(query_rows(
+        conn,
+        &format!("{SELECT} outcalls WHERE id IN (SELECT outcall_id FROM outcall_extensions WHERE extension_id = ?1) ORDER BY id LIMIT 1"),
+        &[SqlValue::Integer(extension_id)],
+    )?
+    .pop())
+}
+
+/// A list query answered by SQL: exact filters, a case-insensitive
+/// substring search over some columns, order (with id breaking ties, as
+/// a stable sort over rows by id does), limit and offset. Columns are SQL
+/// expressions the caller built from a static list ([`Kind::column_sql`]).
+pub struct Page<'a> {
+    pub filters: Vec<(String, String)>,
+    pub search: Option<(Vec<String>, String)>,
+    pub order: String,
+    pub descending: bool,
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub visible: Option<&'a [String]>,
+}
+
+/// The text Wazo's list compares a column as: strings as they are,
+/// booleans as `true`/`false`, numbers as written.
+fn text_sql(column: &str) -> String {
+    format!("(CASE typeof({column}) WHEN 'text' THEN {column} WHEN 'null' THEN NULL ELSE CAST({column} AS TEXT) END)")
+}
+
+/// The rows of one page and the total before paging.
+pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow>, usize), StoreError> {
+    let mut params = Vec::new();
+    let mut conditions = vec![visible_sql(page.visible, &mut params)];
+    for (column, wanted) in &page.filters {
+        params.push(SqlValue::Text(wanted.clone()));
+        conditions.push(format!("{} = ?{}", text_sql(column), params.len()));
+    }
+    if let Some((columns, needle)) = &page.search {
+        let needle = needle.to_lowercase();
+        let any: Vec<String> = if needle.is_ascii() {
+            // SQLite's LIKE folds ASCII case, in C, with no copy per row.
+            let escaped: String = needle.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+            params.push(SqlValue::Text(format!("%{escaped}%")));
+            let n = params.len();
+            columns.iter().map(|column| format!("{} LIKE ?{n} ESCAPE '\\'", text_sql(column))).collect()
+        } else {
+            params.push(SqlValue::Text(needle));
+            let n = params.len();
+            columns.iter().map(|column| format!("instr(pb_lower({}), ?{n}) > 0", text_sql(column))).collect()
+        };
+        conditions.push(format!("({})", any.join(" OR ")));
+    }
+    let table = kind.table();
+    let filter = conditions.join(" AND ");
+    let total: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE {filter}"))?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))?;
+    let direction = if page.descending { "DESC" } else { "ASC" };
+    // SQLite sorts NULL first, then numbers, then text (bytes): the order
+    // the in-memory list used (null < numbers; strings by bytes).
+    let limit = page.limit.map(|limit| limit as i64).unwrap_or(-1);
+    let sql = format!(
+        "{SELECT} {table} WHERE {filter} ORDER BY {order} {direction}, id {direction} LIMIT {limit} OFFSET {offset}",
+        order = page.order,
+        offset = page.offset
+    );
+    Ok((query_rows(conn, &sql, &params)?, total as usize))
 }

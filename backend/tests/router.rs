@@ -1,0 +1,114 @@
+//! The HTTP contract of the confd routes, in process: the real router on
+//! an in-memory store, requests through `tower::ServiceExt::oneshot` (no
+//! socket, no Asterisk). End-to-end tests (`tests/`) cover the rest.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use patchbay_backend::api::{self, AppState};
+use patchbay_backend::store::Store;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "router-test-password";
+
+struct App {
+    router: Router,
+    token: String,
+}
+
+impl App {
+    async fn new() -> App {
+        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        patchbay_backend::bootstrap::seed_if_empty(&store, Some(PASSWORD)).unwrap();
+        let state = AppState {
+            store,
+            asterisk: Default::default(),
+            login: std::sync::Arc::new(api::auth::LoginGuard::from_env().unwrap()),
+        };
+        let router = api::router(state);
+        let basic = base64_basic("admin", PASSWORD);
+        let mut request = Request::post("/api/auth/0.1/token").header(header::AUTHORIZATION, basic).body(Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        let (status, body) = send(&router, request).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        App { router, token: body["data"]["token"].as_str().unwrap().to_string() }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("X-Auth-Token", &self.token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+            .unwrap();
+        send(&self.router, request).await
+    }
+}
+
+fn base64_basic(user: &str, password: &str) -> String {
+    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { TABLE[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    format!("Basic {out}")
+}
+
+async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() })
+}
+
+#[tokio::test]
+async fn extension_create_conflict_and_wazo_errors() {
+    let app = App::new().await;
+    let (status, created) = app.call("POST", "/api/confd/1.1/extensions", Some(r#"{"exten": "1001", "context": "default"}"#)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["exten"], json!("1001"));
+    assert_eq!(created["type"], json!("internal"), "{created}");
+    // Unique per context: Wazo's wording, nothing stored.
+    let (status, errors) = app.call("POST", "/api/confd/1.1/extensions", Some(r#"{"exten": "1001", "context": "default"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors, json!(["Resource Error - Extension already exists ('exten': '1001', 'context': 'default')"]));
+    // The same number in another context is another extension.
+    let (status, _) = app.call("POST", "/api/confd/1.1/extensions", Some(r#"{"exten": "1001", "context": "to-extern"}"#)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // No body: every required field named at once; a missing extension.
+    let (status, errors) = app.call("POST", "/api/confd/1.1/extensions", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(errors, json!(["Input Error - exten: ['Missing data for required field.']", "Input Error - context: ['Missing data for required field.']"]));
+    let (status, errors) = app.call("GET", "/api/confd/1.1/extensions/999", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(errors, json!(["Resource Not Found - Extension was not found ('id': 999)"]));
+}
+
+#[tokio::test]
+async fn lists_are_searched_ordered_and_paged() {
+    let app = App::new().await;
+    for exten in ["1003", "1001", "2001", "1002"] {
+        let (status, body) = app.call("POST", "/1.1/extensions", Some(&format!(r#"{{"exten": "{exten}", "context": "default"}}"#))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, page) = app.call("GET", "/1.1/extensions?search=100&order=exten&direction=desc&limit=2&offset=1", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let extens: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["exten"].as_str().unwrap()).collect();
+    assert_eq!((extens, &page["total"]), (vec!["1002", "1001"], &json!(3)));
+    // Filters by a column, and by the context's type (a joined column).
+    let (_, page) = app.call("GET", "/1.1/extensions?exten=2001", None).await;
+    assert_eq!(page["total"], json!(1), "{page}");
+    let (_, page) = app.call("GET", "/1.1/extensions?type=internal&order=id", None).await;
+    assert_eq!(page["total"], json!(4), "{page}");
+    let (status, errors) = app.call("GET", "/1.1/extensions?order=secret", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+}
