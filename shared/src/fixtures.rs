@@ -52,6 +52,7 @@ pub fn trunk(id: u64, context: Option<&str>, endpoint: Option<TrunkEndpoint>) ->
         outgoing_caller_id_format: CallerIdFormat::PlusE164,
         endpoint,
         shared_with: Vec::new(),
+        number_plan: None,
     }
 }
 

@@ -8,9 +8,10 @@ use crate::callerid::{self, CallerIdInputs, CallingUser, Presented, Resolved};
 use crate::model::*;
 use crate::pattern::{Dialplan, Match};
 use crate::render::{
-    DialplanPlan, ExtensionRole, number_for_trunks, outcall_trunks, trunk_destination_dial,
-    trunk_failover_sip_dial, trunk_timeouts,
+    DialplanPlan, ExtensionRole, inbound_plan, number_for_trunks, outbound_plan, trunk_dial_by_id,
+    trunk_destination_dial, trunk_failover_sip_dial, trunk_timeouts,
 };
+use crate::numbers::{self, OutboundFormat};
 use serde::Serialize;
 use std::borrow::Borrow;
 
@@ -73,6 +74,12 @@ pub struct TrunkAttempt {
     pub trunk_id: TrunkId,
     /// What `Dial()` receives, or `None` when the trunk is skipped.
     pub dial: Option<String>,
+    /// The called number in the trunk's format: the user part of the
+    /// INVITE's Request-URI.
+    pub number: String,
+    /// The caller ID number in the trunk's format (From, PAI), when its
+    /// number plan converts it.
+    pub caller_id_number: Option<String>,
     /// Why it is skipped.
     pub skipped: Option<String>,
     /// What happens after each example failure of this trunk
@@ -178,6 +185,19 @@ impl<S: Borrow<Snapshot>> Simulator<S> {
             return empty_trace(dialled, explanation);
         };
         let user = user.as_ref().map(|(u, number)| (*u, number.as_str()));
+        let normalised;
+        let mut dialled = dialled;
+        if let Caller::Trunk(id) = caller
+            && let Some((format, habits)) = s.trunk(id).and_then(inbound_plan)
+        {
+            let (number, error) = numbers::inbound(&numbers::filtered(dialled), format, &habits);
+            explanation.push(match error {
+                None => format!("trunk {id} reads the DID `{dialled}` as a number of {} and writes it `{number}` ({})", habits.country, format.as_str()),
+                Some(e) => format!("trunk {id} keeps the DID `{dialled}` as it is: {e}"),
+            });
+            normalised = number;
+            dialled = &normalised;
+        }
         let mut trace = lookup(s, plan, dialplan, &context, user, dialled, explanation);
         // `_+.` in incall contexts drops a leading `+` and looks up again.
         if let Some(ExtensionRole::StripPlus) = trace.winner.as_ref().and_then(|w| plan.extension(&w.context, &w.exten)).map(|e| e.role) {
@@ -341,7 +361,7 @@ fn lookup(
                 None => "the extension has no line endpoint: the call hangs up".into(),
             });
         }
-        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | None => {}
+        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | Some(ExtensionRole::TrunkInbound { .. }) | Some(ExtensionRole::NumberFormat { .. }) | None => {}
     }
     trace.winner = Some(winner);
     trace.runner_ups = matches;
@@ -453,11 +473,28 @@ fn outcall(
         "outcall `{}`: strip {strip} digit(s) and prefix `{prefix}`: the trunks receive `{number}`",
         outcall.name
     ));
-    let mut trunks: Vec<TrunkAttempt> = outcall_trunks(s, outcall, &number)
-        .into_iter()
-        .map(|(trunk_id, dial)| match dial {
-            Ok(dial) => TrunkAttempt { trunk_id, dial: Some(dial), skipped: None, on_failure: vec![] },
-            Err(reason) => TrunkAttempt { trunk_id, dial: None, skipped: Some(reason), on_failure: vec![] },
+    let calling = user.as_ref().map(|(u, number)| CallingUser {
+        caller_id: u.caller_id.as_deref(),
+        line_number: number,
+        outgoing_caller_id: u.outgoing_caller_id.as_deref(),
+    });
+    let default = calling.map(|c| c.own()).unwrap_or(Presented { name: "(inbound name)".into(), number: "(inbound number)".into() });
+    let caller_id = callerid::resolve(&CallerIdInputs {
+        internal_caller_id: outcall.internal_caller_id,
+        user: calling,
+        route_caller_id: pattern.caller_id.as_deref(),
+        default: &default,
+    });
+    let mut trunks: Vec<TrunkAttempt> = outcall
+        .trunks
+        .iter()
+        .map(|r| {
+            let (sent, caller_id_number) = trunk_numbers(s, r.id, &number, &caller_id.caller_id.number, why);
+            let dial = trunk_dial_by_id(s, r.id, &sent);
+            match dial {
+                Ok(dial) => TrunkAttempt { trunk_id: r.id, dial: Some(dial), number: sent, caller_id_number, skipped: None, on_failure: vec![] },
+                Err(reason) => TrunkAttempt { trunk_id: r.id, dial: None, number: sent, caller_id_number, skipped: Some(reason), on_failure: vec![] },
+            }
         })
         .collect();
     let usable: Vec<TrunkId> = trunks.iter().filter(|t| t.dial.is_some()).map(|t| t.trunk_id).collect();
@@ -476,18 +513,6 @@ fn outcall(
         why.push(format!("dials {}", order.join(", then ")));
         why.push(policy_summary(&outcall.failover_policy));
     }
-    let calling = user.as_ref().map(|(u, number)| CallingUser {
-        caller_id: u.caller_id.as_deref(),
-        line_number: number,
-        outgoing_caller_id: u.outgoing_caller_id.as_deref(),
-    });
-    let default = calling.map(|c| c.own()).unwrap_or(Presented { name: "(inbound name)".into(), number: "(inbound number)".into() });
-    let caller_id = callerid::resolve(&CallerIdInputs {
-        internal_caller_id: outcall.internal_caller_id,
-        user: calling,
-        route_caller_id: pattern.caller_id.as_deref(),
-        default: &default,
-    });
     why.extend(caller_id.explanation.iter().cloned());
     Some(OutcallTrace {
         outcall_id,
@@ -500,6 +525,28 @@ fn outcall(
         failover_policy: outcall.failover_policy.clone(),
         caller_id,
     })
+}
+
+/// The called number and caller ID number a trunk sends, in the formats of
+/// its number plan (the renderer's format subroutines give the same:
+/// `numbers::forms`).
+fn trunk_numbers(s: &Snapshot, trunk: TrunkId, number: &str, caller_number: &str, why: &mut Vec<String>) -> (String, Option<String>) {
+    let Some((number_format, caller_format, habits)) = s.trunk(trunk).and_then(outbound_plan) else {
+        return (number.to_owned(), None);
+    };
+    let convert = |written: &str, format: Option<OutboundFormat>, what: &str, why: &mut Vec<String>| {
+        let format = format?;
+        let (out, error) = numbers::outbound(written, format, &habits);
+        why.push(match error {
+            None => format!("trunk {trunk} sends the {what} `{written}` as `{out}` ({}, {})", format.as_str(), habits.country),
+            Some(e) => format!("trunk {trunk} sends the {what} `{written}` as it is: {e}"),
+        });
+        Some(out)
+    };
+    let sent = convert(number, number_format, "number", why).unwrap_or_else(|| number.to_owned());
+    let caller = numbers::filtered(caller_number);
+    let caller_id = if caller.is_empty() { None } else { convert(&caller, caller_format, "caller ID", why) };
+    (sent, caller_id)
 }
 
 /// What the outcall does after `failure` of a trunk whose next usable trunk

@@ -221,6 +221,7 @@ impl Mapper<'_> {
             outgoing_caller_id_format: CallerIdFormat::default(),
             endpoint: Some(TrunkEndpoint::Sip(uuid)),
             shared_with: Vec::new(),
+            number_plan: None,
         });
         let headers = self.headers(&path, &srv.options.sip_headers);
         for (number, did) in &srv.dids {

@@ -1,4 +1,5 @@
 use super::ids::{CustomId, IaxId, IdRef, TrunkId, UuidRef};
+use crate::numbers::NumberPlan;
 use serde::{Deserialize, Serialize};
 
 /// A trunk (`/trunks`): the link to a provider or another PBX. It has no name
@@ -27,6 +28,10 @@ pub struct Trunk {
     /// Patchbay extension of the Wazo document, set by the master admin on
     /// its own SIP or IAX trunks). See [`crate::tenancy::trunk_usable_by`].
     pub shared_with: Vec<String>,
+    /// How numbers are written on this trunk (a Patchbay extension of the
+    /// Wazo document): called numbers and caller IDs converted on the way
+    /// out, DIDs normalised on the way in. `None`: numbers pass untouched.
+    pub number_plan: Option<NumberPlan>,
 }
 
 /// What a trunk dials through.
@@ -73,6 +78,8 @@ struct TrunkWire {
     endpoint_custom: Option<IdRef<CustomId>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
     shared_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number_plan: Option<NumberPlan>,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -103,6 +110,7 @@ impl TryFrom<TrunkWire> for Trunk {
             outgoing_caller_id_format: wire.outgoing_caller_id_format,
             endpoint,
             shared_with: wire.shared_with,
+            number_plan: wire.number_plan,
         })
     }
 }
@@ -126,6 +134,7 @@ impl From<Trunk> for TrunkWire {
             endpoint_iax,
             endpoint_custom,
             shared_with: trunk.shared_with,
+            number_plan: trunk.number_plan,
         }
     }
 }

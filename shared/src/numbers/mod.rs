@@ -230,6 +230,11 @@ pub fn outbound(
     }
 }
 
+/// `written` with what the dialplan's `FILTER(0-9*#+, …)` keeps.
+pub fn filtered(written: &str) -> String {
+    written.chars().filter(|c| c.is_ascii_digit() || "*#+".contains(*c)).collect()
+}
+
 /// What a provider's DID becomes before the incall lookup: read in any
 /// form, then written in `format` (the form the tenant's incall DIDs are
 /// written in). The same arithmetic as [`outbound`]: a number that cannot

@@ -78,8 +78,8 @@ fn settings(name: &str, settings: &PjsipSectionSettings) -> Section {
 /// endpoint's own options override them).
 fn trunk_defaults(trunk: &Trunk) -> Vec<OptionPair> {
     let mut d = vec![("set_var".into(), format!("__WAZO_TENANT_UUID={}", trunk.tenant_uuid))];
-    if let Some(ctx) = &trunk.context {
-        d.push(("context".into(), ctx.clone()));
+    if let Some(ctx) = super::dialplan::trunk_entry_context(trunk) {
+        d.push(("context".into(), ctx));
     }
     d
 }

@@ -117,6 +117,12 @@ pub fn trunk(t: &Trunk) -> Vec<FieldError> {
     if let Some(TrunkEndpoint::Sip(uuid)) = &t.endpoint {
         errors.check("endpoint_sip.uuid", text::uuid(uuid));
     }
+    if let Some(plan) = &t.number_plan
+        && plan.habits().is_none()
+    {
+        let known: Vec<&str> = crate::numbers::COUNTRIES.iter().map(|c| c.iso).collect();
+        errors.push("number_plan.country", format!("unknown country `{}` (known: {})", plan.country, known.join(", ")));
+    }
     errors.into_vec()
 }
 
