@@ -69,6 +69,7 @@ pub fn outcall(id: u64, name: &str, trunks: &[u64], extensions: Vec<OutcallExten
         trunks: trunks.iter().map(|&id| IdRef { id: TrunkId(id) }).collect(),
         extensions,
         failover_policy: FailoverPolicy::default(),
+        emergency: None,
     }
 }
 

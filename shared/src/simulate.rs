@@ -485,6 +485,11 @@ fn outcall(
         route_caller_id: pattern.caller_id.as_deref(),
         default: &default,
     });
+    let mut caller_id = caller_id;
+    if let Some(emergency) = &outcall.emergency {
+        caller_id.caller_id.number = emergency.callback_number.clone();
+        caller_id.explanation.push(format!("emergency route: the callback number {} is sent, whatever the caller's own", emergency.callback_number));
+    }
     let mut trunks: Vec<TrunkAttempt> = outcall
         .trunks
         .iter()
@@ -602,6 +607,52 @@ pub fn follow_failures(outcall: &OutcallTrace, failures: &[AttemptResult]) -> Ve
         steps.push("no usable trunk: the call fails with congestion".into());
     }
     steps
+}
+
+/// What the test mode of an emergency route calls: its first SIP trunk
+/// that can be dialled, the route's test number (never one of its own
+/// emergency numbers) and the callback number, each in the trunk's format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmergencyTest {
+    /// The trunk the test goes through.
+    pub trunk_id: TrunkId,
+    /// Its PJSIP endpoint.
+    pub endpoint: String,
+    /// The number called (Request-URI user).
+    pub number: String,
+    /// The caller ID number sent (From).
+    pub caller_id: String,
+}
+
+/// The emergency test call of `outcall`, or why there is none.
+pub fn emergency_test(s: &Snapshot, outcall: OutcallId) -> Result<EmergencyTest, String> {
+    let o = s.outcall(outcall).ok_or_else(|| format!("outcall {outcall} does not exist"))?;
+    let emergency = o.emergency.as_ref().ok_or_else(|| format!("outcall `{}` is not an emergency route", o.name))?;
+    let test = emergency.test_number.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| "the emergency route has no test_number".to_string())?;
+    let mut builder = crate::pattern::DialplanBuilder::new();
+    builder.add_context("emergency");
+    for pattern in &o.extensions {
+        if let Some(ext) = s.extension(pattern.extension_id) {
+            let _ = builder.add_extension("emergency", &ext.exten);
+        }
+    }
+    if builder.build().exists("emergency", test) {
+        return Err(format!("the test number {test} is one of the route's emergency numbers: a test never calls them"));
+    }
+    for r in &o.trunks {
+        let Some(trunk) = s.trunk(r.id) else { continue };
+        let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
+        let Some(endpoint) = s.endpoint_sip(uuid) else { continue };
+        let mut why = Vec::new();
+        let (number, caller_id) = trunk_numbers(s, trunk.id, test, &emergency.callback_number, &mut why);
+        return Ok(EmergencyTest {
+            trunk_id: trunk.id,
+            endpoint: endpoint.name.clone(),
+            number,
+            caller_id: caller_id.unwrap_or_else(|| emergency.callback_number.clone()),
+        });
+    }
+    Err(format!("emergency route `{}` has no SIP trunk to test", o.name))
 }
 
 #[cfg(test)]

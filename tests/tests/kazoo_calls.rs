@@ -12,7 +12,12 @@
 //! - `enabled: false` rejects the call (403) and the server sees nothing.
 //! - `account.trunks: 1` rejects (503) a second call while the first is up.
 //!
-//! AMI ports 15170–15173; addresses 127.0.0.70–.84.
+//! - `1npan` and `username` (a password-authenticated server, reached at
+//!   its address) formats, the server's `sip_headers` in the INVITE, and its
+//!   `delay` before the INVITE leaves.
+//!
+//! AMI ports 15170–15173 and 16010; addresses 127.0.0.70–.84 and
+//! 127.0.1.20–.23.
 
 use std::time::{Duration, Instant};
 
@@ -349,5 +354,63 @@ async fn account_trunks_limit_rejects_a_second_concurrent_call() -> anyhow::Resu
     pbx.expect_success(Duration::from_secs(5)).await?;
     assert_eq!(invites(&pbx).len(), 1, "only the first call reaches the server: {:?}", pbx.received_requests());
     eprintln!("limit checked after {:?}", started.elapsed());
+    Ok(())
+}
+
+/// The header `name` of the first request in sipp's log that starts with
+/// `first_line`.
+fn header_of(messages: &str, first_line: &str, name: &str) -> Option<String> {
+    let mut lines = messages.lines().map(str::trim);
+    lines.find(|l| l.starts_with(first_line))?;
+    let prefix = format!("{}:", name.to_ascii_lowercase());
+    lines.take_while(|l| !l.is_empty()).find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.1.20";
+    const CARRIER_IP: &str = "127.0.1.21";
+    const ONE_NPAN_SERVER_IP: &str = "127.0.1.22";
+    const USERNAME_SERVER_IP: &str = "127.0.1.23";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-format2", PBX_IP, 16010).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "name": "formats-2",
+        "servers": [{
+            "name": "1npan PBX",
+            "auth": {"auth_method": "IP", "ip": ONE_NPAN_SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "1npan", "media_handling": "process", "sip_headers": [{"X-Account": "acme-42"}], "delay": 2},
+            "DIDs": {"+14158867940": {}}
+        }, {
+            "name": "username PBX",
+            "auth": {"auth_method": "Password", "auth_user": "pbx-user-7", "auth_password": "pbx-secret-7"},
+            "options": {"inbound_format": "username", "media_handling": "process", "ip": USERNAME_SERVER_IP, "port": 5060},
+            "DIDs": {"+14158867941": {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0"), &format!("kz-{doc}-1")]).await?;
+    wait_dids(&ami, &["14158867940", "14158867941"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    for (did, ip, user) in [("14158867940", ONE_NPAN_SERVER_IP, "14158867940"), ("14158867941", USERNAME_SERVER_IP, "pbx-user-7")] {
+        let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
+        pbx.wait_listening().await?;
+        let sent = Instant::now();
+        carrier_call(&format!("carrier-{did}"), CARRIER_IP, PBX_IP, did, &asterisk, &[&pbx]).await?;
+        pbx.expect_success(Duration::from_secs(10)).await?;
+        let received = invites(&pbx);
+        assert_eq!(received.len(), 1, "{received:?}");
+        let first = format!("INVITE sip:{user}@{ip}:5060 ");
+        assert!(received[0].starts_with(&first), "DID {did} as {user}: {received:?}");
+        if user == "14158867940" {
+            let header = header_of(&pbx.messages(), &first, "X-Account");
+            assert_eq!(header.as_deref(), Some("X-Account: acme-42"), "{}", pbx.messages());
+            // `delay: 2`: the INVITE left at least two seconds after the carrier's.
+            assert!(sent.elapsed() >= Duration::from_secs(2), "{:?}", sent.elapsed());
+        }
+    }
+    eprintln!("calls done after {:?}", started.elapsed());
     Ok(())
 }

@@ -37,7 +37,7 @@ pub use incall::{
     CallLimit, CallerIdMode, Destination, HangupCause, Incall, TrunkDestination, TrunkFailover,
     sip_header_name_ok, sip_header_value_ok,
 };
-pub use outcall::{Outcall, OutcallExtension};
+pub use outcall::{Emergency, Outcall, OutcallExtension};
 pub use sip::{
     EndpointSip, OptionPair, PjsipGlobal, PjsipSectionSettings, PjsipSystem, SipSectionKind,
     SipSections, SipTemplate, Transport,

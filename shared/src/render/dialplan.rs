@@ -536,7 +536,12 @@ fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtens
             priorities: p.0,
         };
     }
-    if !outcall.internal_caller_id {
+    if let Some(emergency) = &outcall.emergency {
+        // An emergency call always presents the site's callback number.
+        p.add(format!("NoOp(outcall {}: emergency route)", outcall.id));
+        p.add(format!("Set(CALLERID(num)={})", escape::digits(&emergency.callback_number)));
+        p.add("Set(CALLERID(pres)=allowed)");
+    } else if !outcall.internal_caller_id {
         use outgoing_vars::*;
         p.add(format!("GotoIf(${{{SET}}}?cid_user)"));
         p.add(format!("GotoIf(${{{ANONYMOUS}}}?cid_anon)"));

@@ -252,3 +252,39 @@ fn inbound_dids_in_four_forms_reach_the_same_incall() {
     s.trunks[0].number_plan = None;
     assert_eq!(run(&s, Caller::Trunk(TrunkId(1)), "4185550100").kind, RouteKind::None);
 }
+
+/// An emergency call presents the callback number, even for a user with a
+/// caller ID of their own, and in the trunk's caller-ID format.
+#[test]
+fn an_emergency_route_sends_the_callback_number() {
+    let mut s = fixtures::seed_000();
+    s.extensions.push(fixtures::extension(40, "911", "to-extern"));
+    s.outcalls.push(fixtures::outcall(9, "emergency", &[1], vec![fixtures::pattern(40, None, None)]));
+    s.outcalls[1].emergency = Some(Emergency { callback_number: "5145550100".into(), test_number: None });
+    s.users[0].outgoing_caller_id = Some("\"Alice\" <4185550111>".into());
+    s.trunks[0].number_plan = plan("CA", OutboundFormat::AsDialled, OutboundFormat::PlusE164, None);
+    let t = run(&s, Caller::User(UserId(1)), "911");
+    let out = t.outcall.as_ref().expect("the emergency outcall");
+    assert_eq!(out.caller_id.caller_id.number, "5145550100");
+    assert_eq!(out.trunks[0].number, "911");
+    assert_eq!(out.trunks[0].caller_id_number.as_deref(), Some("+15145550100"));
+    let r = crate::render::render(&s);
+    let text = r.extensions.to_text();
+    assert!(text.contains("Set(CALLERID(num)=5145550100)"), "{text}");
+}
+
+/// The test mode calls the test number through the route's trunk, in the
+/// trunk's formats, and refuses a test number that is an emergency number.
+#[test]
+fn the_emergency_test_never_calls_an_emergency_number() {
+    let mut s = fixtures::seed_000();
+    s.extensions.push(fixtures::extension(40, "_9[13]1", "to-extern"));
+    s.outcalls.push(fixtures::outcall(9, "emergency", &[1], vec![fixtures::pattern(40, None, None)]));
+    s.outcalls[1].emergency = Some(Emergency { callback_number: "5145550100".into(), test_number: Some("933".into()) });
+    s.trunks[0].number_plan = plan("CA", OutboundFormat::AsDialled, OutboundFormat::PlusE164, None);
+    let test = emergency_test(&s, OutcallId(9)).unwrap();
+    assert_eq!(test, EmergencyTest { trunk_id: TrunkId(1), endpoint: "wazo-trunk".into(), number: "933".into(), caller_id: "+15145550100".into() });
+    s.outcalls[1].emergency.as_mut().unwrap().test_number = Some("911".into());
+    assert!(emergency_test(&s, OutcallId(9)).unwrap_err().contains("is one of the route's emergency numbers"));
+    assert!(emergency_test(&s, OutcallId(3)).unwrap_err().contains("not an emergency route"));
+}

@@ -266,6 +266,14 @@ pub fn outcall(o: &Outcall) -> Vec<FieldError> {
             errors.push("trunks", "Operation not permitted. Cannot associate same trunk more than once");
         }
     }
+    if let Some(emergency) = &o.emergency {
+        errors.check("emergency.callback_number", text::dial_digits(&emergency.callback_number, 32).or_else(|| {
+            emergency.callback_number.is_empty().then(|| "the callback number sent with emergency calls is required".to_string())
+        }));
+        if let Some(test) = &emergency.test_number {
+            errors.check("emergency.test_number", text::dial_digits(test, 32));
+        }
+    }
     for outcome in o.failover_policy.contradictions() {
         errors.push("failover_policy", format!("`{outcome}` is both in next_trunk_on and in stop_on: keep it in one list"));
     }
