@@ -8,7 +8,12 @@
 //!   `+15145550100`, `01115145550100`); each reaches the incall
 //!   `15145550100` and rings the phone.
 //!
+//! - Emergency: the route `911` sends the site's callback number whatever
+//!   the caller's own; lint names a tenant without one; the test mode calls
+//!   the test number `933` through the route's trunk, never `911`.
+//!
 //! Addresses 127.0.1.10 (Asterisk), .11 (provider), .12 (phone); AMI 16000.
+//! Emergency: 127.0.1.30 (Asterisk), .31 (provider), .32 (phone); AMI 16001.
 
 use std::time::{Duration, Instant};
 
@@ -18,13 +23,6 @@ use patchbay_e2e::sipp::pbx::{API, id, incall_to_user, sipp_phone, uuid, wait_en
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::json;
 
-/// The header `name` of the first request sipp received that starts with
-/// `first_line` (as sipp logged it).
-fn header_of(messages: &str, first_line: &str, name: &str) -> Option<String> {
-    let mut lines = messages.lines().map(str::trim);
-    lines.find(|l| l.starts_with(first_line))?;
-    lines.take_while(|l| !l.is_empty()).find(|l| l.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase()))).map(str::to_owned)
-}
 
 #[tokio::test]
 async fn a_trunk_number_plan_converts_numbers_both_ways() -> anyhow::Result<()> {
@@ -80,9 +78,9 @@ async fn a_trunk_number_plan_converts_numbers_both_ways() -> anyhow::Result<()> 
     let invite = format!("INVITE sip:+15145550100@{PROVIDER_IP}");
     assert!(provider.received_requests().iter().any(|r| r.starts_with(&invite)), "{:?}", provider.received_requests());
     let messages = provider.messages();
-    let from = header_of(&messages, &invite, "From").unwrap_or_default();
+    let from = provider.header_of(&invite, "From").unwrap_or_default();
     assert!(from.contains("\"Shop\" <sip:15145550199@"), "{from}\n{messages}");
-    let pai = header_of(&messages, &invite, "P-Asserted-Identity").unwrap_or_default();
+    let pai = provider.header_of(&invite, "P-Asserted-Identity").unwrap_or_default();
     assert!(pai.contains("sip:15145550199@"), "{pai}\n{messages}");
     drop(provider);
     drop(phone);
@@ -102,5 +100,90 @@ async fn a_trunk_number_plan_converts_numbers_both_ways() -> anyhow::Result<()> 
     assert_eq!(invites.len(), 3, "{invites:?}");
     assert!(invites.iter().all(|r| r.starts_with(&format!("INVITE sip:1001@{PHONE_IP}"))), "{invites:?}");
     eprintln!("inbound calls after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_emergency_route_sends_the_callback_number_and_its_test_mode_calls_the_test_number() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.1.30";
+    const PROVIDER_IP: &str = "127.0.1.31";
+    const PHONE_IP: &str = "127.0.1.32";
+    let started = Instant::now();
+    let asterisk = AsteriskInstance::start("calls-emergency", PBX_IP, 16001).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let ami = asterisk.connect_ami().await?;
+    let t = server.admin_token().await?;
+
+    let endpoint = server
+        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": "psap-carrier", "label": "Carrier with emergency service",
+            "endpoint_section_options": [["allow", "!all,ulaw"]],
+            "aor_section_options": [["contact", format!("sip:{PROVIDER_IP}:5060")]],
+            "identify_section_options": [["match", PROVIDER_IP]],
+        })), 201)
+        .await?;
+    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    server
+        .expect(&t, "PUT", &format!("{API}/trunks/{}", id(&trunk)), Some(json!({"number_plan": {"country": "US", "caller_id": "plus_e164"}})), 204)
+        .await?;
+    // An ordinary route first: lint says the tenant has no emergency route.
+    let outcall = server.expect(&t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "long-distance"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
+    let lint = server.expect(&t, "GET", "/api/patchbay/1.0/lint", None, 200).await?;
+    assert!(lint["items"].as_array().into_iter().flatten().any(|l| l["code"] == "no-emergency-route"), "{lint}");
+
+    let emergency = server
+        .expect(&t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "emergency", "emergency": {"callback_number": "2125550100", "test_number": "933"}})), 201)
+        .await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&emergency)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
+    let pattern = server.expect(&t, "POST", &format!("{API}/extensions"), Some(json!({"exten": "911", "context": "to-extern"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&emergency), id(&pattern)), None, 204).await?;
+    let lint = server.expect(&t, "GET", "/api/patchbay/1.0/lint", None, 200).await?;
+    assert!(!lint["items"].as_array().into_iter().flatten().any(|l| l["code"].as_str().is_some_and(|c| c.contains("emergency"))), "{lint}");
+    // A test number that is an emergency number is refused.
+    let (status, body) = server
+        .call(&t, "PUT", &format!("{API}/outcalls/{}", id(&emergency)), Some(json!({"emergency": {"callback_number": "2125550100", "test_number": "911"}})))
+        .await?;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = server.call(&t, "POST", &format!("/api/patchbay/1.0/outcalls/{}/emergency-test", id(&emergency)), None).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("one of the route's emergency numbers"), "{body}");
+    server
+        .expect(&t, "PUT", &format!("{API}/outcalls/{}", id(&emergency)), Some(json!({"emergency": {"callback_number": "2125550100", "test_number": "933"}})), 204)
+        .await?;
+    let user = sipp_phone(&server, &t, "lobby", "1001", PHONE_IP, "1001").await?;
+    server.expect(&t, "PUT", &format!("{API}/users/{user}"), Some(json!({"outgoing_caller_id": "\"Lobby\" <4155550199>"})), 204).await?;
+    wait_endpoints(&ami, &["psap-carrier", "lobby"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    // A real emergency call: the callback number, in the trunk's format.
+    let mut provider = Sipp::start("emergency-provider", Scenario::BuiltIn("uas"), PROVIDER_IP, 5060, None, 1, &[])?;
+    provider.wait_listening().await?;
+    let mut phone = Sipp::start("emergency-phone", Scenario::BuiltIn("uac"), PHONE_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "911"])?;
+    if let Err(e) = phone.expect_success(Duration::from_secs(20)).await {
+        anyhow::bail!("{e}\nprovider received: {}\n{}", provider.messages(), asterisk.console_tail());
+    }
+    provider.expect_success(Duration::from_secs(10)).await?;
+    let invite = format!("INVITE sip:911@{PROVIDER_IP}");
+    let from = provider.header_of(&invite, "From").unwrap_or_default();
+    assert!(from.contains("<sip:+12125550100@"), "{from}\n{}", provider.messages());
+    drop(provider);
+
+    // The test mode: 933 through the same trunk, never 911.
+    let mut provider = Sipp::start("emergency-test", Scenario::BuiltIn("uas"), PROVIDER_IP, 5060, None, 1, &[])?;
+    provider.wait_listening().await?;
+    let report = server.expect(&t, "POST", &format!("/api/patchbay/1.0/outcalls/{}/emergency-test", id(&emergency)), None, 200).await?;
+    assert_eq!(report["trunk_id"], json!(id(&trunk)), "{report}");
+    assert_eq!(report["number"], "933", "{report}");
+    assert_eq!(report["caller_id"], "+12125550100", "{report}");
+    assert_eq!(report["outcome"]["cause"]["sip_code"], 200, "{report}");
+    provider.expect_success(Duration::from_secs(10)).await?;
+    let received = provider.received_requests();
+    assert!(received.iter().any(|r| r.starts_with(&format!("INVITE sip:933@{PROVIDER_IP}"))), "{received:?}");
+    assert!(!received.iter().any(|r| r.contains("sip:911@")), "{received:?}");
+    let from = provider.header_of(&format!("INVITE sip:933@{PROVIDER_IP}"), "From").unwrap_or_default();
+    assert!(from.contains("+12125550100"), "{from}");
+    eprintln!("emergency calls after {:?}", started.elapsed());
     Ok(())
 }

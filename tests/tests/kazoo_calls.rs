@@ -357,14 +357,6 @@ async fn account_trunks_limit_rejects_a_second_concurrent_call() -> anyhow::Resu
     Ok(())
 }
 
-/// The header `name` of the first request in sipp's log that starts with
-/// `first_line`.
-fn header_of(messages: &str, first_line: &str, name: &str) -> Option<String> {
-    let mut lines = messages.lines().map(str::trim);
-    lines.find(|l| l.starts_with(first_line))?;
-    let prefix = format!("{}:", name.to_ascii_lowercase());
-    lines.take_while(|l| !l.is_empty()).find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(str::to_owned)
-}
 
 #[tokio::test]
 async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyhow::Result<()> {
@@ -405,7 +397,7 @@ async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyh
         let first = format!("INVITE sip:{user}@{ip}:5060 ");
         assert!(received[0].starts_with(&first), "DID {did} as {user}: {received:?}");
         if user == "14158867940" {
-            let header = header_of(&pbx.messages(), &first, "X-Account");
+            let header = pbx.header_of(&first, "X-Account");
             assert_eq!(header.as_deref(), Some("X-Account: acme-42"), "{}", pbx.messages());
             // `delay: 2`: the INVITE left at least two seconds after the carrier's.
             assert!(sent.elapsed() >= Duration::from_secs(2), "{:?}", sent.elapsed());
