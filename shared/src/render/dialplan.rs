@@ -481,7 +481,7 @@ fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
                 p.add(format!("GotoIf(${{DIALPLAN_EXISTS({context},${{PB_DID}},1)}}?{context},${{PB_DID}},1)"));
                 p.add(format!("NoOp(trunk {}: no DID ${{PB_DID}} in {context})", trunk.id));
                 p.add("Hangup(1)");
-                PlannedExtension { name: form.pattern.clone(), role: ExtensionRole::TrunkInbound { trunk_id: trunk.id }, priorities: p.0 }
+                PlannedExtension { name: escape::extension_name(&form.pattern), role: ExtensionRole::TrunkInbound { trunk_id: trunk.id }, priorities: p.0 }
             })
             .collect();
         let mut p = Priorities::new();
@@ -498,7 +498,7 @@ fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
                 .map(|form| {
                     let mut p = Priorities::new();
                     p.add(format!("Return({})", form.expression(format, &habits)));
-                    PlannedExtension { name: form.pattern.clone(), role: ExtensionRole::NumberFormat { trunk_id: trunk.id }, priorities: p.0 }
+                    PlannedExtension { name: escape::extension_name(&form.pattern), role: ExtensionRole::NumberFormat { trunk_id: trunk.id }, priorities: p.0 }
                 })
                 .collect();
             out.push(PlannedContext { name: number_format_context(trunk.id, format), kind: None, includes: vec![], extensions });

@@ -369,3 +369,23 @@ fn a_trunk_number_plan_renders_its_contexts() {
     let (_, rejected) = DialplanPlan::new(&s).matcher();
     assert_eq!(rejected, vec![]);
 }
+
+/// A plan whose country is not in the table (validation refuses it; a
+/// stored row could still hold one) renders nothing of its own: no text
+/// from it reaches a file.
+#[test]
+fn a_number_plan_with_an_unknown_country_renders_nothing() {
+    use crate::numbers::{NumberPlan, OutboundFormat};
+    let mut s = fixtures::seed_000();
+    s.trunks[0].number_plan = Some(NumberPlan {
+        country: "CA)\n[evil]\nexten => s,1,System(x)".into(),
+        outbound: OutboundFormat::National,
+        caller_id: OutboundFormat::National,
+        inbound: Some(OutboundFormat::E164),
+    });
+    let r = render(&s);
+    let text = format!("{}{}", r.extensions.to_text(), r.pjsip.to_text());
+    assert!(!text.contains("evil") && !text.contains("pb-trunk-in-") && !text.contains("pb-number-"), "{text}");
+    let endpoint = pjsip_section(&r, "wazo-trunk", "endpoint");
+    assert!(endpoint.contains(&("context".into(), "from-extern".into())), "{endpoint:?}");
+}
