@@ -53,6 +53,7 @@ pub fn trunk(id: u64, context: Option<&str>, endpoint: Option<TrunkEndpoint>) ->
         endpoint,
         shared_with: Vec::new(),
         number_plan: None,
+        caller_id_by_number: Vec::new(),
     }
 }
 

@@ -84,7 +84,7 @@ fn planned_id(ext: &PlannedExtension) -> Option<ExtensionId> {
         ExtensionRole::Lines { extension_id }
         | ExtensionRole::Incall { extension_id, .. }
         | ExtensionRole::Outcall { extension_id, .. } => Some(extension_id),
-        ExtensionRole::StripPlus | ExtensionRole::OutcallSubroutine { .. } | ExtensionRole::IncallHeaders { .. } | ExtensionRole::TrunkInbound { .. } | ExtensionRole::NumberFormat { .. } => None,
+        ExtensionRole::StripPlus | ExtensionRole::OutcallSubroutine { .. } | ExtensionRole::IncallHeaders { .. } | ExtensionRole::TrunkInbound { .. } | ExtensionRole::NumberFormat { .. } | ExtensionRole::CallerIdByNumber { .. } => None,
     }
 }
 

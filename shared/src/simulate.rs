@@ -361,7 +361,7 @@ fn lookup(
                 None => "the extension has no line endpoint: the call hangs up".into(),
             });
         }
-        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | Some(ExtensionRole::TrunkInbound { .. }) | Some(ExtensionRole::NumberFormat { .. }) | None => {}
+        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | Some(ExtensionRole::TrunkInbound { .. }) | Some(ExtensionRole::NumberFormat { .. }) | Some(ExtensionRole::CallerIdByNumber { .. }) | None => {}
     }
     trace.winner = Some(winner);
     trace.runner_ups = matches;

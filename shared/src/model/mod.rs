@@ -44,7 +44,7 @@ pub use sip::{
 };
 pub use snapshot::{ExtensionOwner, Snapshot};
 pub use tenant::Tenant;
-pub use trunk::{CallerIdFormat, Trunk, TrunkEndpoint};
+pub use trunk::{CallerIdFormat, Trunk, TrunkEndpoint, NumberCallerId};
 pub use user::{Line, User};
 
 /// serde default for Wazo's `enabled: true` fields.

@@ -32,6 +32,21 @@ pub struct Trunk {
     /// Wazo document): called numbers and caller IDs converted on the way
     /// out, DIDs normalised on the way in. `None`: numbers pass untouched.
     pub number_plan: Option<NumberPlan>,
+    /// Caller IDs for calls *from* this trunk's endpoint, chosen by the
+    /// calling number (Kazoo's DID-level `caller_id`); they beat the
+    /// endpoint's own forced caller ID. Filled by the Kazoo mapping.
+    pub caller_id_by_number: Vec<NumberCallerId>,
+}
+
+/// One caller ID of [`Trunk::caller_id_by_number`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberCallerId {
+    /// The calling number it applies to, E.164 digits (no `+`).
+    pub calling: String,
+    /// The name presented.
+    pub name: String,
+    /// The number presented.
+    pub number: String,
 }
 
 /// What a trunk dials through.
@@ -80,6 +95,8 @@ struct TrunkWire {
     shared_with: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     number_plan: Option<NumberPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    caller_id_by_number: Vec<NumberCallerId>,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -111,6 +128,7 @@ impl TryFrom<TrunkWire> for Trunk {
             endpoint,
             shared_with: wire.shared_with,
             number_plan: wire.number_plan,
+            caller_id_by_number: wire.caller_id_by_number,
         })
     }
 }
@@ -135,6 +153,7 @@ impl From<Trunk> for TrunkWire {
             endpoint_custom,
             shared_with: trunk.shared_with,
             number_plan: trunk.number_plan,
+            caller_id_by_number: trunk.caller_id_by_number,
         }
     }
 }

@@ -40,6 +40,10 @@ pub const TRUNK_INBOUND_PREFIX: &str = "pb-trunk-in-";
 /// (`pb-number-<trunk id>-<format>`).
 pub const NUMBER_FORMAT_PREFIX: &str = "pb-number-";
 
+/// Prefix of the subroutine holding a trunk's caller IDs by calling number
+/// (`pb-trunk-cid-<trunk id>`).
+pub const CALLER_ID_BY_NUMBER_PREFIX: &str = "pb-trunk-cid-";
+
 /// Channel variables of the per-trunk number conversion.
 pub mod number_vars {
     /// The caller ID number as the route left it, before any trunk's format.
@@ -128,6 +132,12 @@ pub enum ExtensionRole {
     },
     /// A form of number in a trunk's format subroutine.
     NumberFormat {
+        /// The trunk.
+        trunk_id: TrunkId,
+    },
+    /// A calling number of a trunk's caller IDs by number, or the `s` that
+    /// looks it up.
+    CallerIdByNumber {
         /// The trunk.
         trunk_id: TrunkId,
     },
@@ -288,7 +298,10 @@ fn context(s: &Snapshot, ctx: &Context) -> PlannedContext {
         let planned = match s.owner_of(ext.id) {
             Some(ExtensionOwner::Lines) => lines_extension(s, ext),
             Some(ExtensionOwner::Incall(incall)) => incall_extension(s, ext, incall),
-            Some(ExtensionOwner::Outcall(outcall, pattern)) => outcall_extension(ext, outcall, pattern),
+            Some(ExtensionOwner::Outcall(outcall, pattern)) => {
+                let by_number = s.trunks.iter().any(|t| t.tenant_uuid == outcall.tenant_uuid && !t.caller_id_by_number.is_empty());
+                outcall_extension(ext, outcall, pattern, by_number)
+            }
             None => continue,
         };
         extensions.push(planned);
@@ -470,6 +483,9 @@ fn trunk_destination(s: &Snapshot, incall: IncallId, d: &TrunkDestination, p: &m
 /// and `${EXTEN}`, which the forms limit to `0-9*#+`, are written.
 fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
     let mut out = Vec::new();
+    if !trunk.caller_id_by_number.is_empty() {
+        out.push(caller_id_by_number(trunk));
+    }
     if let (Some((format, habits)), Some(context)) = (inbound_plan(trunk), &trunk.context) {
         let context = escape::context_name(context);
         let mut extensions: Vec<PlannedExtension> = forms(&habits)
@@ -507,6 +523,37 @@ fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
     out
 }
 
+/// `pb-trunk-cid-<id>`: `s` (argument: the calling number, digits and `+`)
+/// jumps to the calling number's extension when there is one, which forces
+/// its caller ID as a user's `outgoing_caller_id` would; then returns.
+fn caller_id_by_number(trunk: &Trunk) -> PlannedContext {
+    use outgoing_vars::*;
+    let name = format!("{CALLER_ID_BY_NUMBER_PREFIX}{}", trunk.id);
+    let role = ExtensionRole::CallerIdByNumber { trunk_id: trunk.id };
+    let mut p = Priorities::new();
+    p.add("GotoIf($[\"${ARG1}\" = \"\"]?none)");
+    p.add(format!("GotoIf(${{DIALPLAN_EXISTS({name},${{ARG1}},1)}}?{name},${{ARG1}},1)"));
+    p.labelled("none", "Return()");
+    let mut extensions = vec![PlannedExtension { name: "s".into(), role, priorities: p.0 }];
+    for entry in &trunk.caller_id_by_number {
+        let calling = escape::digits(&entry.calling);
+        if calling.is_empty() {
+            continue;
+        }
+        for exten in [calling.clone(), format!("+{calling}")] {
+            let mut p = Priorities::new();
+            p.add(format!("Set({SET}=1)"));
+            p.add(format!("Set({NAME}={})", escape::dialplan_text(&entry.name)));
+            p.add(format!("Set({NUMBER}={})", escape::digits(&entry.number)));
+            p.add("Return()");
+            if !extensions.iter().any(|e| e.name == exten) {
+                extensions.push(PlannedExtension { name: escape::extension_name(&exten), role, priorities: p.0 });
+            }
+        }
+    }
+    PlannedContext { name, kind: None, includes: vec![], extensions }
+}
+
 /// `s` of `pb-incall-headers-<id>`: runs on the outgoing channel before the
 /// INVITE leaves (`Dial(…,b(…))`) and adds each header.
 fn headers_handler(incall: IncallId, d: &TrunkDestination) -> PlannedContext {
@@ -525,7 +572,7 @@ fn headers_handler(incall: IncallId, d: &TrunkDestination) -> PlannedContext {
 
 /// The caller-ID precedence of `callerid::resolve`, as priorities, then the
 /// Gosub to the trunks.
-fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtension) -> PlannedExtension {
+fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtension, by_number: bool) -> PlannedExtension {
     let mut p = Priorities::new();
     p.add(format!("NoOp(outcall {} pattern {})", outcall.id, ext.id));
     if !outcall.enabled {
@@ -543,6 +590,11 @@ fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtens
         p.add("Set(CALLERID(pres)=allowed)");
     } else if !outcall.internal_caller_id {
         use outgoing_vars::*;
+        if by_number {
+            // The caller ID of the calling number, for a call from a trunk
+            // that has caller IDs by number (`pb-trunk-cid-<id>`).
+            p.add(format!("GosubIf($[\"${{{BY_NUMBER}}}\" != \"\"]?${{{BY_NUMBER}}},s,1(${{FILTER(0-9+,${{CALLERID(num)}})}}))"));
+        }
         p.add(format!("GotoIf(${{{SET}}}?cid_user)"));
         p.add(format!("GotoIf(${{{ANONYMOUS}}}?cid_anon)"));
         p.labelled("cid_route", "NoOp(caller ID of the outcall pattern)");
