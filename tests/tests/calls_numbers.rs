@@ -24,6 +24,22 @@ use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::json;
 
 
+/// A provider trunk `name` at `ip` (identified by its address, sending PAI),
+/// whose calls land in `from-extern`.
+async fn provider_trunk(server: &PatchbayServer, t: &str, name: &str, ip: &str) -> anyhow::Result<serde_json::Value> {
+    let endpoint = server
+        .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": name, "label": format!("provider {name}"),
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"]],
+            "aor_section_options": [["contact", format!("sip:{ip}:5060")]],
+            "identify_section_options": [["match", ip]],
+        })), 201)
+        .await?;
+    let trunk = server.expect(t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
+    server.expect(t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    Ok(trunk)
+}
+
 #[tokio::test]
 async fn a_trunk_number_plan_converts_numbers_both_ways() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.1.10";
@@ -35,16 +51,7 @@ async fn a_trunk_number_plan_converts_numbers_both_ways() -> anyhow::Result<()> 
     let ami = asterisk.connect_ami().await?;
     let t = server.admin_token().await?;
 
-    let endpoint = server
-        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
-            "name": "carrier", "label": "Canadian carrier",
-            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"]],
-            "aor_section_options": [["contact", format!("sip:{PROVIDER_IP}:5060")]],
-            "identify_section_options": [["match", PROVIDER_IP]],
-        })), 201)
-        .await?;
-    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
-    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    let trunk = provider_trunk(&server, &t, "carrier", PROVIDER_IP).await?;
     let plan = json!({"country": "CA", "outbound": "plus_e164", "caller_id": "e164", "inbound": "e164"});
     server.expect(&t, "PUT", &format!("{API}/trunks/{}", id(&trunk)), Some(json!({"number_plan": plan})), 204).await?;
     // A partial PUT of another key keeps the plan.
@@ -114,16 +121,7 @@ async fn an_emergency_route_sends_the_callback_number_and_its_test_mode_calls_th
     let ami = asterisk.connect_ami().await?;
     let t = server.admin_token().await?;
 
-    let endpoint = server
-        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
-            "name": "psap-carrier", "label": "Carrier with emergency service",
-            "endpoint_section_options": [["allow", "!all,ulaw"]],
-            "aor_section_options": [["contact", format!("sip:{PROVIDER_IP}:5060")]],
-            "identify_section_options": [["match", PROVIDER_IP]],
-        })), 201)
-        .await?;
-    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
-    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    let trunk = provider_trunk(&server, &t, "psap-carrier", PROVIDER_IP).await?;
     server
         .expect(&t, "PUT", &format!("{API}/trunks/{}", id(&trunk)), Some(json!({"number_plan": {"country": "US", "caller_id": "plus_e164"}})), 204)
         .await?;

@@ -194,6 +194,19 @@ async fn carrier_call(label: &str, carrier_ip: &str, pbx_ip: &str, did: &str, as
     Ok(())
 }
 
+/// The carrier calls `did`; the server at `ip` (sipp, answering) receives
+/// exactly one INVITE, to `user`. Returns the server's sipp for more checks.
+async fn did_reaches_server(asterisk: &AsteriskInstance, carrier_ip: &str, pbx_ip: &str, did: &str, ip: &str, user: &str) -> anyhow::Result<Sipp> {
+    let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    carrier_call(&format!("carrier-{did}"), carrier_ip, pbx_ip, did, asterisk, &[&pbx]).await?;
+    pbx.expect_success(Duration::from_secs(10)).await?;
+    let received = invites(&pbx);
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].starts_with(&format!("INVITE sip:{user}@{ip}:5060 ")), "DID {did} as {user}: {received:?}");
+    Ok(pbx)
+}
+
 #[tokio::test]
 async fn did_reaches_the_server_in_its_inbound_format() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.0.70";
@@ -223,13 +236,7 @@ async fn did_reaches_the_server_in_its_inbound_format() -> anyhow::Result<()> {
     eprintln!("configured after {:?}", started.elapsed());
 
     for (did, ip, user) in [("14158867900", E164_SERVER_IP, "+14158867900"), ("14158867901", NPAN_SERVER_IP, "4158867901")] {
-        let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
-        pbx.wait_listening().await?;
-        carrier_call(&format!("carrier-{did}"), CARRIER_IP, PBX_IP, did, &asterisk, &[&pbx]).await?;
-        pbx.expect_success(Duration::from_secs(10)).await?;
-        let received = invites(&pbx);
-        assert_eq!(received.len(), 1, "{received:?}");
-        assert!(received[0].starts_with(&format!("INVITE sip:{user}@{ip}:5060 ")), "DID {did} as {user}: {received:?}");
+        did_reaches_server(&asterisk, CARRIER_IP, PBX_IP, did, ip, user).await?;
     }
     eprintln!("calls done after {:?}", started.elapsed());
     Ok(())
@@ -390,15 +397,9 @@ async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyh
     eprintln!("configured after {:?}", started.elapsed());
 
     for (did, ip, user) in [("14158867940", ONE_NPAN_SERVER_IP, "14158867940"), ("14158867941", USERNAME_SERVER_IP, "pbx-user-7")] {
-        let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
-        pbx.wait_listening().await?;
         let sent = Instant::now();
-        carrier_call(&format!("carrier-{did}"), CARRIER_IP, PBX_IP, did, &asterisk, &[&pbx]).await?;
-        pbx.expect_success(Duration::from_secs(10)).await?;
-        let received = invites(&pbx);
-        assert_eq!(received.len(), 1, "{received:?}");
+        let pbx = did_reaches_server(&asterisk, CARRIER_IP, PBX_IP, did, ip, user).await?;
         let first = format!("INVITE sip:{user}@{ip}:5060 ");
-        assert!(received[0].starts_with(&first), "DID {did} as {user}: {received:?}");
         if user == "14158867940" {
             let header = pbx.header_of(&first, "X-Account");
             assert_eq!(header.as_deref(), Some("X-Account: acme-42"), "{}", pbx.messages());
