@@ -190,6 +190,9 @@ impl<S: Borrow<Snapshot>> Simulator<S> {
         if let Caller::Trunk(id) = caller
             && let Some((format, habits)) = s.trunk(id).and_then(inbound_plan)
         {
+            if let Some(header) = s.trunk(id).and_then(|t| t.number_plan.as_ref()).and_then(|p| p.did_from.header()) {
+                explanation.push(format!("trunk {id} takes the DID from the {header} header (here: `{dialled}`)"));
+            }
             let (number, error) = numbers::inbound(&numbers::filtered(dialled), format, &habits);
             explanation.push(match error {
                 None => format!("trunk {id} reads the DID `{dialled}` as a number of {} and writes it `{number}` ({})", habits.country, format.as_str()),

@@ -4,7 +4,7 @@
 //! (the renderer writes the same forms into the dialplan).
 
 use leptos::prelude::*;
-use patchbay_shared::numbers::{self, COUNTRIES, Habits, NumberPlan, OutboundFormat};
+use patchbay_shared::numbers::{self, COUNTRIES, DidSource, Habits, NumberPlan, OutboundFormat};
 use serde_json::{Value, json};
 
 /// The plan's fields; `country` empty means "no plan".
@@ -15,6 +15,8 @@ pub struct PlanDraft {
     pub caller_id: RwSignal<String>,
     /// Empty: DIDs are looked up as they arrive.
     pub inbound: RwSignal<String>,
+    /// Where the DID is (`request_uri`, `to`…).
+    pub did_from: RwSignal<String>,
     /// The number typed into the preview.
     pub sample: RwSignal<String>,
 }
@@ -26,6 +28,7 @@ impl PlanDraft {
             outbound: RwSignal::new(OutboundFormat::AsDialled.as_str().into()),
             caller_id: RwSignal::new(OutboundFormat::AsDialled.as_str().into()),
             inbound: RwSignal::new(String::new()),
+            did_from: RwSignal::new(DidSource::RequestUri.as_str().into()),
             sample: RwSignal::new(String::new()),
         }
     }
@@ -37,6 +40,7 @@ impl PlanDraft {
         let format = |f: Option<OutboundFormat>| f.map(|f| f.as_str().to_string()).unwrap_or_default();
         self.outbound.set(plan.as_ref().map_or("as_dialled", |p| p.outbound.as_str()).into());
         self.caller_id.set(plan.as_ref().map_or("as_dialled", |p| p.caller_id.as_str()).into());
+        self.did_from.set(plan.as_ref().map_or(DidSource::RequestUri, |p| p.did_from).as_str().into());
         self.inbound.set(format(plan.and_then(|p| p.inbound)));
     }
 
@@ -53,6 +57,7 @@ impl PlanDraft {
             outbound: format(self.outbound),
             caller_id: format(self.caller_id),
             inbound: OutboundFormat::from_name(&get(self.inbound)).filter(|f| *f != OutboundFormat::AsDialled),
+            did_from: DidSource::ALL.into_iter().find(|d| d.as_str() == get(self.did_from)).unwrap_or_default(),
         })
     }
 
@@ -124,6 +129,14 @@ pub fn NumberPlanFields(draft: PlanDraft) -> impl IntoView {
                     <label>"Called numbers sent as" {select(draft.outbound, "number_outbound", None)}</label>
                     <label>"Caller ID sent as" {select(draft.caller_id, "number_caller_id", None)}</label>
                     <label>"Incoming DIDs looked up as" {select(draft.inbound, "number_inbound", Some("As they arrive (unchanged)"))}</label>
+                    <label>"The DID is in"
+                        <select name="number_did_from" prop:value=move || draft.did_from.get() on:change=move |ev| draft.did_from.set(event_target_value(&ev))>
+                            <option value="request_uri">"the Request-URI"</option>
+                            <option value="to">"the To header"</option>
+                            <option value="p_preferred_identity">"P-Preferred-Identity"</option>
+                            <option value="diversion">"Diversion"</option>
+                        </select>
+                    </label>
                 </Show>
             </div>
             <Show when=move || !draft.country.get().is_empty()>

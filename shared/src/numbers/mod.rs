@@ -262,6 +262,54 @@ pub struct NumberPlan {
     /// before the incall lookup; `None` looks them up as they arrive.
     #[serde(default)]
     pub inbound: Option<OutboundFormat>,
+    /// Where the DID of an arriving call is: the Request-URI (what Asterisk
+    /// looks up) or the user part of a header the provider puts it in.
+    #[serde(default, skip_serializing_if = "DidSource::is_request_uri")]
+    pub did_from: DidSource,
+}
+
+/// Where a provider puts the DID of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DidSource {
+    /// The Request-URI's user (`${EXTEN}`).
+    #[default]
+    RequestUri,
+    /// The To header's URI user.
+    To,
+    /// The P-Preferred-Identity header's URI user.
+    PPreferredIdentity,
+    /// The (first) Diversion header's URI user.
+    Diversion,
+}
+
+impl DidSource {
+    /// Every source, for pickers.
+    pub const ALL: [DidSource; 4] = [DidSource::RequestUri, DidSource::To, DidSource::PPreferredIdentity, DidSource::Diversion];
+
+    fn is_request_uri(&self) -> bool {
+        *self == DidSource::RequestUri
+    }
+
+    /// The SIP header holding the DID, `None` for the Request-URI.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            DidSource::RequestUri => None,
+            DidSource::To => Some("To"),
+            DidSource::PPreferredIdentity => Some("P-Preferred-Identity"),
+            DidSource::Diversion => Some("Diversion"),
+        }
+    }
+
+    /// The API's name (`p_preferred_identity`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DidSource::RequestUri => "request_uri",
+            DidSource::To => "to",
+            DidSource::PPreferredIdentity => "p_preferred_identity",
+            DidSource::Diversion => "diversion",
+        }
+    }
 }
 
 fn as_dialled() -> OutboundFormat {

@@ -19,7 +19,7 @@ use super::escape;
 use super::pjsip::outgoing_vars;
 use crate::callerid;
 use crate::model::*;
-use crate::numbers::{Habits, OutboundFormat, forms};
+use crate::numbers::{DidSource, Habits, OutboundFormat, forms};
 use crate::pattern::{Added, Dialplan, DialplanBuilder};
 use serde::Serialize;
 
@@ -148,10 +148,17 @@ pub enum ExtensionRole {
 /// context to go to.
 pub fn inbound_plan(trunk: &Trunk) -> Option<(OutboundFormat, Habits)> {
     let plan = trunk.number_plan.as_ref()?;
-    let format = plan.inbound.filter(|f| *f != OutboundFormat::AsDialled)?;
+    let format = plan.inbound.filter(|f| *f != OutboundFormat::AsDialled);
+    if format.is_none() && plan.did_from == DidSource::RequestUri {
+        return None;
+    }
     trunk.context.as_ref()?;
-    Some((format, plan.habits()?))
+    Some((format.unwrap_or(OutboundFormat::AsDialled), plan.habits()?))
 }
+
+/// Prefix of the context that holds a trunk's forms of DID when the DID is
+/// read from a header (`pb-trunk-did-<trunk id>`).
+pub const TRUNK_DID_PREFIX: &str = "pb-trunk-did-";
 
 /// The context a trunk's inbound calls enter (the endpoint's `context`):
 /// its own, or `pb-trunk-in-<id>` when its plan normalises DIDs first.
@@ -503,7 +510,16 @@ fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
         let mut p = Priorities::new();
         p.add(format!("Goto({context},s,1)"));
         extensions.push(PlannedExtension { name: "s".into(), role: ExtensionRole::TrunkInbound { trunk_id: trunk.id }, priorities: p.0 });
-        out.push(PlannedContext { name: format!("{TRUNK_INBOUND_PREFIX}{}", trunk.id), kind: None, includes: vec![], extensions });
+        let entry = format!("{TRUNK_INBOUND_PREFIX}{}", trunk.id);
+        let did_from = trunk.number_plan.as_ref().map(|p| p.did_from).unwrap_or_default();
+        match did_from.header() {
+            None => out.push(PlannedContext { name: entry, kind: None, includes: vec![], extensions }),
+            Some(header) => {
+                let forms_context = format!("{TRUNK_DID_PREFIX}{}", trunk.id);
+                out.push(did_from_header(trunk.id, &entry, &forms_context, header));
+                out.push(PlannedContext { name: forms_context, kind: None, includes: vec![], extensions });
+            }
+        }
     }
     if let Some((number, caller_id, habits)) = outbound_plan(trunk) {
         let mut formats: Vec<OutboundFormat> = number.into_iter().chain(caller_id).collect();
@@ -521,6 +537,27 @@ fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
         }
     }
     out
+}
+
+/// The entry of a trunk whose provider puts the DID in `header`: whatever
+/// the Request-URI (any user, or none: `s`), the header's URI user, kept to
+/// digits and `+`, is looked up among the forms of `forms_context`.
+fn did_from_header(trunk: TrunkId, entry: &str, forms_context: &str, header: &str) -> PlannedContext {
+    let role = ExtensionRole::TrunkInbound { trunk_id: trunk };
+    let extensions = ["_[0-9a-zA-Z*#+]", "_[0-9a-zA-Z*#+].", "s"]
+        .into_iter()
+        .map(|name| {
+            let mut p = Priorities::new();
+            p.add(format!("Set(PB_DID_HEADER=${{PJSIP_HEADER(read,{header})}})"));
+            p.add("Set(PB_DID_USER=${CUT(PB_DID_HEADER,@,1)})");
+            p.add("Set(PB_DID_FOUND=${FILTER(0-9+,${CUT(PB_DID_USER,:,2)})})");
+            p.add(format!("GotoIf($[\"${{PB_DID_FOUND}}\" != \"\"]?{forms_context},${{PB_DID_FOUND}},1)"));
+            p.add(format!("NoOp(trunk {trunk}: no number in the {header} header)"));
+            p.add("Hangup(1)");
+            PlannedExtension { name: escape::extension_name(name), role, priorities: p.0 }
+        })
+        .collect();
+    PlannedContext { name: entry.to_owned(), kind: None, includes: vec![], extensions }
 }
 
 /// `pb-trunk-cid-<id>`: `s` (argument: the calling number, digits and `+`)

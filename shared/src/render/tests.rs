@@ -344,6 +344,7 @@ fn a_trunk_number_plan_renders_its_contexts() {
         outbound: OutboundFormat::National,
         caller_id: OutboundFormat::PlusE164,
         inbound: Some(OutboundFormat::E164),
+        did_from: Default::default(),
     });
     let r = render(&s);
     let endpoint = pjsip_section(&r, "wazo-trunk", "endpoint");
@@ -382,10 +383,34 @@ fn a_number_plan_with_an_unknown_country_renders_nothing() {
         outbound: OutboundFormat::National,
         caller_id: OutboundFormat::National,
         inbound: Some(OutboundFormat::E164),
+        did_from: Default::default(),
     });
     let r = render(&s);
     let text = format!("{}{}", r.extensions.to_text(), r.pjsip.to_text());
     assert!(!text.contains("evil") && !text.contains("pb-trunk-in-") && !text.contains("pb-number-"), "{text}");
     let endpoint = pjsip_section(&r, "wazo-trunk", "endpoint");
     assert!(endpoint.contains(&("context".into(), "from-extern".into())), "{endpoint:?}");
+}
+
+/// A provider that puts the DID in the To header: every Request-URI enters
+/// the same reading of To, whose user is looked up among the forms.
+#[test]
+fn a_did_read_from_the_to_header() {
+    use crate::numbers::{DidSource, NumberPlan, OutboundFormat};
+    let mut s = fixtures::seed_000();
+    s.trunks[0].number_plan = Some(NumberPlan {
+        country: "CA".into(),
+        outbound: OutboundFormat::AsDialled,
+        caller_id: OutboundFormat::AsDialled,
+        inbound: Some(OutboundFormat::E164),
+        did_from: DidSource::To,
+    });
+    let r = render(&s);
+    let entry = context_lines(&r, "pb-trunk-in-1");
+    contains_line(&entry, "exten => _[0-9a-zA-Z*#+].,1,Set(PB_DID_HEADER=${PJSIP_HEADER(read,To)})");
+    contains_line(&entry, "same => n,GotoIf($[\"${PB_DID_FOUND}\" != \"\"]?pb-trunk-did-1,${PB_DID_FOUND},1)");
+    let forms = context_lines(&r, "pb-trunk-did-1");
+    contains_line(&forms, "same => n,Set(PB_DID=1${EXTEN})");
+    let (_, rejected) = DialplanPlan::new(&s).matcher();
+    assert_eq!(rejected, vec![]);
 }

@@ -202,7 +202,7 @@ fn following_chosen_failures_walks_the_trunks_until_one_stops() {
 }
 
 fn plan(country: &str, outbound: OutboundFormat, caller_id: OutboundFormat, inbound: Option<OutboundFormat>) -> Option<crate::numbers::NumberPlan> {
-    Some(crate::numbers::NumberPlan { country: country.into(), outbound, caller_id, inbound })
+    Some(crate::numbers::NumberPlan { country: country.into(), outbound, caller_id, inbound, did_from: Default::default() })
 }
 
 /// A tenant in Canada, one outcall through four trunks that want numbers in
