@@ -111,6 +111,7 @@ pub const MODULES: &[(&str, &str, bool)] = &[
     ("res_pjsip_maintenance.so", "draining a trunk (Asterisk 22.10 and later)", false),
     ("res_pjsip_history.so", "a registration's SIP response code", false),
     ("chan_iax2.so", "IAX trunks", false),
+    ("func_dialplan.so", "trunk number plans: a DID refused when no incall has it (DIALPLAN_EXISTS)", false),
 ];
 
 /// What `ModuleCheck` said of one module.

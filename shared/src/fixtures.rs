@@ -52,6 +52,8 @@ pub fn trunk(id: u64, context: Option<&str>, endpoint: Option<TrunkEndpoint>) ->
         outgoing_caller_id_format: CallerIdFormat::PlusE164,
         endpoint,
         shared_with: Vec::new(),
+        number_plan: None,
+        caller_id_by_number: Vec::new(),
     }
 }
 
@@ -68,6 +70,7 @@ pub fn outcall(id: u64, name: &str, trunks: &[u64], extensions: Vec<OutcallExten
         trunks: trunks.iter().map(|&id| IdRef { id: TrunkId(id) }).collect(),
         extensions,
         failover_policy: FailoverPolicy::default(),
+        emergency: None,
     }
 }
 

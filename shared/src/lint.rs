@@ -57,6 +57,7 @@ pub fn lint_snapshot(s: &Snapshot) -> Vec<Lint> {
     incall_destinations(s, &mut out);
     registrations(s, &mut out);
     transports(s, &mut out);
+    emergency_routes(s, &plan, &dialplan, &mut out);
     out.sort_by_key(|l| l.severity);
     out
 }
@@ -83,7 +84,7 @@ fn planned_id(ext: &PlannedExtension) -> Option<ExtensionId> {
         ExtensionRole::Lines { extension_id }
         | ExtensionRole::Incall { extension_id, .. }
         | ExtensionRole::Outcall { extension_id, .. } => Some(extension_id),
-        ExtensionRole::StripPlus | ExtensionRole::OutcallSubroutine { .. } | ExtensionRole::IncallHeaders { .. } => None,
+        ExtensionRole::StripPlus | ExtensionRole::OutcallSubroutine { .. } | ExtensionRole::IncallHeaders { .. } | ExtensionRole::TrunkInbound { .. } | ExtensionRole::NumberFormat { .. } | ExtensionRole::CallerIdByNumber { .. } => None,
     }
 }
 
@@ -369,3 +370,61 @@ fn transports(s: &Snapshot, out: &mut Vec<Lint>) {
 
 #[cfg(test)]
 mod tests;
+
+/// Emergency routes: a tenant that has outcalls but no emergency route; an
+/// emergency number that another extension takes first from a context that
+/// reaches the route; an emergency route that is disabled or has no usable
+/// trunk (a drained trunk is Asterisk's run-time state: the test mode shows
+/// it, lint cannot).
+fn emergency_routes(s: &Snapshot, plan: &DialplanPlan, dialplan: &Dialplan, out: &mut Vec<Lint>) {
+    for tenant in &s.tenants {
+        let outcalls: Vec<&Outcall> = s.outcalls.iter().filter(|o| o.tenant_uuid == tenant.uuid).collect();
+        if !outcalls.is_empty() && !outcalls.iter().any(|o| o.emergency.is_some()) {
+            out.push(lint(
+                Severity::Warning,
+                "no-emergency-route",
+                format!("tenant `{}` has outgoing routes but no emergency route: mark an outcall whose patterns are the emergency numbers (112, 911) as emergency", tenant.name),
+                vec![ObjectRef::new(ObjectKind::Tenant, tenant.uuid.clone())],
+            ));
+        }
+    }
+    for o in s.outcalls.iter().filter(|o| o.emergency.is_some()) {
+        let route = ObjectRef::new(ObjectKind::Outcall, o.id);
+        if !o.enabled {
+            out.push(lint(Severity::Error, "emergency-route-disabled", format!("emergency route `{}` is disabled: emergency calls fail", o.name), vec![route.clone()]));
+        }
+        let usable = render::outcall_trunks(s, o, "0").iter().filter(|(_, d)| d.is_ok()).count();
+        if usable == 0 {
+            out.push(lint(Severity::Error, "emergency-route-without-trunk", format!("emergency route `{}` has no usable trunk: emergency calls fail", o.name), vec![route.clone()]));
+        }
+        for pattern in &o.extensions {
+            let Some(ext) = s.extension(pattern.extension_id) else { continue };
+            let mut reported: Vec<&str> = Vec::new();
+            for number in samples(&ext.exten).into_iter().filter(|n| !n.is_empty()).take(20) {
+                for ctx in plan.contexts.iter().filter(|c| c.kind == Some(ContextKind::Internal)) {
+                    if reported.contains(&ctx.name.as_str()) {
+                        continue;
+                    }
+                    let matches = dialplan.matches(&ctx.name, &number);
+                    if !matches.iter().any(|m| m.context == ext.context && m.exten == ext.exten) {
+                        continue;
+                    }
+                    let Some(winner) = matches.first() else { continue };
+                    if winner.context == ext.context && winner.exten == ext.exten {
+                        continue;
+                    }
+                    reported.push(&ctx.name);
+                    out.push(lint(
+                        Severity::Error,
+                        "emergency-number-shadowed",
+                        format!(
+                            "from `{}`, dialling {number} runs `{}` in `{}` instead of the emergency route `{}`",
+                            ctx.name, winner.exten, winner.context, o.name
+                        ),
+                        vec![route.clone(), ext_ref(ext.id)],
+                    ));
+                }
+            }
+        }
+    }
+}

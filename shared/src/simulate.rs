@@ -8,9 +8,10 @@ use crate::callerid::{self, CallerIdInputs, CallingUser, Presented, Resolved};
 use crate::model::*;
 use crate::pattern::{Dialplan, Match};
 use crate::render::{
-    DialplanPlan, ExtensionRole, number_for_trunks, outcall_trunks, trunk_destination_dial,
-    trunk_failover_sip_dial, trunk_timeouts,
+    DialplanPlan, ExtensionRole, inbound_plan, number_for_trunks, outbound_plan, trunk_dial_by_id,
+    trunk_destination_dial, trunk_failover_sip_dial, trunk_timeouts,
 };
+use crate::numbers::{self, OutboundFormat};
 use serde::Serialize;
 use std::borrow::Borrow;
 
@@ -73,6 +74,12 @@ pub struct TrunkAttempt {
     pub trunk_id: TrunkId,
     /// What `Dial()` receives, or `None` when the trunk is skipped.
     pub dial: Option<String>,
+    /// The called number in the trunk's format: the user part of the
+    /// INVITE's Request-URI.
+    pub number: String,
+    /// The caller ID number in the trunk's format (From, PAI), when its
+    /// number plan converts it.
+    pub caller_id_number: Option<String>,
     /// Why it is skipped.
     pub skipped: Option<String>,
     /// What happens after each example failure of this trunk
@@ -178,6 +185,22 @@ impl<S: Borrow<Snapshot>> Simulator<S> {
             return empty_trace(dialled, explanation);
         };
         let user = user.as_ref().map(|(u, number)| (*u, number.as_str()));
+        let normalised;
+        let mut dialled = dialled;
+        if let Caller::Trunk(id) = caller
+            && let Some((format, habits)) = s.trunk(id).and_then(inbound_plan)
+        {
+            if let Some(header) = s.trunk(id).and_then(|t| t.number_plan.as_ref()).and_then(|p| p.did_from.header()) {
+                explanation.push(format!("trunk {id} takes the DID from the {header} header (here: `{dialled}`)"));
+            }
+            let (number, error) = numbers::inbound(&numbers::filtered(dialled), format, &habits);
+            explanation.push(match error {
+                None => format!("trunk {id} reads the DID `{dialled}` as a number of {} and writes it `{number}` ({})", habits.country, format.as_str()),
+                Some(e) => format!("trunk {id} keeps the DID `{dialled}` as it is: {e}"),
+            });
+            normalised = number;
+            dialled = &normalised;
+        }
         let mut trace = lookup(s, plan, dialplan, &context, user, dialled, explanation);
         // `_+.` in incall contexts drops a leading `+` and looks up again.
         if let Some(ExtensionRole::StripPlus) = trace.winner.as_ref().and_then(|w| plan.extension(&w.context, &w.exten)).map(|e| e.role) {
@@ -341,7 +364,7 @@ fn lookup(
                 None => "the extension has no line endpoint: the call hangs up".into(),
             });
         }
-        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | None => {}
+        Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | Some(ExtensionRole::TrunkInbound { .. }) | Some(ExtensionRole::NumberFormat { .. }) | Some(ExtensionRole::CallerIdByNumber { .. }) | None => {}
     }
     trace.winner = Some(winner);
     trace.runner_ups = matches;
@@ -453,11 +476,33 @@ fn outcall(
         "outcall `{}`: strip {strip} digit(s) and prefix `{prefix}`: the trunks receive `{number}`",
         outcall.name
     ));
-    let mut trunks: Vec<TrunkAttempt> = outcall_trunks(s, outcall, &number)
-        .into_iter()
-        .map(|(trunk_id, dial)| match dial {
-            Ok(dial) => TrunkAttempt { trunk_id, dial: Some(dial), skipped: None, on_failure: vec![] },
-            Err(reason) => TrunkAttempt { trunk_id, dial: None, skipped: Some(reason), on_failure: vec![] },
+    let calling = user.as_ref().map(|(u, number)| CallingUser {
+        caller_id: u.caller_id.as_deref(),
+        line_number: number,
+        outgoing_caller_id: u.outgoing_caller_id.as_deref(),
+    });
+    let default = calling.map(|c| c.own()).unwrap_or(Presented { name: "(inbound name)".into(), number: "(inbound number)".into() });
+    let caller_id = callerid::resolve(&CallerIdInputs {
+        internal_caller_id: outcall.internal_caller_id,
+        user: calling,
+        route_caller_id: pattern.caller_id.as_deref(),
+        default: &default,
+    });
+    let mut caller_id = caller_id;
+    if let Some(emergency) = &outcall.emergency {
+        caller_id.caller_id.number = emergency.callback_number.clone();
+        caller_id.explanation.push(format!("emergency route: the callback number {} is sent, whatever the caller's own", emergency.callback_number));
+    }
+    let mut trunks: Vec<TrunkAttempt> = outcall
+        .trunks
+        .iter()
+        .map(|r| {
+            let (sent, caller_id_number) = trunk_numbers(s, r.id, &number, &caller_id.caller_id.number, why);
+            let dial = trunk_dial_by_id(s, r.id, &sent);
+            match dial {
+                Ok(dial) => TrunkAttempt { trunk_id: r.id, dial: Some(dial), number: sent, caller_id_number, skipped: None, on_failure: vec![] },
+                Err(reason) => TrunkAttempt { trunk_id: r.id, dial: None, number: sent, caller_id_number, skipped: Some(reason), on_failure: vec![] },
+            }
         })
         .collect();
     let usable: Vec<TrunkId> = trunks.iter().filter(|t| t.dial.is_some()).map(|t| t.trunk_id).collect();
@@ -476,18 +521,6 @@ fn outcall(
         why.push(format!("dials {}", order.join(", then ")));
         why.push(policy_summary(&outcall.failover_policy));
     }
-    let calling = user.as_ref().map(|(u, number)| CallingUser {
-        caller_id: u.caller_id.as_deref(),
-        line_number: number,
-        outgoing_caller_id: u.outgoing_caller_id.as_deref(),
-    });
-    let default = calling.map(|c| c.own()).unwrap_or(Presented { name: "(inbound name)".into(), number: "(inbound number)".into() });
-    let caller_id = callerid::resolve(&CallerIdInputs {
-        internal_caller_id: outcall.internal_caller_id,
-        user: calling,
-        route_caller_id: pattern.caller_id.as_deref(),
-        default: &default,
-    });
     why.extend(caller_id.explanation.iter().cloned());
     Some(OutcallTrace {
         outcall_id,
@@ -500,6 +533,28 @@ fn outcall(
         failover_policy: outcall.failover_policy.clone(),
         caller_id,
     })
+}
+
+/// The called number and caller ID number a trunk sends, in the formats of
+/// its number plan (the renderer's format subroutines give the same:
+/// `numbers::forms`).
+fn trunk_numbers(s: &Snapshot, trunk: TrunkId, number: &str, caller_number: &str, why: &mut Vec<String>) -> (String, Option<String>) {
+    let Some((number_format, caller_format, habits)) = s.trunk(trunk).and_then(outbound_plan) else {
+        return (number.to_owned(), None);
+    };
+    let convert = |written: &str, format: Option<OutboundFormat>, what: &str, why: &mut Vec<String>| {
+        let format = format?;
+        let (out, error) = numbers::outbound(written, format, &habits);
+        why.push(match error {
+            None => format!("trunk {trunk} sends the {what} `{written}` as `{out}` ({}, {})", format.as_str(), habits.country),
+            Some(e) => format!("trunk {trunk} sends the {what} `{written}` as it is: {e}"),
+        });
+        Some(out)
+    };
+    let sent = convert(number, number_format, "number", why).unwrap_or_else(|| number.to_owned());
+    let caller = numbers::filtered(caller_number);
+    let caller_id = if caller.is_empty() { None } else { convert(&caller, caller_format, "caller ID", why) };
+    (sent, caller_id)
 }
 
 /// What the outcall does after `failure` of a trunk whose next usable trunk
@@ -555,6 +610,52 @@ pub fn follow_failures(outcall: &OutcallTrace, failures: &[AttemptResult]) -> Ve
         steps.push("no usable trunk: the call fails with congestion".into());
     }
     steps
+}
+
+/// What the test mode of an emergency route calls: its first SIP trunk
+/// that can be dialled, the route's test number (never one of its own
+/// emergency numbers) and the callback number, each in the trunk's format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmergencyTest {
+    /// The trunk the test goes through.
+    pub trunk_id: TrunkId,
+    /// Its PJSIP endpoint.
+    pub endpoint: String,
+    /// The number called (Request-URI user).
+    pub number: String,
+    /// The caller ID number sent (From).
+    pub caller_id: String,
+}
+
+/// The emergency test call of `outcall`, or why there is none.
+pub fn emergency_test(s: &Snapshot, outcall: OutcallId) -> Result<EmergencyTest, String> {
+    let o = s.outcall(outcall).ok_or_else(|| format!("outcall {outcall} does not exist"))?;
+    let emergency = o.emergency.as_ref().ok_or_else(|| format!("outcall `{}` is not an emergency route", o.name))?;
+    let test = emergency.test_number.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| "the emergency route has no test_number".to_string())?;
+    let mut builder = crate::pattern::DialplanBuilder::new();
+    builder.add_context("emergency");
+    for pattern in &o.extensions {
+        if let Some(ext) = s.extension(pattern.extension_id) {
+            let _ = builder.add_extension("emergency", &ext.exten);
+        }
+    }
+    if builder.build().exists("emergency", test) {
+        return Err(format!("the test number {test} is one of the route's emergency numbers: a test never calls them"));
+    }
+    for r in &o.trunks {
+        let Some(trunk) = s.trunk(r.id) else { continue };
+        let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
+        let Some(endpoint) = s.endpoint_sip(uuid) else { continue };
+        let mut why = Vec::new();
+        let (number, caller_id) = trunk_numbers(s, trunk.id, test, &emergency.callback_number, &mut why);
+        return Ok(EmergencyTest {
+            trunk_id: trunk.id,
+            endpoint: endpoint.name.clone(),
+            number,
+            caller_id: caller_id.unwrap_or_else(|| emergency.callback_number.clone()),
+        });
+    }
+    Err(format!("emergency route `{}` has no SIP trunk to test", o.name))
 }
 
 #[cfg(test)]

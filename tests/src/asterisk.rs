@@ -359,6 +359,7 @@ load = func_channel.so
 load = func_global.so
 load = func_groupcount.so
 load = func_hangupcause.so
+load = func_dialplan.so
 load = res_pjsip_maintenance.so
 load = res_pjsip_history.so
 ";

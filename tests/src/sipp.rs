@@ -139,6 +139,16 @@ impl Sipp {
         out
     }
 
+    /// The header `name` (as `Name: value`) of the first message sipp
+    /// logged whose first line starts with `first_line`.
+    pub fn header_of(&self, first_line: &str, name: &str) -> Option<String> {
+        let text = self.messages();
+        let mut lines = text.lines().map(str::trim);
+        lines.find(|l| l.starts_with(first_line))?;
+        let prefix = format!("{}:", name.to_ascii_lowercase());
+        lines.take_while(|l| !l.is_empty()).find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(str::to_owned)
+    }
+
     /// sipp's error log (unexpected messages, timeouts).
     pub fn errors(&self) -> String {
         std::fs::read_to_string(&self.errors).unwrap_or_default()

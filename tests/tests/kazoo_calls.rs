@@ -12,7 +12,15 @@
 //! - `enabled: false` rejects the call (403) and the server sees nothing.
 //! - `account.trunks: 1` rejects (503) a second call while the first is up.
 //!
-//! AMI ports 15170–15173; addresses 127.0.0.70–.84.
+//! - `1npan` and `username` (a password-authenticated server, reached at
+//!   its address) formats, the server's `sip_headers` in the INVITE, and its
+//!   `delay` before the INVITE leaves.
+//!
+//! - Calls from a server present the DID's `caller_id` when the calling
+//!   number is that DID, else the server's (Kazoo: DID > server > account).
+//!
+//! AMI ports 15170–15173, 16010 and 16011; addresses 127.0.0.70–.84 and
+//! 127.0.1.20–.27.
 
 use std::time::{Duration, Instant};
 
@@ -186,6 +194,19 @@ async fn carrier_call(label: &str, carrier_ip: &str, pbx_ip: &str, did: &str, as
     Ok(())
 }
 
+/// The carrier calls `did`; the server at `ip` (sipp, answering) receives
+/// exactly one INVITE, to `user`. Returns the server's sipp for more checks.
+async fn did_reaches_server(asterisk: &AsteriskInstance, carrier_ip: &str, pbx_ip: &str, did: &str, ip: &str, user: &str) -> anyhow::Result<Sipp> {
+    let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    carrier_call(&format!("carrier-{did}"), carrier_ip, pbx_ip, did, asterisk, &[&pbx]).await?;
+    pbx.expect_success(Duration::from_secs(10)).await?;
+    let received = invites(&pbx);
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].starts_with(&format!("INVITE sip:{user}@{ip}:5060 ")), "DID {did} as {user}: {received:?}");
+    Ok(pbx)
+}
+
 #[tokio::test]
 async fn did_reaches_the_server_in_its_inbound_format() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.0.70";
@@ -215,13 +236,7 @@ async fn did_reaches_the_server_in_its_inbound_format() -> anyhow::Result<()> {
     eprintln!("configured after {:?}", started.elapsed());
 
     for (did, ip, user) in [("14158867900", E164_SERVER_IP, "+14158867900"), ("14158867901", NPAN_SERVER_IP, "4158867901")] {
-        let mut pbx = Sipp::start(&format!("server-{user}"), Scenario::BuiltIn("uas"), ip, 5060, None, 1, &[])?;
-        pbx.wait_listening().await?;
-        carrier_call(&format!("carrier-{did}"), CARRIER_IP, PBX_IP, did, &asterisk, &[&pbx]).await?;
-        pbx.expect_success(Duration::from_secs(10)).await?;
-        let received = invites(&pbx);
-        assert_eq!(received.len(), 1, "{received:?}");
-        assert!(received[0].starts_with(&format!("INVITE sip:{user}@{ip}:5060 ")), "DID {did} as {user}: {received:?}");
+        did_reaches_server(&asterisk, CARRIER_IP, PBX_IP, did, ip, user).await?;
     }
     eprintln!("calls done after {:?}", started.elapsed());
     Ok(())
@@ -349,5 +364,166 @@ async fn account_trunks_limit_rejects_a_second_concurrent_call() -> anyhow::Resu
     pbx.expect_success(Duration::from_secs(5)).await?;
     assert_eq!(invites(&pbx).len(), 1, "only the first call reaches the server: {:?}", pbx.received_requests());
     eprintln!("limit checked after {:?}", started.elapsed());
+    Ok(())
+}
+
+
+#[tokio::test]
+async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.1.20";
+    const CARRIER_IP: &str = "127.0.1.21";
+    const ONE_NPAN_SERVER_IP: &str = "127.0.1.22";
+    const USERNAME_SERVER_IP: &str = "127.0.1.23";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-format2", PBX_IP, 16010).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "name": "formats-2",
+        "servers": [{
+            "name": "1npan PBX",
+            "auth": {"auth_method": "IP", "ip": ONE_NPAN_SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "1npan", "media_handling": "process", "sip_headers": [{"X-Account": "acme-42"}], "delay": 2},
+            "DIDs": {"+14158867940": {}}
+        }, {
+            "name": "username PBX",
+            "auth": {"auth_method": "Password", "auth_user": "pbx-user-7", "auth_password": "pbx-secret-7"},
+            "options": {"inbound_format": "username", "media_handling": "process", "ip": USERNAME_SERVER_IP, "port": 5060},
+            "DIDs": {"+14158867941": {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0"), &format!("kz-{doc}-1")]).await?;
+    wait_dids(&ami, &["14158867940", "14158867941"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    for (did, ip, user) in [("14158867940", ONE_NPAN_SERVER_IP, "14158867940"), ("14158867941", USERNAME_SERVER_IP, "pbx-user-7")] {
+        let sent = Instant::now();
+        let pbx = did_reaches_server(&asterisk, CARRIER_IP, PBX_IP, did, ip, user).await?;
+        let first = format!("INVITE sip:{user}@{ip}:5060 ");
+        if user == "14158867940" {
+            let header = pbx.header_of(&first, "X-Account");
+            assert_eq!(header.as_deref(), Some("X-Account: acme-42"), "{}", pbx.messages());
+            // `delay: 2`: the INVITE left at least two seconds after the carrier's.
+            assert!(sent.elapsed() >= Duration::from_secs(2), "{:?}", sent.elapsed());
+        }
+    }
+    eprintln!("calls done after {:?}", started.elapsed());
+    Ok(())
+}
+
+/// A call from `from_user` to `[service]`: INVITE, answer, ACK, BYE.
+fn uac_from(from_user: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="server: a call from {from_user}">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:{from_user}@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=server 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="183" optional="true" />
+  <recv response="200" rtd="true" />
+  <send>
+    <![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:{from_user}@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="200" />
+  <send retrans="500">
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: sip:{from_user}@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200" crlf="true" />
+</scenario>
+"#
+    )
+}
+
+#[tokio::test]
+async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.1.24";
+    const CARRIER_IP: &str = "127.0.1.25";
+    const SERVER_IP: &str = "127.0.1.26";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-callerid", PBX_IP, 16011).await?;
+    // The carrier: DIDs arrive from it, and an outcall sends calls to it.
+    let endpoint = server
+        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": "carrier", "label": "Carrier",
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["direct_media", "no"]],
+            "aor_section_options": [["contact", format!("sip:{CARRIER_IP}:5060")]],
+            "identify_section_options": [["match", CARRIER_IP]],
+        })), 201)
+        .await?;
+    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": INCALL_CONTEXT})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    let outcall = server.expect(&t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "pstn"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
+    let pattern = server.expect(&t, "POST", &format!("{API}/extensions"), Some(json!({"exten": "_+1NXXNXXXXXX", "context": "to-extern"})), 201).await?;
+    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), None, 204).await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "name": "caller-ids",
+        "servers": [{
+            "name": "HQ",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "e164", "media_handling": "process", "caller_id": {"cid_name": "HQ", "cid_number": "+14155550200"}},
+            "DIDs": {"+14158867950": {"caller_id": {"cid_name": "Sales", "cid_number": "+14155550150"}}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &["14158867950"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    for (from, presented) in [("+14158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
+        let mut carrier = Sipp::start(&format!("carrier-cid-{from}"), Scenario::BuiltIn("uas"), CARRIER_IP, 5060, None, 1, &[])?;
+        carrier.wait_listening().await?;
+        let xml = uac_from(from);
+        let mut pbx = Sipp::start(&format!("server-cid-{from}"), Scenario::Xml(&xml), SERVER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "+12125550123"])?;
+        if let Err(e) = pbx.expect_success(Duration::from_secs(20)).await {
+            anyhow::bail!("{e}\ncarrier received: {}\n{}", carrier.messages(), asterisk.console_tail());
+        }
+        carrier.expect_success(Duration::from_secs(10)).await?;
+        let invite = format!("INVITE sip:+12125550123@{CARRIER_IP}");
+        let from_header = carrier.header_of(&invite, "From").unwrap_or_default();
+        assert!(from_header.contains(&format!("<sip:{presented}@")), "calling {from}: {from_header}\n{}", carrier.messages());
+    }
+    eprintln!("calls done after {:?}", started.elapsed());
     Ok(())
 }

@@ -600,9 +600,10 @@ async fn differential(name: &str, ip: &str, port: u16, material: Material) -> an
 
     let asterisk = AsteriskInstance::start(name, ip, port).await?;
     let ami = asterisk.connect_ami().await?;
-    // The harness's explicit module list has neither UserEvent nor
-    // DIALPLAN_EXISTS. (`module load` is refused over AMI's Command; ModuleLoad is not.)
-    for module in ["app_userevent.so", "func_dialplan.so"] {
+    // The harness's explicit module list lacks UserEvent (it has
+    // func_dialplan, which trunk number plans need). (`module load` is
+    // refused over AMI's Command; ModuleLoad is not.)
+    for module in ["app_userevent.so"] {
         let load = AmiMessage::new().with("Module", module).with("LoadType", "load");
         ami.send("ModuleLoad", load).await?;
     }

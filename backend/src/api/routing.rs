@@ -156,7 +156,7 @@ pub static OUTCALLS: Resource = Resource {
     spec: Spec { kind: Kind::Outcall, noun: "Outcall", path: "outcalls", rel: "outcalls", by_uuid: false },
     columns: &["id", "name", "description", "preprocess_subroutine"],
     default_order: "id",
-    writable: &["name", "internal_caller_id", "ring_time", "description", "enabled", "preprocess_subroutine", "failover_policy"],
+    writable: &["name", "internal_caller_id", "ring_time", "description", "enabled", "preprocess_subroutine", "failover_policy", "emergency"],
     required: &["name"],
     defaults: || {
         json!({"internal_caller_id": false, "ring_time": null, "description": null, "enabled": true,

@@ -31,6 +31,38 @@ pub fn routes() -> Router<AppState> {
         .route("/trunks/{id}/qualify", post(qualify))
         .route("/trunks/{id}/test-call", post(test_call))
         .route("/trunks/{id}/registration", get(registration))
+        .route("/outcalls/{id}/emergency-test", post(emergency_test))
+}
+
+/// `POST …/outcalls/{id}/emergency-test`: the test mode of an emergency
+/// route. Calls the route's `test_number` (never one of its emergency
+/// numbers: refused) through its first SIP trunk with the callback number
+/// as caller ID, both in the trunk's formats, and answers the trunk, the
+/// number and caller ID sent and the SIP result.
+async fn emergency_test(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let outcall = state.store.read(|conn| super::routing::OUTCALLS.spec.find(conn, &caller, &id))?;
+    let snapshot = super::patchbay::visible_snapshot(&state, &caller)?;
+    let test = patchbay_shared::simulate::emergency_test(&snapshot, patchbay_shared::model::OutcallId(outcall.id as u64))
+        .map_err(|reason| ApiError::input("emergency", reason))?;
+    let request = crate::calls::CallRequest {
+        from_extension: Some(test.caller_id.clone()),
+        context: None,
+        device: Some(format!("PJSIP/{}", escape::section_name(&test.endpoint))),
+        to: Some(test.number.clone()),
+    };
+    if let Err(invalid) = crate::calls::plan(&request) {
+        return Err(ApiError::input("emergency", invalid.1));
+    }
+    let client = match client(&state) {
+        Ok(client) => client,
+        Err(response) => return Ok(*response),
+    };
+    match crate::calls::place(client, &request).await {
+        Ok(Ok(outcome)) => Ok(Json(json!({"outcall_id": outcall.id, "trunk_id": test.trunk_id, "endpoint": test.endpoint,
+                                           "number": test.number, "caller_id": test.caller_id, "outcome": outcome})).into_response()),
+        Ok(Err(invalid)) => Err(ApiError::input(invalid.0, invalid.1)),
+        Err(error) => Ok(asterisk_error(error)),
+    }
 }
 
 /// The trunk's id, tenant and the name of its PJSIP endpoint as Asterisk

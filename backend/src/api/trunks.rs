@@ -47,6 +47,18 @@ fn apply_fields(conn: &Connection, caller: &Caller, owner: &str, input: &Map<Str
                 }
                 trunk.insert(key.clone(), value.clone());
             }
+            // Patchbay's extension: the trunk's number plan (null removes it).
+            "number_plan" => {
+                if !value.is_null() {
+                    let plan: patchbay_shared::numbers::NumberPlan = serde_json::from_value(value.clone())
+                        .map_err(|e| ApiError::field("number_plan", e.to_string()))?;
+                    if plan.habits().is_none() {
+                        let known: Vec<&str> = patchbay_shared::numbers::COUNTRIES.iter().map(|c| c.iso).collect();
+                        return Err(ApiError::field("number_plan", format!("unknown country (known: {})", known.join(", "))));
+                    }
+                }
+                trunk.insert(key.clone(), value.clone());
+            }
             "description" => {
                 if !(value.is_null() || value.as_str().is_some_and(|text| text.len() <= 2048 && !text.contains(['\n', '\r']))) {
                     return Err(ApiError::field("description", "must be a single line of at most 2048 characters, or null"));

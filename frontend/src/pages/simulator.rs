@@ -299,7 +299,12 @@ fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoV
                     {o.trunks.iter().map(|t| {
                         let name = trunk_name(s, t.trunk_id);
                         match (&t.dial, &t.skipped) {
-                            (Some(dial), _) => view! { <li data-trunk=name.clone()>{name.clone()} ": " <code class="dial">{dial.clone()}</code></li> }.into_any(),
+                            (Some(dial), _) => {
+                                // The number and caller ID in the trunk's own format (its number plan).
+                                let caller = t.caller_id_number.clone().map(|c| view! { " caller ID " <code class="caller-id">{c}</code> });
+                                view! { <li data-trunk=name.clone()>{name.clone()} ": " <code class="dial">{dial.clone()}</code>
+                                    " (sends " <code class="number">{t.number.clone()}</code> ")" {caller}</li> }.into_any()
+                            }
                             (None, why) => view! { <li data-trunk=name.clone() class="skipped">{name.clone()} ": skipped — " {why.clone().unwrap_or_default()}</li> }.into_any(),
                         }
                     }).collect_view()}

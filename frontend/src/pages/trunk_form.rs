@@ -105,6 +105,8 @@ pub struct TrunkDraft {
     pub iax_type: RwSignal<String>,
     pub suffix: RwSignal<String>,
     pub enabled: RwSignal<bool>,
+    /// The trunk's number plan and its preview.
+    pub numbers: crate::pages::trunk_numbers::PlanDraft,
 }
 
 impl TrunkDraft {
@@ -138,6 +140,7 @@ impl TrunkDraft {
             iax_type: RwSignal::new("peer".into()),
             suffix: RwSignal::new(String::new()),
             enabled: RwSignal::new(true),
+            numbers: crate::pages::trunk_numbers::PlanDraft::new(),
         }
     }
 
@@ -450,6 +453,7 @@ pub fn TrunkForm(
             _ => draft.sip_body(&transports.get_untracked()),
         };
         let context = draft.context.get_untracked();
+        let number_plan = draft.numbers.body();
         let editing_now = editing.get_untracked();
         busy.set(true);
         error.set(None);
@@ -459,7 +463,7 @@ pub fn TrunkForm(
                 let field = crate::ui::field_of(&f.0).unwrap_or_default();
                 FieldError { field, message: humanize(&f.0) }
             };
-            let trunk_body = json!({"context": if context.is_empty() { Value::Null } else { json!(context) }});
+            let trunk_body = json!({"context": if context.is_empty() { Value::Null } else { json!(context) }, "number_plan": number_plan});
             let result: Result<(), FieldError> = match editing_now {
                 Some(edit) => async {
                     api::send(&token, "PUT", &edit.endpoint_path, &body).await.map_err(failed)?;
@@ -540,6 +544,7 @@ pub fn TrunkForm(
                     {field_error(&["context"])}
                 </label>
             </div>
+            <crate::pages::trunk_numbers::NumberPlanFields draft=draft.numbers/>
             <Show when=is_custom>
                 {check(draft.enabled, "enabled", "Enabled", "A disabled custom trunk is skipped when dialling")}
             </Show>

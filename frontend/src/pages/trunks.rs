@@ -135,6 +135,7 @@ pub fn TrunksPage() -> impl IntoView {
     let edit = move |trunk: Value| {
         let trunk_id = trunk["id"].as_i64().unwrap_or_default();
         let context = text(&trunk["context"]);
+        let plan = trunk["number_plan"].clone();
         let (path, kind) = if trunk["endpoint_sip"].is_object() {
             (format!("{C}/endpoints/sip/{}", text(&trunk["endpoint_sip"]["uuid"])), "sip")
         } else if trunk["endpoint_iax"].is_object() {
@@ -157,6 +158,7 @@ pub fn TrunksPage() -> impl IntoView {
                         _ => fresh.load_sip(&endpoint),
                     }
                     fresh.context.set(context);
+                    fresh.numbers.load(&plan);
                     draft.try_set(fresh);
                     editing.try_set(Some(Editing { trunk_id, endpoint_path: path }));
                     if let Some(form) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector("form.trunk-form").ok().flatten()) {

@@ -93,6 +93,23 @@ pub fn caller_id<'a>(doc: &'a Connectivity, server: usize, calling: Option<&str>
     chain.into_iter().find_map(|(level, cid)| cid.filter(|c| c.is_set()).map(|c| (level, c)))
 }
 
+/// The DID-level caller IDs of a server: a call from the server whose
+/// calling number is one of its DIDs presents that DID's `caller_id` (Kazoo
+/// precedence DID > server > account; the server's and the account's are
+/// the endpoint's forced caller ID).
+fn did_caller_ids(srv: &Server) -> Vec<NumberCallerId> {
+    srv.dids
+        .iter()
+        .filter_map(|(number, did)| {
+            let cid = did.caller_id.as_ref()?;
+            let presented = cid.cid_number.as_deref().filter(|n| !n.is_empty())?;
+            let calling = to_e164(number)?[1..].to_owned();
+            let name = cid.cid_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(presented);
+            Some(NumberCallerId { calling, name: name.to_owned(), number: presented.to_owned() })
+        })
+        .collect()
+}
+
 /// `+` and digits: `4158867900` → `+14158867900` (10 digits are NANP),
 /// `14158867900` → `+14158867900`, `+442071234567` unchanged.
 fn to_e164(number: &str) -> Option<String> {
@@ -221,6 +238,8 @@ impl Mapper<'_> {
             outgoing_caller_id_format: CallerIdFormat::default(),
             endpoint: Some(TrunkEndpoint::Sip(uuid)),
             shared_with: Vec::new(),
+            number_plan: None,
+            caller_id_by_number: did_caller_ids(srv),
         });
         let headers = self.headers(&path, &srv.options.sip_headers);
         for (number, did) in &srv.dids {

@@ -392,3 +392,29 @@ fn trunk_destination_round_trips_on_the_wire() {
     let back: Incall = serde_json::from_value(wire).unwrap();
     assert_eq!(back, m.incalls[0]);
 }
+
+/// A DID's own caller ID (Kazoo: DID > server > account) applies to calls
+/// from the server whose calling number is that DID: a lookup by calling
+/// number before the outcall's caller-ID precedence.
+#[test]
+fn a_did_caller_id_is_looked_up_by_the_calling_number() {
+    let m = mapped(&seed_doc()).unwrap();
+    assert_eq!(
+        m.trunks[0].caller_id_by_number,
+        vec![NumberCallerId { calling: "14158867900".into(), name: "Sales".into(), number: "+14158867900".into() }]
+    );
+    assert!(m.trunks[1].caller_id_by_number.is_empty());
+    let mut s = with(&m);
+    s.extensions.push(crate::fixtures::extension(90, "_1NXXNXXXXXX", "to-extern"));
+    s.outcalls.push(crate::fixtures::outcall(90, "out", &[m.trunks[1].id.0], vec![crate::fixtures::pattern(90, None, None)]));
+    let cid_context = format!("pb-trunk-cid-{}", m.trunks[0].id);
+    assert_eq!(
+        dialplan_of(&s, &cid_context, "+14158867900"),
+        ["Set(PB_OUTCID_SET=1)", "Set(PB_OUTCID_NAME=Sales)", "Set(PB_OUTCID_NUM=+14158867900)", "Return()"]
+    );
+    assert_eq!(dialplan_of(&s, &cid_context, "s")[1], format!("GotoIf(${{DIALPLAN_EXISTS({cid_context},${{ARG1}},1)}}?{cid_context},${{ARG1}},1)"));
+    let out = dialplan_of(&s, "to-extern", "_1NXXNXXXXXX");
+    assert!(out.contains(&"GosubIf($[\"${PB_OUTCID_BY_NUMBER}\" != \"\"]?${PB_OUTCID_BY_NUMBER},s,1(${FILTER(0-9+,${CALLERID(num)})}))".to_string()), "{out:#?}");
+    let r = crate::render::render(&s);
+    assert!(r.pjsip.to_text().contains(&format!("set_var = PB_OUTCID_BY_NUMBER={cid_context}")), "{}", r.pjsip.to_text());
+}

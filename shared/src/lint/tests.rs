@@ -11,8 +11,9 @@ fn find<'a>(lints: &'a [Lint], code: &str) -> &'a Lint {
 
 #[test]
 fn the_clean_seed_000_has_no_errors_or_warnings() {
+    // Two PBXs interconnected: only the missing emergency route is worth a warning.
     let lints = lint_snapshot(&fixtures::seed_000());
-    assert!(lints.iter().all(|l| l.severity == Severity::Info), "{lints:#?}");
+    assert!(lints.iter().all(|l| l.severity == Severity::Info || l.code == "no-emergency-route"), "{lints:#?}");
 }
 
 #[test]
@@ -139,4 +140,26 @@ fn samples_cover_each_position() {
     let long = samples("_XXXXXXXXXX");
     assert!(long.len() <= 2000, "{}", long.len());
     assert!(long.contains(&"0000000000".to_owned()));
+}
+
+/// Emergency routes: none at all; one whose number another pattern takes
+/// first; one without a usable trunk.
+#[test]
+fn emergency_routes_missing_shadowed_or_without_trunk() {
+    let s = fixtures::seed_000();
+    let codes = |s: &Snapshot| lint_snapshot(s).into_iter().map(|l| (l.code, l.message)).collect::<Vec<_>>();
+    assert!(codes(&s).iter().any(|(c, m)| *c == "no-emergency-route" && m.contains("Tenant A")), "{:?}", codes(&s));
+
+    let mut s = fixtures::seed_000();
+    s.extensions.push(fixtures::extension(40, "911", "to-extern"));
+    s.outcalls.push(fixtures::outcall(9, "emergency", &[1], vec![fixtures::pattern(40, None, None)]));
+    s.outcalls[1].emergency = Some(Emergency { callback_number: "5145550100".into(), test_number: Some("933".into()) });
+    assert!(!codes(&s).iter().any(|(c, _)| c.starts_with("emergency") || *c == "no-emergency-route"), "{:?}", codes(&s));
+    // Alice's line on 911 in `default`, searched before the include.
+    s.extensions[0].exten = "911".into();
+    let found = codes(&s);
+    assert!(found.iter().any(|(c, m)| *c == "emergency-number-shadowed" && m.contains("dialling 911 runs `911` in `default`")), "{found:?}");
+    // No usable trunk.
+    s.outcalls[1].trunks.clear();
+    assert!(codes(&s).iter().any(|(c, _)| *c == "emergency-route-without-trunk"), "{:?}", codes(&s));
 }

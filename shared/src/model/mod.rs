@@ -37,14 +37,14 @@ pub use incall::{
     CallLimit, CallerIdMode, Destination, HangupCause, Incall, TrunkDestination, TrunkFailover,
     sip_header_name_ok, sip_header_value_ok,
 };
-pub use outcall::{Outcall, OutcallExtension};
+pub use outcall::{Emergency, Outcall, OutcallExtension};
 pub use sip::{
     EndpointSip, OptionPair, PjsipGlobal, PjsipSectionSettings, PjsipSystem, SipSectionKind,
     SipSections, SipTemplate, Transport,
 };
 pub use snapshot::{ExtensionOwner, Snapshot};
 pub use tenant::Tenant;
-pub use trunk::{CallerIdFormat, Trunk, TrunkEndpoint};
+pub use trunk::{CallerIdFormat, Trunk, TrunkEndpoint, NumberCallerId};
 pub use user::{Line, User};
 
 /// serde default for Wazo's `enabled: true` fields.

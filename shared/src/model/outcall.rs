@@ -37,6 +37,23 @@ pub struct Outcall {
     /// own key; Wazo has no such setting).
     #[serde(default)]
     pub failover_policy: FailoverPolicy,
+    /// Marks the outcall as the tenant's emergency route (Patchbay's own
+    /// key): its patterns are the tenant's emergency numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<Emergency>,
+}
+
+/// An emergency route's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emergency {
+    /// The callback number every emergency call presents (the site's
+    /// number), whatever the caller's own caller ID or presentation.
+    pub callback_number: String,
+    /// What the test mode calls through the route's trunk instead of an
+    /// emergency number (the provider's test number, e.g. 933).
+    #[serde(default)]
+    pub test_number: Option<String>,
 }
 
 /// One pattern of an outcall (`PUT /outcalls/{id}/extensions/{extension_id}`).

@@ -1,4 +1,5 @@
 use super::ids::{CustomId, IaxId, IdRef, TrunkId, UuidRef};
+use crate::numbers::NumberPlan;
 use serde::{Deserialize, Serialize};
 
 /// A trunk (`/trunks`): the link to a provider or another PBX. It has no name
@@ -27,6 +28,25 @@ pub struct Trunk {
     /// Patchbay extension of the Wazo document, set by the master admin on
     /// its own SIP or IAX trunks). See [`crate::tenancy::trunk_usable_by`].
     pub shared_with: Vec<String>,
+    /// How numbers are written on this trunk (a Patchbay extension of the
+    /// Wazo document): called numbers and caller IDs converted on the way
+    /// out, DIDs normalised on the way in. `None`: numbers pass untouched.
+    pub number_plan: Option<NumberPlan>,
+    /// Caller IDs for calls *from* this trunk's endpoint, chosen by the
+    /// calling number (Kazoo's DID-level `caller_id`); they beat the
+    /// endpoint's own forced caller ID. Filled by the Kazoo mapping.
+    pub caller_id_by_number: Vec<NumberCallerId>,
+}
+
+/// One caller ID of [`Trunk::caller_id_by_number`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberCallerId {
+    /// The calling number it applies to, E.164 digits (no `+`).
+    pub calling: String,
+    /// The name presented.
+    pub name: String,
+    /// The number presented.
+    pub number: String,
 }
 
 /// What a trunk dials through.
@@ -73,6 +93,10 @@ struct TrunkWire {
     endpoint_custom: Option<IdRef<CustomId>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_empty")]
     shared_with: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number_plan: Option<NumberPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    caller_id_by_number: Vec<NumberCallerId>,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -103,6 +127,8 @@ impl TryFrom<TrunkWire> for Trunk {
             outgoing_caller_id_format: wire.outgoing_caller_id_format,
             endpoint,
             shared_with: wire.shared_with,
+            number_plan: wire.number_plan,
+            caller_id_by_number: wire.caller_id_by_number,
         })
     }
 }
@@ -126,6 +152,8 @@ impl From<Trunk> for TrunkWire {
             endpoint_iax,
             endpoint_custom,
             shared_with: trunk.shared_with,
+            number_plan: trunk.number_plan,
+            caller_id_by_number: trunk.caller_id_by_number,
         }
     }
 }

@@ -10,13 +10,23 @@
 //! "national", and how long a national number is; not validation of every
 //! numbering range of the world.
 //!
-//! Not yet wired into the model, the renderer or the simulator.
+//! A trunk carries a [`NumberPlan`] (`model::Trunk::number_plan`); the
+//! renderer writes each form [`forms`] lists as a dialplan extension of a
+//! generated context, so Asterisk converts numbers with its own matcher,
+//! and the simulator and the trunk form's preview call [`outbound`] and
+//! [`inbound`], which give the same answers (`forms` tests hold them equal).
 
+mod forms;
 mod table;
 
 use serde::{Deserialize, Serialize};
 
+pub use forms::{Form, Reading, forms};
 pub use table::COUNTRIES;
+
+/// The longest E.164 number (ITU-T E.164 §6): 15 digits, country code
+/// included.
+pub const MAX_E164_DIGITS: usize = 15;
 
 /// How people dial in a tenant's country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +132,8 @@ pub enum NumberError {
     Empty(String),
     #[error("`{0}` is neither international nor a national number of {1} (lengths {2:?})")]
     Unrecognised(String, String, Vec<usize>),
+    #[error("`{0}` is longer than an E.164 number (at most 15 digits)")]
+    TooLong(String),
 }
 
 /// Separators people and providers write inside numbers.
@@ -142,6 +154,14 @@ fn is_separator(c: char) -> bool {
 /// * the trunk prefix and a national number (`0145550100` in France);
 /// * a national number alone (`5145550100`).
 pub fn normalise(written: &str, habits: &Habits) -> Result<E164, NumberError> {
+    let number = read(written, habits)?;
+    if number.0.len() > MAX_E164_DIGITS {
+        return Err(NumberError::TooLong(written.to_owned()));
+    }
+    Ok(number)
+}
+
+fn read(written: &str, habits: &Habits) -> Result<E164, NumberError> {
     let compact: String = written.chars().filter(|&c| !is_separator(c)).collect();
     let (plus, digits) = match compact.strip_prefix('+') {
         Some(rest) => (true, rest),
@@ -207,6 +227,132 @@ pub fn outbound(
     match normalise(after_strip_prefix, habits) {
         Ok(number) => (number.format(format, habits), None),
         Err(error) => (after_strip_prefix.to_owned(), Some(error)),
+    }
+}
+
+/// `written` with what the dialplan's `FILTER(0-9*#+, …)` keeps.
+pub fn filtered(written: &str) -> String {
+    written.chars().filter(|c| c.is_ascii_digit() || "*#+".contains(*c)).collect()
+}
+
+/// What a provider's DID becomes before the incall lookup: read in any
+/// form, then written in `format` (the form the tenant's incall DIDs are
+/// written in). The same arithmetic as [`outbound`]: a number that cannot
+/// be read is looked up as it arrived.
+pub fn inbound(did: &str, format: OutboundFormat, habits: &Habits) -> (String, Option<NumberError>) {
+    outbound(did, format, habits)
+}
+
+/// A trunk's number plan (Patchbay's `number_plan` key of a trunk): the
+/// country whose habits read numbers, the form the provider wants called
+/// numbers and caller IDs in, and what DIDs arriving on the trunk are
+/// turned into before the incall lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberPlan {
+    /// ISO code of a country of [`COUNTRIES`].
+    pub country: String,
+    /// The called number (after the route's strip and prefix).
+    #[serde(default = "as_dialled")]
+    pub outbound: OutboundFormat,
+    /// The caller ID number sent with it.
+    #[serde(default = "as_dialled")]
+    pub caller_id: OutboundFormat,
+    /// DIDs arriving on the trunk, read in any form and written in this one
+    /// before the incall lookup; `None` looks them up as they arrive.
+    #[serde(default)]
+    pub inbound: Option<OutboundFormat>,
+    /// Where the DID of an arriving call is: the Request-URI (what Asterisk
+    /// looks up) or the user part of a header the provider puts it in.
+    #[serde(default, skip_serializing_if = "DidSource::is_request_uri")]
+    pub did_from: DidSource,
+}
+
+/// Where a provider puts the DID of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DidSource {
+    /// The Request-URI's user (`${EXTEN}`).
+    #[default]
+    RequestUri,
+    /// The To header's URI user.
+    To,
+    /// The P-Preferred-Identity header's URI user.
+    PPreferredIdentity,
+    /// The (first) Diversion header's URI user.
+    Diversion,
+}
+
+impl DidSource {
+    /// Every source, for pickers.
+    pub const ALL: [DidSource; 4] = [DidSource::RequestUri, DidSource::To, DidSource::PPreferredIdentity, DidSource::Diversion];
+
+    fn is_request_uri(&self) -> bool {
+        *self == DidSource::RequestUri
+    }
+
+    /// The SIP header holding the DID, `None` for the Request-URI.
+    pub fn header(self) -> Option<&'static str> {
+        match self {
+            DidSource::RequestUri => None,
+            DidSource::To => Some("To"),
+            DidSource::PPreferredIdentity => Some("P-Preferred-Identity"),
+            DidSource::Diversion => Some("Diversion"),
+        }
+    }
+
+    /// The API's name (`p_preferred_identity`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DidSource::RequestUri => "request_uri",
+            DidSource::To => "to",
+            DidSource::PPreferredIdentity => "p_preferred_identity",
+            DidSource::Diversion => "diversion",
+        }
+    }
+}
+
+fn as_dialled() -> OutboundFormat {
+    OutboundFormat::AsDialled
+}
+
+impl NumberPlan {
+    /// The plan's country habits; `None` for a country outside the table
+    /// (validation refuses it).
+    pub fn habits(&self) -> Option<Habits> {
+        Habits::of_country(&self.country)
+    }
+
+    /// Whether the plan changes anything on the way out.
+    pub fn converts_outbound(&self) -> bool {
+        self.outbound != OutboundFormat::AsDialled || self.caller_id != OutboundFormat::AsDialled
+    }
+}
+
+impl OutboundFormat {
+    /// Every format, for pickers.
+    pub const ALL: [OutboundFormat; 5] = [
+        OutboundFormat::E164,
+        OutboundFormat::PlusE164,
+        OutboundFormat::National,
+        OutboundFormat::NationalSignificant,
+        OutboundFormat::AsDialled,
+    ];
+
+    /// The API's name (`plus_e164`), also used in generated context names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboundFormat::E164 => "e164",
+            OutboundFormat::PlusE164 => "plus_e164",
+            OutboundFormat::National => "national",
+            OutboundFormat::NationalSignificant => "national_significant",
+            OutboundFormat::AsDialled => "as_dialled",
+        }
+    }
+
+    /// The format named `name` ([`OutboundFormat::as_str`]).
+    pub fn from_name(name: &str) -> Option<OutboundFormat> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
     }
 }
 

@@ -196,3 +196,81 @@ fn the_country_table_is_sorted_and_sane() {
     }
     assert_eq!(Habits::of_country("ZZ"), None);
 }
+
+/// Every form, loaded into the matcher as the renderer writes them, gives
+/// for every string the answer of `outbound` (`normalise` then `format`):
+/// Asterisk converts numbers exactly as the simulator and the preview say.
+#[test]
+fn the_rendered_forms_agree_with_normalise() {
+    use crate::pattern::DialplanBuilder;
+    let mut samples: Vec<String> = vec!["+".into(), "*".into(), "#1".into(), "1+2".into(), "++1".into()];
+    // Digits of every length up to 17 with every prefix a country uses.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut digit = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        char::from(b'0' + (seed % 10) as u8)
+    };
+    let heads = ["", "+", "0", "00", "011", "0011", "1", "+1", "33", "+33", "0033", "49", "0049", "61", "44", "39", "34", "41", "31", "32", "01", "001"];
+    for head in heads {
+        for len in 0..=17 {
+            for _ in 0..6 {
+                let tail: String = (0..len).map(|_| digit()).collect();
+                samples.push(format!("{head}{tail}"));
+            }
+        }
+    }
+    for country in COUNTRIES {
+        let h = habits(country.iso);
+        let forms = forms(&h);
+        let mut builder = DialplanBuilder::new();
+        builder.add_context("c");
+        for form in &forms {
+            builder.add_extension("c", &form.pattern).unwrap_or_else(|e| panic!("{}: {e:?}", form.pattern));
+        }
+        let dialplan = builder.build();
+        for format in OutboundFormat::ALL {
+            for sample in samples.iter().filter(|s| !s.is_empty()) {
+                let winner = dialplan.winner("c", sample).unwrap_or_else(|| panic!("{} {sample}: no form", country.iso));
+                let form = forms.iter().find(|f| f.pattern == winner.exten).expect("a form");
+                assert_eq!(
+                    form.apply(sample, format, &h),
+                    outbound(sample, format, &h).0,
+                    "{} {sample} as {format:?} (form {})",
+                    country.iso,
+                    form.pattern
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn numbers_longer_than_e164_are_not_read() {
+    assert_eq!(
+        normalise("+1234567890123456", &habits("FR")),
+        Err(NumberError::TooLong("+1234567890123456".into()))
+    );
+}
+
+#[test]
+fn a_trunk_number_plan_reads_with_defaults() {
+    let plan: NumberPlan = serde_json::from_str(r#"{"country":"CA","outbound":"national_significant"}"#).unwrap();
+    assert_eq!(plan.outbound, OutboundFormat::NationalSignificant);
+    assert_eq!(plan.caller_id, OutboundFormat::AsDialled);
+    assert_eq!(plan.inbound, None);
+    assert!(serde_json::from_str::<NumberPlan>(r#"{"country":"CA","bogus":1}"#).is_err());
+    for format in OutboundFormat::ALL {
+        assert_eq!(OutboundFormat::from_name(format.as_str()), Some(format));
+        assert_eq!(serde_json::to_value(format).unwrap(), format.as_str());
+    }
+}
+
+#[test]
+fn inbound_dids_in_four_forms_become_one() {
+    let canada = habits("CA");
+    for did in ["+15145550100", "15145550100", "5145550100", "01115145550100"] {
+        assert_eq!(inbound(did, OutboundFormat::E164, &canada).0, "15145550100", "{did}");
+    }
+}

@@ -19,6 +19,7 @@ use super::escape;
 use super::pjsip::outgoing_vars;
 use crate::callerid;
 use crate::model::*;
+use crate::numbers::{DidSource, Habits, OutboundFormat, forms};
 use crate::pattern::{Added, Dialplan, DialplanBuilder};
 use serde::Serialize;
 
@@ -30,6 +31,28 @@ pub const INCALL_HEADERS_PREFIX: &str = "pb-incall-headers-";
 
 /// The `GROUP()` category of call limits ([`CallLimit`]).
 pub const CALL_LIMIT_CATEGORY: &str = "pb-limit";
+
+/// Prefix of the context a trunk's inbound calls enter when its number plan
+/// normalises DIDs (`pb-trunk-in-<trunk id>`).
+pub const TRUNK_INBOUND_PREFIX: &str = "pb-trunk-in-";
+
+/// Prefix of the subroutines that write a number in a trunk's format
+/// (`pb-number-<trunk id>-<format>`).
+pub const NUMBER_FORMAT_PREFIX: &str = "pb-number-";
+
+/// Prefix of the subroutine holding a trunk's caller IDs by calling number
+/// (`pb-trunk-cid-<trunk id>`).
+pub const CALLER_ID_BY_NUMBER_PREFIX: &str = "pb-trunk-cid-";
+
+/// Channel variables of the per-trunk number conversion.
+pub mod number_vars {
+    /// The caller ID number as the route left it, before any trunk's format.
+    pub const CALLER_NUM: &str = "PB_CALLER_NUM";
+    /// The caller ID number, filtered, as the conversion reads it.
+    pub const CALLER_DIGITS: &str = "PB_CALLER_DIGITS";
+    /// The called number in the trunk's format.
+    pub const NUMBER: &str = "PB_NUMBER";
+}
 
 /// Characters kept in a number sent to a trunk.
 pub const DIALLED_NUMBER_CHARS: &str = "0-9*#+";
@@ -101,6 +124,65 @@ pub enum ExtensionRole {
         /// The incall.
         incall_id: IncallId,
     },
+    /// A form of number in the context a trunk's calls enter: the DID
+    /// rewritten, then looked up in the trunk's context.
+    TrunkInbound {
+        /// The trunk.
+        trunk_id: TrunkId,
+    },
+    /// A form of number in a trunk's format subroutine.
+    NumberFormat {
+        /// The trunk.
+        trunk_id: TrunkId,
+    },
+    /// A calling number of a trunk's caller IDs by number, or the `s` that
+    /// looks it up.
+    CallerIdByNumber {
+        /// The trunk.
+        trunk_id: TrunkId,
+    },
+}
+
+/// A trunk's inbound normalisation: the format DIDs are written in and the
+/// country habits that read them, when its plan has one and calls have a
+/// context to go to.
+pub fn inbound_plan(trunk: &Trunk) -> Option<(OutboundFormat, Habits)> {
+    let plan = trunk.number_plan.as_ref()?;
+    let format = plan.inbound.filter(|f| *f != OutboundFormat::AsDialled);
+    if format.is_none() && plan.did_from == DidSource::RequestUri {
+        return None;
+    }
+    trunk.context.as_ref()?;
+    Some((format.unwrap_or(OutboundFormat::AsDialled), plan.habits()?))
+}
+
+/// Prefix of the context that holds a trunk's forms of DID when the DID is
+/// read from a header (`pb-trunk-did-<trunk id>`).
+pub const TRUNK_DID_PREFIX: &str = "pb-trunk-did-";
+
+/// The context a trunk's inbound calls enter (the endpoint's `context`):
+/// its own, or `pb-trunk-in-<id>` when its plan normalises DIDs first.
+pub fn trunk_entry_context(trunk: &Trunk) -> Option<String> {
+    match inbound_plan(trunk) {
+        Some(_) => Some(format!("{TRUNK_INBOUND_PREFIX}{}", trunk.id)),
+        None => trunk.context.clone(),
+    }
+}
+
+/// The formats a trunk converts called numbers and caller IDs to on the way
+/// out (`None`: untouched), with its country's habits.
+pub fn outbound_plan(trunk: &Trunk) -> Option<(Option<OutboundFormat>, Option<OutboundFormat>, Habits)> {
+    let plan = trunk.number_plan.as_ref()?;
+    let converts = |f: OutboundFormat| (f != OutboundFormat::AsDialled).then_some(f);
+    let (number, caller_id) = (converts(plan.outbound), converts(plan.caller_id));
+    if number.is_none() && caller_id.is_none() {
+        return None;
+    }
+    Some((number, caller_id, plan.habits()?))
+}
+
+fn number_format_context(trunk: TrunkId, format: OutboundFormat) -> String {
+    format!("{NUMBER_FORMAT_PREFIX}{trunk}-{}", format.as_str().replace('_', "-"))
 }
 
 /// One priority: an optional label and `App(args)`.
@@ -152,6 +234,11 @@ impl DialplanPlan {
         outcalls.sort_by_key(|o| o.id);
         for o in outcalls {
             plan.contexts.push(subroutine(s, o));
+        }
+        let mut trunks: Vec<&Trunk> = s.trunks.iter().collect();
+        trunks.sort_by_key(|t| t.id);
+        for trunk in trunks {
+            plan.contexts.extend(trunk_number_contexts(trunk));
         }
         let mut incalls: Vec<&Incall> = s.incalls.iter().collect();
         incalls.sort_by_key(|i| i.id);
@@ -218,7 +305,10 @@ fn context(s: &Snapshot, ctx: &Context) -> PlannedContext {
         let planned = match s.owner_of(ext.id) {
             Some(ExtensionOwner::Lines) => lines_extension(s, ext),
             Some(ExtensionOwner::Incall(incall)) => incall_extension(s, ext, incall),
-            Some(ExtensionOwner::Outcall(outcall, pattern)) => outcall_extension(ext, outcall, pattern),
+            Some(ExtensionOwner::Outcall(outcall, pattern)) => {
+                let by_number = s.trunks.iter().any(|t| t.tenant_uuid == outcall.tenant_uuid && !t.caller_id_by_number.is_empty());
+                outcall_extension(ext, outcall, pattern, by_number)
+            }
             None => continue,
         };
         extensions.push(planned);
@@ -392,6 +482,115 @@ fn trunk_destination(s: &Snapshot, incall: IncallId, d: &TrunkDestination, p: &m
     }
 }
 
+/// A trunk's generated contexts: the entry of its inbound calls (each form
+/// of number rewritten, then looked up in the trunk's context; a number the
+/// context does not have is refused with cause 1, unallocated, as a missing
+/// extension is) and one subroutine per format it sends numbers in (each
+/// form `Return`s the number rewritten). Only digits of the country table
+/// and `${EXTEN}`, which the forms limit to `0-9*#+`, are written.
+fn trunk_number_contexts(trunk: &Trunk) -> Vec<PlannedContext> {
+    let mut out = Vec::new();
+    if !trunk.caller_id_by_number.is_empty() {
+        out.push(caller_id_by_number(trunk));
+    }
+    if let (Some((format, habits)), Some(context)) = (inbound_plan(trunk), &trunk.context) {
+        let context = escape::context_name(context);
+        let mut extensions: Vec<PlannedExtension> = forms(&habits)
+            .iter()
+            .map(|form| {
+                let mut p = Priorities::new();
+                p.add(format!("Set(__PB_DID_RECEIVED=${{EXTEN}})"));
+                p.add(format!("Set(PB_DID={})", form.expression(format, &habits)));
+                p.add(format!("GotoIf(${{DIALPLAN_EXISTS({context},${{PB_DID}},1)}}?{context},${{PB_DID}},1)"));
+                p.add(format!("NoOp(trunk {}: no DID ${{PB_DID}} in {context})", trunk.id));
+                p.add("Hangup(1)");
+                PlannedExtension { name: escape::extension_name(&form.pattern), role: ExtensionRole::TrunkInbound { trunk_id: trunk.id }, priorities: p.0 }
+            })
+            .collect();
+        let mut p = Priorities::new();
+        p.add(format!("Goto({context},s,1)"));
+        extensions.push(PlannedExtension { name: "s".into(), role: ExtensionRole::TrunkInbound { trunk_id: trunk.id }, priorities: p.0 });
+        let entry = format!("{TRUNK_INBOUND_PREFIX}{}", trunk.id);
+        let did_from = trunk.number_plan.as_ref().map(|p| p.did_from).unwrap_or_default();
+        match did_from.header() {
+            None => out.push(PlannedContext { name: entry, kind: None, includes: vec![], extensions }),
+            Some(header) => {
+                let forms_context = format!("{TRUNK_DID_PREFIX}{}", trunk.id);
+                out.push(did_from_header(trunk.id, &entry, &forms_context, header));
+                out.push(PlannedContext { name: forms_context, kind: None, includes: vec![], extensions });
+            }
+        }
+    }
+    if let Some((number, caller_id, habits)) = outbound_plan(trunk) {
+        let mut formats: Vec<OutboundFormat> = number.into_iter().chain(caller_id).collect();
+        formats.dedup();
+        for format in formats {
+            let extensions = forms(&habits)
+                .iter()
+                .map(|form| {
+                    let mut p = Priorities::new();
+                    p.add(format!("Return({})", form.expression(format, &habits)));
+                    PlannedExtension { name: escape::extension_name(&form.pattern), role: ExtensionRole::NumberFormat { trunk_id: trunk.id }, priorities: p.0 }
+                })
+                .collect();
+            out.push(PlannedContext { name: number_format_context(trunk.id, format), kind: None, includes: vec![], extensions });
+        }
+    }
+    out
+}
+
+/// The entry of a trunk whose provider puts the DID in `header`: whatever
+/// the Request-URI (any user, or none: `s`), the header's URI user, kept to
+/// digits and `+`, is looked up among the forms of `forms_context`.
+fn did_from_header(trunk: TrunkId, entry: &str, forms_context: &str, header: &str) -> PlannedContext {
+    let role = ExtensionRole::TrunkInbound { trunk_id: trunk };
+    let extensions = ["_[0-9a-zA-Z*#+]", "_[0-9a-zA-Z*#+].", "s"]
+        .into_iter()
+        .map(|name| {
+            let mut p = Priorities::new();
+            p.add(format!("Set(PB_DID_HEADER=${{PJSIP_HEADER(read,{header})}})"));
+            p.add("Set(PB_DID_USER=${CUT(PB_DID_HEADER,@,1)})");
+            p.add("Set(PB_DID_FOUND=${FILTER(0-9+,${CUT(PB_DID_USER,:,2)})})");
+            p.add(format!("GotoIf($[\"${{PB_DID_FOUND}}\" != \"\"]?{forms_context},${{PB_DID_FOUND}},1)"));
+            p.add(format!("NoOp(trunk {trunk}: no number in the {header} header)"));
+            p.add("Hangup(1)");
+            PlannedExtension { name: escape::extension_name(name), role, priorities: p.0 }
+        })
+        .collect();
+    PlannedContext { name: entry.to_owned(), kind: None, includes: vec![], extensions }
+}
+
+/// `pb-trunk-cid-<id>`: `s` (argument: the calling number, digits and `+`)
+/// jumps to the calling number's extension when there is one, which forces
+/// its caller ID as a user's `outgoing_caller_id` would; then returns.
+fn caller_id_by_number(trunk: &Trunk) -> PlannedContext {
+    use outgoing_vars::*;
+    let name = format!("{CALLER_ID_BY_NUMBER_PREFIX}{}", trunk.id);
+    let role = ExtensionRole::CallerIdByNumber { trunk_id: trunk.id };
+    let mut p = Priorities::new();
+    p.add("GotoIf($[\"${ARG1}\" = \"\"]?none)");
+    p.add(format!("GotoIf(${{DIALPLAN_EXISTS({name},${{ARG1}},1)}}?{name},${{ARG1}},1)"));
+    p.labelled("none", "Return()");
+    let mut extensions = vec![PlannedExtension { name: "s".into(), role, priorities: p.0 }];
+    for entry in &trunk.caller_id_by_number {
+        let calling = escape::digits(&entry.calling);
+        if calling.is_empty() {
+            continue;
+        }
+        for exten in [calling.clone(), format!("+{calling}")] {
+            let mut p = Priorities::new();
+            p.add(format!("Set({SET}=1)"));
+            p.add(format!("Set({NAME}={})", escape::dialplan_text(&entry.name)));
+            p.add(format!("Set({NUMBER}={})", escape::digits(&entry.number)));
+            p.add("Return()");
+            if !extensions.iter().any(|e| e.name == exten) {
+                extensions.push(PlannedExtension { name: escape::extension_name(&exten), role, priorities: p.0 });
+            }
+        }
+    }
+    PlannedContext { name, kind: None, includes: vec![], extensions }
+}
+
 /// `s` of `pb-incall-headers-<id>`: runs on the outgoing channel before the
 /// INVITE leaves (`Dial(…,b(…))`) and adds each header.
 fn headers_handler(incall: IncallId, d: &TrunkDestination) -> PlannedContext {
@@ -410,7 +609,7 @@ fn headers_handler(incall: IncallId, d: &TrunkDestination) -> PlannedContext {
 
 /// The caller-ID precedence of `callerid::resolve`, as priorities, then the
 /// Gosub to the trunks.
-fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtension) -> PlannedExtension {
+fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtension, by_number: bool) -> PlannedExtension {
     let mut p = Priorities::new();
     p.add(format!("NoOp(outcall {} pattern {})", outcall.id, ext.id));
     if !outcall.enabled {
@@ -421,8 +620,18 @@ fn outcall_extension(ext: &Extension, outcall: &Outcall, pattern: &OutcallExtens
             priorities: p.0,
         };
     }
-    if !outcall.internal_caller_id {
+    if let Some(emergency) = &outcall.emergency {
+        // An emergency call always presents the site's callback number.
+        p.add(format!("NoOp(outcall {}: emergency route)", outcall.id));
+        p.add(format!("Set(CALLERID(num)={})", escape::digits(&emergency.callback_number)));
+        p.add("Set(CALLERID(pres)=allowed)");
+    } else if !outcall.internal_caller_id {
         use outgoing_vars::*;
+        if by_number {
+            // The caller ID of the calling number, for a call from a trunk
+            // that has caller IDs by number (`pb-trunk-cid-<id>`).
+            p.add(format!("GosubIf($[\"${{{BY_NUMBER}}}\" != \"\"]?${{{BY_NUMBER}}},s,1(${{FILTER(0-9+,${{CALLERID(num)}})}}))"));
+        }
         p.add(format!("GotoIf(${{{SET}}}?cid_user)"));
         p.add(format!("GotoIf(${{{ANONYMOUS}}}?cid_anon)"));
         p.labelled("cid_route", "NoOp(caller ID of the outcall pattern)");
@@ -485,17 +694,15 @@ pub fn trunk_dial_string(s: &Snapshot, trunk: &Trunk, number: &str) -> Result<St
 /// The trunks an outcall dials, in failover order, with their dial strings
 /// (or why each is skipped).
 pub fn outcall_trunks(s: &Snapshot, outcall: &Outcall, number: &str) -> Vec<(TrunkId, Result<String, String>)> {
-    outcall
-        .trunks
-        .iter()
-        .map(|r| {
-            let dial = match s.trunk(r.id) {
-                Some(trunk) => trunk_dial_string(s, trunk, number),
-                None => Err(format!("trunk {} does not exist", r.id)),
-            };
-            (r.id, dial)
-        })
-        .collect()
+    outcall.trunks.iter().map(|r| (r.id, trunk_dial_by_id(s, r.id, number))).collect()
+}
+
+/// [`trunk_dial_string`] of the trunk `id`.
+pub fn trunk_dial_by_id(s: &Snapshot, id: TrunkId, number: &str) -> Result<String, String> {
+    match s.trunk(id) {
+        Some(trunk) => trunk_dial_string(s, trunk, number),
+        None => Err(format!("trunk {id} does not exist")),
+    }
 }
 
 /// The number a trunk receives for `dialled`: stripped, filtered, prefixed.
@@ -535,12 +742,13 @@ fn action_label(action: FailoverAction, i: usize, count: usize) -> String {
 /// tested before classes; `no_answer` and `unreachable` are known when the
 /// plan is made, so they are plain jumps. A non-SIP trunk's `BUSY` counts
 /// as 486.
-fn attempt(p: &mut Priorities, policy: &FailoverPolicy, dial: &str, timeout: &str, i: usize, count: usize) {
+fn attempt(p: &mut Priorities, policy: &FailoverPolicy, trunk: &TrunkDial, timeout: &str, i: usize, count: usize) {
     use attempt_vars::*;
     let target = |result: AttemptResult| action_label(policy.decide(result).unwrap_or(FailoverAction::Stop), i, count);
     let n = i + 1;
     p.labelled(&format!("trunk{n}"), "HangupCauseClear()");
-    p.add(format!("Dial({dial}{timeout})"));
+    convert_numbers(p, trunk);
+    p.add(format!("Dial({}{timeout})", trunk.dial));
     for status in [DialStatus::Answer, DialStatus::Cancel] {
         p.add(format!("GotoIf($[\"${{DIALSTATUS}}\" = \"{}\"]?done)", status.as_str()));
     }
@@ -570,6 +778,62 @@ fn attempt(p: &mut Priorities, policy: &FailoverPolicy, dial: &str, timeout: &st
     p.add(format!("Goto({})", target(AttemptResult::Unreachable)));
 }
 
+/// One trunk of the subroutine: its dial string and the conversions its
+/// number plan asks for.
+struct TrunkDial {
+    dial: String,
+    trunk_id: TrunkId,
+    number: Option<OutboundFormat>,
+    caller_id: Option<OutboundFormat>,
+    /// Another trunk of the outcall converts the caller ID: restore it.
+    restore_caller_id: bool,
+}
+
+/// The trunk's formats, as `Gosub`s into its format subroutines: the called
+/// number into `PB_NUMBER` (which the dial string then uses), the caller ID
+/// number from the one the route set (kept in `PB_CALLER_NUM`, so a trunk
+/// never converts what the previous one converted).
+fn convert_numbers(p: &mut Priorities, trunk: &TrunkDial) {
+    use number_vars::*;
+    if let Some(format) = trunk.number {
+        p.add("Set(GOSUB_RETVAL=)");
+        p.add(format!("GosubIf($[\"${{ARG1}}\" != \"\"]?{},${{ARG1}},1)", number_format_context(trunk.trunk_id, format)));
+        p.add(format!("Set({NUMBER}=${{GOSUB_RETVAL}})"));
+    }
+    match trunk.caller_id {
+        Some(format) => {
+            p.add("Set(GOSUB_RETVAL=)");
+            p.add(format!("Set({CALLER_DIGITS}=${{FILTER({DIALLED_NUMBER_CHARS},${{{CALLER_NUM}}})}})"));
+            p.add(format!("GosubIf($[\"${{{CALLER_DIGITS}}}\" != \"\"]?{},${{{CALLER_DIGITS}}},1)", number_format_context(trunk.trunk_id, format)));
+            p.add(format!("Set(CALLERID(num)=${{IF($[\"${{{CALLER_DIGITS}}}\" = \"\"]?${{{CALLER_NUM}}}:${{GOSUB_RETVAL}})}})"));
+        }
+        None if trunk.restore_caller_id => {
+            p.add(format!("Set(CALLERID(num)=${{{CALLER_NUM}}})"));
+        }
+        None => {}
+    }
+}
+
+/// The usable trunks of an outcall as the subroutine dials them.
+fn trunk_dials(s: &Snapshot, outcall: &Outcall) -> Vec<TrunkDial> {
+    let mut dials: Vec<TrunkDial> = outcall
+        .trunks
+        .iter()
+        .filter_map(|r| {
+            let trunk = s.trunk(r.id)?;
+            let (number, caller_id) = outbound_plan(trunk).map(|(n, c, _)| (n, c)).unwrap_or_default();
+            let target = if number.is_some() { format!("${{{}}}", number_vars::NUMBER) } else { "${ARG1}".into() };
+            let dial = trunk_dial_string(s, trunk, &target).ok()?;
+            Some(TrunkDial { dial, trunk_id: trunk.id, number, caller_id, restore_caller_id: false })
+        })
+        .collect();
+    let any_caller_id = dials.iter().any(|d| d.caller_id.is_some());
+    for d in &mut dials {
+        d.restore_caller_id = any_caller_id;
+    }
+    dials
+}
+
 fn subroutine(s: &Snapshot, outcall: &Outcall) -> PlannedContext {
     let mut p = Priorities::new();
     p.add(format!("NoOp(outcall {}: trunks in failover order)", outcall.id));
@@ -577,7 +841,10 @@ fn subroutine(s: &Snapshot, outcall: &Outcall) -> PlannedContext {
         p.add(format!("Gosub({},s,1)", escape::context_name(sub)));
     }
     let timeout = outcall.ring_time.filter(|t| *t > 0).map(|t| format!(",{t}")).unwrap_or_default();
-    let dials: Vec<String> = outcall_trunks(s, outcall, "${ARG1}").into_iter().filter_map(|(_, d)| d.ok()).collect();
+    let dials = trunk_dials(s, outcall);
+    if dials.iter().any(|d| d.caller_id.is_some()) {
+        p.add(format!("Set({}=${{CALLERID(num)}})", number_vars::CALLER_NUM));
+    }
     for (i, dial) in dials.iter().enumerate() {
         attempt(&mut p, &outcall.failover_policy, dial, &timeout, i, dials.len());
     }

@@ -18,8 +18,9 @@ pub use config::{ConfigFile, Section};
 pub use dialplan::{
     custom_command,
     CALL_LIMIT_CATEGORY, DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, INCALL_HEADERS_PREFIX,
+    NUMBER_FORMAT_PREFIX, TRUNK_INBOUND_PREFIX, inbound_plan, number_vars, outbound_plan, trunk_entry_context,
     PlannedContext, PlannedExtension, Priority, Rejected, SUBROUTINE_PREFIX, attempt_vars, number_for_trunks,
-    outcall_trunks, trunk_dial_string, trunk_destination_dial, trunk_failover_sip_dial,
+    outcall_trunks, trunk_dial_by_id, trunk_dial_string, trunk_destination_dial, trunk_failover_sip_dial,
     trunk_timeouts,
 };
 pub(crate) use pjsip::outgoing_vars;

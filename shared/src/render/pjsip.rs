@@ -24,6 +24,9 @@ pub(crate) mod outgoing_vars {
     pub const NAME: &str = "PB_OUTCID_NAME";
     /// The forced number.
     pub const NUMBER: &str = "PB_OUTCID_NUM";
+    /// The context holding the caller IDs by calling number of the trunk
+    /// the call came from (`pb-trunk-cid-<id>`).
+    pub const BY_NUMBER: &str = "PB_OUTCID_BY_NUMBER";
 }
 
 /// Renders pjsip.conf.
@@ -78,8 +81,11 @@ fn settings(name: &str, settings: &PjsipSectionSettings) -> Section {
 /// endpoint's own options override them).
 fn trunk_defaults(trunk: &Trunk) -> Vec<OptionPair> {
     let mut d = vec![("set_var".into(), format!("__WAZO_TENANT_UUID={}", trunk.tenant_uuid))];
-    if let Some(ctx) = &trunk.context {
-        d.push(("context".into(), ctx.clone()));
+    if let Some(ctx) = super::dialplan::trunk_entry_context(trunk) {
+        d.push(("context".into(), ctx));
+    }
+    if !trunk.caller_id_by_number.is_empty() {
+        d.push(("set_var".into(), format!("{}={}{}", outgoing_vars::BY_NUMBER, super::dialplan::CALLER_ID_BY_NUMBER_PREFIX, trunk.id)));
     }
     d
 }

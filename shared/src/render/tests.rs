@@ -330,3 +330,87 @@ fn incall_hangup_and_custom_destinations_render_as_wazo_runs_them() {
         assert!(did.priorities.iter().any(|p| p.app == app), "{destination:?}: {:?}", did.priorities);
     }
 }
+
+/// A trunk's number plan: its endpoint's calls enter `pb-trunk-in-<id>`,
+/// which writes each form of DID and looks it up in the trunk's context;
+/// the outcall's attempt on it converts the number and the caller ID
+/// through `pb-number-<id>-<format>` and dials the converted number.
+#[test]
+fn a_trunk_number_plan_renders_its_contexts() {
+    use crate::numbers::{NumberPlan, OutboundFormat};
+    let mut s = fixtures::seed_000();
+    s.trunks[0].number_plan = Some(NumberPlan {
+        country: "FR".into(),
+        outbound: OutboundFormat::National,
+        caller_id: OutboundFormat::PlusE164,
+        inbound: Some(OutboundFormat::E164),
+        did_from: Default::default(),
+    });
+    let r = render(&s);
+    let endpoint = pjsip_section(&r, "wazo-trunk", "endpoint");
+    assert!(endpoint.contains(&("context".into(), "pb-trunk-in-1".into())), "{endpoint:?}");
+    let inbound = context_lines(&r, "pb-trunk-in-1");
+    contains_line(&inbound, "exten => _0XXXXXXXXX,1,Set(__PB_DID_RECEIVED=${EXTEN})");
+    contains_line(&inbound, "same => n,Set(PB_DID=33${EXTEN:1})");
+    contains_line(&inbound, "same => n,GotoIf(${DIALPLAN_EXISTS(from-extern,${PB_DID},1)}?from-extern,${PB_DID},1)");
+    contains_line(&inbound, "exten => s,1,Goto(from-extern,s,1)");
+    let national = context_lines(&r, "pb-number-1-national");
+    contains_line(&national, "exten => _+33XXXXXXXXX,1,Return(0${EXTEN:3})");
+    contains_line(&national, "exten => _+XXXXXXXXXXX,1,Return(00${EXTEN:1})");
+    contains_line(&national, "exten => _[0-9*#+].,1,Return(${EXTEN})");
+    let plus = context_lines(&r, "pb-number-1-plus-e164");
+    contains_line(&plus, "exten => _0XXXXXXXXX,1,Return(+33${EXTEN:1})");
+    let sub = context_lines(&r, "pb-outcall-3");
+    contains_line(&sub, "same => n,Set(PB_CALLER_NUM=${CALLERID(num)})");
+    contains_line(&sub, "same => n,GosubIf($[\"${ARG1}\" != \"\"]?pb-number-1-national,${ARG1},1)");
+    contains_line(&sub, "same => n,Set(PB_NUMBER=${GOSUB_RETVAL})");
+    contains_line(&sub, "same => n,GosubIf($[\"${PB_CALLER_DIGITS}\" != \"\"]?pb-number-1-plus-e164,${PB_CALLER_DIGITS},1)");
+    contains_line(&sub, "same => n,Dial(PJSIP/${PB_NUMBER}@wazo-trunk)");
+    // The generated contexts load in the matcher without a refusal.
+    let (_, rejected) = DialplanPlan::new(&s).matcher();
+    assert_eq!(rejected, vec![]);
+}
+
+/// A plan whose country is not in the table (validation refuses it; a
+/// stored row could still hold one) renders nothing of its own: no text
+/// from it reaches a file.
+#[test]
+fn a_number_plan_with_an_unknown_country_renders_nothing() {
+    use crate::numbers::{NumberPlan, OutboundFormat};
+    let mut s = fixtures::seed_000();
+    s.trunks[0].number_plan = Some(NumberPlan {
+        country: "CA)\n[evil]\nexten => s,1,System(x)".into(),
+        outbound: OutboundFormat::National,
+        caller_id: OutboundFormat::National,
+        inbound: Some(OutboundFormat::E164),
+        did_from: Default::default(),
+    });
+    let r = render(&s);
+    let text = format!("{}{}", r.extensions.to_text(), r.pjsip.to_text());
+    assert!(!text.contains("evil") && !text.contains("pb-trunk-in-") && !text.contains("pb-number-"), "{text}");
+    let endpoint = pjsip_section(&r, "wazo-trunk", "endpoint");
+    assert!(endpoint.contains(&("context".into(), "from-extern".into())), "{endpoint:?}");
+}
+
+/// A provider that puts the DID in the To header: every Request-URI enters
+/// the same reading of To, whose user is looked up among the forms.
+#[test]
+fn a_did_read_from_the_to_header() {
+    use crate::numbers::{DidSource, NumberPlan, OutboundFormat};
+    let mut s = fixtures::seed_000();
+    s.trunks[0].number_plan = Some(NumberPlan {
+        country: "CA".into(),
+        outbound: OutboundFormat::AsDialled,
+        caller_id: OutboundFormat::AsDialled,
+        inbound: Some(OutboundFormat::E164),
+        did_from: DidSource::To,
+    });
+    let r = render(&s);
+    let entry = context_lines(&r, "pb-trunk-in-1");
+    contains_line(&entry, "exten => _[0-9a-zA-Z*#+].,1,Set(PB_DID_HEADER=${PJSIP_HEADER(read,To)})");
+    contains_line(&entry, "same => n,GotoIf($[\"${PB_DID_FOUND}\" != \"\"]?pb-trunk-did-1,${PB_DID_FOUND},1)");
+    let forms = context_lines(&r, "pb-trunk-did-1");
+    contains_line(&forms, "same => n,Set(PB_DID=1${EXTEN})");
+    let (_, rejected) = DialplanPlan::new(&s).matcher();
+    assert_eq!(rejected, vec![]);
+}

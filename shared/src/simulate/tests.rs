@@ -200,3 +200,91 @@ fn following_chosen_failures_walks_the_trunks_until_one_stops() {
     assert_eq!(answered.len(), 2);
     assert!(answered[1].ends_with(": answered"), "{answered:#?}");
 }
+
+fn plan(country: &str, outbound: OutboundFormat, caller_id: OutboundFormat, inbound: Option<OutboundFormat>) -> Option<crate::numbers::NumberPlan> {
+    Some(crate::numbers::NumberPlan { country: country.into(), outbound, caller_id, inbound, did_from: Default::default() })
+}
+
+/// A tenant in Canada, one outcall through four trunks that want numbers in
+/// different forms: what each trunk receives (Request-URI user and caller
+/// ID) for a set of dialled strings.
+#[test]
+fn each_trunk_gets_numbers_and_caller_ids_in_its_own_format() {
+    use OutboundFormat::*;
+    let mut s = fixtures::trunk_kinds();
+    s.trunks[0].number_plan = plan("CA", NationalSignificant, E164, None);
+    s.trunks[1].number_plan = plan("CA", PlusE164, PlusE164, None);
+    s.trunks[2].number_plan = plan("CA", E164, AsDialled, None);
+    s.outcalls[0].extensions[0].external_prefix = None;
+    s.outcalls[0].extensions[0].caller_id = Some("\"ACME\" <5145550199>".into());
+    let table: &[(&str, [&str; 4])] = &[
+        ("95145550100", ["5145550100", "+15145550100", "15145550100", "5145550100"]),
+        ("915145550100", ["5145550100", "+15145550100", "15145550100", "15145550100"]),
+        ("9011442071234567", ["011442071234567", "+442071234567", "442071234567", "011442071234567"]),
+        ("95*98", ["5*98", "5*98", "5*98", "5*98"]),
+    ];
+    for (dialled, expected) in table {
+        let trace = run(&s, Caller::User(UserId(1)), dialled);
+        let out = trace.outcall.as_ref().expect("an outcall");
+        let sent: Vec<&str> = out.trunks.iter().map(|t| t.number.as_str()).collect();
+        assert_eq!(&sent, expected, "{dialled}");
+        // The dial string carries the converted number.
+        assert_eq!(out.trunks[0].dial.as_deref(), Some(format!("PJSIP/{}@bandwidth", expected[0]).as_str()));
+        assert_eq!(out.trunks[3].dial.as_deref(), Some(format!("IAX2/iax-peer/{}", expected[3]).as_str()));
+        let caller_ids: Vec<Option<&str>> = out.trunks.iter().map(|t| t.caller_id_number.as_deref()).collect();
+        assert_eq!(caller_ids, [Some("15145550199"), Some("+15145550199"), None, None], "{dialled}");
+    }
+}
+
+/// One DID written four ways by providers reaches the same incall.
+#[test]
+fn inbound_dids_in_four_forms_reach_the_same_incall() {
+    let mut s = fixtures::seed_001();
+    s.trunks[0].number_plan = plan("CA", OutboundFormat::AsDialled, OutboundFormat::AsDialled, Some(OutboundFormat::E164));
+    s.extensions.iter_mut().find(|e| e.exten == "4185550100").unwrap().exten = "14185550100".into();
+    for did in ["+14185550100", "14185550100", "4185550100", "01114185550100", "+1 (418) 555-0100"] {
+        let t = run(&s, Caller::Trunk(TrunkId(1)), did);
+        assert_eq!(t.kind, RouteKind::Incall, "{did}: {:?}", t.explanation);
+        assert_eq!(winner(&t), ("from-extern".into(), "14185550100".into()), "{did}");
+        assert!(t.explanation.iter().any(|l| l.contains("writes it `14185550100`")), "{:?}", t.explanation);
+    }
+    // Without a plan the national form finds nothing.
+    s.trunks[0].number_plan = None;
+    assert_eq!(run(&s, Caller::Trunk(TrunkId(1)), "4185550100").kind, RouteKind::None);
+}
+
+/// An emergency call presents the callback number, even for a user with a
+/// caller ID of their own, and in the trunk's caller-ID format.
+#[test]
+fn an_emergency_route_sends_the_callback_number() {
+    let mut s = fixtures::seed_000();
+    s.extensions.push(fixtures::extension(40, "911", "to-extern"));
+    s.outcalls.push(fixtures::outcall(9, "emergency", &[1], vec![fixtures::pattern(40, None, None)]));
+    s.outcalls[1].emergency = Some(Emergency { callback_number: "5145550100".into(), test_number: None });
+    s.users[0].outgoing_caller_id = Some("\"Alice\" <4185550111>".into());
+    s.trunks[0].number_plan = plan("CA", OutboundFormat::AsDialled, OutboundFormat::PlusE164, None);
+    let t = run(&s, Caller::User(UserId(1)), "911");
+    let out = t.outcall.as_ref().expect("the emergency outcall");
+    assert_eq!(out.caller_id.caller_id.number, "5145550100");
+    assert_eq!(out.trunks[0].number, "911");
+    assert_eq!(out.trunks[0].caller_id_number.as_deref(), Some("+15145550100"));
+    let r = crate::render::render(&s);
+    let text = r.extensions.to_text();
+    assert!(text.contains("Set(CALLERID(num)=5145550100)"), "{text}");
+}
+
+/// The test mode calls the test number through the route's trunk, in the
+/// trunk's formats, and refuses a test number that is an emergency number.
+#[test]
+fn the_emergency_test_never_calls_an_emergency_number() {
+    let mut s = fixtures::seed_000();
+    s.extensions.push(fixtures::extension(40, "_9[13]1", "to-extern"));
+    s.outcalls.push(fixtures::outcall(9, "emergency", &[1], vec![fixtures::pattern(40, None, None)]));
+    s.outcalls[1].emergency = Some(Emergency { callback_number: "5145550100".into(), test_number: Some("933".into()) });
+    s.trunks[0].number_plan = plan("CA", OutboundFormat::AsDialled, OutboundFormat::PlusE164, None);
+    let test = emergency_test(&s, OutcallId(9)).unwrap();
+    assert_eq!(test, EmergencyTest { trunk_id: TrunkId(1), endpoint: "wazo-trunk".into(), number: "933".into(), caller_id: "+15145550100".into() });
+    s.outcalls[1].emergency.as_mut().unwrap().test_number = Some("911".into());
+    assert!(emergency_test(&s, OutcallId(9)).unwrap_err().contains("is one of the route's emergency numbers"));
+    assert!(emergency_test(&s, OutcallId(3)).unwrap_err().contains("not an emergency route"));
+}

@@ -117,6 +117,12 @@ pub fn trunk(t: &Trunk) -> Vec<FieldError> {
     if let Some(TrunkEndpoint::Sip(uuid)) = &t.endpoint {
         errors.check("endpoint_sip.uuid", text::uuid(uuid));
     }
+    if let Some(plan) = &t.number_plan
+        && plan.habits().is_none()
+    {
+        let known: Vec<&str> = crate::numbers::COUNTRIES.iter().map(|c| c.iso).collect();
+        errors.push("number_plan.country", format!("unknown country `{}` (known: {})", plan.country, known.join(", ")));
+    }
     errors.into_vec()
 }
 
@@ -258,6 +264,14 @@ pub fn outcall(o: &Outcall) -> Vec<FieldError> {
     for (i, trunk) in o.trunks.iter().enumerate() {
         if o.trunks[..i].contains(trunk) {
             errors.push("trunks", "Operation not permitted. Cannot associate same trunk more than once");
+        }
+    }
+    if let Some(emergency) = &o.emergency {
+        errors.check("emergency.callback_number", text::dial_digits(&emergency.callback_number, 32).or_else(|| {
+            emergency.callback_number.is_empty().then(|| "the callback number sent with emergency calls is required".to_string())
+        }));
+        if let Some(test) = &emergency.test_number {
+            errors.check("emergency.test_number", text::dial_digits(test, 32));
         }
     }
     for outcome in o.failover_policy.contradictions() {
