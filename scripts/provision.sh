@@ -77,7 +77,7 @@ provision_test() {
 # Everything the browser app is built from: dist/ is rebuilt only when this
 # changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
 frontend_source_hash() {
-    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml \( -name target -o -path frontend/prebuilt \) -prune -o -type f -print0 |
+    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml .cargo \( -name target -o -path frontend/prebuilt \) -prune -o -type f -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 

@@ -134,3 +134,15 @@ pub async fn send(token: &str, method: &str, path: &str, body: &Value) -> Result
     let response = request.send().await.map_err(|error| ApiFailure(error.to_string()))?;
     read(response).await
 }
+
+/// Text in, text out (CSV): the status and the body, whatever the status.
+pub async fn send_text(token: &str, method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
+    let builder = authed(if method == "POST" { Request::post(path) } else { Request::get(path) }, token);
+    let request = match body {
+        Some(body) => builder.header("Content-Type", "text/csv").body(body).map_err(|error| ApiFailure(error.to_string()))?,
+        None => builder.build().map_err(|error| ApiFailure(error.to_string()))?,
+    };
+    let response = request.send().await.map_err(|error| ApiFailure(error.to_string()))?;
+    let status = response.status();
+    Ok((status, response.text().await.map_err(|error| ApiFailure(error.to_string()))?))
+}

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod contexts;
+pub mod csv_io;
 pub mod docs;
 pub mod endpoints_sip;
 pub mod error;

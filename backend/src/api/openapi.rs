@@ -81,6 +81,7 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/patchbay/1.0/export", &["get"], "Config as code: the caller's tenant as a YAML document (?tenant=SLUG or * for a master, ?format=yaml|toml|json); secrets as references", true),
     ("/api/patchbay/1.0/plan", &["post"], "Config as code: what applying the document in the body (YAML, or JSON/TOML by Content-Type) would change", true),
     ("/api/patchbay/1.0/apply", &["post"], "Config as code: apply the document in the body in one transaction (one change set)", true),
+    ("/api/patchbay/1.0/csv/{kind}", &["get", "post"], "CSV of incalls (DIDs), users or outcall patterns: GET exports the tenant's rows; POST checks a CSV body row by row (preview), ?apply=true writes it, all rows or none", true),
     ("/api/patchbay/1.0/doctor", &["get"], "Checks of the connected Asterisk: AMI classes, include lines, colliding sections, transports (master)", true),
     ("/api/patchbay/1.0/audit", &["get"], "Audit trail (who changed what, before/after)", true),
     ("/api/patchbay/1.0/openapi.json", &["get"], "This document", false),

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plan", post(crate::config_code::api::plan))
         .route("/apply", post(crate::config_code::api::apply))
         .route("/doctor", get(doctor))
+        .route("/csv/{kind}", get(super::csv_io::export).post(super::csv_io::import_csv))
         .merge(super::trunk_ops::routes())
 }
 

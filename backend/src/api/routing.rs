@@ -274,6 +274,42 @@ fn require_free(conn: &Connection, ext: &ObjectRow, except: (&str, i64)) -> ApiR
     }
 }
 
+/// `outcall_extension_put`'s work inside a transaction (also used by the CSV import).
+pub fn outcall_extension_in(tx: &Connection, caller: &Caller, id: &str, ext_id: &str, input: &Map<String, Value>) -> ApiResult<()> {
+    let outcall = OUTCALLS.find(tx, caller, id)?;
+    let ext = EXTENSIONS.find(tx, caller, ext_id)?;
+    same_tenant("outcall", &outcall, "extension", &ext)?;
+    require_context_type(tx, &ext, ContextKind::Outcall)?;
+    require_free(tx, &ext, ("outcall", outcall.id))?;
+    let mut list = outcall.body["extensions"].as_array().cloned().unwrap_or_default();
+    let position = list.iter().position(|e| e["id"].as_i64() == Some(ext.id));
+    let mut entry = match position {
+        Some(index) => list[index].as_object().cloned().unwrap_or_default(),
+        None => json!({"id": ext.id, "strip_digits": null, "external_prefix": null, "prefix": null, "caller_id": null})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    for key in ["strip_digits", "external_prefix", "prefix", "caller_id"] {
+        if let Some(value) = input.get(key) {
+            if key == "strip_digits" && value.is_null() {
+                return Err(ApiError::field("strip_digits", "Field may not be null."));
+            }
+            entry.insert(key.into(), value.clone());
+        }
+    }
+    let entry = Value::Object(entry);
+    let typed_entry: OutcallExtension = typed(&entry)?;
+    ok_or_400(validate::outcall_extension(&typed_entry))?;
+    match position {
+        Some(index) => list[index] = entry,
+        None => list.push(entry),
+    }
+    let mut body = outcall.body.clone();
+    body["extensions"] = Value::Array(list);
+    OUTCALLS.spec.replace(tx, caller, &outcall, body)
+}
+
 pub async fn outcall_extension_put(
     State(state): State<AppState>,
     caller: Caller,
@@ -281,40 +317,7 @@ pub async fn outcall_extension_put(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let input = body_object(&body)?;
-    state.store.write(|tx| {
-        let outcall = OUTCALLS.find(tx, &caller, &id)?;
-        let ext = EXTENSIONS.find(tx, &caller, &ext_id)?;
-        same_tenant("outcall", &outcall, "extension", &ext)?;
-        require_context_type(tx, &ext, ContextKind::Outcall)?;
-        require_free(tx, &ext, ("outcall", outcall.id))?;
-        let mut list = outcall.body["extensions"].as_array().cloned().unwrap_or_default();
-        let position = list.iter().position(|e| e["id"].as_i64() == Some(ext.id));
-        let mut entry = match position {
-            Some(index) => list[index].as_object().cloned().unwrap_or_default(),
-            None => json!({"id": ext.id, "strip_digits": null, "external_prefix": null, "prefix": null, "caller_id": null})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        };
-        for key in ["strip_digits", "external_prefix", "prefix", "caller_id"] {
-            if let Some(value) = input.get(key) {
-                if key == "strip_digits" && value.is_null() {
-                    return Err(ApiError::field("strip_digits", "Field may not be null."));
-                }
-                entry.insert(key.into(), value.clone());
-            }
-        }
-        let entry = Value::Object(entry);
-        let typed_entry: OutcallExtension = typed(&entry)?;
-        ok_or_400(validate::outcall_extension(&typed_entry))?;
-        match position {
-            Some(index) => list[index] = entry,
-            None => list.push(entry),
-        }
-        let mut body = outcall.body.clone();
-        body["extensions"] = Value::Array(list);
-        OUTCALLS.spec.replace(tx, &caller, &outcall, body)
-    })?;
+    state.store.write(|tx| outcall_extension_in(tx, &caller, &id, &ext_id, &input))?;
     state.asterisk.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -396,24 +399,27 @@ fn present_incall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResu
     Ok(body)
 }
 
-pub async fn incall_extension_put(State(state): State<AppState>, caller: Caller, Path((id, ext_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.store.write(|tx| {
-        let incall = INCALLS.find(tx, &caller, &id)?;
-        let ext = EXTENSIONS.find(tx, &caller, &ext_id)?;
-        same_tenant("incall", &incall, "extension", &ext)?;
-        match incall.body["extension_id"].as_i64() {
-            Some(current) if current == ext.id => return Ok(()),
-            Some(current) => {
-                return Err(ApiError::resource(format!("Incall is associated with a Extension ('incall_id': {}, 'extension_id': {current})", incall.id)));
-            }
-            None => {}
+/// `incall_extension_put`'s work inside a transaction (also used by the CSV import).
+pub fn incall_extension_in(tx: &Connection, caller: &Caller, id: &str, ext_id: &str) -> ApiResult<()> {
+    let incall = INCALLS.find(tx, caller, id)?;
+    let ext = EXTENSIONS.find(tx, caller, ext_id)?;
+    same_tenant("incall", &incall, "extension", &ext)?;
+    match incall.body["extension_id"].as_i64() {
+        Some(current) if current == ext.id => return Ok(()),
+        Some(current) => {
+            return Err(ApiError::resource(format!("Incall is associated with a Extension ('incall_id': {}, 'extension_id': {current})", incall.id)));
         }
-        require_context_type(tx, &ext, ContextKind::Incall)?;
-        require_free(tx, &ext, ("incall", incall.id))?;
-        let mut body = incall.body.clone();
-        body["extension_id"] = json!(ext.id);
-        INCALLS.spec.replace(tx, &caller, &incall, body)
-    })?;
+        None => {}
+    }
+    require_context_type(tx, &ext, ContextKind::Incall)?;
+    require_free(tx, &ext, ("incall", incall.id))?;
+    let mut body = incall.body.clone();
+    body["extension_id"] = json!(ext.id);
+    INCALLS.spec.replace(tx, caller, &incall, body)
+}
+
+pub async fn incall_extension_put(State(state): State<AppState>, caller: Caller, Path((id, ext_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    state.store.write(|tx| incall_extension_in(tx, &caller, &id, &ext_id))?;
     state.asterisk.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -628,24 +634,27 @@ pub async fn line_endpoint_delete(State(state): State<AppState>, caller: Caller,
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `line_extension_put`'s work inside a transaction (also used by the CSV import).
+pub fn line_extension_in(tx: &Connection, caller: &Caller, id: &str, ext_id: &str) -> ApiResult<()> {
+    let line = LINES.find(tx, caller, id)?;
+    let ext = EXTENSIONS.find(tx, caller, ext_id)?;
+    same_tenant("line", &line, "extension", &ext)?;
+    if line.body["extension_id"].as_i64() == Some(ext.id) {
+        return Ok(());
+    }
+    require_context_type(tx, &ext, ContextKind::Internal)?;
+    require_free(tx, &ext, ("line", line.id))?;
+    let extension: Extension = typed(&doc(&EXTENSIONS, &ext))?;
+    if let Some(context) = find_named(tx, caller, &extension.context)? {
+        require_in_range(&context, &extension, RangeUse::User)?;
+    }
+    let mut body = line.body.clone();
+    body["extension_id"] = json!(ext.id);
+    LINES.spec.replace(tx, caller, &line, body)
+}
+
 pub async fn line_extension_put(State(state): State<AppState>, caller: Caller, Path((id, ext_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.store.write(|tx| {
-        let line = LINES.find(tx, &caller, &id)?;
-        let ext = EXTENSIONS.find(tx, &caller, &ext_id)?;
-        same_tenant("line", &line, "extension", &ext)?;
-        if line.body["extension_id"].as_i64() == Some(ext.id) {
-            return Ok(());
-        }
-        require_context_type(tx, &ext, ContextKind::Internal)?;
-        require_free(tx, &ext, ("line", line.id))?;
-        let extension: Extension = typed(&doc(&EXTENSIONS, &ext))?;
-        if let Some(context) = find_named(tx, &caller, &extension.context)? {
-            require_in_range(&context, &extension, RangeUse::User)?;
-        }
-        let mut body = line.body.clone();
-        body["extension_id"] = json!(ext.id);
-        LINES.spec.replace(tx, &caller, &line, body)
-    })?;
+    state.store.write(|tx| line_extension_in(tx, &caller, &id, &ext_id))?;
     state.asterisk.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -665,20 +674,23 @@ pub async fn line_extension_delete(State(state): State<AppState>, caller: Caller
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `user_line_put`'s work inside a transaction (also used by the CSV import).
+pub fn user_line_in(tx: &Connection, caller: &Caller, id: &str, line_id: &str) -> ApiResult<()> {
+    let user = USERS.find(tx, caller, id)?;
+    let line = LINES.find(tx, caller, line_id)?;
+    same_tenant("user", &user, "line", &line)?;
+    match line.body["user_id"].as_i64() {
+        Some(current) if current == user.id => return Ok(()),
+        Some(current) => return Err(ApiError::resource(format!("Line is associated with a User ('line_id': {}, 'user_id': {current})", line.id))),
+        None => {}
+    }
+    let mut body = line.body.clone();
+    body["user_id"] = json!(user.id);
+    LINES.spec.replace(tx, caller, &line, body)
+}
+
 pub async fn user_line_put(State(state): State<AppState>, caller: Caller, Path((id, line_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    state.store.write(|tx| {
-        let user = USERS.find(tx, &caller, &id)?;
-        let line = LINES.find(tx, &caller, &line_id)?;
-        same_tenant("user", &user, "line", &line)?;
-        match line.body["user_id"].as_i64() {
-            Some(current) if current == user.id => return Ok(()),
-            Some(current) => return Err(ApiError::resource(format!("Line is associated with a User ('line_id': {}, 'user_id': {current})", line.id))),
-            None => {}
-        }
-        let mut body = line.body.clone();
-        body["user_id"] = json!(user.id);
-        LINES.spec.replace(tx, &caller, &line, body)
-    })?;
+    state.store.write(|tx| user_line_in(tx, &caller, &id, &line_id))?;
     state.asterisk.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -53,6 +53,7 @@ pub fn IncallsPage() -> impl IntoView {
         <section>
             <h1>"Incoming routes"</h1>
             <ListTools query=query orders=&[("exten", "DID"), ("id", "Created")] what="DIDs"/>
+            <crate::pages::csv::CsvTools kind="incalls" file_name="incalls.csv" example="did,context,destination,target,ring_time"/>
             <div class="table-wrap">
             <table class="incalls">
                 <thead><tr><th>"DID"</th><th>"Destination"</th><th></th></tr></thead>

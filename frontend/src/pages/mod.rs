@@ -1,5 +1,6 @@
 pub mod asterisk;
 pub mod audit;
+pub mod csv;
 pub mod incalls;
 pub mod invite_match;
 pub mod login;

@@ -58,6 +58,7 @@ pub fn OutcallsPage() -> impl IntoView {
         <section>
             <h1>"Outgoing routes"</h1>
             <ListTools query=query orders=&[("name", "Name"), ("id", "Created")] what="routes"/>
+            <crate::pages::csv::CsvTools kind="outcalls" file_name="outcall-patterns.csv" example="outcall,pattern,context,strip_digits,prefix,external_prefix,caller_id"/>
             <div class="table-wrap">
             <table class="outcalls">
                 <thead><tr><th>"Name"</th><th>"Patterns"</th><th>"Trunks (failover order)"</th><th></th></tr></thead>

@@ -85,6 +85,9 @@ pub struct TrunkDraft {
     pub password: RwSignal<String>,
     pub kept_password: RwSignal<Option<String>>,
     pub register: RwSignal<bool>,
+    /// The far end registers to us (chan_sip's `host=dynamic`, seed 000's
+    /// side B): the AOR takes one contact, replaced at each REGISTER.
+    pub accept_register: RwSignal<bool>,
     pub qualify: RwSignal<bool>,
     pub qualify_frequency: RwSignal<String>,
     pub codecs: RwSignal<Vec<String>>,
@@ -123,6 +126,7 @@ impl TrunkDraft {
             password: RwSignal::new(String::new()),
             kept_password: RwSignal::new(None),
             register: RwSignal::new(false),
+            accept_register: RwSignal::new(false),
             qualify: RwSignal::new(true),
             qualify_frequency: RwSignal::new("60".into()),
             codecs: RwSignal::new(vec!["ulaw".into(), "alaw".into()]),
@@ -194,7 +198,10 @@ impl TrunkDraft {
         }
 
         let hostport = self.hostport();
-        if !hostport.is_empty() {
+        if mode == AuthMode::Both && self.accept_register.get_untracked() {
+            push(&mut aor, "max_contacts", "1".into());
+            push(&mut aor, "remove_existing", "yes".into());
+        } else if !hostport.is_empty() {
             push(&mut aor, "contact", format!("sip:{hostport}"));
         }
         if self.qualify.get_untracked() {
@@ -329,6 +336,7 @@ impl TrunkDraft {
         self.kept_password.set(credentials.iter().find_map(|l| find(l, "password")));
         self.password.set(String::new());
         self.register.set(!registration.is_empty());
+        self.accept_register.set(find(&aor, "max_contacts").is_some_and(|n| n != "0"));
         let frequency = find(&aor, "qualify_frequency").filter(|f| f != "0");
         self.qualify.set(frequency.is_some());
         self.qualify_frequency.set(frequency.unwrap_or_else(|| "60".into()));
@@ -357,7 +365,7 @@ impl TrunkDraft {
             }
         };
         keep("endpoint_section_options", &endpoint_options, ENDPOINT_FIELDS);
-        keep("aor_section_options", &aor, &["contact", "qualify_frequency"]);
+        keep("aor_section_options", &aor, &["contact", "qualify_frequency", "max_contacts", "remove_existing"]);
         keep("auth_section_options", &auth, &["username", "password"]);
         keep("outbound_auth_section_options", &outbound_auth, &["username", "password"]);
         keep("identify_section_options", &identify, &["match", "match_header"]);
@@ -577,6 +585,9 @@ pub fn TrunkForm(
                             </label>
                         </div>
                         {check(draft.register, "register", "Register to the provider (it sends our calls to where we registered from)", "An outbound registration (REGISTER); leave off for seed 003's authenticate-without-registering")}
+                        <Show when=move || draft.auth.get() == AuthMode::Both>
+                            {check(draft.accept_register, "accept_register", "The far end registers to us (its address is where it registered from)", "chan_sip's host=dynamic: the AOR keeps one contact (max_contacts = 1, remove_existing)")}
+                        </Show>
                     </Show>
                     {field_error(&["registration_section_options"])}
                 </fieldset>

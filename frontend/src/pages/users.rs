@@ -82,6 +82,7 @@ pub fn UsersPage() -> impl IntoView {
             <h1>"Users"</h1>
             <p class="status">"Caller ID: \"Name\" or \"Name\" <number>. Outgoing caller ID: empty (default), anonymous, or a caller ID."</p>
             <ListTools query=query orders=&[("firstname", "First name"), ("lastname", "Last name"), ("id", "Created")] what="users"/>
+            <crate::pages::csv::CsvTools kind="users" file_name="users.csv" example="firstname,lastname,exten,context,caller_id,outgoing_caller_id"/>
             <div class="table-wrap">
             <table class="users">
                 <thead><tr><th>"User"</th><th>"Extension"</th><th>"Phone (SIP endpoint)"</th><th>"Caller ID"</th><th>"Outgoing caller ID"</th><th></th></tr></thead>
