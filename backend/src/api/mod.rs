@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod change_sets;
 pub mod contexts;
 pub mod docs;
 pub mod endpoints_sip;

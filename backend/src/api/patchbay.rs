@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apply", post(crate::config_code::api::apply))
         .route("/doctor", get(doctor))
         .merge(super::trunk_ops::routes())
+        .merge(super::change_sets::routes())
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own

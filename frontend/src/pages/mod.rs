@@ -7,6 +7,7 @@ pub mod outcalls;
 pub mod routes;
 pub mod simulator;
 pub mod trunk_form;
+pub mod trunk_health;
 pub mod trunk_ops;
 pub mod trunk_sharing;
 pub mod trunks;
