@@ -169,6 +169,12 @@ impl Task {
         match action {
             Action::Qualify(trunks) => {
                 for trunk in trunks {
+                    // No OPTIONS to a trunk nobody asked to qualify: Asterisk
+                    // would keep no answer anyway (its read says `Unknown`).
+                    let contacts = endpoint_ops::contact_statuses(&self.client, &trunk).await.unwrap_or_default();
+                    if contacts.iter().all(|c| c.status == "NonQualified") {
+                        continue;
+                    }
                     if let Err(error) = endpoint_ops::qualify(&self.client, &trunk).await {
                         tracing::debug!(%error, trunk, "trunk health: PJSIPQualify failed");
                     }
@@ -184,17 +190,33 @@ impl Task {
         }
     }
 
-    /// The registration of `name` with the code of the registrar's last
-    /// answer to a REGISTER, from the message history.
-    async fn registration(&mut self, name: &str, status: &str, server_uri: &str) {
-        if !self.ids.contains_key(name) {
-            return;
+    /// The registrations (`only` the one named so, or each whose trunk has
+    /// no code yet or another status) with the code of the registrar's last
+    /// answer to a REGISTER, from the message history. A registration is
+    /// named apart from its endpoint: the list says whose it is.
+    async fn registrations(&mut self, only: Option<&str>) {
+        let Ok(all) = endpoint_ops::outbound_registrations(&self.client).await else { return };
+        if all.iter().any(|r| !self.ids.contains_key(&r.endpoint)) {
+            // A trunk created since the last look.
+            self.reconfigure();
         }
-        let lines = endpoint_ops::history(&self.client).await.unwrap_or_default();
-        let answers = patchbay_shared::health::register_answers(&lines, server_host(server_uri));
-        let last = answers.last();
-        let report = RegistrationReport { status: status.to_owned(), code: last.map(|a| a.code), reason: last.map(|a| a.reason.clone()) };
-        self.take(Input::Registration { trunk: name.to_owned(), report });
+        let mut lines = None;
+        for registration in all {
+            if only.is_some_and(|name| name != registration.name) || !self.ids.contains_key(&registration.endpoint) {
+                continue;
+            }
+            let known = self.monitor.health(&registration.endpoint).and_then(|h| h.registration.as_ref());
+            if only.is_none() && known.is_some_and(|r| r.status == registration.status && r.code.is_some()) {
+                continue;
+            }
+            if lines.is_none() {
+                lines = Some(endpoint_ops::history(&self.client).await.unwrap_or_default());
+            }
+            let answers = patchbay_shared::health::register_answers(lines.as_deref().unwrap_or_default(), server_host(&registration.server_uri));
+            let last = answers.last();
+            let report = RegistrationReport { status: registration.status.clone(), code: last.map(|a| a.code), reason: last.map(|a| a.reason.clone()) };
+            self.take(Input::Registration { trunk: registration.endpoint.clone(), report });
+        }
     }
 
     async fn on_live(&mut self, update: LiveUpdate) {
@@ -202,20 +224,14 @@ impl Task {
             LiveUpdate::Contact { contact } => {
                 let Some(trunk) = contact.endpoint.clone().or(contact.aor.clone()) else { return };
                 if !self.ids.contains_key(&trunk) {
-                    return;
+                    self.reconfigure();
                 }
                 let report = ContactReport::of([(contact.status.as_str(), contact.rtt_us.unwrap_or(0))]);
                 self.take(Input::Contact { trunk, report });
             }
-            LiveUpdate::Registration { registration } => self.registration(&registration.name, &registration.status, &registration.server_uri).await,
-            LiveUpdate::Snapshot { state } => {
-                for registration in state.registrations.values() {
-                    let known = self.monitor.health(&registration.name).and_then(|h| h.registration.as_ref()).is_some_and(|r| r.status == registration.status && r.code.is_some());
-                    if !known {
-                        self.registration(&registration.name, &registration.status, &registration.server_uri).await;
-                    }
-                }
-            }
+            LiveUpdate::Registration { registration } => self.registrations(Some(&registration.name)).await,
+            LiveUpdate::Snapshot { state } if !state.registrations.is_empty() => self.registrations(None).await,
+            LiveUpdate::Snapshot { .. } => {}
             LiveUpdate::Endpoint { .. } | LiveUpdate::Connection { .. } | LiveUpdate::Health { .. } => {}
         }
     }
