@@ -264,3 +264,47 @@ pub async fn run(live: Live, client: AmiClient, store: Store) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patchbay_shared::health::Reachability;
+
+    fn change(at_ms: u64) -> Transition {
+        Transition::Reachability { at_ms, from: Reachability::Up, to: Reachability::Down, rtt_ms: None }
+    }
+
+    fn at(t: &Transition) -> u64 {
+        match t {
+            Transition::Reachability { at_ms, .. } | Transition::Registration { at_ms, .. } => *at_ms,
+        }
+    }
+
+    #[test]
+    fn the_stored_history_keeps_the_last_transitions_of_each_trunk_and_its_policy() {
+        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        store
+            .write(|tx| {
+                for i in 0..5 {
+                    record(tx, "a", &change(i), 3)?;
+                }
+                record(tx, "b", &change(9), 3)
+            })
+            .unwrap();
+        let a = store.read(|c| history(c, "a")).unwrap();
+        assert_eq!(a.iter().map(at).collect::<Vec<_>>(), [2, 3, 4], "the oldest go first");
+        assert_eq!(store.read(|c| history(c, "b")).unwrap().len(), 1, "per trunk");
+        assert_eq!(store.read(|c| policy(c, "a")).unwrap(), HealthPolicy::default());
+        let eager = HealthPolicy { down_after_misses: 1, ..HealthPolicy::default() };
+        store.write(|tx| set_policy(tx, "a", &eager)).unwrap();
+        store.write(|tx| set_policy(tx, "a", &eager)).unwrap();
+        assert_eq!(store.read(|c| policy(c, "a")).unwrap(), eager);
+    }
+
+    #[test]
+    fn the_server_host_of_a_registration() {
+        assert_eq!(server_host("sip:127.0.5.14"), "127.0.5.14");
+        assert_eq!(server_host("sip:provider.example:5070;transport=udp"), "provider.example");
+        assert_eq!(server_host("sips:acct@provider.example"), "provider.example");
+    }
+}

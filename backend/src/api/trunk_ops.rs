@@ -299,13 +299,6 @@ mod tests {
     }
 
     #[test]
-    fn the_server_host_of_a_registration() {
-        assert_eq!(server_host("sip:127.0.5.14"), "127.0.5.14");
-        assert_eq!(server_host("sip:provider.example:5070;transport=udp"), "provider.example");
-        assert_eq!(server_host("sips:acct@provider.example"), "provider.example");
-    }
-
-    #[test]
     fn a_qualify_shows_as_a_changed_round_trip_or_status() {
         let before = [contact("sip:a", "Reachable", 1200)];
         assert!(!qualified_since(&before, &before));
