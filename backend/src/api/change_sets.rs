@@ -152,6 +152,20 @@ fn find(conn: &Connection, caller: &Caller, kind: Kind, object_id: &str) -> Resu
     }
 }
 
+/// Each reference that does not resolve among the objects of `tenants`, as
+/// "kind id: error".
+fn unresolved(conn: &Connection, tenants: &[String]) -> Result<BTreeSet<String>, StoreError> {
+    let mut broken = BTreeSet::new();
+    for kind in KINDS {
+        for row in objects::list(conn, *kind, Some(tenants))? {
+            if let Err(ApiError::BadRequest(errors)) = references_resolve(conn, *kind, &row, by_uuid(*kind)) {
+                broken.extend(errors.into_iter().map(|e| format!("{} {}: {e}", kind.as_str().replace('_', " "), row.id)));
+            }
+        }
+    }
+    Ok(broken)
+}
+
 /// `POST /api/patchbay/1.0/change-sets/{id}/rollback` (`{"and_later":
 /// true}` for that change set and every later one): 200 with the new change
 /// set and what it restored, or 409 with each conflict, or 400 with the
@@ -164,6 +178,8 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
         if chosen.is_empty() || chosen.iter().any(|l| !visible(&caller, l.tenant.as_deref())) {
             return Err(ApiError::not_found_key("Change set", "id", &id.to_string()));
         }
+        let touched: Vec<String> = chosen.iter().filter_map(|l| l.tenant.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let broken_before = unresolved(tx, &touched)?;
         let mut conflicts = Vec::new();
         let mut restored = Vec::new();
         let mut tenants = BTreeSet::new();
@@ -211,15 +227,10 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
         if !conflicts.is_empty() {
             return Err(ApiError::BadRequest(conflicts.into_iter().map(|c| format!("{CONFLICT}{c}")).collect()));
         }
-        // Every object of the tenants touched still resolves its references.
-        let mut broken = Vec::new();
-        for kind in KINDS {
-            for row in objects::list(tx, *kind, Some(&tenants.iter().cloned().collect::<Vec<_>>()))? {
-                if let Err(ApiError::BadRequest(errors)) = references_resolve(tx, *kind, &row, by_uuid(*kind)) {
-                    broken.extend(errors.into_iter().map(|e| format!("{} {}: {e}", kind.as_str().replace('_', " "), row.id)));
-                }
-            }
-        }
+        // Every object of the tenants touched still resolves its references
+        // (or was already broken before).
+        let tenants: Vec<String> = tenants.into_iter().collect();
+        let broken: Vec<String> = unresolved(tx, &tenants)?.difference(&broken_before).cloned().collect();
         if !broken.is_empty() {
             return Err(ApiError::BadRequest(broken.into_iter().map(|b| format!("the rollback would break a reference: {b}")).collect()));
         }
