@@ -172,10 +172,26 @@ fn unresolved(conn: &Connection, tenants: &[String]) -> Result<BTreeSet<String>,
 /// references the result would break.
 async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, body: Option<Json<Value>>) -> ApiResult<Response> {
     let and_later = body.as_ref().and_then(|b| b.get("and_later")).and_then(Value::as_bool).unwrap_or(false);
-    let restored = state.store.write(|tx| -> ApiResult<Vec<Value>> {
+    let restored = state.store.write(|tx| roll_back(tx, &caller, id, and_later));
+    let restored = match restored {
+        Ok(restored) => restored,
+        // Changed since: a conflict, not a bad request.
+        Err(ApiError::BadRequest(errors)) if errors.iter().all(|e| e.starts_with(CONFLICT)) => {
+            return Ok((StatusCode::CONFLICT, Json(json!(errors))).into_response());
+        }
+        Err(error) => return Err(error),
+    };
+    state.asterisk.request_apply();
+    Ok(Json(json!({"change_set": caller.change_set, "rolled_back": id, "and_later": and_later, "restored": restored})).into_response())
+}
+
+/// The rollback of change set `id` (and the later ones with `and_later`)
+/// in `tx`, as `caller` (whose change set records it); answers what was
+/// restored. Any error leaves `tx` to be dropped: nothing changes.
+pub fn roll_back(tx: &Connection, caller: &Caller, id: i64, and_later: bool) -> ApiResult<Vec<Value>> {
         let all = lines(tx, id)?;
         let chosen: Vec<&Line> = all.iter().filter(|l| if and_later { l.change_set >= id } else { l.change_set == id }).collect();
-        if chosen.is_empty() || chosen.iter().any(|l| !visible(&caller, l.tenant.as_deref())) {
+        if chosen.is_empty() || chosen.iter().any(|l| !visible(caller, l.tenant.as_deref())) {
             return Err(ApiError::not_found_key("Change set", "id", &id.to_string()));
         }
         let touched: Vec<String> = chosen.iter().filter_map(|l| l.tenant.clone()).collect::<BTreeSet<_>>().into_iter().collect();
@@ -186,7 +202,7 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
         for line in chosen.iter().rev().filter(|l| UNDOABLE.contains(&l.action.as_str())) {
             let Some(kind) = kind_of(&line.kind) else { continue };
             let what = format!("{} {}", line.kind.replace('_', " "), line.object_id);
-            let current = find(tx, &caller, kind, &line.object_id)?;
+            let current = find(tx, caller, kind, &line.object_id)?;
             let now = current.as_ref().map(|row| comparable(&row.body));
             if now != line.after.as_ref().map(comparable) {
                 conflicts.push(format!("{what} changed after this change set: roll back the later change sets first (and_later)"));
@@ -203,7 +219,7 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
                 // It was created: remove it.
                 (None, Some(row)) => {
                     objects::delete(tx, kind, row.id)?;
-                    write_audit(tx, &caller, row.tenant_uuid.as_deref(), "rollback", kind, &line.object_id, Some(&row.body), None)?;
+                    write_audit(tx, caller, row.tenant_uuid.as_deref(), "rollback", kind, &line.object_id, Some(&row.body), None)?;
                 }
                 // It was deleted: put it back under its id (or uuid).
                 (Some(before), None) => {
@@ -214,11 +230,11 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
                     }
                     let row = ObjectRow { id, uuid, tenant_uuid: line.tenant.clone(), body: before.clone() };
                     objects::insert(tx, kind, &row)?;
-                    write_audit(tx, &caller, line.tenant.as_deref(), "rollback", kind, &line.object_id, None, Some(before))?;
+                    write_audit(tx, caller, line.tenant.as_deref(), "rollback", kind, &line.object_id, None, Some(before))?;
                 }
                 (Some(before), Some(row)) => {
                     objects::update_body(tx, kind, row.id, before)?;
-                    write_audit(tx, &caller, row.tenant_uuid.as_deref(), "rollback", kind, &line.object_id, Some(&row.body), Some(before))?;
+                    write_audit(tx, caller, row.tenant_uuid.as_deref(), "rollback", kind, &line.object_id, Some(&row.body), Some(before))?;
                 }
                 (None, None) => continue,
             }
@@ -235,15 +251,104 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
             return Err(ApiError::BadRequest(broken.into_iter().map(|b| format!("the rollback would break a reference: {b}")).collect()));
         }
         Ok(restored)
-    });
-    let restored = match restored {
-        Ok(restored) => restored,
-        // Changed since: a conflict, not a bad request.
-        Err(ApiError::BadRequest(errors)) if errors.iter().all(|e| e.starts_with(CONFLICT)) => {
-            return Ok((StatusCode::CONFLICT, Json(json!(errors))).into_response());
-        }
-        Err(error) => return Err(error),
-    };
-    state.asterisk.request_apply();
-    Ok(Json(json!({"change_set": caller.change_set, "rolled_back": id, "and_later": and_later, "restored": restored})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config_code::master_caller;
+    use crate::api::resource::Spec;
+    use crate::store::{Store, Tenant, people};
+
+    const MASTER: &str = "11111111-1111-1111-1111-111111111111";
+
+    fn spec(kind: Kind, noun: &'static str, path: &'static str) -> Spec {
+        Spec { kind, noun, path, rel: path, by_uuid: false }
+    }
+
+    /// A store with the master tenant and a caller acting in a new change
+    /// set each time it is asked for.
+    fn store() -> Store {
+        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        store
+            .write(|tx| people::insert_tenant(tx, &Tenant { uuid: MASTER.into(), name: "master".into(), slug: "master".into(), parent_uuid: None }))
+            .unwrap();
+        store
+    }
+
+    fn caller(store: &Store) -> Caller {
+        store.read(|c| master_caller(c, "admin")).unwrap()
+    }
+
+    fn body(store: &Store, kind: Kind, id: i64) -> Option<Value> {
+        store.read(|c| objects::get(c, kind, id, None)).unwrap().map(|r| r.body)
+    }
+
+    #[test]
+    fn rolling_back_the_middle_of_three_change_sets_keeps_the_others_and_is_its_own_change_set() {
+        let store = store();
+        let contexts = spec(Kind::Context, "Context", "contexts");
+        let a = json!({"name": "alpha", "label": "A", "type": "internal", "contexts": [], "enabled": true});
+        let b = json!({"name": "beta", "label": "B", "type": "internal", "contexts": [], "enabled": true});
+        // 1: alpha created; 2: alpha relabelled and beta created; 3: beta relabelled.
+        let first = caller(&store);
+        store.write(|tx| contexts.insert(tx, &first, a.clone(), true)).unwrap();
+        let second = caller(&store);
+        store
+            .write(|tx| {
+                let row = contexts.find(tx, &second, "1")?;
+                let mut relabelled = a.clone();
+                relabelled["label"] = json!("A2");
+                contexts.replace(tx, &second, &row, relabelled)?;
+                contexts.insert(tx, &second, b.clone(), true).map(|_| ())
+            })
+            .unwrap();
+        let third = caller(&store);
+        store
+            .write(|tx| {
+                let row = contexts.find(tx, &third, "2")?;
+                let mut relabelled = b.clone();
+                relabelled["label"] = json!("B3");
+                contexts.replace(tx, &third, &row, relabelled)
+            })
+            .unwrap();
+
+        // The middle one touches beta, which the third changed: a conflict,
+        // and nothing moves.
+        let undo = caller(&store);
+        let refused = store.write(|tx| roll_back(tx, &undo, second.change_set, false)).unwrap_err();
+        assert!(matches!(&refused, ApiError::BadRequest(e) if e.iter().all(|m| m.starts_with(CONFLICT)) && e[0].contains("context 2")), "{refused:?}");
+        assert_eq!(body(&store, Kind::Context, 1).unwrap()["label"], "A2");
+
+        // With the later ones: both undone, newest first; the first stays.
+        let restored = store.write(|tx| roll_back(tx, &undo, second.change_set, true)).unwrap();
+        assert_eq!(restored.len(), 3, "{restored:?}");
+        assert_eq!(body(&store, Kind::Context, 1).unwrap()["label"], "A");
+        assert!(body(&store, Kind::Context, 2).is_none(), "beta's creation undone");
+        let own: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1 AND action = 'rollback'", [undo.change_set], |r| r.get(0))).unwrap();
+        assert_eq!(own, 3, "the rollback is a change set of its own");
+        // Undoing the rollback brings beta back as the third left it.
+        let again = caller(&store);
+        store.write(|tx| roll_back(tx, &again, undo.change_set, false)).unwrap();
+        assert_eq!(body(&store, Kind::Context, 2).unwrap()["label"], "B3");
+        assert_eq!(body(&store, Kind::Context, 1).unwrap()["label"], "A2");
+    }
+
+    #[test]
+    fn a_rollback_that_would_leave_a_reference_dangling_is_refused() {
+        let store = store();
+        let contexts = spec(Kind::Context, "Context", "contexts");
+        let making = caller(&store);
+        store.write(|tx| contexts.insert(tx, &making, json!({"name": "inner", "label": "inner", "type": "internal", "contexts": [], "enabled": true}), true)).unwrap();
+        let including = caller(&store);
+        store
+            .write(|tx| contexts.insert(tx, &including, json!({"name": "outer", "label": "outer", "type": "internal", "contexts": [{"id": 1}], "enabled": true}), true))
+            .unwrap();
+        let undo = caller(&store);
+        let refused = store.write(|tx| roll_back(tx, &undo, making.change_set, false)).unwrap_err();
+        assert!(matches!(&refused, ApiError::BadRequest(e) if e[0].contains("would break a reference")), "{refused:?}");
+        assert!(body(&store, Kind::Context, 1).is_some(), "nothing changed");
+        let missing = store.write(|tx| roll_back(tx, &undo, 42, false)).unwrap_err();
+        assert!(matches!(missing, ApiError::NotFound(_)));
+    }
 }
