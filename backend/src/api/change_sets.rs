@@ -293,25 +293,16 @@ mod tests {
         // 1: alpha created; 2: alpha relabelled and beta created; 3: beta relabelled.
         let first = caller(&store);
         store.write(|tx| contexts.insert(tx, &first, a.clone(), true)).unwrap();
+        let relabel = |tx: &Connection, who: &Caller, id: &str, base: &Value, label: &str| -> ApiResult<()> {
+            let row = contexts.find(tx, who, id)?;
+            let mut relabelled = base.clone();
+            relabelled["label"] = json!(label);
+            contexts.replace(tx, who, &row, relabelled)
+        };
         let second = caller(&store);
-        store
-            .write(|tx| {
-                let row = contexts.find(tx, &second, "1")?;
-                let mut relabelled = a.clone();
-                relabelled["label"] = json!("A2");
-                contexts.replace(tx, &second, &row, relabelled)?;
-                contexts.insert(tx, &second, b.clone(), true).map(|_| ())
-            })
-            .unwrap();
+        store.write(|tx| relabel(tx, &second, "1", &a, "A2").and_then(|_| contexts.insert(tx, &second, b.clone(), true).map(|_| ()))).unwrap();
         let third = caller(&store);
-        store
-            .write(|tx| {
-                let row = contexts.find(tx, &third, "2")?;
-                let mut relabelled = b.clone();
-                relabelled["label"] = json!("B3");
-                contexts.replace(tx, &third, &row, relabelled)
-            })
-            .unwrap();
+        store.write(|tx| relabel(tx, &third, "2", &b, "B3")).unwrap();
 
         // The middle one touches beta, which the third changed: a conflict,
         // and nothing moves.
