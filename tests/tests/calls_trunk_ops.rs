@@ -419,8 +419,16 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     let deleted = change_sets_with(&list, "delete", "outcall");
     assert_eq!(deleted.len(), 1, "{list}");
     let rollback = format!("/api/patchbay/1.0/change-sets/{}/rollback", deleted[0]["id"]);
-    let done = server.expect(&t, "POST", &rollback, None, 200).await?;
-    assert_eq!(done["restored"].as_array().map(Vec::len), Some(1), "{done}");
+    // From the audit page's button.
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.click("header.topbar a[href='/audit']").await?;
+    browser.click(&format!("button.rollback[data-change-set='{}']", deleted[0]["id"])).await?;
+    browser.accept_confirm().await?;
+    browser.wait_text(".rollback-result", "Rolled back: 1 object(s) restored.").await?;
+    let errors = browser.page_errors().await?;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await?;
     // Twice is a conflict: the route exists again.
     let (status, conflict) = server.call(&t, "POST", &rollback, None).await?;
     assert_eq!(status, 409, "{conflict}");
@@ -434,6 +442,7 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     let list = server.expect(&t, "GET", "/api/patchbay/1.0/change-sets", None, 200).await?;
     assert_eq!(list["items"][0]["changes"][0]["action"], "rollback", "the rollback is a change set of its own: {list}");
     assert_eq!(list["items"][0]["changes"][0]["kind"], "outcall", "{list}");
+    assert_eq!(list["items"][0]["changes"].as_array().map(Vec::len), Some(1), "{list}");
 
     // Asterisk holds the route again (read back) and a call goes through T1.
     eventually("the route back in Asterisk's dialplan", Duration::from_secs(15), || async {
