@@ -32,7 +32,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Asterisk's default `qualify_timeout` (3 s) and a margin.
 const WINDOW_MS: u64 = 3_600;
 /// How often the watched trunks are read again from the store.
-const RECONFIGURE_EVERY: Duration = Duration::from_secs(5);
+/// (A trunk's first event, or a new registration, looks at once.)
+const RECONFIGURE_EVERY: Duration = Duration::from_secs(10);
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -251,7 +252,9 @@ pub async fn run(live: Live, client: AmiClient, store: Store) {
                 task.act(action).await;
             }
         }
-        let sleep_ms = task.monitor.poll_timeout().map_or(1_000, |at| at.saturating_sub(now_ms()).clamp(10, 1_000));
+        // While Asterisk is away nothing is due: look again each second.
+        let next = task.monitor.poll_timeout().filter(|_| connected);
+        let sleep_ms = next.map_or(1_000, |at| at.saturating_sub(now_ms()).clamp(10, 1_000));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
             _ = reconfigure.tick() => task.reconfigure(),
