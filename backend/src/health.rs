@@ -172,8 +172,7 @@ impl Task {
                 for trunk in trunks {
                     // No OPTIONS to a trunk nobody asked to qualify: Asterisk
                     // would keep no answer anyway (its read says `Unknown`).
-                    let contacts = endpoint_ops::contact_statuses(&self.client, &trunk).await.unwrap_or_default();
-                    if contacts.iter().all(|c| c.status == "NonQualified") {
+                    if !endpoint_ops::is_qualified(&self.client, &trunk).await.unwrap_or(false) {
                         continue;
                     }
                     if let Err(error) = endpoint_ops::qualify(&self.client, &trunk).await {

@@ -81,8 +81,16 @@ async fn a_silent_trunk_goes_down_after_n_misses_and_up_after_m_answers() -> any
         let h = server.expect(&t, "GET", &path, None, 200).await.ok()?;
         (h["reachability"] == "up" && h["last_rtt_ms"].is_number()).then_some(h)
     })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}\nfar end: {:?}", far.received_requests()))?;
+    .await;
+    let up = match up {
+        Ok(up) => up,
+        Err(e) => {
+            let h = server.expect(&t, "GET", &path, None, 200).await?;
+            let mut contacts = ami.command("pjsip show contacts").await.unwrap_or_default();
+            contacts.extend(ami.command("pjsip show aor carrier-a").await.unwrap_or_default());
+            anyhow::bail!("{e}\nhealth: {h}\ncontacts: {contacts:?}\nfar end: {:?}\n{}", far.received_requests(), asterisk.console_tail());
+        }
+    };
     eprintln!("up, round trip {} ms", up["last_rtt_ms"]);
 
     // The far end stops answering.

@@ -56,6 +56,18 @@ pub async fn contact_statuses(client: &AmiClient, endpoint: &str) -> Result<Vec<
         .collect())
 }
 
+/// Whether one of `endpoint`'s AORs has a `qualify_frequency` (its
+/// `AorDetail`'s `QualifyFrequency`): only then does Asterisk keep what an
+/// OPTIONS answered (a contact's status reads `NonQualified` both before
+/// its first qualify and when it is never qualified).
+pub async fn is_qualified(client: &AmiClient, endpoint: &str) -> Result<bool, AmiError> {
+    let answer = client.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", endpoint)).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("AorDetail"))
+        .any(|e| e.get("QualifyFrequency").and_then(|v| v.parse::<u64>().ok()).is_some_and(|f| f > 0)))
+}
+
 /// One outbound registration as `PJSIPShowRegistrationsOutbound` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboundRegistration {
