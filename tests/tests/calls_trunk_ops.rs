@@ -355,7 +355,7 @@ async fn a_refused_registration_shows_the_registrars_code_and_reason() -> anyhow
     let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
     let ami = asterisk.connect_ami().await?;
     let t = server.admin_token().await?;
-    let mut registrar = Sipp::start("registrar-403", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR_IP, 5060, None, 1, &["-aa"])?;
+    let mut registrar = Sipp::start("registrar-403", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR_IP, 5060, None, 100, &["-aa"])?;
     registrar.wait_listening().await?;
     let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
     let sip = server

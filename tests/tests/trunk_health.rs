@@ -139,7 +139,7 @@ async fn a_refused_registration_shows_403_in_the_history_across_a_restart() -> a
     let asterisk = AsteriskInstance::start("health-register", PBX, 16411).await?;
     let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
     let t = server.admin_token().await?;
-    let mut registrar = Sipp::start("health-registrar", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR, 5060, None, 1, &["-aa"])?;
+    let mut registrar = Sipp::start("health-registrar", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR, 5060, None, 100, &["-aa"])?;
     registrar.wait_listening().await?;
     let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
     let sip = server
