@@ -369,8 +369,10 @@ impl Monitor {
         Monitor { trunks: Default::default(), window_ms }
     }
 
-    /// The trunks to watch and their policies: new ones get an OPTIONS at
-    /// once, gone ones are forgotten, a shorter interval takes effect now.
+    /// The trunks to watch and their policies: new ones get their first
+    /// OPTIONS one interval later (Asterisk qualifies a new contact itself,
+    /// and its `ContactStatus` counts meanwhile), gone ones are forgotten, a
+    /// shorter interval takes effect now.
     pub fn configure(&mut self, now: u64, trunks: impl IntoIterator<Item = (String, HealthPolicy)>) {
         let mut kept = std::collections::BTreeMap::new();
         for (name, policy) in trunks {
@@ -382,7 +384,7 @@ impl Monitor {
                     watched.policy = policy;
                     watched
                 }
-                None => Watched { policy, health: TrunkHealth::default(), phase: Phase::Idle { next_at: now } },
+                None => Watched { policy, health: TrunkHealth::default(), phase: Phase::Idle { next_at: now + policy.probe_every_ms } },
             };
             kept.insert(name, watched);
         }
@@ -522,14 +524,16 @@ mod monitor_tests {
     fn options_go_out_every_interval_and_are_read_after_the_window() {
         let mut m = Monitor::new(WINDOW);
         m.configure(0, [("t1".to_string(), policy())]);
-        assert_eq!(m.poll_action(0), Some(Action::Qualify(vec!["t1".into()])));
-        assert_eq!(m.poll_action(0), None);
-        assert_eq!(m.poll_timeout(), Some(WINDOW));
-        assert_eq!(m.poll_action(WINDOW), Some(Action::Read(vec!["t1".into()])));
+        assert_eq!(m.poll_action(0), None, "a new trunk waits one interval");
+        assert_eq!(m.poll_timeout(), Some(10_000));
+        assert_eq!(m.poll_action(10_000), Some(Action::Qualify(vec!["t1".into()])));
+        assert_eq!(m.poll_action(10_000), None);
+        assert_eq!(m.poll_timeout(), Some(10_000 + WINDOW));
+        assert_eq!(m.poll_action(10_000 + WINDOW), Some(Action::Read(vec!["t1".into()])));
         assert_eq!(m.poll_timeout(), None, "waiting for the read");
-        let up = m.handle(WINDOW, Input::Read { trunk: "t1".into(), report: reachable(3.5) });
+        let up = m.handle(10_000 + WINDOW, Input::Read { trunk: "t1".into(), report: reachable(3.5) });
         assert!(matches!(up, Some((_, Transition::Reachability { to: Reachability::Up, rtt_ms: Some(_), .. }))), "{up:?}");
-        assert_eq!(m.poll_timeout(), Some(10_000), "the next OPTIONS one interval after the last");
+        assert_eq!(m.poll_timeout(), Some(20_000), "the next OPTIONS one interval after the last");
     }
 
     #[test]
@@ -546,9 +550,9 @@ mod monitor_tests {
                 Transition::Registration { .. } => None,
             })
             .collect();
-        // Reads at 4, 14, 24 s answered; 34, 44, 54 s missed (down at the
+        // Reads at 14, 24 s answered; 34, 44, 54 s missed (down at the
         // third); 64 s missed; 74 s and 84 s answered (up at the second).
-        assert_eq!(states, [(4_000, Reachability::Up), (54_000, Reachability::Down), (84_000, Reachability::Up)]);
+        assert_eq!(states, [(14_000, Reachability::Up), (54_000, Reachability::Down), (84_000, Reachability::Up)]);
         let health = m.health("t1").unwrap();
         assert_eq!(health.last_rtt_ms, Some(2.0));
         assert_eq!(health.samples.iter().filter(|s| s.rtt_ms.is_none()).count(), 4);
@@ -559,16 +563,16 @@ mod monitor_tests {
         let mut m = Monitor::new(WINDOW);
         let eager = HealthPolicy { down_after_misses: 2, ..policy() };
         m.configure(0, [("t1".to_string(), eager)]);
-        assert!(matches!(m.poll_action(0), Some(Action::Qualify(_))));
-        // Asterisk's event at 3 s settles this OPTIONS: no read follows.
-        assert!(m.handle(3_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unreachable }).is_none());
-        assert_eq!(m.poll_timeout(), Some(10_000));
-        assert!(m.handle(3_100, Input::Read { trunk: "t1".into(), report: ContactReport::Unreachable }).is_none(), "a late read is ignored");
+        assert!(matches!(m.poll_action(10_000), Some(Action::Qualify(_))));
+        // Asterisk's event at 13 s settles this OPTIONS: no read follows.
+        assert!(m.handle(13_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unreachable }).is_none());
+        assert_eq!(m.poll_timeout(), Some(20_000));
+        assert!(m.handle(13_100, Input::Read { trunk: "t1".into(), report: ContactReport::Unreachable }).is_none(), "a late read is ignored");
         // An event between two OPTIONS (Asterisk's own qualify): the second miss.
-        let down = m.handle(6_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unreachable });
+        let down = m.handle(16_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unreachable });
         assert!(matches!(down, Some((_, Transition::Reachability { to: Reachability::Down, .. }))), "{down:?}");
         // Not qualified says nothing.
-        assert!(m.handle(7_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unknown }).is_none());
+        assert!(m.handle(17_000, Input::Contact { trunk: "t1".into(), report: ContactReport::Unknown }).is_none());
         assert_eq!(m.health("t1").unwrap().reachability, Reachability::Down);
     }
 
@@ -576,13 +580,13 @@ mod monitor_tests {
     fn trunks_come_and_go_and_keep_their_state() {
         let mut m = Monitor::new(WINDOW);
         m.configure(0, [("a".to_string(), policy()), ("b".to_string(), policy())]);
-        assert_eq!(m.poll_action(0), Some(Action::Qualify(vec!["a".into(), "b".into()])));
-        m.handle(1_000, Input::Contact { trunk: "a".into(), report: reachable(1.0) });
-        m.configure(2_000, [("a".to_string(), HealthPolicy { probe_every_ms: 5_000, ..policy() })]);
+        assert_eq!(m.poll_action(10_000), Some(Action::Qualify(vec!["a".into(), "b".into()])));
+        m.handle(11_000, Input::Contact { trunk: "a".into(), report: reachable(1.0) });
+        m.configure(12_000, [("a".to_string(), HealthPolicy { probe_every_ms: 5_000, ..policy() })]);
         assert_eq!(m.trunks().collect::<Vec<_>>(), ["a"]);
         assert_eq!(m.health("a").unwrap().reachability, Reachability::Up);
-        assert_eq!(m.poll_timeout(), Some(7_000), "a shorter interval now");
-        assert!(m.handle(3_000, Input::Read { trunk: "b".into(), report: reachable(1.0) }).is_none(), "a forgotten trunk");
+        assert_eq!(m.poll_timeout(), Some(17_000), "a shorter interval now");
+        assert!(m.handle(13_000, Input::Read { trunk: "b".into(), report: reachable(1.0) }).is_none(), "a forgotten trunk");
     }
 
     #[test]
