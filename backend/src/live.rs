@@ -28,6 +28,8 @@ pub struct LiveState {
     /// By contact URI (with its AOR).
     pub contacts: BTreeMap<String, Contact>,
     pub endpoints: BTreeMap<String, EndpointState>,
+    /// Each SIP trunk's health (`crate::health`), by endpoint name.
+    pub health: BTreeMap<String, TrunkHealthView>,
     /// Unix time in milliseconds of the last change.
     pub updated_at_ms: u64,
 }
@@ -66,6 +68,17 @@ pub struct Contact {
     pub at_ms: u64,
 }
 
+/// A trunk's health as the API and the browser see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrunkHealthView {
+    /// The trunk's PJSIP endpoint name.
+    pub name: String,
+    pub trunk_id: i64,
+    pub policy: patchbay_shared::health::HealthPolicy,
+    #[serde(flatten)]
+    pub health: patchbay_shared::health::TrunkHealth,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EndpointState {
     pub name: String,
@@ -85,6 +98,7 @@ impl LiveState {
             registrations: self.registrations.iter().filter(|(name, _)| names.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
             contacts: self.contacts.iter().filter(|(_, contact)| contact.concerns(names)).map(|(k, v)| (k.clone(), v.clone())).collect(),
             endpoints: self.endpoints.iter().filter(|(name, _)| names.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            health: self.health.iter().filter(|(name, _)| names.contains(*name)).map(|(k, v)| (k.clone(), v.clone())).collect(),
             updated_at_ms: self.updated_at_ms,
         }
     }
@@ -104,6 +118,7 @@ pub enum LiveUpdate {
     Registration { registration: Registration },
     Contact { contact: Contact },
     Endpoint { endpoint: EndpointState },
+    Health { health: Box<TrunkHealthView> },
     Connection { connected: bool },
 }
 
@@ -116,6 +131,7 @@ impl LiveUpdate {
             LiveUpdate::Registration { registration } => names.contains(&registration.name).then_some(LiveUpdate::Registration { registration }),
             LiveUpdate::Contact { contact } => contact.concerns(names).then_some(LiveUpdate::Contact { contact }),
             LiveUpdate::Endpoint { endpoint } => names.contains(&endpoint.name).then_some(LiveUpdate::Endpoint { endpoint }),
+            LiveUpdate::Health { health } => names.contains(&health.name).then_some(LiveUpdate::Health { health }),
             LiveUpdate::Connection { connected } => Some(LiveUpdate::Connection { connected }),
         }
     }
@@ -126,6 +142,7 @@ impl LiveUpdate {
             LiveUpdate::Registration { registration } => Some(&registration.name),
             LiveUpdate::Contact { contact } => contact.endpoint.as_deref().or(contact.aor.as_deref()),
             LiveUpdate::Endpoint { endpoint } => Some(&endpoint.name),
+            LiveUpdate::Health { health } => Some(&health.name),
             LiveUpdate::Snapshot { .. } | LiveUpdate::Connection { .. } => None,
         }
     }
@@ -134,6 +151,8 @@ impl LiveUpdate {
 struct Inner {
     state: Mutex<LiveState>,
     updates: broadcast::Sender<LiveUpdate>,
+    /// Told when a trunk's health settings change.
+    health_settings: Arc<tokio::sync::Notify>,
 }
 
 /// Cheap handle on the live state.
@@ -143,7 +162,7 @@ pub struct Live(Arc<Inner>);
 impl Default for Live {
     fn default() -> Self {
         let (updates, _) = broadcast::channel(UPDATES_BUFFER);
-        Live(Arc::new(Inner { state: Mutex::default(), updates }))
+        Live(Arc::new(Inner { state: Mutex::default(), updates, health_settings: Arc::default() }))
     }
 }
 
@@ -161,6 +180,24 @@ impl Live {
         let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         state.updated_at_ms = now_ms();
         change(&mut state)
+    }
+
+    /// A trunk's health changed: kept and pushed.
+    pub fn set_health(&self, view: TrunkHealthView) {
+        self.change(|state| state.health.insert(view.name.clone(), view.clone()));
+        self.publish(LiveUpdate::Health { health: Box::new(view) });
+    }
+
+    /// Trunks no longer watched.
+    pub fn forget_health(&self, names: &[String]) {
+        if !names.is_empty() {
+            self.change(|state| state.health.retain(|name, _| !names.contains(name)));
+        }
+    }
+
+    /// Notified when health settings change (the health task waits on it).
+    pub fn health_settings(&self) -> Arc<tokio::sync::Notify> {
+        self.0.health_settings.clone()
     }
 
     fn publish(&self, update: LiveUpdate) {

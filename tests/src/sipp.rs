@@ -444,18 +444,24 @@ pub mod scenarios {
     }
 
     /// A registrar refusing every REGISTER with `code reason`, in a loop
-    /// (the retries share one Call-ID: one sipp call).
+    /// (the retries share one Call-ID: one sipp call), and answering 200 to
+    /// an OPTIONS (each its own call: Patchbay's health probes and
+    /// Asterisk's qualify of a registering trunk). Run it for a few calls.
     pub fn registrar_refusing(code: u16, reason: &str) -> String {
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="registrar: {code} {reason}, forever">
+      <recv request="OPTIONS" optional="true" next="options" />
       <label id="next" />
       <recv request="REGISTER" />
       {reply}
       <nop next="next" />
+      <label id="options" />
+      {ok}
     </scenario>
     "#,
-            reply = reply(code, reason)
+            reply = reply(code, reason),
+            ok = reply(200, "OK")
         )
     }
 

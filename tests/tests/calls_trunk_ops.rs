@@ -14,7 +14,13 @@
 //! - A registrar answering 403: the trunk's registration shows `Rejected`
 //!   with 403 Forbidden, read from PJSIP's message history.
 //!
-//! Loopback 127.0.5.1–.14, AMI ports 16400–16403.
+//! - Change sets and rollback: three change sets, the middle one deleting
+//!   the route; its rollback brings the route back (read back from
+//!   Asterisk's dialplan) and calls work again, the others stay, and the
+//!   rollback is a change set of its own; one that would break a reference
+//!   is refused.
+//!
+//! Loopback 127.0.5.1–.18, AMI ports 16400–16404.
 
 use std::time::{Duration, Instant};
 
@@ -349,7 +355,7 @@ async fn a_refused_registration_shows_the_registrars_code_and_reason() -> anyhow
     let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
     let ami = asterisk.connect_ami().await?;
     let t = server.admin_token().await?;
-    let mut registrar = Sipp::start("registrar-403", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR_IP, 5060, None, 1, &["-aa"])?;
+    let mut registrar = Sipp::start("registrar-403", Scenario::Xml(&registrar_refusing(403, "Forbidden")), REGISTRAR_IP, 5060, None, 100, &["-aa"])?;
     registrar.wait_listening().await?;
     let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": "from-extern"})), 201).await?;
     let sip = server
@@ -378,5 +384,85 @@ async fn a_refused_registration_shows_the_registrars_code_and_reason() -> anyhow
     assert_eq!(first["last_reason"], "Forbidden", "{shown}");
     assert_eq!(first["server_uri"], format!("sip:{REGISTRAR_IP}"), "{shown}");
     assert!(registrar.received_requests().iter().any(|r| r.starts_with("REGISTER ")), "{:?}", registrar.received_requests());
+    Ok(())
+}
+
+/// The change sets whose first change is `action` on `kind`, newest first.
+fn change_sets_with(list: &Value, action: &str, kind: &str) -> Vec<Value> {
+    list["items"].as_array().cloned().unwrap_or_default().into_iter().filter(|cs| cs["changes"][0]["action"] == action && cs["changes"][0]["kind"] == kind).collect()
+}
+
+#[tokio::test]
+async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> anyhow::Result<()> {
+    let at = Addresses { pbx: "127.0.5.15", t1: "127.0.5.16", t2: "127.0.5.17", phone: "127.0.5.18" };
+    let (asterisk, server, t, outcall, t1_id, _) = two_carriers("trunk-rollback", &at, 16404).await?;
+    let ami = asterisk.connect_ami().await?;
+    let endpoint_of = |trunk: &Value| trunk["endpoint_sip"]["uuid"].as_str().unwrap_or_default().to_owned();
+    let a = endpoint_of(&server.expect(&t, "GET", &format!("{API}/trunks/{t1_id}"), None, 200).await?);
+    let b = endpoint_of(&server.expect(&t, "GET", &format!("{API}/trunks/{}", t1_id + 1), None, 200).await?);
+
+    // Three change sets: a label, the route deleted by mistake, a label.
+    server.expect(&t, "PUT", &format!("{API}/endpoints/sip/{b}"), Some(json!({"label": "carrier B, renamed"})), 204).await?;
+    server.expect(&t, "DELETE", &format!("{API}/outcalls/{outcall}"), None, 204).await?;
+    eventually("the route gone from Asterisk's dialplan", Duration::from_secs(15), || async {
+        let lines = ami.command("dialplan show pb-outcall-1").await.unwrap_or_default();
+        (!lines.iter().any(|l| l.contains("HangupCauseClear"))).then_some(())
+    })
+    .await?;
+    server.expect(&t, "PUT", &format!("{API}/endpoints/sip/{a}"), Some(json!({"label": "carrier A, renamed"})), 204).await?;
+    let (_t1, t2) = call_through("rollback-no-route", &at, &asterisk, None, Scenario::Xml(&phone_expecting(404)), "4185550500").await?;
+    assert_t2_untouched(&t2, "a call without a route").await;
+    drop((_t1, t2));
+
+    // Roll back the middle one.
+    let list = server.expect(&t, "GET", "/api/patchbay/1.0/change-sets", None, 200).await?;
+    let deleted = change_sets_with(&list, "delete", "outcall");
+    assert_eq!(deleted.len(), 1, "{list}");
+    let rollback = format!("/api/patchbay/1.0/change-sets/{}/rollback", deleted[0]["id"]);
+    // From the audit page's button.
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.click("header.topbar a[href='/audit']").await?;
+    browser.click(&format!("button.rollback[data-change-set='{}']", deleted[0]["id"])).await?;
+    browser.accept_confirm().await?;
+    browser.wait_text(".rollback-result", "Rolled back: 1 object(s) restored.").await?;
+    let errors = browser.page_errors().await?;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await?;
+    // Twice is a conflict: the route exists again.
+    let (status, conflict) = server.call(&t, "POST", &rollback, None).await?;
+    assert_eq!(status, 409, "{conflict}");
+
+    // The route is back as it was; the other two change sets stay.
+    let route = server.expect(&t, "GET", &format!("{API}/outcalls/{outcall}"), None, 200).await?;
+    assert_eq!(route["name"], "carriers", "{route}");
+    assert_eq!(route["trunks"].as_array().map(Vec::len), Some(2), "{route}");
+    assert_eq!(server.expect(&t, "GET", &format!("{API}/endpoints/sip/{a}"), None, 200).await?["label"], "carrier A, renamed");
+    assert_eq!(server.expect(&t, "GET", &format!("{API}/endpoints/sip/{b}"), None, 200).await?["label"], "carrier B, renamed");
+    let list = server.expect(&t, "GET", "/api/patchbay/1.0/change-sets", None, 200).await?;
+    assert_eq!(list["items"][0]["changes"][0]["action"], "rollback", "the rollback is a change set of its own: {list}");
+    assert_eq!(list["items"][0]["changes"][0]["kind"], "outcall", "{list}");
+    assert_eq!(list["items"][0]["changes"].as_array().map(Vec::len), Some(1), "{list}");
+
+    // Asterisk holds the route again (read back) and a call goes through T1.
+    eventually("the route back in Asterisk's dialplan", Duration::from_secs(15), || async {
+        let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
+        lines.iter().any(|l| l.contains("HangupCauseClear")).then_some(())
+    })
+    .await?;
+    let (mut t1, t2) = call_through("rollback-route-back", &at, &asterisk, None, Scenario::BuiltIn("uac"), "4185550501").await?;
+    t1.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&t1).len(), 1, "{:?}", t1.received_requests());
+    assert_t2_untouched(&t2, "a call answered on T1").await;
+
+    // Rolling back the creation of the route's pattern would leave the
+    // route pointing at nothing: refused, and nothing changes.
+    let created: Vec<Value> = change_sets_with(&list, "create", "extension").into_iter().filter(|cs| cs["changes"][0]["after"]["exten"] == "_418.").collect();
+    assert_eq!(created.len(), 1, "{list}");
+    let (status, refused) = server.call(&t, "POST", &format!("/api/patchbay/1.0/change-sets/{}/rollback", created[0]["id"]), None).await?;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("would break a reference"), "{refused}");
+    let extensions = server.expect(&t, "GET", &format!("{API}/extensions"), None, 200).await?;
+    assert!(extensions.to_string().contains("_418."), "{extensions}");
     Ok(())
 }

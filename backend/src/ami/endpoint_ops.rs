@@ -56,6 +56,18 @@ pub async fn contact_statuses(client: &AmiClient, endpoint: &str) -> Result<Vec<
         .collect())
 }
 
+/// Whether one of `endpoint`'s AORs has a `qualify_frequency` (its
+/// `AorDetail`'s `QualifyFrequency`): only then does Asterisk keep what an
+/// OPTIONS answered (a contact's status reads `NonQualified` both before
+/// its first qualify and when it is never qualified).
+pub async fn is_qualified(client: &AmiClient, endpoint: &str) -> Result<bool, AmiError> {
+    let answer = client.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", endpoint)).await?;
+    Ok(answer
+        .items()
+        .filter(|e| e.event_name() == Some("AorDetail"))
+        .any(|e| e.get("QualifyFrequency").and_then(|v| v.parse::<u64>().ok()).is_some_and(|f| f > 0)))
+}
+
 /// One outbound registration as `PJSIPShowRegistrationsOutbound` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboundRegistration {
@@ -65,19 +77,33 @@ pub struct OutboundRegistration {
     pub server_uri: String,
     /// `Registered`, `Rejected`, `Unregistered`...
     pub status: String,
+    /// The endpoint it registers for (may differ from `name`).
+    pub endpoint: String,
 }
 
 /// The outbound registrations whose `endpoint` is `endpoint` (the
 /// registration `Registry` events carry no SIP code: see [`history`]).
 pub async fn registrations_of(client: &AmiClient, endpoint: &str) -> Result<Vec<OutboundRegistration>, AmiError> {
-    let answer = client.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await?;
+    Ok(outbound_registrations(client).await?.into_iter().filter(|r| r.endpoint == endpoint).collect())
+}
+
+/// Every outbound registration (`PJSIPShowRegistrationsOutbound`; its
+/// `AuthDetail` items, which hold passwords, are not read). None is an
+/// empty list (Asterisk answers an error then).
+pub async fn outbound_registrations(client: &AmiClient) -> Result<Vec<OutboundRegistration>, AmiError> {
+    let answer = match client.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await {
+        Ok(answer) => answer,
+        Err(AmiError::ActionFailed { .. }) => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
     Ok(answer
         .items()
-        .filter(|e| e.event_name() == Some("OutboundRegistrationDetail") && e.get("Endpoint") == Some(endpoint))
+        .filter(|e| e.event_name() == Some("OutboundRegistrationDetail"))
         .map(|e| OutboundRegistration {
             name: e.get("ObjectName").unwrap_or_default().to_owned(),
             server_uri: e.get("ServerUri").unwrap_or_default().to_owned(),
             status: e.get("Status").unwrap_or_default().to_owned(),
+            endpoint: e.get("Endpoint").unwrap_or_default().to_owned(),
         })
         .collect())
 }

@@ -103,19 +103,19 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
     let master = caller.is_master() && caller.tenant_uuid == caller.account.tenant_uuid;
     state.store.read(|conn| {
         let mut stmt = conn
-            .prepare("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after FROM audit ORDER BY id DESC")
+            .prepare("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after, change_set FROM audit ORDER BY id DESC")
             .map_err(crate::store::StoreError::from)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?,
+                    r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?, r.get::<_, Option<i64>>(9)?,
                 ))
             })
             .map_err(crate::store::StoreError::from)?;
         let mut items = Vec::new();
         for row in rows {
-            let (id, at, account, tenant, action, row_kind, object_id, before, after) = row.map_err(crate::store::StoreError::from)?;
+            let (id, at, account, tenant, action, row_kind, object_id, before, after, change_set) = row.map_err(crate::store::StoreError::from)?;
             let visible = match &tenant {
                 Some(t) => caller.visible.contains(t),
                 None => master,
@@ -127,7 +127,7 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
             let (before, after) = (parse(before), parse(after));
             let object_name = audit_name(conn, &row_kind, &object_id, after.as_ref().or(before.as_ref()));
             items.push(json!({"id": id, "at": at, "account": account, "tenant_uuid": tenant, "action": action, "kind": row_kind,
-                              "object_id": object_id, "object_name": object_name, "before": before, "after": after}));
+                              "object_id": object_id, "object_name": object_name, "before": before, "after": after, "change_set": change_set}));
         }
         let total = items.len();
         let page: Vec<Value> = items.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize).collect();

@@ -275,6 +275,25 @@ pub struct Caller {
     pub tenant_uuid: String,
     /// Every tenant this caller may read or change one object of.
     pub visible: Vec<String>,
+    /// The change set this request's writes belong to (each audit line
+    /// carries it; a rollback undoes one change set as a whole).
+    pub change_set: i64,
+}
+
+/// A new change-set number: microseconds since the epoch, strictly
+/// increasing within this process (so unique across restarts too).
+pub fn new_change_set() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 impl Caller {
@@ -305,7 +324,7 @@ impl Caller {
             };
             // A master acting for a sub-tenant sees that sub-tenant (and not its siblings).
             let visible = if tenant_uuid == account.tenant_uuid { visible } else { vec![tenant_uuid.clone()] };
-            Ok(Caller { account, tenant_uuid, visible })
+            Ok(Caller { account, tenant_uuid, visible, change_set: new_change_set() })
         })
     }
 }

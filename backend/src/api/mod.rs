@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod change_sets;
 pub mod contexts;
 pub mod csv_io;
 pub mod docs;

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/doctor", get(doctor))
         .route("/csv/{kind}", get(super::csv_io::export).post(super::csv_io::import_csv))
         .merge(super::trunk_ops::routes())
+        .merge(super::change_sets::routes())
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own

@@ -181,7 +181,7 @@ pub fn write_audit(
 ) -> Result<(), crate::store::StoreError> {
     let (before, after) = crate::secrets::for_audit(before, after);
     conn.execute(
-        "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after, change_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         rusqlite::params![
             now_unix(),
             caller.account.username,
@@ -191,6 +191,7 @@ pub fn write_audit(
             object_id,
             before.map(|value| value.to_string()),
             after.map(|value| value.to_string()),
+            caller.change_set,
         ],
     )?;
     Ok(())

@@ -11,6 +11,8 @@ use super::trunks::{TRUNK, sip_uuid};
 use crate::ami::endpoint_ops::{self, ContactStatus};
 use crate::ami::{AmiClient, AmiError};
 use crate::api::AppState;
+use crate::health::server_host;
+use patchbay_shared::health::{HealthPolicy, TrunkHealth};
 use crate::store::{Kind, objects};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/trunks/{id}/test-call", post(test_call))
         .route("/trunks/{id}/registration", get(registration))
         .route("/outcalls/{id}/emergency-test", post(emergency_test))
+        .route("/trunks/{id}/health", get(health).put(set_health))
 }
 
 /// `POST …/outcalls/{id}/emergency-test`: the test mode of an emergency
@@ -145,14 +148,6 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "maintenance": held, "elapsed_ms": elapsed_ms})).into_response())
 }
 
-/// The host of a registration's `ServerUri` (`sip:host:port;…`).
-fn server_host(uri: &str) -> &str {
-    let rest = uri.strip_prefix("sips:").or_else(|| uri.strip_prefix("sip:")).unwrap_or(uri);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let rest = rest.split([';', '>']).next().unwrap_or(rest);
-    rest.rsplit_once(':').map_or(rest, |(host, _)| host)
-}
-
 /// `GET …/trunks/{id}/registration`: each outbound registration of the
 /// trunk with its status and the SIP code and reason of the registrar's
 /// last answer, from PJSIP's message history. When the history holds no
@@ -202,6 +197,60 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "registrations": shown, "elapsed_ms": elapsed_ms})).into_response())
+}
+
+/// `GET …/trunks/{id}/health`: reachability (with hysteresis) and round
+/// trip, the registration with the registrar's last SIP code, the
+/// transitions (kept across restarts) and the last OPTIONS outcomes, as the
+/// health task holds them; from the stored history alone while no Asterisk
+/// is connected.
+async fn health(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let trunk = sip_trunk(&state, &caller, &id)?;
+    if let Some(view) = state.asterisk.live().snapshot().health.remove(&trunk.endpoint) {
+        return Ok(Json(json!(view)).into_response());
+    }
+    let (policy, history) = state.store.read(|conn| -> Result<_, crate::store::StoreError> {
+        Ok((crate::health::policy(conn, &trunk.endpoint)?, crate::health::history(conn, &trunk.endpoint)?))
+    })?;
+    let view = crate::live::TrunkHealthView { name: trunk.endpoint, trunk_id: trunk.id, policy, health: TrunkHealth::restored(history, &policy) };
+    Ok(Json(json!(view)).into_response())
+}
+
+/// `PUT …/trunks/{id}/health` with any of `down_after_misses`,
+/// `up_after_answers`, `probe_every_s`, `history_len`: the trunk's health
+/// thresholds (the others keep their value); answers the policy in force.
+async fn set_health(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Value>) -> ApiResult<Response> {
+    let trunk = sip_trunk(&state, &caller, &id)?;
+    let mut policy: HealthPolicy = state.store.read(|conn| crate::health::policy(conn, &trunk.endpoint))?;
+    let mut errors = Vec::new();
+    let mut number = |field: &str, low: u64, high: u64| -> Option<u64> {
+        let value = body.get(field)?;
+        match value.as_u64().filter(|n| (low..=high).contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                errors.push(format!("Input Error - {field}: ['Must be a whole number from {low} to {high}.']"));
+                None
+            }
+        }
+    };
+    if let Some(n) = number("down_after_misses", 1, 100) {
+        policy.down_after_misses = n as u32;
+    }
+    if let Some(n) = number("up_after_answers", 1, 100) {
+        policy.up_after_answers = n as u32;
+    }
+    if let Some(n) = number("probe_every_s", 1, 3600) {
+        policy.probe_every_ms = n * 1000;
+    }
+    if let Some(n) = number("history_len", 1, 1000) {
+        policy.history_len = n as usize;
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::BadRequest(errors));
+    }
+    state.store.write(|tx| crate::health::set_policy(tx, &trunk.endpoint, &policy))?;
+    state.asterisk.live().health_settings().notify_one();
+    Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "policy": policy})).into_response())
 }
 
 /// Whether `after` shows an OPTIONS answered or given up on since `before`:
@@ -279,13 +328,6 @@ mod tests {
 
     fn contact(uri: &str, status: &str, rtt: u64) -> ContactStatus {
         ContactStatus { uri: uri.into(), status: status.into(), roundtrip_usec: rtt }
-    }
-
-    #[test]
-    fn the_server_host_of_a_registration() {
-        assert_eq!(server_host("sip:127.0.5.14"), "127.0.5.14");
-        assert_eq!(server_host("sip:provider.example:5070;transport=udp"), "provider.example");
-        assert_eq!(server_host("sips:acct@provider.example"), "provider.example");
     }
 
     #[test]

@@ -374,6 +374,7 @@ pub fn master_caller(conn: &Connection, account: &str) -> Result<Caller, StoreEr
         },
         tenant_uuid: master,
         visible: tenants.into_iter().map(|t| t.uuid).collect(),
+        change_set: crate::api::auth::new_change_set(),
     })
 }
 

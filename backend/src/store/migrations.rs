@@ -352,6 +352,27 @@ CREATE TRIGGER revision_kazoo_connectivity_insert AFTER INSERT ON kazoo_connecti
 CREATE TRIGGER revision_kazoo_connectivity_update AFTER UPDATE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 CREATE TRIGGER revision_kazoo_connectivity_delete AFTER DELETE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
+),
+// Trunk health (`crate::health`): each trunk's transitions (bounded per
+// trunk by its policy) and its thresholds, by PJSIP endpoint name; and the
+// change set of each audit line (the writes of one request), which a
+// rollback undoes together (`api::change_sets`).
+M::up(
+    r#"
+CREATE TABLE trunk_health (
+    id         INTEGER PRIMARY KEY,
+    endpoint   TEXT NOT NULL,
+    at_ms      INTEGER NOT NULL,
+    transition TEXT NOT NULL CHECK (json_valid(transition))
+);
+CREATE INDEX trunk_health_by_endpoint ON trunk_health(endpoint, id);
+CREATE TABLE trunk_health_policy (
+    endpoint TEXT PRIMARY KEY,
+    policy   TEXT NOT NULL CHECK (json_valid(policy))
+);
+ALTER TABLE audit ADD COLUMN change_set INTEGER;
+CREATE INDEX audit_by_change_set ON audit(change_set);
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

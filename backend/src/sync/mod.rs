@@ -215,6 +215,7 @@ impl AsteriskLink {
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
         tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake));
+        tokio::spawn(crate::health::run(live.clone(), client.clone(), store.clone()));
         tokio::spawn(run(link.clone(), client.clone(), store, woken, reloaded));
         tokio::spawn(crate::live::run(live, client));
         Ok(link)

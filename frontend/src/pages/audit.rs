@@ -1,5 +1,9 @@
 //! The audit log: who changed what, when, with the object before and after
-//! (only the tenants the account may see; the API filters).
+//! (only the tenants the account may see; the API filters). Each line
+//! belongs to a change set (the writes of one request); "Roll back" undoes
+//! that whole change set (`POST …/change-sets/{id}/rollback`), which is
+//! refused when a later change touched the same objects or a reference
+//! would break, and appears here as a change set of its own.
 
 use crate::api;
 use crate::app::{DataVersion, Session};
@@ -57,6 +61,20 @@ pub fn AuditPage() -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let page = RwSignal::new(0u64);
+    let rollback_note = RwSignal::new(None::<Result<String, String>>);
+    let rollback = move |change_set: i64, what: String| {
+        if !crate::ui::confirm(&format!("Roll back the change set of \"{what}\" (every change made with it)?")) {
+            return;
+        }
+        spawn_local(async move {
+            let answer = api::send(&session.token(), "POST", &format!("/api/patchbay/1.0/change-sets/{change_set}/rollback"), &serde_json::json!({})).await;
+            rollback_note.try_set(Some(match answer {
+                Ok(a) => Ok(format!("Rolled back: {} object(s) restored.", a["restored"].as_array().map_or(0, Vec::len))),
+                Err(failure) => Err(crate::ui::humanize(&failure.0)),
+            }));
+            version.bump();
+        });
+    };
     Effect::new(move |_| {
         version.0.track();
         let kind = kind.get();
@@ -86,6 +104,10 @@ pub fn AuditPage() -> impl IntoView {
                 </select>
             </label>
             <p class="error" role="alert">{move || error.get()}</p>
+            {move || rollback_note.get().map(|note| match note {
+                Ok(text) => view! { <p class="rollback-result" role="status">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="rollback-result error" role="alert">{text}</p> }.into_any(),
+            })}
             <div class="pager">
                 <button type="button" class="small prev" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Newer"</button>
                 <span class="muted page-info">{move || {
@@ -95,7 +117,7 @@ pub fn AuditPage() -> impl IntoView {
                 <button type="button" class="small next" disabled=move || { (page.get() + 1) * PAGE >= total.get() } on:click=move |_| page.update(|p| *p += 1)>"Older →"</button>
             </div>
             <table class="audit-log">
-                <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th></tr></thead>
+                <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th><th></th></tr></thead>
                 <tbody>
                     <For each=move || items.get() key=|item| item["id"].as_i64() let:item>
                         {
@@ -103,6 +125,8 @@ pub fn AuditPage() -> impl IntoView {
                             let object = item["object_name"].as_str().map(str::to_string)
                                 .unwrap_or_else(|| format!("#{}", item["object_id"].as_str().map(str::to_string).unwrap_or_else(|| item["object_id"].to_string())));
                             let what = format!("{} {} {object}", item["action"].as_str().unwrap_or(""), item["kind"].as_str().unwrap_or("").replace('_', " "));
+                            let change_set = item["change_set"].as_i64();
+                            let label = what.clone();
                             view! {
                                 <tr data-audit=item["id"].to_string() data-kind=item["kind"].as_str().unwrap_or("").to_string()>
                                     <td class="when" data-label="When">{utc(item["at"].as_i64().unwrap_or(0))}</td>
@@ -113,6 +137,9 @@ pub fn AuditPage() -> impl IntoView {
                                             <li><code>{field}</code> ": " <del>{before}</del> " → " <ins>{after}</ins></li>
                                         }).collect_view()}</ul>
                                     </td>
+                                    <td class="row-actions">{change_set.map(|cs| view! {
+                                        <button type="button" class="small rollback" data-change-set=cs.to_string() on:click=move |_| rollback(cs, label.clone())>"Roll back"</button>
+                                    })}</td>
                                 </tr>
                             }
                         }

@@ -9,6 +9,7 @@ pub mod routes;
 pub mod simulator;
 pub mod trunk_form;
 pub mod trunk_numbers;
+pub mod trunk_health;
 pub mod trunk_ops;
 pub mod trunk_sharing;
 pub mod trunks;

@@ -15,6 +15,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
+use crate::pages::trunk_health::{TrunkHealth, reachability_text, registration_text};
 use crate::pages::trunk_ops::TrunkOperations;
 use crate::pages::trunk_sharing::ShareControl;
 use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
@@ -189,10 +190,10 @@ pub fn TrunksPage() -> impl IntoView {
             <ListTools query=query orders=&[("name", "Name"), ("id", "Created"), ("context", "Context")] what="trunks"/>
             <div class="table-wrap">
             <table class="trunks">
-                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Used by"</th><th>"Shared with"</th><th></th></tr></thead>
+                <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Context"</th><th>"In Asterisk"</th><th>"Registration"</th><th>"Reachability"</th><th>"Health"</th><th>"Used by"</th><th>"Shared with"</th><th></th></tr></thead>
                 <tbody>
-                    <Show when=move || loading.get()><tr><td colspan="9" class="muted loading">"Loading…"</td></tr></Show>
-                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="9" class="muted">"No trunk yet: create one below."</td></tr></Show>
+                    <Show when=move || loading.get()><tr><td colspan="10" class="muted loading">"Loading…"</td></tr></Show>
+                    <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="10" class="muted">"No trunk yet: create one below."</td></tr></Show>
                     <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
                         {
                             let name = trunk_name(&trunk);
@@ -200,6 +201,7 @@ pub fn TrunksPage() -> impl IntoView {
                             let row_key = name.clone();
                             let badge_name = name.clone();
                             let contact_name = name.clone();
+                            let health_name = name.clone();
                             let kind = trunk_kind(&trunk);
                             let used_by = trunk["outcalls"].as_array().cloned().unwrap_or_default().iter().map(|o| text(&o["name"])).collect::<Vec<_>>().join(", ");
                             let for_edit = trunk.clone();
@@ -213,6 +215,7 @@ pub fn TrunksPage() -> impl IntoView {
                                     <td class="asterisk">{move || in_asterisk(&name)}</td>
                                     <td class="registration">{move || live.with(|l| registration_badge(l, &badge_name))}</td>
                                     <td class="reachability">{move || live.with(|l| contact_badge(l, &contact_name))}</td>
+                                    <td class="health">{move || live.with(|l| health_badge(l, &health_name))}</td>
                                     <td class="used-by">{used_by}</td>
                                     <td class="sharing">{sharing(trunk.clone())}</td>
                                     <td class="row-actions">
@@ -231,7 +234,10 @@ pub fn TrunksPage() -> impl IntoView {
             </div>
             <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
-            {move || operating.get().map(|(id, name)| view! { <TrunkOperations trunk_id=id name=name /> })}
+            {move || operating.get().map(|(id, name)| view! {
+                <TrunkHealth trunk_id=id name=name.clone() live=live />
+                <TrunkOperations trunk_id=id name=name />
+            })}
             {move || {
                 let d = draft.get();
                 view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }
@@ -326,6 +332,14 @@ fn apply_live_update(state: &mut Value, update: Value) {
                 state["registrations"][name] = update["registration"].clone();
             }
         }
+        Some("health") => {
+            if let Some(name) = update["health"]["name"].as_str() {
+                if !state["health"].is_object() {
+                    state["health"] = json!({});
+                }
+                state["health"][name] = update["health"].clone();
+            }
+        }
         Some("endpoint") => {
             if let Some(name) = update["endpoint"]["name"].as_str() {
                 state["endpoints"][name] = update["endpoint"].clone();
@@ -373,6 +387,27 @@ fn registration_badge(live: &Value, name: &str) -> impl IntoView + use<> {
             {status.clone()}
         </span>
         {last.map(|code| view! { " " <span class="muted sip-code">{code}</span> })}
+    }
+    .into_any()
+}
+
+/// The trunk's health after hysteresis, with its registration's last SIP
+/// answer: "down · Rejected — 403 Forbidden".
+fn health_badge(live: &Value, name: &str) -> impl IntoView + use<> {
+    let health = &live["health"][name];
+    if !health.is_object() {
+        return view! { <span class="muted" data-health="none">"—"</span> }.into_any();
+    }
+    let state = health["reachability"].as_str().unwrap_or("unknown").to_string();
+    let class = match state.as_str() {
+        "up" => "ok",
+        "down" => "bad",
+        _ => "pending",
+    };
+    let registration = registration_text(health);
+    view! {
+        <span class=format!("badge {class}") data-health=state>{reachability_text(health)}</span>
+        {registration.map(|r| view! { " " <span class="health-registration">{r}</span> })}
     }
     .into_any()
 }
