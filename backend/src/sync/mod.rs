@@ -59,7 +59,7 @@ use crate::live::Live;
 use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,7 @@ use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncC
 pub mod core;
 mod incremental;
 pub mod plan;
+pub mod units;
 pub mod verdict;
 pub use crate::ami::dialplan::context_priorities;
 pub use incremental::{IncrementalPlan, apply_live, incremental_dialplan, persist};
@@ -356,6 +357,10 @@ struct SyncState {
     /// What res_pjsip last listed, trusted as long as `files_seen`: listed
     /// again after every write of the PJSIP file.
     pjsip_listed: Option<verdict::Loaded>,
+    /// The PJSIP files one by one (`units`) as Asterisk last read them back;
+    /// `files_seen[PJSIP_FILE]` is their join, and both are dropped
+    /// together.
+    pjsip_units: units::Units,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -623,6 +628,45 @@ async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> 
     Ok(sections)
 }
 
+/// The logical PJSIP file as Asterisk last read it back in this session,
+/// or read now unit by unit: the main file, every file `tenant_files`
+/// names (a missing one reads as empty), and every unit this session knows.
+async fn seen_pjsip(client: &AmiClient, state: &mut SyncState, tenant_files: &BTreeSet<String>) -> Result<Vec<AmiSection>, Failure> {
+    if let Some(sections) = state.files_seen.get(PJSIP_FILE) {
+        return Ok(sections.clone());
+    }
+    let mut names: BTreeSet<String> = tenant_files.clone();
+    names.extend(state.pjsip_units.keys().cloned());
+    names.insert(PJSIP_FILE.to_string());
+    let mut read = units::Units::new();
+    for name in names {
+        let sections = read_file(client, &name).await.map_err(Failure::transient)?;
+        read.insert(name, sections);
+    }
+    let joined = units::join(&read);
+    state.pjsip_units = read;
+    state.files_seen.insert(PJSIP_FILE, joined.clone());
+    Ok(joined)
+}
+
+/// Writes the PJSIP units that differ from what Asterisk has (each a small
+/// file, one `UpdateConfig` for a tenant's few sections), without a reload.
+/// Returns the names written.
+async fn write_pjsip_units(client: &AmiClient, state: &mut SyncState, desired: &units::Units) -> Result<Vec<String>, AmiError> {
+    let mut written = Vec::new();
+    for (name, sections) in desired {
+        if state.pjsip_units.get(name).is_some_and(|now| same_config(now, sections)) {
+            continue;
+        }
+        // Until read back, the next pass reads every unit again: a failed
+        // write leaves a file only a fresh read describes.
+        state.files_seen.remove(PJSIP_FILE);
+        config_writer::write_config(client, name, sections, None).await?;
+        written.push(name.clone());
+    }
+    Ok(written)
+}
+
 struct Applied {
     /// The database revision rendered.
     revision: Revision,
@@ -674,6 +718,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         state.live_dialplan = None;
         state.files_seen.clear();
         state.pjsip_listed = None;
+        state.pjsip_units.clear();
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
@@ -683,11 +728,22 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // Extensions to re-apply live whatever the file says.
     let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
 
+    // Every tenant's PJSIP file that may exist: the database's tenants and
+    // the owners of its endpoints (a tenant deleted while this session ran
+    // is still among the known units, and its file is emptied).
+    let tenant_files: BTreeSet<String> = snapshot
+        .tenants
+        .iter()
+        .map(|tenant| tenant.uuid.clone())
+        .chain(snapshot.endpoints_sip.iter().map(|endpoint| endpoint.tenant_uuid.clone()))
+        .map(|tenant| units::tenant_file(&tenant))
+        .collect();
     let mut current = Files::new();
     for file in FILES {
         let sections = match &state.live_dialplan {
             // What the live dialplan runs: the file may lag behind it.
             Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
+            _ if file.name == PJSIP_FILE => seen_pjsip(client, state, &tenant_files).await?,
             _ => seen(client, state, file.name).await?,
         };
         current.insert(file.name, sections);
@@ -698,7 +754,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let whole = seen(client, state, BASE_PJSIP_FILE).await?;
     let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
-    desired.insert(PJSIP_FILE, own);
+    // One file per tenant; the logical file in the order the units join.
+    let desired_units = units::split(&own, &owners, state.pjsip_units.keys().filter(|name| units::is_tenant_file(name)));
+    desired.insert(PJSIP_FILE, units::join(&desired_units));
     let mut failed: Vec<verdict::ObjectFailure> = Vec::new();
     let mut from_base_config = Vec::new();
     for section in &from_base {
@@ -728,6 +786,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
     // Files written whole and reloaded: read back below.
     let mut reloaded: Vec<OwnedFile> = Vec::new();
+    // The PJSIP units written (the others are as Asterisk had them).
+    let mut pjsip_written: Vec<String> = Vec::new();
     if !changed.is_empty() {
         if let Some((refused, why)) = &state.rejected
             && files_equal(refused, &desired)
@@ -768,7 +828,18 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
                     Err(error) => return Err(Failure::transient(error)),
                 }
             }
-            match config_writer::write_config(client, file.name, &desired[file.name], Some(file.module)).await {
+            let write = if file.name == PJSIP_FILE {
+                write_pjsip_units(client, state, &desired_units).await.map(|names| pjsip_written = names)
+            } else {
+                config_writer::write_config(client, file.name, &desired[file.name], None).await
+            };
+            // The explicit `Reload` action: its answer says whether Asterisk
+            // reloaded (see `config_writer::reload`).
+            let write = match write {
+                Ok(()) => config_writer::reload(client, file.module).await,
+                Err(error) => Err(error),
+            };
+            match write {
                 Ok(()) => reloaded.push(*file),
                 Err(error @ AmiError::ActionFailed { .. }) | Err(error @ AmiError::Encode(_)) => {
                     let message = format!("Asterisk refused to write {}: {error}", file.name);
@@ -798,7 +869,17 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // What Asterisk holds now, file by file, compared key by key.
     let mut differences = Vec::new();
     for file in FILES {
-        let back = if reloaded.iter().any(|written| written.name == file.name) {
+        let back = if file.name == PJSIP_FILE && reloaded.iter().any(|written| written.name == file.name) {
+            // Only the units written are read back: the others are as read.
+            for name in &pjsip_written {
+                let back = read_file(client, name).await.map_err(Failure::transient)?;
+                state.pjsip_units.insert(name.clone(), back);
+            }
+            let back = units::join(&state.pjsip_units);
+            state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
+            state.files_seen.insert(file.name, back.clone());
+            back
+        } else if reloaded.iter().any(|written| written.name == file.name) {
             let back = read_file(client, file.name).await.map_err(Failure::transient)?;
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
             state.files_seen.insert(file.name, back.clone());
@@ -837,6 +918,37 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             owner: owners.get(PJSIP_FILE, &section.name).cloned(),
             reason: verdict::refused_reason(file, section, state.loaded_before.get(&identity)),
         });
+    }
+    // A registration written is in sync once Asterisk runs it as written:
+    // listed, with the registrar and address of record of the file (read
+    // back from `OutboundRegistrationDetail`, never assumed from the write).
+    if pjsip_reloaded {
+        let written: Vec<&AmiSection> = pjsip_written
+            .iter()
+            .filter_map(|name| desired_units.get(name))
+            .flatten()
+            .filter(|section| verdict::section_type(section) == "registration")
+            .filter(|section| loaded.0.get("registration").is_some_and(|names| names.contains(&section.name)))
+            .collect();
+        if !written.is_empty() {
+            let held = pjsip::registration_details(client).await.map_err(Failure::transient)?;
+            for section in written {
+                let keys = verdict::registration_not_held(section, held.get(&section.name).unwrap_or(&BTreeMap::new()));
+                if !keys.is_empty() {
+                    failed.push(verdict::ObjectFailure {
+                        file: PJSIP_FILE.into(),
+                        section: section.name.clone(),
+                        section_type: "registration".into(),
+                        owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+                        reason: format!(
+                            "{PJSIP_FILE}: Asterisk lists registration [{}] but does not run it as written ({} read back differently after the reload)",
+                            section.name,
+                            keys.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
     }
     // A changed object Asterisk refused on reload stays listed in its
     // previous version: its changed keys tell.
