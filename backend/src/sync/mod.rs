@@ -361,6 +361,11 @@ struct SyncState {
     /// `files_seen[PJSIP_FILE]` is their join, and both are dropped
     /// together.
     pjsip_units: units::Units,
+    /// The sections (name, type) the base `pjsip.conf` itself defines, as
+    /// judged when `files_seen` last read it.
+    base_pjsip: Option<BTreeSet<(String, String)>>,
+    /// `AsteriskLink::applied` has been set in this process.
+    texts_published: bool,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -505,7 +510,9 @@ async fn execute(link: &AsteriskLink, client: &AmiClient, store: &Store, state: 
             let started = Instant::now();
             match apply(client, store, state, distrust, reread, started).await {
                 Ok(outcome) => {
-                    *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
+                    if let Some(texts) = &outcome.texts {
+                        *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(texts.clone());
+                    }
                     let complete = outcome.failed.is_empty() && outcome.differences.is_empty();
                     if !complete {
                         tracing::warn!(failed = outcome.failed.len(), differences = outcome.differences.len(), "Asterisk did not take everything");
@@ -676,8 +683,10 @@ struct Applied {
     /// `None` when Asterisk already had everything.
     mode: Option<&'static str>,
     written: Vec<String>,
-    /// The texts of the configuration Asterisk now has.
-    texts: Texts,
+    /// The texts of the configuration Asterisk now has; `None`: as after
+    /// the last pass (nothing written; rendering the texts of every tenant
+    /// would cost what the server holds).
+    texts: Option<Texts>,
     failed: Vec<verdict::ObjectFailure>,
     differences: Vec<verdict::Difference>,
     from_base_config: Vec<String>,
@@ -711,7 +720,6 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);
     let mut desired = desired_files(&rendered);
-    let texts = preview_texts(&rendered);
 
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
     if distrust || reread {
@@ -751,8 +759,17 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
 
     // What the base pjsip.conf defines is not written again (transports
     // above all: see `verdict::without_base_duplicates`).
-    let whole = seen(client, state, BASE_PJSIP_FILE).await?;
-    let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
+    // Judged when the base file is read (it includes Patchbay's files, as
+    // they were then) and kept as long as that read is trusted.
+    let base = match &state.base_pjsip {
+        Some(base) if state.files_seen.contains_key(BASE_PJSIP_FILE) => base.clone(),
+        _ => {
+            let whole = seen(client, state, BASE_PJSIP_FILE).await?;
+            let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
+            state.base_pjsip = Some(base.clone());
+            base
+        }
+    };
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
     // One file per tenant; the logical file in the order the units join.
     let desired_units = units::split(&own, &owners, state.pjsip_units.keys().filter(|name| units::is_tenant_file(name)));
@@ -801,13 +818,17 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             // Only for objects this process knows nothing of yet (after a
             // Patchbay restart): the file may hold a version Asterisk kept
             // out, which must not count as loaded.
-            let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
             let unknown: Vec<AmiSection> = current[PJSIP_FILE]
                 .iter()
                 .filter(|section| !state.loaded_before.contains_key(&(section.name.clone(), verdict::section_type(section).to_string())))
                 .cloned()
                 .collect();
-            remember_loaded(state, &unknown, &before);
+            // Listing everything costs what the server holds: only when
+            // something is unknown (the first write of a session).
+            if !unknown.is_empty() {
+                let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
+                remember_loaded(state, &unknown, &before);
+            }
         }
         mode = Some("full");
         let mut live_edited: Vec<(String, String)> = Vec::new();
@@ -889,7 +910,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         } else {
             current[file.name].clone()
         };
-        differences.extend(verdict::differences(file.name, &desired[file.name], &back, &owners));
+        if back != desired[file.name] {
+            differences.extend(verdict::differences(file.name, &desired[file.name], &back, &owners));
+        }
     }
 
     // Every PJSIP object and transport loaded? After a reload, give it time.
@@ -981,7 +1004,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     }
     // Remembered as loaded: what Asterisk lists, except what it runs in a
     // previous version.
-    state.loaded_before.retain(|(name, kind), _| expected.iter().any(|s| s.name == *name && verdict::section_type(s) == kind));
+    let identities: BTreeSet<(&str, &str)> = expected.iter().map(|s| (s.name.as_str(), verdict::section_type(s))).collect();
+    state.loaded_before.retain(|(name, kind), _| identities.contains(&(name.as_str(), kind.as_str())));
     let taken: Vec<AmiSection> = expected
         .iter()
         .filter(|section| !failed.iter().any(|f| f.section == section.name && f.section_type == verdict::section_type(section)))
@@ -1009,6 +1033,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .flatten()
         .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
         .collect();
+    let texts = (mode.is_some() || !state.texts_published).then(|| preview_texts(&rendered));
+    state.texts_published = true;
     Ok(Applied { revision, dialplan, endpoints, mode, written, texts, failed, differences, from_base_config })
 }
 
