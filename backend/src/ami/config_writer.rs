@@ -126,6 +126,9 @@ pub async fn reload(client: &AmiClient, module: &str) -> Result<(), AmiError> {
             {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+            // Not loaded (IAX is optional): there is nothing to reload, as
+            // the `Reload` header of `UpdateConfig` silently did.
+            Err(AmiError::ActionFailed { message, .. }) if message.to_ascii_lowercase().contains("no such module") => return Ok(()),
             Err(error) => return Err(error),
         }
     }

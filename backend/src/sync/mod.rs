@@ -366,6 +366,9 @@ struct SyncState {
     base_pjsip: Option<BTreeSet<(String, String)>>,
     /// `AsteriskLink::applied` has been set in this process.
     texts_published: bool,
+    /// Modules whose files were written but whose reload Asterisk has not
+    /// confirmed yet.
+    reload_owed: BTreeSet<&'static str>,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -667,6 +670,16 @@ async fn seen_pjsip(client: &AmiClient, state: &mut SyncState, tenant_files: &BT
     Ok(joined)
 }
 
+/// Reloads `file`'s module with the `Reload` action (its answer says
+/// whether Asterisk ran it: see `config_writer::reload`); a failure leaves
+/// the reload owed to the next pass.
+async fn reload_owed(client: &AmiClient, state: &mut SyncState, file: OwnedFile, reloaded: &mut Vec<OwnedFile>) -> Result<(), Failure> {
+    config_writer::reload(client, file.module).await.map_err(|error| Failure::transient(format!("reloading {}: {error}", file.module)))?;
+    state.reload_owed.remove(file.module);
+    reloaded.push(file);
+    Ok(())
+}
+
 /// Writes the PJSIP units that differ from what Asterisk has (each a small
 /// file, one `UpdateConfig` for a tenant's few sections), without a reload.
 /// Returns the names written.
@@ -816,6 +829,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let mut reloaded: Vec<OwnedFile> = Vec::new();
     // The PJSIP units written (the others are as Asterisk had them).
     let mut pjsip_written: Vec<String> = Vec::new();
+    // Dialplan extensions edited live by this pass.
+    let mut live_edited: Vec<(String, String)> = Vec::new();
     if !changed.is_empty() {
         if let Some((refused, why)) = &state.rejected
             && files_equal(refused, &desired)
@@ -842,7 +857,6 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             }
         }
         mode = Some("full");
-        let mut live_edited: Vec<(String, String)> = Vec::new();
         // In `FILES` order: PJSIP objects before the dialplan that dials them.
         for file in &changed {
             if let Some((_, plan::Write::Live(plan))) = writes.iter().find(|(name, _)| *name == file.name) {
@@ -865,14 +879,13 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             } else {
                 config_writer::write_config(client, file.name, &desired[file.name], None).await
             };
-            // The explicit `Reload` action: its answer says whether Asterisk
-            // reloaded (see `config_writer::reload`).
-            let write = match write {
-                Ok(()) => config_writer::reload(client, file.module).await,
-                Err(error) => Err(error),
-            };
             match write {
-                Ok(()) => reloaded.push(*file),
+                Ok(()) => {
+                    // Owed until Asterisk says it reloaded: the next pass
+                    // finds the file as desired and would write nothing.
+                    state.reload_owed.insert(file.module);
+                    reload_owed(client, state, *file, &mut reloaded).await?;
+                }
                 Err(error @ AmiError::ActionFailed { .. }) | Err(error @ AmiError::Encode(_)) => {
                     let message = format!("Asterisk refused to write {}: {error}", file.name);
                     state.rejected = Some((desired.clone(), message.clone()));
@@ -882,6 +895,15 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             }
         }
         state.rejected = None;
+    }
+    // A reload a failed pass wrote for but could not get.
+    for file in FILES {
+        if state.reload_owed.contains(file.module) && !reloaded.iter().any(|done| done.name == file.name) {
+            reload_owed(client, state, file, &mut reloaded).await?;
+            mode.get_or_insert("full");
+        }
+    }
+    if mode.is_some() {
         if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
             // File and live dialplan both equal the database.
             for persisted in state.live_edits.values_mut() {
