@@ -366,6 +366,9 @@ struct SyncState {
     base_pjsip: Option<BTreeSet<(String, String)>>,
     /// `AsteriskLink::applied` has been set in this process.
     texts_published: bool,
+    /// Every context of the dialplan file was counted in this session
+    /// (later writes count only the contexts they change).
+    dialplan_checked: bool,
     /// Modules whose files were written but whose reload Asterisk has not
     /// confirmed yet.
     reload_owed: BTreeSet<&'static str>,
@@ -743,6 +746,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .map_err(Failure::transient)?;
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);
+    let rendered_at = Instant::now();
     let mut desired = desired_files(&rendered);
 
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
@@ -751,6 +755,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         state.files_seen.clear();
         state.pjsip_listed = None;
         state.pjsip_units.clear();
+    }
+    if distrust {
+        state.dialplan_checked = false;
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
@@ -819,6 +826,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
 
+    let read_at = Instant::now();
     let writes = plan::plan_writes(&current, &desired, &state.written_back, &forced);
     let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| writes.iter().any(|(name, _)| *name == file.name)).collect();
 
@@ -920,6 +928,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
 
+    let written_at = Instant::now();
     // What Asterisk holds now, file by file, compared key by key.
     let mut differences = Vec::new();
     for file in FILES {
@@ -1049,8 +1058,22 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // The dialplan is checked when its file was written (counting a large
     // dialplan on every pass would cost more than the pass).
     if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
-        let refused = missing_dialplan(client, &desired[EXTENSIONS_FILE], &owners).await.map_err(Failure::transient)?;
+        // Counting every context costs what the server holds (one `dialplan
+        // show` each): once a session has checked them all, only the
+        // contexts this write changed are counted; an unchanged one loads
+        // as it did, and keeps its earlier verdict.
+        let before: BTreeMap<&str, &AmiSection> = current[EXTENSIONS_FILE].iter().map(|section| (section.name.as_str(), section)).collect();
+        let (to_check, unchanged): (Vec<AmiSection>, Vec<AmiSection>) = if state.dialplan_checked {
+            desired[EXTENSIONS_FILE].iter().cloned().partition(|section| before.get(section.name.as_str()) != Some(&section))
+        } else {
+            (desired[EXTENSIONS_FILE].clone(), Vec::new())
+        };
+        let mut refused = missing_dialplan(client, &to_check, &owners).await.map_err(Failure::transient)?;
+        if let Some((_, earlier)) = &state.dialplan_failures {
+            refused.extend(earlier.iter().filter(|failure| unchanged.iter().any(|section| section.name == failure.section)).cloned());
+        }
         state.dialplan_failures = Some((desired[EXTENSIONS_FILE].clone(), refused));
+        state.dialplan_checked = true;
     }
     match &state.dialplan_failures {
         Some((sections, refused)) if *sections == desired[EXTENSIONS_FILE] => failed.extend(refused.iter().cloned()),
@@ -1067,6 +1090,19 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
         .collect();
     let texts = (mode.is_some() || !state.texts_published).then(|| preview_texts(&rendered));
+    let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_millis() as u64;
+    let done = Instant::now();
+    if ms(now, done) >= 500 {
+        // Where a slow pass spent its time: what a change waits for.
+        tracing::info!(
+            load_and_render_ms = ms(now, rendered_at),
+            read_ms = ms(rendered_at, read_at),
+            write_ms = ms(read_at, written_at),
+            check_ms = ms(written_at, done),
+            pjsip_units_written = pjsip_written.len(),
+            "slow sync pass"
+        );
+    }
     state.texts_published = true;
     Ok(Applied { revision, dialplan, endpoints, mode, written, texts, failed, differences, from_base_config })
 }
