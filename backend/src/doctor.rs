@@ -357,7 +357,12 @@ fn find_run(outer: &[Section], inner: &[Section]) -> Option<usize> {
 }
 
 fn check_file(file: &FileObservation) -> Vec<Finding> {
-    let include_line = format!("#tryinclude {}", file.patchbay);
+    // PJSIP comes as one file per tenant besides the main one
+    // (`sync::units`): one glob line includes them all.
+    let include_line = match file.patchbay {
+        "patchbay-pjsip.conf" => "#tryinclude patchbay-pjsip*.conf".to_string(),
+        other => format!("#tryinclude {other}"),
+    };
     let base_sections = match &file.base_sections {
         Ok(sections) => sections,
         Err(message) => {
@@ -400,6 +405,18 @@ fn check_file(file: &FileObservation) -> Vec<Finding> {
     let admins_sections: Vec<&Section> = match included_at {
         Some(start) => base_sections[..start].iter().chain(&base_sections[start + own.len()..]).collect(),
         None => base_sections.iter().collect(),
+    };
+    // A tenant's object exactly as Patchbay writes it is Patchbay's own,
+    // from that tenant's file (`patchbay-pjsip_<tenant>.conf`), not the
+    // admin's. Shared sections (transports, `[global]`) stay in the main
+    // file, whose run is taken out above.
+    let tenant_types = ["endpoint", "aor", "auth", "identify", "registration"];
+    let admins_sections: Vec<&Section> = match file.desired.as_deref() {
+        Some(desired) if file.base == "pjsip.conf" => admins_sections
+            .into_iter()
+            .filter(|admin| !(tenant_types.contains(&section_type(admin)) && desired.iter().any(|ours| same_section(admin, ours))))
+            .collect(),
+        _ => admins_sections,
     };
     let patchbay_sections = file.desired.as_deref().unwrap_or(own);
     let is_pjsip = file.base == "pjsip.conf";
@@ -547,7 +564,7 @@ mod tests {
         let findings = check_file(&pjsip(vec![transport_udp()], Some(ours())));
         assert_eq!(
             severity_of(&findings, "include"),
-            vec![(Severity::Problem, &["#tryinclude patchbay-pjsip.conf".to_owned()][..])]
+            vec![(Severity::Problem, &["#tryinclude patchbay-pjsip*.conf".to_owned()][..])]
         );
         assert!(findings[0].message.starts_with("pjsip.conf does not include patchbay-pjsip.conf"), "{findings:?}");
     }
@@ -662,12 +679,12 @@ mod tests {
     fn the_text_report_shows_fixes_under_their_problem_and_a_verdict() {
         let findings = vec![
             Finding::new("ami", Severity::Ok, "Logged in."),
-            Finding::new("include", Severity::Problem, "pjsip.conf does not include it:").with_fix(["#tryinclude patchbay-pjsip.conf"]),
+            Finding::new("include", Severity::Problem, "pjsip.conf does not include it:").with_fix(["#tryinclude patchbay-pjsip*.conf"]),
         ];
         assert!(!all_good(&findings));
         assert_eq!(
             to_text(&findings),
-            "ok       Logged in.\nPROBLEM  pjsip.conf does not include it:\n             #tryinclude patchbay-pjsip.conf\n1 problem(s) to fix before Patchbay can drive this Asterisk.\n"
+            "ok       Logged in.\nPROBLEM  pjsip.conf does not include it:\n             #tryinclude patchbay-pjsip*.conf\n1 problem(s) to fix before Patchbay can drive this Asterisk.\n"
         );
         assert!(all_good(&findings[..1]));
     }

@@ -67,6 +67,24 @@ pub fn set_acting_tenant(tenant: Option<&str>) {
     }
 }
 
+thread_local! {
+    /// The revision (`Patchbay-Revision`) of the last write this app made.
+    static LAST_WRITE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The revision of the last write this app made (0: none yet): once
+/// `/status` says `revision_live` has reached it, that change is live in
+/// Asterisk.
+pub fn last_write_revision() -> u64 {
+    LAST_WRITE.with(std::cell::Cell::get)
+}
+
+fn note_revision(response: &Response) {
+    if let Some(revision) = response.headers().get("patchbay-revision").and_then(|value| value.parse::<u64>().ok()) {
+        LAST_WRITE.with(|last| last.set(last.get().max(revision)));
+    }
+}
+
 /// An API failure, as a line to show the user (Wazo errors are message arrays).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiFailure(pub String);
@@ -120,6 +138,7 @@ pub async fn get_own<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, 
 /// DELETE without a body.
 pub async fn delete(token: &str, path: &str) -> Result<Value, ApiFailure> {
     let response = authed(Request::delete(path), token).send().await.map_err(|error| ApiFailure(error.to_string()))?;
+    note_revision(&response);
     read(response).await
 }
 
@@ -132,6 +151,7 @@ pub async fn send(token: &str, method: &str, path: &str, body: &Value) -> Result
     };
     let request = authed(builder, token).json(body).map_err(|error| ApiFailure(error.to_string()))?;
     let response = request.send().await.map_err(|error| ApiFailure(error.to_string()))?;
+    note_revision(&response);
     read(response).await
 }
 

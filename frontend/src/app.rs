@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                         <Show when=master><A href="/asterisk">"Asterisk"</A></Show>
                         <A href="/audit">"Audit log"</A>
                     </nav>
+                    <ApplyState/>
                     <TenantSwitcher/>
                     <span class="muted account" data-role=move || session.1.get().map(|a| a.role).unwrap_or_default()>
                         {move || session.1.get().map(|a| a.username).unwrap_or_default()}
@@ -99,6 +100,56 @@ pub fn App() -> impl IntoView {
                 </main>
             </Show>
         </Router>
+    }
+}
+
+/// Whether the last change saved here is live in Asterisk: "pending" from
+/// the save until `/status` says the revision Asterisk holds (read back by
+/// Patchbay) has reached the write's `Patchbay-Revision`, then "live in
+/// Asterisk"; "not live" when Patchbay checked it and Asterisk did not take
+/// all of it (the reasons are on the trunks and Asterisk pages).
+#[component]
+fn ApplyState() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let version = expect_context::<DataVersion>();
+    // (revision, "pending" | "live" | "not-live")
+    let state = RwSignal::new(None::<(u64, &'static str)>);
+    Effect::new(move |_| {
+        version.0.track();
+        let revision = api::last_write_revision();
+        if revision == 0 || state.get_untracked().is_some_and(|(shown, _)| shown >= revision) {
+            return;
+        }
+        state.set(Some((revision, "pending")));
+        spawn_local(async move {
+            // Each request waits up to 10 s for the revision to be checked.
+            while api::last_write_revision() == revision {
+                let path = format!("/api/patchbay/1.0/status?wait_for={revision}&timeout=10000");
+                let Ok(status) = api::get::<Value>(&session.token(), &path).await else { return };
+                if status["connected"] != serde_json::json!(true) {
+                    // Nothing to wait for (and `wait_for` answers at once).
+                    state.try_set(Some((revision, "no-asterisk")));
+                    return;
+                }
+                let live = status["revision_live"].as_u64().is_some_and(|live| live >= revision);
+                let checked = status["revision_checked"].as_u64().is_some_and(|checked| checked >= revision);
+                if live || checked {
+                    state.try_set(Some((revision, if live { "live" } else { "not-live" })));
+                    return;
+                }
+            }
+        });
+    });
+    move || {
+        state.get().map(|(_, word)| {
+            let (class, text) = match word {
+                "live" => ("ok", "live in Asterisk"),
+                "not-live" => ("bad", "not live: see the Asterisk status"),
+                "no-asterisk" => ("none", "saved; no Asterisk connected"),
+                _ => ("pending", "pending"),
+            };
+            view! { <span class=format!("badge {class} apply-state") data-apply=word title="the last change you saved">{text}</span> }
+        })
     }
 }
 

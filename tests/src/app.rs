@@ -172,6 +172,28 @@ impl PatchbayServer {
         Ok((status, body))
     }
 
+    /// A call made for `tenant` (`Wazo-Tenant`; `None`: the caller's own
+    /// tenant) that must succeed: its JSON body (`null` if empty) and the
+    /// `Patchbay-Revision` it answered with (0 when absent).
+    pub async fn call_for(&self, token: &str, tenant: Option<&str>, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<(Value, u64)> {
+        let method = Method::from_bytes(method.as_bytes())?;
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base_url)).header("X-Auth-Token", token);
+        if let Some(tenant) = tenant {
+            request = request.header("Wazo-Tenant", tenant);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let revision = response.headers().get("patchbay-revision").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status}: {text}");
+        }
+        Ok((if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? }, revision))
+    }
+
     /// Like [`call`](Self::call) but fails unless the status is `expected`.
     pub async fn expect(&self, token: &str, method: &str, path: &str, body: Option<Value>, expected: u16) -> anyhow::Result<Value> {
         let (status, answer) = self.call(token, method, path, body).await?;

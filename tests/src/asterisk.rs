@@ -390,7 +390,7 @@ fn pjsip_conf(sip_ip: Ipv4Addr) -> String {
          protocol = udp\n\
          bind = {sip_ip}:5060\n\
          \n\
-         #tryinclude patchbay-pjsip.conf\n"
+         #tryinclude patchbay-pjsip*.conf\n"
     )
 }
 

@@ -109,6 +109,34 @@ pub async fn write_config(
     Ok(())
 }
 
+/// Reloads `module` (`res_pjsip.so`, `pbx_config`, …) with the AMI `Reload`
+/// action and says whether Asterisk ran it. Not the `Reload` header of
+/// `UpdateConfig`: manager.c answers that message before it reloads and
+/// ignores the reload's result, so a reload Asterisk drops ("A reload is in
+/// progress": loader.c takes one reload at a time, whoever asked) would go
+/// unnoticed and the file would stay written but not loaded. A dropped
+/// reload is asked again until `RELOAD_PATIENCE` has passed.
+pub async fn reload(client: &AmiClient, module: &str) -> Result<(), AmiError> {
+    let deadline = tokio::time::Instant::now() + RELOAD_PATIENCE;
+    loop {
+        match client.send("Reload", AmiMessage::new().with("Module", module)).await {
+            Ok(_) => return Ok(()),
+            Err(AmiError::ActionFailed { message, .. })
+                if message.to_ascii_lowercase().contains("in progress") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            // Not loaded (IAX is optional): there is nothing to reload, as
+            // the `Reload` header of `UpdateConfig` silently did.
+            Err(AmiError::ActionFailed { message, .. }) if message.to_ascii_lowercase().contains("no such module") => return Ok(()),
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// How long a reload waits for another one to finish.
+const RELOAD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn staging_name(filename: &str) -> String {
     format!("{filename}.staging")
 }

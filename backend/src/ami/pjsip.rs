@@ -57,6 +57,24 @@ pub async fn detail(client: &AmiClient, kind: &str, name: &str) -> Result<Option
         .map(|item| item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
 }
 
+/// Every outbound registration's `OutboundRegistrationDetail` (CamelCase
+/// options, `Status`), by name, from one `PJSIPShowRegistrationsOutbound`.
+pub async fn registration_details(client: &AmiClient) -> Result<BTreeMap<String, BTreeMap<String, String>>, AmiError> {
+    let answer = match client.send("PJSIPShowRegistrationsOutbound", AmiMessage::new()).await {
+        Ok(answer) => answer,
+        Err(AmiError::ActionFailed { .. }) => return Ok(BTreeMap::new()),
+        Err(error) => return Err(error),
+    };
+    Ok(answer
+        .items()
+        .filter(|item| item.event_name() == Some("OutboundRegistrationDetail"))
+        .filter_map(|item| {
+            let name = item.get("ObjectName")?.to_string();
+            Some((name, item.headers.iter().map(|(key, value)| (key.clone(), value.clone())).collect()))
+        })
+        .collect())
+}
+
 /// The transports `pjsip show transports` lists (AMI has no transport list
 /// action in Asterisk 22).
 pub async fn transports(client: &AmiClient) -> Result<BTreeSet<String>, AmiError> {

@@ -59,7 +59,7 @@ use crate::live::Live;
 use crate::store::Store;
 use patchbay_shared::render::{self, ConfigFile};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,7 @@ use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncC
 pub mod core;
 mod incremental;
 pub mod plan;
+pub mod units;
 pub mod verdict;
 pub use crate::ami::dialplan::context_priorities;
 pub use incremental::{IncrementalPlan, apply_live, incremental_dialplan, persist};
@@ -357,6 +358,21 @@ struct SyncState {
     /// What res_pjsip last listed, trusted as long as `files_seen`: listed
     /// again after every write of the PJSIP file.
     pjsip_listed: Option<verdict::Loaded>,
+    /// The PJSIP files one by one (`units`) as Asterisk last read them back;
+    /// `files_seen[PJSIP_FILE]` is their join, and both are dropped
+    /// together.
+    pjsip_units: units::Units,
+    /// The sections (name, type) the base `pjsip.conf` itself defines, as
+    /// judged when `files_seen` last read it.
+    base_pjsip: Option<BTreeSet<(String, String)>>,
+    /// `AsteriskLink::applied` has been set in this process.
+    texts_published: bool,
+    /// Every context of the dialplan file was counted in this session
+    /// (later writes count only the contexts they change).
+    dialplan_checked: bool,
+    /// Modules whose files were written but whose reload Asterisk has not
+    /// confirmed yet.
+    reload_owed: BTreeSet<&'static str>,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -501,7 +517,9 @@ async fn execute(link: &AsteriskLink, client: &AmiClient, store: &Store, state: 
             let started = Instant::now();
             match apply(client, store, state, distrust, reread, started).await {
                 Ok(outcome) => {
-                    *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.texts.clone());
+                    if let Some(texts) = &outcome.texts {
+                        *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(texts.clone());
+                    }
                     let complete = outcome.failed.is_empty() && outcome.differences.is_empty();
                     if !complete {
                         tracing::warn!(failed = outcome.failed.len(), differences = outcome.differences.len(), "Asterisk did not take everything");
@@ -624,6 +642,66 @@ async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> 
     Ok(sections)
 }
 
+/// The logical PJSIP file as Asterisk last read it back in this session,
+/// or read now unit by unit: the main file, every file `tenant_files`
+/// names (a missing one reads as empty), and every unit this session knows.
+async fn seen_pjsip(client: &AmiClient, state: &mut SyncState, tenant_files: &BTreeSet<String>) -> Result<Vec<AmiSection>, Failure> {
+    if let Some(sections) = state.files_seen.get(PJSIP_FILE) {
+        return Ok(sections.clone());
+    }
+    let mut names: BTreeSet<String> = tenant_files.clone();
+    names.extend(state.pjsip_units.keys().cloned());
+    names.insert(PJSIP_FILE.to_string());
+    // Asked many at a time (answers are matched by ActionID), not one
+    // round trip after the other: a session's first read of 1,000 tenant
+    // files costs Asterisk's time, not 1,000 round trips.
+    let mut read = units::Units::new();
+    let names: Vec<String> = names.into_iter().collect();
+    for batch in names.chunks(32) {
+        let mut reads = tokio::task::JoinSet::new();
+        for name in batch {
+            let (client, name) = (client.clone(), name.clone());
+            reads.spawn(async move { read_file(&client, &name).await.map(|sections| (name, sections)) });
+        }
+        while let Some(done) = reads.join_next().await {
+            let (name, sections) = done.map_err(Failure::transient)?.map_err(Failure::transient)?;
+            read.insert(name, sections);
+        }
+    }
+    let joined = units::join(&read);
+    state.pjsip_units = read;
+    state.files_seen.insert(PJSIP_FILE, joined.clone());
+    Ok(joined)
+}
+
+/// Reloads `file`'s module with the `Reload` action (its answer says
+/// whether Asterisk ran it: see `config_writer::reload`); a failure leaves
+/// the reload owed to the next pass.
+async fn reload_owed(client: &AmiClient, state: &mut SyncState, file: OwnedFile, reloaded: &mut Vec<OwnedFile>) -> Result<(), Failure> {
+    config_writer::reload(client, file.module).await.map_err(|error| Failure::transient(format!("reloading {}: {error}", file.module)))?;
+    state.reload_owed.remove(file.module);
+    reloaded.push(file);
+    Ok(())
+}
+
+/// Writes the PJSIP units that differ from what Asterisk has (each a small
+/// file, one `UpdateConfig` for a tenant's few sections), without a reload.
+/// Returns the names written.
+async fn write_pjsip_units(client: &AmiClient, state: &mut SyncState, desired: &units::Units) -> Result<Vec<String>, AmiError> {
+    let mut written = Vec::new();
+    for (name, sections) in desired {
+        if state.pjsip_units.get(name).is_some_and(|now| same_config(now, sections)) {
+            continue;
+        }
+        // Until read back, the next pass reads every unit again: a failed
+        // write leaves a file only a fresh read describes.
+        state.files_seen.remove(PJSIP_FILE);
+        config_writer::write_config(client, name, sections, None).await?;
+        written.push(name.clone());
+    }
+    Ok(written)
+}
+
 struct Applied {
     /// The database revision rendered.
     revision: Revision,
@@ -633,8 +711,10 @@ struct Applied {
     /// `None` when Asterisk already had everything.
     mode: Option<&'static str>,
     written: Vec<String>,
-    /// The texts of the configuration Asterisk now has.
-    texts: Texts,
+    /// The texts of the configuration Asterisk now has; `None`: as after
+    /// the last pass (nothing written; rendering the texts of every tenant
+    /// would cost what the server holds).
+    texts: Option<Texts>,
     failed: Vec<verdict::ObjectFailure>,
     differences: Vec<verdict::Difference>,
     from_base_config: Vec<String>,
@@ -667,14 +747,18 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .map_err(Failure::transient)?;
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);
+    let rendered_at = Instant::now();
     let mut desired = desired_files(&rendered);
-    let texts = preview_texts(&rendered);
 
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
     if distrust || reread {
         state.live_dialplan = None;
         state.files_seen.clear();
         state.pjsip_listed = None;
+        state.pjsip_units.clear();
+    }
+    if distrust {
+        state.dialplan_checked = false;
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
@@ -684,11 +768,22 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // Extensions to re-apply live whatever the file says.
     let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
 
+    // Every tenant's PJSIP file that may exist: the database's tenants and
+    // the owners of its endpoints (a tenant deleted while this session ran
+    // is still among the known units, and its file is emptied).
+    let tenant_files: BTreeSet<String> = snapshot
+        .tenants
+        .iter()
+        .map(|tenant| tenant.uuid.clone())
+        .chain(snapshot.endpoints_sip.iter().map(|endpoint| endpoint.tenant_uuid.clone()))
+        .map(|tenant| units::tenant_file(&tenant))
+        .collect();
     let mut current = Files::new();
     for file in FILES {
         let sections = match &state.live_dialplan {
             // What the live dialplan runs: the file may lag behind it.
             Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
+            _ if file.name == PJSIP_FILE => seen_pjsip(client, state, &tenant_files).await?,
             _ => seen(client, state, file.name).await?,
         };
         current.insert(file.name, sections);
@@ -696,10 +791,21 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
 
     // What the base pjsip.conf defines is not written again (transports
     // above all: see `verdict::without_base_duplicates`).
-    let whole = seen(client, state, BASE_PJSIP_FILE).await?;
-    let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
+    // Judged when the base file is read (it includes Patchbay's files, as
+    // they were then) and kept as long as that read is trusted.
+    let base = match &state.base_pjsip {
+        Some(base) if state.files_seen.contains_key(BASE_PJSIP_FILE) => base.clone(),
+        _ => {
+            let whole = seen(client, state, BASE_PJSIP_FILE).await?;
+            let base = verdict::base_sections(&whole, &current[PJSIP_FILE]);
+            state.base_pjsip = Some(base.clone());
+            base
+        }
+    };
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
-    desired.insert(PJSIP_FILE, own);
+    // One file per tenant; the logical file in the order the units join.
+    let desired_units = units::split(&own, &owners, state.pjsip_units.keys().filter(|name| units::is_tenant_file(name)));
+    desired.insert(PJSIP_FILE, units::join(&desired_units));
     let mut failed: Vec<verdict::ObjectFailure> = Vec::new();
     let mut from_base_config = Vec::new();
     for section in &from_base {
@@ -721,6 +827,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
 
+    let read_at = Instant::now();
     let writes = plan::plan_writes(&current, &desired, &state.written_back, &forced);
     let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| writes.iter().any(|(name, _)| *name == file.name)).collect();
 
@@ -729,6 +836,10 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
     // Files written whole and reloaded: read back below.
     let mut reloaded: Vec<OwnedFile> = Vec::new();
+    // The PJSIP units written (the others are as Asterisk had them).
+    let mut pjsip_written: Vec<String> = Vec::new();
+    // Dialplan extensions edited live by this pass.
+    let mut live_edited: Vec<(String, String)> = Vec::new();
     if !changed.is_empty() {
         if let Some((refused, why)) = &state.rejected
             && files_equal(refused, &desired)
@@ -742,16 +853,19 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             // Only for objects this process knows nothing of yet (after a
             // Patchbay restart): the file may hold a version Asterisk kept
             // out, which must not count as loaded.
-            let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
             let unknown: Vec<AmiSection> = current[PJSIP_FILE]
                 .iter()
                 .filter(|section| !state.loaded_before.contains_key(&(section.name.clone(), verdict::section_type(section).to_string())))
                 .cloned()
                 .collect();
-            remember_loaded(state, &unknown, &before);
+            // Listing everything costs what the server holds: only when
+            // something is unknown (the first write of a session).
+            if !unknown.is_empty() {
+                let before = loaded_pjsip(client).await.map_err(Failure::transient)?;
+                remember_loaded(state, &unknown, &before);
+            }
         }
         mode = Some("full");
-        let mut live_edited: Vec<(String, String)> = Vec::new();
         // In `FILES` order: PJSIP objects before the dialplan that dials them.
         for file in &changed {
             if let Some((_, plan::Write::Live(plan))) = writes.iter().find(|(name, _)| *name == file.name) {
@@ -769,8 +883,18 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
                     Err(error) => return Err(Failure::transient(error)),
                 }
             }
-            match config_writer::write_config(client, file.name, &desired[file.name], Some(file.module)).await {
-                Ok(()) => reloaded.push(*file),
+            let write = if file.name == PJSIP_FILE {
+                write_pjsip_units(client, state, &desired_units).await.map(|names| pjsip_written = names)
+            } else {
+                config_writer::write_config(client, file.name, &desired[file.name], None).await
+            };
+            match write {
+                Ok(()) => {
+                    // Owed until Asterisk says it reloaded: the next pass
+                    // finds the file as desired and would write nothing.
+                    state.reload_owed.insert(file.module);
+                    reload_owed(client, state, *file, &mut reloaded).await?;
+                }
                 Err(error @ AmiError::ActionFailed { .. }) | Err(error @ AmiError::Encode(_)) => {
                     let message = format!("Asterisk refused to write {}: {error}", file.name);
                     state.rejected = Some((desired.clone(), message.clone()));
@@ -780,6 +904,15 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             }
         }
         state.rejected = None;
+    }
+    // A reload a failed pass wrote for but could not get.
+    for file in FILES {
+        if state.reload_owed.contains(file.module) && !reloaded.iter().any(|done| done.name == file.name) {
+            reload_owed(client, state, file, &mut reloaded).await?;
+            mode.get_or_insert("full");
+        }
+    }
+    if mode.is_some() {
         if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
             // File and live dialplan both equal the database.
             for persisted in state.live_edits.values_mut() {
@@ -796,10 +929,21 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
 
+    let written_at = Instant::now();
     // What Asterisk holds now, file by file, compared key by key.
     let mut differences = Vec::new();
     for file in FILES {
-        let back = if reloaded.iter().any(|written| written.name == file.name) {
+        let back = if file.name == PJSIP_FILE && reloaded.iter().any(|written| written.name == file.name) {
+            // Only the units written are read back: the others are as read.
+            for name in &pjsip_written {
+                let back = read_file(client, name).await.map_err(Failure::transient)?;
+                state.pjsip_units.insert(name.clone(), back);
+            }
+            let back = units::join(&state.pjsip_units);
+            state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
+            state.files_seen.insert(file.name, back.clone());
+            back
+        } else if reloaded.iter().any(|written| written.name == file.name) {
             let back = read_file(client, file.name).await.map_err(Failure::transient)?;
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
             state.files_seen.insert(file.name, back.clone());
@@ -809,7 +953,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         } else {
             current[file.name].clone()
         };
-        differences.extend(verdict::differences(file.name, &desired[file.name], &back, &owners));
+        if back != desired[file.name] {
+            differences.extend(verdict::differences(file.name, &desired[file.name], &back, &owners));
+        }
     }
 
     // Every PJSIP object and transport loaded? After a reload, give it time.
@@ -838,6 +984,37 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             owner: owners.get(PJSIP_FILE, &section.name).cloned(),
             reason: verdict::refused_reason(file, section, state.loaded_before.get(&identity)),
         });
+    }
+    // A registration written is in sync once Asterisk runs it as written:
+    // listed, with the registrar and address of record of the file (read
+    // back from `OutboundRegistrationDetail`, never assumed from the write).
+    if pjsip_reloaded {
+        let written: Vec<&AmiSection> = pjsip_written
+            .iter()
+            .filter_map(|name| desired_units.get(name))
+            .flatten()
+            .filter(|section| verdict::section_type(section) == "registration")
+            .filter(|section| loaded.0.get("registration").is_some_and(|names| names.contains(&section.name)))
+            .collect();
+        if !written.is_empty() {
+            let held = pjsip::registration_details(client).await.map_err(Failure::transient)?;
+            for section in written {
+                let keys = verdict::registration_not_held(section, held.get(&section.name).unwrap_or(&BTreeMap::new()));
+                if !keys.is_empty() {
+                    failed.push(verdict::ObjectFailure {
+                        file: PJSIP_FILE.into(),
+                        section: section.name.clone(),
+                        section_type: "registration".into(),
+                        owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+                        reason: format!(
+                            "{PJSIP_FILE}: Asterisk lists registration [{}] but does not run it as written ({} read back differently after the reload)",
+                            section.name,
+                            keys.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
     }
     // A changed object Asterisk refused on reload stays listed in its
     // previous version: its changed keys tell.
@@ -870,7 +1047,8 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     }
     // Remembered as loaded: what Asterisk lists, except what it runs in a
     // previous version.
-    state.loaded_before.retain(|(name, kind), _| expected.iter().any(|s| s.name == *name && verdict::section_type(s) == kind));
+    let identities: BTreeSet<(&str, &str)> = expected.iter().map(|s| (s.name.as_str(), verdict::section_type(s))).collect();
+    state.loaded_before.retain(|(name, kind), _| identities.contains(&(name.as_str(), kind.as_str())));
     let taken: Vec<AmiSection> = expected
         .iter()
         .filter(|section| !failed.iter().any(|f| f.section == section.name && f.section_type == verdict::section_type(section)))
@@ -881,8 +1059,22 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // The dialplan is checked when its file was written (counting a large
     // dialplan on every pass would cost more than the pass).
     if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
-        let refused = missing_dialplan(client, &desired[EXTENSIONS_FILE], &owners).await.map_err(Failure::transient)?;
+        // Counting every context costs what the server holds (one `dialplan
+        // show` each): once a session has checked them all, only the
+        // contexts this write changed are counted; an unchanged one loads
+        // as it did, and keeps its earlier verdict.
+        let before: BTreeMap<&str, &AmiSection> = current[EXTENSIONS_FILE].iter().map(|section| (section.name.as_str(), section)).collect();
+        let (to_check, unchanged): (Vec<AmiSection>, Vec<AmiSection>) = if state.dialplan_checked {
+            desired[EXTENSIONS_FILE].iter().cloned().partition(|section| before.get(section.name.as_str()) != Some(&section))
+        } else {
+            (desired[EXTENSIONS_FILE].clone(), Vec::new())
+        };
+        let mut refused = missing_dialplan(client, &to_check, &owners).await.map_err(Failure::transient)?;
+        if let Some((_, earlier)) = &state.dialplan_failures {
+            refused.extend(earlier.iter().filter(|failure| unchanged.iter().any(|section| section.name == failure.section)).cloned());
+        }
         state.dialplan_failures = Some((desired[EXTENSIONS_FILE].clone(), refused));
+        state.dialplan_checked = true;
     }
     match &state.dialplan_failures {
         Some((sections, refused)) if *sections == desired[EXTENSIONS_FILE] => failed.extend(refused.iter().cloned()),
@@ -898,6 +1090,21 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .flatten()
         .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
         .collect();
+    let texts = (mode.is_some() || !state.texts_published).then(|| preview_texts(&rendered));
+    let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_millis() as u64;
+    let done = Instant::now();
+    if ms(now, done) >= 500 {
+        // Where a slow pass spent its time: what a change waits for.
+        tracing::info!(
+            load_and_render_ms = ms(now, rendered_at),
+            read_ms = ms(rendered_at, read_at),
+            write_ms = ms(read_at, written_at),
+            check_ms = ms(written_at, done),
+            pjsip_units_written = pjsip_written.len(),
+            "slow sync pass"
+        );
+    }
+    state.texts_published = true;
     Ok(Applied { revision, dialplan, endpoints, mode, written, texts, failed, differences, from_base_config })
 }
 

@@ -241,6 +241,21 @@ pub fn retained_keys(before: &Section, written: &Section, held: &BTreeMap<String
         .collect()
 }
 
+/// The keys of a written registration whose value Asterisk does not hold
+/// as written, from its `OutboundRegistrationDetail` (`held`): the
+/// registrar and the address of record, which decide where its REGISTER
+/// goes. Empty: Asterisk runs this registration as written.
+pub fn registration_not_held(written: &Section, held: &BTreeMap<String, String>) -> Vec<String> {
+    ["server_uri", "client_uri"]
+        .into_iter()
+        .filter(|key| {
+            let Some(value) = single_value(written, key) else { return false };
+            held.get(&camel_case(key)).is_none_or(|now| !same_value(now, value))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// The value of a key a section holds once (absent: empty); `None` for a
 /// repeated key, which a detail does not show one by one.
 fn single_value<'a>(section: &'a Section, key: &str) -> Option<&'a str> {
@@ -389,6 +404,15 @@ mod tests {
             transports: vec![transport],
             ..Snapshot::default()
         }
+    }
+
+    #[test]
+    fn a_registration_is_held_when_its_registrar_and_aor_read_back_as_written() {
+        let written = section("acme-trunk", &[("type", "registration"), ("server_uri", "sip:10.0.0.1"), ("client_uri", "sip:42@10.0.0.1")]);
+        let held = |server: &str| BTreeMap::from([("ServerUri".to_string(), server.to_string()), ("ClientUri".to_string(), "sip:42@10.0.0.1".to_string())]);
+        assert!(registration_not_held(&written, &held("sip:10.0.0.1")).is_empty());
+        assert_eq!(registration_not_held(&written, &held("sip:10.0.0.2")), ["server_uri"]);
+        assert_eq!(registration_not_held(&written, &BTreeMap::new()), ["server_uri", "client_uri"]);
     }
 
     #[test]
