@@ -139,6 +139,22 @@ impl Sipp {
         out
     }
 
+    /// Waits until sipp has logged a received request whose first line
+    /// starts with `prefix` (sipp writes its message log a little after the
+    /// message: a request Asterisk has sent may not be in it yet).
+    pub async fn wait_request(&self, prefix: &str, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.received_requests().iter().any(|r| r.starts_with(prefix)) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The header `name` (as `Name: value`) of the first message sipp
     /// logged whose first line starts with `first_line`.
     pub fn header_of(&self, first_line: &str, name: &str) -> Option<String> {

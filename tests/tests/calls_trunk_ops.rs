@@ -254,7 +254,7 @@ async fn a_drained_trunk_is_skipped_and_its_calls_in_progress_continue() -> anyh
     let unqualified = server.expect(&t, "POST", &qualify, None, 200).await?;
     assert_eq!(unqualified["contacts"][0]["status"], "NonQualified", "{unqualified}");
     assert!(unqualified["note"].as_str().is_some_and(|n| n.contains("qualify_frequency")), "{unqualified}");
-    assert!(t1.received_requests().iter().any(|r| r.starts_with("OPTIONS ")), "{:?}", t1.received_requests());
+    assert!(t1.wait_request("OPTIONS ", Duration::from_secs(5)).await, "{:?}", t1.received_requests());
     let trunk = server.expect(&t, "GET", &format!("{API}/trunks/{t1_id}"), None, 200).await?;
     let endpoint = trunk["endpoint_sip"]["uuid"].as_str().unwrap_or_default().to_owned();
     server
