@@ -348,6 +348,34 @@ fn same_section(a: &Section, b: &Section) -> bool {
         && a.lines.iter().zip(&b.lines).all(|((ka, va), (kb, vb))| ka.trim() == kb.trim() && va.trim() == vb.trim())
 }
 
+/// The sections of a tenant (endpoint, aor, auth, identify, registration)
+/// live in `patchbay-pjsip_<tenant>.conf`. An Asterisk set up with the
+/// older line `#tryinclude patchbay-pjsip.conf` includes the main file (so
+/// the include check passes) but none of these: their sections Patchbay
+/// means to have are then missing from the base read-back.
+fn tenant_files_not_loaded(file: &FileObservation, main_included: bool) -> Option<Finding> {
+    let desired = file.desired.as_deref()?;
+    let base = file.base_sections.as_ref().ok()?;
+    if file.base != "pjsip.conf" || !main_included {
+        return None;
+    }
+    let tenant_types = ["endpoint", "aor", "auth", "identify", "registration"];
+    let tenants_sections: Vec<&Section> = desired.iter().filter(|ours| tenant_types.contains(&section_type(ours))).collect();
+    // None loaded, not some: a change still pending leaves a few missing.
+    let loaded = |ours: &&Section| base.iter().any(|seen| seen.name.trim() == ours.name.trim() && section_type(seen) == section_type(ours));
+    let missing = tenants_sections.len();
+    (missing > 0 && !tenants_sections.iter().any(loaded)).then(|| {
+        Finding::new(
+            "include",
+            Severity::Problem,
+            format!(
+                "pjsip.conf includes patchbay-pjsip.conf but not the tenants' files (patchbay-pjsip_<tenant>.conf): none of Patchbay's {missing} trunk sections is loaded. Replace the include line at the end of pjsip.conf with this one, then reload Asterisk:"
+            ),
+        )
+        .with_fix(["#tryinclude patchbay-pjsip*.conf"])
+    })
+}
+
 /// Where `inner` appears, in order and contiguous, inside `outer`.
 fn find_run(outer: &[Section], inner: &[Section]) -> Option<usize> {
     if inner.is_empty() || inner.len() > outer.len() {
@@ -402,6 +430,9 @@ fn check_file(file: &FileObservation) -> Vec<Finding> {
         }
     };
     let mut findings = vec![include];
+    if let Some(missing) = tenant_files_not_loaded(file, included_at.is_some()) {
+        findings.push(missing);
+    }
     let admins_sections: Vec<&Section> = match included_at {
         Some(start) => base_sections[..start].iter().chain(&base_sections[start + own.len()..]).collect(),
         None => base_sections.iter().collect(),
@@ -567,6 +598,24 @@ mod tests {
             vec![(Severity::Problem, &["#tryinclude patchbay-pjsip*.conf".to_owned()][..])]
         );
         assert!(findings[0].message.starts_with("pjsip.conf does not include patchbay-pjsip.conf"), "{findings:?}");
+    }
+
+    #[test]
+    fn the_old_include_line_loads_the_main_file_but_not_the_tenants_files() {
+        // Main file: the shared sections; the tenant's trunk is in its own file.
+        let main = vec![ours()[0].clone(), ours()[1].clone()];
+        let mut old_line = pjsip([vec![transport_udp()], main.clone()].concat(), Some(main.clone()));
+        old_line.desired = Some(ours());
+        let findings = check_file(&old_line);
+        assert_eq!(
+            severity_of(&findings, "include"),
+            vec![(Severity::Ok, &[][..]), (Severity::Problem, &["#tryinclude patchbay-pjsip*.conf".to_owned()][..])]
+        );
+        assert!(findings[1].message.contains("none of Patchbay's 2 trunk sections"), "{findings:?}");
+
+        let mut glob_line = pjsip([vec![transport_udp()], ours()].concat(), Some(main));
+        glob_line.desired = Some(ours());
+        assert_eq!(severity_of(&check_file(&glob_line), "include"), vec![(Severity::Ok, &[][..])]);
     }
 
     #[test]
