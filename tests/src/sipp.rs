@@ -542,6 +542,51 @@ pub mod scenarios {
         )
     }
 
+    /// A caller (a provider's or a phone's) that places a call, answers the
+    /// re-INVITE Asterisk may send once the call is answered (a connected
+    /// line update naming the callee: whether it comes in the 200 OK or
+    /// after it depends on timing), then hangs up. sipp's built-in `uac`
+    /// aborts on such a re-INVITE.
+    pub fn caller_accepting_reinvite() -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="caller: accepts a connected-line re-INVITE">
+      {PHONE_INVITE}
+      <recv response="200" rtd="true" />
+      {ack}
+      <recv request="INVITE" timeout="1500" ontimeout="hangup" />
+      <send>
+        <![CDATA[
+          SIP/2.0 200 OK
+          [last_Via:]
+          [last_From:]
+          [last_To:]
+          [last_Call-ID:]
+          [last_CSeq:]
+          Contact: <sip:phone@[local_ip]:[local_port]>
+          Content-Type: application/sdp
+          Content-Length: [len]
+
+          v=0
+          o=phone 1 2 IN IP[local_ip_type] [local_ip]
+          s=-
+          c=IN IP[media_ip_type] [media_ip]
+          t=0 0
+          m=audio [media_port] RTP/AVP 0
+          a=rtpmap:0 PCMU/8000
+        ]]>
+      </send>
+      <recv request="ACK" />
+      <label id="hangup" />
+      {bye}
+      <recv response="200" crlf="true" />
+    </scenario>
+    "#,
+            ack = phone_request("ACK", 1),
+            bye = phone_request("BYE", 2).replace("<send>", "<send retrans=\"500\">")
+        )
+    }
+
     /// A phone that places a call, keeps it up for `hold_ms` after the
     /// answer, then hangs up; it succeeds only if the BYE gets its 200 OK,
     /// i.e. the call was still up.

@@ -20,6 +20,7 @@ use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, incall_to_user, registrations, sipp_phone, uuid, wait_endpoints, wait_registered};
 use patchbay_e2e::sipp::provider::{PROVIDER_SECRET, PROVIDER_USER, provider_registrar, provider_uas_challenging_invite};
+use patchbay_e2e::sipp::scenarios::caller_accepting_reinvite;
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::json;
 
@@ -139,7 +140,7 @@ async fn seed_001_registered_provider_calls_the_public_number() -> anyhow::Resul
     // The provider calls the public number from its own address.
     let mut phone = Sipp::start("phone-001", Scenario::BuiltIn("uas"), PHONE_IP, 5060, None, 1, &[])?;
     phone.wait_listening().await?;
-    let mut provider = Sipp::start("provider-001", Scenario::BuiltIn("uac"), PROVIDER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "5551234"])?;
+    let mut provider = Sipp::start("provider-001", Scenario::Xml(&caller_accepting_reinvite()), PROVIDER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "5551234"])?;
     if let Err(e) = provider.expect_success(Duration::from_secs(20)).await {
         anyhow::bail!("{e}\nphone received: {:?}\n{}", phone.received_requests(), asterisk.console_tail());
     }

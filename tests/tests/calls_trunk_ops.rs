@@ -419,10 +419,17 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     let deleted = change_sets_with(&list, "delete", "outcall");
     assert_eq!(deleted.len(), 1, "{list}");
     let rollback = format!("/api/patchbay/1.0/change-sets/{}/rollback", deleted[0]["id"]);
-    // From the audit page's button.
+    // What the deletion did to Asterisk's config: the route's lines removed.
+    let diff = server.expect(&t, "GET", &format!("/api/patchbay/1.0/change-sets/{}/diff", deleted[0]["id"]), None, 200).await?;
+    let removed: Vec<&str> = diff["config_diff"]["extensions.conf"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert!(removed.iter().any(|l| l.starts_with('-') && l.contains("pb-outcall-1")), "{diff}");
+    assert!(!removed.iter().any(|l| l.starts_with('+')), "a deletion only removes: {diff}");
+    // From the audit page's buttons: the config change, then the rollback.
     let browser = Browser::start().await?;
     browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
     browser.click("header.topbar a[href='/audit']").await?;
+    browser.click(&format!("button.show-diff[data-change-set='{}']", deleted[0]["id"])).await?;
+    browser.wait_text(".config-diff", "pb-outcall-1").await?;
     browser.click(&format!("button.rollback[data-change-set='{}']", deleted[0]["id"])).await?;
     browser.accept_confirm().await?;
     browser.wait_text(".rollback-result", "Rolled back: 1 object(s) restored.").await?;

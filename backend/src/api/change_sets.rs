@@ -26,7 +26,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/change-sets", get(list)).route("/change-sets/{id}/rollback", post(rollback))
+    Router::new()
+        .route("/change-sets", get(list))
+        .route("/change-sets/{id}/diff", get(config_diff))
+        .route("/change-sets/{id}/rollback", post(rollback))
 }
 
 const KINDS: &[Kind] = &[
@@ -185,6 +188,32 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(Json(json!({"change_set": caller.change_set, "rolled_back": id, "and_later": and_later, "restored": restored})).into_response())
 }
 
+/// `GET …/change-sets/{id}/diff`: the lines of Asterisk's config this
+/// change set changed, per file (`-` without it, `+` with it): the config
+/// rendered now against the config rendered with the change set rolled
+/// back, in a transaction that is then dropped. Answers 409 like the
+/// rollback when later changes overlap it (there is then no config
+/// "without it" to show).
+async fn config_diff(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Response> {
+    match diff_of(&state.store, &caller, id) {
+        Ok(diff) => Ok(Json(json!({"change_set": id, "config_diff": diff})).into_response()),
+        Err(ApiError::BadRequest(errors)) if errors.iter().all(|e| e.starts_with(CONFLICT)) => {
+            Ok((StatusCode::CONFLICT, Json(json!(errors))).into_response())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// What change set `id` changed in the rendered config (see [`config_diff`]).
+pub fn diff_of(store: &crate::store::Store, caller: &Caller, id: i64) -> ApiResult<BTreeMap<String, Vec<String>>> {
+    store.rehearse(|tx| {
+        let with = crate::config_code::rendered_texts(tx)?;
+        roll_back(tx, caller, id, false)?;
+        let without = crate::config_code::rendered_texts(tx)?;
+        Ok(crate::config_code::plan::config_diff(&without, &with))
+    })
+}
+
 /// The rollback of change set `id` (and the later ones with `and_later`)
 /// in `tx`, as `caller` (whose change set records it); answers what was
 /// restored. Any error leaves `tx` to be dropped: nothing changes.
@@ -282,6 +311,29 @@ mod tests {
 
     fn body(store: &Store, kind: Kind, id: i64) -> Option<Value> {
         store.read(|c| objects::get(c, kind, id, None)).unwrap().map(|r| r.body)
+    }
+
+    #[test]
+    fn a_change_sets_config_diff_shows_its_own_lines_and_changes_nothing() {
+        let store = store();
+        let contexts = spec(Kind::Context, "Context", "contexts");
+        let first = caller(&store);
+        store.write(|tx| contexts.insert(tx, &first, json!({"name": "alpha", "label": "A", "type": "internal", "contexts": [], "enabled": true}), true)).unwrap();
+        let second = caller(&store);
+        store.write(|tx| contexts.insert(tx, &second, json!({"name": "beta", "label": "B", "type": "internal", "contexts": [], "enabled": true}), true)).unwrap();
+        let revision = store.revision().unwrap();
+
+        let viewer = caller(&store);
+        let diff = diff_of(&store, &viewer, first.change_set).unwrap();
+        let lines: Vec<&String> = diff.values().flatten().collect();
+        assert!(lines.iter().any(|l| l.starts_with('+') && l.contains("alpha")), "{diff:?}");
+        assert!(!lines.iter().any(|l| l.contains("beta")), "{diff:?}");
+        assert!(lines.iter().all(|l| l.starts_with('+') || l.starts_with("@@")), "a creation only adds: {diff:?}");
+        // A rehearsal: nothing was rolled back, nothing audited.
+        assert_eq!(store.revision().unwrap(), revision);
+        assert!(body(&store, Kind::Context, 1).is_some());
+        let audited: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1", [viewer.change_set], |r| r.get(0))).unwrap();
+        assert_eq!(audited, 0);
     }
 
     #[test]

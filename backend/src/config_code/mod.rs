@@ -343,7 +343,8 @@ fn check_snapshot(tx: &Connection, changes: &[Change]) -> Result<(), Outcome> {
 
 /// The configuration the rows render to, secrets redacted (a plan is shown
 /// to people and CI logs).
-fn rendered_texts(conn: &Connection) -> Result<BTreeMap<String, String>, Outcome> {
+/// The Asterisk files as Patchbay renders them from `conn`, secrets redacted.
+pub(crate) fn rendered_texts(conn: &Connection) -> Result<BTreeMap<String, String>, StoreError> {
     let snapshot = crate::snapshot::load_snapshot(conn)?;
     let texts = crate::sync::preview_texts(&patchbay_shared::render::render(&snapshot));
     Ok(texts

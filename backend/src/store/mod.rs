@@ -164,6 +164,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs `f` in a write transaction that is always rolled back: what a
+    /// change would do, seen from inside, without doing it.
+    pub fn rehearse<T, E>(&self, f: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        // Dropping the transaction rolls it back.
+        f(&tx)
+    }
+
     /// The revision of the last committed change to objects or tenants.
     pub fn revision(&self) -> Result<u64, StoreError> {
         self.read(revision)

@@ -1,7 +1,8 @@
 //! The audit log: who changed what, when, with the object before and after
 //! (only the tenants the account may see; the API filters). Each line
 //! belongs to a change set (the writes of one request); "Roll back" undoes
-//! that whole change set (`POST …/change-sets/{id}/rollback`), which is
+//! that whole change set (`POST …/change-sets/{id}/rollback`), "Config
+//! change" shows the Asterisk config lines it changed (`…/diff`); a rollback is
 //! refused when a later change touched the same objects or a reference
 //! would break, and appears here as a change set of its own.
 
@@ -75,6 +76,14 @@ pub fn AuditPage() -> impl IntoView {
             version.bump();
         });
     };
+    // The Asterisk config lines a change set changed (`…/diff`), shown above the log.
+    let diff_view = RwSignal::new(None::<(i64, Result<Value, String>)>);
+    let show_diff = move |change_set: i64| {
+        spawn_local(async move {
+            let answer = api::get::<Value>(&session.token(), &format!("/api/patchbay/1.0/change-sets/{change_set}/diff")).await;
+            diff_view.try_set(Some((change_set, answer.map(|a| a["config_diff"].clone()).map_err(|failure| crate::ui::humanize(&failure.0)))));
+        });
+    };
     Effect::new(move |_| {
         version.0.track();
         let kind = kind.get();
@@ -108,6 +117,26 @@ pub fn AuditPage() -> impl IntoView {
                 Ok(text) => view! { <p class="rollback-result" role="status">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="rollback-result error" role="alert">{text}</p> }.into_any(),
             })}
+            {move || diff_view.get().map(|(change_set, diff)| view! {
+                <section class="config-diff" aria-label="Config change">
+                    <h2>{format!("Asterisk config changed by change set {change_set}")}</h2>
+                    {match diff {
+                        Ok(files) => {
+                            let files = files.as_object().cloned().unwrap_or_default();
+                            if files.is_empty() {
+                                view! { <p class="muted">"No change to Asterisk's config."</p> }.into_any()
+                            } else {
+                                files.into_iter().map(|(file, lines)| {
+                                    let text = lines.as_array().map(|l| l.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")).unwrap_or_default();
+                                    view! { <h3><code>{file}</code></h3><pre class="diff">{text}</pre> }
+                                }).collect_view().into_any()
+                            }
+                        }
+                        Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
+                    }}
+                    <button type="button" class="small" on:click=move |_| diff_view.set(None)>"Close"</button>
+                </section>
+            })}
             <div class="pager">
                 <button type="button" class="small prev" disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Newer"</button>
                 <span class="muted page-info">{move || {
@@ -138,6 +167,7 @@ pub fn AuditPage() -> impl IntoView {
                                         }).collect_view()}</ul>
                                     </td>
                                     <td class="row-actions">{change_set.map(|cs| view! {
+                                        <button type="button" class="small show-diff" data-change-set=cs.to_string() on:click=move |_| show_diff(cs)>"Config change"</button>
                                         <button type="button" class="small rollback" data-change-set=cs.to_string() on:click=move |_| rollback(cs, label.clone())>"Roll back"</button>
                                     })}</td>
                                 </tr>
