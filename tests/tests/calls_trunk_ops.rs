@@ -429,7 +429,10 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
     browser.click("header.topbar a[href='/audit']").await?;
     browser.click(&format!("button.show-diff[data-change-set='{}']", deleted[0]["id"])).await?;
-    browser.wait_text(".config-diff", "pb-outcall-1").await?;
+    eventually("the audit page showing the change set's config change", Duration::from_secs(15), || async {
+        browser.text_of(".config-diff pre.diff").await.ok().filter(|text| text.contains("-[pb-outcall-1]")).map(|_| ())
+    })
+    .await?;
     browser.click(&format!("button.rollback[data-change-set='{}']", deleted[0]["id"])).await?;
     browser.accept_confirm().await?;
     browser.wait_text(".rollback-result", "Rolled back: 1 object(s) restored.").await?;
