@@ -79,6 +79,7 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/patchbay/1.0/change-sets", &["get"], "Change sets (the writes of one request), newest first, with each object's before and after", true),
     ("/api/patchbay/1.0/change-sets/{id}/diff", &["get"], "The lines of Asterisk's config the change set changed, per file (409 when later changes overlap it)", true),
     ("/api/patchbay/1.0/change-sets/{id}/rollback", &["post"], "Roll back the change set ({\"and_later\": true}: and every later one) as a new change set; 409 on a conflict, 400 if a reference would break", true),
+    ("/api/patchbay/1.0/usable_trunks", &["get"], "The trunks the caller's routes may use (its own and those shared with its tenant): name, kind, registration and reachability only", true),
     ("/api/patchbay/1.0/snapshot", &["get"], "The caller's tenant snapshot", true),
     ("/api/patchbay/1.0/simulate", &["post"], "Simulate a dialled number", true),
     ("/api/patchbay/1.0/lint", &["get"], "Routing lints", true),
