@@ -315,8 +315,14 @@ async fn the_trunks_page_follows_the_health_without_a_reload() -> anyhow::Result
     assert_eq!(changed[0]["changes"][0]["before"]["down_after_misses"], 3, "{list}");
     assert_eq!(changed[0]["changes"][0]["after"]["down_after_misses"], 1, "{list}");
     server.expect(&t, "POST", &format!("/api/patchbay/1.0/change-sets/{}/rollback", changed[0]["id"]), None, 200).await?;
-    let policy = server.expect(&t, "GET", &format!("/api/patchbay/1.0/trunks/{trunk}/health"), None, 200).await?["policy"].clone();
-    assert_eq!((&policy["down_after_misses"], &policy["up_after_answers"], &policy["probe_every_ms"]), (&json!(3), &json!(2), &json!(30_000)), "{policy}");
+    // The health task takes the restored thresholds at once (told, not polled).
+    let restored = Instant::now();
+    eventually("the default thresholds back in force", Duration::from_secs(5), || async {
+        let policy = server.expect(&t, "GET", &format!("/api/patchbay/1.0/trunks/{trunk}/health"), None, 200).await.ok()?["policy"].clone();
+        ((&policy["down_after_misses"], &policy["up_after_answers"], &policy["probe_every_ms"]) == (&json!(3), &json!(2), &json!(30_000))).then_some(())
+    })
+    .await?;
+    eprintln!("thresholds restored in force {:?} after the rollback", restored.elapsed());
     let list = server.expect(&t, "GET", "/api/patchbay/1.0/change-sets", None, 200).await?;
     assert_eq!(list["items"][0]["changes"][0]["action"], "rollback_health_policy", "{list}");
     let (status, conflict) = server.call(&t, "POST", &format!("/api/patchbay/1.0/change-sets/{}/rollback", changed[0]["id"]), None).await?;

@@ -106,7 +106,7 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
     let height = BAND + 8.0 + PLOT;
     view! {
         <svg class="health-timeline" viewBox=format!("0 0 {WIDTH} {height}") preserveAspectRatio="none" role="img"
-            aria-label=format!("State and round trip over the last {:.0} s; highest round trip {top:.1} ms", span / 1000.0)>
+            aria-label=format!("State and round trip over the last {:.0} s; highest round trip {top:.1} ms", (end - start) / 1000.0)>
             {band.into_iter().map(|(bx, bw, to)| view! {
                 <rect class=format!("state {to}") data-state=to.clone() x=format!("{bx:.1}") y="0" width=format!("{bw:.1}") height=BAND.to_string()></rect>
             }).collect_view()}
@@ -115,7 +115,7 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
                 <line class="missed" x1=format!("{mx:.1}") x2=format!("{mx:.1}") y1=(BAND + 4.0).to_string() y2=height.to_string()></line>
             }).collect_view()}
         </svg>
-        <p class="muted timeline-scale">{format!("last {:.0} s · round trip up to {top:.1} ms", span / 1000.0)}</p>
+        <p class="muted timeline-scale">{format!("last {:.0} s · round trip up to {top:.1} ms", (end - start) / 1000.0)}</p>
     }
     .into_any()
 }
