@@ -15,7 +15,10 @@
 //!   carry the status (`Registered`, `Rejected`, `Unregistered`…) and no
 //!   cause (it publishes `NULL`); the SIP code and reason of the registrar's
 //!   last answer come from PJSIP's message history (`pjsip show history`
-//!   through AMI `Command`, `res_pjsip_history`), filtered to the server.
+//!   through AMI `Command`, `res_pjsip_history`): the answer whose Call-ID
+//!   and CSeq are those of a REGISTER sent to the registration's server
+//!   for its client URI (`ami::endpoint_ops::SipHistory`, which also
+//!   clears Asterisk's copy once read).
 //!
 //! The decisions (what counts as a miss, hysteresis, history bounds, when
 //! to probe) are the pure core's; this only executes and stores.
@@ -24,7 +27,6 @@ use crate::ami::{AmiClient, AmiStatus, endpoint_ops};
 use crate::live::{Live, LiveUpdate, TrunkHealthView};
 use crate::store::{Store, StoreError};
 use patchbay_shared::health::{Action, ContactReport, HealthPolicy, Input, Monitor, RegistrationReport, Transition};
-use patchbay_shared::model::TrunkEndpoint;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,17 +48,10 @@ pub struct Watched {
     pub trunk_id: i64,
 }
 
-/// Every SIP trunk of every tenant, by endpoint name.
+/// The trunks to watch (`shared::health::watched_trunks`), by endpoint name.
 pub fn watched_trunks(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
     let snapshot = crate::snapshot::load_snapshot(conn)?;
-    let mut out = BTreeMap::new();
-    for trunk in &snapshot.trunks {
-        let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
-        if let Some(endpoint) = snapshot.endpoints_sip.iter().find(|e| &e.uuid == uuid) {
-            out.insert(patchbay_shared::render::escape::section_name(&endpoint.name), trunk.id.0 as i64);
-        }
-    }
-    Ok(out)
+    Ok(patchbay_shared::health::watched_trunks(&snapshot).into_iter().map(|(name, id)| (name, id as i64)).collect())
 }
 
 /// The stored policy of a trunk, or the defaults.
@@ -71,6 +66,44 @@ pub fn set_policy(conn: &Connection, endpoint: &str, policy: &HealthPolicy) -> R
         params![endpoint, serde_json::to_string(policy)?],
     )?;
     Ok(())
+}
+
+/// The audit action of a change of thresholds (`PUT …/trunks/{id}/health`),
+/// and of its rollback.
+pub const AUDIT_POLICY: &str = "health_policy";
+pub const AUDIT_POLICY_ROLLBACK: &str = "rollback_health_policy";
+
+/// A trunk's thresholds as the audit records them (the API's names, and
+/// the endpoint whose thresholds they are).
+pub fn policy_audit(endpoint: &str, policy: &HealthPolicy) -> serde_json::Value {
+    serde_json::json!({"endpoint": endpoint, "down_after_misses": policy.down_after_misses, "up_after_answers": policy.up_after_answers,
+                       "probe_every_s": policy.probe_every_ms / 1000, "history_len": policy.history_len})
+}
+
+fn policy_of_audit(value: &serde_json::Value) -> Option<(String, HealthPolicy)> {
+    let number = |field: &str| value.get(field).and_then(serde_json::Value::as_u64);
+    Some((value.get("endpoint")?.as_str()?.to_owned(), HealthPolicy {
+        down_after_misses: number("down_after_misses")? as u32,
+        up_after_answers: number("up_after_answers")? as u32,
+        probe_every_ms: number("probe_every_s")? * 1000,
+        history_len: number("history_len")? as usize,
+    }))
+}
+
+/// Rolls back one audited change of thresholds: `Ok(Err(why))` when the
+/// thresholds changed since (a conflict), else the audit images of the
+/// rollback (before, after).
+#[allow(clippy::type_complexity)]
+pub fn roll_back_policy(tx: &Connection, before: Option<&serde_json::Value>, after: Option<&serde_json::Value>) -> Result<Result<(serde_json::Value, serde_json::Value), String>, StoreError> {
+    let (Some((endpoint, old)), Some((_, new))) = (before.and_then(policy_of_audit), after.and_then(policy_of_audit)) else {
+        return Ok(Err("its thresholds are not recorded".to_owned()));
+    };
+    let now = policy(tx, &endpoint)?;
+    if now != new {
+        return Ok(Err(format!("the health thresholds of {endpoint} changed after this change set: roll back the later change sets first (and_later)")));
+    }
+    set_policy(tx, &endpoint, &old)?;
+    Ok(Ok((policy_audit(&endpoint, &now), policy_audit(&endpoint, &old))))
 }
 
 /// The stored transitions of a trunk, oldest first.
@@ -97,14 +130,6 @@ pub fn record(conn: &Connection, endpoint: &str, transition: &Transition, keep: 
         params![endpoint, keep as i64],
     )?;
     Ok(())
-}
-
-/// The host of a registration's `ServerUri` (`sip:host:port;…`).
-pub fn server_host(uri: &str) -> &str {
-    let rest = uri.strip_prefix("sips:").or_else(|| uri.strip_prefix("sip:")).unwrap_or(uri);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let rest = rest.split([';', '>']).next().unwrap_or(rest);
-    rest.rsplit_once(':').map_or(rest, |(host, _)| host)
 }
 
 struct Task {
@@ -200,7 +225,7 @@ impl Task {
             // A trunk created since the last look.
             self.reconfigure();
         }
-        let mut lines = None;
+        let mut ledger = None;
         for registration in all {
             if only.is_some_and(|name| name != registration.name) || !self.ids.contains_key(&registration.endpoint) {
                 continue;
@@ -209,10 +234,10 @@ impl Task {
             if only.is_none() && known.is_some_and(|r| r.status == registration.status && r.code.is_some()) {
                 continue;
             }
-            if lines.is_none() {
-                lines = Some(endpoint_ops::history(&self.client).await.unwrap_or_default());
+            if ledger.is_none() {
+                ledger = Some(self.live.sip_history().read(&self.client).await.unwrap_or_default());
             }
-            let answers = patchbay_shared::health::register_answers(lines.as_deref().unwrap_or_default(), server_host(&registration.server_uri));
+            let answers = ledger.as_ref().map(|l| l.answers(&registration.server_uri, &registration.client_uri)).unwrap_or_default();
             let last = answers.last();
             let report = RegistrationReport { status: registration.status.clone(), code: last.map(|a| a.code), reason: last.map(|a| a.reason.clone()) };
             self.take(Input::Registration { trunk: registration.endpoint.clone(), report });
@@ -256,7 +281,13 @@ pub async fn run(live: Live, client: AmiClient, store: Store) {
         let sleep_ms = next.map_or(1_000, |at| at.saturating_sub(now_ms()).clamp(10, 1_000));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
-            _ = reconfigure.tick() => task.reconfigure(),
+            _ = reconfigure.tick() => {
+                task.reconfigure();
+                // Keeps Asterisk's message history small once it is on.
+                if connected && let Err(error) = task.live.sip_history().tidy(&task.client).await {
+                    tracing::debug!(%error, "trunk health: reading PJSIP's history failed");
+                }
+            }
             _ = settings.notified() => task.reconfigure(),
             update = updates.recv() => match update {
                 Ok(update) => task.on_live(update).await,
@@ -301,12 +332,5 @@ mod tests {
         store.write(|tx| set_policy(tx, "a", &eager)).unwrap();
         store.write(|tx| set_policy(tx, "a", &eager)).unwrap();
         assert_eq!(store.read(|c| policy(c, "a")).unwrap(), eager);
-    }
-
-    #[test]
-    fn the_server_host_of_a_registration() {
-        assert_eq!(server_host("sip:127.0.5.14"), "127.0.5.14");
-        assert_eq!(server_host("sip:provider.example:5070;transport=udp"), "provider.example");
-        assert_eq!(server_host("sips:acct@provider.example"), "provider.example");
     }
 }

@@ -153,6 +153,8 @@ struct Inner {
     updates: broadcast::Sender<LiveUpdate>,
     /// Told when a trunk's health settings change.
     health_settings: Arc<tokio::sync::Notify>,
+    /// PJSIP's message history as read so far (REGISTER answers).
+    sip_history: crate::ami::endpoint_ops::SipHistory,
 }
 
 /// Cheap handle on the live state.
@@ -162,7 +164,7 @@ pub struct Live(Arc<Inner>);
 impl Default for Live {
     fn default() -> Self {
         let (updates, _) = broadcast::channel(UPDATES_BUFFER);
-        Live(Arc::new(Inner { state: Mutex::default(), updates, health_settings: Arc::default() }))
+        Live(Arc::new(Inner { state: Mutex::default(), updates, health_settings: Arc::default(), sip_history: Default::default() }))
     }
 }
 
@@ -198,6 +200,11 @@ impl Live {
     /// Notified when health settings change (the health task waits on it).
     pub fn health_settings(&self) -> Arc<tokio::sync::Notify> {
         self.0.health_settings.clone()
+    }
+
+    /// The one reader of PJSIP's message history for this Asterisk.
+    pub fn sip_history(&self) -> &crate::ami::endpoint_ops::SipHistory {
+        &self.0.sip_history
     }
 
     fn publish(&self, update: LiveUpdate) {

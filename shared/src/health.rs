@@ -214,40 +214,320 @@ pub struct RegisterAnswer {
     pub code: u16,
     /// The reason phrase (`Forbidden`).
     pub reason: String,
+    /// The Call-ID of the REGISTER it answers.
+    pub call_id: String,
+    /// Its CSeq number.
+    pub cseq: u32,
 }
 
-/// The answers `host` gave to REGISTERs, oldest first, from the lines of
-/// `pjsip show history` (`00001 1796234904 * <== 127.0.5.14:5060  SIP/2.0
-/// 403 Forbidden`). The summary does not name the method a response
-/// answers: a response counts when the last request sent to that address
-/// was a REGISTER, so a qualify OPTIONS in flight at the same moment could
-/// be taken for one (rare: they are seconds apart).
-pub fn register_answers(history: &[String], host: &str) -> Vec<RegisterAnswer> {
-    let mut last_request_was_register = false;
-    let mut answers = Vec::new();
-    for line in history {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // No., timestamp, optional `*`, direction, address, message.
-        let Some(direction_at) = fields.iter().position(|f| *f == "==>" || *f == "<==") else { continue };
-        let (Some(address), Some(at)) = (fields.get(direction_at + 1), fields.get(1).and_then(|t| t.parse::<u64>().ok())) else { continue };
-        let address_host = address.rsplit_once(':').map_or(*address, |(h, _)| h);
-        if address_host != host {
-            continue;
+/// The first line of a SIP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartLine {
+    /// `REGISTER sip:host SIP/2.0`.
+    Request {
+        /// `REGISTER`.
+        method: String,
+        /// `sip:host`.
+        uri: String,
+    },
+    /// `SIP/2.0 403 Forbidden`.
+    Response {
+        /// `403`.
+        code: u16,
+        /// `Forbidden`.
+        reason: String,
+    },
+}
+
+impl StartLine {
+    fn parse(words: &[&str]) -> Option<StartLine> {
+        match words {
+            ["SIP/2.0", code, reason @ ..] => Some(StartLine::Response { code: code.parse().ok()?, reason: reason.join(" ") }),
+            [method, uri, "SIP/2.0"] => Some(StartLine::Request { method: (*method).to_owned(), uri: (*uri).to_owned() }),
+            _ => None,
         }
-        let message = &fields[direction_at + 2..];
-        match (fields[direction_at], message) {
-            ("==>", [method, ..]) => last_request_was_register = *method == "REGISTER",
-            ("<==", ["SIP/2.0", code, reason @ ..]) if last_request_was_register => {
-                if let Ok(code) = code.parse::<u16>()
-                    && code >= 200
-                {
-                    answers.push(RegisterAnswer { at, code, reason: reason.join(" ") });
+    }
+}
+
+/// One message of PJSIP's history as `pjsip show history` lists it
+/// (`res_pjsip_history.c`, `sprint_list_entry`: `%-5.5d %-10.10ld %-5.5s
+/// %-24.24s` then the start line): number, timestamp, `* ==>` (sent) or
+/// `* <==` (received), the far address cut to 24 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    /// The entry's number (from 0 after each clear).
+    pub number: u32,
+    /// Unix seconds.
+    pub at: u64,
+    /// Sent by Asterisk (`==>`), else received.
+    pub sent: bool,
+    /// `127.0.5.14:5060` (at most 24 characters).
+    pub address: String,
+    /// The start line.
+    pub start: StartLine,
+}
+
+/// One message in full, as `pjsip show history where number = N` prints
+/// it when exactly one entry matches (`display_single_entry`: `<---
+/// History Entry N Sent to|Received from ADDR at TS --->`, then the
+/// message as PJSIP prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The entry's number.
+    pub number: u32,
+    /// Unix seconds.
+    pub at: u64,
+    /// Sent by Asterisk.
+    pub sent: bool,
+    /// `127.0.5.14:5060`.
+    pub address: String,
+    /// The start line.
+    pub start: StartLine,
+    /// The Call-ID header.
+    pub call_id: String,
+    /// The CSeq number and method (`1 REGISTER`).
+    pub cseq: (u32, String),
+    /// The To header's URI, without its display name and parameters.
+    pub to_uri: String,
+}
+
+/// What `pjsip show history` printed: its list, or (when one entry only
+/// matches, Asterisk prints that one whole) the single entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryOutput {
+    /// The list's lines, oldest first.
+    List(Vec<HistoryLine>),
+    /// One entry whole.
+    Entry(HistoryEntry),
+}
+
+/// Reads the output of `pjsip show history [where …]`.
+pub fn history_output(lines: &[String]) -> HistoryOutput {
+    match history_entry(lines) {
+        Some(entry) => HistoryOutput::Entry(entry),
+        None => HistoryOutput::List(lines.iter().filter_map(|l| history_line(l)).collect()),
+    }
+}
+
+fn history_line(line: &str) -> Option<HistoryLine> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arrow = words.iter().position(|w| *w == "==>" || *w == "<==")?;
+    if arrow < 2 {
+        return None;
+    }
+    Some(HistoryLine {
+        number: words[0].parse().ok()?,
+        at: words[1].parse().ok()?,
+        sent: words[arrow] == "==>",
+        address: (*words.get(arrow + 1)?).to_owned(),
+        start: StartLine::parse(words.get(arrow + 2..)?)?,
+    })
+}
+
+/// The URI of a `To`/`From` value: `"Name" <sip:a@b>;tag=x` → `sip:a@b`;
+/// `sip:a@b;tag=x` → `sip:a@b`. Also used on Asterisk's `ClientUri`.
+pub fn bare_uri(value: &str) -> String {
+    let value = value.trim();
+    let inner = match (value.find('<'), value.find('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    inner.split(';').next().unwrap_or(inner).trim().to_ascii_lowercase()
+}
+
+fn history_entry(lines: &[String]) -> Option<HistoryEntry> {
+    let mut rest = lines.iter().map(|l| l.trim_end()).skip_while(|l| !l.starts_with("<--- History Entry "));
+    let head: Vec<&str> = rest.next()?.split_whitespace().collect();
+    // <--- History Entry N Sent to ADDR at TS --->
+    let (number, sent, address, at) = match head.as_slice() {
+        ["<---", "History", "Entry", n, "Sent", "to", addr, "at", ts, ..] => (n, true, addr, ts),
+        ["<---", "History", "Entry", n, "Received", "from", addr, "at", ts, ..] => (n, false, addr, ts),
+        _ => return None,
+    };
+    let mut rest = rest.skip_while(|l| l.trim().is_empty());
+    let start = StartLine::parse(&rest.next()?.split_whitespace().collect::<Vec<_>>())?;
+    let (mut call_id, mut cseq, mut to_uri) = (None, None, None);
+    for line in rest.take_while(|l| !l.trim().is_empty()) {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "call-id" | "i" => call_id = Some(value.to_owned()),
+            "cseq" => {
+                let mut words = value.split_whitespace();
+                cseq = words.next().and_then(|n| n.parse().ok()).zip(words.next().map(str::to_owned));
+            }
+            "to" | "t" => to_uri = Some(bare_uri(value)),
+            _ => {}
+        }
+    }
+    Some(HistoryEntry {
+        number: number.parse().ok()?,
+        at: at.parse().ok()?,
+        sent,
+        address: (*address).to_owned(),
+        start,
+        call_id: call_id?,
+        cseq: cseq?,
+        to_uri: to_uri?,
+    })
+}
+
+/// A REGISTER Asterisk sent whose final answer is not read yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SentRegister {
+    /// The Request-URI (the registration's `server_uri`), bare.
+    server_uri: String,
+    /// The To URI (its `client_uri`), bare.
+    client_uri: String,
+    /// The far address as the list prints it (24 characters at most).
+    address: String,
+}
+
+/// Pending REGISTERs kept at most (the oldest are forgotten first).
+const PENDING_KEPT: usize = 256;
+/// Answers kept per registration.
+pub const ANSWERS_KEPT: usize = 10;
+/// History entries read before Patchbay clears Asterisk's history. Well
+/// above the messages a few seconds bring, so that once the clear is
+/// asked, the entry numbered `CLEAR_AFTER - 1` still being there means the
+/// clear has not run yet (`pjsip set history clear` is a task Asterisk
+/// runs a moment later, and numbering restarts at 0).
+pub const CLEAR_AFTER: u32 = 64;
+
+/// The answers to REGISTERs found in PJSIP's message history, kept by
+/// Patchbay so that Asterisk's history can be cleared once read (it lives
+/// in Asterisk's memory and grows with every SIP message). Every reader
+/// (the health task, `GET …/registration`) goes through the one ledger, so
+/// clearing never takes an answer from another reader.
+///
+/// The list form of the history names neither the Call-ID nor, for a
+/// response, the method; so an answer is matched to its REGISTER by
+/// Call-ID and CSeq read from the full entries, and attributed to a
+/// registration by the REGISTER's Request-URI (`server_uri`) and To
+/// (`client_uri`): two registrations on one registrar, or an OPTIONS to
+/// the registrar at the same moment, are never confused. Sans-IO: the
+/// caller reads the list ([`RegisterLedger::list_command`]), asks for the
+/// entries [`RegisterLedger::wanted`] names, hands them to
+/// [`RegisterLedger::take`], then [`RegisterLedger::read_up_to`]; when
+/// [`RegisterLedger::should_clear`] says so it clears the history and
+/// calls [`RegisterLedger::cleared`].
+#[derive(Debug, Clone, Default)]
+pub struct RegisterLedger {
+    /// The number of the next entry to read.
+    next: u32,
+    /// REGISTERs sent, by (Call-ID, CSeq), oldest first.
+    pending: VecDeque<((String, u32), SentRegister)>,
+    /// The last answers per (server_uri, client_uri), oldest first.
+    answers: std::collections::BTreeMap<(String, String), VecDeque<RegisterAnswer>>,
+}
+
+impl RegisterLedger {
+    /// The command that lists the entries not read yet.
+    pub fn list_command(&self) -> String {
+        match self.next {
+            0 => "pjsip show history".to_owned(),
+            n => format!("pjsip show history where number >= {n}"),
+        }
+    }
+
+    /// The command that prints entry `number` whole (`entry N` would take
+    /// a position in Asterisk's vector, not a number).
+    pub fn entry_command(number: u32) -> String {
+        format!("pjsip show history where number = {number}")
+    }
+
+    /// The entries of `listed` to read whole: every REGISTER sent, and
+    /// every final response from an address a REGISTER is waiting on.
+    pub fn wanted(&self, listed: &[HistoryLine]) -> Vec<u32> {
+        let mut waiting: std::collections::BTreeSet<&str> = self.pending.iter().map(|(_, s)| s.address.as_str()).collect();
+        let mut wanted = Vec::new();
+        for line in listed.iter().filter(|l| l.number >= self.next) {
+            match &line.start {
+                StartLine::Request { method, .. } if line.sent && method.eq_ignore_ascii_case("REGISTER") => {
+                    waiting.insert(&line.address);
+                    wanted.push(line.number);
+                }
+                StartLine::Response { code, .. } if !line.sent && *code >= 200 && waiting.contains(line.address.as_str()) => wanted.push(line.number),
+                _ => {}
+            }
+        }
+        wanted
+    }
+
+    /// Takes one entry read whole: a REGISTER waits for its answer; a
+    /// final answer to a waiting REGISTER (same Call-ID and CSeq) is kept
+    /// for that REGISTER's registration. Anything else is ignored.
+    pub fn take(&mut self, entry: &HistoryEntry) {
+        let key = (entry.call_id.clone(), entry.cseq.0);
+        match &entry.start {
+            StartLine::Request { method, uri } if entry.sent && method.eq_ignore_ascii_case("REGISTER") => {
+                if self.pending.iter().any(|(k, _)| *k == key) {
+                    return; // a retransmission
+                }
+                let address: String = entry.address.chars().take(24).collect();
+                self.pending.push_back((key, SentRegister { server_uri: bare_uri(uri), client_uri: entry.to_uri.clone(), address }));
+                while self.pending.len() > PENDING_KEPT {
+                    self.pending.pop_front();
+                }
+            }
+            StartLine::Response { code, reason } if !entry.sent && *code >= 200 && entry.cseq.1.eq_ignore_ascii_case("REGISTER") => {
+                let Some(at) = self.pending.iter().position(|(k, _)| *k == key) else { return };
+                let (_, sent) = self.pending.remove(at).expect("found");
+                let kept = self.answers.entry((sent.server_uri, sent.client_uri)).or_default();
+                kept.push_back(RegisterAnswer { at: entry.at, code: *code, reason: reason.clone(), call_id: entry.call_id.clone(), cseq: entry.cseq.0 });
+                while kept.len() > ANSWERS_KEPT {
+                    kept.pop_front();
                 }
             }
             _ => {}
         }
     }
-    answers
+
+    /// The list was read up to its last entry.
+    pub fn read_up_to(&mut self, listed: &[HistoryLine]) {
+        if let Some(last) = listed.iter().map(|l| l.number).max() {
+            self.next = self.next.max(last + 1);
+        }
+    }
+
+    /// Whether enough was read to clear Asterisk's history now.
+    pub fn should_clear(&self) -> bool {
+        self.next >= CLEAR_AFTER
+    }
+
+    /// The entry whose absence shows that a clear asked for has run.
+    pub fn clear_witness(&self) -> u32 {
+        self.next.saturating_sub(1)
+    }
+
+    /// Asterisk's history was cleared: numbering restarts at 0.
+    pub fn cleared(&mut self) {
+        self.next = 0;
+    }
+
+    /// The answers to the registration of `client_uri` at `server_uri`
+    /// (as `PJSIPShowRegistrationsOutbound` names them), oldest first.
+    pub fn answers(&self, server_uri: &str, client_uri: &str) -> Vec<RegisterAnswer> {
+        self.answers.get(&(bare_uri(server_uri), bare_uri(client_uri))).map(|a| a.iter().cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// The trunks live health watches, as (PJSIP endpoint name as Asterisk
+/// knows it, trunk id): every trunk with a SIP endpoint, and no other. An
+/// IAX or custom trunk (the only kinds that can be disabled: their
+/// interface's `enabled`) is never probed, enabled or not; a trunk whose
+/// endpoint is missing neither. A watched trunk is still only sent OPTIONS
+/// when one of its AORs has a `qualify_frequency` (the backend asks
+/// Asterisk): qualify off means no OPTIONS from Patchbay either.
+pub fn watched_trunks(snapshot: &crate::model::Snapshot) -> std::collections::BTreeMap<String, u64> {
+    snapshot
+        .trunks
+        .iter()
+        .filter_map(|trunk| match &trunk.endpoint {
+            Some(crate::model::TrunkEndpoint::Sip(uuid)) => snapshot.endpoint_sip(uuid).map(|e| (crate::render::escape::section_name(&e.name), trunk.id.0)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What Asterisk says of a trunk's contacts after an OPTIONS.
@@ -704,29 +984,183 @@ mod tests {
         assert_eq!(h.history.len(), 2);
     }
 
+}
+
+#[cfg(test)]
+mod history_tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(String::from).collect()
+    }
+
+    /// A message as `pjsip show history where number = N` prints it.
+    fn entry(number: u32, sent: bool, start: &str, call_id: &str, cseq: &str, to: &str) -> Vec<String> {
+        let head = if sent { "Sent to" } else { "Received from" };
+        lines(&format!(
+            "<--- History Entry {number} {head} 127.0.5.14:5060 at 1796234904 --->\n{start}\nVia: SIP/2.0/UDP 127.0.5.13:5060;rport;branch=z9hG4bKPj{number}\n\
+             From: <{to}>;tag=f{call_id}\nTo: <{to}>{}\nCall-ID: {call_id}\nCSeq: {cseq}\nContent-Length:  0\n\n",
+            if sent { "" } else { ";tag=far" }
+        ))
+    }
+
+    /// Asterisk's list of 8 messages: two registrations of one registrar
+    /// (acct and acct2), their challenges, a qualify OPTIONS to the same
+    /// address between them, then acct refused and acct2 accepted.
+    const LIST: &str = "No.   Timestamp  (Dir) Address                  SIP Message
+===== ========== ============================== ===================================
+00000 1796234904 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0
+00001 1796234904 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0
+00002 1796234904 * <== 127.0.5.14:5060          SIP/2.0 401 Unauthorized
+00003 1796234904 * <== 127.0.5.14:5060          SIP/2.0 401 Unauthorized
+00004 1796234904 * ==> 127.0.5.14:5060          OPTIONS sip:127.0.5.14:5060 SIP/2.0
+00005 1796234904 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0
+00006 1796234904 * <== 127.0.5.14:5060          SIP/2.0 200 OK
+00007 1796234904 * <== 127.0.5.14:5060          SIP/2.0 403 Forbidden";
+
+    fn full(number: u32) -> Vec<String> {
+        let (a, b) = ("sip:acct@127.0.5.14", "sip:acct2@127.0.5.14");
+        match number {
+            0 => entry(0, true, "REGISTER sip:127.0.5.14 SIP/2.0", "ca", "10 REGISTER", a),
+            1 => entry(1, true, "REGISTER sip:127.0.5.14 SIP/2.0", "cb", "20 REGISTER", b),
+            // The challenges come back in the other order.
+            2 => entry(2, false, "SIP/2.0 401 Unauthorized", "cb", "20 REGISTER", b),
+            3 => entry(3, false, "SIP/2.0 401 Unauthorized", "ca", "10 REGISTER", a),
+            5 => entry(5, true, "REGISTER sip:127.0.5.14 SIP/2.0", "ca", "11 REGISTER", a),
+            // The OPTIONS' answer: the last request sent there was a
+            // REGISTER, but its CSeq says OPTIONS.
+            6 => entry(6, false, "SIP/2.0 200 OK", "co", "5 OPTIONS", "sip:127.0.5.14"),
+            7 => entry(7, false, "SIP/2.0 403 Forbidden", "ca", "11 REGISTER", a),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What the caller does: list, read the wanted entries whole, take them.
+    fn read(ledger: &mut RegisterLedger, listed: &[String]) -> Vec<u32> {
+        let HistoryOutput::List(listed) = history_output(listed) else { panic!("a list") };
+        let wanted = ledger.wanted(&listed);
+        for number in &wanted {
+            match history_output(&full(*number)) {
+                HistoryOutput::Entry(e) => ledger.take(&e),
+                other => panic!("entry {number}: {other:?}"),
+            }
+        }
+        ledger.read_up_to(&listed);
+        wanted
+    }
+
     #[test]
-    fn register_answers_come_from_the_history_of_that_server_only() {
-        let history: Vec<String> = [
-            "No.   Timestamp  (Dir) Address                  SIP Message",
-            "===== ========== ============================== ===================================",
-            "00000 1796234904 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0",
-            "00001 1796234904 * <== 127.0.5.14:5060          SIP/2.0 401 Unauthorized",
-            "00002 1796234904 * ==> 127.0.5.20:5060          REGISTER sip:127.0.5.20 SIP/2.0",
-            "00003 1796234904 * <== 127.0.5.20:5060          SIP/2.0 200 OK",
-            "00004 1796234905 * ==> 127.0.5.14:5060          REGISTER sip:127.0.5.14 SIP/2.0",
-            "00005 1796234905 * <== 127.0.5.14:5060          SIP/2.0 100 Trying",
-            "00006 1796234905 * <== 127.0.5.14:5060          SIP/2.0 403 Forbidden",
-            "00007 1796234960 * ==> 127.0.5.14:5060          OPTIONS sip:127.0.5.14:5060 SIP/2.0",
-            "00008 1796234960 * <== 127.0.5.14:5060          SIP/2.0 200 OK",
-        ]
-        .map(String::from)
-        .to_vec();
-        let answers = register_answers(&history, "127.0.5.14");
-        assert_eq!(answers, [
-            RegisterAnswer { at: 1796234904, code: 401, reason: "Unauthorized".into() },
-            RegisterAnswer { at: 1796234905, code: 403, reason: "Forbidden".into() },
-        ]);
-        assert_eq!(register_answers(&history, "127.0.5.20").len(), 1);
-        assert!(register_answers(&history, "127.0.5.1").is_empty());
+    fn the_list_and_an_entry_read_as_asterisk_prints_them() {
+        let HistoryOutput::List(listed) = history_output(&lines(LIST)) else { panic!() };
+        assert_eq!(listed.len(), 8);
+        assert_eq!(listed[7], HistoryLine { number: 7, at: 1796234904, sent: false, address: "127.0.5.14:5060".into(), start: StartLine::Response { code: 403, reason: "Forbidden".into() } });
+        assert_eq!(listed[4].start, StartLine::Request { method: "OPTIONS".into(), uri: "sip:127.0.5.14:5060".into() });
+        let HistoryOutput::Entry(e) = history_output(&full(7)) else { panic!() };
+        assert_eq!((e.number, e.sent, e.call_id.as_str(), e.cseq.clone(), e.to_uri.as_str()), (7, false, "ca", (11, "REGISTER".into()), "sip:acct@127.0.5.14"));
+        assert_eq!(bare_uri("\"Acct\" <sip:Acct@Example.com:5060;transport=udp>;tag=1"), "sip:acct@example.com:5060");
+        assert_eq!(bare_uri("sip:acct@example.com;tag=1"), "sip:acct@example.com");
+        // An empty history is its header only.
+        assert_eq!(history_output(&lines(&LIST.lines().take(2).collect::<Vec<_>>().join("\n"))), HistoryOutput::List(Vec::new()));
+    }
+
+    #[test]
+    fn answers_follow_call_id_and_cseq_not_the_address() {
+        let mut ledger = RegisterLedger::default();
+        assert_eq!(ledger.list_command(), "pjsip show history");
+        let wanted = read(&mut ledger, &lines(LIST));
+        assert_eq!(wanted, [0, 1, 2, 3, 5, 6, 7], "the OPTIONS request is not read; its answer is (a REGISTER waits on that address)");
+        let a = ledger.answers("sip:127.0.5.14", "sip:acct@127.0.5.14");
+        assert_eq!(a.iter().map(|x| (x.code, x.cseq)).collect::<Vec<_>>(), [(401, 10), (403, 11)], "{a:?}");
+        let b = ledger.answers("sip:127.0.5.14", "sip:acct2@127.0.5.14");
+        assert_eq!(b.iter().map(|x| (x.code, x.cseq)).collect::<Vec<_>>(), [(401, 20)], "the OPTIONS' 200 is not acct2's answer: {b:?}");
+        assert!(ledger.answers("sip:127.0.5.15", "sip:acct@127.0.5.14").is_empty(), "another registrar");
+        assert_eq!(ledger.list_command(), "pjsip show history where number >= 8");
+    }
+
+    #[test]
+    fn an_answer_after_a_clear_still_finds_its_register_and_a_retransmission_counts_once() {
+        let mut ledger = RegisterLedger::default();
+        // Entries 0, 1: the REGISTER and its 401; 5 is sent later.
+        let first: Vec<String> = lines(LIST).into_iter().take(2 + 6).collect();
+        read(&mut ledger, &first);
+        ledger.cleared();
+        // After the clear, numbering restarts: the 403 to the REGISTER sent
+        // before the clear is entry 0 now; then its retransmission.
+        let mut ledger2 = ledger.clone();
+        let after = lines("00000 1796234905 * <== 127.0.5.14:5060          SIP/2.0 403 Forbidden\n00001 1796234905 * <== 127.0.5.14:5060          SIP/2.0 403 Forbidden");
+        let HistoryOutput::List(listed) = history_output(&after) else { panic!() };
+        assert_eq!(ledger2.wanted(&listed), [0, 1], "a REGISTER still waits on that address");
+        let HistoryOutput::Entry(refused) = history_output(&full(7)) else { panic!() };
+        ledger2.take(&refused);
+        ledger2.take(&refused);
+        ledger2.read_up_to(&listed);
+        let a = ledger2.answers("sip:127.0.5.14", "sip:acct@127.0.5.14");
+        assert_eq!(a.iter().map(|x| x.code).collect::<Vec<_>>(), [401, 403]);
+        // Nothing waits any more: answers from there are not read whole.
+        let HistoryOutput::List(later) = history_output(&lines("00002 1796234960 * <== 127.0.5.14:5060          SIP/2.0 200 OK")) else { panic!() };
+        assert_eq!(ledger2.wanted(&later), [] as [u32; 0]);
+    }
+
+    #[test]
+    fn asterisk_is_cleared_once_enough_was_read() {
+        let mut ledger = RegisterLedger::default();
+        let many: Vec<String> = (0..CLEAR_AFTER).map(|n| format!("{n:05} 1796234904 * ==> 127.0.5.30:5060          OPTIONS sip:127.0.5.30:5060 SIP/2.0")).collect();
+        let HistoryOutput::List(listed) = history_output(&many[..10]) else { panic!() };
+        ledger.read_up_to(&listed);
+        assert!(!ledger.should_clear());
+        let HistoryOutput::List(listed) = history_output(&many) else { panic!() };
+        assert!(ledger.wanted(&listed).is_empty(), "no REGISTER: nothing read whole");
+        ledger.read_up_to(&listed);
+        assert!(ledger.should_clear());
+        assert_eq!(ledger.clear_witness(), CLEAR_AFTER - 1);
+        ledger.cleared();
+        assert!(!ledger.should_clear());
+        assert_eq!(ledger.list_command(), "pjsip show history");
+        assert_eq!(RegisterLedger::entry_command(7), "pjsip show history where number = 7");
+    }
+
+    #[test]
+    fn the_pending_registers_and_kept_answers_are_bounded() {
+        let mut ledger = RegisterLedger::default();
+        for n in 0..(PENDING_KEPT as u32 + 20) {
+            let HistoryOutput::Entry(e) = history_output(&entry(n, true, "REGISTER sip:127.0.5.14 SIP/2.0", &format!("c{n}"), &format!("{n} REGISTER"), "sip:a@127.0.5.14")) else { panic!() };
+            ledger.take(&e);
+        }
+        assert_eq!(ledger.pending.len(), PENDING_KEPT);
+        for n in 100..130u32 {
+            let HistoryOutput::Entry(e) = history_output(&entry(n, false, "SIP/2.0 403 Forbidden", &format!("c{n}"), &format!("{n} REGISTER"), "sip:a@127.0.5.14")) else { panic!() };
+            ledger.take(&e);
+        }
+        let kept = ledger.answers("sip:127.0.5.14", "sip:a@127.0.5.14");
+        assert_eq!(kept.len(), ANSWERS_KEPT);
+        assert_eq!(kept.last().map(|a| a.cseq), Some(129));
+    }
+}
+
+#[cfg(test)]
+mod watched_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_sip_trunks_are_watched_never_a_disabled_iax_or_custom_one() {
+        let t = "00000000-0000-4000-8000-000000000001";
+        let snapshot: crate::model::Snapshot = serde_json::from_value(json!({
+            "endpoints_sip": [{"uuid": "e1", "tenant_uuid": t, "name": "carrier-a"}],
+            "endpoints_iax": [{"id": 1, "tenant_uuid": t, "name": "iax-off", "enabled": false}],
+            "endpoints_custom": [{"id": 1, "tenant_uuid": t, "interface": "PJSIP/x", "enabled": false},
+                                 {"id": 2, "tenant_uuid": t, "interface": "PJSIP/y", "enabled": true}],
+            "trunks": [
+                {"id": 1, "tenant_uuid": t, "endpoint_sip": {"uuid": "e1"}},
+                {"id": 2, "tenant_uuid": t, "endpoint_iax": {"id": 1}},
+                {"id": 3, "tenant_uuid": t, "endpoint_custom": {"id": 1}},
+                {"id": 4, "tenant_uuid": t, "endpoint_custom": {"id": 2}},
+                {"id": 5, "tenant_uuid": t, "endpoint_sip": {"uuid": "missing"}},
+                {"id": 6, "tenant_uuid": t},
+            ],
+        }))
+        .expect("a snapshot");
+        assert_eq!(snapshot.trunks.len(), 6, "every trunk read");
+        assert_eq!(watched_trunks(&snapshot).into_iter().collect::<Vec<_>>(), [("carrier-a".to_string(), 1)]);
     }
 }

@@ -415,6 +415,12 @@ pub mod scenarios {
     /// A `<send>` of the final response `code reason` to the last request,
     /// without a body.
     fn reply(code: u16, reason: &str) -> String {
+        reply_with(code, reason, "")
+    }
+
+    /// [`reply`] with `headers` (each line ending with a newline) before
+    /// its `Content-Length`.
+    fn reply_with(code: u16, reason: &str, headers: &str) -> String {
         format!(
             r#"<send>
         <![CDATA[
@@ -424,7 +430,7 @@ pub mod scenarios {
           [last_To:];tag=[pid]SIPpTag01[call_number]
           [last_Call-ID:]
           [last_CSeq:]
-          Content-Length: 0
+          {headers}Content-Length: 0
         ]]>
       </send>"#
         )
@@ -477,6 +483,37 @@ pub mod scenarios {
     </scenario>
     "#,
             reply = reply(code, reason),
+            ok = reply(200, "OK")
+        )
+    }
+
+    /// A registrar that accepts the REGISTERs of `user` (200 OK, its
+    /// Contact kept for an hour) and refuses every other with 403
+    /// Forbidden: two registrations on one registrar get different answers.
+    /// OPTIONS are answered.
+    pub fn registrar_accepting_only(user: &str) -> String {
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="registrar: 200 for {user}, 403 for the others">
+      <recv request="OPTIONS" optional="true" next="options" />
+      <label id="next" />
+      <recv request="REGISTER">
+        <action>
+          <ereg regexp="sip:{user}@" search_in="hdr" header="To:" check_it="false" assign_to="accepted" />
+        </action>
+      </recv>
+      <nop next="ok" test="accepted" />
+      {refused}
+      <nop next="next" />
+      <label id="ok" />
+      {accepted}
+      <nop next="next" />
+      <label id="options" />
+      {ok}
+    </scenario>
+    "#,
+            refused = reply(403, "Forbidden"),
+            accepted = reply_with(200, "OK", "[last_Contact:];expires=3600\n          Expires: 3600\n          "),
             ok = reply(200, "OK")
         )
     }

@@ -15,8 +15,8 @@
 //!   with 403 Forbidden, read from PJSIP's message history.
 //!
 //! - Change sets and rollback: three change sets, the middle one deleting
-//!   the route; its rollback brings the route back (read back from
-//!   Asterisk's dialplan) and calls work again, the others stay, and the
+//!   the route; its rollback brings the route back (Asterisk's dialplan
+//!   file read back equals the one before the deletion) and calls work again, the others stay, and the
 //!   rollback is a change set of its own; one that would break a reference
 //!   is refused.
 //!
@@ -24,6 +24,7 @@
 
 use std::time::{Duration, Instant};
 
+use patchbay_backend::ami::config_writer::get_config;
 use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, eventually};
 use patchbay_e2e::browser::Browser;
 use patchbay_e2e::asterisk::AsteriskInstance;
@@ -403,6 +404,15 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
 
     // Three change sets: a label, the route deleted by mistake, a label.
     server.expect(&t, "PUT", &format!("{API}/endpoints/sip/{b}"), Some(json!({"label": "carrier B, renamed"})), 204).await?;
+    // Asterisk's dialplan file as it stands before the deletion (read back
+    // once the change is applied and checked).
+    let status = server.expect(&t, "GET", "/api/patchbay/1.0/status?wait_for=0&timeout=15000", None, 200).await?;
+    server.expect(&t, "GET", &format!("/api/patchbay/1.0/status?wait_for={}&timeout=15000", status["revision"]), None, 200).await?;
+    let dialplan_file = || async { get_config(&ami, "patchbay-extensions.conf").await.ok() };
+    let without_deletion = eventually("the dialplan file with the route", Duration::from_secs(15), || async {
+        dialplan_file().await.filter(|sections| sections.iter().any(|s| s.name == "pb-outcall-1"))
+    })
+    .await?;
     server.expect(&t, "DELETE", &format!("{API}/outcalls/{outcall}"), None, 204).await?;
     eventually("the route gone from Asterisk's dialplan", Duration::from_secs(15), || async {
         let lines = ami.command("dialplan show pb-outcall-1").await.unwrap_or_default();
@@ -454,7 +464,23 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     assert_eq!(list["items"][0]["changes"][0]["kind"], "outcall", "{list}");
     assert_eq!(list["items"][0]["changes"].as_array().map(Vec::len), Some(1), "{list}");
 
-    // Asterisk holds the route again (read back) and a call goes through T1.
+    // Asterisk holds the route again (read back): its dialplan file is the
+    // one from before the deletion, section for section and line for line
+    // (the labels of the other two change sets are not in it), and the
+    // live dialplan runs it; a call goes through T1.
+    let last = std::sync::Mutex::new(Vec::new());
+    let back = eventually("Asterisk's dialplan file equal to the one without the deletion", Duration::from_secs(20), || async {
+        let now = dialplan_file().await?;
+        let same = now == without_deletion;
+        *last.lock().unwrap() = now;
+        same.then_some(())
+    })
+    .await;
+    if let Err(e) = back {
+        let now: Vec<String> = last.lock().unwrap().iter().map(|s| s.name.clone()).collect();
+        let before: Vec<String> = without_deletion.iter().map(|s| s.name.clone()).collect();
+        anyhow::bail!("{e}: sections now {now:?}, before {before:?}");
+    }
     eventually("the route back in Asterisk's dialplan", Duration::from_secs(15), || async {
         let lines = ami.command("dialplan show pb-outcall-1").await.ok()?;
         lines.iter().any(|l| l.contains("HangupCauseClear")).then_some(())

@@ -8,6 +8,7 @@
 //! progress are untouched. The state lives in Asterisk's memory only.
 
 use super::{AmiClient, AmiError, AmiMessage};
+use patchbay_shared::health::{HistoryLine, HistoryOutput, RegisterLedger, history_output};
 
 /// `PJSIPSetMaintenance`: puts `endpoint` into maintenance (`on`) or back.
 pub async fn set_maintenance(client: &AmiClient, endpoint: &str, on: bool) -> Result<(), AmiError> {
@@ -75,6 +76,8 @@ pub struct OutboundRegistration {
     pub name: String,
     /// `sip:provider.example`.
     pub server_uri: String,
+    /// `sip:account@provider.example` (the REGISTER's To).
+    pub client_uri: String,
     /// `Registered`, `Rejected`, `Unregistered`...
     pub status: String,
     /// The endpoint it registers for (may differ from `name`).
@@ -82,7 +85,7 @@ pub struct OutboundRegistration {
 }
 
 /// The outbound registrations whose `endpoint` is `endpoint` (the
-/// registration `Registry` events carry no SIP code: see [`history`]).
+/// registration `Registry` events carry no SIP code: see [`SipHistory`]).
 pub async fn registrations_of(client: &AmiClient, endpoint: &str) -> Result<Vec<OutboundRegistration>, AmiError> {
     Ok(outbound_registrations(client).await?.into_iter().filter(|r| r.endpoint == endpoint).collect())
 }
@@ -102,6 +105,7 @@ pub async fn outbound_registrations(client: &AmiClient) -> Result<Vec<OutboundRe
         .map(|e| OutboundRegistration {
             name: e.get("ObjectName").unwrap_or_default().to_owned(),
             server_uri: e.get("ServerUri").unwrap_or_default().to_owned(),
+            client_uri: e.get("ClientUri").unwrap_or_default().to_owned(),
             status: e.get("Status").unwrap_or_default().to_owned(),
             endpoint: e.get("Endpoint").unwrap_or_default().to_owned(),
         })
@@ -113,10 +117,78 @@ pub async fn register_now(client: &AmiClient, registration: &str) -> Result<(), 
     client.send("PJSIPRegister", AmiMessage::new().with("Registration", registration)).await.map(|_| ())
 }
 
-/// PJSIP's own message history (`res_pjsip_history`), turned on if it was
-/// not, as the lines of `pjsip show history`: where a REGISTER's answer
-/// code is found, since AMI's registration events carry none.
-pub async fn history(client: &AmiClient) -> Result<Vec<String>, AmiError> {
-    client.command("pjsip set history on").await?;
-    client.command("pjsip show history").await
+/// PJSIP's own message history (`res_pjsip_history`) as Patchbay reads it:
+/// where a REGISTER's answer code is found, since AMI's registration events
+/// carry none. One per Asterisk, shared by every reader (the health task,
+/// `GET …/registration`): the entries read go into one
+/// [`RegisterLedger`], and Asterisk's history (kept in its memory, growing
+/// with every SIP message) is cleared once [`patchbay_shared::health::CLEAR_AFTER`] were read, so
+/// no reader loses an answer another one cleared.
+#[derive(Clone, Default)]
+pub struct SipHistory(std::sync::Arc<tokio::sync::Mutex<HistoryState>>);
+
+#[derive(Default)]
+struct HistoryState {
+    ledger: RegisterLedger,
+    /// Someone asked: the history is on and is read and cleared from now on.
+    used: bool,
+}
+
+/// How long a clear may take to run (it is a PJSIP task run after the
+/// command answers).
+const CLEAR_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl SipHistory {
+    /// Reads what the history holds since the last read (turning it on
+    /// first), clears Asterisk's copy when enough was read, and answers the
+    /// ledger.
+    pub async fn read(&self, client: &AmiClient) -> Result<RegisterLedger, AmiError> {
+        let mut state = self.0.lock().await;
+        state.used = true;
+        client.command("pjsip set history on").await?;
+        let mut listed = list(client, &state.ledger).await?;
+        if listed.is_empty() && state.ledger.clear_witness() > 0 && !holds(client, state.ledger.clear_witness()).await? {
+            // Numbering restarted under us (Asterisk restarted, or someone
+            // cleared the history): read it from the start.
+            state.ledger.cleared();
+            listed = list(client, &state.ledger).await?;
+        }
+        for number in state.ledger.wanted(&listed) {
+            if let HistoryOutput::Entry(entry) = history_output(&client.command(&RegisterLedger::entry_command(number)).await?) {
+                state.ledger.take(&entry);
+            }
+        }
+        state.ledger.read_up_to(&listed);
+        if state.ledger.should_clear() {
+            client.command("pjsip set history clear").await?;
+            let witness = state.ledger.clear_witness();
+            let deadline = tokio::time::Instant::now() + CLEAR_WAIT;
+            while holds(client, witness).await? && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            state.ledger.cleared();
+        }
+        Ok(state.ledger.clone())
+    }
+
+    /// Reads (and so clears when due) only once someone used the history.
+    pub async fn tidy(&self, client: &AmiClient) -> Result<(), AmiError> {
+        if self.0.lock().await.used {
+            self.read(client).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The entries not read yet (a single one is printed whole: listed alone).
+async fn list(client: &AmiClient, ledger: &RegisterLedger) -> Result<Vec<HistoryLine>, AmiError> {
+    Ok(match history_output(&client.command(&ledger.list_command()).await?) {
+        HistoryOutput::List(lines) => lines,
+        HistoryOutput::Entry(entry) => vec![HistoryLine { number: entry.number, at: entry.at, sent: entry.sent, address: entry.address.chars().take(24).collect(), start: entry.start }],
+    })
+}
+
+/// Whether the history holds the entry numbered `number`.
+async fn holds(client: &AmiClient, number: u32) -> Result<bool, AmiError> {
+    Ok(matches!(history_output(&client.command(&RegisterLedger::entry_command(number)).await?), HistoryOutput::Entry(e) if e.number == number))
 }

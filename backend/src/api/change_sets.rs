@@ -64,7 +64,7 @@ fn by_uuid(kind: Kind) -> bool {
 /// How a conflict's message starts (answered with 409).
 const CONFLICT: &str = "Conflict - ";
 
-const UNDOABLE: &[&str] = &["create", "update", "delete", "rollback"];
+const UNDOABLE: &[&str] = &["create", "update", "delete", "rollback", crate::health::AUDIT_POLICY, crate::health::AUDIT_POLICY_ROLLBACK];
 
 struct Line {
     id: i64,
@@ -185,6 +185,8 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
         Err(error) => return Err(error),
     };
     state.asterisk.request_apply();
+    // A health threshold restored takes effect now.
+    state.asterisk.live().health_settings().notify_one();
     Ok(Json(json!({"change_set": caller.change_set, "rolled_back": id, "and_later": and_later, "restored": restored})).into_response())
 }
 
@@ -231,6 +233,17 @@ pub fn roll_back(tx: &Connection, caller: &Caller, id: i64, and_later: bool) -> 
         for line in chosen.iter().rev().filter(|l| UNDOABLE.contains(&l.action.as_str())) {
             let Some(kind) = kind_of(&line.kind) else { continue };
             let what = format!("{} {}", line.kind.replace('_', " "), line.object_id);
+            // A trunk's health thresholds: kept apart from its document.
+            if [crate::health::AUDIT_POLICY, crate::health::AUDIT_POLICY_ROLLBACK].contains(&line.action.as_str()) {
+                match crate::health::roll_back_policy(tx, line.before.as_ref(), line.after.as_ref())? {
+                    Ok((now, restored_policy)) => {
+                        write_audit(tx, caller, line.tenant.as_deref(), crate::health::AUDIT_POLICY_ROLLBACK, kind, &line.object_id, Some(&now), Some(&restored_policy))?;
+                        restored.push(json!({"kind": line.kind, "object_id": line.object_id, "restored": restored_policy}));
+                    }
+                    Err(conflict) => conflicts.push(format!("{what}: {conflict}")),
+                }
+                continue;
+            }
             let current = find(tx, caller, kind, &line.object_id)?;
             let now = current.as_ref().map(|row| comparable(&row.body));
             if now != line.after.as_ref().map(comparable) {

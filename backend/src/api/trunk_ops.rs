@@ -11,7 +11,6 @@ use super::trunks::{TRUNK, sip_uuid};
 use crate::ami::endpoint_ops::{self, ContactStatus};
 use crate::ami::{AmiClient, AmiError};
 use crate::api::AppState;
-use crate::health::server_host;
 use patchbay_shared::health::{HealthPolicy, TrunkHealth};
 use crate::store::{Kind, objects};
 use axum::extract::{Path, State};
@@ -163,11 +162,11 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
         Ok(found) => found,
         Err(error) => return Ok(asterisk_error(error)),
     };
+    let history = state.asterisk.live().sip_history();
     let mut shown = Vec::new();
     for registration in registrations {
-        let host = server_host(&registration.server_uri).to_owned();
-        let mut answers = match endpoint_ops::history(client).await {
-            Ok(lines) => patchbay_shared::health::register_answers(&lines, &host),
+        let mut answers = match history.read(client).await {
+            Ok(ledger) => ledger.answers(&registration.server_uri, &registration.client_uri),
             Err(error) => return Ok(asterisk_error(error)),
         };
         if answers.is_empty() {
@@ -177,8 +176,8 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
             let deadline = Instant::now() + QUALIFY_WAIT;
             while answers.is_empty() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                if let Ok(lines) = endpoint_ops::history(client).await {
-                    answers = patchbay_shared::health::register_answers(&lines, &host);
+                if let Ok(ledger) = history.read(client).await {
+                    answers = ledger.answers(&registration.server_uri, &registration.client_uri);
                 }
             }
         }
@@ -219,6 +218,8 @@ async fn health(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 /// `PUT …/trunks/{id}/health` with any of `down_after_misses`,
 /// `up_after_answers`, `probe_every_s`, `history_len`: the trunk's health
 /// thresholds (the others keep their value); answers the policy in force.
+/// Audited as a change set of its own (action `health_policy`), which can
+/// be rolled back like any other.
 async fn set_health(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Json(body): Json<Value>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
     let mut policy: HealthPolicy = state.store.read(|conn| crate::health::policy(conn, &trunk.endpoint))?;
@@ -248,7 +249,12 @@ async fn set_health(State(state): State<AppState>, caller: Caller, Path(id): Pat
     if !errors.is_empty() {
         return Err(ApiError::BadRequest(errors));
     }
-    state.store.write(|tx| crate::health::set_policy(tx, &trunk.endpoint, &policy))?;
+    state.store.write(|tx| {
+        let before = crate::health::policy(tx, &trunk.endpoint)?;
+        crate::health::set_policy(tx, &trunk.endpoint, &policy)?;
+        let (before, after) = (crate::health::policy_audit(&trunk.endpoint, &before), crate::health::policy_audit(&trunk.endpoint, &policy));
+        super::resource::write_audit(tx, &caller, trunk.tenant_uuid.as_deref(), crate::health::AUDIT_POLICY, Kind::Trunk, &trunk.id.to_string(), Some(&before), Some(&after))
+    })?;
     state.asterisk.live().health_settings().notify_one();
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "policy": policy})).into_response())
 }

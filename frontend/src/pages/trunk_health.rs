@@ -51,6 +51,27 @@ const WIDTH: f64 = 600.0;
 const BAND: f64 = 14.0;
 const PLOT: f64 = 60.0;
 
+/// The part of the plot after the last point, in ms: 4% of the span, at
+/// least 2 s.
+fn margin_ms(span_ms: f64) -> f64 {
+    (span_ms * 0.04).max(2_000.0)
+}
+
+/// The state band over a plot of `span_ms` from `start`: each change holds
+/// until the next, the last to the plot's right edge; `(x, width, state)`
+/// in the chart's units, each at least 2 wide.
+fn bands(changes: &[(f64, String)], start: f64, span_ms: f64) -> Vec<(f64, f64, String)> {
+    let x = |at: f64| ((at - start) / span_ms * WIDTH).clamp(0.0, WIDTH);
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, (at, to))| {
+            let until = changes.get(i + 1).map_or(WIDTH, |next| x(next.0));
+            (x(*at), (until - x(*at)).max(2.0), to.clone())
+        })
+        .collect()
+}
+
 /// The strip chart: over the span of the kept samples and transitions, a
 /// band coloured by the state in force (up, down, unknown) and below it the
 /// round trip of each answered OPTIONS (a missed one is a red tick).
@@ -72,14 +93,12 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
     let (Some(start), Some(end)) = (times.iter().copied().reduce(f64::min), times.iter().copied().reduce(f64::max)) else {
         return view! { <p class="muted timeline-empty">"No OPTIONS outcome yet: a trunk is probed once its AOR has a qualify_frequency."</p> }.into_any();
     };
-    let span = (end - start).max(1.0);
+    // The current state is drawn on past the last point (a right margin of
+    // the plot): a change seen at the last OPTIONS is then a band, not a
+    // sliver at the edge.
+    let span = (end - start).max(1.0) + margin_ms(end - start);
     let x = move |at: f64| (at - start) / span * WIDTH;
-    // The state band: each change holds until the next.
-    let mut band = Vec::new();
-    for (i, (at, to)) in changes.iter().enumerate() {
-        let until = changes.get(i + 1).map_or(end, |next| next.0);
-        band.push((x(*at), (x(until) - x(*at)).max(1.0), to.clone()));
-    }
+    let band = bands(&changes, start, span);
     let top = samples.iter().filter_map(|s| s.1).fold(1.0_f64, f64::max);
     let y = move |rtt: f64| BAND + 4.0 + PLOT - rtt / top * PLOT;
     let line: String = samples.iter().filter_map(|(at, rtt)| rtt.map(|r| format!("{:.1},{:.1}", x(*at), y(r)))).collect::<Vec<_>>().join(" ");
@@ -87,7 +106,7 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
     let height = BAND + 8.0 + PLOT;
     view! {
         <svg class="health-timeline" viewBox=format!("0 0 {WIDTH} {height}") preserveAspectRatio="none" role="img"
-            aria-label=format!("State and round trip over the last {:.0} s; highest round trip {top:.1} ms", span / 1000.0)>
+            aria-label=format!("State and round trip over the last {:.0} s; highest round trip {top:.1} ms", (end - start) / 1000.0)>
             {band.into_iter().map(|(bx, bw, to)| view! {
                 <rect class=format!("state {to}") data-state=to.clone() x=format!("{bx:.1}") y="0" width=format!("{bw:.1}") height=BAND.to_string()></rect>
             }).collect_view()}
@@ -96,7 +115,7 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
                 <line class="missed" x1=format!("{mx:.1}") x2=format!("{mx:.1}") y1=(BAND + 4.0).to_string() y2=height.to_string()></line>
             }).collect_view()}
         </svg>
-        <p class="muted timeline-scale">{format!("last {:.0} s · round trip up to {top:.1} ms", span / 1000.0)}</p>
+        <p class="muted timeline-scale">{format!("last {:.0} s · round trip up to {top:.1} ms", (end - start) / 1000.0)}</p>
     }
     .into_any()
 }
@@ -181,5 +200,22 @@ mod tests {
         assert_eq!(registration_text(&refused).as_deref(), Some("Rejected — 403 Forbidden"));
         assert_eq!(registration_text(&json!({"registration": {"status": "Registered"}})).as_deref(), Some("Registered"));
         assert_eq!(registration_text(&json!({})), None);
+    }
+
+    #[test]
+    fn the_state_at_the_last_point_is_a_band_not_a_sliver() {
+        // Up at 0 s, down at 100 s, up again at the last point (200 s).
+        let changes = [(0.0, "up".to_string()), (100_000.0, "down".to_string()), (200_000.0, "up".to_string())];
+        let span = 200_000.0 + margin_ms(200_000.0);
+        let b = bands(&changes, 0.0, span);
+        assert_eq!(b.len(), 3);
+        let (x, w, state) = &b[2];
+        assert_eq!(state, "up");
+        assert!((x + w - WIDTH).abs() < 1e-9, "the current state reaches the right edge: {b:?}");
+        assert!(*w >= WIDTH * 0.035, "wide enough to see: {w}");
+        assert!((b[0].0 + b[0].1 - b[1].0).abs() < 1e-9 && (b[1].0 + b[1].1 - b[2].0).abs() < 1e-9, "contiguous: {b:?}");
+        // A change just before the last point still shows.
+        let b = bands(&[(0.0, "down".to_string()), (199_999.0, "up".to_string())], 0.0, span);
+        assert!(b[1].1 > 20.0, "{b:?}");
     }
 }
