@@ -85,6 +85,14 @@ fn note_revision(response: &Response) {
     }
 }
 
+/// A typed value from a JSON tree. Through the text and `from_str`, not
+/// `serde_json::from_value`: every type the app reads already has its
+/// `from_str` deserializer compiled in (the API answers), and `from_value`
+/// would compile a second one per type (wasm size).
+pub fn from_json<T: DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
+    serde_json::from_str(&value.to_string())
+}
+
 /// An API failure, as a line to show the user (Wazo errors are message arrays).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiFailure(pub String);
@@ -120,7 +128,7 @@ pub async fn login(username: &str, password: &str) -> Result<(String, Account), 
         .map_err(|error| ApiFailure(error.to_string()))?;
     let body: Value = read(response).await?;
     let token = body["data"]["token"].as_str().map(str::to_string).ok_or_else(|| ApiFailure("no token in the answer".into()))?;
-    let account = serde_json::from_value(body["data"]["metadata"].clone()).map_err(|error| ApiFailure(format!("token metadata: {error}")))?;
+    let account = from_json(&body["data"]["metadata"]).map_err(|error| ApiFailure(format!("token metadata: {error}")))?;
     Ok((token, account))
 }
 

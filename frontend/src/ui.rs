@@ -199,6 +199,22 @@ pub fn page_title(page: &str) {
     }
 }
 
+/// `value` with `decimals` digits after the point, as `format!("{value:.N}")`
+/// writes it (ties round away from zero instead of to even). Integer
+/// arithmetic only: Rust's float formatting would add about 11 KB of code
+/// to the wasm for a few timings and the health chart's coordinates.
+pub fn fixed(value: f64, decimals: u32) -> String {
+    let unit = 10_u64.pow(decimals);
+    // `as` saturates: NaN → 0, huge values → u64::MAX (never met here).
+    let scaled = (value.abs() * unit as f64).round() as u64;
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    if decimals == 0 {
+        format!("{sign}{scaled}")
+    } else {
+        format!("{sign}{}.{:0width$}", scaled / unit, scaled % unit, width = decimals as usize)
+    }
+}
+
 /// A panic shows a banner (with a reload button) instead of a frozen page,
 /// after the console message of `console_error_panic_hook`.
 pub fn install_panic_banner() {
@@ -220,7 +236,15 @@ pub fn install_panic_banner() {
 
 #[cfg(test)]
 mod tests {
-    use super::humanize;
+    use super::{fixed, humanize};
+
+    #[test]
+    fn fixed_writes_as_format_precision_does() {
+        for (value, decimals) in [(0.0, 1), (1.04, 1), (1.06, 1), (12.345, 2), (0.0004, 3), (3.9996, 3), (599.96, 1), (82.0, 0), (14.0, 0), (1234.5678, 3)] {
+            assert_eq!(fixed(value, decimals), format!("{value:.*}", decimals as usize), "{value} {decimals}");
+        }
+        assert_eq!(fixed(-2.5, 1), "-2.5");
+    }
 
     #[test]
     fn api_field_names_become_labels() {

@@ -5,6 +5,8 @@
 //!   written; fixed, previewed again, imported: the rows appear. Then the
 //!   export gives them back, and an import with an error asked for over the
 //!   API writes nothing (all or nothing).
+//! - CSV import from a file picked on the computer (`<input type=file>`):
+//!   its text fills the box, is previewed and imported.
 //! - Search, sort and paging done by the API on a list of more than one
 //!   page (users).
 //!
@@ -37,8 +39,9 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[tokio::test]
-async fn a_csv_with_a_bad_row_is_previewed_fixed_and_imported() -> anyhow::Result<()> {
+/// A Patchbay with one user (its id: an incall's target), and Chromium on
+/// the incoming routes page with the CSV panel open.
+async fn incalls_csv_panel() -> anyhow::Result<(PatchbayServer, String, i64, Browser)> {
     let s = PatchbayServer::start(None).await?;
     let token = s.admin_token().await?;
     let user = s.expect(&token, "POST", &format!("{C}/users"), Some(json!({"firstname": "Front", "lastname": "Desk"})), 201).await?;
@@ -47,6 +50,12 @@ async fn a_csv_with_a_bad_row_is_previewed_fixed_and_imported() -> anyhow::Resul
     browser.login(&s.base_url, "admin", ADMIN_PASSWORD).await?;
     browser.click("header.topbar a[href='/incalls']").await?;
     browser.click("details.csv[data-kind=incalls] summary").await?;
+    Ok((s, token, user_id, browser))
+}
+
+#[tokio::test]
+async fn a_csv_with_a_bad_row_is_previewed_fixed_and_imported() -> anyhow::Result<()> {
+    let (s, token, user_id, browser) = incalls_csv_panel().await?;
 
     // Row 3 names a user that does not exist.
     let bad = format!("did,context,destination,target\n5550001,from-extern,user,{user_id}\n5550002,from-extern,user,999\n+15145550003,,hangup,busy\n");
@@ -111,6 +120,40 @@ async fn a_csv_with_a_bad_row_is_previewed_fixed_and_imported() -> anyhow::Resul
     let errors = browser.page_errors().await?;
     assert!(errors.is_empty(), "page errors: {errors:?}");
     browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_csv_file_picked_on_the_computer_is_previewed_and_imported() -> anyhow::Result<()> {
+    let (s, token, user_id, browser) = incalls_csv_panel().await?;
+    let dir = std::env::temp_dir().join(format!("patchbay-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("incalls-upload.csv");
+    let csv = format!("did,context,destination,target\n5550101,from-extern,user,{user_id}\n5550102,from-extern,hangup,busy\n");
+    std::fs::write(&file, &csv)?;
+
+    // What a user's file dialog does: the picker gets the file's path.
+    let picker = browser.client.wait().for_element(Locator::Css("details.csv input[type=file][name=csv-file]")).await?;
+    picker.send_keys(&file.to_string_lossy()).await?;
+    browser.wait_text("details.csv p.status", "Read incalls-upload.csv: preview it before importing.").await?;
+    let text = browser.client.find(Locator::Css("details.csv textarea[name=csv]")).await?.prop("value").await?.unwrap_or_default();
+    assert_eq!(text, csv, "the file's text is in the box");
+    browser.click("details.csv button.preview").await?;
+    browser.wait_text("table.csv-preview tr[data-line='2'] td.csv-errors .badge", "ok").await?;
+    browser.wait_text("table.csv-preview tr[data-line='3'] td.csv-errors .badge", "ok").await?;
+    let incalls = s.expect(&token, "GET", &format!("{C}/incalls"), None, 200).await?;
+    assert_eq!(incalls["total"], json!(0), "picking and previewing write nothing: {incalls}");
+    browser.click("details.csv button.import").await?;
+    browser.wait_text("details.csv p.status", "Imported 2 rows.").await?;
+    browser.text_of("tr[data-incall='5550101']").await?;
+    browser.text_of("tr[data-incall='5550102']").await?;
+    let incalls = s.expect(&token, "GET", &format!("{C}/incalls"), None, 200).await?;
+    assert_eq!(incalls["total"], json!(2), "{incalls}");
+    browser.screenshot("csv-file-imported").await?;
+    let errors = browser.page_errors().await?;
+    assert!(errors.is_empty(), "page errors: {errors:?}");
+    browser.close().await?;
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! CSV export and import on a list page (incalls, users, outcall
 //! patterns), through `/api/patchbay/1.0/csv/{kind}`. Export fetches the
-//! tenant's rows and offers them as a download. Import previews first: the
+//! tenant's rows and offers them as a download. Import takes the CSV pasted
+//! into the text box or read from a file picked on the computer (the file's
+//! text lands in the box, where it can still be edited). It previews first: the
 //! server runs every row through the API's own checks and rolls back; each
 //! row shows its errors (in Wazo's wording) beside it. "Import" is offered
 //! only when no row has an error, and writes all rows or none.
@@ -11,6 +13,7 @@ use crate::ui::{humanize, query_escape, text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
+use wasm_bindgen::JsCast;
 
 const CSV: &str = "/api/patchbay/1.0/csv";
 
@@ -80,6 +83,26 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
             busy.try_set(false);
         });
     };
+    // A file picked on the computer: its text goes into the box, to preview.
+    let picked = move |ev: leptos::ev::Event| {
+        let Some(picker) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(file) = picker.files().and_then(|files| files.get(0)) else { return };
+        let name = file.name();
+        report.set(None);
+        spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|text| text.as_string()) {
+                Some(text) => {
+                    input.try_set(text);
+                    message.try_set(Some(format!("Read {name}: preview it before importing.")));
+                }
+                None => {
+                    message.try_set(Some(format!("Could not read {name}.")));
+                }
+            }
+        });
+        // The same file picked again (after an edit on disk) fires again.
+        picker.set_value("");
+    };
     let errors = move || report.with(|r| r.as_ref().map_or(0, |r| r["errors"].as_u64().unwrap_or(0)));
 
     view! {
@@ -91,6 +114,9 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
                     <a class="download" download=file_name href=format!("data:text/csv;charset=utf-8,{}", query_escape(&csv))>{format!("Download {file_name}")}</a>
                 })}
             </div>
+            <label>"Or read a CSV file"
+                <input type="file" name="csv-file" accept=".csv,text/csv,text/plain" disabled=move || busy.get() on:change=picked />
+            </label>
             <label>{format!("CSV to import (first line: the columns, e.g. {example})")}
                 <textarea name="csv" rows="6" spellcheck="false" prop:value=move || input.get()
                     on:input=move |ev| { input.set(event_target_value(&ev)); report.set(None); }></textarea>

@@ -128,12 +128,12 @@ fn draft_lints(snapshot: &Snapshot, editing: Option<&EditingOutcall>, name: &str
             s.extensions.retain(|e| e.id.0 as i64 != ext);
         }
     }
-    let Ok(extension) = serde_json::from_value(json!({"id": DRAFT_EXTENSION, "tenant_uuid": tenant, "exten": pattern, "context": context})) else { return Vec::new() };
+    let Ok(extension) = crate::api::from_json(&json!({"id": DRAFT_EXTENSION, "tenant_uuid": tenant, "exten": pattern, "context": context})) else { return Vec::new() };
     s.extensions.push(extension);
     let trunks: Vec<Value> = trunks.iter().map(|id| json!({"id": id})).collect();
     let outcall = json!({"id": DRAFT_OUTCALL, "tenant_uuid": tenant, "name": if name.is_empty() { "(this route)" } else { name },
                          "trunks": trunks, "extensions": [{"id": DRAFT_EXTENSION, "strip_digits": strip}]});
-    let Ok(outcall) = serde_json::from_value(outcall) else { return Vec::new() };
+    let Ok(outcall) = crate::api::from_json(&outcall) else { return Vec::new() };
     s.outcalls.push(outcall);
     let draft_ids = [DRAFT_EXTENSION.to_string(), DRAFT_OUTCALL.to_string()];
     lint_snapshot(&s)

@@ -9,6 +9,7 @@
 
 use crate::api;
 use crate::app::{DataVersion, Session};
+use crate::ui::fixed;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, Severity, lint_snapshot};
@@ -47,7 +48,7 @@ pub fn add_synthetic_patterns(s: &mut Snapshot, n: usize) {
             _ => format!("8{i:05}"),
         };
         let extension = json!({"id": id, "tenant_uuid": context.tenant_uuid, "exten": exten, "context": context.name});
-        if let Ok(extension) = serde_json::from_value(extension) {
+        if let Ok(extension) = crate::api::from_json(&extension) {
             s.extensions.push(extension);
             patterns.push(json!({"id": id, "strip_digits": 1}));
         }
@@ -55,7 +56,7 @@ pub fn add_synthetic_patterns(s: &mut Snapshot, n: usize) {
     let trunks: Vec<_> = s.trunks.iter().filter(|t| t.tenant_uuid == context.tenant_uuid).take(1).map(|t| json!({"id": t.id})).collect();
     let outcall_id = s.outcalls.iter().map(|o| o.id.0).max().unwrap_or(0) + 1_000_000;
     let outcall = json!({"id": outcall_id, "tenant_uuid": context.tenant_uuid, "name": "synthetic", "trunks": trunks, "extensions": patterns});
-    if let Ok(outcall) = serde_json::from_value(outcall) {
+    if let Ok(outcall) = crate::api::from_json(&outcall) {
         s.outcalls.push(outcall);
     }
 }
@@ -231,7 +232,7 @@ pub fn SimulatorPage() -> impl IntoView {
             })}
             <p class="muted build-timing">{move || compiled.get().map(|(sim, ms)| {
                 let (_, lint_ms) = lints_timed.get();
-                format!("{} extension(s) compiled in {ms:.1} ms; lints in {lint_ms:.1} ms.", sim.snapshot().extensions.len())
+                format!("{} extension(s) compiled in {} ms; lints in {} ms.", sim.snapshot().extensions.len(), fixed(ms, 1), fixed(lint_ms, 1))
             })}</p>
             <form class="sim-inputs" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
                 <label>"Caller"
@@ -317,10 +318,10 @@ fn trace_view(s: &Snapshot, lints: &[Lint], trace: Trace, ms: f64) -> impl IntoV
         }
     });
     view! {
-        <div class="trace" data-kind=kind data-verdict=verdict_code data-ms=format!("{ms:.3}") data-dialled=trace.dialled.clone()>
+        <div class="trace" data-kind=kind data-verdict=verdict_code data-ms=fixed(ms, 3) data-dialled=trace.dialled.clone()>
             <p class="verdict">
                 <strong class=format!("verdict {verdict_code}")>{verdict_label}</strong>
-                <span class="muted timing">" · simulated in " {format!("{ms:.2}")} " ms"</span>
+                <span class="muted timing">" · simulated in " {fixed(ms, 2)} " ms"</span>
             </p>
             <p class="muted">"Dialled " <code>{trace.dialled.clone()}</code> " from context " <code>{context}</code>
                 {(!searched.is_empty()).then(|| view! { " (searched: " {searched} ")" })}</p>

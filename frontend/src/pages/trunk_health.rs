@@ -8,6 +8,7 @@
 use crate::api;
 use crate::app::Session;
 use crate::pages::audit::utc;
+use crate::ui::fixed;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -17,7 +18,7 @@ use serde_json::{Value, json};
 pub fn reachability_text(health: &Value) -> String {
     let state = health["reachability"].as_str().unwrap_or("unknown");
     match (state, health["last_rtt_ms"].as_f64()) {
-        ("up", Some(rtt)) => format!("up, {rtt:.1} ms"),
+        ("up", Some(rtt)) => format!("up, {} ms", fixed(rtt, 1)),
         (state, _) => state.to_string(),
     }
 }
@@ -37,7 +38,7 @@ fn describe_transition(t: &Value) -> String {
     let when = utc((t["at_ms"].as_i64().unwrap_or(0)) / 1000);
     match t["kind"].as_str() {
         Some("reachability") => {
-            let rtt = t["rtt_ms"].as_f64().map(|ms| format!(" ({ms:.1} ms)")).unwrap_or_default();
+            let rtt = t["rtt_ms"].as_f64().map(|ms| format!(" ({} ms)", fixed(ms, 1))).unwrap_or_default();
             format!("{when}: {} → {}{rtt}", t["from"].as_str().unwrap_or("?"), t["to"].as_str().unwrap_or("?"))
         }
         _ => {
@@ -101,21 +102,21 @@ fn timeline(health: &Value) -> impl IntoView + use<> {
     let band = bands(&changes, start, span);
     let top = samples.iter().filter_map(|s| s.1).fold(1.0_f64, f64::max);
     let y = move |rtt: f64| BAND + 4.0 + PLOT - rtt / top * PLOT;
-    let line: String = samples.iter().filter_map(|(at, rtt)| rtt.map(|r| format!("{:.1},{:.1}", x(*at), y(r)))).collect::<Vec<_>>().join(" ");
+    let line: String = samples.iter().filter_map(|(at, rtt)| rtt.map(|r| format!("{},{}", fixed(x(*at), 1), fixed(y(r), 1)))).collect::<Vec<_>>().join(" ");
     let missed: Vec<f64> = samples.iter().filter(|s| s.1.is_none()).map(|s| x(s.0)).collect();
     let height = BAND + 8.0 + PLOT;
     view! {
-        <svg class="health-timeline" viewBox=format!("0 0 {WIDTH} {height}") preserveAspectRatio="none" role="img"
-            aria-label=format!("State and round trip over the last {:.0} s; highest round trip {top:.1} ms", (end - start) / 1000.0)>
+        <svg class="health-timeline" viewBox=format!("0 0 {} {}", fixed(WIDTH, 0), fixed(height, 0)) preserveAspectRatio="none" role="img"
+            aria-label=format!("State and round trip over the last {} s; highest round trip {} ms", fixed((end - start) / 1000.0, 0), fixed(top, 1))>
             {band.into_iter().map(|(bx, bw, to)| view! {
-                <rect class=format!("state {to}") data-state=to.clone() x=format!("{bx:.1}") y="0" width=format!("{bw:.1}") height=BAND.to_string()></rect>
+                <rect class=format!("state {to}") data-state=to.clone() x=fixed(bx, 1) y="0" width=fixed(bw, 1) height=fixed(BAND, 0)></rect>
             }).collect_view()}
             <polyline class="rtt" fill="none" points=line></polyline>
             {missed.into_iter().map(|mx| view! {
-                <line class="missed" x1=format!("{mx:.1}") x2=format!("{mx:.1}") y1=(BAND + 4.0).to_string() y2=height.to_string()></line>
+                <line class="missed" x1=fixed(mx, 1) x2=fixed(mx, 1) y1=fixed(BAND + 4.0, 0) y2=fixed(height, 0)></line>
             }).collect_view()}
         </svg>
-        <p class="muted timeline-scale">{format!("last {:.0} s · round trip up to {top:.1} ms", (end - start) / 1000.0)}</p>
+        <p class="muted timeline-scale">{format!("last {} s · round trip up to {} ms", fixed((end - start) / 1000.0, 0), fixed(top, 1))}</p>
     }
     .into_any()
 }

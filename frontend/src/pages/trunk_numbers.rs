@@ -35,7 +35,7 @@ impl PlanDraft {
 
     /// Fills the fields from a trunk's `number_plan` (or its absence).
     pub fn load(&self, plan: &Value) {
-        let plan: Option<NumberPlan> = serde_json::from_value(plan.clone()).ok();
+        let plan: Option<NumberPlan> = crate::api::from_json(plan).ok();
         self.country.set(plan.as_ref().map(|p| p.country.clone()).unwrap_or_default());
         let format = |f: Option<OutboundFormat>| f.map(|f| f.as_str().to_string()).unwrap_or_default();
         self.outbound.set(plan.as_ref().map_or("as_dialled", |p| p.outbound.as_str()).into());

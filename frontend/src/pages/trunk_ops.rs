@@ -37,7 +37,7 @@ fn describe_contacts(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
         .iter()
         .map(|c| {
-            let rtt = c["rtt_ms"].as_f64().map(|ms| format!(", {ms:.1} ms")).unwrap_or_default();
+            let rtt = c["rtt_ms"].as_f64().map(|ms| format!(", {} ms", crate::ui::fixed(ms, 1))).unwrap_or_default();
             format!("{} — {}{rtt}", c["uri"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?"))
         })
         .collect()

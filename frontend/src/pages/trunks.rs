@@ -426,7 +426,7 @@ fn contact_badge(live: &Value, name: &str) -> impl IntoView + use<> {
             "Unreachable" => "bad",
             _ => "pending",
         };
-        let rtt = c["rtt_us"].as_u64().map(|us| format!(" {:.1} ms", us as f64 / 1000.0));
+        let rtt = c["rtt_us"].as_u64().map(|us| format!(" {} ms", crate::ui::fixed(us as f64 / 1000.0, 1)));
         view! { <span class=format!("badge {class}") data-contact=status.to_ascii_lowercase()>{status.clone()}{rtt}</span> }
     });
     view! {
