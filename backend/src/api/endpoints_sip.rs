@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
-use super::resource::{Spec, body_object};
+use super::resource::body_object;
 use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
@@ -16,8 +16,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-pub const ENDPOINT_SIP: Spec =
-    Spec { kind: Kind::EndpointSip, noun: "EndpointSIP", path: "endpoints/sip", rel: "endpoint_sip", by_uuid: true };
+pub use super::specs::ENDPOINT_SIP;
 const COLUMNS: &[&str] = &["name", "label", "asterisk_id", "template"];
 
 pub const SECTIONS: &[&str] = &[
@@ -34,13 +33,13 @@ fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
     let trunk = objects::list(conn, Kind::Trunk, None)?
         .into_iter()
-        .find(|trunk| super::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
-        .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
+        .find(|trunk| crate::store::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
+        .map(|trunk| json!({"id": trunk.id, "links": super::specs::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.remove(LEGACY_KEY);
         map.insert("trunk".into(), trunk.unwrap_or(Value::Null));
-        let line = super::routing::line_of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
-        map.insert("line".into(), line.map(|l| super::docs::summary(&super::routing::LINES.spec, &l)).unwrap_or(Value::Null));
+        let line = crate::store::lines::of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
+        map.insert("line".into(), line.map(|l| super::docs::summary(&super::specs::LINE, &l)).unwrap_or(Value::Null));
     }
     Ok(body)
 }
@@ -317,16 +316,16 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(uuid): P
     state.store.write(|tx| {
         let before = ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         for trunk in objects::list(tx, Kind::Trunk, None)? {
-            if super::trunks::sip_uuid(&trunk.body) == before.uuid.as_deref() {
+            if crate::store::trunks::sip_uuid(&trunk.body) == before.uuid.as_deref() {
                 let mut body = trunk.body.clone();
                 body["endpoint_sip"] = Value::Null;
-                super::trunks::TRUNK.replace(tx, &caller, &trunk, body)?;
+                super::specs::TRUNK.replace(tx, &caller, &trunk, body)?;
             }
         }
-        if let Some(line) = super::routing::line_of_endpoint(tx, &uuid)? {
+        if let Some(line) = crate::store::lines::of_endpoint(tx, &uuid)? {
             let mut body = line.body.clone();
             body["endpoint_sip"] = Value::Null;
-            super::routing::LINES.spec.replace(tx, &caller, &line, body)?;
+            super::specs::LINE.replace(tx, &caller, &line, body)?;
         }
         ENDPOINT_SIP.remove(tx, &caller, &before)
     })?;
