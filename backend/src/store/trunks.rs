@@ -18,6 +18,9 @@ pub struct OutcallRef {
 /// What a trunk's answer shows of its relations.
 #[derive(Debug, Default)]
 pub struct Relations {
+    /// The SIP endpoint's row, its body cut to what a trunk shows: `name`,
+    /// `label`, the `username` of `auth_section_options` and the
+    /// `client_uri` of `registration_section_options`.
     pub endpoint_sip: Option<ObjectRow>,
     /// By outcall id.
     pub outcalls: Vec<OutcallRef>,
@@ -32,8 +35,17 @@ fn ids_json(trunks: &[ObjectRow]) -> String {
 pub fn relations(conn: &Connection, trunks: &[ObjectRow], visible: Option<&[String]>) -> Result<Vec<Relations>, StoreError> {
     let ids = ids_json(trunks);
     let mut by_trunk: HashMap<i64, Relations> = HashMap::with_capacity(trunks.len());
+    // Only what the summary shows, picked out in SQL: endpoint documents
+    // carry every option list, and parsing them whole per trunk was most
+    // of a trunk list's cost.
     let mut endpoints = conn.prepare_cached(
-        "SELECT t.id, e.id, e.uuid, e.tenant_uuid, e.body FROM trunks t JOIN endpoint_sip e ON e.uuid = t.endpoint_sip_uuid \
+        "SELECT t.id, e.id, e.uuid, e.tenant_uuid, json_object(\
+           'name', json_extract(e.body, '$.name'), 'label', json_extract(e.body, '$.label'), \
+           'auth_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.auth_section_options') \
+                                    WHERE json_extract(value, '$[0]') = 'username'), \
+           'registration_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.registration_section_options') \
+                                            WHERE json_extract(value, '$[0]') = 'client_uri')) \
+         FROM trunks t JOIN endpoint_sip e ON e.uuid = t.endpoint_sip_uuid \
          WHERE t.id IN (SELECT value FROM json_each(?1))",
     )?;
     let mut rows = endpoints.query([&ids])?;
