@@ -26,6 +26,7 @@ pub mod specs;
 pub mod trunk_ops;
 pub mod trunks;
 pub mod users;
+pub mod visible;
 
 use crate::store::Store;
 use axum::Router;

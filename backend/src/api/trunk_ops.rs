@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
 /// number and caller ID sent and the SIP result.
 async fn emergency_test(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let outcall = state.store.read(|conn| super::specs::OUTCALL.find(conn, &caller, &id))?;
-    let snapshot = super::patchbay::visible_snapshot(&state, &caller)?;
+    let snapshot = super::visible::visible_snapshot(&state, &caller)?;
     let test = patchbay_shared::simulate::emergency_test(&snapshot, patchbay_shared::model::OutcallId(outcall.id as u64))
         .map_err(|reason| ApiError::input("emergency", reason))?;
     let request = crate::calls::CallRequest {

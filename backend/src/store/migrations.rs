@@ -353,7 +353,7 @@ CREATE TRIGGER revision_kazoo_connectivity_update AFTER UPDATE ON kazoo_connecti
 CREATE TRIGGER revision_kazoo_connectivity_delete AFTER DELETE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
 ),
-// Trunk health (`crate::health`): each trunk's transitions (bounded per
+// Trunk health (the `health` module): each trunk's transitions (bounded per
 // trunk by its policy) and its thresholds, by PJSIP endpoint name; and the
 // change set of each audit line (the writes of one request), which a
 // rollback undoes together (`api::change_sets`).
