@@ -226,12 +226,12 @@ pub async fn list(res: &'static Resource, state: AppState, caller: Caller, param
 
 pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: String, params: HashMap<String, String>) -> ApiResult<Json<Value>> {
     // SIP templates answer `?view=merged` as SIP endpoints do.
-    let merged = res.spec.kind == Kind::SipTemplate && super::endpoints_sip::wants_merged_view(&params)?;
+    let merged = res.spec.kind == Kind::SipTemplate && super::sip_sections::wants_merged_view(&params)?;
     state.store.read(|conn| {
         let row = res.find(conn, &caller, &key)?;
         let mut body = (res.present)(conn, res, &row)?;
         if merged {
-            super::endpoints_sip::merge_templates_into(conn, &row, &mut body)?;
+            super::sip_sections::merge_templates_into(conn, &row, &mut body)?;
         }
         Ok(Json(body))
     })
@@ -271,7 +271,7 @@ pub async fn delete(res: &'static Resource, state: AppState, caller: Caller, key
             && let Some(fallback) = params.get("fallback").filter(|f| !f.is_empty())
         {
             let fallback = res.find(tx, &caller, fallback)?;
-            super::interconnect::move_transport_users(tx, &caller, &before, &fallback)?;
+            super::sip_sections::move_transport_users(tx, &caller, &before, &fallback)?;
         }
         (res.before_delete)(tx, &caller, &before)?;
         res.spec.remove(tx, &caller, &before)

@@ -18,17 +18,7 @@ use std::collections::HashMap;
 
 pub use super::specs::ENDPOINT_SIP;
 const COLUMNS: &[&str] = &["name", "label", "asterisk_id", "template"];
-
-pub const SECTIONS: &[&str] = &[
-    "aor_section_options",
-    "auth_section_options",
-    "endpoint_section_options",
-    "identify_section_options",
-    "registration_section_options",
-    "registration_outbound_auth_section_options",
-    "outbound_auth_section_options",
-];
-
+pub use super::sip_sections::SECTIONS;
 fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
     let trunk = objects::list(conn, Kind::Trunk, None)?
@@ -240,51 +230,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(uuid): Path
     })
 }
 
-/// `?view=merged` asked for; any other `view` is Wazo's 400.
-pub fn wants_merged_view(params: &HashMap<String, String>) -> ApiResult<bool> {
-    match params.get("view").map(String::as_str) {
-        None => Ok(false),
-        Some("merged") => Ok(true),
-        Some(_) => Err(ApiError::field("view", "Must be one of: merged.")),
-    }
-}
-
-/// The `?view=merged` body: each section with the templates' options folded
-/// in, templates first (each with its own templates before it), the object
-/// last; a later value of a key replaces an earlier one where the key first
-/// appeared, so repeated keys collapse to one (Wazo's merged view, unlike
-/// the rendered config).
-pub fn merge_templates_into(conn: &Connection, row: &ObjectRow, body: &mut Value) -> ApiResult<()> {
-    let mut sections: Vec<Vec<(String, String)>> = vec![Vec::new(); SECTIONS.len()];
-    fold_with_templates(conn, &row.body, &mut sections, &mut Vec::new())?;
-    for (field, options) in SECTIONS.iter().zip(sections) {
-        body[*field] = json!(options);
-    }
-    Ok(())
-}
-
-fn fold_with_templates(conn: &Connection, doc: &Value, into: &mut [Vec<(String, String)>], seen: &mut Vec<String>) -> ApiResult<()> {
-    for template in doc["templates"].as_array().cloned().unwrap_or_default() {
-        let Some(uuid) = template["uuid"].as_str() else { continue };
-        if seen.iter().any(|s| s == uuid) {
-            continue; // a cycle cannot be stored, but never loop on one
-        }
-        seen.push(uuid.to_string());
-        if let Some(found) = objects::get_by_uuid(conn, Kind::SipTemplate, uuid, None)? {
-            fold_with_templates(conn, &found.body, into, seen)?;
-        }
-    }
-    for (index, field) in SECTIONS.iter().enumerate() {
-        let options: Vec<(String, String)> = doc.get(*field).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
-        for (key, value) in options {
-            match into[index].iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => into[index].push((key, value)),
-            }
-        }
-    }
-    Ok(())
-}
+pub use super::sip_sections::{merge_templates_into, wants_merged_view};
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let input = super::resource::body_required(&body)?;

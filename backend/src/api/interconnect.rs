@@ -23,7 +23,7 @@ fn object(value: Value) -> Map<String, Value> {
 }
 
 pub static SIP_TEMPLATES: Resource = Resource {
-    spec: Spec { kind: Kind::SipTemplate, noun: "EndpointSIP", path: "endpoints/sip/templates", rel: "endpoint_sip_templates", by_uuid: true },
+    spec: super::specs::SIP_TEMPLATE,
     columns: &["name", "label", "asterisk_id", "template"],
     default_order: "label",
     writable: super::endpoints_sip::WRITABLE,
@@ -86,19 +86,7 @@ pub static TRANSPORTS: Resource = Resource {
     fill: no_fill,
 };
 
-/// Every SIP endpoint and template on transport `from` moves to `to`.
-pub fn move_transport_users(conn: &Connection, caller: &Caller, from: &ObjectRow, to: &ObjectRow) -> ApiResult<()> {
-    for spec in [&super::endpoints_sip::ENDPOINT_SIP, &SIP_TEMPLATES.spec] {
-        for row in objects::list(conn, spec.kind, None)? {
-            if row.body["transport"]["uuid"].as_str() == from.uuid.as_deref() {
-                let mut body = row.body.clone();
-                body["transport"] = json!({"uuid": to.uuid});
-                spec.replace(conn, caller, &row, body)?;
-            }
-        }
-    }
-    Ok(())
-}
+pub use super::sip_sections::move_transport_users;
 
 pub static IAX: Resource = Resource {
     spec: super::specs::ENDPOINT_IAX,

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod outcalls;
 pub mod patchbay;
 pub mod resource;
+pub mod sip_sections;
 pub mod specs;
 pub mod trunk_ops;
 pub mod trunks;

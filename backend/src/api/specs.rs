@@ -17,3 +17,4 @@ pub const ENDPOINT_IAX: Spec = Spec { kind: Kind::EndpointIax, noun: "IAXEndpoin
 pub const ENDPOINT_CUSTOM: Spec = Spec { kind: Kind::EndpointCustom, noun: "CustomEndpoint", path: "endpoints/custom", rel: "endpoint_custom", by_uuid: false };
 pub const REGISTER_SIP: Spec = Spec { kind: Kind::RegisterSip, noun: "RegisterSIP", path: "registers/sip", rel: "register_sip", by_uuid: false };
 pub const REGISTER_IAX: Spec = Spec { kind: Kind::RegisterIax, noun: "IAXRegister", path: "registers/iax", rel: "register_iax", by_uuid: false };
+pub const SIP_TEMPLATE: Spec = Spec { kind: Kind::SipTemplate, noun: "EndpointSIP", path: "endpoints/sip/templates", rel: "endpoint_sip_templates", by_uuid: true };
