@@ -5,26 +5,9 @@ use crate::store::{Kind, ObjectRow, StoreError, objects, people};
 use patchbay_shared::model::{Snapshot, Tenant};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
-/// The stored document with its key columns folded back in, as the domain
-/// types (which mirror the Wazo wire shapes) expect.
-pub fn document(row: &ObjectRow, by_uuid: bool) -> Value {
-    let mut body = row.body.clone();
-    if let Value::Object(map) = &mut body {
-        if by_uuid {
-            map.insert("uuid".into(), json!(row.uuid));
-        } else {
-            map.insert("id".into(), json!(row.id));
-            // Integer-keyed objects that also have a uuid (users) keep it.
-            if let Some(uuid) = &row.uuid {
-                map.insert("uuid".into(), json!(uuid));
-            }
-        }
-        map.insert("tenant_uuid".into(), json!(row.tenant_uuid));
-    }
-    body
-}
+/// Kept here under its old name: the snapshot is built from it.
+pub use crate::store::objects::document;
 
 fn load<T: DeserializeOwned>(rows: &impl Fn(Kind) -> Result<Vec<ObjectRow>, StoreError>, kind: Kind, by_uuid: bool) -> Result<Vec<T>, StoreError> {
     rows(kind)?.iter().map(|row| Ok(serde_json::from_value(document(row, by_uuid))?)).collect()

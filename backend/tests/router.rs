@@ -112,3 +112,87 @@ async fn lists_are_searched_ordered_and_paged() {
     let (status, errors) = app.call("GET", "/1.1/extensions?order=secret", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
 }
+
+/// A search of three characters or more is narrowed by the trigram index
+/// (kept by triggers on every insert, update and delete); shorter ones scan.
+/// Both answer Wazo's case-insensitive substring of id, number, context or
+/// the context's type.
+#[tokio::test]
+async fn searches_through_the_trigram_index_answer_as_a_scan_does() {
+    let app = App::new().await;
+    let mut ids = Vec::new();
+    for exten in ["4711", "4712", "5811"] {
+        let (status, body) = app.call("POST", "/1.1/extensions", Some(&format!(r#"{{"exten": "{exten}", "context": "default"}}"#))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["id"].as_i64().unwrap());
+    }
+    let extens = |page: &Value| -> Vec<String> { page["items"].as_array().unwrap().iter().map(|e| e["exten"].as_str().unwrap().to_string()).collect() };
+    let (_, page) = app.call("GET", "/1.1/extensions?search=471&order=exten", None).await;
+    assert_eq!((extens(&page), &page["total"]), (vec!["4711".to_string(), "4712".into()], &json!(2)), "{page}");
+    // The context's name (any case) and its type are searched too.
+    let (_, page) = app.call("GET", "/1.1/extensions?search=EFAU", None).await;
+    assert_eq!(page["total"], json!(3), "{page}");
+    let (_, page) = app.call("GET", "/1.1/extensions?search=nterna", None).await;
+    assert_eq!(page["total"], json!(3), "{page}");
+    // Two characters: the scan, same rule.
+    let (_, page) = app.call("GET", "/1.1/extensions?search=11&order=exten&direction=desc", None).await;
+    assert_eq!(extens(&page), vec!["5811".to_string(), "4711".into()], "{page}");
+    // An edited number is found by its new digits only; a deleted one not at all.
+    let (status, body) = app.call("PUT", &format!("/1.1/extensions/{}", ids[1]), Some(r#"{"exten": "4999"}"#)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, page) = app.call("GET", "/1.1/extensions?search=4712", None).await;
+    assert_eq!(page["total"], json!(0), "{page}");
+    let (_, page) = app.call("GET", "/1.1/extensions?search=4999", None).await;
+    assert_eq!(extens(&page), vec!["4999".to_string()], "{page}");
+    let (status, body) = app.call("DELETE", &format!("/1.1/extensions/{}", ids[2]), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, page) = app.call("GET", "/1.1/extensions?search=5811", None).await;
+    assert_eq!(page["total"], json!(0), "{page}");
+}
+
+/// A trunk shows its SIP endpoint summary and the outcalls that dial it,
+/// by outcall id, in the list as in its own GET (the list fetches every
+/// trunk's relations at once); an extension shows the outcall it serves,
+/// and cannot move into a context of another type while it does.
+#[tokio::test]
+async fn trunks_show_their_outcalls_and_extensions_their_outcall() {
+    let app = App::new().await;
+    let (status, endpoint) = app
+        .call("POST", "/1.1/endpoints/sip", Some(r#"{"name": "carrier", "auth_section_options": [["username", "me"], ["password", "pw-secret"]]}"#))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+    let (_, trunk) = app.call("POST", "/1.1/trunks", Some(r#"{"context": "from-extern"}"#)).await;
+    let (_, other) = app.call("POST", "/1.1/trunks", Some("{}")).await;
+    let (status, body) = app.call("PUT", &format!("/1.1/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap()), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let mut outcalls = Vec::new();
+    for name in ["second-route", "first-route"] {
+        let (_, outcall) = app.call("POST", "/1.1/outcalls", Some(&format!(r#"{{"name": "{name}"}}"#))).await;
+        let trunks = format!(r#"{{"trunks": [{{"id": {}}}, {{"id": {}}}]}}"#, other["id"], trunk["id"]);
+        let (status, body) = app.call("PUT", &format!("/1.1/outcalls/{}/trunks", outcall["id"]), Some(&trunks)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        outcalls.push(outcall);
+    }
+    let expected: Vec<Value> = outcalls
+        .iter()
+        .map(|o| json!({"id": o["id"], "name": o["name"], "links": [{"rel": "outcalls", "href": format!("/api/confd/1.1/outcalls/{}", o["id"])}]}))
+        .collect();
+    let (_, shown) = app.call("GET", &format!("/1.1/trunks/{}", trunk["id"]), None).await;
+    assert_eq!(shown["outcalls"], json!(expected), "{shown}");
+    assert_eq!(shown["name"], json!("carrier"), "{shown}");
+    assert_eq!(shown["endpoint_sip"]["auth_section_options"], json!([["username", "me"]]), "{shown}");
+    let (_, list) = app.call("GET", "/1.1/trunks", None).await;
+    let listed = list["items"].as_array().unwrap().iter().find(|t| t["id"] == trunk["id"]).unwrap();
+    assert_eq!(listed, &shown, "the list shows what the trunk's GET shows");
+    let listed_other = list["items"].as_array().unwrap().iter().find(|t| t["id"] == other["id"]).unwrap();
+    assert_eq!((&listed_other["outcalls"], &listed_other["endpoint_sip"]), (&json!(expected), &Value::Null), "{list}");
+    // The extension an outcall serves.
+    let (_, ext) = app.call("POST", "/1.1/extensions", Some(r#"{"exten": "_0X.", "context": "to-extern"}"#)).await;
+    let (status, body) = app.call("PUT", &format!("/1.1/outcalls/{}/extensions/{}", outcalls[0]["id"], ext["id"]), Some("{}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, shown) = app.call("GET", &format!("/1.1/extensions/{}", ext["id"]), None).await;
+    assert_eq!(shown["outcall"], expected[0], "{shown}");
+    assert_eq!((&shown["incall"], &shown["lines"], &shown["group"]), (&Value::Null, &json!([]), &Value::Null), "{shown}");
+    let (status, answer) = app.call("PUT", &format!("/1.1/extensions/{}", ext["id"]), Some(r#"{"context": "default"}"#)).await;
+    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, json!(["Resource Error - ContextType 'internal' cannot be associated"])));
+}

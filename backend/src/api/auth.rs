@@ -308,7 +308,7 @@ impl Caller {
 
 impl Caller {
     /// The caller behind `token`, acting for `wanted_tenant` (else its own).
-    fn resolve(state: &AppState, token: &str, wanted_tenant: Option<String>) -> Result<Caller, ApiError> {
+    pub(crate) fn resolve(state: &AppState, token: &str, wanted_tenant: Option<String>) -> Result<Caller, ApiError> {
         state.store.read(|conn| {
             let account = people::account_for_token(conn, token, now_unix())?
                 .ok_or_else(|| ApiError::Unauthorized("Unauthorized: invalid or expired token".into()))?;
@@ -329,14 +329,31 @@ impl Caller {
     }
 }
 
+/// The caller of a request's `X-Auth-Token` header, resolved by the API's
+/// outer middleware and handed to the [`Caller`] extractor through the
+/// request's extensions, so a request looks its token up once. Only ever
+/// made from the header (never from `?token=`, which only the event stream
+/// accepts).
+#[derive(Clone)]
+pub(crate) struct HeaderCaller(pub Caller);
+
+pub(crate) fn wanted_tenant_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get("wazo-tenant").and_then(|value| value.to_str().ok()).map(str::to_string)
+}
+
 fn wanted_tenant(parts: &Parts) -> Option<String> {
-    parts.headers.get("wazo-tenant").and_then(|value| value.to_str().ok()).map(str::to_string)
+    wanted_tenant_of(&parts.headers)
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        // Resolved once per request by the outermost API middleware
+        // (`guard::redact_for_tenant_admins`), from this same header.
+        if let Some(HeaderCaller(caller)) = parts.extensions.remove::<HeaderCaller>() {
+            return Ok(caller);
+        }
         let token = parts
             .headers
             .get("x-auth-token")

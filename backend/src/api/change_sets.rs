@@ -14,7 +14,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::resource::{references_resolve, write_audit};
-use crate::server::AppState;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, StoreError, objects};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

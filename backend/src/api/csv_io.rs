@@ -14,8 +14,12 @@
 use super::auth::Caller;
 use super::docs::Resource;
 use super::error::{ApiError, ApiResult};
-use super::routing::{self, EXTENSIONS, INCALLS, LINES, OUTCALLS, USERS};
-use crate::server::AppState;
+use super::extensions::EXTENSIONS;
+use super::incalls::{self, INCALLS};
+use super::lines::{self, LINES};
+use super::outcalls::{self, OUTCALLS};
+use super::users::USERS;
+use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, StoreError, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -311,7 +315,7 @@ fn import_row(tx: &Connection, caller: &Caller, kind: CsvKind, row: &HashMap<&st
             let context = context_or_default(tx, caller, row, "incall")?;
             let ext = EXTENSIONS.create_in(tx, caller, &object(&[("exten", json!(did)), ("context", json!(context))]))?;
             let incall = INCALLS.create_in(tx, caller, &object(&[("destination", destination)]))?;
-            routing::incall_extension_in(tx, caller, &incall.id.to_string(), &ext.id.to_string())
+            incalls::incall_extension_in(tx, caller, &incall.id.to_string(), &ext.id.to_string())
         }
         CsvKind::Users => {
             let mut input = object(&[("firstname", json!(cell(row, "firstname").unwrap_or_default()))]);
@@ -325,8 +329,8 @@ fn import_row(tx: &Connection, caller: &Caller, kind: CsvKind, row: &HashMap<&st
                 let context = context_or_default(tx, caller, row, "internal")?;
                 let ext = EXTENSIONS.create_in(tx, caller, &object(&[("exten", json!(exten)), ("context", json!(context))]))?;
                 let line = LINES.create_in(tx, caller, &Map::new())?;
-                routing::line_extension_in(tx, caller, &line.id.to_string(), &ext.id.to_string())?;
-                routing::user_line_in(tx, caller, &user.id.to_string(), &line.id.to_string())?;
+                lines::line_extension_in(tx, caller, &line.id.to_string(), &ext.id.to_string())?;
+                lines::user_line_in(tx, caller, &user.id.to_string(), &line.id.to_string())?;
             }
             Ok(())
         }
@@ -345,7 +349,7 @@ fn import_row(tx: &Connection, caller: &Caller, kind: CsvKind, row: &HashMap<&st
             for key in ["prefix", "external_prefix", "caller_id"] {
                 input.insert(key.into(), cell(row, key).map(|v| json!(v)).unwrap_or(Value::Null));
             }
-            routing::outcall_extension_in(tx, caller, &outcall.id.to_string(), &ext.id.to_string(), &input)
+            outcalls::outcall_extension_in(tx, caller, &outcall.id.to_string(), &ext.id.to_string(), &input)
         }
     }
 }

@@ -54,97 +54,8 @@ pub fn no_hook(_: &Connection, _: &Caller, _: &ObjectRow) -> ApiResult<()> {
     Ok(())
 }
 
-/// Field errors from the shared validation → Wazo's 400: one message per
-/// top-level field, each with the list of what is wrong with it, in the
-/// order the fields were first named (marshmallow's error dict).
-pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
-    ApiError::BadRequest(schema_messages(errors))
-}
-
-pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
-    let mut fields: Vec<(String, Node)> = Vec::new();
-    let mut raw: Vec<String> = Vec::new();
-    for error in errors {
-        // xivo-dao's own errors (`field 'context': Context was not found ...`)
-        // are plain sentences, not marshmallow lists.
-        if error.field.starts_with("field '") {
-            raw.push(format!("Input Error - {}: {}", error.field, error.message));
-            continue;
-        }
-        let top = top_field(&error.field).to_string();
-        let path = nested_keys(&error.field[top.len()..]);
-        let index = match fields.iter().position(|(field, _)| *field == top) {
-            Some(index) => index,
-            None => {
-                fields.push((top, Node::default()));
-                fields.len() - 1
-            }
-        };
-        fields[index].1.insert(&path, error.message);
-    }
-    fields.iter().map(|(field, node)| format!("Input Error - {field}: {}", node.python())).chain(raw).collect()
-}
-
-/// marshmallow's error tree under one field: messages, or nested keys
-/// (`{'command': [...]}`, `{0: {'start': [...]}}`).
-#[derive(Default)]
-struct Node {
-    messages: Vec<String>,
-    children: Vec<(String, Node)>,
-}
-
-impl Node {
-    fn insert(&mut self, path: &[String], message: String) {
-        match path.split_first() {
-            None => self.messages.push(message),
-            Some((key, rest)) => {
-                let index = match self.children.iter().position(|(k, _)| k == key) {
-                    Some(index) => index,
-                    None => {
-                        self.children.push((key.clone(), Node::default()));
-                        self.children.len() - 1
-                    }
-                };
-                self.children[index].1.insert(rest, message);
-            }
-        }
-    }
-
-    /// As Python prints it: a list of messages, or a dict (integer keys bare).
-    fn python(&self) -> String {
-        if self.children.is_empty() {
-            let list: Vec<String> = self.messages.iter().map(|m| super::error::python_str(m)).collect();
-            return format!("[{}]", list.join(", "));
-        }
-        let mut entries: Vec<String> = self
-            .children
-            .iter()
-            .map(|(key, node)| {
-                let key = if key.parse::<u64>().is_ok() { key.clone() } else { super::error::python_str(key) };
-                format!("{key}: {}", node.python())
-            })
-            .collect();
-        if !self.messages.is_empty() {
-            entries.push(format!("'_schema': {}", Node { messages: self.messages.clone(), children: Vec::new() }.python()));
-        }
-        format!("{{{}}}", entries.join(", "))
-    }
-}
-
-/// `.user_id` → `[user_id]`, `[0].id` → `[0, id]`, `.sip_headers.1` → `[sip_headers, 1]`.
-fn nested_keys(rest: &str) -> Vec<String> {
-    rest.split(['.', '[', ']']).filter(|key| !key.is_empty()).map(str::to_string).collect()
-}
-
-/// `destination` of `destination.user_id`, `trunks` of `trunks[0].id`.
-fn top_field(path: &str) -> &str {
-    path.split(['.', '[']).next().unwrap_or(path)
-}
-
-
-pub fn ok_or_400(errors: Vec<FieldError>) -> ApiResult<()> {
-    if errors.is_empty() { Ok(()) } else { Err(field_errors(errors)) }
-}
+pub use super::error::{field_errors, ok_or_400, schema_messages};
+use super::error::top_field;
 
 /// Deserializes a document into a shared model type; every field of the
 /// wrong type is named at once, in marshmallow's words.
@@ -238,11 +149,7 @@ pub fn document(res: &Resource, row: &ObjectRow) -> Value {
 impl Resource {
     /// By id (or uuid); integer-keyed objects with a uuid in their body (users) also by uuid.
     pub fn find(&self, conn: &Connection, caller: &Caller, key: &str) -> ApiResult<ObjectRow> {
-        if !self.spec.by_uuid && key.parse::<i64>().is_err() {
-            let found = objects::get_by_uuid(conn, self.spec.kind, key, Some(&caller.visible))?;
-            return found.ok_or_else(|| ApiError::not_found_key(self.spec.noun, "uuid", key));
-        }
-        self.spec.find(conn, caller, key)
+        self.spec.lookup(conn, caller, key)
     }
 
     fn merge(&self, input: &Map<String, Value>, doc: &mut Map<String, Value>) {
@@ -319,12 +226,12 @@ pub async fn list(res: &'static Resource, state: AppState, caller: Caller, param
 
 pub async fn get(res: &'static Resource, state: AppState, caller: Caller, key: String, params: HashMap<String, String>) -> ApiResult<Json<Value>> {
     // SIP templates answer `?view=merged` as SIP endpoints do.
-    let merged = res.spec.kind == Kind::SipTemplate && super::endpoints_sip::wants_merged_view(&params)?;
+    let merged = res.spec.kind == Kind::SipTemplate && super::sip_sections::wants_merged_view(&params)?;
     state.store.read(|conn| {
         let row = res.find(conn, &caller, &key)?;
         let mut body = (res.present)(conn, res, &row)?;
         if merged {
-            super::endpoints_sip::merge_templates_into(conn, &row, &mut body)?;
+            super::sip_sections::merge_templates_into(conn, &row, &mut body)?;
         }
         Ok(Json(body))
     })
@@ -364,7 +271,7 @@ pub async fn delete(res: &'static Resource, state: AppState, caller: Caller, key
             && let Some(fallback) = params.get("fallback").filter(|f| !f.is_empty())
         {
             let fallback = res.find(tx, &caller, fallback)?;
-            super::interconnect::move_transport_users(tx, &caller, &before, &fallback)?;
+            super::sip_sections::move_transport_users(tx, &caller, &before, &fallback)?;
         }
         (res.before_delete)(tx, &caller, &before)?;
         res.spec.remove(tx, &caller, &before)

@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
-use super::resource::{Spec, body_object};
+use super::resource::body_object;
 use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
@@ -16,31 +16,20 @@ use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-pub const ENDPOINT_SIP: Spec =
-    Spec { kind: Kind::EndpointSip, noun: "EndpointSIP", path: "endpoints/sip", rel: "endpoint_sip", by_uuid: true };
+pub use super::specs::ENDPOINT_SIP;
 const COLUMNS: &[&str] = &["name", "label", "asterisk_id", "template"];
-
-pub const SECTIONS: &[&str] = &[
-    "aor_section_options",
-    "auth_section_options",
-    "endpoint_section_options",
-    "identify_section_options",
-    "registration_section_options",
-    "registration_outbound_auth_section_options",
-    "outbound_auth_section_options",
-];
-
+pub use super::sip_sections::SECTIONS;
 fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
     let trunk = objects::list(conn, Kind::Trunk, None)?
         .into_iter()
-        .find(|trunk| super::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
-        .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
+        .find(|trunk| crate::store::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
+        .map(|trunk| json!({"id": trunk.id, "links": super::specs::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.remove(LEGACY_KEY);
         map.insert("trunk".into(), trunk.unwrap_or(Value::Null));
-        let line = super::routing::line_of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
-        map.insert("line".into(), line.map(|l| super::docs::summary(&super::routing::LINES.spec, &l)).unwrap_or(Value::Null));
+        let line = crate::store::lines::of_endpoint(conn, row.uuid.as_deref().unwrap_or(""))?;
+        map.insert("line".into(), line.map(|l| super::docs::summary(&super::specs::LINE, &l)).unwrap_or(Value::Null));
     }
     Ok(body)
 }
@@ -241,51 +230,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(uuid): Path
     })
 }
 
-/// `?view=merged` asked for; any other `view` is Wazo's 400.
-pub fn wants_merged_view(params: &HashMap<String, String>) -> ApiResult<bool> {
-    match params.get("view").map(String::as_str) {
-        None => Ok(false),
-        Some("merged") => Ok(true),
-        Some(_) => Err(ApiError::field("view", "Must be one of: merged.")),
-    }
-}
-
-/// The `?view=merged` body: each section with the templates' options folded
-/// in, templates first (each with its own templates before it), the object
-/// last; a later value of a key replaces an earlier one where the key first
-/// appeared, so repeated keys collapse to one (Wazo's merged view, unlike
-/// the rendered config).
-pub fn merge_templates_into(conn: &Connection, row: &ObjectRow, body: &mut Value) -> ApiResult<()> {
-    let mut sections: Vec<Vec<(String, String)>> = vec![Vec::new(); SECTIONS.len()];
-    fold_with_templates(conn, &row.body, &mut sections, &mut Vec::new())?;
-    for (field, options) in SECTIONS.iter().zip(sections) {
-        body[*field] = json!(options);
-    }
-    Ok(())
-}
-
-fn fold_with_templates(conn: &Connection, doc: &Value, into: &mut [Vec<(String, String)>], seen: &mut Vec<String>) -> ApiResult<()> {
-    for template in doc["templates"].as_array().cloned().unwrap_or_default() {
-        let Some(uuid) = template["uuid"].as_str() else { continue };
-        if seen.iter().any(|s| s == uuid) {
-            continue; // a cycle cannot be stored, but never loop on one
-        }
-        seen.push(uuid.to_string());
-        if let Some(found) = objects::get_by_uuid(conn, Kind::SipTemplate, uuid, None)? {
-            fold_with_templates(conn, &found.body, into, seen)?;
-        }
-    }
-    for (index, field) in SECTIONS.iter().enumerate() {
-        let options: Vec<(String, String)> = doc.get(*field).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
-        for (key, value) in options {
-            match into[index].iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = value,
-                None => into[index].push((key, value)),
-            }
-        }
-    }
-    Ok(())
-}
+pub use super::sip_sections::{merge_templates_into, wants_merged_view};
 
 pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let input = super::resource::body_required(&body)?;
@@ -317,16 +262,16 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(uuid): P
     state.store.write(|tx| {
         let before = ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         for trunk in objects::list(tx, Kind::Trunk, None)? {
-            if super::trunks::sip_uuid(&trunk.body) == before.uuid.as_deref() {
+            if crate::store::trunks::sip_uuid(&trunk.body) == before.uuid.as_deref() {
                 let mut body = trunk.body.clone();
                 body["endpoint_sip"] = Value::Null;
-                super::trunks::TRUNK.replace(tx, &caller, &trunk, body)?;
+                super::specs::TRUNK.replace(tx, &caller, &trunk, body)?;
             }
         }
-        if let Some(line) = super::routing::line_of_endpoint(tx, &uuid)? {
+        if let Some(line) = crate::store::lines::of_endpoint(tx, &uuid)? {
             let mut body = line.body.clone();
             body["endpoint_sip"] = Value::Null;
-            super::routing::LINES.spec.replace(tx, &caller, &line, body)?;
+            super::specs::LINE.replace(tx, &caller, &line, body)?;
         }
         ENDPOINT_SIP.remove(tx, &caller, &before)
     })?;

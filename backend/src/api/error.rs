@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use patchbay_shared::validate::FieldError;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -69,6 +70,98 @@ pub fn python_str(text: &str) -> String {
     }
     out.push(quote);
     out
+}
+
+/// Field errors from the shared validation → Wazo's 400: one message per
+/// top-level field, each with the list of what is wrong with it, in the
+/// order the fields were first named (marshmallow's error dict).
+pub fn field_errors(errors: Vec<FieldError>) -> ApiError {
+    ApiError::BadRequest(schema_messages(errors))
+}
+
+pub fn schema_messages(errors: Vec<FieldError>) -> Vec<String> {
+    let mut fields: Vec<(String, Node)> = Vec::new();
+    let mut raw: Vec<String> = Vec::new();
+    for error in errors {
+        // xivo-dao's own errors (`field 'context': Context was not found ...`)
+        // are plain sentences, not marshmallow lists.
+        if error.field.starts_with("field '") {
+            raw.push(format!("Input Error - {}: {}", error.field, error.message));
+            continue;
+        }
+        let top = top_field(&error.field).to_string();
+        let path = nested_keys(&error.field[top.len()..]);
+        let index = match fields.iter().position(|(field, _)| *field == top) {
+            Some(index) => index,
+            None => {
+                fields.push((top, Node::default()));
+                fields.len() - 1
+            }
+        };
+        fields[index].1.insert(&path, error.message);
+    }
+    fields.iter().map(|(field, node)| format!("Input Error - {field}: {}", node.python())).chain(raw).collect()
+}
+
+/// marshmallow's error tree under one field: messages, or nested keys
+/// (`{'command': [...]}`, `{0: {'start': [...]}}`).
+#[derive(Default)]
+struct Node {
+    messages: Vec<String>,
+    children: Vec<(String, Node)>,
+}
+
+impl Node {
+    fn insert(&mut self, path: &[String], message: String) {
+        match path.split_first() {
+            None => self.messages.push(message),
+            Some((key, rest)) => {
+                let index = match self.children.iter().position(|(k, _)| k == key) {
+                    Some(index) => index,
+                    None => {
+                        self.children.push((key.clone(), Node::default()));
+                        self.children.len() - 1
+                    }
+                };
+                self.children[index].1.insert(rest, message);
+            }
+        }
+    }
+
+    /// As Python prints it: a list of messages, or a dict (integer keys bare).
+    fn python(&self) -> String {
+        if self.children.is_empty() {
+            let list: Vec<String> = self.messages.iter().map(|m| super::error::python_str(m)).collect();
+            return format!("[{}]", list.join(", "));
+        }
+        let mut entries: Vec<String> = self
+            .children
+            .iter()
+            .map(|(key, node)| {
+                let key = if key.parse::<u64>().is_ok() { key.clone() } else { super::error::python_str(key) };
+                format!("{key}: {}", node.python())
+            })
+            .collect();
+        if !self.messages.is_empty() {
+            entries.push(format!("'_schema': {}", Node { messages: self.messages.clone(), children: Vec::new() }.python()));
+        }
+        format!("{{{}}}", entries.join(", "))
+    }
+}
+
+/// `.user_id` → `[user_id]`, `[0].id` → `[0, id]`, `.sip_headers.1` → `[sip_headers, 1]`.
+fn nested_keys(rest: &str) -> Vec<String> {
+    rest.split(['.', '[', ']']).filter(|key| !key.is_empty()).map(str::to_string).collect()
+}
+
+/// `destination` of `destination.user_id`, `trunks` of `trunks[0].id`.
+pub(crate) fn top_field(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+
+pub fn ok_or_400(errors: Vec<FieldError>) -> ApiResult<()> {
+    if errors.is_empty() { Ok(()) } else { Err(field_errors(errors)) }
 }
 
 impl From<crate::store::StoreError> for ApiError {

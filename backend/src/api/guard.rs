@@ -3,7 +3,7 @@
 //! a secret, whichever route answered (resources, Kazoo documents, the
 //! snapshot, the config preview, the audit log).
 
-use super::auth::now_unix;
+use super::auth::{Caller, HeaderCaller, now_unix, wanted_tenant_of};
 use super::error::ApiError;
 use crate::api::AppState;
 use crate::store::{Role, people};
@@ -69,8 +69,19 @@ fn role_of(state: &AppState, request: &Request) -> Option<Role> {
 }
 
 /// A tenant admin's JSON answers pass through [`crate::secrets::redact`].
-pub async fn redact_for_tenant_admins(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let role = role_of(&state, &request);
+pub async fn redact_for_tenant_admins(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    // The header's token is resolved here once, for this middleware and the
+    // handler's `Caller` (one token lookup per request, not two).
+    let header_token = request.headers().get("x-auth-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let resolved = header_token.and_then(|token| Caller::resolve(&state, &token, wanted_tenant_of(request.headers())).ok());
+    let role = match resolved {
+        Some(caller) => {
+            let role = Some(caller.account.role);
+            request.extensions_mut().insert(HeaderCaller(caller));
+            role
+        }
+        None => role_of(&state, &request),
+    };
     let response = next.run(request).await;
     if role != Some(Role::TenantAdmin) {
         return response;

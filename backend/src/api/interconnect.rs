@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::docs::{Resource, no_fill, no_hook, ok_or_400, plain_present, same_tenant, summary, taken, typed};
 use super::error::{ApiError, ApiResult};
 use super::resource::{Spec, body_object};
-use super::trunks::TRUNK;
+use super::specs::TRUNK;
 use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::Json;
@@ -23,7 +23,7 @@ fn object(value: Value) -> Map<String, Value> {
 }
 
 pub static SIP_TEMPLATES: Resource = Resource {
-    spec: Spec { kind: Kind::SipTemplate, noun: "EndpointSIP", path: "endpoints/sip/templates", rel: "endpoint_sip_templates", by_uuid: true },
+    spec: super::specs::SIP_TEMPLATE,
     columns: &["name", "label", "asterisk_id", "template"],
     default_order: "label",
     writable: super::endpoints_sip::WRITABLE,
@@ -86,22 +86,10 @@ pub static TRANSPORTS: Resource = Resource {
     fill: no_fill,
 };
 
-/// Every SIP endpoint and template on transport `from` moves to `to`.
-pub fn move_transport_users(conn: &Connection, caller: &Caller, from: &ObjectRow, to: &ObjectRow) -> ApiResult<()> {
-    for spec in [&super::endpoints_sip::ENDPOINT_SIP, &SIP_TEMPLATES.spec] {
-        for row in objects::list(conn, spec.kind, None)? {
-            if row.body["transport"]["uuid"].as_str() == from.uuid.as_deref() {
-                let mut body = row.body.clone();
-                body["transport"] = json!({"uuid": to.uuid});
-                spec.replace(conn, caller, &row, body)?;
-            }
-        }
-    }
-    Ok(())
-}
+pub use super::sip_sections::move_transport_users;
 
 pub static IAX: Resource = Resource {
-    spec: Spec { kind: Kind::EndpointIax, noun: "IAXEndpoint", path: "endpoints/iax", rel: "endpoint_iax", by_uuid: false },
+    spec: super::specs::ENDPOINT_IAX,
     columns: &["id", "name", "type", "host"],
     default_order: "name",
     writable: &["name", "type", "host", "options"],
@@ -127,7 +115,7 @@ pub static IAX: Resource = Resource {
 };
 
 pub static CUSTOM: Resource = Resource {
-    spec: Spec { kind: Kind::EndpointCustom, noun: "CustomEndpoint", path: "endpoints/custom", rel: "endpoint_custom", by_uuid: false },
+    spec: super::specs::ENDPOINT_CUSTOM,
     columns: &["id", "interface", "context"],
     default_order: "interface",
     writable: &["interface", "interface_suffix", "enabled"],
@@ -154,7 +142,7 @@ pub static CUSTOM: Resource = Resource {
 };
 
 pub static REGISTERS_SIP: Resource = Resource {
-    spec: Spec { kind: Kind::RegisterSip, noun: "RegisterSIP", path: "registers/sip", rel: "register_sip", by_uuid: false },
+    spec: super::specs::REGISTER_SIP,
     columns: &["id", "remote_host", "auth_username"],
     default_order: "id",
     writable: &["auth_username", "auth_password", "transport", "remote_host", "remote_port", "sip_username", "callback_extension", "expiration", "enabled"],
@@ -190,7 +178,7 @@ pub static REGISTERS_SIP: Resource = Resource {
 /// `PUT /trunks/{id}/registers/iax/{id}`. Tenant-scoped here (Wazo keeps them
 /// global), so a tenant sees and attaches only its own.
 pub static REGISTERS_IAX: Resource = Resource {
-    spec: Spec { kind: Kind::RegisterIax, noun: "IAXRegister", path: "registers/iax", rel: "register_iax", by_uuid: false },
+    spec: super::specs::REGISTER_IAX,
     columns: &["id", "remote_host", "auth_username"],
     default_order: "id",
     writable: &["auth_username", "auth_password", "remote_host", "remote_port", "callback_extension", "callback_context", "enabled"],
@@ -319,7 +307,7 @@ pub fn remove_from_outcalls(conn: &Connection, caller: &Caller, trunk_id: i64, c
         if kept.len() != list.len() {
             let mut body = outcall.body.clone();
             body["trunks"] = Value::Array(kept);
-            super::routing::OUTCALLS.spec.replace(conn, caller, &outcall, body)?;
+            super::specs::OUTCALL.replace(conn, caller, &outcall, body)?;
         }
     }
     Ok(())
@@ -407,7 +395,7 @@ pub async fn trunk_register_put(State(state): State<AppState>, caller: Caller, P
         if !trunk.body["endpoint_iax"].is_null() || !trunk.body["endpoint_custom"].is_null() {
             return Err(ApiError::resource(format!("Trunk is associated with a Endpoint ('trunk_id': {})", trunk.id)));
         }
-        let uuid = super::trunks::sip_uuid(&trunk.body)
+        let uuid = crate::store::trunks::sip_uuid(&trunk.body)
             .ok_or_else(|| ApiError::resource(format!("Trunk has no SIP endpoint to register with ('trunk_id': {})", trunk.id)))?
             .to_string();
         let endpoint = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?
@@ -437,7 +425,7 @@ pub async fn trunk_register_delete(State(state): State<AppState>, caller: Caller
         let trunk = TRUNK.find(tx, &caller, &id)?;
         let register = REGISTERS_SIP.find(tx, &caller, &reg_id)?;
         if trunk.body["register_sip"]["id"].as_i64() == Some(register.id) {
-            if let Some(uuid) = super::trunks::sip_uuid(&trunk.body)
+            if let Some(uuid) = crate::store::trunks::sip_uuid(&trunk.body)
                 && let Some(endpoint) = objects::get_by_uuid(tx, Kind::EndpointSip, uuid, None)?
             {
                 let mut body = endpoint.body.clone();

@@ -9,18 +9,25 @@ pub mod contexts;
 pub mod csv_io;
 pub mod docs;
 pub mod endpoints_sip;
+pub mod extensions;
 pub mod error;
 pub mod guard;
+pub mod incalls;
 pub mod interconnect;
 pub mod kazoo;
+pub mod lines;
 pub mod listing;
 pub mod login_throttle;
 pub mod openapi;
+pub mod outcalls;
 pub mod patchbay;
 pub mod resource;
-pub mod routing;
+pub mod sip_sections;
+pub mod specs;
 pub mod trunk_ops;
 pub mod trunks;
+pub mod users;
+pub mod visible;
 
 use crate::store::Store;
 use axum::Router;
@@ -53,22 +60,22 @@ fn confd() -> Router<AppState> {
         .route("/contexts", get(contexts::list).post(contexts::create))
         .route("/contexts/{id}", get(contexts::get).put(contexts::update).delete(contexts::delete))
         .route("/contexts/{id}/contexts", put(contexts::set_includes))
-        .route("/outcalls/{id}/trunks", put(routing::outcall_trunks))
-        .route("/outcalls/{id}/extensions/{extension_id}", put(routing::outcall_extension_put).delete(routing::outcall_extension_delete))
-        .route("/incalls/{id}/extensions/{extension_id}", put(routing::incall_extension_put).delete(routing::incall_extension_delete))
-        .route("/lines/{id}/endpoints/sip/{uuid}", put(routing::line_endpoint_put).delete(routing::line_endpoint_delete))
-        .route("/lines/{id}/extensions/{extension_id}", put(routing::line_extension_put).delete(routing::line_extension_delete))
-        .route("/users/{id}/lines/{line_id}", put(routing::user_line_put).delete(routing::user_line_delete))
-        .route("/users/{id}/callerids/outgoing", get(routing::user_outgoing_callerids))
+        .route("/outcalls/{id}/trunks", put(outcalls::outcall_trunks))
+        .route("/outcalls/{id}/extensions/{extension_id}", put(outcalls::outcall_extension_put).delete(outcalls::outcall_extension_delete))
+        .route("/incalls/{id}/extensions/{extension_id}", put(incalls::incall_extension_put).delete(incalls::incall_extension_delete))
+        .route("/lines/{id}/endpoints/sip/{uuid}", put(lines::line_endpoint_put).delete(lines::line_endpoint_delete))
+        .route("/lines/{id}/extensions/{extension_id}", put(lines::line_extension_put).delete(lines::line_extension_delete))
+        .route("/users/{id}/lines/{line_id}", put(lines::user_line_put).delete(lines::user_line_delete))
+        .route("/users/{id}/callerids/outgoing", get(users::user_outgoing_callerids))
         .route("/asterisk/pjsip/global", get(ic::global_get).put(ic::global_put))
         .route("/asterisk/pjsip/system", get(ic::system_get).put(ic::system_put))
         .route("/asterisk/sip/general", get(ic::sip_general_get).put(ic::sip_general_put));
     [
-        &routing::EXTENSIONS,
-        &routing::OUTCALLS,
-        &routing::INCALLS,
-        &routing::USERS,
-        &routing::LINES,
+        &extensions::EXTENSIONS,
+        &outcalls::OUTCALLS,
+        &incalls::INCALLS,
+        &users::USERS,
+        &lines::LINES,
         &ic::SIP_TEMPLATES,
         &ic::TRANSPORTS,
         &ic::IAX,

@@ -32,6 +32,12 @@ impl Spec {
         }
     }
 
+    /// The links of an integer-keyed object known only by its id.
+    pub fn links_by_id(&self, id: i64) -> Value {
+        debug_assert!(!self.by_uuid);
+        json!([{"rel": self.rel, "href": format!("/api/confd/1.1/{}/{id}", self.path)}])
+    }
+
     pub fn links(&self, row: &ObjectRow) -> Value {
         json!([{"rel": self.rel, "href": self.href(row)}])
     }
@@ -59,6 +65,16 @@ impl Spec {
         };
         let key_name = if self.by_uuid { "uuid" } else { "id" };
         found.ok_or_else(|| ApiError::not_found_key(self.noun, key_name, key))
+    }
+
+    /// By id (or uuid); integer-keyed objects with a uuid in their body
+    /// (users) also by uuid.
+    pub fn lookup(&self, conn: &Connection, caller: &Caller, key: &str) -> ApiResult<ObjectRow> {
+        if !self.by_uuid && key.parse::<i64>().is_err() {
+            let found = objects::get_by_uuid(conn, self.kind, key, Some(&caller.visible))?;
+            return found.ok_or_else(|| ApiError::not_found_key(self.noun, "uuid", key));
+        }
+        self.find(conn, caller, key)
     }
 
     /// The objects of the acting tenant (or every visible one with `recurse`).
@@ -145,7 +161,7 @@ pub fn references_resolve(conn: &Connection, kind: Kind, row: &ObjectRow, by_uui
         Kind::Line => check::<m::Line>(doc, |o| unresolved(Object::Line(o), &directory)),
         Kind::User | Kind::RegisterSip | Kind::RegisterIax | Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Vec::new(),
     };
-    super::docs::ok_or_400(errors)
+    super::error::ok_or_400(errors)
 }
 
 /// Keys a client may send but never sets (Wazo ignores them on input).

@@ -42,8 +42,8 @@ pub fn routes() -> Router<AppState> {
 /// as caller ID, both in the trunk's formats, and answers the trunk, the
 /// number and caller ID sent and the SIP result.
 async fn emergency_test(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
-    let outcall = state.store.read(|conn| super::routing::OUTCALLS.spec.find(conn, &caller, &id))?;
-    let snapshot = super::patchbay::visible_snapshot(&state, &caller)?;
+    let outcall = state.store.read(|conn| super::specs::OUTCALL.find(conn, &caller, &id))?;
+    let snapshot = super::visible::visible_snapshot(&state, &caller)?;
     let test = patchbay_shared::simulate::emergency_test(&snapshot, patchbay_shared::model::OutcallId(outcall.id as u64))
         .map_err(|reason| ApiError::input("emergency", reason))?;
     let request = crate::calls::CallRequest {

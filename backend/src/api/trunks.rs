@@ -3,7 +3,7 @@
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::listing::ListQuery;
-use super::resource::{Spec, body_object};
+use super::resource::body_object;
 use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
-pub const TRUNK: Spec = Spec { kind: Kind::Trunk, noun: "Trunk", path: "trunks", rel: "trunks", by_uuid: false };
+pub use super::specs::TRUNK;
 const COLUMNS: &[&str] = &["id", "context", "description", "name", "label", "outgoing_caller_id_format"];
 
 /// Keys the client may set on a trunk, with their checks. `owner` is the
@@ -121,15 +121,8 @@ pub fn shared_summary(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     Ok(json!({"id": row.id, "name": name, "kind": kind, "shared": true}))
 }
 
-/// The trunk a SIP endpoint is attached to, if any.
-pub fn trunk_of_sip(conn: &Connection, uuid: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::Trunk, None)?.into_iter().find(|trunk| sip_uuid(&trunk.body) == Some(uuid)))
-}
 
-/// The uuid of the SIP endpoint a stored trunk document points at.
-pub fn sip_uuid(trunk: &Value) -> Option<&str> {
-    trunk.get("endpoint_sip")?.get("uuid")?.as_str()
-}
+pub use crate::store::trunks::sip_uuid;
 
 fn defaults() -> Map<String, Value> {
     let mut trunk = Map::new();
@@ -144,28 +137,36 @@ fn defaults() -> Map<String, Value> {
     trunk
 }
 
-/// The trunk as the API shows it: its endpoint summary and outcalls (those
-/// of `visible` tenants; `None`: all) filled in.
+/// The trunks as the API shows them: each one's endpoint summary and
+/// outcalls (those of `visible` tenants; `None`: all) filled in, the
+/// relations of the whole list fetched at once.
+pub fn present_all(conn: &Connection, rows: &[ObjectRow], visible: Option<&[String]>) -> ApiResult<Vec<Value>> {
+    let relations = crate::store::trunks::relations(conn, rows, visible)?;
+    rows.iter().zip(relations).map(|(row, relations)| present_with(conn, row, relations)).collect()
+}
+
+/// One trunk as the API shows it (see [`present_all`]).
 pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -> ApiResult<Value> {
+    Ok(present_all(conn, std::slice::from_ref(row), visible)?.pop().unwrap_or(Value::Null))
+}
+
+fn present_with(conn: &Connection, row: &ObjectRow, relations: crate::store::trunks::Relations) -> ApiResult<Value> {
     let mut body = TRUNK.present(row);
-    let endpoint_sip = match sip_uuid(&row.body) {
-        // Wazo's summary shows only the `username` of the auth section and
-        // the `client_uri` of the registration.
-        Some(uuid) => objects::get_by_uuid(conn, Kind::EndpointSip, uuid, None)?.map(|endpoint| {
-            let only = |section: &str, key: &str| -> Vec<Value> {
-                endpoint.body[section].as_array().into_iter().flatten().filter(|pair| pair[0] == key).cloned().collect()
-            };
-            json!({
-                "uuid": endpoint.uuid,
-                "name": endpoint.body.get("name"),
-                "label": endpoint.body.get("label"),
-                "auth_section_options": only("auth_section_options", "username"),
-                "registration_section_options": only("registration_section_options", "client_uri"),
-                "links": super::endpoints_sip::ENDPOINT_SIP.links(&endpoint),
-            })
-        }),
-        None => None,
-    };
+    // Wazo's summary shows only the `username` of the auth section and
+    // the `client_uri` of the registration.
+    let endpoint_sip = relations.endpoint_sip.map(|endpoint| {
+        let only = |section: &str, key: &str| -> Vec<Value> {
+            endpoint.body[section].as_array().into_iter().flatten().filter(|pair| pair[0] == key).cloned().collect()
+        };
+        json!({
+            "uuid": endpoint.uuid,
+            "name": endpoint.body.get("name"),
+            "label": endpoint.body.get("label"),
+            "auth_section_options": only("auth_section_options", "username"),
+            "registration_section_options": only("registration_section_options", "client_uri"),
+            "links": super::specs::ENDPOINT_SIP.links(&endpoint),
+        })
+    });
     if let Value::Object(map) = &mut body {
         map.insert("name".into(), endpoint_sip.as_ref().and_then(|e| e.get("name").cloned()).unwrap_or(Value::Null));
         map.insert("label".into(), endpoint_sip.as_ref().and_then(|e| e.get("label").cloned()).unwrap_or(Value::Null));
@@ -174,20 +175,20 @@ pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -
         // `endpoint_custom {id, interface}`, `register_iax {id}`, with links.
         let iax = match row.body["endpoint_iax"]["id"].as_i64() {
             Some(id) => objects::get(conn, Kind::EndpointIax, id, None)?
-                .map(|e| json!({"id": e.id, "name": e.body["name"], "links": super::interconnect::IAX.spec.links(&e)})),
+                .map(|e| json!({"id": e.id, "name": e.body["name"], "links": super::specs::ENDPOINT_IAX.links(&e)})),
             None => None,
         };
         let custom = match row.body["endpoint_custom"]["id"].as_i64() {
             Some(id) => objects::get(conn, Kind::EndpointCustom, id, None)?
-                .map(|e| json!({"id": e.id, "interface": e.body["interface"], "links": super::interconnect::CUSTOM.spec.links(&e)})),
+                .map(|e| json!({"id": e.id, "interface": e.body["interface"], "links": super::specs::ENDPOINT_CUSTOM.links(&e)})),
             None => None,
         };
         let register_iax = match row.body["register_iax"]["id"].as_i64() {
-            Some(id) => objects::get(conn, Kind::RegisterIax, id, None)?.map(|r| super::docs::summary(&super::interconnect::REGISTERS_IAX.spec, &r)),
+            Some(id) => objects::get(conn, Kind::RegisterIax, id, None)?.map(|r| super::docs::summary(&super::specs::REGISTER_IAX, &r)),
             None => None,
         };
         let register_sip = match row.body["register_sip"]["id"].as_i64() {
-            Some(id) => objects::get(conn, Kind::RegisterSip, id, None)?.map(|r| super::docs::summary(&super::interconnect::REGISTERS_SIP.spec, &r)),
+            Some(id) => objects::get(conn, Kind::RegisterSip, id, None)?.map(|r| super::docs::summary(&super::specs::REGISTER_SIP, &r)),
             None => None,
         };
         if let Some(custom) = &custom {
@@ -199,9 +200,10 @@ pub fn present(conn: &Connection, row: &ObjectRow, visible: Option<&[String]>) -
         map.insert("endpoint_custom".into(), custom.unwrap_or(Value::Null));
         map.insert("register_iax".into(), register_iax.unwrap_or(Value::Null));
         map.insert("register_sip".into(), register_sip.unwrap_or(Value::Null));
-        let outcalls: Vec<Value> = objects::outcalls_of_trunk(conn, row.id, visible)?
+        let outcalls: Vec<Value> = relations
+            .outcalls
             .iter()
-            .map(|o| json!({"id": o.id, "name": o.body["name"], "links": super::routing::OUTCALLS.spec.links(o)}))
+            .map(|o| json!({"id": o.id, "name": o.name, "links": super::specs::OUTCALL.links_by_id(o.id)}))
             .collect();
         map.insert("outcalls".into(), Value::Array(outcalls));
     }
@@ -213,7 +215,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): 
     state.store.read(|conn| {
         let rows = TRUNK.list_visible(conn, &caller, query.recurse)?;
         let visible = Some(caller.visible.as_slice());
-        let items = rows.iter().map(|row| present(conn, row, visible)).collect::<ApiResult<Vec<_>>>()?;
+        let items = present_all(conn, &rows, visible)?;
         Ok(Json(query.apply(items, COLUMNS, "id")))
     })
 }
@@ -255,7 +257,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
         if let Some(uuid) = sip_uuid(&before.body)
             && let Some(endpoint) = objects::get_by_uuid(tx, Kind::EndpointSip, uuid, None)?
         {
-            super::endpoints_sip::ENDPOINT_SIP.remove(tx, &caller, &endpoint)?;
+            super::specs::ENDPOINT_SIP.remove(tx, &caller, &endpoint)?;
         }
         super::interconnect::trunk_deleted(tx, &caller, &before)?;
         TRUNK.remove(tx, &caller, &before)
@@ -268,7 +270,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((id, uuid)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| {
         let trunk = TRUNK.find(tx, &caller, &id)?;
-        let endpoint = super::endpoints_sip::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
+        let endpoint = super::specs::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         if trunk.tenant_uuid != endpoint.tenant_uuid {
             return Err(ApiError::resource(format!(
                 "different tenants ('trunk_tenant_uuid': '{}', 'endpoint_tenant_uuid': '{}')",
@@ -290,13 +292,10 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
         if !trunk.body["register_iax"].is_null() {
             return Err(ApiError::resource(format!("Trunk is associated with a IAXRegister ('trunk_id': {})", trunk.id)));
         }
-        if super::routing::line_of_endpoint(tx, &uuid)?.is_some() {
+        if crate::store::lines::of_endpoint(tx, &uuid)?.is_some() {
             return Err(ApiError::resource(format!("Line is associated with a Endpoint ('endpoint': 'sip', 'endpoint_id': '{uuid}')")));
         }
-        let owner = objects::list(tx, Kind::Trunk, None)?
-            .into_iter()
-            .find(|other| sip_uuid(&other.body) == Some(uuid.as_str()));
-        if let Some(owner) = owner {
+        if let Some(owner) = crate::store::trunks::of_sip_endpoint(tx, &uuid)? {
             return Err(ApiError::resource(format!(
                 "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{uuid}')",
                 owner.id
@@ -313,7 +312,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
 pub async fn dissociate_sip(State(state): State<AppState>, caller: Caller, Path((id, uuid)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| {
         let trunk = TRUNK.find(tx, &caller, &id)?;
-        super::endpoints_sip::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
+        super::specs::ENDPOINT_SIP.find(tx, &caller, &uuid)?;
         if sip_uuid(&trunk.body) == Some(uuid.as_str()) {
             let mut body = trunk.body.clone();
             body["endpoint_sip"] = Value::Null;

@@ -19,7 +19,7 @@ pub mod plan;
 
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::{docs, endpoints_sip, interconnect, resource, routing};
+use crate::api::{docs, endpoints_sip, extensions, incalls, interconnect, lines, outcalls, resource, users};
 use crate::store::{Kind, ObjectRow, Store, StoreError, Tenant, objects, people};
 use doc::{ConfigDoc, FORMAT_VERSION};
 use mapping::{Ids, MANAGED_KINDS, Secrets, Stored};
@@ -276,11 +276,11 @@ fn check_row(tx: &Connection, caller: &Caller, kind: Kind, row: &ObjectRow) -> A
             }
             Ok(())
         }
-        Kind::Extension => (routing::EXTENSIONS.check)(tx, caller, row),
-        Kind::Outcall => (routing::OUTCALLS.check)(tx, caller, row),
-        Kind::Incall => (routing::INCALLS.check)(tx, caller, row),
-        Kind::User => (routing::USERS.check)(tx, caller, row),
-        Kind::Line => (routing::LINES.check)(tx, caller, row),
+        Kind::Extension => (extensions::EXTENSIONS.check)(tx, caller, row),
+        Kind::Outcall => (outcalls::OUTCALLS.check)(tx, caller, row),
+        Kind::Incall => (incalls::INCALLS.check)(tx, caller, row),
+        Kind::User => (users::USERS.check)(tx, caller, row),
+        Kind::Line => (lines::LINES.check)(tx, caller, row),
         Kind::EndpointIax => (interconnect::IAX.check)(tx, caller, row),
         Kind::EndpointCustom => (interconnect::CUSTOM.check)(tx, caller, row),
         Kind::RegisterSip => (interconnect::REGISTERS_SIP.check)(tx, caller, row),

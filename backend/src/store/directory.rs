@@ -35,7 +35,7 @@ impl<'c> StoreDirectory<'c> {
     /// `tenancy::trunk_usable_by`, applied to the stored document.
     fn trunk_usable(&self, tenant: &str, id: u64) -> bool {
         let Ok(Some(row)) = super::objects::get(self.conn, Kind::Trunk, id as i64, None) else { return false };
-        serde_json::from_value::<Trunk>(crate::snapshot::document(&row, false)).is_ok_and(|trunk| trunk_usable_by(&trunk, tenant))
+        serde_json::from_value::<Trunk>(super::objects::document(&row, false)).is_ok_and(|trunk| trunk_usable_by(&trunk, tenant))
     }
 
     /// A failed query resolves nothing: the write is refused, never let through.

@@ -353,7 +353,7 @@ CREATE TRIGGER revision_kazoo_connectivity_update AFTER UPDATE ON kazoo_connecti
 CREATE TRIGGER revision_kazoo_connectivity_delete AFTER DELETE ON kazoo_connectivity BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
 ),
-// Trunk health (`crate::health`): each trunk's transitions (bounded per
+// Trunk health (the `health` module): each trunk's transitions (bounded per
 // trunk by its policy) and its thresholds, by PJSIP endpoint name; and the
 // change set of each audit line (the writes of one request), which a
 // rollback undoes together (`api::change_sets`).
@@ -372,6 +372,29 @@ CREATE TABLE trunk_health_policy (
 );
 ALTER TABLE audit ADD COLUMN change_set INTEGER;
 CREATE INDEX audit_by_change_set ON audit(change_set);
+"#,
+),
+M::up(
+    r#"
+-- Lists search as Wazo does, a case-insensitive substring of any listed
+-- column: a trigram index answers `LIKE '%needle%'` for needles of three
+-- characters or more without reading every row. It holds the searched
+-- columns an extension stores (id, number, context; unit separator between
+-- them, a character no needle the index serves contains) and only narrows
+-- the candidates: `store::objects::page` still applies the exact condition.
+CREATE VIRTUAL TABLE extensions_search USING fts5(text, tokenize = 'trigram', detail = 'none');
+INSERT INTO extensions_search (rowid, text)
+    SELECT id, id || char(31) || COALESCE(exten, '') || char(31) || COALESCE(context, '') FROM extensions;
+CREATE TRIGGER extensions_search_insert AFTER INSERT ON extensions BEGIN
+    INSERT INTO extensions_search (rowid, text) VALUES (NEW.id, NEW.id || char(31) || COALESCE(NEW.exten, '') || char(31) || COALESCE(NEW.context, ''));
+END;
+CREATE TRIGGER extensions_search_delete AFTER DELETE ON extensions BEGIN
+    DELETE FROM extensions_search WHERE rowid = OLD.id;
+END;
+CREATE TRIGGER extensions_search_update AFTER UPDATE ON extensions BEGIN
+    DELETE FROM extensions_search WHERE rowid = OLD.id;
+    INSERT INTO extensions_search (rowid, text) VALUES (NEW.id, NEW.id || char(31) || COALESCE(NEW.exten, '') || char(31) || COALESCE(NEW.context, ''));
+END;
 "#,
 )];
 

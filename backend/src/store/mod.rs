@@ -5,9 +5,15 @@
 
 pub mod contexts;
 pub mod directory;
+pub mod extensions;
+pub mod incalls;
+pub mod lines;
 mod migrations;
 pub mod objects;
+pub mod outcalls;
 pub mod people;
+pub mod trunks;
+pub mod users;
 
 pub use objects::{Kind, ObjectRow};
 pub use people::{Account, Role, Tenant};
@@ -118,6 +124,9 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Statements are built per kind and per list shape: rusqlite's default
+    // cache of 16 would evict the hot ones (token, tenants, BEGIN) under a mix.
+    conn.set_prepared_statement_cache_capacity(128);
     // `lower()` folds ASCII only; lists search as Wazo's Python does.
     conn.create_scalar_function("pb_lower", 1, rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
         Ok(ctx.get::<Option<String>>(0)?.map(|text| text.to_lowercase()))
@@ -186,11 +195,11 @@ impl Store {
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.readers.with(|conn| {
             // If BEGIN fails, `f`'s own queries meet (and report) the same error.
-            let began = conn.execute_batch("BEGIN DEFERRED").is_ok();
+            let began = conn.prepare_cached("BEGIN DEFERRED").and_then(|mut begin| begin.execute([])).is_ok();
             let out = f(conn);
             if began {
                 // A read transaction has nothing to keep: end it whatever `f` said.
-                let _ = conn.execute_batch("COMMIT");
+                let _ = conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
             }
             out
         })

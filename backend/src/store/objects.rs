@@ -9,7 +9,7 @@
 use super::StoreError;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The kinds of stored documents. The string is the `objects.kind` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,6 +131,25 @@ fn parse(raw: (i64, Option<String>, Option<String>, String)) -> Result<ObjectRow
     Ok(ObjectRow { id, uuid, tenant_uuid, body: serde_json::from_str(&body)? })
 }
 
+/// The stored document with its key columns folded back in, as the domain
+/// types (which mirror the Wazo wire shapes) expect.
+pub fn document(row: &ObjectRow, by_uuid: bool) -> Value {
+    let mut body = row.body.clone();
+    if let Value::Object(map) = &mut body {
+        if by_uuid {
+            map.insert("uuid".into(), json!(row.uuid));
+        } else {
+            map.insert("id".into(), json!(row.id));
+            // Integer-keyed objects that also have a uuid (users) keep it.
+            if let Some(uuid) = &row.uuid {
+                map.insert("uuid".into(), json!(uuid));
+            }
+        }
+        map.insert("tenant_uuid".into(), json!(row.tenant_uuid));
+    }
+    body
+}
+
 /// A JSON value as SQLite compares it with `json_extract` (true → 1).
 pub fn sql_value(value: &Value) -> SqlValue {
     match value {
@@ -200,7 +219,7 @@ fn visible_sql(visible: Option<&[String]>, params: &mut Vec<SqlValue>) -> String
     }
 }
 
-fn query_rows(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<ObjectRow>, StoreError> {
+pub(super) fn query_rows(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<ObjectRow>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), row_to_object)?;
     let mut out = Vec::new();
@@ -244,16 +263,6 @@ pub fn taken(conn: &Connection, kind: Kind, key: &str, value: &Value, except_id:
         .is_some())
 }
 
-/// Whether another extension (any tenant) has this number in this context
-/// (the `extensions_exten_context` unique index).
-pub fn extension_taken(conn: &Connection, exten: &str, context: &str, except_id: i64) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM extensions WHERE exten = ?1 AND context = ?2 AND id <> ?3")?
-        .query_row(params![exten, context, except_id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// Whether a SIP section name (endpoint, template or transport: one
 /// namespace) is held by an object other than `except` (a uuid).
 pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> Result<bool, StoreError> {
@@ -266,27 +275,6 @@ pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> Re
         .query_row(params![name, except], |_| Ok(()))
         .optional()?
         .is_some())
-}
-
-/// The outcalls whose trunk list holds `trunk_id`, by id (`outcall_trunks`).
-pub fn outcalls_of_trunk(conn: &Connection, trunk_id: i64, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
-    let mut params = vec![SqlValue::Integer(trunk_id)];
-    let visible = visible_sql(visible, &mut params);
-    query_rows(
-        conn,
-        &format!("{SELECT} outcalls WHERE id IN (SELECT outcall_id FROM outcall_trunks WHERE trunk_id = ?1) AND {visible} ORDER BY id"),
-        &params,
-    )
-}
-
-/// The outcall whose extension list holds `extension_id` (`outcall_extensions`).
-pub fn outcall_of_extension(conn: &Connection, extension_id: i64) -> Result<Option<ObjectRow>, StoreError> {
-    Ok(query_rows(
-        conn,
-        &format!("{SELECT} outcalls WHERE id IN (SELECT outcall_id FROM outcall_extensions WHERE extension_id = ?1) ORDER BY id LIMIT 1"),
-        &[SqlValue::Integer(extension_id)],
-    )?
-    .pop())
 }
 
 /// A list query answered by SQL: exact filters, a case-insensitive
@@ -307,6 +295,13 @@ pub struct Page<'a> {
 /// booleans as `true`/`false`, numbers as written.
 fn text_sql(column: &str) -> String {
     format!("(CASE typeof({column}) WHEN 'text' THEN {column} WHEN 'null' THEN NULL ELSE CAST({column} AS TEXT) END)")
+}
+
+/// Whether the trigram index can answer a search for `needle` (already
+/// lowercased): three characters or more (a trigram), none that `LIKE`
+/// treats specially or that separates the indexed columns.
+fn trigram_needle(needle: &str) -> bool {
+    needle.chars().count() >= 3 && needle.chars().all(|c| c.is_ascii_alphanumeric() || "-+.@#*!:/ ".contains(c))
 }
 
 /// The rows of one page and the total before paging.
@@ -334,13 +329,29 @@ pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow
     }
     let table = kind.table();
     let filter = conditions.join(" AND ");
-    let total: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE {filter}"))?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))?;
+    let from = match &page.search {
+        Some((_, needle)) if kind == Kind::Extension && trigram_needle(needle) => {
+            // Candidates from the trigram index (id, number, context) and the
+            // extensions of contexts whose type matches: a superset of the
+            // rows the search (id, exten, context, type) keeps, which the
+            // exact condition then checks, row by row, among a few.
+            params.push(SqlValue::Text(format!("%{needle}%")));
+            let n = params.len();
+            format!(
+                "(SELECT rowid AS candidate FROM extensions_search WHERE text LIKE ?{n} \
+                 UNION SELECT id FROM extensions WHERE context IN (SELECT name FROM contexts WHERE type LIKE ?{n})) AS candidates \
+                 CROSS JOIN extensions ON extensions.id = candidates.candidate"
+            )
+        }
+        _ => table.to_string(),
+    };
+    let total: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"))?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))?;
     let direction = if page.descending { "DESC" } else { "ASC" };
     // SQLite sorts NULL first, then numbers, then text (bytes): the order
     // the in-memory list used (null < numbers; strings by bytes).
     let limit = page.limit.map(|limit| limit as i64).unwrap_or(-1);
     let sql = format!(
-        "{SELECT} {table} WHERE {filter} ORDER BY {order} {direction}, id {direction} LIMIT {limit} OFFSET {offset}",
+        "{SELECT} {from} WHERE {filter} ORDER BY {order} {direction}, id {direction} LIMIT {limit} OFFSET {offset}",
         order = page.order,
         offset = page.offset
     );

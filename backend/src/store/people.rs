@@ -56,7 +56,7 @@ pub fn insert_tenant(conn: &Connection, tenant: &Tenant) -> Result<(), StoreErro
 }
 
 pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>, StoreError> {
-    let mut stmt = conn.prepare("SELECT uuid, name, slug, parent_uuid FROM tenants ORDER BY rowid")?;
+    let mut stmt = conn.prepare_cached("SELECT uuid, name, slug, parent_uuid FROM tenants ORDER BY rowid")?;
     let rows = stmt.query_map([], |row| {
         Ok(Tenant { uuid: row.get(0)?, name: row.get(1)?, slug: row.get(2)?, parent_uuid: row.get(3)? })
     })?;
@@ -165,13 +165,13 @@ pub fn account_for_token(conn: &Connection, token: &str, now: i64) -> Result<Opt
 
 /// A live token: its account and expiry (unix seconds).
 pub fn token_info(conn: &Connection, token: &str, now: i64) -> Result<Option<(Account, i64)>, StoreError> {
+    // Every API request asks this (its token): a cached statement.
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT a.uuid, a.tenant_uuid, a.username, a.role, t.expires_at FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
              WHERE t.token = ?1 AND t.expires_at > ?2",
-            params![token, now],
-            |row| Ok((account_from_row(row)?, row.get(4)?)),
-        )
+        )?
+        .query_row(params![token, now], |row| Ok((account_from_row(row)?, row.get(4)?)))
         .optional()?)
 }
 
