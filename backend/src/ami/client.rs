@@ -64,6 +64,9 @@ pub struct AmiClient {
     status: watch::Receiver<AmiStatus>,
     /// The AMI user logged in as (`patchbay doctor` checks its classes).
     username: Arc<str>,
+    /// Counts the actions sent through this handle and its clones (see
+    /// [`AmiClient::counted`]); `None`: not counted.
+    counter: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl AmiClient {
@@ -86,7 +89,14 @@ impl AmiClient {
             events,
             status,
             username,
+            counter: None,
         }
+    }
+
+    /// A handle on the same connection whose actions (and its clones')
+    /// add one each to `counter`: what one task sends to one Asterisk.
+    pub fn counted(&self, counter: Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Self { counter: Some(counter), ..self.clone() }
     }
 
     /// The AMI user this client logs in as.
@@ -140,6 +150,9 @@ impl AmiClient {
     /// `Response: Error` becomes [`AmiError::ActionFailed`]. Between connections
     /// this fails at once with [`AmiError::NotConnected`].
     pub async fn send(&self, name: &str, headers: AmiMessage) -> Result<ActionResponse, AmiError> {
+        if let Some(counter) = &self.counter {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let (reply, answer) = oneshot::channel();
         let request = Request {
             name: name.to_owned(),

@@ -15,6 +15,7 @@ pub mod interconnect;
 pub mod kazoo;
 pub mod listing;
 pub mod login_throttle;
+pub mod nodes;
 pub mod openapi;
 pub mod patchbay;
 pub mod resource;

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/csv/{kind}", get(super::csv_io::export).post(super::csv_io::import_csv))
         .merge(super::trunk_ops::routes())
         .merge(super::change_sets::routes())
+        .merge(super::nodes::routes())
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own
@@ -56,14 +57,33 @@ struct StatusQuery {
 /// really has, which of the caller's objects it refused and why, and the
 /// revision it holds for the caller's tenants (`revision_live`) against the
 /// last committed one (`revision`, `pending`).
-async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> Json<Value> {
-    match query.wait_for {
+///
+/// With nodes, the status is that of the caller's tenant's node (`node`
+/// names it); a master acting for itself also gets every node's state
+/// (`nodes`).
+async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> ApiResult<Json<Value>> {
+    let fleet = state.asterisk.fleet();
+    let placed = match fleet {
+        Some(fleet) => fleet.node_of(&caller.tenant_uuid)?,
+        None => None,
+    };
+    let link = placed.as_ref().map_or(&state.asterisk, |(_, link)| link);
+    let mut answer = match query.wait_for {
         Some(revision) => {
             let timeout = std::time::Duration::from_millis(query.timeout.unwrap_or(10_000).min(30_000));
-            Json(state.asterisk.status_when_checked(viewer(&caller), revision, timeout).await)
+            link.status_when_checked(viewer(&caller), revision, timeout).await
         }
-        None => Json(state.asterisk.status_json(viewer(&caller))),
+        None => link.status_json(viewer(&caller)),
+    };
+    if let Some((node, _)) = &placed {
+        answer["node"] = json!({"id": node.id, "name": node.name});
     }
+    if let Some(fleet) = fleet
+        && matches!(viewer(&caller), Viewer::All)
+    {
+        answer["nodes"] = json!(fleet.overview()?);
+    }
+    Ok(Json(answer))
 }
 
 /// The PJSIP names (endpoint sections, which registrations and aors share)

@@ -6,6 +6,7 @@
 pub mod contexts;
 pub mod directory;
 mod migrations;
+pub mod nodes;
 pub mod objects;
 pub mod people;
 
