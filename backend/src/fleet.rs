@@ -230,13 +230,13 @@ impl Fleet {
         let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         let mut text = String::new();
         text.push_str(
-            "# HELP patchbay_ami_actions AMI actions the sync driver sent to a node, by cause (change: a database change; check: boot wait, periodic reread, reload sentinel).\n# TYPE patchbay_ami_actions counter\n",
+            "# HELP patchbay_ami_actions AMI actions the sync driver sent to a node, by kind (write: config writes, reloads, live dialplan edits; read: the rest).\n# TYPE patchbay_ami_actions counter\n",
         );
         for driver in drivers.values() {
-            let (all, change) = (driver.link.ami_actions(), driver.link.change_actions());
+            let (all, writes) = (driver.link.ami_actions(), driver.link.ami_writes());
             let node = &driver.node.name;
-            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",cause=\"change\"}} {change}\n"));
-            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",cause=\"check\"}} {}\n", all - change));
+            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"write\"}} {writes}\n"));
+            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"read\"}} {}\n", all - writes));
         }
         let series: [(&str, &str, &str, fn(&AsteriskLink) -> u64); 2] = [
             ("node_connected", "gauge", "1 while the node's AMI session is up", |link| u64::from(link.status().connected)),
@@ -319,6 +319,6 @@ pub fn node_status(link: &AsteriskLink) -> Value {
         "failed": status.failed.len(),
         "revision_checked": status.revision_checked,
         "ami_actions": link.ami_actions(),
-        "ami_actions_for_changes": link.change_actions(),
+        "ami_writes": link.ami_writes(),
     })
 }

@@ -187,12 +187,9 @@ pub struct AsteriskLink {
     /// The node this link drives (`None`: the one Asterisk of `--ami`
     /// without a fleet, which renders every tenant).
     node: Option<i64>,
-    /// AMI actions the sync task sent to this Asterisk, and of those the
-    /// ones a change of the database caused (a pass for a new revision, a
-    /// deferred dialplan write), as opposed to checks (boot wait, periodic
-    /// reread, reload sentinel).
-    actions: Arc<std::sync::atomic::AtomicU64>,
-    change_actions: Arc<std::sync::atomic::AtomicU64>,
+    /// AMI actions the sync task sent to this Asterisk (and how many of
+    /// them wrote).
+    actions: Arc<crate::ami::ActionCounter>,
     /// The tasks of this link, stopped with it.
     tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     /// Every node's driver, woken by [`AsteriskLink::request_apply`] (the
@@ -234,7 +231,6 @@ impl AsteriskLink {
             changed: Arc::default(),
             node,
             actions: Arc::default(),
-            change_actions: Arc::default(),
             tasks: Arc::default(),
             fleet: None,
         };
@@ -271,13 +267,13 @@ impl AsteriskLink {
 
     /// AMI actions the sync task has sent to this Asterisk.
     pub fn ami_actions(&self) -> u64 {
-        self.actions.load(Ordering::Relaxed)
+        self.actions.all.load(Ordering::Relaxed)
     }
 
-    /// Of [`ami_actions`](Self::ami_actions), those a database change
-    /// caused.
-    pub fn change_actions(&self) -> u64 {
-        self.change_actions.load(Ordering::Relaxed)
+    /// Of [`ami_actions`](Self::ami_actions), those that changed Asterisk
+    /// (config writes, reloads, live dialplan edits).
+    pub fn ami_writes(&self) -> u64 {
+        self.actions.writes.load(Ordering::Relaxed)
     }
 
     /// Asks the sync task to render and apply the configuration soon.
@@ -507,12 +503,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mps
 
         if let Some(action) = core.poll_action(Instant::now()) {
             let id = action_id(&action);
-            let caused_by_change = matches!(action, Action::Pass { distrust: false, reread: false, .. } | Action::PersistDialplan { .. });
-            let sent_before = link.ami_actions();
             let outcome = execute(&link, &client, &store, &mut state, action).await;
-            if caused_by_change {
-                link.change_actions.fetch_add(link.ami_actions() - sent_before, Ordering::Relaxed);
-            }
             if matches!(outcome, Outcome::Failed) && client.status() != AmiStatus::Connected && connected {
                 connected = false;
                 core.handle(Instant::now(), Input::Disconnected);
