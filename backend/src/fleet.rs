@@ -322,3 +322,50 @@ pub fn node_status(link: &AsteriskLink) -> Value {
         "ami_writes": link.ami_writes(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(uuid: &str, tenant: &str, name: &str) -> Value {
+        json!({"uuid": uuid, "tenant_uuid": tenant, "name": name, "label": name, "templates": [], "transport": null, "asterisk_id": null})
+    }
+
+    /// The master (m) shares trunk 1 with tenant b only; b and c have an
+    /// endpoint each.
+    fn snapshot() -> Snapshot {
+        let tenant = |uuid: &str| json!({"uuid": uuid, "name": uuid, "slug": uuid});
+        serde_json::from_value(json!({
+            "tenants": [tenant("m"), tenant("b"), tenant("c")],
+            "trunks": [
+                {"id": 1, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-carrier"}, "shared_with": ["b"]},
+                {"id": 2, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-private"}},
+            ],
+            "endpoints_sip": [endpoint("e-carrier", "m", "carrier"), endpoint("e-private", "m", "private"), endpoint("e-b", "b", "b-desk"), endpoint("e-c", "c", "c-desk")],
+            "contexts": [
+                {"id": 1, "uuid": "c1", "tenant_uuid": "m", "name": "from-extern", "label": "x", "type": "incall"},
+                {"id": 2, "uuid": "c2", "tenant_uuid": "m", "name": "default", "label": "x", "type": "internal"},
+            ],
+        }))
+        .expect("a snapshot")
+    }
+
+    fn names(snapshot: &Snapshot) -> Vec<&str> {
+        snapshot.endpoints_sip.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_node_renders_its_tenants_and_the_trunks_shared_with_them() {
+        let all = snapshot();
+        let b = restrict(&all, &BTreeSet::from(["b".to_string()]));
+        assert_eq!(names(&b), ["carrier", "b-desk"]);
+        assert_eq!(b.trunks.iter().map(|t| t.id.0).collect::<Vec<_>>(), [1]);
+        // The shared trunk's landing context comes along, nothing else of the master's.
+        assert_eq!(b.contexts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["from-extern"]);
+        let c = restrict(&all, &BTreeSet::from(["c".to_string()]));
+        assert_eq!(names(&c), ["c-desk"]);
+        assert!(c.trunks.is_empty() && c.contexts.is_empty());
+        // The shared trunk stays usable: containment quarantines nothing.
+        assert!(tenancy::foreign_references(&b).is_empty(), "{:?}", tenancy::foreign_references(&b));
+    }
+}

@@ -31,6 +31,15 @@ fn fleet(state: &AppState) -> ApiResult<&Fleet> {
     state.asterisk.fleet().ok_or_else(|| ApiError::Internal("no fleet".into()))
 }
 
+/// The link of `tenant`'s node (its live state, its AMI session), or the
+/// server's link when Patchbay drives no node for it.
+pub fn link_for(state: &AppState, tenant: &str) -> crate::sync::AsteriskLink {
+    match state.asterisk.fleet().map(|fleet| fleet.node_of(tenant)) {
+        Some(Ok(Some((_, link)))) => link,
+        _ => state.asterisk.clone(),
+    }
+}
+
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found_key("Node", "id", id)
 }

@@ -102,7 +102,7 @@ fn own_pjsip_names(state: &AppState, caller: &Caller) -> ApiResult<Option<BTreeS
 /// Registrations, contacts and endpoint states as Asterisk last reported
 /// them: every tenant's for a master, the caller's own otherwise.
 async fn live(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let live = state.asterisk.live().snapshot();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().snapshot();
     Ok(Json(match own_pjsip_names(&state, &caller)? {
         None => json!(live),
         Some(names) => json!(live.only(&names)),
@@ -117,7 +117,7 @@ async fn live_events(
     StreamCaller(caller): StreamCaller,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
     let names = own_pjsip_names(&state, &caller)?;
-    let live = state.asterisk.live().clone();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().clone();
     let first = crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) };
     let updates = live.subscribe();
     let start = (Some(first), updates, live, state, caller, names);
@@ -250,7 +250,7 @@ fn shared_with_caller(full: &Snapshot, caller: &Caller) -> (Vec<Trunk>, Vec<Endp
 /// "registration", "reachability"}]}`. Nothing else of a shared trunk.
 async fn usable_trunks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let snapshot = visible_snapshot(&state, &caller)?;
-    let live = state.asterisk.live().snapshot();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().snapshot();
     let items: Vec<Value> = snapshot
         .trunks
         .iter()
