@@ -146,6 +146,7 @@ impl Fleet {
     pub fn start(store: Store) -> Result<Fleet, StoreError> {
         let fleet = Fleet { store, drivers: Arc::default() };
         fleet.reconcile()?;
+        fleet.resume_moves()?;
         Ok(fleet)
     }
 
@@ -269,9 +270,31 @@ impl Fleet {
         })?;
         let Some(revision) = moved else { return Ok(true) };
         self.wake_all();
-        let Some(link) = self.link(to) else { return Ok(false) };
+        let Some(finish) = self.finish_move(tenant, to, revision) else { return Ok(false) };
+        match tokio::time::timeout(timeout, finish).await {
+            Ok(done) => Ok(done.unwrap_or(false)),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Moves left half-way by a stopped server: each finishes once its new
+    /// node holds the tenant.
+    pub fn resume_moves(&self) -> Result<(), StoreError> {
+        let (revision, placements) = self.store.read(|conn| Ok::<_, StoreError>((crate::store::revision(conn)?, nodes::placements(conn)?)))?;
+        for (tenant, placement) in placements {
+            if let (Some(to), Some(_)) = (placement.node_id, placement.moving_from) {
+                self.finish_move(&tenant, to, revision);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until node `to` holds `tenant` at `revision` (or later), then
+    /// releases the old node; `true` when done.
+    fn finish_move(&self, tenant: &str, to: i64, revision: crate::sync::core::Revision) -> Option<tokio::task::JoinHandle<bool>> {
+        let link = self.link(to)?;
         let (fleet, tenant) = (self.clone(), tenant.to_string());
-        let finish = tokio::spawn(async move {
+        Some(tokio::spawn(async move {
             loop {
                 let status = link.status();
                 if status.connected && status.held.for_tenant(&tenant).is_some_and(|held| held >= revision) {
@@ -298,11 +321,7 @@ impl Fleet {
             }
             fleet.wake_all();
             true
-        });
-        match tokio::time::timeout(timeout, finish).await {
-            Ok(done) => Ok(done.unwrap_or(false)),
-            Err(_) => Ok(false),
-        }
+        }))
     }
 }
 
