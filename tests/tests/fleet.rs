@@ -203,6 +203,9 @@ async fn one_patchbay_drives_three_asterisk_nodes() -> anyhow::Result<()> {
     assert_eq!((status, errors.clone()), (404, json!(["Resource Not Found - Node was not found ('id': 999)"])));
     let listed = s.expect(&t, "GET", NODES, None, 200).await?;
     assert!(!listed.to_string().contains(secret), "{listed}");
+    let audit = s.expect(&t, "GET", "/api/patchbay/1.0/audit?kind=node", None, 200).await?;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(3), "{audit}");
+    assert!(!audit.to_string().contains(secret), "the audit log holds the AMI secret: {audit}");
     eventually("every node connected", Duration::from_secs(20), || async {
         let listed = s.expect(&t, "GET", NODES, None, 200).await.ok()?;
         listed["items"].as_array()?.iter().all(|node| node["status"]["connected"] == true).then_some(())

@@ -117,6 +117,27 @@ fn apply_fields(node: &mut Node, input: &Map<String, Value>, creating: bool) -> 
     if errors.is_empty() { Ok(()) } else { Err(ApiError::BadRequest(errors)) }
 }
 
+/// An audit line for a node (kind `node`) or a placement (kind
+/// `tenant_node`); a node's document never holds its secret, only whether
+/// it changed.
+fn audit(conn: &rusqlite::Connection, caller: &Caller, tenant: Option<&str>, action: &str, kind: &str, object_id: &str, before: Option<Value>, after: Option<Value>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after, change_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        rusqlite::params![
+            super::auth::now_unix(),
+            caller.account.username,
+            tenant,
+            action,
+            kind,
+            object_id,
+            before.map(|v| v.to_string()),
+            after.map(|v| v.to_string()),
+            caller.change_set
+        ],
+    )?;
+    Ok(())
+}
+
 fn name_taken(error: StoreError, name: &str) -> ApiError {
     match &error {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -137,7 +158,9 @@ async fn create(State(state): State<AppState>, caller: Caller, body: axum::body:
         if nodes::default_node(tx)?.is_none() {
             node.is_default = true;
         }
-        nodes::insert(tx, &node).map_err(|error| name_taken(error, &node.name))
+        let id = nodes::insert(tx, &node).map_err(|error| name_taken(error, &node.name))?;
+        audit(tx, &caller, None, "create", "node", &id.to_string(), None, Some(Node { id, ..node.clone() }.to_json()))?;
+        Ok::<_, ApiError>(id)
     })?;
     node.id = id;
     let fleet = fleet(&state)?;
@@ -157,12 +180,16 @@ async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     let input = body_object(&body)?;
     state.store.write(|tx| {
         let mut node = nodes::get(tx, wanted)?.ok_or_else(|| not_found(&id))?;
-        let was_default = node.is_default;
+        let before = node.clone();
         apply_fields(&mut node, &input, false)?;
-        if was_default && !node.is_default {
+        if before.is_default && !node.is_default {
             return Err(ApiError::input("is_default", "the default node stays the default until another node is made the default"));
         }
-        nodes::update(tx, &node).map_err(|error| name_taken(error, &node.name))
+        nodes::update(tx, &node).map_err(|error| name_taken(error, &node.name))?;
+        let mut after = node.to_json();
+        after["secret"] = json!(if node.secret == before.secret { "(unchanged)" } else { "(changed)" });
+        audit(tx, &caller, None, "update", "node", &id, Some(before.to_json()), Some(after))?;
+        Ok::<_, ApiError>(())
     })?;
     fleet(&state)?.reconcile()?;
     Ok(StatusCode::NO_CONTENT)
@@ -186,6 +213,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
             return Err(ApiError::resource(format!("Node '{}' is the default node: make another node the default first", node.name)));
         }
         nodes::delete(tx, wanted)?;
+        audit(tx, &caller, None, "delete", "node", &id, Some(node.to_json()), None)?;
         Ok::<_, ApiError>(())
     })?;
     fleet(&state)?.reconcile()?;
@@ -234,6 +262,8 @@ async fn move_tenant(State(state): State<AppState>, caller: Caller, Path(uuid): 
     if state.store.read(|conn| nodes::get(conn, to))?.is_none() {
         return Err(ApiError::input("node_id", format!("Node was not found ('id': {to})")));
     }
+    let before = tenant_node(&state, &uuid)?;
+    state.store.write(|tx| audit(tx, &caller, Some(&uuid), "update", "tenant_node", &uuid, Some(json!({"node_id": before["node_id"]})), Some(json!({"node_id": to}))))?;
     let done = fleet(&state)?.move_tenant(&uuid, to, MOVE_TIMEOUT).await?;
     let mut answer = tenant_node(&state, &uuid)?;
     answer["moved"] = json!(done);
