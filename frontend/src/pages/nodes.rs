@@ -233,5 +233,10 @@ pub fn TenantNode() -> impl IntoView {
             }
         });
     });
-    move || node.get().map(|name| view! { <p class="tenant-node muted">"Asterisk node: " <strong data-node=name.clone()>{name}</strong></p> })
+    move || {
+        node.get().map(|name| {
+            let attr = name.clone();
+            view! { <p class="tenant-node muted">"Asterisk node: " <strong data-node=attr>{name}</strong></p> }
+        })
+    }
 }
