@@ -5,7 +5,7 @@
 //! Beta's endpoint while the first lets it go; the simulator page names
 //! Beta's node.
 //!
-//! Loopback 127.0.6.4–.5, AMI ports 16504–16505.
+//! Loopback 127.0.6.4–.6, AMI ports 16504–16505.
 
 use std::time::Duration;
 
@@ -29,7 +29,16 @@ async fn a_node_is_added_and_a_tenant_moved_by_clicking() -> anyhow::Result<()> 
     let admin = s.admin_token().await?;
     let tenant = s.expect(&admin, "POST", "/api/auth/0.1/tenants", Some(json!({"name": "Beta Telecom", "slug": "beta"})), 201).await?;
     let beta = tenant["uuid"].as_str().unwrap_or_default().to_string();
-    s.call_for(&admin, Some(&beta), "POST", &format!("{C}/endpoints/sip"), Some(json!({"name": "beta-desk", "label": "desk"}))).await?;
+    let (endpoint, _) = s
+        .call_for(&admin, Some(&beta), "POST", &format!("{C}/endpoints/sip"), Some(json!({
+            "name": "beta-desk", "label": "desk",
+            "aor_section_options": [["contact", "sip:127.0.6.6:5060"]],
+            "identify_section_options": [["match", "127.0.6.6"]],
+        })))
+        .await?;
+    let (trunk, _) = s.call_for(&admin, Some(&beta), "POST", &format!("{C}/trunks"), Some(json!({}))).await?;
+    let association = format!("{C}/trunks/{}/endpoints/sip/{}", trunk["id"], endpoint["uuid"].as_str().unwrap_or_default());
+    s.call_for(&admin, Some(&beta), "PUT", &association, None).await?;
     eventually("node 1 to hold Beta's endpoint", Duration::from_secs(20), || async { has_endpoint(&ami1, "beta-desk").await.then_some(()) }).await?;
 
     let url = AsteriskInstance::ami_url_for(16505);
