@@ -167,7 +167,8 @@ async fn test_call(State(state): State<AppState>, caller: Caller, Json(body): Js
     if let Err(invalid) = crate::calls::plan(&request) {
         return Err(ApiError::input(invalid.0, invalid.1));
     }
-    let Some(client) = state.asterisk.client() else {
+    let link = super::nodes::link_for(&state, &caller.tenant_uuid);
+    let Some(client) = link.client() else {
         return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!(["no Asterisk connected"]))).into_response());
     };
     match crate::calls::place(client, &request).await {

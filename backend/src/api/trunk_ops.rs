@@ -56,7 +56,7 @@ async fn emergency_test(State(state): State<AppState>, caller: Caller, Path(id):
     if let Err(invalid) = crate::calls::plan(&request) {
         return Err(ApiError::input("emergency", invalid.1));
     }
-    let client = match client(&state) {
+    let client = &match client(&state, outcall.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -95,8 +95,9 @@ fn unavailable(message: impl std::fmt::Display) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(json!([message.to_string()]))).into_response()
 }
 
-fn client(state: &AppState) -> Result<&AmiClient, Box<Response>> {
-    state.asterisk.client().ok_or_else(|| Box::new(unavailable("no Asterisk connected")))
+/// The AMI client of the node of `tenant` (the object's owner).
+fn client(state: &AppState, tenant: Option<&str>) -> Result<AmiClient, Box<Response>> {
+    super::nodes::link_for(state, tenant.unwrap_or_default()).client().cloned().ok_or_else(|| Box::new(unavailable("no Asterisk connected")))
 }
 
 fn asterisk_error(error: AmiError) -> Response {
@@ -106,7 +107,7 @@ fn asterisk_error(error: AmiError) -> Response {
 /// `GET …/trunks/{id}/maintenance`: whether Asterisk holds the trunk drained.
 async fn maintenance(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -125,7 +126,7 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
         return Err(ApiError::input("maintenance", "must be true (drain the trunk) or false (put it back)"));
     };
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -154,7 +155,7 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
 /// answer yet (it was off), a REGISTER is sent now and its answer awaited.
 async fn registration(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -206,7 +207,7 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
 /// is connected.
 async fn health(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    if let Some(view) = state.asterisk.live().snapshot().health.remove(&trunk.endpoint) {
+    if let Some(view) = super::nodes::link_for(&state, trunk.tenant_uuid.as_deref().unwrap_or_default()).live().snapshot().health.remove(&trunk.endpoint) {
         return Ok(Json(json!(view)).into_response());
     }
     let (policy, history) = state.store.read(|conn| -> Result<_, crate::store::StoreError> {
@@ -249,7 +250,7 @@ async fn set_health(State(state): State<AppState>, caller: Caller, Path(id): Pat
         return Err(ApiError::BadRequest(errors));
     }
     state.store.write(|tx| crate::health::set_policy(tx, &trunk.endpoint, &policy))?;
-    state.asterisk.live().health_settings().notify_one();
+    super::nodes::link_for(&state, trunk.tenant_uuid.as_deref().unwrap_or_default()).live().health_settings().notify_one();
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "policy": policy})).into_response())
 }
 
@@ -264,7 +265,7 @@ fn qualified_since(before: &[ContactStatus], after: &[ContactStatus]) -> bool {
 /// qualify timeout with what Asterisk holds then.
 async fn qualify(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -311,7 +312,7 @@ async fn test_call(State(state): State<AppState>, caller: Caller, Path(id): Path
         let field = if invalid.0 == "to" { "number" } else { invalid.0 };
         return Err(ApiError::input(field, invalid.1));
     }
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
