@@ -328,7 +328,11 @@ impl Fleet {
 /// What `/nodes` and `/status` say of a node's driver.
 pub fn node_status(link: &AsteriskLink) -> Value {
     let status = link.status();
+    let live = link.live().snapshot();
+    let registered = live.registrations.values().filter(|registration| registration.status == "Registered").count();
     json!({
+        "registrations": {"registered": registered, "total": live.registrations.len()},
+        "drift": status.differences.len(),
         "connected": status.connected,
         "in_sync": status.in_sync && !status.pending,
         "message": status.message,

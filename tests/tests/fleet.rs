@@ -15,8 +15,11 @@
 //!   the move answers once node 2 holds it, node 1 lets it go, the call on
 //!   node 1 stays up (its BYE gets a 200), and the DID answers on node 2.
 //!
+//! - A node added at run time whose Asterisk does not answer is shown down
+//!   and blocks nothing; deleted, its driver stops.
+//!
 //! Loopback 127.0.6.1–.3 (nodes), .11–.13 (carriers), .21–.23 (phones);
-//! AMI ports 16501–16503.
+//! AMI ports 16501–16503 (16509: nothing listens).
 
 use std::time::{Duration, Instant};
 
@@ -316,6 +319,23 @@ async fn one_patchbay_drives_three_asterisk_nodes() -> anyhow::Result<()> {
     // A node with tenants cannot be deleted; an empty one can.
     let (code, errors) = s.call(&t, "DELETE", &format!("{NODES}/{}", ids[1]), None).await?;
     assert_eq!(code, 400, "{errors}");
+    // A node added and removed at run time: its driver starts (nothing
+    // answers on its port) and stops, the others unaffected.
+    let ghost = s
+        .expect(&t, "POST", NODES, Some(json!({"name": "n4", "host": "127.0.0.1", "port": 16509, "username": user, "secret": secret})), 201)
+        .await?;
+    let ghost_path = format!("{NODES}/{}", ghost["id"]);
+    eventually("n4's driver to report it down", Duration::from_secs(10), || async {
+        let node = s.expect(&t, "GET", &ghost_path, None, 200).await.ok()?;
+        (node["status"]["connected"] == false && node["status"]["message"].as_str()?.contains("Asterisk")).then_some(())
+    })
+    .await?;
+    let revision = add_did(&s, &t, &tenants[1].uuid, "5550302").await?;
+    assert_eq!(status_for(&s, &t, &tenants[1].uuid, revision).await?["in_sync"], true);
+    s.expect(&t, "DELETE", &ghost_path, None, 204).await?;
+    s.expect(&t, "GET", &ghost_path, None, 404).await?;
+    let metrics = reqwest::get(format!("{}/metrics", s.base_url)).await?.text().await?;
+    assert!(!metrics.contains("node=\"n4\"") && metrics.contains("node=\"n3\""), "{metrics}");
     eprintln!("done after {:?}", started.elapsed());
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The fleet page (master admin): the Asterisk nodes with their state
-//! (connected, in sync, last apply, last error) and the tenants on each;
+//! (connected, in sync, registrations, refused objects and drift, last
+//! apply, last error) and the tenants on each;
 //! a node added or edited (the AMI secret is write-only: left empty, it is
 //! kept); a tenant moved to another node (the API answers once the new node
 //! holds it). [`TenantNode`] names the acting tenant's node on other pages.
@@ -70,7 +71,12 @@ fn NodeRow(node: Value, nodes: RwSignal<Vec<Value>>, tenants: RwSignal<Vec<Value
         <tr data-node=name.clone()>
             <td data-label="Name">{name.clone()}{default.then(|| view! { " " <span class="badge none">"default"</span> })}</td>
             <td data-label="AMI">{format!("{}@{}:{}", text(&node["username"]), text(&node["host"]), text(&node["port"]))}</td>
-            <td data-label="State"><span class=format!("badge {class} node-state") data-state=class>{word}</span></td>
+            <td data-label="State">
+                <span class=format!("badge {class} node-state") data-state=class>{word}</span>
+                " "<span class="muted registrations">{format!("{}/{} registered", status["registrations"]["registered"], status["registrations"]["total"])}</span>
+                {(status["drift"].as_u64().unwrap_or(0) + status["failed"].as_u64().unwrap_or(0) > 0)
+                    .then(|| view! { " " <span class="badge bad drift">{format!("{} refused, {} differ", status["failed"], status["drift"])}</span> })}
+            </td>
             <td data-label="Last apply">{last_apply}</td>
             <td data-label="Last error" class="last-error">{text(&status["last_error"])}</td>
             <td data-label="Tenants">
@@ -87,16 +93,22 @@ fn NodeRow(node: Value, nodes: RwSignal<Vec<Value>>, tenants: RwSignal<Vec<Value
     }
 }
 
-/// A tenant on a node, with a picker of the other nodes to move it to.
+/// A tenant on a node (named once the tenants are loaded).
 #[component]
 fn TenantPlacement(uuid: String, node_id: i64, nodes: RwSignal<Vec<Value>>, tenants: RwSignal<Vec<Value>>) -> impl IntoView {
+    move || match tenants.with(|all| all.iter().find(|t| t["uuid"] == uuid.as_str()).cloned()) {
+        Some(tenant) => view! { <TenantMove tenant=tenant node_id=node_id nodes=nodes/> }.into_any(),
+        // The platform's own tenant: it is not moved from here.
+        None => view! { <li class="muted platform">"platform"</li> }.into_any(),
+    }
+}
+
+/// A tenant with a picker of the other nodes to move it to.
+#[component]
+fn TenantMove(tenant: Value, node_id: i64, nodes: RwSignal<Vec<Value>>) -> impl IntoView {
     let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
-    let tenant = tenants.with(|all| all.iter().find(|t| t["uuid"] == uuid.as_str()).cloned());
-    let Some(tenant) = tenant else {
-        // The platform's own tenant: it is not moved from here.
-        return view! { <li class="muted platform">"platform"</li> }.into_any();
-    };
+    let uuid = text(&tenant["uuid"]);
     let (name, slug) = (text(&tenant["name"]), text(&tenant["slug"]));
     let target = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -134,7 +146,6 @@ fn TenantPlacement(uuid: String, node_id: i64, nodes: RwSignal<Vec<Value>>, tena
             <span class="error" role="alert">{move || error.get()}</span>
         </li>
     }
-    .into_any()
 }
 
 /// Add a node, or edit the one picked (fields left as they are kept; an
