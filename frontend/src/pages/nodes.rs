@@ -83,8 +83,8 @@ fn NodeRow(node: Value, nodes: RwSignal<Vec<Value>>, tenants: RwSignal<Vec<Value
                 <ul class="node-tenants">
                     {on.into_iter().map(|uuid| view! { <TenantPlacement uuid=uuid node_id=id nodes=nodes tenants=tenants/> }).collect_view()}
                     {leaving.into_iter().map(|uuid| {
-                        let name = tenants.with(|all| all.iter().find(|t| t["uuid"] == uuid.as_str()).map(|t| text(&t["name"]))).unwrap_or_else(|| uuid.clone());
-                        view! { <li class="muted leaving">{format!("{name} (leaving)")}</li> }
+                        let name = move || tenants.with(|all| all.iter().find(|t| t["uuid"] == uuid.as_str()).map(|t| text(&t["name"]))).unwrap_or_else(|| "platform".into());
+                        view! { <li class="muted leaving">{move || format!("{} (leaving)", name())}</li> }
                     }).collect_view()}
                 </ul>
             </td>
