@@ -129,6 +129,9 @@ fn free_name(conn: &Connection, base: &str) -> Result<String, StoreError> {
     Ok(name)
 }
 
+/// A per-node series of `/metrics`: name, type, help, value.
+type Series = (&'static str, &'static str, &'static str, fn(&AsteriskLink) -> u64);
+
 struct Driver {
     node: Node,
     link: AsteriskLink,
@@ -239,7 +242,7 @@ impl Fleet {
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"write\"}} {writes}\n"));
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"read\"}} {}\n", all - writes));
         }
-        let series: [(&str, &str, &str, fn(&AsteriskLink) -> u64); 2] = [
+        let series: [Series; 2] = [
             ("node_connected", "gauge", "1 while the node's AMI session is up", |link| u64::from(link.status().connected)),
             ("node_in_sync", "gauge", "1 if the node held its tenants' configuration at the last check", |link| u64::from(link.status().in_sync)),
         ];

@@ -235,9 +235,9 @@ async fn one_patchbay_drives_three_asterisk_nodes() -> anyhow::Result<()> {
         configure(&s, &t, tenant).await?;
     }
     let names = |i: usize| vec![tenants[i].carrier(), tenants[i].phone()];
-    for node in 0..3 {
+    for (node, ami) in amis.iter().enumerate() {
         let others: Vec<String> = (0..3).filter(|other| *other != node).flat_map(names).collect();
-        wait_holds(&amis[node], node, &names(node), &others).await?;
+        wait_holds(ami, node, &names(node), &others).await?;
     }
     eprintln!("tenants placed and applied after {:?}", started.elapsed());
 

@@ -120,7 +120,7 @@ fn apply_fields(node: &mut Node, input: &Map<String, Value>, creating: bool) -> 
 /// An audit line for a node (kind `node`) or a placement (kind
 /// `tenant_node`); a node's document never holds its secret, only whether
 /// it changed.
-fn audit(conn: &rusqlite::Connection, caller: &Caller, tenant: Option<&str>, action: &str, kind: &str, object_id: &str, before: Option<Value>, after: Option<Value>) -> Result<(), StoreError> {
+fn audit(conn: &rusqlite::Connection, caller: &Caller, tenant: Option<&str>, (action, kind, object_id): (&str, &str, &str), (before, after): (Option<Value>, Option<Value>)) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after, change_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         rusqlite::params![
@@ -159,7 +159,7 @@ async fn create(State(state): State<AppState>, caller: Caller, body: axum::body:
             node.is_default = true;
         }
         let id = nodes::insert(tx, &node).map_err(|error| name_taken(error, &node.name))?;
-        audit(tx, &caller, None, "create", "node", &id.to_string(), None, Some(Node { id, ..node.clone() }.to_json()))?;
+        audit(tx, &caller, None, ("create", "node", &id.to_string()), (None, Some(Node { id, ..node.clone() }.to_json())))?;
         Ok::<_, ApiError>(id)
     })?;
     node.id = id;
@@ -188,7 +188,7 @@ async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         nodes::update(tx, &node).map_err(|error| name_taken(error, &node.name))?;
         let mut after = node.to_json();
         after["secret"] = json!(if node.secret == before.secret { "(unchanged)" } else { "(changed)" });
-        audit(tx, &caller, None, "update", "node", &id, Some(before.to_json()), Some(after))?;
+        audit(tx, &caller, None, ("update", "node", &id), (Some(before.to_json()), Some(after)))?;
         Ok::<_, ApiError>(())
     })?;
     fleet(&state)?.reconcile()?;
@@ -213,7 +213,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
             return Err(ApiError::resource(format!("Node '{}' is the default node: make another node the default first", node.name)));
         }
         nodes::delete(tx, wanted)?;
-        audit(tx, &caller, None, "delete", "node", &id, Some(node.to_json()), None)?;
+        audit(tx, &caller, None, ("delete", "node", &id), (Some(node.to_json()), None))?;
         Ok::<_, ApiError>(())
     })?;
     fleet(&state)?.reconcile()?;
@@ -263,7 +263,7 @@ async fn move_tenant(State(state): State<AppState>, caller: Caller, Path(uuid): 
         return Err(ApiError::input("node_id", format!("Node was not found ('id': {to})")));
     }
     let before = tenant_node(&state, &uuid)?;
-    state.store.write(|tx| audit(tx, &caller, Some(&uuid), "update", "tenant_node", &uuid, Some(json!({"node_id": before["node_id"]})), Some(json!({"node_id": to}))))?;
+    state.store.write(|tx| audit(tx, &caller, Some(&uuid), ("update", "tenant_node", &uuid), (Some(json!({"node_id": before["node_id"]})), Some(json!({"node_id": to})))))?;
     let done = fleet(&state)?.move_tenant(&uuid, to, MOVE_TIMEOUT).await?;
     let mut answer = tenant_node(&state, &uuid)?;
     answer["moved"] = json!(done);
