@@ -10,6 +10,7 @@ pub mod calls;
 pub mod config_code;
 pub mod config;
 pub mod doctor;
+pub mod fleet;
 pub mod health;
 pub mod live;
 pub mod metrics;

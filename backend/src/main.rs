@@ -137,10 +137,13 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let asterisk = match ami {
-            Some(url) => sync::AsteriskLink::start(&url, store.clone())?,
-            None => sync::AsteriskLink::none(),
-        };
+        // `--ami` is the default node; every stored node gets its driver.
+        if let Some(url) = &ami {
+            let url = url.parse().map_err(|error| anyhow::anyhow!("--ami: {error}"))?;
+            patchbay_backend::fleet::seed_default(&store, &url)?;
+        }
+        let fleet = patchbay_backend::fleet::Fleet::start(store.clone())?;
+        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet);
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
         metrics::watch_ami(&asterisk);
         server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await

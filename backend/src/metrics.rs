@@ -235,6 +235,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         tracing::warn!(%error, "metrics: encoding failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
+    if let Some(fleet) = state.asterisk.fleet()
+        && let Some(body) = text.strip_suffix("# EOF\n")
+    {
+        text = format!("{body}{}# EOF\n", fleet.metrics_text());
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 

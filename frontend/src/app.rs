@@ -11,6 +11,7 @@ use crate::api::{self, Account};
 use crate::pages::asterisk::AsteriskPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::incalls::IncallsPage;
+use crate::pages::nodes::NodesPage;
 use crate::pages::outcalls::OutcallsPage;
 use crate::pages::routes::{ConfigPage, OutcallPage};
 use crate::pages::usable_trunks::UsableTrunksPage;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                         <A href="/users">"Users"</A>
                         <Show when=master><A href="/config">"Config review"</A></Show>
                         <Show when=master><A href="/asterisk">"Asterisk"</A></Show>
+                        <Show when=master><A href="/nodes">"Nodes"</A></Show>
                         <A href="/audit">"Audit log"</A>
                     </nav>
                     <ApplyState/>
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/users") view=UsersPage/>
                         <Route path=path!("/config") view=|| view! { <MasterOnly><ConfigPage/></MasterOnly> }/>
                         <Route path=path!("/asterisk") view=|| view! { <MasterOnly><AsteriskPage/></MasterOnly> }/>
+                        <Route path=path!("/nodes") view=|| view! { <MasterOnly><NodesPage/></MasterOnly> }/>
                         <Route path=path!("/audit") view=AuditPage/>
                     </Routes>
                 </main>

@@ -64,6 +64,33 @@ pub struct AmiClient {
     status: watch::Receiver<AmiStatus>,
     /// The AMI user logged in as (`patchbay doctor` checks its classes).
     username: Arc<str>,
+    /// Counts the actions sent through this handle and its clones (see
+    /// [`AmiClient::counted`]); `None`: not counted.
+    counter: Option<Arc<ActionCounter>>,
+}
+
+/// Actions sent, and of those the ones that change Asterisk (config
+/// writes, reloads, live dialplan edits) rather than read it.
+#[derive(Debug, Default)]
+pub struct ActionCounter {
+    pub all: std::sync::atomic::AtomicU64,
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+impl ActionCounter {
+    fn count(&self, name: &str, headers: &AmiMessage) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.all.fetch_add(1, Relaxed);
+        let command = headers.get("Command").unwrap_or_default().trim_start().to_ascii_lowercase();
+        let writes = match name {
+            "UpdateConfig" | "CreateConfig" | "Reload" | "DialplanExtensionAdd" | "DialplanExtensionRemove" => true,
+            "Command" => ["dialplan add", "dialplan remove", "dialplan reload", "module reload", "core reload"].iter().any(|w| command.starts_with(w)),
+            _ => false,
+        };
+        if writes {
+            self.writes.fetch_add(1, Relaxed);
+        }
+    }
 }
 
 impl AmiClient {
@@ -86,7 +113,14 @@ impl AmiClient {
             events,
             status,
             username,
+            counter: None,
         }
+    }
+
+    /// A handle on the same connection whose actions (and its clones')
+    /// add one each to `counter`: what one task sends to one Asterisk.
+    pub fn counted(&self, counter: Arc<ActionCounter>) -> Self {
+        Self { counter: Some(counter), ..self.clone() }
     }
 
     /// The AMI user this client logs in as.
@@ -140,6 +174,9 @@ impl AmiClient {
     /// `Response: Error` becomes [`AmiError::ActionFailed`]. Between connections
     /// this fails at once with [`AmiError::NotConnected`].
     pub async fn send(&self, name: &str, headers: AmiMessage) -> Result<ActionResponse, AmiError> {
+        if let Some(counter) = &self.counter {
+            counter.count(name, &headers);
+        }
         let (reply, answer) = oneshot::channel();
         let request = Request {
             name: name.to_owned(),

@@ -33,7 +33,7 @@ mod error;
 mod session;
 mod url;
 
-pub use client::{AmiClient, AmiStatus, ClientOptions};
+pub use client::{ActionCounter, AmiClient, AmiStatus, ClientOptions};
 pub use codec::{AmiMessage, DecodeError, EncodeError, MAX_HEADER_LINES};
 pub use error::AmiError;
 pub use session::{ActionResponse, Credentials, Secret, SessionTimers};

@@ -18,6 +18,7 @@ pub mod kazoo;
 pub mod lines;
 pub mod listing;
 pub mod login_throttle;
+pub mod nodes;
 pub mod openapi;
 pub mod outcalls;
 pub mod patchbay;

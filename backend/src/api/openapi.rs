@@ -89,6 +89,9 @@ pub const OTHER_ROUTES: &[(&str, &[&str], &str, bool)] = &[
     ("/api/patchbay/1.0/apply", &["post"], "Config as code: apply the document in the body in one transaction (one change set)", true),
     ("/api/patchbay/1.0/csv/{kind}", &["get", "post"], "CSV of incalls (DIDs), users or outcall patterns: GET exports the tenant's rows; POST checks a CSV body row by row (preview), ?apply=true writes it, all rows or none", true),
     ("/api/patchbay/1.0/doctor", &["get"], "Checks of the connected Asterisk: AMI classes, include lines, colliding sections, transports (master)", true),
+    ("/api/patchbay/1.0/nodes", &["get", "post"], "Asterisk nodes (master): name, AMI host, port, username, write-only secret, is_default; each with its state (connected, in sync, last apply, last error, AMI actions) and its tenants", true),
+    ("/api/patchbay/1.0/nodes/{id}", &["get", "put", "delete"], "One Asterisk node (master; PUT: the fields sent; DELETE refused while tenants are on it)", true),
+    ("/api/patchbay/1.0/tenants/{uuid}/node", &["get", "put"], "The tenant's node; PUT {\"node_id\"} moves it (master): applied on the new node, then removed from the old one; answers once the new node holds it (504 after 30 s, the move goes on)", true),
     ("/api/patchbay/1.0/audit", &["get"], "Audit trail (who changed what, before/after)", true),
     ("/api/patchbay/1.0/openapi.json", &["get"], "This document", false),
 ];

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/csv/{kind}", get(super::csv_io::export).post(super::csv_io::import_csv))
         .merge(super::trunk_ops::routes())
         .merge(super::change_sets::routes())
+        .merge(super::nodes::routes())
 }
 
 /// Whom a caller may see Asterisk's state of: a master acting for its own
@@ -56,14 +57,33 @@ struct StatusQuery {
 /// really has, which of the caller's objects it refused and why, and the
 /// revision it holds for the caller's tenants (`revision_live`) against the
 /// last committed one (`revision`, `pending`).
-async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> Json<Value> {
-    match query.wait_for {
+///
+/// With nodes, the status is that of the caller's tenant's node (`node`
+/// names it); a master acting for itself also gets every node's state
+/// (`nodes`).
+async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> ApiResult<Json<Value>> {
+    let fleet = state.asterisk.fleet();
+    let placed = match fleet {
+        Some(fleet) => fleet.node_of(&caller.tenant_uuid)?,
+        None => None,
+    };
+    let link = placed.as_ref().map_or(&state.asterisk, |(_, link)| link);
+    let mut answer = match query.wait_for {
         Some(revision) => {
             let timeout = std::time::Duration::from_millis(query.timeout.unwrap_or(10_000).min(30_000));
-            Json(state.asterisk.status_when_checked(viewer(&caller), revision, timeout).await)
+            link.status_when_checked(viewer(&caller), revision, timeout).await
         }
-        None => Json(state.asterisk.status_json(viewer(&caller))),
+        None => link.status_json(viewer(&caller)),
+    };
+    if let Some((node, _)) = &placed {
+        answer["node"] = json!({"id": node.id, "name": node.name});
     }
+    if let Some(fleet) = fleet
+        && matches!(viewer(&caller), Viewer::All)
+    {
+        answer["nodes"] = json!(fleet.overview()?);
+    }
+    Ok(Json(answer))
 }
 
 /// The PJSIP names (endpoint sections, which registrations and aors share)
@@ -82,7 +102,7 @@ fn own_pjsip_names(state: &AppState, caller: &Caller) -> ApiResult<Option<BTreeS
 /// Registrations, contacts and endpoint states as Asterisk last reported
 /// them: every tenant's for a master, the caller's own otherwise.
 async fn live(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
-    let live = state.asterisk.live().snapshot();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().snapshot();
     Ok(Json(match own_pjsip_names(&state, &caller)? {
         None => json!(live),
         Some(names) => json!(live.only(&names)),
@@ -97,7 +117,7 @@ async fn live_events(
     StreamCaller(caller): StreamCaller,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
     let names = own_pjsip_names(&state, &caller)?;
-    let live = state.asterisk.live().clone();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().clone();
     let first = crate::live::LiveUpdate::Snapshot { state: Box::new(live.snapshot()) };
     let updates = live.subscribe();
     let start = (Some(first), updates, live, state, caller, names);
@@ -147,7 +167,8 @@ async fn test_call(State(state): State<AppState>, caller: Caller, Json(body): Js
     if let Err(invalid) = crate::calls::plan(&request) {
         return Err(ApiError::input(invalid.0, invalid.1));
     }
-    let Some(client) = state.asterisk.client() else {
+    let link = super::nodes::link_for(&state, &caller.tenant_uuid);
+    let Some(client) = link.client() else {
         return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!(["no Asterisk connected"]))).into_response());
     };
     match crate::calls::place(client, &request).await {
@@ -165,7 +186,7 @@ pub use super::visible::visible_snapshot;
 /// "registration", "reachability"}]}`. Nothing else of a shared trunk.
 async fn usable_trunks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let snapshot = visible_snapshot(&state, &caller)?;
-    let live = state.asterisk.live().snapshot();
+    let live = super::nodes::link_for(&state, &caller.tenant_uuid).live().snapshot();
     let items: Vec<Value> = snapshot
         .trunks
         .iter()

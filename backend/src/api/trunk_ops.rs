@@ -55,7 +55,7 @@ async fn emergency_test(State(state): State<AppState>, caller: Caller, Path(id):
     if let Err(invalid) = crate::calls::plan(&request) {
         return Err(ApiError::input("emergency", invalid.1));
     }
-    let client = match client(&state) {
+    let client = &match client(&state, outcall.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -94,8 +94,9 @@ fn unavailable(message: impl std::fmt::Display) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(json!([message.to_string()]))).into_response()
 }
 
-fn client(state: &AppState) -> Result<&AmiClient, Box<Response>> {
-    state.asterisk.client().ok_or_else(|| Box::new(unavailable("no Asterisk connected")))
+/// The AMI client of the node of `tenant` (the object's owner).
+fn client(state: &AppState, tenant: Option<&str>) -> Result<AmiClient, Box<Response>> {
+    super::nodes::link_for(state, tenant.unwrap_or_default()).client().cloned().ok_or_else(|| Box::new(unavailable("no Asterisk connected")))
 }
 
 fn asterisk_error(error: AmiError) -> Response {
@@ -105,7 +106,7 @@ fn asterisk_error(error: AmiError) -> Response {
 /// `GET …/trunks/{id}/maintenance`: whether Asterisk holds the trunk drained.
 async fn maintenance(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -124,7 +125,7 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
         return Err(ApiError::input("maintenance", "must be true (drain the trunk) or false (put it back)"));
     };
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -153,7 +154,7 @@ async fn set_maintenance(State(state): State<AppState>, caller: Caller, Path(id)
 /// answer yet (it was off), a REGISTER is sent now and its answer awaited.
 async fn registration(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -162,7 +163,8 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
         Ok(found) => found,
         Err(error) => return Ok(asterisk_error(error)),
     };
-    let history = state.asterisk.live().sip_history();
+    let link = super::nodes::link_for(&state, trunk.tenant_uuid.as_deref().unwrap_or_default());
+    let history = link.live().sip_history();
     let mut shown = Vec::new();
     for registration in registrations {
         let mut answers = match history.read(client).await {
@@ -205,7 +207,7 @@ async fn registration(State(state): State<AppState>, caller: Caller, Path(id): P
 /// is connected.
 async fn health(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    if let Some(view) = state.asterisk.live().snapshot().health.remove(&trunk.endpoint) {
+    if let Some(view) = super::nodes::link_for(&state, trunk.tenant_uuid.as_deref().unwrap_or_default()).live().snapshot().health.remove(&trunk.endpoint) {
         return Ok(Json(json!(view)).into_response());
     }
     let (policy, history) = state.store.read(|conn| -> Result<_, crate::store::StoreError> {
@@ -255,7 +257,7 @@ async fn set_health(State(state): State<AppState>, caller: Caller, Path(id): Pat
         let (before, after) = (crate::health::policy_audit(&trunk.endpoint, &before), crate::health::policy_audit(&trunk.endpoint, &policy));
         super::resource::write_audit(tx, &caller, trunk.tenant_uuid.as_deref(), crate::health::AUDIT_POLICY, Kind::Trunk, &trunk.id.to_string(), Some(&before), Some(&after))
     })?;
-    state.asterisk.live().health_settings().notify_one();
+    super::nodes::link_for(&state, trunk.tenant_uuid.as_deref().unwrap_or_default()).live().health_settings().notify_one();
     Ok(Json(json!({"trunk_id": trunk.id, "endpoint": trunk.endpoint, "policy": policy})).into_response())
 }
 
@@ -270,7 +272,7 @@ fn qualified_since(before: &[ContactStatus], after: &[ContactStatus]) -> bool {
 /// qualify timeout with what Asterisk holds then.
 async fn qualify(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let trunk = sip_trunk(&state, &caller, &id)?;
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };
@@ -317,7 +319,7 @@ async fn test_call(State(state): State<AppState>, caller: Caller, Path(id): Path
         let field = if invalid.0 == "to" { "number" } else { invalid.0 };
         return Err(ApiError::input(field, invalid.1));
     }
-    let client = match client(&state) {
+    let client = &match client(&state, trunk.tenant_uuid.as_deref()) {
         Ok(client) => client,
         Err(response) => return Ok(*response),
     };

@@ -396,6 +396,27 @@ CREATE TRIGGER extensions_search_update AFTER UPDATE ON extensions BEGIN
     INSERT INTO extensions_search (rowid, text) VALUES (NEW.id, NEW.id || char(31) || COALESCE(NEW.exten, '') || char(31) || COALESCE(NEW.context, ''));
 END;
 "#,
+),
+// Asterisk nodes (`crate::fleet`): where each tenant is applied. A tenant
+// without `node_id` is on the default node; `moving_from` is the node a
+// tenant is being moved away from (rendered on both until the new node
+// holds it). The secret is write-only: no API answer carries it.
+M::up(
+    r#"
+CREATE TABLE nodes (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    host       TEXT NOT NULL,
+    port       INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    username   TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1))
+);
+CREATE UNIQUE INDEX nodes_one_default ON nodes(is_default) WHERE is_default = 1;
+ALTER TABLE tenants ADD COLUMN node_id INTEGER REFERENCES nodes(id);
+ALTER TABLE tenants ADD COLUMN moving_from INTEGER REFERENCES nodes(id);
+CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

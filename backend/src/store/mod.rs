@@ -9,6 +9,7 @@ pub mod extensions;
 pub mod incalls;
 pub mod lines;
 mod migrations;
+pub mod nodes;
 pub mod objects;
 pub mod outcalls;
 pub mod people;

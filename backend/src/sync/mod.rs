@@ -184,6 +184,17 @@ pub struct AsteriskLink {
     applied: Arc<Mutex<Option<Texts>>>,
     /// Tells waiting clients each time the status changes.
     changed: Arc<watch::Sender<()>>,
+    /// The node this link drives (`None`: the one Asterisk of `--ami`
+    /// without a fleet, which renders every tenant).
+    node: Option<i64>,
+    /// AMI actions the sync task sent to this Asterisk (and how many of
+    /// them wrote).
+    actions: Arc<crate::ami::ActionCounter>,
+    /// The tasks of this link, stopped with it.
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    /// Every node's driver, woken by [`AsteriskLink::request_apply`] (the
+    /// server's link only).
+    fleet: Option<crate::fleet::Fleet>,
 }
 
 impl AsteriskLink {
@@ -197,6 +208,12 @@ impl AsteriskLink {
     /// Asterisk at `url`.
     pub fn start(url: &str, store: Store) -> anyhow::Result<AsteriskLink> {
         let url: AmiUrl = url.parse().map_err(|error| anyhow::anyhow!("--ami: {error}"))?;
+        Ok(AsteriskLink::start_node(url, store, None))
+    }
+
+    /// Starts the link of one node: its sync task renders only the tenants
+    /// placed on `node` (and what they share); `None` renders every tenant.
+    pub fn start_node(url: AmiUrl, store: Store, node: Option<i64>) -> AsteriskLink {
         // Short back-off: an Asterisk that comes back must be in sync within
         // seconds, and a refused login is retried without hammering.
         let options =
@@ -212,14 +229,51 @@ impl AsteriskLink {
             live: live.clone(),
             applied: Arc::default(),
             changed: Arc::default(),
+            node,
+            actions: Arc::default(),
+            tasks: Arc::default(),
+            fleet: None,
         };
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
-        tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake));
-        tokio::spawn(crate::health::run(live.clone(), client.clone(), store.clone()));
-        tokio::spawn(run(link.clone(), client.clone(), store, woken, reloaded));
-        tokio::spawn(crate::live::run(live, client));
-        Ok(link)
+        let counted = client.counted(link.actions.clone());
+        let tasks = [
+            tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake)).abort_handle(),
+            tokio::spawn(crate::health::run(live.clone(), client.clone(), store.clone())).abort_handle(),
+            tokio::spawn(run(link.clone(), counted, store, woken, reloaded)).abort_handle(),
+            tokio::spawn(crate::live::run(live, client)).abort_handle(),
+        ];
+        link.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+        link
+    }
+
+    /// Stops this link's tasks (a node removed or changed): its AMI
+    /// session ends with its last handle.
+    pub fn stop(&self) {
+        for task in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            task.abort();
+        }
+    }
+
+    /// The same link, whose `request_apply` also wakes every node of `fleet`.
+    pub fn with_fleet(mut self, fleet: crate::fleet::Fleet) -> AsteriskLink {
+        self.fleet = Some(fleet);
+        self
+    }
+
+    pub fn fleet(&self) -> Option<&crate::fleet::Fleet> {
+        self.fleet.as_ref()
+    }
+
+    /// AMI actions the sync task has sent to this Asterisk.
+    pub fn ami_actions(&self) -> u64 {
+        self.actions.all.load(Ordering::Relaxed)
+    }
+
+    /// Of [`ami_actions`](Self::ami_actions), those that changed Asterisk
+    /// (config writes, reloads, live dialplan edits).
+    pub fn ami_writes(&self) -> u64 {
+        self.actions.writes.load(Ordering::Relaxed)
     }
 
     /// Asks the sync task to render and apply the configuration soon.
@@ -227,6 +281,9 @@ impl AsteriskLink {
     pub fn request_apply(&self) {
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
+        }
+        if let Some(fleet) = &self.fleet {
+            fleet.wake_all();
         }
     }
 
@@ -373,6 +430,8 @@ struct SyncState {
     /// Modules whose files were written but whose reload Asterisk has not
     /// confirmed yet.
     reload_owed: BTreeSet<&'static str>,
+    /// The node this task renders for (`None`: every tenant).
+    node: Option<i64>,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -411,7 +470,7 @@ fn reloads_dialplan(module: &str) -> bool {
 async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>, reloaded: Arc<AtomicBool>) {
     let mut ami_status = client.watch_status();
     let mut core = SyncCore::new(Timers::default(), Instant::now());
-    let mut state = SyncState::default();
+    let mut state = SyncState { node: link.node, ..SyncState::default() };
     let mut connected = false;
     loop {
         // What happened since the last turn.
@@ -743,7 +802,7 @@ impl Failure {
 async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrust: bool, reread: bool, now: Instant) -> Result<Applied, Failure> {
     // The revision of exactly the rows rendered: one read transaction.
     let (revision, snapshot) = store
-        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::snapshot::load_snapshot(conn)?)))
+        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::fleet::node_snapshot(conn, state.node)?)))
         .map_err(Failure::transient)?;
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);

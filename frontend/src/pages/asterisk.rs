@@ -36,6 +36,7 @@ pub fn AsteriskPage() -> impl IntoView {
     view! {
         <section class="asterisk">
             <h1>"Asterisk"</h1>
+            <crate::pages::nodes::TenantNode/>
             <p class="status">{verdict}</p>
             <button on:click=move |_| check()>"Check again"</button>
             <p class="error" role="alert">{move || error.get()}</p>

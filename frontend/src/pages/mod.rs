@@ -4,6 +4,7 @@ pub mod csv;
 pub mod incalls;
 pub mod invite_match;
 pub mod login;
+pub mod nodes;
 pub mod outcalls;
 pub mod routes;
 pub mod simulator;

@@ -222,6 +222,7 @@ pub fn SimulatorPage() -> impl IntoView {
     view! {
         <section class="simulator">
             <h1>"Dial simulator"</h1>
+            <crate::pages::nodes::TenantNode/>
             <p class="status">"Runs in your browser on the current configuration; nothing is dialled."</p>
             {synthetic.map(|n| view! {
                 <p class="synthetic" role="note" data-synthetic=n.to_string()>

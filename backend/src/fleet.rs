@@ -1,0 +1,402 @@
+//! A fleet of Asterisk nodes: one sync driver ([`AsteriskLink`]) per node,
+//! each rendering only the tenants placed on it and what they share.
+//!
+//! Placement is data (`store::nodes`): a tenant without a node is on the
+//! default node, which `--ami` seeds, so one Asterisk without any node
+//! configured behaves as before (its driver renders every tenant). Each
+//! driver has its own AMI session, core and state: a node that is down
+//! retries on its own and never delays another's pass. Nodes added, changed
+//! or removed through the API start and stop their drivers at once
+//! ([`Fleet::reconcile`]).
+//!
+//! Moving a tenant ([`Fleet::move_tenant`]): the tenant is placed on the
+//! new node and kept on the old one (`moving_from`), so both render it;
+//! once the new node's pass has read it back at the move's revision, the
+//! old node lets it go. The old node's calls in progress are not touched: a
+//! reload does not hang up a channel whose endpoint or context it removes.
+
+use crate::ami::AmiUrl;
+use crate::store::nodes::{self, Node, Placement};
+use crate::store::{Store, StoreError};
+use crate::sync::AsteriskLink;
+use patchbay_shared::model::{Snapshot, TrunkEndpoint};
+use patchbay_shared::tenancy;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The snapshot node `node` renders: every tenant's when `node` is `None`
+/// or holds every tenant, else [`restrict`]ed to its tenants.
+pub fn node_snapshot(conn: &Connection, node: Option<i64>) -> Result<Snapshot, StoreError> {
+    let snapshot = crate::snapshot::load_snapshot(conn)?;
+    match node {
+        None => Ok(snapshot),
+        Some(node) => Ok(match nodes::tenants_on(conn, node)? {
+            None => snapshot,
+            Some(on) => restrict(&snapshot, &on),
+        }),
+    }
+}
+
+/// `snapshot` with only the objects of the tenants `on`, plus what they
+/// need that another tenant owns: the trunks shared with them
+/// (`tenancy::trunk_usable_by`) with their endpoint, its templates and the
+/// context its calls land in. Transports and the PJSIP settings are
+/// everyone's.
+pub fn restrict(snapshot: &Snapshot, on: &BTreeSet<String>) -> Snapshot {
+    let mine = |tenant: &str| on.contains(tenant);
+    let shared: Vec<_> = snapshot
+        .trunks
+        .iter()
+        .filter(|trunk| !mine(&trunk.tenant_uuid) && on.iter().any(|tenant| tenancy::trunk_usable_by(trunk, tenant)))
+        .collect();
+    let mut sip = BTreeSet::new();
+    let mut iax = BTreeSet::new();
+    let mut custom = BTreeSet::new();
+    let mut contexts = BTreeSet::new();
+    let mut owners = BTreeSet::new();
+    for trunk in &shared {
+        owners.insert(trunk.tenant_uuid.clone());
+        contexts.extend(trunk.context.clone());
+        match &trunk.endpoint {
+            Some(TrunkEndpoint::Sip(uuid)) => {
+                sip.insert(uuid.clone());
+            }
+            Some(TrunkEndpoint::Iax(id)) => {
+                iax.insert(*id);
+            }
+            Some(TrunkEndpoint::Custom(id)) => {
+                custom.insert(*id);
+            }
+            None => {}
+        }
+    }
+    let templates: BTreeSet<String> = snapshot
+        .endpoints_sip
+        .iter()
+        .filter(|endpoint| sip.contains(&endpoint.uuid))
+        .flat_map(|endpoint| endpoint.templates.iter().map(|template| template.uuid.clone()))
+        .collect();
+    let mut out = snapshot.clone();
+    out.tenants.retain(|tenant| mine(&tenant.uuid) || owners.contains(&tenant.uuid));
+    out.contexts.retain(|o| mine(&o.tenant_uuid) || (owners.contains(&o.tenant_uuid) && contexts.contains(&o.name)));
+    out.extensions.retain(|o| mine(&o.tenant_uuid));
+    out.trunks.retain(|o| mine(&o.tenant_uuid) || shared.iter().any(|trunk| trunk.id == o.id));
+    out.endpoints_sip.retain(|o| mine(&o.tenant_uuid) || sip.contains(&o.uuid));
+    out.sip_templates.retain(|o| mine(&o.tenant_uuid) || templates.contains(&o.uuid));
+    out.endpoints_iax.retain(|o| mine(&o.tenant_uuid) || iax.contains(&o.id));
+    out.endpoints_custom.retain(|o| mine(&o.tenant_uuid) || custom.contains(&o.id));
+    out.outcalls.retain(|o| mine(&o.tenant_uuid));
+    out.incalls.retain(|o| mine(&o.tenant_uuid));
+    out.users.retain(|o| mine(&o.tenant_uuid));
+    out.lines.retain(|o| mine(&o.tenant_uuid));
+    out
+}
+
+/// Makes `url` (`--ami`) the default node: the existing default node takes
+/// its address and credentials, or a node named `default` is added.
+pub fn seed_default(store: &Store, url: &AmiUrl) -> Result<(), StoreError> {
+    store.write(|tx| {
+        let mut node = match nodes::default_node(tx)? {
+            Some(node) => node,
+            None => Node {
+                id: 0,
+                name: free_name(tx, "default")?,
+                host: String::new(),
+                port: 0,
+                username: String::new(),
+                secret: String::new(),
+                is_default: true,
+            },
+        };
+        node.host.clone_from(&url.host);
+        node.port = url.port;
+        node.username.clone_from(&url.credentials.username);
+        node.secret = url.credentials.secret.expose().to_string();
+        if node.id == 0 { nodes::insert(tx, &node).map(drop) } else { nodes::update(tx, &node) }
+    })
+}
+
+fn free_name(conn: &Connection, base: &str) -> Result<String, StoreError> {
+    let mut name = base.to_string();
+    let mut n = 1;
+    while nodes::by_name(conn, &name)?.is_some() {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    Ok(name)
+}
+
+/// A per-node series of `/metrics`: name, type, help, value.
+type Series = (&'static str, &'static str, &'static str, fn(&AsteriskLink) -> u64);
+
+struct Driver {
+    node: Node,
+    link: AsteriskLink,
+}
+
+/// The running drivers, by node id. Cheap to clone.
+#[derive(Clone)]
+pub struct Fleet {
+    store: Store,
+    drivers: Arc<Mutex<BTreeMap<i64, Driver>>>,
+}
+
+impl Fleet {
+    /// Starts a driver for every stored node.
+    pub fn start(store: Store) -> Result<Fleet, StoreError> {
+        let fleet = Fleet { store, drivers: Arc::default() };
+        fleet.reconcile()?;
+        fleet.resume_moves()?;
+        Ok(fleet)
+    }
+
+    /// Brings the drivers level with the stored nodes: a new node's driver
+    /// starts, a removed node's stops, a node whose address or credentials
+    /// changed reconnects.
+    pub fn reconcile(&self) -> Result<(), StoreError> {
+        let stored = self.store.read(nodes::list)?;
+        let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        drivers.retain(|id, driver| {
+            let keep = stored.iter().any(|node| node.id == *id && node.ami_url() == driver.node.ami_url());
+            if !keep {
+                tracing::info!(node = %driver.node.name, "stopping the node's sync driver");
+                driver.link.stop();
+            }
+            keep
+        });
+        for node in stored {
+            match drivers.get_mut(&node.id) {
+                // A new name or default flag: the same connection.
+                Some(driver) => driver.node = node,
+                None => {
+                    tracing::info!(node = %node.name, host = %node.host, port = node.port, "starting the node's sync driver");
+                    let link = AsteriskLink::start_node(node.ami_url(), self.store.clone(), Some(node.id));
+                    drivers.insert(node.id, Driver { node, link });
+                }
+            }
+        }
+        drop(drivers);
+        self.wake_all();
+        Ok(())
+    }
+
+    /// Every driver passes soon (a change was committed).
+    pub fn wake_all(&self) {
+        for driver in self.drivers.lock().unwrap_or_else(|p| p.into_inner()).values() {
+            driver.link.request_apply();
+        }
+    }
+
+    /// Every node's link.
+    pub fn links(&self) -> Vec<AsteriskLink> {
+        self.drivers.lock().unwrap_or_else(|p| p.into_inner()).values().map(|driver| driver.link.clone()).collect()
+    }
+
+    pub fn link(&self, node: i64) -> Option<AsteriskLink> {
+        self.drivers.lock().unwrap_or_else(|p| p.into_inner()).get(&node).map(|driver| driver.link.clone())
+    }
+
+    /// The default node's link.
+    pub fn default_link(&self) -> Option<AsteriskLink> {
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        drivers.values().find(|driver| driver.node.is_default).map(|driver| driver.link.clone())
+    }
+
+    /// The node `tenant` is on and its link.
+    pub fn node_of(&self, tenant: &str) -> Result<Option<(Node, AsteriskLink)>, StoreError> {
+        let (placement, default) = self.store.read(|conn| Ok::<_, StoreError>((nodes::placement(conn, tenant)?, nodes::default_node(conn)?)))?;
+        let Some(id) = nodes::node_of(placement.unwrap_or_default(), default.map(|node| node.id)) else { return Ok(None) };
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(drivers.get(&id).map(|driver| (driver.node.clone(), driver.link.clone())))
+    }
+
+    /// Each node with its state (connected, in sync, last apply, last
+    /// error, AMI actions sent by its sync) and the tenants on it.
+    pub fn overview(&self) -> Result<Vec<Value>, StoreError> {
+        let (stored, placements) = self.store.read(|conn| Ok::<_, StoreError>((nodes::list(conn)?, nodes::placements(conn)?)))?;
+        let default = stored.iter().find(|node| node.is_default).map(|node| node.id);
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(stored
+            .iter()
+            .map(|node| {
+                let tenants: Vec<&String> =
+                    placements.iter().filter(|(_, p)| nodes::node_of(*p, default) == Some(node.id)).map(|(uuid, _)| uuid).collect();
+                let leaving: Vec<&String> = placements.iter().filter(|(_, p)| p.moving_from == Some(node.id)).map(|(uuid, _)| uuid).collect();
+                let mut value = node.to_json();
+                value["tenants"] = json!(tenants);
+                value["tenants_leaving"] = json!(leaving);
+                value["status"] = drivers.get(&node.id).map_or(Value::Null, |driver| node_status(&driver.link));
+                value
+            })
+            .collect())
+    }
+
+    /// Per-node series for `/metrics` (node names only: no tenant).
+    pub fn metrics_text(&self) -> String {
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut text = String::new();
+        text.push_str(
+            "# HELP patchbay_ami_actions AMI actions the sync driver sent to a node, by kind (write: config writes, reloads, live dialplan edits; read: the rest).\n# TYPE patchbay_ami_actions counter\n",
+        );
+        for driver in drivers.values() {
+            let (all, writes) = (driver.link.ami_actions(), driver.link.ami_writes());
+            let node = &driver.node.name;
+            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"write\"}} {writes}\n"));
+            text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"read\"}} {}\n", all - writes));
+        }
+        let series: [Series; 2] = [
+            ("node_connected", "gauge", "1 while the node's AMI session is up", |link| u64::from(link.status().connected)),
+            ("node_in_sync", "gauge", "1 if the node held its tenants' configuration at the last check", |link| u64::from(link.status().in_sync)),
+        ];
+        for (name, kind, help, value) in series {
+            text.push_str(&format!("# HELP patchbay_{name} {help}.\n# TYPE patchbay_{name} {kind}\n"));
+            for driver in drivers.values() {
+                text.push_str(&format!("patchbay_{name}{{node=\"{}\"}} {}\n", driver.node.name, value(&driver.link)));
+            }
+        }
+        text
+    }
+
+    /// Moves `tenant` to node `to`: placed there and kept on its old node
+    /// until `to` has read it back, then removed from the old node. Answers
+    /// once `to` holds the tenant (`Ok(true)`), or `Ok(false)` at `timeout`
+    /// (the move then completes when `to` catches up).
+    pub async fn move_tenant(&self, tenant: &str, to: i64, timeout: Duration) -> Result<bool, StoreError> {
+        let moved = self.store.write(|tx| {
+            let default = nodes::default_node(tx)?.map(|node| node.id);
+            let placement = nodes::placement(tx, tenant)?.unwrap_or_default();
+            let from = nodes::node_of(placement, default);
+            if from == Some(to) && placement.moving_from.is_none() {
+                return Ok(None);
+            }
+            let moving_from = if from == Some(to) { placement.moving_from } else { from.or(placement.moving_from) };
+            nodes::set_placement(tx, tenant, Placement { node_id: Some(to), moving_from })?;
+            Ok::<_, StoreError>(Some(crate::store::revision(tx)?))
+        })?;
+        let Some(revision) = moved else { return Ok(true) };
+        self.wake_all();
+        let Some(finish) = self.finish_move(tenant, to, revision) else { return Ok(false) };
+        match tokio::time::timeout(timeout, finish).await {
+            Ok(done) => Ok(done.unwrap_or(false)),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Moves left half-way by a stopped server: each finishes once its new
+    /// node holds the tenant.
+    pub fn resume_moves(&self) -> Result<(), StoreError> {
+        let (revision, placements) = self.store.read(|conn| Ok::<_, StoreError>((crate::store::revision(conn)?, nodes::placements(conn)?)))?;
+        for (tenant, placement) in placements {
+            if let (Some(to), Some(_)) = (placement.node_id, placement.moving_from) {
+                self.finish_move(&tenant, to, revision);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until node `to` holds `tenant` at `revision` (or later), then
+    /// releases the old node; `true` when done.
+    fn finish_move(&self, tenant: &str, to: i64, revision: crate::sync::core::Revision) -> Option<tokio::task::JoinHandle<bool>> {
+        let link = self.link(to)?;
+        let (fleet, tenant) = (self.clone(), tenant.to_string());
+        Some(tokio::spawn(async move {
+            loop {
+                let status = link.status();
+                if status.connected && status.held.for_tenant(&tenant).is_some_and(|held| held >= revision) {
+                    break;
+                }
+                link.status_when_checked(crate::sync::Viewer::All, revision, Duration::from_secs(5)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Moved again meanwhile: that move finishes it.
+                match fleet.store.read(|conn| nodes::placement(conn, &tenant)) {
+                    Ok(Some(placement)) if placement.node_id == Some(to) => {}
+                    _ => return false,
+                }
+            }
+            let released = fleet.store.write(|tx| {
+                let placement = nodes::placement(tx, &tenant)?.unwrap_or_default();
+                if placement.node_id == Some(to) {
+                    nodes::set_placement(tx, &tenant, Placement { node_id: Some(to), moving_from: None })?;
+                }
+                Ok::<_, StoreError>(())
+            });
+            if let Err(error) = released {
+                tracing::warn!(%error, "finishing a tenant's move");
+                return false;
+            }
+            fleet.wake_all();
+            true
+        }))
+    }
+}
+
+/// What `/nodes` and `/status` say of a node's driver.
+pub fn node_status(link: &AsteriskLink) -> Value {
+    let status = link.status();
+    let live = link.live().snapshot();
+    let registered = live.registrations.values().filter(|registration| registration.status == "Registered").count();
+    json!({
+        "registrations": {"registered": registered, "total": live.registrations.len()},
+        "drift": status.differences.len(),
+        "connected": status.connected,
+        "in_sync": status.in_sync && !status.pending,
+        "message": status.message,
+        "last_apply": status.last_apply,
+        "last_check_at": status.last_check_at,
+        "last_error": status.last_error,
+        "failed": status.failed.len(),
+        "revision_checked": status.revision_checked,
+        "ami_actions": link.ami_actions(),
+        "ami_writes": link.ami_writes(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(uuid: &str, tenant: &str, name: &str) -> Value {
+        json!({"uuid": uuid, "tenant_uuid": tenant, "name": name, "label": name, "templates": [], "transport": null, "asterisk_id": null})
+    }
+
+    /// The master (m) shares trunk 1 with tenant b only; b and c have an
+    /// endpoint each.
+    fn snapshot() -> Snapshot {
+        let tenant = |uuid: &str| json!({"uuid": uuid, "name": uuid, "slug": uuid});
+        serde_json::from_value(json!({
+            "tenants": [tenant("m"), tenant("b"), tenant("c")],
+            "trunks": [
+                {"id": 1, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-carrier"}, "shared_with": ["b"]},
+                {"id": 2, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-private"}},
+            ],
+            "endpoints_sip": [endpoint("e-carrier", "m", "carrier"), endpoint("e-private", "m", "private"), endpoint("e-b", "b", "b-desk"), endpoint("e-c", "c", "c-desk")],
+            "contexts": [
+                {"id": 1, "uuid": "c1", "tenant_uuid": "m", "name": "from-extern", "label": "x", "type": "incall"},
+                {"id": 2, "uuid": "c2", "tenant_uuid": "m", "name": "default", "label": "x", "type": "internal"},
+            ],
+        }))
+        .expect("a snapshot")
+    }
+
+    fn names(snapshot: &Snapshot) -> Vec<&str> {
+        snapshot.endpoints_sip.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_node_renders_its_tenants_and_the_trunks_shared_with_them() {
+        let all = snapshot();
+        let b = restrict(&all, &BTreeSet::from(["b".to_string()]));
+        assert_eq!(names(&b), ["carrier", "b-desk"]);
+        assert_eq!(b.trunks.iter().map(|t| t.id.0).collect::<Vec<_>>(), [1]);
+        // The shared trunk's landing context comes along, nothing else of the master's.
+        assert_eq!(b.contexts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["from-extern"]);
+        let c = restrict(&all, &BTreeSet::from(["c".to_string()]));
+        assert_eq!(names(&c), ["c-desk"]);
+        assert!(c.trunks.is_empty() && c.contexts.is_empty());
+        // The shared trunk stays usable: containment quarantines nothing.
+        assert!(tenancy::foreign_references(&b).is_empty(), "{:?}", tenancy::foreign_references(&b));
+    }
+}

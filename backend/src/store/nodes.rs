@@ -1,0 +1,150 @@
+//! Asterisk nodes and where each tenant is placed (`crate::fleet`).
+//!
+//! A tenant whose `node_id` is NULL is on the default node, so tenants
+//! created before nodes existed, and new tenants, need no placement. The
+//! secret is read only to connect: [`Node`]'s `Debug` and its JSON leave it
+//! out.
+
+use super::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Node {
+    pub id: i64,
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub secret: String,
+    pub is_default: bool,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node({} {} {}@{}:{})", self.id, self.name, self.username, self.host, self.port)
+    }
+}
+
+impl Node {
+    /// What the API shows: everything but the secret.
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id, "name": self.name, "host": self.host, "port": self.port, "username": self.username, "is_default": self.is_default})
+    }
+
+    pub fn ami_url(&self) -> crate::ami::AmiUrl {
+        crate::ami::AmiUrl {
+            host: self.host.clone(),
+            port: self.port,
+            credentials: crate::ami::Credentials { username: self.username.clone(), secret: crate::ami::Secret::new(&self.secret) },
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, host, port, username, secret, is_default";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
+    Ok(Node {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        host: row.get(2)?,
+        port: row.get(3)?,
+        username: row.get(4)?,
+        secret: row.get(5)?,
+        is_default: row.get(6)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Node>, StoreError> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM nodes ORDER BY id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Node>, StoreError> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE id = ?1"), [id], from_row).optional()?)
+}
+
+pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Node>, StoreError> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE name = ?1"), [name], from_row).optional()?)
+}
+
+pub fn default_node(conn: &Connection) -> Result<Option<Node>, StoreError> {
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE is_default = 1"), [], from_row).optional()?)
+}
+
+/// Inserts `node` (its `id` is chosen here) and returns its id. A default
+/// node takes the default from the previous one.
+pub fn insert(conn: &Connection, node: &Node) -> Result<i64, StoreError> {
+    if node.is_default {
+        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1", [])?;
+    }
+    conn.execute(
+        "INSERT INTO nodes (name, host, port, username, secret, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![node.name, node.host, node.port, node.username, node.secret, node.is_default],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, node: &Node) -> Result<(), StoreError> {
+    if node.is_default {
+        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1 AND id <> ?1", [node.id])?;
+    }
+    conn.execute(
+        "UPDATE nodes SET name = ?2, host = ?3, port = ?4, username = ?5, secret = ?6, is_default = ?7 WHERE id = ?1",
+        params![node.id, node.name, node.host, node.port, node.username, node.secret, node.is_default],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM nodes WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// A tenant's placement: its node (`None`: the default node) and the node
+/// it is moving away from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Placement {
+    pub node_id: Option<i64>,
+    pub moving_from: Option<i64>,
+}
+
+pub fn placement(conn: &Connection, tenant: &str) -> Result<Option<Placement>, StoreError> {
+    Ok(conn
+        .query_row("SELECT node_id, moving_from FROM tenants WHERE uuid = ?1", [tenant], |row| {
+            Ok(Placement { node_id: row.get(0)?, moving_from: row.get(1)? })
+        })
+        .optional()?)
+}
+
+pub fn set_placement(conn: &Connection, tenant: &str, placement: Placement) -> Result<(), StoreError> {
+    conn.execute("UPDATE tenants SET node_id = ?2, moving_from = ?3 WHERE uuid = ?1", params![tenant, placement.node_id, placement.moving_from])?;
+    Ok(())
+}
+
+/// Every tenant with its placement, in creation order.
+pub fn placements(conn: &Connection) -> Result<Vec<(String, Placement)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT uuid, node_id, moving_from FROM tenants ORDER BY rowid")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, Placement { node_id: row.get(1)?, moving_from: row.get(2)? })))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The node a tenant is on (its own, else the default node's id).
+pub fn node_of(placement: Placement, default: Option<i64>) -> Option<i64> {
+    placement.node_id.or(default)
+}
+
+/// The tenants node `node` renders: those placed on it and those moving
+/// away from it. `None`: every tenant (the node is the only one).
+pub fn tenants_on(conn: &Connection, node: i64) -> Result<Option<BTreeSet<String>>, StoreError> {
+    let default = default_node(conn)?.map(|n| n.id);
+    let placements = placements(conn)?;
+    let on: BTreeSet<String> = placements
+        .iter()
+        .filter(|(_, placement)| node_of(*placement, default) == Some(node) || placement.moving_from == Some(node))
+        .map(|(uuid, _)| uuid.clone())
+        .collect();
+    Ok(if on.len() == placements.len() { None } else { Some(on) })
+}
