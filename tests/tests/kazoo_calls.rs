@@ -412,8 +412,6 @@ async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyh
     Ok(())
 }
 
-/// A call from `from_user` to `[service]`: INVITE, answer, ACK, BYE.
-
 #[tokio::test]
 async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.1.24";
@@ -450,7 +448,9 @@ async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> any
     wait_dids(&ami, &["14158867950"]).await?;
     eprintln!("configured after {:?}", started.elapsed());
 
-    for (from, presented) in [("+14158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
+    // The DID's caller ID for its E.164 form and its 10 NANP digits; the
+    // server's for any other calling number.
+    for (from, presented) in [("+14158867950", "+14155550150"), ("4158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
         let mut carrier = Sipp::start(&format!("carrier-cid-{from}"), Scenario::BuiltIn("uas"), CARRIER_IP, 5060, None, 1, &[])?;
         carrier.wait_listening().await?;
         let xml = answered_call("Server", from, None, &[]);
