@@ -33,12 +33,15 @@ use serde_json::json;
 
 
 /// A provider trunk `name` at `ip` (identified by its address, sending PAI),
-/// whose calls land in `from-extern`.
+/// whose calls land in `from-extern`. No connected-line updates: Asterisk
+/// would otherwise re-INVITE the provider's answered call with the phone's
+/// identity, at a moment that depends on the load, which sipp's plain
+/// caller scenarios do not expect.
 async fn provider_trunk(server: &PatchbayServer, t: &str, name: &str, ip: &str) -> anyhow::Result<serde_json::Value> {
     let endpoint = server
         .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
             "name": name, "label": format!("provider {name}"),
-            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"]],
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"], ["send_connected_line", "no"]],
             "aor_section_options": [["contact", format!("sip:{ip}:5060")]],
             "identify_section_options": [["match", ip]],
         })), 201)
