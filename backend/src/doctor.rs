@@ -112,6 +112,8 @@ pub const MODULES: &[(&str, &str, bool)] = &[
     ("res_pjsip_history.so", "a registration's SIP response code", false),
     ("chan_iax2.so", "IAX trunks", false),
     ("func_dialplan.so", "trunk number plans: a DID refused when no incall has it (DIALPLAN_EXISTS)", false),
+    ("func_cut.so", "trunk number plans: a DID read from the To, P-Preferred-Identity or Diversion header (CUT)", false),
+    ("res_pjsip_header_funcs.so", "SIP headers read or added by the dialplan (PJSIP_HEADER)", false),
 ];
 
 /// What `ModuleCheck` said of one module.

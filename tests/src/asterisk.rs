@@ -354,6 +354,7 @@ load = app_echo.so
 load = app_verbose.so
 load = func_callerid.so
 load = func_strings.so
+load = func_cut.so
 load = func_logic.so
 load = func_channel.so
 load = func_global.so

@@ -643,4 +643,74 @@ pub mod scenarios {
             bye = phone_request("BYE", 2).replace("<send>", "<send retrans=\"500\">")
         )
     }
+
+    /// A caller's answered call to `[service]` (`-s`), hung up after 200 ms:
+    /// From `"display" <sip:from_user@…>`, To `to_user` (`[service]` when
+    /// `None`), and `extra_headers` (whole lines, `Name: value`) in the INVITE.
+    pub fn answered_call(display: &str, from_user: &str, to_user: Option<&str>, extra_headers: &[String]) -> String {
+        let to_user = to_user.unwrap_or("[service]");
+        let extra: String = extra_headers.iter().map(|line| format!("\n          {line}")).collect();
+        let from = format!("From: \"{display}\" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]");
+        let contact = format!("Contact: sip:{from_user}@[local_ip]:[local_port]");
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="a call from {from_user}">
+      <send retrans="500">
+        <![CDATA[
+          INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+          {from}
+          To: <sip:{to_user}@[remote_ip]:[remote_port]>{extra}
+          Call-ID: [call_id]
+          CSeq: 1 INVITE
+          {contact}
+          Max-Forwards: 70
+          Content-Type: application/sdp
+          Content-Length: [len]
+
+          v=0
+          o=caller 1 1 IN IP[local_ip_type] [local_ip]
+          s=-
+          c=IN IP[media_ip_type] [media_ip]
+          t=0 0
+          m=audio [media_port] RTP/AVP 0
+          a=rtpmap:0 PCMU/8000
+        ]]>
+      </send>
+      <recv response="100" optional="true" />
+      <recv response="180" optional="true" />
+      <recv response="183" optional="true" />
+      <recv response="200" rtd="true" />
+      <send>
+        <![CDATA[
+          ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+          {from}
+          [last_To:]
+          Call-ID: [call_id]
+          CSeq: 1 ACK
+          {contact}
+          Max-Forwards: 70
+          Content-Length: 0
+        ]]>
+      </send>
+      <pause milliseconds="200" />
+      <send retrans="500">
+        <![CDATA[
+          BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+          {from}
+          [last_To:]
+          Call-ID: [call_id]
+          CSeq: 2 BYE
+          {contact}
+          Max-Forwards: 70
+          Content-Length: 0
+        ]]>
+      </send>
+      <recv response="200" crlf="true" />
+    </scenario>
+    "#
+        )
+    }
 }

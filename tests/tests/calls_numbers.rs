@@ -12,25 +12,36 @@
 //!   the caller's own; lint names a tenant without one; the test mode calls
 //!   the test number `933` through the route's trunk, never `911`.
 //!
+//! - DID in a header: the provider calls its pilot number `4165550000` (the
+//!   Request-URI) and puts the DID in To, P-Preferred-Identity or
+//!   Diversion; with the trunk's `did_from` set to that header, each call
+//!   reaches the incall `15145550100`, while the two other headers carry a
+//!   number without an incall.
+//!
 //! Addresses 127.0.1.10 (Asterisk), .11 (provider), .12 (phone); AMI 16000.
 //! Emergency: 127.0.1.30 (Asterisk), .31 (provider), .32 (phone); AMI 16001.
+//! DID in a header: 127.0.1.40 (Asterisk), .41 (provider), .42 (phone); AMI 16002.
 
 use std::time::{Duration, Instant};
 
-use patchbay_e2e::app::PatchbayServer;
+use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, incall_to_user, sipp_phone, uuid, wait_endpoints};
+use patchbay_e2e::sipp::scenarios::answered_call;
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::json;
 
 
 /// A provider trunk `name` at `ip` (identified by its address, sending PAI),
-/// whose calls land in `from-extern`.
+/// whose calls land in `from-extern`. No connected-line updates: Asterisk
+/// would otherwise re-INVITE the provider's answered call with the phone's
+/// identity, at a moment that depends on the load, which sipp's plain
+/// caller scenarios do not expect.
 async fn provider_trunk(server: &PatchbayServer, t: &str, name: &str, ip: &str) -> anyhow::Result<serde_json::Value> {
     let endpoint = server
         .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
             "name": name, "label": format!("provider {name}"),
-            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"]],
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["send_pai", "yes"], ["send_connected_line", "no"]],
             "aor_section_options": [["contact", format!("sip:{ip}:5060")]],
             "identify_section_options": [["match", ip]],
         })), 201)
@@ -183,5 +194,85 @@ async fn an_emergency_route_sends_the_callback_number_and_its_test_mode_calls_th
     let from = provider.header_of(&format!("INVITE sip:933@{PROVIDER_IP}"), "From").unwrap_or_default();
     assert!(from.contains("+12125550100"), "{from}");
     eprintln!("emergency calls after {:?}", started.elapsed());
+    Ok(())
+}
+
+/// A provider's call to its pilot number (`-s`, the Request-URI) carrying
+/// `to`, `ppi` and `diversion` as the users of the To, P-Preferred-Identity
+/// and Diversion headers.
+fn provider_call_with_did_headers(to: &str, ppi: &str, diversion: &str) -> String {
+    let headers = [
+        format!("P-Preferred-Identity: <sip:{ppi}@[local_ip]>"),
+        format!("Diversion: <sip:{diversion}@[local_ip]>;reason=unconditional"),
+    ];
+    answered_call("Caller", "2125550123", Some(to), &headers)
+}
+
+#[tokio::test]
+async fn a_did_taken_from_a_header_reaches_its_incall_whatever_the_request_uri() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.1.40";
+    const PROVIDER_IP: &str = "127.0.1.41";
+    const PHONE_IP: &str = "127.0.1.42";
+    /// The provider's pilot number: the Request-URI of every call, no incall.
+    const PILOT: &str = "4165550000";
+    /// A number in the headers that do not hold the DID: no incall either.
+    const OTHER: &str = "4165559999";
+    let started = Instant::now();
+    let asterisk = AsteriskInstance::start("calls-did-from", PBX_IP, 16002).await?;
+    let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
+    let ami = asterisk.connect_ami().await?;
+    let t = server.admin_token().await?;
+
+    let trunk = provider_trunk(&server, &t, "did-carrier", PROVIDER_IP).await?;
+    let user = sipp_phone(&server, &t, "front", "1001", PHONE_IP, "1001").await?;
+    incall_to_user(&server, &t, "15145550100", "from-extern", user).await?;
+    wait_endpoints(&ami, &["did-carrier", "front"]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    let mut desk = Sipp::start("did-from-desk", Scenario::BuiltIn("uas"), PHONE_IP, 5060, None, 3, &[])?;
+    desk.wait_listening().await?;
+    // (did_from, header as Asterisk's dialplan reads it, To, PPI, Diversion):
+    // the DID in a different form each time, read in E.164.
+    let cases = [
+        ("to", "To", "5145550100", OTHER, OTHER),
+        ("p_preferred_identity", "P-Preferred-Identity", OTHER, "+15145550100", OTHER),
+        ("diversion", "Diversion", OTHER, OTHER, "15145550100"),
+    ];
+    let entry = format!("dialplan show pb-trunk-in-{}", id(&trunk));
+    for (did_from, header, to, ppi, diversion) in cases {
+        let plan = json!({"country": "CA", "inbound": "e164", "did_from": did_from});
+        server.expect(&t, "PUT", &format!("{API}/trunks/{}", id(&trunk)), Some(json!({"number_plan": plan})), 204).await?;
+        let read = server.expect(&t, "GET", &format!("{API}/trunks/{}", id(&trunk)), None, 200).await?;
+        assert_eq!(read["number_plan"]["did_from"], did_from, "{read}");
+        let reads_header = format!("PJSIP_HEADER(read,{header})");
+        eventually(&format!("the trunk's entry to read {header}"), Duration::from_secs(15), || async {
+            let lines = ami.command(&entry).await.ok()?;
+            lines.iter().any(|line| line.contains(&reads_header)).then_some(())
+        })
+        .await?;
+        let xml = provider_call_with_did_headers(to, ppi, diversion);
+        let mut caller = Sipp::start(&format!("did-from-{did_from}"), Scenario::Xml(&xml), PROVIDER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", PILOT])?;
+        if let Err(e) = caller.expect_success(Duration::from_secs(20)).await {
+            anyhow::bail!("did_from {did_from}: {e}\ndesk received: {:?}\n{}", desk.received_requests(), asterisk.console_tail());
+        }
+    }
+    desk.expect_success(Duration::from_secs(10)).await?;
+    let invites: Vec<String> = desk.received_requests().into_iter().filter(|r| r.starts_with("INVITE ")).collect();
+    assert_eq!(invites.len(), 3, "{invites:?}");
+    assert!(invites.iter().all(|r| r.starts_with(&format!("INVITE sip:1001@{PHONE_IP}"))), "{invites:?}");
+
+    // Back to the Request-URI: the pilot number has no incall, so the same
+    // call is refused (the headers are no longer read).
+    let plan = json!({"country": "CA", "inbound": "e164"});
+    server.expect(&t, "PUT", &format!("{API}/trunks/{}", id(&trunk)), Some(json!({"number_plan": plan})), 204).await?;
+    eventually("the trunk's entry to stop reading headers", Duration::from_secs(15), || async {
+        let lines = ami.command(&entry).await.ok()?;
+        (!lines.iter().any(|line| line.contains("PJSIP_HEADER(read,"))).then_some(())
+    })
+    .await?;
+    let xml = provider_call_with_did_headers("15145550100", "15145550100", "15145550100");
+    let mut caller = Sipp::start("did-from-request-uri", Scenario::Xml(&xml), PROVIDER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", PILOT])?;
+    assert!(caller.expect_success(Duration::from_secs(15)).await.is_err(), "a call to the pilot number was answered");
+    eprintln!("calls after {:?}", started.elapsed());
     Ok(())
 }

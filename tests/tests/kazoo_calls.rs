@@ -28,6 +28,7 @@ use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, uuid, wait_endpoints};
+use patchbay_e2e::sipp::scenarios::answered_call;
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::{Value, json};
 
@@ -411,70 +412,6 @@ async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyh
     Ok(())
 }
 
-/// A call from `from_user` to `[service]`: INVITE, answer, ACK, BYE.
-fn uac_from(from_user: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="server: a call from {from_user}">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:{from_user}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=server 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="183" optional="true" />
-  <recv response="200" rtd="true" />
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:{from_user}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="200" />
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "Server" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: sip:{from_user}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true" />
-</scenario>
-"#
-    )
-}
-
 #[tokio::test]
 async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.1.24";
@@ -511,10 +448,12 @@ async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> any
     wait_dids(&ami, &["14158867950"]).await?;
     eprintln!("configured after {:?}", started.elapsed());
 
-    for (from, presented) in [("+14158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
+    // The DID's caller ID for its E.164 form and its 10 NANP digits; the
+    // server's for any other calling number.
+    for (from, presented) in [("+14158867950", "+14155550150"), ("4158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
         let mut carrier = Sipp::start(&format!("carrier-cid-{from}"), Scenario::BuiltIn("uas"), CARRIER_IP, 5060, None, 1, &[])?;
         carrier.wait_listening().await?;
-        let xml = uac_from(from);
+        let xml = answered_call("Server", from, None, &[]);
         let mut pbx = Sipp::start(&format!("server-cid-{from}"), Scenario::Xml(&xml), SERVER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "+12125550123"])?;
         if let Err(e) = pbx.expect_success(Duration::from_secs(20)).await {
             anyhow::bail!("{e}\ncarrier received: {}\n{}", carrier.messages(), asterisk.console_tail());

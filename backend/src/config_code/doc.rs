@@ -191,6 +191,10 @@ pub struct TrunkDoc {
     /// `auth_password` as a secret reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<Value>,
+    /// The trunk's number plan (country, number and caller-ID formats,
+    /// where the DID is), as the API's `number_plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_plan: Option<patchbay_shared::numbers::NumberPlan>,
 }
 
 fn default_caller_id_format() -> String {
@@ -248,6 +252,10 @@ pub struct OutcallDoc {
     /// default policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover_policy: Option<patchbay_shared::model::FailoverPolicy>,
+    /// Set on the tenant's emergency route: the callback number it sends
+    /// and the number its test mode calls, as the API's `emergency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<patchbay_shared::model::Emergency>,
 }
 
 /// One dial pattern of an outcall: its extension and the per-pattern settings.

@@ -232,6 +232,7 @@ pub fn export_tenant(stored: &Stored, tenant: &Tenant) -> Exported {
             iax: None,
             custom: None,
             register: None,
+            number_plan: serde_json::from_value(body["number_plan"].clone()).ok().flatten(),
         };
         if let Some(endpoint) = stored.by_uuid(Kind::EndpointSip, uuid, body["endpoint_sip"]["uuid"].as_str()) {
             trunk.sip = Some(ex.sip(Kind::EndpointSip, endpoint, false));
@@ -298,6 +299,7 @@ pub fn export_tenant(stored: &Stored, tenant: &Tenant) -> Exported {
             failover_policy: serde_json::from_value::<patchbay_shared::model::FailoverPolicy>(row.body["failover_policy"].clone())
                 .ok()
                 .filter(|p| *p != patchbay_shared::model::FailoverPolicy::default()),
+            emergency: serde_json::from_value(row.body["emergency"].clone()).ok().flatten(),
         });
     }
     for row in stored.in_tenant(Kind::Incall, uuid) {
@@ -548,6 +550,16 @@ fn set(row: &mut ObjectRow, fields: Vec<(&str, Value)>) {
     row.body = Value::Object(body);
 }
 
+/// Writes `key` only when the stored value (absent or `null` for rows
+/// stored before the key existed) differs from `wanted`, so that such rows
+/// plan no change.
+fn set_if_changed<T: serde::de::DeserializeOwned + serde::Serialize + PartialEq>(row: &mut ObjectRow, key: &str, wanted: &Option<T>) {
+    let stored: Option<T> = serde_json::from_value(row.body[key].clone()).ok().flatten();
+    if stored != *wanted {
+        set(row, vec![(key, json!(wanted))]);
+    }
+}
+
 /// The rows `doc` describes for `tenant` (a stored tenant's uuid, or a new
 /// one's), every reference by name resolved to ids within that tenant.
 pub fn desired_rows(
@@ -706,6 +718,7 @@ pub fn desired_rows(
             ("endpoint_custom", endpoint_custom),
             ("register_sip", register_sip),
         ]);
+        set_if_changed::<patchbay_shared::numbers::NumberPlan>(&mut row, "number_plan", &trunk.number_plan);
         trunks.insert(trunk.name.clone(), row.id);
         b.push(Kind::Trunk, row, trunk.name.clone());
     }
@@ -747,6 +760,7 @@ pub fn desired_rows(
         if serde_json::from_value::<patchbay_shared::model::FailoverPolicy>(row.body["failover_policy"].clone()).unwrap_or_default() != wanted {
             set(&mut row, vec![("failover_policy", json!(wanted))]);
         }
+        set_if_changed::<patchbay_shared::model::Emergency>(&mut row, "emergency", &outcall.emergency);
         b.push(Kind::Outcall, row, outcall.name.clone());
     }
 

@@ -152,6 +152,7 @@ fn new_objects_get_fresh_ids_in_document_order_and_names_resolve_to_them() {
         iax: None,
         custom: Some(CustomDoc { interface_suffix: Some("@default".into()), enabled: true }),
         register: None,
+        number_plan: None,
     });
     doc.outcalls[0].trunks = vec!["backup".into(), "provider".into()];
     doc.outcalls[0].patterns.push(PatternDoc {
@@ -271,4 +272,52 @@ fn a_failover_policy_is_exported_only_when_it_is_not_the_default_and_plans_as_on
     assert_eq!(changes.len(), 1, "{changes:#?}");
     assert_eq!(changes[0].fields, ["failover_policy"]);
     assert_eq!(changes[0].after.as_ref().unwrap().body["failover_policy"]["stop_on"], json!(["486", "600", "603", "404", "480"]));
+}
+
+/// A trunk's number plan and an outcall's emergency settings: absent from
+/// the export of rows without them, planned as one field each when the
+/// document sets them, exported back from the planned rows, and then no
+/// change.
+#[test]
+fn number_plans_and_emergency_settings_round_trip() {
+    use patchbay_shared::model::Emergency;
+    use patchbay_shared::numbers::{DidSource, NumberPlan, OutboundFormat};
+    let stored = stored();
+    let mut doc = mapping::export_tenant(&stored, master(&stored)).doc;
+    assert!(doc.trunks.iter().all(|t| t.number_plan.is_none()));
+    assert_eq!(doc.outcalls[0].emergency, None);
+    let plan = NumberPlan {
+        country: "CA".into(),
+        outbound: OutboundFormat::PlusE164,
+        caller_id: OutboundFormat::E164,
+        inbound: Some(OutboundFormat::E164),
+        did_from: DidSource::Diversion,
+    };
+    let emergency = Emergency { callback_number: "5145550100".into(), test_number: Some("933".into()) };
+    let provider = doc.trunks.iter().position(|t| t.sip.is_some()).expect("the provider trunk");
+    doc.trunks[provider].number_plan = Some(plan.clone());
+    doc.outcalls[0].emergency = Some(emergency.clone());
+    let (changes, _) = plan_for(&stored, &doc, &no_env).expect("valid");
+    let fields: Vec<&[String]> = changes.iter().map(|c| c.fields.as_slice()).collect();
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    assert!(fields.contains(&&["number_plan".to_string()][..]), "{fields:?}");
+    assert!(fields.contains(&&["emergency".to_string()][..]), "{fields:?}");
+
+    // The planned rows, stored: exported as set, and planning the same
+    // document again changes nothing.
+    let mut applied = stored.clone();
+    for change in &changes {
+        let after = change.after.clone().expect("an update");
+        let kind = change.kind_key.expect("a stored kind");
+        for row in applied.rows.get_mut(&kind).into_iter().flatten() {
+            if row.id == after.id {
+                *row = after.clone();
+            }
+        }
+    }
+    let again = mapping::export_tenant(&applied, master(&applied)).doc;
+    assert_eq!(again.trunks[provider].number_plan, Some(plan));
+    assert_eq!(again.outcalls[0].emergency, Some(emergency));
+    let (changes, _) = plan_for(&applied, &again, &no_env).expect("valid");
+    assert!(changes.is_empty(), "{changes:#?}");
 }

@@ -97,6 +97,10 @@ pub fn caller_id<'a>(doc: &'a Connectivity, server: usize, calling: Option<&str>
 /// calling number is one of its DIDs presents that DID's `caller_id` (Kazoo
 /// precedence DID > server > account; the server's and the account's are
 /// the endpoint's forced caller ID).
+///
+/// A NANP DID (`+1` and 10 digits) is also looked up by its 10 digits: a
+/// server sending `4158867900` as the calling number means `+14158867900`
+/// to Kazoo, which reads 10 digits as NANP (as [`to_e164`] does).
 fn did_caller_ids(srv: &Server) -> Vec<NumberCallerId> {
     srv.dids
         .iter()
@@ -105,8 +109,11 @@ fn did_caller_ids(srv: &Server) -> Vec<NumberCallerId> {
             let presented = cid.cid_number.as_deref().filter(|n| !n.is_empty())?;
             let calling = to_e164(number)?[1..].to_owned();
             let name = cid.cid_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(presented);
-            Some(NumberCallerId { calling, name: name.to_owned(), number: presented.to_owned() })
+            let ten_digits = calling.strip_prefix('1').filter(|rest| rest.len() == 10).map(str::to_owned);
+            let entry = |calling| NumberCallerId { calling, name: name.to_owned(), number: presented.to_owned() };
+            Some(std::iter::once(entry(calling)).chain(ten_digits.map(entry)))
         })
+        .flatten()
         .collect()
 }
 

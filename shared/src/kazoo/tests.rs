@@ -401,7 +401,10 @@ fn a_did_caller_id_is_looked_up_by_the_calling_number() {
     let m = mapped(&seed_doc()).unwrap();
     assert_eq!(
         m.trunks[0].caller_id_by_number,
-        vec![NumberCallerId { calling: "14158867900".into(), name: "Sales".into(), number: "+14158867900".into() }]
+        vec![
+            NumberCallerId { calling: "14158867900".into(), name: "Sales".into(), number: "+14158867900".into() },
+            NumberCallerId { calling: "4158867900".into(), name: "Sales".into(), number: "+14158867900".into() },
+        ]
     );
     assert!(m.trunks[1].caller_id_by_number.is_empty());
     let mut s = with(&m);
@@ -412,6 +415,8 @@ fn a_did_caller_id_is_looked_up_by_the_calling_number() {
         dialplan_of(&s, &cid_context, "+14158867900"),
         ["Set(PB_OUTCID_SET=1)", "Set(PB_OUTCID_NAME=Sales)", "Set(PB_OUTCID_NUM=+14158867900)", "Return()"]
     );
+    // The NANP DID's 10 digits, as a server may send them.
+    assert_eq!(dialplan_of(&s, &cid_context, "4158867900"), dialplan_of(&s, &cid_context, "+14158867900"));
     assert_eq!(dialplan_of(&s, &cid_context, "s")[1], format!("GotoIf(${{DIALPLAN_EXISTS({cid_context},${{ARG1}},1)}}?{cid_context},${{ARG1}},1)"));
     let out = dialplan_of(&s, "to-extern", "_1NXXNXXXXXX");
     assert!(out.contains(&"GosubIf($[\"${PB_OUTCID_BY_NUMBER}\" != \"\"]?${PB_OUTCID_BY_NUMBER},s,1(${FILTER(0-9+,${CALLERID(num)})}))".to_string()), "{out:#?}");

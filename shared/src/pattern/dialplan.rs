@@ -6,6 +6,7 @@
 //! questions the way Asterisk itself does (a scan of each sorted list) and is
 //! the reference the index is tested against.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -208,8 +209,7 @@ impl Context {
                 }),
             Search::Indexed => {
                 let data = up_to_nul(dialled.as_bytes());
-                let dash_free: Vec<u8> = without_dashes(data).collect();
-                let walked = self.index.first_match(&dash_free, mode);
+                let walked = self.index.first_match(&dash_free(data), mode);
                 let walked = walked.map(|(rank, result)| (rank as usize, result));
                 match (walked, self.same_pattern_rank(data, mode)) {
                     (Some(walked), Some(quirk)) if walked.0 < quirk => Some(walked),
@@ -228,10 +228,9 @@ impl Context {
                 .collect(),
             Search::Indexed => {
                 let data = up_to_nul(dialled.as_bytes());
-                let dash_free: Vec<u8> = without_dashes(data).collect();
                 let mut ranks: Vec<usize> = self
                     .index
-                    .all_matches(&dash_free)
+                    .all_matches(&dash_free(data))
                     .into_iter()
                     .map(|rank| rank as usize)
                     .collect();
@@ -257,6 +256,15 @@ impl Context {
         self.extensions
             .binary_search_by(|extension| cmp_keys(extension.order_key(), &key))
             .ok()
+    }
+}
+
+/// `data` without its dashes, copied only when it has some.
+fn dash_free(data: &[u8]) -> Cow<'_, [u8]> {
+    if data.contains(&b'-') {
+        Cow::Owned(without_dashes(data).collect())
+    } else {
+        Cow::Borrowed(data)
     }
 }
 

@@ -82,6 +82,11 @@ struct Node {
     /// Fewest dialled characters to a `.` or `!` below; `SATURATED` for 255
     /// or more, or none.
     wildcard_at: u8,
+    /// Bits 0–9: which of the digits `0`–`9` have a byte child; bits
+    /// 10–15: how many byte children sort before `0` (`DIGITS_UNKNOWN`:
+    /// too many to count). A dialled digit finds its byte child from these
+    /// alone, without searching the children's labels.
+    digits: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 32);
@@ -90,6 +95,8 @@ const _: () = assert!(std::mem::size_of::<Node>() == 32);
 const SATURATED: u8 = u8::MAX;
 const CLASS_CHILDREN_MAX: usize = (1 << 23) - 1;
 const HAS_SKIP_CHILD: u32 = 1 << 31;
+/// Bits 10–15 of `Node::digits` all set: the byte children are searched.
+const DIGITS_UNKNOWN: u16 = 0x3f;
 
 #[derive(Debug, Clone, Copy)]
 struct Key {
@@ -130,6 +137,18 @@ impl Node {
 
     fn byte_children(&self) -> usize {
         (self.children & 0xff) as usize
+    }
+
+    /// The position among the byte children of the one labelled `digit`
+    /// (`Err(())`: not a digit, or too many byte children before `0`).
+    fn digit_child(&self, digit: u8) -> Result<Option<usize>, ()> {
+        let before = self.digits >> 10;
+        if !digit.is_ascii_digit() || before == DIGITS_UNKNOWN {
+            return Err(());
+        }
+        let bit = 1 << (digit - b'0');
+        Ok((self.digits & bit != 0)
+            .then(|| usize::from(before) + (self.digits & (bit - 1)).count_ones() as usize))
     }
 
     fn class_children(&self) -> usize {
@@ -320,8 +339,11 @@ impl ContextIndex {
     /// class child containing it).
     fn for_each_child(&self, node: &Node, byte: u8, mut visit: impl FnMut(u32)) {
         let start = node.first_child as usize;
-        let byte_keys = &self.keys[start..start + node.byte_children()];
-        if let Ok(found) = byte_keys.binary_search_by_key(&u32::from(byte), |key| key.label) {
+        let found = node.digit_child(byte).unwrap_or_else(|()| {
+            let byte_keys = &self.keys[start..start + node.byte_children()];
+            byte_keys.binary_search_by_key(&u32::from(byte), |key| key.label).ok()
+        });
+        if let Some(found) = found {
             visit((start + found) as u32);
         }
         let class_start = start + node.byte_children();
@@ -414,6 +436,23 @@ fn saturate(value: u32) -> u8 {
 fn saturate_distances(ends_at: u64) -> u32 {
     let far = ends_at >> 31 != 0;
     (ends_at as u32 & !(1 << 31)) | if far { 1 << 31 } else { 0 }
+}
+
+/// `Node::digits` of a node with these (sorted) children.
+fn digit_children(children: &[(Label, u32)]) -> u16 {
+    let bytes = children.iter().filter_map(|&(label, _)| match label {
+        Label::Byte(byte) => Some(byte),
+        _ => None,
+    });
+    let (mut digits, mut before) = (0u16, 0u16);
+    for byte in bytes {
+        if byte.is_ascii_digit() {
+            digits |= 1 << (byte - b'0');
+        } else if byte < b'0' {
+            before = (before + 1).min(DIGITS_UNKNOWN);
+        }
+    }
+    digits | before << 10
 }
 
 /// The trie while extensions are being inserted.
@@ -562,6 +601,7 @@ impl Draft {
                 bang_min: first(&draft.bang),
                 reach: saturate(reaches[old]),
                 wildcard_at: saturate(wildcards_at[old]),
+                digits: digit_children(&draft.children),
             });
             index.lists.push(RankLists {
                 first_rank: index.ranks.len() as u32,
