@@ -24,7 +24,6 @@ use crate::ami::{AmiClient, AmiStatus, endpoint_ops};
 use crate::live::{Live, LiveUpdate, TrunkHealthView};
 use crate::store::{Store, StoreError};
 use patchbay_shared::health::{Action, ContactReport, HealthPolicy, Input, Monitor, RegistrationReport, Transition};
-use patchbay_shared::model::TrunkEndpoint;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,15 +45,18 @@ pub struct Watched {
     pub trunk_id: i64,
 }
 
-/// Every SIP trunk of every tenant, by endpoint name.
+/// Every SIP trunk of every tenant, by endpoint name: one indexed join
+/// (loading and parsing every tenant's objects here cost what the server
+/// holds, on every new trunk).
 pub fn watched_trunks(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
-    let snapshot = crate::snapshot::load_snapshot(conn)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT endpoint_sip.name, trunks.id FROM trunks JOIN endpoint_sip ON endpoint_sip.uuid = trunks.endpoint_sip_uuid WHERE endpoint_sip.name IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
     let mut out = BTreeMap::new();
-    for trunk in &snapshot.trunks {
-        let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
-        if let Some(endpoint) = snapshot.endpoints_sip.iter().find(|e| &e.uuid == uuid) {
-            out.insert(patchbay_shared::render::escape::section_name(&endpoint.name), trunk.id.0 as i64);
-        }
+    for row in rows {
+        let (name, trunk) = row?;
+        out.insert(patchbay_shared::render::escape::section_name(&name), trunk);
     }
     Ok(out)
 }

@@ -32,9 +32,7 @@ pub const SECTIONS: &[&str] = &[
 
 fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
-    let trunk = objects::list(conn, Kind::Trunk, None)?
-        .into_iter()
-        .find(|trunk| super::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
+    let trunk = super::trunks::trunk_of_sip(conn, row.uuid.as_deref().unwrap_or_default())?
         .map(|trunk| json!({"id": trunk.id, "links": super::trunks::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.remove(LEGACY_KEY);

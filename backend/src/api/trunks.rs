@@ -122,8 +122,10 @@ pub fn shared_summary(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
 }
 
 /// The trunk a SIP endpoint is attached to, if any.
+/// An index lookup (`trunks.endpoint_sip_uuid`): listing every trunk costs
+/// what the server holds.
 pub fn trunk_of_sip(conn: &Connection, uuid: &str) -> ApiResult<Option<ObjectRow>> {
-    Ok(objects::list(conn, Kind::Trunk, None)?.into_iter().find(|trunk| sip_uuid(&trunk.body) == Some(uuid)))
+    Ok(objects::find_where(conn, Kind::Trunk, "endpoint_sip.uuid", &json!(uuid), None)?)
 }
 
 /// The uuid of the SIP endpoint a stored trunk document points at.
@@ -293,10 +295,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
         if super::routing::line_of_endpoint(tx, &uuid)?.is_some() {
             return Err(ApiError::resource(format!("Line is associated with a Endpoint ('endpoint': 'sip', 'endpoint_id': '{uuid}')")));
         }
-        let owner = objects::list(tx, Kind::Trunk, None)?
-            .into_iter()
-            .find(|other| sip_uuid(&other.body) == Some(uuid.as_str()));
-        if let Some(owner) = owner {
+        if let Some(owner) = trunk_of_sip(tx, &uuid)? {
             return Err(ApiError::resource(format!(
                 "Trunk is associated with a Endpoint ('trunk_id': {}, 'endpoint': 'sip', 'endpoint_id': '{uuid}')",
                 owner.id
