@@ -53,6 +53,10 @@ pub struct Credentials {
 pub struct SessionTimers {
     /// How long an action may wait for its (complete) answer.
     pub action_timeout: Duration,
+    /// How long a `Reload` may take: Asterisk answers once the module has
+    /// reloaded, and res_pjsip re-reads every tenant's file (over 10 s at
+    /// 1,000 tenants on a loaded machine).
+    pub reload_timeout: Duration,
     /// Silence after which a `Ping` checks that Asterisk is still there.
     pub keepalive_interval: Duration,
 }
@@ -61,6 +65,7 @@ impl Default for SessionTimers {
     fn default() -> Self {
         Self {
             action_timeout: Duration::from_secs(10),
+            reload_timeout: Duration::from_secs(120),
             keepalive_interval: Duration::from_secs(20),
         }
     }
@@ -252,7 +257,7 @@ impl AmiSession {
             Pending {
                 action: name.to_owned(),
                 purpose,
-                deadline: now + self.timers.action_timeout,
+                deadline: now + if name.eq_ignore_ascii_case("Reload") { self.timers.reload_timeout } else { self.timers.action_timeout },
                 list_response: None,
                 events: Vec::new(),
             },
@@ -723,6 +728,19 @@ mod tests {
             format!("Response: Success\r\nActionID: {id}\r\n\r\n").as_bytes(),
         );
         assert!(events(&mut session).is_empty());
+    }
+
+    #[test]
+    fn a_reload_may_take_longer_than_other_actions() {
+        let start = Instant::now();
+        let mut session = logged_in(start);
+        session.send_action(start, "Reload", AmiMessage::new().with("Module", "res_pjsip.so")).unwrap();
+        let timers = SessionTimers::default();
+        assert!(timers.reload_timeout > timers.action_timeout);
+        session.handle_timeout(start + timers.action_timeout);
+        assert!(events(&mut session).is_empty(), "still waiting after the usual timeout");
+        session.handle_timeout(start + timers.reload_timeout);
+        assert!(matches!(&events(&mut session)[..], [SessionEvent::Completed { result: Err(AmiError::Timeout { .. }), .. }]));
     }
 
     #[test]
