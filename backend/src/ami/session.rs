@@ -408,7 +408,7 @@ impl AmiSession {
                 }),
             }
         }
-        if self.state == State::Ready && !self.keepalive_outstanding && self.keepalive_at <= now {
+        if self.keepalive_due() && self.keepalive_at <= now {
             self.keepalive_outstanding = true;
             self.queue("Ping", AmiMessage::new(), Purpose::Keepalive, now)
                 .expect("a bare Ping is valid");
@@ -449,6 +449,14 @@ impl AmiSession {
         true
     }
 
+    /// Whether a keepalive `Ping` may be needed: not while an action of a
+    /// caller is outstanding. Asterisk answers one session's actions in
+    /// order, so a `Ping` behind a long `Reload` would go unanswered and
+    /// close a healthy session; the action's own deadline watches it.
+    fn keepalive_due(&self) -> bool {
+        self.state == State::Ready && !self.keepalive_outstanding && !self.pending.values().any(|pending| pending.purpose == Purpose::Caller)
+    }
+
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
     }
@@ -458,8 +466,7 @@ impl AmiSession {
         if self.state == State::Closed {
             return None;
         }
-        let keepalive = (self.state == State::Ready && !self.keepalive_outstanding)
-            .then_some(self.keepalive_at);
+        let keepalive = self.keepalive_due().then_some(self.keepalive_at);
         self.pending
             .values()
             .map(|pending| pending.deadline)
@@ -739,6 +746,12 @@ mod tests {
         assert!(timers.reload_timeout > timers.action_timeout);
         session.handle_timeout(start + timers.action_timeout);
         assert!(events(&mut session).is_empty(), "still waiting after the usual timeout");
+        // No keepalive behind it: Asterisk would answer the Ping only after
+        // the reload, and the session would close as unresponsive.
+        session.handle_timeout(start + timers.keepalive_interval + timers.action_timeout);
+        assert!(events(&mut session).is_empty(), "the session stays open");
+        assert!(!transmitted(&mut session).contains("Action: Ping"), "no keepalive while an action is outstanding");
+        assert_eq!(session.poll_timeout(), Some(start + timers.reload_timeout));
         session.handle_timeout(start + timers.reload_timeout);
         assert!(matches!(&events(&mut session)[..], [SessionEvent::Completed { result: Err(AmiError::Timeout { .. }), .. }]));
     }
