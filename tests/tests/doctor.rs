@@ -83,9 +83,9 @@ async fn doctor_passes_a_good_asterisk_and_names_each_fix_on_a_bad_one() -> anyh
 
     // The CLI reads Patchbay's files as Asterisk has them: the dialplan's
     // main file is empty (every context is in a tenant's file), so without
-    // the database it can only say which line to have.
+    // the database it can only say which line to have (a warning).
     let (code, text) = doctor(&asterisk.ami_url())?;
-    assert_eq!(code, 1, "{text}");
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("WARNING  Patchbay writes every dialplan context in its tenant's file"), "{text}");
     assert!(text.contains("\n             #tryinclude patchbay-extensions*.conf\n"), "{text}");
 
