@@ -389,8 +389,10 @@ fn find_run(outer: &[Section], inner: &[Section]) -> Option<usize> {
 fn check_file(file: &FileObservation) -> Vec<Finding> {
     // PJSIP comes as one file per tenant besides the main one
     // (`sync::units`): one glob line includes them all.
+    // So does the dialplan, whose main file is then empty.
     let include_line = match file.patchbay {
         "patchbay-pjsip.conf" => "#tryinclude patchbay-pjsip*.conf".to_string(),
+        "patchbay-extensions.conf" => "#tryinclude patchbay-extensions*.conf".to_string(),
         other => format!("#tryinclude {other}"),
     };
     let base_sections = match &file.base_sections {
@@ -408,10 +410,23 @@ fn check_file(file: &FileObservation) -> Vec<Finding> {
     };
     let own = file.patchbay_sections.as_deref().unwrap_or_default();
     let included_at = find_run(base_sections, own);
+    // An empty main file (the dialplan's: every context is in a tenant's
+    // file) shows nothing; what Patchbay means to have does.
+    let desired = file.desired.as_deref().unwrap_or_default();
+    let tenants_included = own.is_empty() && desired.iter().any(|ours| base_sections.iter().any(|seen| same_section(seen, ours)));
     let include = match included_at {
         Some(_) => Finding::new("include", Severity::Ok, format!("{} includes {}.", file.base, file.patchbay)),
+        None if tenants_included => Finding::new("include", Severity::Ok, format!("{} includes Patchbay's files.", file.base)),
         None => {
-            let (severity, message) = if own.is_empty() {
+            let (severity, message) = if own.is_empty() && desired.is_empty() && file.patchbay == "patchbay-extensions.conf" {
+                (
+                    Severity::Warning,
+                    format!(
+                        "Patchbay writes every dialplan context in its tenant's file (patchbay-extensions_<tenant>.conf); without its database this check cannot tell whether {} includes them. Make sure {} ends with:",
+                        file.base, file.base
+                    ),
+                )
+            } else if own.is_empty() && desired.is_empty() {
                 (
                     Severity::Warning,
                     format!(
@@ -449,6 +464,10 @@ fn check_file(file: &FileObservation) -> Vec<Finding> {
             .into_iter()
             .filter(|admin| !(tenant_types.contains(&section_type(admin)) && desired.iter().any(|ours| same_section(admin, ours))))
             .collect(),
+        // Every context comes from a tenant's file.
+        Some(desired) if file.base == "extensions.conf" => {
+            admins_sections.into_iter().filter(|admin| !desired.iter().any(|ours| same_section(admin, ours))).collect()
+        }
         _ => admins_sections,
     };
     let patchbay_sections = file.desired.as_deref().unwrap_or(own);

@@ -27,10 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The snapshot node `node` renders: every tenant's when `node` is `None`
-/// or holds every tenant, else [`restrict`]ed to its tenants.
-pub fn node_snapshot(conn: &Connection, node: Option<i64>) -> Result<Snapshot, StoreError> {
-    let snapshot = crate::snapshot::load_snapshot(conn)?;
+/// The snapshot node `node` renders, from every tenant's `snapshot`: all of
+/// it when `node` is `None` or holds every tenant, else [`restrict`]ed to
+/// its tenants.
+pub fn node_snapshot(conn: &Connection, node: Option<i64>, snapshot: Snapshot) -> Result<Snapshot, StoreError> {
     match node {
         None => Ok(snapshot),
         Some(node) => Ok(match nodes::tenants_on(conn, node)? {

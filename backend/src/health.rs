@@ -48,10 +48,25 @@ pub struct Watched {
     pub trunk_id: i64,
 }
 
-/// The trunks to watch (`shared::health::watched_trunks`), by endpoint name.
+/// The trunks live health watches, by PJSIP endpoint name as Asterisk
+/// knows it: every trunk with a SIP endpoint, and no other. An IAX or
+/// custom trunk (the only kinds that can be disabled: their interface's
+/// `enabled`) is never probed, enabled or not; a trunk whose endpoint is
+/// missing neither. A watched trunk is still only sent OPTIONS when one of
+/// its AORs has a `qualify_frequency`. One indexed join: loading and
+/// parsing every tenant's objects here cost what the server holds, on every
+/// new trunk.
 pub fn watched_trunks(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
-    let snapshot = crate::snapshot::load_snapshot(conn)?;
-    Ok(patchbay_shared::health::watched_trunks(&snapshot).into_iter().map(|(name, id)| (name, id as i64)).collect())
+    let mut stmt = conn.prepare_cached(
+        "SELECT endpoint_sip.name, trunks.id FROM trunks JOIN endpoint_sip ON endpoint_sip.uuid = trunks.endpoint_sip_uuid WHERE endpoint_sip.name IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (name, trunk) = row?;
+        out.insert(patchbay_shared::render::escape::section_name(&name), trunk);
+    }
+    Ok(out)
 }
 
 /// The stored policy of a trunk, or the defaults.

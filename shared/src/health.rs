@@ -512,24 +512,6 @@ impl RegisterLedger {
     }
 }
 
-/// The trunks live health watches, as (PJSIP endpoint name as Asterisk
-/// knows it, trunk id): every trunk with a SIP endpoint, and no other. An
-/// IAX or custom trunk (the only kinds that can be disabled: their
-/// interface's `enabled`) is never probed, enabled or not; a trunk whose
-/// endpoint is missing neither. A watched trunk is still only sent OPTIONS
-/// when one of its AORs has a `qualify_frequency` (the backend asks
-/// Asterisk): qualify off means no OPTIONS from Patchbay either.
-pub fn watched_trunks(snapshot: &crate::model::Snapshot) -> std::collections::BTreeMap<String, u64> {
-    snapshot
-        .trunks
-        .iter()
-        .filter_map(|trunk| match &trunk.endpoint {
-            Some(crate::model::TrunkEndpoint::Sip(uuid)) => snapshot.endpoint_sip(uuid).map(|e| (crate::render::escape::section_name(&e.name), trunk.id.0)),
-            _ => None,
-        })
-        .collect()
-}
-
 /// What Asterisk says of a trunk's contacts after an OPTIONS.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ContactReport {
@@ -1134,33 +1116,5 @@ mod history_tests {
         let kept = ledger.answers("sip:127.0.5.14", "sip:a@127.0.5.14");
         assert_eq!(kept.len(), ANSWERS_KEPT);
         assert_eq!(kept.last().map(|a| a.cseq), Some(129));
-    }
-}
-
-#[cfg(test)]
-mod watched_tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn only_sip_trunks_are_watched_never_a_disabled_iax_or_custom_one() {
-        let t = "00000000-0000-4000-8000-000000000001";
-        let snapshot: crate::model::Snapshot = serde_json::from_value(json!({
-            "endpoints_sip": [{"uuid": "e1", "tenant_uuid": t, "name": "carrier-a"}],
-            "endpoints_iax": [{"id": 1, "tenant_uuid": t, "name": "iax-off", "enabled": false}],
-            "endpoints_custom": [{"id": 1, "tenant_uuid": t, "interface": "PJSIP/x", "enabled": false},
-                                 {"id": 2, "tenant_uuid": t, "interface": "PJSIP/y", "enabled": true}],
-            "trunks": [
-                {"id": 1, "tenant_uuid": t, "endpoint_sip": {"uuid": "e1"}},
-                {"id": 2, "tenant_uuid": t, "endpoint_iax": {"id": 1}},
-                {"id": 3, "tenant_uuid": t, "endpoint_custom": {"id": 1}},
-                {"id": 4, "tenant_uuid": t, "endpoint_custom": {"id": 2}},
-                {"id": 5, "tenant_uuid": t, "endpoint_sip": {"uuid": "missing"}},
-                {"id": 6, "tenant_uuid": t},
-            ],
-        }))
-        .expect("a snapshot");
-        assert_eq!(snapshot.trunks.len(), 6, "every trunk read");
-        assert_eq!(watched_trunks(&snapshot).into_iter().collect::<Vec<_>>(), [("carrier-a".to_string(), 1)]);
     }
 }

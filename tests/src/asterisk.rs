@@ -401,7 +401,7 @@ const EXTENSIONS_CONF: &str = "\
 static = yes
 writeprotect = no
 
-#tryinclude patchbay-extensions.conf
+#tryinclude patchbay-extensions*.conf
 ";
 
 fn iax_conf(sip_ip: Ipv4Addr) -> String {

@@ -5,6 +5,11 @@
 //! write, repaired by the forced re-apply. Prints the figures; asserts
 //! correctness (live == file, nothing lost), not timings.
 //!
+//! Patchbay writes each tenant's dialplan in its own file
+//! (`patchbay-extensions_<tenant>.conf`): the tests that go through the API
+//! read the dialplan files through the base `extensions.conf`, which
+//! includes them all.
+//!
 //! AMI port 15156, SIP address 127.0.0.56 (the sync_* range).
 
 #[allow(dead_code)] // each test file uses part of it
@@ -114,7 +119,7 @@ async fn one_route_on_10k_routes_incremental_vs_full_reload() -> anyhow::Result<
         assert!(route_shows(&ami, &label).await?, "the live dialplan has the change at once");
         // Deferred: the in-place file edit.
         let started = Instant::now();
-        persist(&ami, &plan).await?;
+        persist(&ami, "patchbay-extensions.conf", &plan).await?;
         file_times.push(started.elapsed());
         assert!(same_config(&read_file(&ami, "patchbay-extensions.conf").await?, &desired), "file differs after round {round}");
         previous = label;
@@ -208,7 +213,7 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     eprintln!("after 7002: {applied}");
     assert_eq!(applied["dialplan_file_pending"], true, "{applied}");
     assert_ne!(applied["last_apply"]["at"], Value::Null, "{before}");
-    let file = read_file(&ami, "patchbay-extensions.conf").await?;
+    let file = read_file(&ami, "extensions.conf").await?;
     assert!(!format!("{file:?}").contains("7002"), "the file write is deferred");
 
     // Someone reloads the dialplan before the file write: the old file comes
@@ -217,7 +222,7 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     ami.command("dialplan reload").await?;
     eventually("7002 back live after the reload", Duration::from_secs(10), || async { shows_extension(&ami, "7002").await.then_some(()) }).await?;
     eventually("7002 in the file", Duration::from_secs(15), || async {
-        let file = read_file(&ami, "patchbay-extensions.conf").await.ok()?;
+        let file = read_file(&ami, "extensions.conf").await.ok()?;
         format!("{file:?}").contains("7002").then_some(())
     })
     .await?;
@@ -244,7 +249,7 @@ async fn an_api_change_is_applied_live_and_survives_a_reload_before_the_file_wri
     })
     .await?;
     eventually("7003..7005 in the file", Duration::from_secs(20), || async {
-        let file = format!("{:?}", read_file(&ami, "patchbay-extensions.conf").await.ok()?);
+        let file = format!("{:?}", read_file(&ami, "extensions.conf").await.ok()?);
         ["7003", "7004", "7005"].iter().all(|e| file.contains(e)).then_some(())
     })
     .await?;
@@ -344,7 +349,7 @@ async fn labelled_outcall_patterns_and_new_contexts_go_live_and_status_tells_pen
     // The file follows in the background, with its labels; a reload then
     // loads the same call flow.
     eventually("the patterns in the file", Duration::from_secs(20), || async {
-        let file = format!("{:?}", read_file(&ami, "patchbay-extensions.conf").await.ok()?);
+        let file = format!("{:?}", read_file(&ami, "extensions.conf").await.ok()?);
         (file.contains("_00X.") && file.contains(&subroutine)).then_some(())
     })
     .await?;

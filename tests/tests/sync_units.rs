@@ -4,6 +4,7 @@
 //! stays in `patchbay-pjsip.conf`, and a change to tenant A's trunk rewrites
 //! A's file only: B's file reads back the same over AMI (`GetConfig`) and
 //! was not written again (its modification time on disk is unchanged).
+//! The dialplan likewise, in `patchbay-extensions_<tenant>.conf`.
 //!
 //! AMI port 16120; Asterisk on 127.0.2.20.
 
@@ -102,5 +103,45 @@ async fn a_change_to_one_tenant_rewrites_that_tenants_file_only() -> anyhow::Res
     let detail = ami.send("PJSIPShowEndpoint", AmiMessage::new().with("Endpoint", alpha.1.as_str())).await?;
     let contacts: Vec<String> = detail.items().filter(|item| item.event_name() == Some("AorDetail")).filter_map(|item| item.get("Contacts").map(str::to_string)).collect();
     assert!(contacts.iter().any(|contact| contact.contains("10.20.0.9")), "{contacts:?}");
+
+    // The dialplan too: each tenant's contexts in its own
+    // `patchbay-extensions_<tenant>.conf`, the main file empty, and a new DID
+    // of alpha's (live at once, its file following) rewrites alpha's file only.
+    let dialplan_of = |tenant: &str| format!("patchbay-extensions_{tenant}.conf");
+    eventually("the dialplan files written", Duration::from_secs(20), || async {
+        let (status, _) = server.call_for(&token, None, "GET", "/api/patchbay/1.0/status", None).await.ok()?;
+        (status["dialplan_file_pending"] == false).then_some(())
+    })
+    .await?;
+    assert!(get_config(&ami, "patchbay-extensions.conf").await.unwrap_or_default().is_empty(), "every context has a tenant");
+    let (contexts, _) = server.call_for(&token, Some(&alpha.0), "GET", &format!("{C}/contexts"), None).await?;
+    let incall_context = contexts["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["type"] == "incall"))
+        .and_then(|c| c["name"].as_str())
+        .context("alpha's incall context")?
+        .to_string();
+    let alpha_dialplan = get_config(&ami, &dialplan_of(&alpha.0)).await?;
+    assert!(alpha_dialplan.iter().any(|section| section.name == incall_context), "{incall_context} in alpha's file: {alpha_dialplan:?}");
+    let bravo_dialplan_path = asterisk.config_dir().join(dialplan_of(&bravo.0));
+    let bravo_dialplan = get_config(&ami, &dialplan_of(&bravo.0)).await?;
+    assert!(!bravo_dialplan.is_empty() && !bravo_dialplan.iter().any(|section| section.name == incall_context), "{bravo_dialplan:?}");
+    let bravo_dialplan_modified = modified(&bravo_dialplan_path)?;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (extension, _) =
+        server.call_for(&token, Some(&alpha.0), "POST", &format!("{C}/extensions"), Some(json!({"exten": "5550123", "context": incall_context}))).await?;
+    let (incall, _) = server.call_for(&token, Some(&alpha.0), "POST", &format!("{C}/incalls"), Some(json!({"destination": {"type": "none"}}))).await?;
+    let (_, revision) =
+        server.call_for(&token, Some(&alpha.0), "PUT", &format!("{C}/incalls/{}/extensions/{}", incall["id"], extension["id"]), None).await?;
+    live(&server, &token, revision).await?;
+    let shown = ami.command(&format!("dialplan show 5550123@{incall_context}")).await?;
+    assert!(shown.iter().any(|line| line.contains("'5550123' =>")), "the DID is live: {shown:?}");
+    eventually("the DID in alpha's dialplan file", Duration::from_secs(20), || async {
+        let file = get_config(&ami, &dialplan_of(&alpha.0)).await.ok()?;
+        format!("{file:?}").contains("5550123").then_some(())
+    })
+    .await?;
+    assert_eq!(get_config(&ami, &dialplan_of(&bravo.0)).await?, bravo_dialplan, "bravo's dialplan file reads back the same");
+    assert_eq!(modified(&bravo_dialplan_path)?, bravo_dialplan_modified, "bravo's dialplan file was not written again");
     Ok(())
 }

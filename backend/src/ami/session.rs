@@ -53,6 +53,10 @@ pub struct Credentials {
 pub struct SessionTimers {
     /// How long an action may wait for its (complete) answer.
     pub action_timeout: Duration,
+    /// How long a `Reload` may take: Asterisk answers once the module has
+    /// reloaded, and res_pjsip re-reads every tenant's file (over 10 s at
+    /// 1,000 tenants on a loaded machine).
+    pub reload_timeout: Duration,
     /// Silence after which a `Ping` checks that Asterisk is still there.
     pub keepalive_interval: Duration,
 }
@@ -61,6 +65,7 @@ impl Default for SessionTimers {
     fn default() -> Self {
         Self {
             action_timeout: Duration::from_secs(10),
+            reload_timeout: Duration::from_secs(120),
             keepalive_interval: Duration::from_secs(20),
         }
     }
@@ -252,7 +257,7 @@ impl AmiSession {
             Pending {
                 action: name.to_owned(),
                 purpose,
-                deadline: now + self.timers.action_timeout,
+                deadline: now + if name.eq_ignore_ascii_case("Reload") { self.timers.reload_timeout } else { self.timers.action_timeout },
                 list_response: None,
                 events: Vec::new(),
             },
@@ -403,7 +408,7 @@ impl AmiSession {
                 }),
             }
         }
-        if self.state == State::Ready && !self.keepalive_outstanding && self.keepalive_at <= now {
+        if self.keepalive_due() && self.keepalive_at <= now {
             self.keepalive_outstanding = true;
             self.queue("Ping", AmiMessage::new(), Purpose::Keepalive, now)
                 .expect("a bare Ping is valid");
@@ -444,6 +449,14 @@ impl AmiSession {
         true
     }
 
+    /// Whether a keepalive `Ping` may be needed: not while an action of a
+    /// caller is outstanding. Asterisk answers one session's actions in
+    /// order, so a `Ping` behind a long `Reload` would go unanswered and
+    /// close a healthy session; the action's own deadline watches it.
+    fn keepalive_due(&self) -> bool {
+        self.state == State::Ready && !self.keepalive_outstanding && !self.pending.values().any(|pending| pending.purpose == Purpose::Caller)
+    }
+
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
     }
@@ -453,8 +466,7 @@ impl AmiSession {
         if self.state == State::Closed {
             return None;
         }
-        let keepalive = (self.state == State::Ready && !self.keepalive_outstanding)
-            .then_some(self.keepalive_at);
+        let keepalive = self.keepalive_due().then_some(self.keepalive_at);
         self.pending
             .values()
             .map(|pending| pending.deadline)
@@ -723,6 +735,25 @@ mod tests {
             format!("Response: Success\r\nActionID: {id}\r\n\r\n").as_bytes(),
         );
         assert!(events(&mut session).is_empty());
+    }
+
+    #[test]
+    fn a_reload_may_take_longer_than_other_actions() {
+        let start = Instant::now();
+        let mut session = logged_in(start);
+        session.send_action(start, "Reload", AmiMessage::new().with("Module", "res_pjsip.so")).unwrap();
+        let timers = SessionTimers::default();
+        assert!(timers.reload_timeout > timers.action_timeout);
+        session.handle_timeout(start + timers.action_timeout);
+        assert!(events(&mut session).is_empty(), "still waiting after the usual timeout");
+        // No keepalive behind it: Asterisk would answer the Ping only after
+        // the reload, and the session would close as unresponsive.
+        session.handle_timeout(start + timers.keepalive_interval + timers.action_timeout);
+        assert!(events(&mut session).is_empty(), "the session stays open");
+        assert!(!transmitted(&mut session).contains("Action: Ping"), "no keepalive while an action is outstanding");
+        assert_eq!(session.poll_timeout(), Some(start + timers.reload_timeout));
+        session.handle_timeout(start + timers.reload_timeout);
+        assert!(matches!(&events(&mut session)[..], [SessionEvent::Completed { result: Err(AmiError::Timeout { .. }), .. }]));
     }
 
     #[test]

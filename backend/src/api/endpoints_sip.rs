@@ -21,9 +21,7 @@ const COLUMNS: &[&str] = &["name", "label", "asterisk_id", "template"];
 pub use super::sip_sections::SECTIONS;
 fn present(conn: &Connection, row: &ObjectRow) -> ApiResult<Value> {
     let mut body = ENDPOINT_SIP.present(row);
-    let trunk = objects::list(conn, Kind::Trunk, None)?
-        .into_iter()
-        .find(|trunk| crate::store::trunks::sip_uuid(&trunk.body) == row.uuid.as_deref())
+    let trunk = crate::store::trunks::of_sip_endpoint(conn, row.uuid.as_deref().unwrap_or_default())?
         .map(|trunk| json!({"id": trunk.id, "links": super::specs::TRUNK.links(&trunk)}));
     if let Value::Object(map) = &mut body {
         map.remove(LEGACY_KEY);

@@ -229,6 +229,17 @@ pub(super) fn query_rows(conn: &Connection, sql: &str, params: &[SqlValue]) -> R
     Ok(out)
 }
 
+/// A row as stored: id, uuid, tenant and the document's text, unparsed.
+pub type RawRow = (i64, Option<String>, Option<String>, String);
+
+/// Every row of a kind, by id, its document unparsed (a caller that keeps
+/// parsed documents parses only those whose text changed).
+pub fn list_raw(conn: &Connection, kind: Kind) -> Result<Vec<RawRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} {} ORDER BY id", kind.table()))?;
+    let rows = stmt.query_map([], row_to_object)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
 pub fn list(conn: &Connection, kind: Kind, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
     let mut params = Vec::new();

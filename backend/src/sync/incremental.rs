@@ -238,8 +238,8 @@ impl IncrementalPlan {
     /// The one `UpdateConfig` (source = destination, no reload) that makes
     /// the file say what the live edits did; `None` when it would not fit
     /// in one AMI message.
-    pub fn file_message(&self) -> Option<AmiMessage> {
-        config_writer::in_place_message(EXTENSIONS_FILE, &self.in_place_edits())
+    pub fn file_message(&self, file: &str) -> Option<AmiMessage> {
+        config_writer::in_place_message(file, &self.in_place_edits())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -257,12 +257,12 @@ impl IncrementalPlan {
 /// full write and reload.
 pub async fn incremental_dialplan(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
     apply_live(client, plan).await?;
-    persist(client, plan).await
+    persist(client, EXTENSIONS_FILE, plan).await
 }
 
 /// The file part of [`incremental_dialplan`] alone.
-pub async fn persist(client: &AmiClient, plan: &IncrementalPlan) -> anyhow::Result<()> {
-    Ok(config_writer::edit_in_place(client, EXTENSIONS_FILE, &plan.in_place_edits()).await?)
+pub async fn persist(client: &AmiClient, file: &str, plan: &IncrementalPlan) -> anyhow::Result<()> {
+    Ok(config_writer::edit_in_place(client, file, &plan.in_place_edits()).await?)
 }
 
 /// The live part of [`incremental_dialplan`] alone: extensions removed,
@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(plan.add.len(), 1);
         let priorities: Vec<(usize, &str, &str)> = plan.add[0].2.iter().map(|p| (p.number, p.application.as_str(), p.data.as_str())).collect();
         assert_eq!(priorities, [(1, "NoOp", "b"), (2, "Dial", "PJSIP/${EXTEN}@t,30")]);
-        let file = plan.file_message().unwrap();
+        let file = plan.file_message(EXTENSIONS_FILE).unwrap();
         let edits: Vec<(&str, &str)> = file.headers.iter().skip(2).map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             edits,
@@ -349,7 +349,7 @@ mod tests {
         let jump = &plan.add[0].2[1];
         assert_eq!((jump.application.as_str(), jump.data.as_str()), ("GotoIf", "${SET}?4"));
         assert_eq!(plan.include, [("pb-out".to_string(), "pb-new".to_string())]);
-        let file = plan.file_message().unwrap();
+        let file = plan.file_message(EXTENSIONS_FILE).unwrap();
         let edits: Vec<(&str, &str)> = file.headers.iter().skip(2).map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(&edits[..3], [("Action-000000", "NewCat"), ("Cat-000000", "pb-new"), ("Match-000000", "pb-out")], "placed where the renderer puts it");
         assert!(edits.contains(&("Value-000004", "n(dial),Gosub(sub,s,1(${EXTEN}))")), "the file keeps the labels: {edits:?}");

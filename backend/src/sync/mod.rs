@@ -181,7 +181,7 @@ pub struct AsteriskLink {
     /// The text of each file (named as in the config preview) of the last
     /// configuration Asterisk verifiably took; `None` until the first pass
     /// confirms one.
-    applied: Arc<Mutex<Option<Texts>>>,
+    applied: Arc<Mutex<Option<Arc<render::Rendered>>>>,
     /// Tells waiting clients each time the status changes.
     changed: Arc<watch::Sender<()>>,
     /// The node this link drives (`None`: the one Asterisk of `--ami`
@@ -324,7 +324,10 @@ impl AsteriskLink {
     /// preview texts; kept while Asterisk is away (it is what Asterisk had
     /// when last seen), `None` when nothing was confirmed since start.
     pub fn applied(&self) -> Option<Texts> {
-        self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        // Texts made when asked (the review page), not on every pass: they
+        // cost what the server holds.
+        let rendered = self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        rendered.map(|rendered| preview_texts(&rendered))
     }
 
     pub fn client(&self) -> Option<&AmiClient> {
@@ -399,9 +402,9 @@ struct SyncState {
     /// The PJSIP objects Asterisk kept in their previous version at the last
     /// write of the pjsip file, with the sections written then.
     kept_previous: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
-    /// The extensions file as the live dialplan holds it, when Patchbay
-    /// edited it live; trusted until a reload or a new session.
-    live_dialplan: Option<Vec<AmiSection>>,
+    /// The extensions files (units) as the live dialplan holds them, when
+    /// Patchbay edited it live; trusted until a reload or a new session.
+    live_dialplan: Option<units::Units>,
     /// (context, extension) edited live → when its file write was done
     /// (`None`: not yet).
     live_edits: BTreeMap<(String, String), Option<Instant>>,
@@ -415,10 +418,10 @@ struct SyncState {
     /// What res_pjsip last listed, trusted as long as `files_seen`: listed
     /// again after every write of the PJSIP file.
     pjsip_listed: Option<verdict::Loaded>,
-    /// The PJSIP files one by one (`units`) as Asterisk last read them back;
-    /// `files_seen[PJSIP_FILE]` is their join, and both are dropped
-    /// together.
-    pjsip_units: units::Units,
+    /// The PJSIP and extensions files one by one (`units`, by logical
+    /// file) as Asterisk last read them back; `files_seen[file]` is their
+    /// join, and both are dropped together.
+    units: BTreeMap<&'static str, units::Units>,
     /// The sections (name, type) the base `pjsip.conf` itself defines, as
     /// judged when `files_seen` last read it.
     base_pjsip: Option<BTreeSet<(String, String)>>,
@@ -432,6 +435,9 @@ struct SyncState {
     reload_owed: BTreeSet<&'static str>,
     /// The node this task renders for (`None`: every tenant).
     node: Option<i64>,
+    /// The database's documents as parsed by the last pass: a pass parses
+    /// only what changed since.
+    snapshot_cache: crate::snapshot::SnapshotCache,
 }
 
 /// Sets `reloaded` and wakes the sync task on every `Reload` event: the
@@ -576,8 +582,8 @@ async fn execute(link: &AsteriskLink, client: &AmiClient, store: &Store, state: 
             let started = Instant::now();
             match apply(client, store, state, distrust, reread, started).await {
                 Ok(outcome) => {
-                    if let Some(texts) = &outcome.texts {
-                        *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(texts.clone());
+                    if let Some(rendered) = &outcome.rendered {
+                        *link.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(rendered.clone());
                     }
                     let complete = outcome.failed.is_empty() && outcome.differences.is_empty();
                     if !complete {
@@ -701,16 +707,17 @@ async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> 
     Ok(sections)
 }
 
-/// The logical PJSIP file as Asterisk last read it back in this session,
-/// or read now unit by unit: the main file, every file `tenant_files`
-/// names (a missing one reads as empty), and every unit this session knows.
-async fn seen_pjsip(client: &AmiClient, state: &mut SyncState, tenant_files: &BTreeSet<String>) -> Result<Vec<AmiSection>, Failure> {
-    if let Some(sections) = state.files_seen.get(PJSIP_FILE) {
+/// The logical file `file` (PJSIP or extensions) as Asterisk last read it
+/// back in this session, or read now unit by unit: the main file, the unit
+/// of every tenant in `tenants` (a missing one reads as empty), and every
+/// unit this session knows.
+async fn seen_units(client: &AmiClient, state: &mut SyncState, file: &'static str, tenants: &BTreeSet<String>) -> Result<Vec<AmiSection>, Failure> {
+    if let Some(sections) = state.files_seen.get(file) {
         return Ok(sections.clone());
     }
-    let mut names: BTreeSet<String> = tenant_files.clone();
-    names.extend(state.pjsip_units.keys().cloned());
-    names.insert(PJSIP_FILE.to_string());
+    let mut names: BTreeSet<String> = tenants.iter().map(|tenant| units::tenant_unit(file, tenant)).collect();
+    names.extend(state.units.get(file).into_iter().flat_map(|known| known.keys().cloned()));
+    names.insert(file.to_string());
     // Asked many at a time (answers are matched by ActionID), not one
     // round trip after the other: a session's first read of 1,000 tenant
     // files costs Asterisk's time, not 1,000 round trips.
@@ -727,9 +734,9 @@ async fn seen_pjsip(client: &AmiClient, state: &mut SyncState, tenant_files: &BT
             read.insert(name, sections);
         }
     }
-    let joined = units::join(&read);
-    state.pjsip_units = read;
-    state.files_seen.insert(PJSIP_FILE, joined.clone());
+    let joined = units::join(file, &read);
+    state.units.insert(file, read);
+    state.files_seen.insert(file, joined.clone());
     Ok(joined)
 }
 
@@ -743,18 +750,18 @@ async fn reload_owed(client: &AmiClient, state: &mut SyncState, file: OwnedFile,
     Ok(())
 }
 
-/// Writes the PJSIP units that differ from what Asterisk has (each a small
-/// file, one `UpdateConfig` for a tenant's few sections), without a reload.
-/// Returns the names written.
-async fn write_pjsip_units(client: &AmiClient, state: &mut SyncState, desired: &units::Units) -> Result<Vec<String>, AmiError> {
+/// Writes the units of `file` that differ from what Asterisk has (each a
+/// small file, a few `UpdateConfig`s for a tenant's sections), without a
+/// reload. Returns the names written.
+async fn write_units(client: &AmiClient, state: &mut SyncState, file: &'static str, desired: &units::Units) -> Result<Vec<String>, AmiError> {
     let mut written = Vec::new();
     for (name, sections) in desired {
-        if state.pjsip_units.get(name).is_some_and(|now| same_config(now, sections)) {
+        if state.units.get(file).and_then(|seen| seen.get(name)).is_some_and(|now| same_config(now, sections)) {
             continue;
         }
         // Until read back, the next pass reads every unit again: a failed
         // write leaves a file only a fresh read describes.
-        state.files_seen.remove(PJSIP_FILE);
+        state.files_seen.remove(file);
         config_writer::write_config(client, name, sections, None).await?;
         written.push(name.clone());
     }
@@ -770,10 +777,9 @@ struct Applied {
     /// `None` when Asterisk already had everything.
     mode: Option<&'static str>,
     written: Vec<String>,
-    /// The texts of the configuration Asterisk now has; `None`: as after
-    /// the last pass (nothing written; rendering the texts of every tenant
-    /// would cost what the server holds).
-    texts: Option<Texts>,
+    /// The configuration Asterisk now has (its texts are made when asked);
+    /// `None`: as after the last pass (nothing written).
+    rendered: Option<Arc<render::Rendered>>,
     failed: Vec<verdict::ObjectFailure>,
     differences: Vec<verdict::Difference>,
     from_base_config: Vec<String>,
@@ -801,8 +807,9 @@ impl Failure {
 /// Patchbay last edited it (see the module documentation).
 async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrust: bool, reread: bool, now: Instant) -> Result<Applied, Failure> {
     // The revision of exactly the rows rendered: one read transaction.
+    let (node, cache) = (state.node, &mut state.snapshot_cache);
     let (revision, snapshot) = store
-        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::fleet::node_snapshot(conn, state.node)?)))
+        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::fleet::node_snapshot(conn, node, crate::snapshot::load_snapshot_cached(conn, cache)?)?)))
         .map_err(Failure::transient)?;
     let rendered = render::render(&snapshot);
     let owners = verdict::Owners::of(&snapshot);
@@ -814,7 +821,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         state.live_dialplan = None;
         state.files_seen.clear();
         state.pjsip_listed = None;
-        state.pjsip_units.clear();
+        state.units.clear();
     }
     if distrust {
         state.dialplan_checked = false;
@@ -827,22 +834,23 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // Extensions to re-apply live whatever the file says.
     let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
 
-    // Every tenant's PJSIP file that may exist: the database's tenants and
-    // the owners of its endpoints (a tenant deleted while this session ran
-    // is still among the known units, and its file is emptied).
-    let tenant_files: BTreeSet<String> = snapshot
+    // Every tenant whose files may exist: the database's tenants and the
+    // owners of its endpoints and contexts (a tenant deleted while this
+    // session ran is still among the known units, and its files are
+    // emptied).
+    let tenants: BTreeSet<String> = snapshot
         .tenants
         .iter()
         .map(|tenant| tenant.uuid.clone())
         .chain(snapshot.endpoints_sip.iter().map(|endpoint| endpoint.tenant_uuid.clone()))
-        .map(|tenant| units::tenant_file(&tenant))
+        .chain(snapshot.contexts.iter().map(|context| context.tenant_uuid.clone()))
         .collect();
     let mut current = Files::new();
     for file in FILES {
         let sections = match &state.live_dialplan {
             // What the live dialplan runs: the file may lag behind it.
-            Some(live) if file.name == EXTENSIONS_FILE => live.clone(),
-            _ if file.name == PJSIP_FILE => seen_pjsip(client, state, &tenant_files).await?,
+            Some(live) if file.name == EXTENSIONS_FILE => units::join(EXTENSIONS_FILE, live),
+            _ if units::PER_TENANT.contains(&file.name) => seen_units(client, state, file.name, &tenants).await?,
             _ => seen(client, state, file.name).await?,
         };
         current.insert(file.name, sections);
@@ -862,9 +870,16 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     };
     let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
-    // One file per tenant; the logical file in the order the units join.
-    let desired_units = units::split(&own, &owners, state.pjsip_units.keys().filter(|name| units::is_tenant_file(name)));
-    desired.insert(PJSIP_FILE, units::join(&desired_units));
+    // One file per tenant; the logical files in the order the units join.
+    let known = |state: &SyncState, file: &str| -> Vec<String> {
+        let seen = state.units.get(file).into_iter().flat_map(|seen| seen.keys());
+        let live = state.live_dialplan.iter().filter(|_| file == EXTENSIONS_FILE).flat_map(|live| live.keys());
+        seen.chain(live).filter(|name| units::is_tenant_unit(file, name)).cloned().collect()
+    };
+    let desired_units = units::split(PJSIP_FILE, &own, &owners, &known(state, PJSIP_FILE));
+    desired.insert(PJSIP_FILE, units::join(PJSIP_FILE, &desired_units));
+    let dialplan_units = units::split(EXTENSIONS_FILE, &desired[EXTENSIONS_FILE], &owners, &known(state, EXTENSIONS_FILE));
+    desired.insert(EXTENSIONS_FILE, units::join(EXTENSIONS_FILE, &dialplan_units));
     let mut failed: Vec<verdict::ObjectFailure> = Vec::new();
     let mut from_base_config = Vec::new();
     for section in &from_base {
@@ -895,8 +910,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let written: Vec<String> = changed.iter().map(|file| file.name.to_string()).collect();
     // Files written whole and reloaded: read back below.
     let mut reloaded: Vec<OwnedFile> = Vec::new();
-    // The PJSIP units written (the others are as Asterisk had them).
+    // The units written (the others are as Asterisk had them).
     let mut pjsip_written: Vec<String> = Vec::new();
+    let mut dialplan_written: Vec<String> = Vec::new();
     // Dialplan extensions edited live by this pass.
     let mut live_edited: Vec<(String, String)> = Vec::new();
     if !changed.is_empty() {
@@ -943,7 +959,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
                 }
             }
             let write = if file.name == PJSIP_FILE {
-                write_pjsip_units(client, state, &desired_units).await.map(|names| pjsip_written = names)
+                write_units(client, state, PJSIP_FILE, &desired_units).await.map(|names| pjsip_written = names)
+            } else if file.name == EXTENSIONS_FILE {
+                write_units(client, state, EXTENSIONS_FILE, &dialplan_units).await.map(|names| dialplan_written = names)
             } else {
                 config_writer::write_config(client, file.name, &desired[file.name], None).await
             };
@@ -977,13 +995,13 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             for persisted in state.live_edits.values_mut() {
                 persisted.get_or_insert(now);
             }
-            state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+            state.live_dialplan = Some(dialplan_units.clone());
             dialplan = DialplanWrite::File;
         } else if !live_edited.is_empty() {
             for edit in live_edited {
                 state.live_edits.insert(edit, None);
             }
-            state.live_dialplan = Some(desired[EXTENSIONS_FILE].clone());
+            state.live_dialplan = Some(dialplan_units.clone());
             dialplan = DialplanWrite::Live;
         }
     }
@@ -992,13 +1010,17 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // What Asterisk holds now, file by file, compared key by key.
     let mut differences = Vec::new();
     for file in FILES {
-        let back = if file.name == PJSIP_FILE && reloaded.iter().any(|written| written.name == file.name) {
+        let back = if units::PER_TENANT.contains(&file.name) && reloaded.iter().any(|written| written.name == file.name) {
             // Only the units written are read back: the others are as read.
-            for name in &pjsip_written {
+            let written = if file.name == PJSIP_FILE { &pjsip_written } else { &dialplan_written };
+            for name in written {
                 let back = read_file(client, name).await.map_err(Failure::transient)?;
-                state.pjsip_units.insert(name.clone(), back);
+                state.units.entry(file.name).or_default().insert(name.clone(), back);
             }
-            let back = units::join(&state.pjsip_units);
+            let back = match state.units.get(file.name) {
+                Some(known) => units::join(file.name, known),
+                None => seen_units(client, state, file.name, &tenants).await?,
+            };
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
             state.files_seen.insert(file.name, back.clone());
             back
@@ -1149,7 +1171,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         .flatten()
         .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
         .collect();
-    let texts = (mode.is_some() || !state.texts_published).then(|| preview_texts(&rendered));
+    let rendered = (mode.is_some() || !state.texts_published).then(|| Arc::new(rendered));
     let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_millis() as u64;
     let done = Instant::now();
     if ms(now, done) >= 500 {
@@ -1164,34 +1186,44 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         );
     }
     state.texts_published = true;
-    Ok(Applied { revision, dialplan, endpoints, mode, written, texts, failed, differences, from_base_config })
+    Ok(Applied { revision, dialplan, endpoints, mode, written, rendered, failed, differences, from_base_config })
 }
 
-/// The deferred file write: makes the extensions file say what the live
-/// dialplan runs (one in-place `UpdateConfig` when it fits, else a whole
-/// write), without a reload, and checks it by reading it back.
+/// The deferred file write: makes each extensions file (one per tenant,
+/// see `units`) say what the live dialplan runs (one in-place
+/// `UpdateConfig` when it fits, else a whole write of that file), without a
+/// reload, and checks it by reading it back. Only the files whose tenant
+/// changed are written: the cost is the change's, not the server's.
 async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instant) -> anyhow::Result<()> {
     let Some(target) = state.live_dialplan.clone() else {
         // A reload since: the next pass re-derives everything.
         return Ok(());
     };
-    // Taken out of the model while the file is written: a write that fails
-    // half-way leaves a file only a fresh read describes.
-    let file = match state.files_seen.remove(EXTENSIONS_FILE) {
-        Some(file) => file,
-        None => read_file(client, EXTENSIONS_FILE).await?,
+    // Taken out of the model while the files are written: a write that
+    // fails half-way leaves a file only a fresh read describes.
+    let mut seen = match state.files_seen.remove(EXTENSIONS_FILE) {
+        Some(_) => state.units.remove(EXTENSIONS_FILE).unwrap_or_default(),
+        None => units::Units::new(),
     };
-    if same_config(&file, &target) {
-        state.files_seen.insert(EXTENSIONS_FILE, file);
-    } else {
-        match IncrementalPlan::new(&file, &target).filter(|plan| plan.file_message().is_some()) {
-            Some(plan) => persist(client, &plan).await?,
-            None => config_writer::write_config(client, EXTENSIONS_FILE, &target, None).await?,
+    for (name, wanted) in &target {
+        let file = match seen.get(name) {
+            Some(file) => file.clone(),
+            None => read_file(client, name).await?,
+        };
+        if !same_config(&file, wanted) {
+            match IncrementalPlan::new(&file, wanted).filter(|plan| plan.file_message(name).is_some()) {
+                Some(plan) => persist(client, name, &plan).await?,
+                None => config_writer::write_config(client, name, wanted, None).await?,
+            }
+            let back = read_file(client, name).await?;
+            anyhow::ensure!(same_config(&back, wanted), "{name} reads back differently from what was written");
+            seen.insert(name.clone(), back);
+        } else {
+            seen.insert(name.clone(), file);
         }
-        let back = read_file(client, EXTENSIONS_FILE).await?;
-        anyhow::ensure!(same_config(&back, &target), "{EXTENSIONS_FILE} reads back differently from what was written");
-        state.files_seen.insert(EXTENSIONS_FILE, back);
     }
+    state.files_seen.insert(EXTENSIONS_FILE, units::join(EXTENSIONS_FILE, &seen));
+    state.units.insert(EXTENSIONS_FILE, seen);
     for persisted in state.live_edits.values_mut() {
         persisted.get_or_insert(now);
     }

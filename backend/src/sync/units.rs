@@ -1,62 +1,78 @@
-//! PJSIP written as one small file per tenant: what a change rewrites is
-//! that tenant's file, not every tenant's objects (Asterisk loads and saves
-//! the whole file for every `UpdateConfig`, so a single file costs what the
-//! server holds). The base `pjsip.conf` pulls them all in with one glob
-//! line, `#tryinclude patchbay-pjsip*.conf`, which matches the main file
+//! PJSIP and the dialplan written as one small file per tenant: what a
+//! change rewrites is that tenant's file, not every tenant's objects
+//! (Asterisk loads and saves the whole file for every `UpdateConfig`, so a
+//! single file costs what the server holds). The base files pull them all in
+//! with one glob line each, `#tryinclude patchbay-pjsip*.conf` and
+//! `#tryinclude patchbay-extensions*.conf`, which match the main file
 //! (`patchbay-pjsip.conf`: what all tenants share, transports, `[global]`,
 //! `[system]`, and sections Patchbay cannot place) and every tenant file
-//! (`patchbay-pjsip_<tenant uuid>.conf`, sorted after the main file).
+//! (`patchbay-pjsip_<tenant uuid>.conf`, `patchbay-extensions_<tenant
+//! uuid>.conf`, sorted after the main file).
 //!
-//! The rest of the sync keeps one logical PJSIP file (the units joined in
-//! a fixed order: main file, then tenant files by name) for comparing,
+//! The rest of the sync keeps one logical file per kind (the units joined
+//! in a fixed order: main file, then tenant files by name) for comparing,
 //! verifying and reporting; only the reads and writes are per unit. Pure:
 //! `sync` does the I/O.
 
-use super::verdict::{Owners, PJSIP_FILE};
+use super::verdict::{EXTENSIONS_FILE, Owners, PJSIP_FILE};
 use crate::ami::config_writer::Section;
 use std::collections::BTreeMap;
+
+/// The logical files written as one file per tenant.
+pub const PER_TENANT: [&str; 2] = [PJSIP_FILE, EXTENSIONS_FILE];
 
 /// Physical file name → its sections.
 pub type Units = BTreeMap<String, Vec<Section>>;
 
-/// The file holding `tenant`'s PJSIP sections. Tenant uuids are letters,
-/// digits and `-`; anything else is dropped so the name stays a plain file
-/// name matching the base's glob.
+/// The PJSIP file holding `tenant`'s sections.
 pub fn tenant_file(tenant: &str) -> String {
+    tenant_unit(PJSIP_FILE, tenant)
+}
+
+/// The file holding `tenant`'s sections of the logical file `file`
+/// (`patchbay-pjsip.conf` → `patchbay-pjsip_<tenant>.conf`). Tenant uuids
+/// are letters, digits and `-`; anything else is dropped so the name stays
+/// a plain file name matching the base's glob.
+pub fn tenant_unit(file: &str, tenant: &str) -> String {
     let safe: String = tenant.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("patchbay-pjsip_{safe}.conf")
+    format!("{}_{safe}.conf", file.trim_end_matches(".conf"))
 }
 
-/// Whether `file` is one of the tenant files.
+/// Whether `name` is one of the tenant files of the logical file `file`.
+pub fn is_tenant_unit(file: &str, name: &str) -> bool {
+    name.starts_with(&format!("{}_", file.trim_end_matches(".conf"))) && name.ends_with(".conf")
+}
+
+/// Whether `file` is one of the PJSIP tenant files.
 pub fn is_tenant_file(file: &str) -> bool {
-    file.starts_with("patchbay-pjsip_") && file.ends_with(".conf")
+    is_tenant_unit(PJSIP_FILE, file)
 }
 
-/// `sections` (the logical PJSIP file) split into units by owner. The main
-/// file is always present (possibly empty); `known` units missing from
+/// `sections` (the logical file `file`) split into units by owner. The
+/// main file is always present (possibly empty); `known` units missing from
 /// the split come out empty, so a tenant with nothing left has its file
 /// emptied.
-pub fn split<'a>(sections: &[Section], owners: &Owners, known: impl IntoIterator<Item = &'a String>) -> Units {
+pub fn split<'a>(file: &str, sections: &[Section], owners: &Owners, known: impl IntoIterator<Item = &'a String>) -> Units {
     let mut units = Units::new();
-    units.insert(PJSIP_FILE.to_string(), Vec::new());
+    units.insert(file.to_string(), Vec::new());
     for name in known {
         units.entry(name.clone()).or_default();
     }
     for section in sections {
-        let file = match owners.tenant(PJSIP_FILE, &section.name) {
-            Some(tenant) => tenant_file(&tenant),
-            None => PJSIP_FILE.to_string(),
+        let unit = match owners.tenant(file, &section.name) {
+            Some(tenant) => tenant_unit(file, &tenant),
+            None => file.to_string(),
         };
-        units.entry(file).or_default().push(section.clone());
+        units.entry(unit).or_default().push(section.clone());
     }
     units
 }
 
-/// The logical file: the main file's sections, then each tenant file's in
-/// name order (the order of the glob, after the main file).
-pub fn join(units: &Units) -> Vec<Section> {
-    let main = units.get(PJSIP_FILE).into_iter().flatten();
-    let tenants = units.iter().filter(|(name, _)| name.as_str() != PJSIP_FILE).flat_map(|(_, sections)| sections);
+/// The logical file `file`: the main file's sections, then each tenant
+/// file's in name order (the order of the glob, after the main file).
+pub fn join(file: &str, units: &Units) -> Vec<Section> {
+    let main = units.get(file).into_iter().flatten();
+    let tenants = units.iter().filter(|(name, _)| name.as_str() != file).flat_map(|(_, sections)| sections);
     main.chain(tenants).cloned().collect()
 }
 
@@ -92,14 +108,40 @@ mod tests {
         let owners = Owners::of(&snapshot);
         let sections = vec![section("transport-udp", "transport"), section("trunk-a", "endpoint"), section("trunk-b", "endpoint"), section("outbound_auth_trunk-a", "auth")];
         let gone = tenant_file("tc");
-        let units = split(&sections, &owners, [&gone]);
+        let units = split(PJSIP_FILE, &sections, &owners, [&gone]);
         assert_eq!(units[PJSIP_FILE], [section("transport-udp", "transport")]);
         assert_eq!(units[&tenant_file("ta")], [section("trunk-a", "endpoint"), section("outbound_auth_trunk-a", "auth")]);
         assert_eq!(units[&tenant_file("tb")], [section("trunk-b", "endpoint")]);
         assert!(units[&gone].is_empty(), "a tenant with nothing left has its file emptied");
-        let joined = join(&units);
+        let joined = join(PJSIP_FILE, &units);
         assert_eq!(joined.len(), 4);
         assert_eq!(joined[0].name, "transport-udp");
-        assert_eq!(split(&joined, &owners, [&gone]), units, "splitting the joined file gives the same units");
+        assert_eq!(split(PJSIP_FILE, &joined, &owners, [&gone]), units, "splitting the joined file gives the same units");
+    }
+
+    #[test]
+    fn every_dialplan_context_goes_to_its_tenants_file() {
+        use patchbay_shared::model::{Context, Incall, Trunk};
+        let context: Context = serde_json::from_value(serde_json::json!({"id": 1, "tenant_uuid": "ta", "name": "ctx-a", "label": "a", "type": "internal"})).unwrap();
+        let trunk: Trunk = serde_json::from_value(serde_json::json!({"id": 7, "tenant_uuid": "tb"})).unwrap();
+        let incall: Incall = serde_json::from_value(serde_json::json!({"id": 9, "tenant_uuid": "ta", "destination": {"type": "none"}})).unwrap();
+        let snapshot = Snapshot { contexts: vec![context], trunks: vec![trunk], incalls: vec![incall], ..Snapshot::default() };
+        let owners = Owners::of(&snapshot);
+        let sections = vec![
+            section("ctx-a", ""),
+            section("pb-trunk-in-7", ""),
+            section("pb-number-7-e164", ""),
+            section("pb-trunk-did-7", ""),
+            section("pb-incall-headers-9", ""),
+            section("pb-trunk-in-70", ""),
+        ];
+        let units = split(EXTENSIONS_FILE, &sections, &owners, []);
+        let names = |file: &str| units[file].iter().map(|s| s.name.as_str()).collect::<Vec<_>>();
+        assert_eq!(names(&tenant_unit(EXTENSIONS_FILE, "ta")), ["ctx-a", "pb-incall-headers-9"]);
+        assert_eq!(names(&tenant_unit(EXTENSIONS_FILE, "tb")), ["pb-trunk-in-7", "pb-number-7-e164", "pb-trunk-did-7"]);
+        assert_eq!(names(EXTENSIONS_FILE), ["pb-trunk-in-70"], "an unknown trunk's context stays in the main file");
+        assert_eq!(tenant_unit(EXTENSIONS_FILE, "ta"), "patchbay-extensions_ta.conf");
+        assert!(is_tenant_unit(EXTENSIONS_FILE, "patchbay-extensions_ta.conf") && !is_tenant_unit(EXTENSIONS_FILE, "patchbay-pjsip_ta.conf"));
+        assert_eq!(join(EXTENSIONS_FILE, &units).len(), sections.len());
     }
 }

@@ -6,7 +6,9 @@
 
 use crate::ami::config_writer::Section;
 use patchbay_shared::model::Snapshot;
-use patchbay_shared::render::{SUBROUTINE_PREFIX, escape};
+use patchbay_shared::render::{
+    CALLER_ID_BY_NUMBER_PREFIX, INCALL_HEADERS_PREFIX, NUMBER_FORMAT_PREFIX, SUBROUTINE_PREFIX, TRUNK_DID_PREFIX, TRUNK_INBOUND_PREFIX, escape,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,9 +43,18 @@ impl Owner {
     }
 }
 
-/// File → section name → owner, for one snapshot.
+/// File → section name → owner, for one snapshot; and the dialplan
+/// sections named after a trunk or an incall (`pb-trunk-in-<id>`,
+/// `pb-number-<id>-…`, `pb-incall-headers-<id>`), by that id.
 #[derive(Debug, Default, Clone)]
-pub struct Owners(BTreeMap<&'static str, BTreeMap<String, Owner>>);
+pub struct Owners {
+    files: BTreeMap<&'static str, BTreeMap<String, Owner>>,
+    trunks: BTreeMap<String, Owner>,
+    incalls: BTreeMap<String, Owner>,
+}
+
+/// Dialplan section prefixes followed by a trunk id.
+const TRUNK_CONTEXT_PREFIXES: [&str; 4] = [TRUNK_INBOUND_PREFIX, TRUNK_DID_PREFIX, NUMBER_FORMAT_PREFIX, CALLER_ID_BY_NUMBER_PREFIX];
 
 impl Owners {
     /// The owners of the sections `render::render(s)` produces, named as
@@ -73,16 +84,43 @@ impl Owners {
             let owner = Owner { tenant_uuid: Some(outcall.tenant_uuid.clone()), object: "outcall", id: outcall.id.to_string(), name: outcall.name.clone() };
             extensions.insert(format!("{SUBROUTINE_PREFIX}{}", outcall.id), owner);
         }
+        let trunks = s
+            .trunks
+            .iter()
+            .map(|trunk| {
+                let id = trunk.id.to_string();
+                (id.clone(), Owner { tenant_uuid: Some(trunk.tenant_uuid.clone()), object: "trunk", name: format!("trunk {id}"), id })
+            })
+            .collect();
+        let incalls = s
+            .incalls
+            .iter()
+            .map(|incall| {
+                let id = incall.id.to_string();
+                (id.clone(), Owner { tenant_uuid: Some(incall.tenant_uuid.clone()), object: "incall", name: format!("incall {id}"), id })
+            })
+            .collect();
         let mut iax = BTreeMap::new();
         for endpoint in &s.endpoints_iax {
             let owner = Owner { tenant_uuid: Some(endpoint.tenant_uuid.clone()), object: "endpoint_iax", id: endpoint.id.to_string(), name: endpoint.name.clone() };
             iax.insert(escape::section_name(&endpoint.name), owner);
         }
-        Owners(BTreeMap::from([(PJSIP_FILE, pjsip), (EXTENSIONS_FILE, extensions), (IAX_FILE, iax)]))
+        Owners { files: BTreeMap::from([(PJSIP_FILE, pjsip), (EXTENSIONS_FILE, extensions), (IAX_FILE, iax)]), trunks, incalls }
     }
 
     pub fn get(&self, file: &str, section: &str) -> Option<&Owner> {
-        self.0.get(file)?.get(section)
+        if let Some(owner) = self.files.get(file)?.get(section) {
+            return Some(owner);
+        }
+        if file != EXTENSIONS_FILE {
+            return None;
+        }
+        let leading_id = |rest: &str| rest.split(|c: char| !c.is_ascii_digit()).next().unwrap_or_default().to_string();
+        if let Some(rest) = section.strip_prefix(INCALL_HEADERS_PREFIX) {
+            return self.incalls.get(&leading_id(rest));
+        }
+        let rest = TRUNK_CONTEXT_PREFIXES.iter().find_map(|prefix| section.strip_prefix(prefix))?;
+        self.trunks.get(&leading_id(rest))
     }
 
     /// The tenant of a section (`None`: shared, or unknown).

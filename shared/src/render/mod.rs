@@ -17,6 +17,7 @@ mod pjsip;
 pub use config::{ConfigFile, Section};
 pub use dialplan::{
     custom_command,
+    CALLER_ID_BY_NUMBER_PREFIX, TRUNK_DID_PREFIX,
     CALL_LIMIT_CATEGORY, DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, INCALL_HEADERS_PREFIX,
     NUMBER_FORMAT_PREFIX, TRUNK_INBOUND_PREFIX, inbound_plan, number_vars, outbound_plan, trunk_entry_context,
     PlannedContext, PlannedExtension, Priority, Rejected, SUBROUTINE_PREFIX, attempt_vars, number_for_trunks,

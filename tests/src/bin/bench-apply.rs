@@ -121,13 +121,42 @@ async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) -> anyhow::Resu
     Ok(())
 }
 
+/// Polls `/status` until `done` says so (30 min at most).
+async fn wait_status(api: &mut Api, done: impl Fn(&Value) -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let (status, _) = api.call(None, "GET", "/api/patchbay/1.0/status", None).await?;
+        if done(&status) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("status not reached within 30 min: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Resident memory of `pid` and every process under it, in MB.
+fn rss_mb(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut pids = vec![pid];
+    while let Some(pid) = pids.pop() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        total += status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()).unwrap_or(0);
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            pids.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    total / 1024
+}
+
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
 }
 
 async fn run(tenants: usize) -> anyhow::Result<()> {
-    let asterisk = AsteriskInstance::start("bench-apply", "127.0.2.10", 16110).await?;
+    let mut asterisk = AsteriskInstance::start("bench-apply", "127.0.2.10", 16110).await?;
     let ami: AmiClient = asterisk.connect_ami().await?;
     let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
     let token = server.admin_token().await?;
@@ -136,10 +165,17 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut population = Vec::new();
     let mut last = 0;
+    let mut step = (Instant::now(), 0u64);
     for index in 0..tenants {
         let (tenant, revision) = populate(&mut api, index).await?;
         population.push(tenant);
         last = revision;
+        if (index + 1) % 100 == 0 {
+            // The rate per hundred tenants: flat, or falling as they grow.
+            let rate = (api.requests - step.1) as f64 / step.0.elapsed().as_secs_f64();
+            eprintln!("tenants {}..{}: {rate:.0} req/s", index - 98, index + 1);
+            step = (Instant::now(), api.requests);
+        }
     }
     let create = started.elapsed();
     let rate = api.requests as f64 / create.as_secs_f64();
@@ -192,6 +228,34 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
         pjsip.len(),
         own.len()
     );
+    // Full re-apply after an Asterisk restart: killed (as a crash), booted
+    // again on its files, until Patchbay has read everything back (its
+    // status in sync again); then once more with Patchbay's files wiped
+    // (a new Asterisk: everything written again).
+    let (status, _) = api.call(None, "GET", "/api/patchbay/1.0/status", None).await?;
+    let revision = status["revision"].as_u64().context("status revision")?;
+    let memory = format!("Patchbay {} MB, Asterisk {} MB", rss_mb(api.server.pid()), rss_mb(asterisk.pid()));
+    let mut restarts = Vec::new();
+    for wipe in [false, true] {
+        asterisk.kill();
+        wait_status(&mut api, |status| status["connected"] == false).await?;
+        if wipe {
+            for entry in std::fs::read_dir(asterisk.config_dir())? {
+                let path = entry?.path();
+                if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("patchbay-")) {
+                    std::fs::remove_file(path)?;
+                }
+            }
+        }
+        let started = Instant::now();
+        asterisk.start_again().await?;
+        let booted = started.elapsed();
+        wait_status(&mut api, |status| status["connected"] == true && status["in_sync"] == true && status["revision_live"].as_u64() >= Some(revision)).await?;
+        let whole = started.elapsed();
+        eprintln!("restart{}: Asterisk booted in {booted:?}, everything read back in sync {whole:?} after the start", if wipe { " with Patchbay's files wiped" } else { "" });
+        restarts.push(whole);
+    }
+    eprintln!("memory after the run: {memory}");
     println!(
         "| {tenants} | {rate:.0} req/s ({} requests in {:.1} s) | {:?} | {:?} | {:.2} s |",
         api.requests,
@@ -200,6 +264,7 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
         median(trunk_times),
         whole.as_secs_f64()
     );
+    println!("restart on its files {:.1} s, with Patchbay's files wiped {:.1} s; {memory}", restarts[0].as_secs_f64(), restarts[1].as_secs_f64());
     Ok(())
 }
 
