@@ -332,6 +332,10 @@ function __wbg_get_imports() {
             const ret = fetch(arg0);
             return ret;
         },
+        __wbg_files_d7e65f35a3acc89f: function(arg0) {
+            const ret = arg0.files;
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
         __wbg_firstElementChild_a60f6eaf7d453487: function(arg0) {
             const ret = arg0.firstElementChild;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
@@ -369,6 +373,10 @@ function __wbg_get_imports() {
             const ret = Reflect.get(arg0, arg1);
             return ret;
         }, arguments); },
+        __wbg_get_955bde2b2fe2defa: function(arg0, arg1) {
+            const ret = arg0[arg1 >>> 0];
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
         __wbg_get_d7176cfb76d71114: function(arg0, arg1) {
             const ret = arg0[arg1 >>> 0];
             return ret;
@@ -438,6 +446,16 @@ function __wbg_get_imports() {
             let result;
             try {
                 result = arg0 instanceof HTMLAnchorElement;
+            } catch (_) {
+                result = false;
+            }
+            const ret = result;
+            return ret;
+        },
+        __wbg_instanceof_HtmlInputElement_28751c98d77a5a65: function(arg0) {
+            let result;
+            try {
+                result = arg0 instanceof HTMLInputElement;
             } catch (_) {
                 result = false;
             }
@@ -518,6 +536,13 @@ function __wbg_get_imports() {
         __wbg_name_d1fa514fdca6a975: function(arg0) {
             const ret = arg0.name;
             return ret;
+        },
+        __wbg_name_f721590be23206c9: function(arg0, arg1) {
+            const ret = arg1.name;
+            const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
         __wbg_new_07eab48280c9cd7e: function() { return handleError(function () {
             const ret = new URLSearchParams();
@@ -766,6 +791,9 @@ function __wbg_get_imports() {
         __wbg_set_title_7c9f7c08b10ea16a: function(arg0, arg1, arg2) {
             arg0.title = getStringFromWasm0(arg1, arg2);
         },
+        __wbg_set_value_cb7e77c93a95e491: function(arg0, arg1, arg2) {
+            arg0.value = getStringFromWasm0(arg1, arg2);
+        },
         __wbg_shiftKey_6a84be2563ae8a55: function(arg0) {
             const ret = arg0.shiftKey;
             return ret;
@@ -814,6 +842,10 @@ function __wbg_get_imports() {
         __wbg_target_e5cd9c7aa87dd8df: function(arg0) {
             const ret = arg0.target;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        },
+        __wbg_text_302c9b0fbcdc0030: function(arg0) {
+            const ret = arg0.text();
+            return ret;
         },
         __wbg_text_5240eb2c41de8292: function() { return handleError(function (arg0) {
             const ret = arg0.text();
@@ -865,33 +897,33 @@ function __wbg_get_imports() {
             console.warn(arg0);
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 258, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h7f397255ce3d671b);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 260, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h51110298ae662149);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 809, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 836, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h5448c3ffbb8f89c7);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 865, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 892, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 726, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hea0158c8b30e23d8);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 735, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__had4031cb06c1f8ce);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 865, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5_15);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("Event")], shim_idx: 892, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d_15);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 256, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h39bde77a941a2bba);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 258, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h636a9ea23ac3913f);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0, arg1) {
@@ -914,24 +946,24 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h39bde77a941a2bba(arg0, arg1) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h39bde77a941a2bba(arg0, arg1);
+function wasm_bindgen__convert__closures_____invoke__h636a9ea23ac3913f(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h636a9ea23ac3913f(arg0, arg1);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h7f397255ce3d671b(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h7f397255ce3d671b(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h51110298ae662149(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h51110298ae662149(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hea0158c8b30e23d8(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hea0158c8b30e23d8(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__had4031cb06c1f8ce(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__had4031cb06c1f8ce(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5_15(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h2934d1175f2cbbf5_15(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d_15(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h1b80c4da1952178d_15(arg0, arg1, arg2);
 }
 
 function wasm_bindgen__convert__closures_____invoke__h5448c3ffbb8f89c7(arg0, arg1, arg2) {
