@@ -408,7 +408,10 @@ async fn a_rollback_brings_a_deleted_route_back_and_its_calls_work_again() -> an
     // once the change is applied and checked).
     let status = server.expect(&t, "GET", "/api/patchbay/1.0/status?wait_for=0&timeout=15000", None, 200).await?;
     server.expect(&t, "GET", &format!("/api/patchbay/1.0/status?wait_for={}&timeout=15000", status["revision"]), None, 200).await?;
-    let dialplan_file = || async { get_config(&ami, "patchbay-extensions.conf").await.ok() };
+    // The route's tenant's own dialplan file (`patchbay-extensions_<tenant>.conf`).
+    let route = server.expect(&t, "GET", &format!("{API}/outcalls/{outcall}"), None, 200).await?;
+    let dialplan_name = format!("patchbay-extensions_{}.conf", route["tenant_uuid"].as_str().unwrap_or_default());
+    let dialplan_file = || async { get_config(&ami, &dialplan_name).await.ok() };
     let without_deletion = eventually("the dialplan file with the route", Duration::from_secs(15), || async {
         dialplan_file().await.filter(|sections| sections.iter().any(|s| s.name == "pb-outcall-1"))
     })
