@@ -179,6 +179,22 @@ impl Drop for Sipp {
 }
 
 /// Phones and AMI checks shared by the `calls_*` tests.
+/// An SDP body offering or answering PCMU from `[local_ip]` (sipp fills in
+/// the addresses and `[len]`; it drops each line's leading blanks, so the
+/// lines need no indentation), with `owner` and session `version` in `o=`.
+pub fn pcmu_sdp(owner: &str, version: u32) -> String {
+    [
+        "v=0".to_string(),
+        format!("o={owner} 1 {version} IN IP[local_ip_type] [local_ip]"),
+        "s=-".into(),
+        "c=IN IP[media_ip_type] [media_ip]".into(),
+        "t=0 0".into(),
+        "m=audio [media_port] RTP/AVP 0".into(),
+        "a=rtpmap:0 PCMU/8000".into(),
+    ]
+    .join("\n")
+}
+
 pub mod pbx {
     use std::time::Duration;
 
@@ -284,6 +300,7 @@ pub mod provider {
 
     /// The provider's answer to an INVITE: 401, then (credentials checked) 200.
     pub fn provider_uas_challenging_invite() -> String {
+        let sdp = super::pcmu_sdp("provider", 1);
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="provider: 401 then 200">
@@ -333,13 +350,7 @@ pub mod provider {
           Content-Type: application/sdp
           Content-Length: [len]
 
-          v=0
-          o=provider 1 1 IN IP[local_ip_type] [local_ip]
-          s=-
-          c=IN IP[media_ip_type] [media_ip]
-          t=0 0
-          m=audio [media_port] RTP/AVP 0
-          a=rtpmap:0 PCMU/8000
+          {sdp}
         ]]>
       </send>
       <recv request="ACK" />
@@ -520,7 +531,10 @@ pub mod scenarios {
 
     /// The phone's INVITE (PCMU offer) to `[service]`, and the responses
     /// before the final one.
-    const PHONE_INVITE: &str = r#"<send retrans="500">
+    fn phone_invite() -> String {
+        let sdp = super::pcmu_sdp("phone", 1);
+        format!(
+            r#"<send retrans="500">
         <![CDATA[
           INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
           Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -533,18 +547,14 @@ pub mod scenarios {
           Content-Type: application/sdp
           Content-Length: [len]
 
-          v=0
-          o=phone 1 1 IN IP[local_ip_type] [local_ip]
-          s=-
-          c=IN IP[media_ip_type] [media_ip]
-          t=0 0
-          m=audio [media_port] RTP/AVP 0
-          a=rtpmap:0 PCMU/8000
+          {sdp}
         ]]>
       </send>
       <recv response="100" optional="true" />
       <recv response="180" optional="true" />
-      <recv response="183" optional="true" />"#;
+      <recv response="183" optional="true" />"#
+        )
+    }
 
     /// An in-dialog request of the phone's call (`ACK`, `BYE`) with CSeq `cseq`.
     fn phone_request(method: &str, cseq: u32) -> String {
@@ -567,10 +577,11 @@ pub mod scenarios {
     /// A phone whose call must end with the final response `code` (the
     /// caller hears busy for 486), acknowledged.
     pub fn phone_expecting(code: u16) -> String {
+        let invite = phone_invite();
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="phone: expects {code}">
-      {PHONE_INVITE}
+      {invite}
       <recv response="{code}" />
       {ack}
     </scenario>
@@ -585,10 +596,11 @@ pub mod scenarios {
     /// after it depends on timing), then hangs up. sipp's built-in `uac`
     /// aborts on such a re-INVITE.
     pub fn caller_accepting_reinvite() -> String {
+        let (invite, reanswer_sdp) = (phone_invite(), super::pcmu_sdp("phone", 2));
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="caller: accepts a connected-line re-INVITE">
-      {PHONE_INVITE}
+      {invite}
       <recv response="200" rtd="true" />
       {ack}
       <recv request="INVITE" timeout="1500" ontimeout="hangup" />
@@ -604,13 +616,7 @@ pub mod scenarios {
           Content-Type: application/sdp
           Content-Length: [len]
 
-          v=0
-          o=phone 1 2 IN IP[local_ip_type] [local_ip]
-          s=-
-          c=IN IP[media_ip_type] [media_ip]
-          t=0 0
-          m=audio [media_port] RTP/AVP 0
-          a=rtpmap:0 PCMU/8000
+          {reanswer_sdp}
         ]]>
       </send>
       <recv request="ACK" />
@@ -628,10 +634,11 @@ pub mod scenarios {
     /// answer, then hangs up; it succeeds only if the BYE gets its 200 OK,
     /// i.e. the call was still up.
     pub fn phone_holding_call(hold_ms: u32) -> String {
+        let invite = phone_invite();
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="phone: holds the call {hold_ms} ms">
-      {PHONE_INVITE}
+      {invite}
       <recv response="200" rtd="true" />
       {ack}
       <pause milliseconds="{hold_ms}" />
@@ -648,6 +655,7 @@ pub mod scenarios {
     /// From `"display" <sip:from_user@…>`, To `to_user` (`[service]` when
     /// `None`), and `extra_headers` (whole lines, `Name: value`) in the INVITE.
     pub fn answered_call(display: &str, from_user: &str, to_user: Option<&str>, extra_headers: &[String]) -> String {
+        let sdp = super::pcmu_sdp("caller", 1);
         let to_user = to_user.unwrap_or("[service]");
         let extra: String = extra_headers.iter().map(|line| format!("\n          {line}")).collect();
         let from = format!("From: \"{display}\" <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]");
@@ -668,13 +676,7 @@ pub mod scenarios {
           Content-Type: application/sdp
           Content-Length: [len]
 
-          v=0
-          o=caller 1 1 IN IP[local_ip_type] [local_ip]
-          s=-
-          c=IN IP[media_ip_type] [media_ip]
-          t=0 0
-          m=audio [media_port] RTP/AVP 0
-          a=rtpmap:0 PCMU/8000
+          {sdp}
         ]]>
       </send>
       <recv response="100" optional="true" />

@@ -29,7 +29,7 @@ use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, uuid, wait_endpoints};
 use patchbay_e2e::sipp::scenarios::answered_call;
-use patchbay_e2e::sipp::{Scenario, Sipp};
+use patchbay_e2e::sipp::{Scenario, Sipp, pcmu_sdp};
 use serde_json::{Value, json};
 
 const INCALL_CONTEXT: &str = "from-extern";
@@ -89,6 +89,7 @@ async fn setup(name: &str, pbx_ip: &str, ami_port: u16) -> anyhow::Result<(Aster
 /// A carrier call that must fail with `code` (ACKed, in the INVITE's
 /// transaction: same branch).
 fn carrier_expecting_failure(code: u16) -> String {
+    let sdp = pcmu_sdp("carrier", 1);
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="carrier: the call fails with {code}">
@@ -105,13 +106,7 @@ fn carrier_expecting_failure(code: u16) -> String {
       Content-Type: application/sdp
       Content-Length: [len]
 
-      v=0
-      o=carrier 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
+      {sdp}
     ]]>
   </send>
   <recv response="100" optional="true" />
