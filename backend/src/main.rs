@@ -143,10 +143,13 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
             patchbay_backend::fleet::seed_default(&store, &url)?;
         }
         let fleet = patchbay_backend::fleet::Fleet::start(store.clone())?;
-        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet);
+        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet.clone());
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
         metrics::watch_ami(&asterisk);
-        server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await
+        let served = server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await;
+        // A clean stop hands the nodes to another instance at once.
+        fleet.release_all();
+        served
     })
 }
 

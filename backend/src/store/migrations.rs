@@ -417,6 +417,19 @@ ALTER TABLE tenants ADD COLUMN node_id INTEGER REFERENCES nodes(id);
 ALTER TABLE tenants ADD COLUMN moving_from INTEGER REFERENCES nodes(id);
 CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
+),
+// Which Patchbay instance applies to each node (`store::leases`,
+// `crate::lease`): the holder's instance id ('' when released) and when its
+// lease runs out, in Unix milliseconds of the holder's clock. Not a
+// configuration table: no revision trigger, no audit.
+M::up(
+    r#"
+CREATE TABLE node_leases (
+    node_id       INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    holder        TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {
