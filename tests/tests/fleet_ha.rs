@@ -1,0 +1,112 @@
+//! Two Patchbays on one database, one Asterisk (issue #18, several
+//! Patchbays): exactly one applies to the node, the holder of its lease.
+//!
+//! - A starts first and takes the node's lease: `/status` and `GET /nodes`
+//!   name A's instance as `applier`, on A and on B alike.
+//! - A DID created through B (which does not apply) goes live: A notices
+//!   B's commit (it polls the revision) and applies it; read back in
+//!   Asterisk with `dialplan show`.
+//! - A killed (SIGKILL: no release): B takes the lease once it expires,
+//!   reconciles, and a DID created through B meanwhile is live in Asterisk;
+//!   `GET /nodes` on B names B as applier. The takeover time is printed
+//!   (bounded only generously: the lease's TTL is 5 s).
+//!
+//! The database is one SQLite file shared by the two processes (WAL).
+//! Loopback 127.0.8.1, AMI port 16701.
+
+use std::time::{Duration, Instant};
+
+use patchbay_backend::ami::AmiClient;
+use patchbay_e2e::app::{PatchbayServer, TempDir, eventually};
+use patchbay_e2e::asterisk::AsteriskInstance;
+use serde_json::json;
+
+const NODES: &str = "/api/patchbay/1.0/nodes";
+const STATUS: &str = "/api/patchbay/1.0/status";
+
+/// This instance's id, as its `/status` says.
+async fn instance(s: &PatchbayServer, t: &str) -> anyhow::Result<String> {
+    let status = s.expect(t, "GET", STATUS, None, 200).await?;
+    status["instance"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("no instance in {status}"))
+}
+
+/// The applier of the (only) node, as `GET /nodes` on `s` says.
+async fn applier(s: &PatchbayServer, t: &str) -> Option<String> {
+    let nodes = s.expect(t, "GET", NODES, None, 200).await.ok()?;
+    nodes["items"][0]["applier"].as_str().map(str::to_owned)
+}
+
+/// A DID `did` in the master's `from-extern` that hangs up, created
+/// through `s`.
+async fn add_did(s: &PatchbayServer, t: &str, did: &str) -> anyhow::Result<()> {
+    let extension = s.expect(t, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": did, "context": "from-extern"})), 201).await?;
+    let incall = s.expect(t, "POST", "/api/confd/1.1/incalls", Some(json!({"destination": {"type": "none"}})), 201).await?;
+    s.expect(t, "PUT", &format!("/api/confd/1.1/incalls/{}/extensions/{}", incall["id"], extension["id"]), None, 204).await?;
+    Ok(())
+}
+
+/// Whether Asterisk runs `did` in `from-extern`.
+async fn runs_did(ami: &AmiClient, did: &str) -> bool {
+    let shown = ami.command(&format!("dialplan show {did}@from-extern")).await.unwrap_or_default().join("\n");
+    shown.contains(&format!("'{did}' =>"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("fleet-ha", "127.0.8.1", 16701).await?;
+    let ami_url = asterisk.ami_url();
+    let ami = asterisk.connect_ami().await?;
+    let a = PatchbayServer::start(Some(&ami_url)).await?;
+    let ta = a.admin_token().await?;
+    let a_id = instance(&a, &ta).await?;
+    eventually("A to hold the node's lease", Duration::from_secs(15), || async { (applier(&a, &ta).await? == a_id).then_some(()) }).await?;
+
+    // B on the same database file.
+    let b = PatchbayServer::start_on(TempDir::new("fleet-ha-b"), a.db.clone(), Some(&ami_url)).await?;
+    let tb = b.admin_token().await?;
+    let b_id = instance(&b, &tb).await?;
+    assert_ne!(a_id, b_id, "a random id per process");
+    // B sees A apply, and does not take the lease while A renews it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(applier(&b, &tb).await.as_deref(), Some(a_id.as_str()));
+    let status = b.expect(&tb, "GET", STATUS, None, 200).await?;
+    assert_eq!(status["applier"], json!(a_id), "{status}");
+    let nodes = b.expect(&tb, "GET", NODES, None, 200).await?;
+    assert_eq!(nodes["items"][0]["applying_here"], json!(false), "{nodes}");
+
+    // A change through B is applied by A.
+    let started = Instant::now();
+    add_did(&b, &tb, "5550001").await?;
+    eventually("the DID made through B in Asterisk (applied by A)", Duration::from_secs(20), || async {
+        runs_did(&ami, "5550001").await.then_some(())
+    })
+    .await?;
+    eprintln!("a DID created through B live in Asterisk after {:?} (applied by A)", started.elapsed());
+
+    // A dies without a word; B takes over and applies a change made meanwhile.
+    let a_dir: TempDir = a.kill();
+    let killed = Instant::now();
+    add_did(&b, &tb, "5550002").await?;
+    let taken = eventually("B to hold the node's lease", Duration::from_secs(30), || async {
+        (applier(&b, &tb).await? == b_id).then(|| killed.elapsed())
+    })
+    .await?;
+    let live = eventually("the DID made through B after A died, in Asterisk", Duration::from_secs(30), || async {
+        runs_did(&ami, "5550002").await.then(|| killed.elapsed())
+    })
+    .await?;
+    eprintln!("takeover: B holds the lease {taken:?} after A was killed; the DID created through B is live {live:?} after the kill");
+    assert!(runs_did(&ami, "5550001").await, "the earlier DID is kept");
+    let nodes = b.expect(&tb, "GET", NODES, None, 200).await?;
+    assert_eq!(nodes["items"][0]["applier"], json!(b_id), "{nodes}");
+    assert_eq!(nodes["items"][0]["applying_here"], json!(true), "{nodes}");
+    // B reconciled: its own pass read Asterisk back and says it is in sync.
+    eventually("B's status in sync", Duration::from_secs(20), || async {
+        let status = b.expect(&tb, "GET", STATUS, None, 200).await.ok()?;
+        (status["in_sync"] == true && status["applier"] == json!(b_id)).then_some(())
+    })
+    .await?;
+    drop(b);
+    drop(a_dir);
+    Ok(())
+}
