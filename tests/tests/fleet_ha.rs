@@ -10,6 +10,9 @@
 //!   reconciles, and a DID created through B meanwhile is live in Asterisk;
 //!   `GET /nodes` on B names B as applier. The takeover time is printed
 //!   (bounded only generously: the lease's TTL is 5 s).
+//! - A restarted on the same database waits while B renews; B stopped
+//!   cleanly (SIGINT) releases its lease and A takes over at once (the
+//!   handover time is printed).
 //!
 //! The database is one SQLite file shared by the two processes (WAL).
 //! Loopback 127.0.8.1, AMI port 16701.
@@ -106,7 +109,30 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
         (status["in_sync"] == true && status["applier"] == json!(b_id)).then_some(())
     })
     .await?;
+
+    // A restarted on the database waits while B renews; B stopped cleanly
+    // (SIGINT) releases the lease, and A takes over at once.
+    let a2 = PatchbayServer::start_on(TempDir::new("fleet-ha-a2"), b.db.clone(), Some(&ami_url)).await?;
+    let ta2 = a2.admin_token().await?;
+    let a2_id = instance(&a2, &ta2).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(applier(&a2, &ta2).await.as_deref(), Some(b_id.as_str()), "B still renews its lease");
+    let stopping = Instant::now();
+    let interrupted = std::process::Command::new("kill").args(["-INT", &b.pid().to_string()]).status()?;
+    assert!(interrupted.success());
+    let handed = eventually("the restarted A to hold the lease B released", Duration::from_secs(30), || async {
+        (applier(&a2, &ta2).await? == a2_id).then(|| stopping.elapsed())
+    })
+    .await?;
+    add_did(&a2, &ta2, "5550003").await?;
+    eventually("the DID made through the restarted A, in Asterisk", Duration::from_secs(20), || async {
+        runs_did(&ami, "5550003").await.then_some(())
+    })
+    .await?;
+    eprintln!("clean handover: the restarted A holds the lease {handed:?} after B was asked to stop (the lease's TTL is 5 s)");
+    assert!(runs_did(&ami, "5550001").await && runs_did(&ami, "5550002").await, "the earlier DIDs are kept");
     drop(b);
+    drop(a2);
     drop(a_dir);
     Ok(())
 }
