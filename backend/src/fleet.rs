@@ -205,7 +205,28 @@ impl Fleet {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "reading the revision"),
             }
+            if let Err(error) = self.follow_appliers() {
+                tracing::warn!(%error, "reading the node leases");
+            }
         }
+    }
+
+    /// Every node this instance does not apply to shows what its holder
+    /// last reported.
+    fn follow_appliers(&self) -> Result<(), StoreError> {
+        let now = crate::lease::now_ms() as i64;
+        let rows = self.store.read(leases::list)?;
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        for lease in rows {
+            let Some(driver) = drivers.get(&lease.node_id) else { continue };
+            let Some(holder) = lease.holder_at(now) else { continue };
+            if holder == &*self.instance || driver.link.applying() {
+                continue;
+            }
+            let Ok(progress) = serde_json::from_str::<crate::lease::Progress>(&lease.progress) else { continue };
+            driver.link.update(|status| progress.show_in(status, holder));
+        }
+        Ok(())
     }
 
     /// Node id → the instance applying to it now (its lease's holder).

@@ -19,13 +19,62 @@
 //! take the lease. The database's clock is not used (SQLite and
 //! PostgreSQL spell "now" differently; the SQL stays portable).
 //!
+//! With each renewal the holder writes its [`Progress`] (the revision
+//! Asterisk verifiably holds, per tenant, and whether its last pass was
+//! complete); the other instances show it in their status, so
+//! `/status?wait_for=` answers on every instance (about a second later
+//! than on the holder).
+//!
 //! [`LeaseCore`] holds the decisions, sans-IO like `sync::core`: it is
 //! given the time and the result of the last database call, and says what
 //! to do next ([`Action`]); it never reads the clock. [`hold`] runs it.
 
 use crate::store::{Store, StoreError, leases};
-use crate::sync::AsteriskLink;
+use crate::sync::core::{Held, Revision};
+use crate::sync::{AsteriskLink, AsteriskStatus};
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What the holder last verified of its node, for the other instances'
+/// status (the lists of refused objects stay the holder's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub connected: bool,
+    /// The last pass was complete (connected, transports listed).
+    pub ok: bool,
+    pub message: String,
+    /// The highest revision a finished pass covered.
+    pub checked: Option<Revision>,
+    /// The revision Asterisk holds, and the tenants behind it.
+    pub held: Option<Revision>,
+    pub behind: BTreeMap<String, Option<Revision>>,
+    pub last_check_at: Option<u64>,
+}
+
+impl Progress {
+    pub fn of(status: &AsteriskStatus) -> Progress {
+        Progress {
+            connected: status.connected,
+            ok: status.globally_ok,
+            message: status.message.clone(),
+            checked: status.revision_checked,
+            held: status.held.revision,
+            behind: status.held.behind.clone(),
+            last_check_at: status.last_check_at,
+        }
+    }
+
+    /// `status` (a link that does not apply) as the holder `holder` reported.
+    pub fn show_in(self, status: &mut AsteriskStatus, holder: &str) {
+        status.connected = self.connected;
+        status.globally_ok = self.ok;
+        status.in_sync = self.ok;
+        status.message = format!("applied by Patchbay instance {holder}: {}", self.message);
+        status.revision_checked = self.checked;
+        status.held = Held { revision: self.held, behind: self.behind };
+        status.last_check_at = self.last_check_at;
+    }
+}
 
 /// Every delay the lease decides with, in milliseconds.
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +212,8 @@ pub async fn hold(node: i64, instance: String, store: Store, link: AsteriskLink,
             Action::Acquire { now_ms } | Action::Renew { now_ms } => {
                 let (store, instance) = (store.clone(), instance.clone());
                 let ttl = timers.ttl_ms as i64;
-                call = Some(tokio::task::spawn_blocking(move || store.write(|tx| leases::take(tx, node, &instance, now_ms as i64, ttl))));
+                let progress = if link.applying() { serde_json::to_string(&Progress::of(&link.status())).unwrap_or_default() } else { String::new() };
+                call = Some(tokio::task::spawn_blocking(move || store.write(|tx| leases::take(tx, node, &instance, now_ms as i64, ttl, &progress))));
             }
             Action::StartDriver => {
                 tracing::info!(node, %instance, "this instance holds the node's lease: applying");

@@ -40,12 +40,12 @@ async fn applier(s: &PatchbayServer, t: &str) -> Option<String> {
 }
 
 /// A DID `did` in the master's `from-extern` that hangs up, created
-/// through `s`.
-async fn add_did(s: &PatchbayServer, t: &str, did: &str) -> anyhow::Result<()> {
+/// through `s`; the revision of its last write.
+async fn add_did(s: &PatchbayServer, t: &str, did: &str) -> anyhow::Result<u64> {
     let extension = s.expect(t, "POST", "/api/confd/1.1/extensions", Some(json!({"exten": did, "context": "from-extern"})), 201).await?;
     let incall = s.expect(t, "POST", "/api/confd/1.1/incalls", Some(json!({"destination": {"type": "none"}})), 201).await?;
-    s.expect(t, "PUT", &format!("/api/confd/1.1/incalls/{}/extensions/{}", incall["id"], extension["id"]), None, 204).await?;
-    Ok(())
+    let path = format!("/api/confd/1.1/incalls/{}/extensions/{}", incall["id"], extension["id"]);
+    Ok(s.call_for(t, None, "PUT", &path, None).await?.1)
 }
 
 /// Whether Asterisk runs `did` in `from-extern`.
@@ -77,14 +77,17 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     let nodes = b.expect(&tb, "GET", NODES, None, 200).await?;
     assert_eq!(nodes["items"][0]["applying_here"], json!(false), "{nodes}");
 
-    // A change through B is applied by A.
+    // A change through B is applied by A; B's status follows A's progress
+    // (`wait_for` answers on B once A's pass read the change back).
     let started = Instant::now();
-    add_did(&b, &tb, "5550001").await?;
-    eventually("the DID made through B in Asterisk (applied by A)", Duration::from_secs(20), || async {
-        runs_did(&ami, "5550001").await.then_some(())
-    })
-    .await?;
-    eprintln!("a DID created through B live in Asterisk after {:?} (applied by A)", started.elapsed());
+    let revision = add_did(&b, &tb, "5550001").await?;
+    assert!(revision > 0);
+    let waited = b.expect(&tb, "GET", &format!("{STATUS}?wait_for={revision}&timeout=15000"), None, 200).await?;
+    let answered = started.elapsed();
+    assert!(waited["revision_live"].as_u64().is_some_and(|live| live >= revision), "{waited}");
+    assert_eq!(waited["pending"], json!(false), "{waited}");
+    assert!(runs_did(&ami, "5550001").await, "B's status says live: Asterisk runs it");
+    eprintln!("a DID created through B: B's /status?wait_for answered live after {answered:?} (applied by A, reported through the lease row)");
 
     // A dies without a word; B takes over and applies a change made meanwhile.
     let a_dir: TempDir = a.kill();

@@ -18,6 +18,9 @@ pub struct Lease {
     /// The instance holding it; empty when released.
     pub holder: String,
     pub expires_at_ms: i64,
+    /// What the holder last verified of the node (`lease::Progress` as
+    /// JSON; empty: nothing yet).
+    pub progress: String,
 }
 
 impl Lease {
@@ -29,12 +32,13 @@ impl Lease {
 
 /// Takes or renews node `node`'s lease for `holder` until `now_ms + ttl_ms`
 /// if `holder` holds it already or it has expired (a missing row is
-/// created free first). `true`: `holder` holds it now.
-pub fn take(conn: &Connection, node: i64, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<bool, StoreError> {
+/// created free first), with the holder's `progress`. `true`: `holder`
+/// holds it now.
+pub fn take(conn: &Connection, node: i64, holder: &str, now_ms: i64, ttl_ms: i64, progress: &str) -> Result<bool, StoreError> {
     let cas = |conn: &Connection| {
         conn.execute(
-            "UPDATE node_leases SET holder = ?2, expires_at_ms = ?3 WHERE node_id = ?1 AND (holder = ?2 OR expires_at_ms < ?4)",
-            params![node, holder, now_ms + ttl_ms, now_ms],
+            "UPDATE node_leases SET holder = ?2, expires_at_ms = ?3, progress = ?5 WHERE node_id = ?1 AND (holder = ?2 OR expires_at_ms < ?4)",
+            params![node, holder, now_ms + ttl_ms, now_ms, progress],
         )
     };
     if cas(conn)? == 1 {
@@ -57,8 +61,8 @@ pub fn release(conn: &Connection, node: i64, holder: &str) -> Result<(), StoreEr
 
 /// Every lease row, by node id.
 pub fn list(conn: &Connection) -> Result<Vec<Lease>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT node_id, holder, expires_at_ms FROM node_leases ORDER BY node_id")?;
-    let rows = stmt.query_map([], |row| Ok(Lease { node_id: row.get(0)?, holder: row.get(1)?, expires_at_ms: row.get(2)? }))?;
+    let mut stmt = conn.prepare_cached("SELECT node_id, holder, expires_at_ms, progress FROM node_leases ORDER BY node_id")?;
+    let rows = stmt.query_map([], |row| Ok(Lease { node_id: row.get(0)?, holder: row.get(1)?, expires_at_ms: row.get(2)?, progress: row.get(3)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -85,21 +89,23 @@ mod tests {
                 })
             })
             .unwrap();
-        let take = |who: &str, now: i64| store.write(|tx| take(tx, node, who, now, 5_000)).unwrap();
+        let take = |who: &str, now: i64| store.write(|tx| take(tx, node, who, now, 5_000, who)).unwrap();
         assert!(take("a", 1_000), "a free node (no row yet)");
         assert!(!take("b", 2_000), "held by a");
         assert!(take("a", 2_000), "renewed");
         assert!(!take("b", 7_000), "a's renewal runs to 7000");
         assert!(take("b", 7_001), "expired: b takes it");
         assert!(!take("a", 7_002), "a lost it");
-        assert_eq!(store.read(list).unwrap()[0].holder_at(7_002), Some("b"));
+        let lease = &store.read(list).unwrap()[0];
+        assert_eq!(lease.holder_at(7_002), Some("b"));
+        assert_eq!(lease.progress, "b", "the holder's progress comes with its renewal");
         store.write(|tx| release(tx, node, "a")).unwrap();
         assert!(!take("a", 7_003), "only the holder releases");
         store.write(|tx| release(tx, node, "b")).unwrap();
         assert_eq!(store.read(list).unwrap()[0].holder_at(7_003), None);
         assert!(take("a", 7_004), "released: taken at once");
         assert!(!take("c", 7_004), "held by a");
-        assert!(!store.write(|tx| super::take(tx, node + 1, "c", 7_004, 5_000)).unwrap(), "no such node");
+        assert!(!store.write(|tx| super::take(tx, node + 1, "c", 7_004, 5_000, "")).unwrap(), "no such node");
         store.write(|tx| crate::store::nodes::delete(tx, node)).unwrap();
         assert!(store.read(list).unwrap().is_empty(), "a node's lease goes with it");
         let _ = std::fs::remove_file(&path);

@@ -419,15 +419,18 @@ CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN U
 "#,
 ),
 // Which Patchbay instance applies to each node (`store::leases`,
-// `crate::lease`): the holder's instance id ('' when released) and when its
-// lease runs out, in Unix milliseconds of the holder's clock. Not a
-// configuration table: no revision trigger, no audit.
+// `crate::lease`): the holder's instance id ('' when released), when its
+// lease runs out (Unix milliseconds of the holder's clock), and what the
+// holder last verified of the node (JSON, `lease::Progress`) for the other
+// instances' status. Not a configuration table: no revision trigger, no
+// audit.
 M::up(
     r#"
 CREATE TABLE node_leases (
     node_id       INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
     holder        TEXT NOT NULL,
-    expires_at_ms INTEGER NOT NULL
+    expires_at_ms INTEGER NOT NULL,
+    progress      TEXT NOT NULL DEFAULT ''
 );
 "#,
 )];

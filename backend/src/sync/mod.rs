@@ -398,7 +398,7 @@ impl AsteriskLink {
         &self.live
     }
 
-    fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
+    pub(crate) fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
         change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
         self.changed.send_replace(());
     }
