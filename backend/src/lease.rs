@@ -22,8 +22,9 @@
 //! With each renewal the holder writes its [`Progress`] (the revision
 //! Asterisk verifiably holds, per tenant, and whether its last pass was
 //! complete); the other instances show it in their status, so
-//! `/status?wait_for=` answers on every instance (about a second later
-//! than on the holder).
+//! `/status?wait_for=` answers on every instance. A change of progress
+//! renews early (at most every [`Timers::publish_gap_ms`]), so the others
+//! see a pass's result a few hundred milliseconds after the holder.
 //!
 //! [`LeaseCore`] holds the decisions, sans-IO like `sync::core`: it is
 //! given the time and the result of the last database call, and says what
@@ -90,11 +91,14 @@ pub struct Timers {
     /// allowed disagreement between instances' clocks, and the time a pass
     /// takes to stop.
     pub safety_ms: u64,
+    /// The holder's progress changed: renewed (publishing it) this long
+    /// after the previous call at the earliest.
+    pub publish_gap_ms: u64,
 }
 
 impl Default for Timers {
     fn default() -> Timers {
-        Timers { ttl_ms: 5_000, renew_every_ms: 1_000, retry_every_ms: 500, safety_ms: 1_500 }
+        Timers { ttl_ms: 5_000, renew_every_ms: 1_000, retry_every_ms: 500, safety_ms: 1_500, publish_gap_ms: 100 }
     }
 }
 
@@ -133,6 +137,10 @@ pub struct LeaseCore {
     valid_until: Option<u64>,
     /// The outstanding call, by its sending time.
     in_flight: Option<u64>,
+    /// The sending time of the last call.
+    last_sent: u64,
+    /// The progress changed since the last call was sent.
+    publish: bool,
     /// When the next call is due.
     next_call: u64,
     /// Whether the driver runs.
@@ -142,7 +150,7 @@ pub struct LeaseCore {
 impl LeaseCore {
     /// A core that asks for the lease at once.
     pub fn new(timers: Timers) -> LeaseCore {
-        LeaseCore { timers, valid_until: None, in_flight: None, next_call: 0, applying: false }
+        LeaseCore { timers, valid_until: None, in_flight: None, last_sent: 0, publish: false, next_call: 0, applying: false }
     }
 
     /// Whether the lease is surely held at `now_ms`.
@@ -168,6 +176,8 @@ impl LeaseCore {
         }
         if self.in_flight.is_none() && now_ms >= self.next_call {
             self.in_flight = Some(now_ms);
+            self.last_sent = now_ms;
+            self.publish = false;
             return if holds { Action::Renew { now_ms } } else { Action::Acquire { now_ms } };
         }
         let next = if self.in_flight.is_none() { Some(self.next_call) } else { None };
@@ -178,6 +188,17 @@ impl LeaseCore {
         Action::Wait { until_ms }
     }
 
+    /// The holder's progress changed at `now_ms`: renew soon to publish it.
+    pub fn progress_changed(&mut self, now_ms: u64) {
+        if !self.holds(now_ms) {
+            return;
+        }
+        self.publish = true;
+        if self.in_flight.is_none() {
+            self.next_call = self.next_call.min(self.last_sent + self.timers.publish_gap_ms);
+        }
+    }
+
     /// The outstanding call's result, known at `now_ms`.
     pub fn handle(&mut self, now_ms: u64, outcome: Outcome) {
         let Some(sent) = self.in_flight.take() else { return };
@@ -185,7 +206,7 @@ impl LeaseCore {
             Outcome::Held => {
                 let until = sent + self.timers.ttl_ms.saturating_sub(self.timers.safety_ms);
                 self.valid_until = Some(self.valid_until.map_or(until, |before| before.max(until)));
-                self.next_call = sent + self.timers.renew_every_ms;
+                self.next_call = sent + if self.publish { self.timers.publish_gap_ms } else { self.timers.renew_every_ms };
             }
             Outcome::NotHeld => {
                 self.valid_until = None;
@@ -207,12 +228,16 @@ pub fn now_ms() -> u64 {
 pub async fn hold(node: i64, instance: String, store: Store, link: AsteriskLink, timers: Timers) {
     let mut core = LeaseCore::new(timers);
     let mut call: Option<tokio::task::JoinHandle<Result<bool, StoreError>>> = None;
+    let mut changes = link.watch_changes();
+    let progress = || if link.applying() { serde_json::to_string(&Progress::of(&link.status())).unwrap_or_default() } else { String::new() };
+    let mut published = String::new();
     loop {
         match core.poll(now_ms()) {
             Action::Acquire { now_ms } | Action::Renew { now_ms } => {
                 let (store, instance) = (store.clone(), instance.clone());
                 let ttl = timers.ttl_ms as i64;
-                let progress = if link.applying() { serde_json::to_string(&Progress::of(&link.status())).unwrap_or_default() } else { String::new() };
+                let progress = progress();
+                published.clone_from(&progress);
                 call = Some(tokio::task::spawn_blocking(move || store.write(|tx| leases::take(tx, node, &instance, now_ms as i64, ttl, &progress))));
             }
             Action::StartDriver => {
@@ -251,6 +276,11 @@ pub async fn hold(node: i64, instance: String, store: Store, link: AsteriskLink,
                         core.handle(now_ms(), outcome);
                     }
                     () = sleep => {}
+                    changed = changes.changed() => {
+                        if changed.is_ok() && core.applying() && progress() != published {
+                            core.progress_changed(now_ms());
+                        }
+                    }
                 }
             }
         }
@@ -261,7 +291,7 @@ pub async fn hold(node: i64, instance: String, store: Store, link: AsteriskLink,
 mod tests {
     use super::*;
 
-    const T: Timers = Timers { ttl_ms: 5_000, renew_every_ms: 1_000, retry_every_ms: 500, safety_ms: 1_500 };
+    const T: Timers = Timers { ttl_ms: 5_000, renew_every_ms: 1_000, retry_every_ms: 500, safety_ms: 1_500, publish_gap_ms: 100 };
 
     /// A core on a virtual clock, starting at `start` (any value: the core
     /// only ever sees the times it is given).
@@ -386,6 +416,31 @@ mod tests {
         // Confirmed late again: driving again, from a fresh start.
         h.answer(Outcome::Held);
         assert_eq!(h.poll(), Action::StartDriver);
+    }
+
+    #[test]
+    fn a_change_of_progress_renews_early_but_not_too_often() {
+        let mut h = Harness::holding(0);
+        h.advance(30);
+        h.core.progress_changed(h.now);
+        assert_eq!(h.poll(), Action::Wait { until_ms: Some(100) }, "publish_gap after the last call");
+        h.now = 100;
+        assert_eq!(h.poll(), Action::Renew { now_ms: 100 });
+        // A change while that call is out: the next renewal comes early too.
+        h.core.progress_changed(150);
+        h.now = 160;
+        h.answer(Outcome::Held);
+        assert_eq!(h.poll(), Action::Wait { until_ms: Some(200) });
+        h.now = 200;
+        assert_eq!(h.poll(), Action::Renew { now_ms: 200 });
+        h.answer(Outcome::Held);
+        assert_eq!(h.poll(), Action::Wait { until_ms: Some(1_200) }, "no change: the usual pace");
+        // Without the lease, nothing to publish.
+        let mut idle = Harness::new(0);
+        assert_eq!(idle.poll(), Action::Acquire { now_ms: 0 });
+        idle.answer(Outcome::NotHeld);
+        idle.core.progress_changed(10);
+        assert_eq!(idle.poll(), Action::Wait { until_ms: Some(500) });
     }
 
     #[test]

@@ -398,6 +398,11 @@ impl AsteriskLink {
         &self.live
     }
 
+    /// Tells each time the status changes.
+    pub fn watch_changes(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
+    }
+
     pub(crate) fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
         change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
         self.changed.send_replace(());
