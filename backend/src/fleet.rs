@@ -365,9 +365,10 @@ impl Fleet {
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"write\"}} {writes}\n"));
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"read\"}} {}\n", all - writes));
         }
-        let series: [Series; 2] = [
+        let series: [Series; 3] = [
             ("node_connected", "gauge", "1 while the node's AMI session is up", |link| u64::from(link.status().connected)),
             ("node_in_sync", "gauge", "1 if the node held its tenants' configuration at the last check", |link| u64::from(link.status().in_sync)),
+            ("node_applying", "gauge", "1 while this instance holds the node's lease and applies to it", |link| u64::from(link.applying())),
         ];
         for (name, kind, help, value) in series {
             text.push_str(&format!("# HELP patchbay_{name} {help}.\n# TYPE patchbay_{name} {kind}\n"));

@@ -65,7 +65,7 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     eventually("A to hold the node's lease", Duration::from_secs(15), || async { (applier(&a, &ta).await? == a_id).then_some(()) }).await?;
 
     // B on the same database file.
-    let b = PatchbayServer::start_on(TempDir::new("fleet-ha-b"), a.db.clone(), Some(&ami_url)).await?;
+    let b = PatchbayServer::start_beside(&a, Some(&ami_url)).await?;
     let tb = b.admin_token().await?;
     let b_id = instance(&b, &tb).await?;
     assert_ne!(a_id, b_id, "a random id per process");
@@ -106,6 +106,9 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     let nodes = b.expect(&tb, "GET", NODES, None, 200).await?;
     assert_eq!(nodes["items"][0]["applier"], json!(b_id), "{nodes}");
     assert_eq!(nodes["items"][0]["applying_here"], json!(true), "{nodes}");
+    let metrics = b.expect(&tb, "GET", "/metrics", None, 200).await?;
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(metrics.lines().any(|line| line.starts_with("patchbay_node_applying{") && line.ends_with(" 1")), "{metrics}");
     // B reconciled: its own pass read Asterisk back and says it is in sync.
     eventually("B's status in sync", Duration::from_secs(20), || async {
         let status = b.expect(&tb, "GET", STATUS, None, 200).await.ok()?;
@@ -115,7 +118,7 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
 
     // A restarted on the database waits while B renews; B stopped cleanly
     // (SIGINT) releases the lease, and A takes over at once.
-    let a2 = PatchbayServer::start_on(TempDir::new("fleet-ha-a2"), b.db.clone(), Some(&ami_url)).await?;
+    let a2 = PatchbayServer::start_beside(&b, Some(&ami_url)).await?;
     let ta2 = a2.admin_token().await?;
     let a2_id = instance(&a2, &ta2).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
