@@ -143,6 +143,18 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
             patchbay_backend::fleet::seed_default(&store, &url)?;
         }
         let fleet = patchbay_backend::fleet::Fleet::start(store.clone())?;
+        // SIGTERM (`systemctl stop`) ends the process at once, as before,
+        // but first hands the nodes to another instance.
+        #[cfg(unix)]
+        {
+            let on_term = fleet.clone();
+            tokio::spawn(async move {
+                let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+                term.recv().await;
+                on_term.release_all();
+                std::process::exit(0);
+            });
+        }
         let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet.clone());
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
         metrics::watch_ami(&asterisk);

@@ -11,7 +11,7 @@
 //!   `GET /nodes` on B names B as applier. The takeover time is printed
 //!   (bounded only generously: the lease's TTL is 5 s).
 //! - A restarted on the same database waits while B renews; B stopped
-//!   cleanly (SIGINT) releases its lease and A takes over at once (the
+//!   cleanly (SIGTERM) releases its lease and A takes over at once (the
 //!   handover time is printed).
 //!
 //! The database is one SQLite file shared by the two processes (WAL).
@@ -117,14 +117,15 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     .await?;
 
     // A restarted on the database waits while B renews; B stopped cleanly
-    // (SIGINT) releases the lease, and A takes over at once.
+    // (SIGTERM, as `systemctl stop` sends) releases the lease, and A takes over
+    // at once.
     let a2 = PatchbayServer::start_beside(&b, Some(&ami_url)).await?;
     let ta2 = a2.admin_token().await?;
     let a2_id = instance(&a2, &ta2).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(applier(&a2, &ta2).await.as_deref(), Some(b_id.as_str()), "B still renews its lease");
     let stopping = Instant::now();
-    let interrupted = std::process::Command::new("kill").args(["-INT", &b.pid().to_string()]).status()?;
+    let interrupted = std::process::Command::new("kill").args(["-TERM", &b.pid().to_string()]).status()?;
     assert!(interrupted.success());
     let handed = eventually("the restarted A to hold the lease B released", Duration::from_secs(30), || async {
         (applier(&a2, &ta2).await? == a2_id).then(|| stopping.elapsed())

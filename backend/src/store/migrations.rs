@@ -423,13 +423,13 @@ CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN U
 // lease runs out (Unix milliseconds of the holder's clock), and what the
 // holder last verified of the node (JSON, `lease::Progress`) for the other
 // instances' status. Not a configuration table: no revision trigger, no
-// audit.
+// audit. BIGINT: milliseconds since 1970 exceed PostgreSQL's INTEGER.
 M::up(
     r#"
 CREATE TABLE node_leases (
-    node_id       INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    node_id       BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
     holder        TEXT NOT NULL,
-    expires_at_ms INTEGER NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
     progress      TEXT NOT NULL DEFAULT ''
 );
 "#,
