@@ -143,3 +143,30 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     drop(a_dir);
     Ok(())
 }
+
+/// One Patchbay killed and started again on its database: the new process
+/// (a new instance id) waits for the dead one's lease to run out, then
+/// applies what was committed meanwhile. Loopback 127.0.8.2, AMI port 16702.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_patchbay_applies_once_its_previous_lease_runs_out() -> anyhow::Result<()> {
+    let asterisk = AsteriskInstance::start("fleet-ha-restart", "127.0.8.2", 16702).await?;
+    let ami_url = asterisk.ami_url();
+    let ami = asterisk.connect_ami().await?;
+    let first = PatchbayServer::start(Some(&ami_url)).await?;
+    let t = first.admin_token().await?;
+    let first_id = instance(&first, &t).await?;
+    eventually("the first process to hold the lease", Duration::from_secs(15), || async { (applier(&first, &t).await? == first_id).then_some(()) }).await?;
+    let db = first.db.clone();
+    let dir = first.kill();
+    let killed = Instant::now();
+    let again = PatchbayServer::start_on(dir, db, Some(&ami_url)).await?;
+    let t = again.admin_token().await?;
+    add_did(&again, &t, "5550101").await?;
+    let live = eventually("the DID made after the restart, in Asterisk", Duration::from_secs(30), || async {
+        runs_did(&ami, "5550101").await.then(|| killed.elapsed())
+    })
+    .await?;
+    eprintln!("restart after kill -9: a DID created after the restart is live {live:?} after the kill (the dead process's lease lasts up to 5 s)");
+    assert_ne!(applier(&again, &t).await, Some(first_id));
+    Ok(())
+}
