@@ -264,15 +264,16 @@ impl Fleet {
     /// [`reconcile`](Self::reconcile) without waking anyone.
     fn reconcile_quietly(&self) -> Result<(), StoreError> {
         let stored = self.store.read(nodes::list)?;
-        let mut released = Vec::new();
         let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         drivers.retain(|id, driver| {
             let keep = stored.iter().any(|node| node.id == *id && node.ami_url() == driver.node.ami_url());
             if !keep {
                 tracing::info!(node = %driver.node.name, "stopping the node's sync driver");
+                // Its lease is not released: a changed node's new driver
+                // takes it again at once (the holder is this instance), and
+                // a removed node's lease row went with the node.
                 driver.lease.abort();
                 driver.link.stop();
-                released.push(*id);
             }
             keep
         });
@@ -290,11 +291,6 @@ impl Fleet {
             }
         }
         drop(drivers);
-        for id in released {
-            // A node changed (its driver restarts and takes the lease again)
-            // or removed (its lease row went with it).
-            self.store.write(|tx| leases::release(tx, id, &self.instance))?;
-        }
         Ok(())
     }
 
