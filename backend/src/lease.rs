@@ -444,6 +444,22 @@ mod tests {
     }
 
     #[test]
+    fn another_instance_shows_what_the_holder_verified() {
+        let mut holder = AsteriskStatus { connected: true, globally_ok: true, in_sync: true, revision_checked: Some(12), ..Default::default() };
+        holder.message = "Asterisk connected; configuration applied".into();
+        holder.held = Held { revision: Some(12), behind: BTreeMap::from([("t-bad".to_string(), Some(9))]) };
+        let text = serde_json::to_string(&Progress::of(&holder)).unwrap();
+        let mut shown = AsteriskStatus::default();
+        serde_json::from_str::<Progress>(&text).unwrap().show_in(&mut shown, "abc");
+        assert!(shown.connected && shown.globally_ok);
+        assert_eq!(shown.message, "applied by Patchbay instance abc: Asterisk connected; configuration applied");
+        assert_eq!(shown.revision_checked, Some(12));
+        let (good, bad) = (["t-good".to_string()], ["t-bad".to_string()]);
+        assert_eq!(shown.for_viewer(crate::sync::Viewer::Tenants(&good)).revision_live, Some(12));
+        assert_eq!(shown.for_viewer(crate::sync::Viewer::Tenants(&bad)).revision_live, Some(9), "a tenant behind stays behind");
+    }
+
+    #[test]
     fn a_renewal_refused_stops_the_driver_at_once() {
         let mut h = Harness::holding(0);
         h.advance(1_000);
