@@ -6,6 +6,8 @@
 //! - A DID created through B (which does not apply) goes live: A notices
 //!   B's commit (it polls the revision) and applies it; read back in
 //!   Asterisk with `dialplan show`.
+//! - A node added through B gets a driver in both instances; exactly one
+//!   applies to it.
 //! - A killed (SIGKILL: no release): B takes the lease once it expires,
 //!   reconciles, and a DID created through B meanwhile is live in Asterisk;
 //!   `GET /nodes` on B names B as applier. The takeover time is printed
@@ -15,7 +17,7 @@
 //!   handover time is printed).
 //!
 //! The database is one SQLite file shared by the two processes (WAL).
-//! Loopback 127.0.8.1, AMI port 16701.
+//! Loopback 127.0.8.1, AMI port 16701 (16739: nothing listens).
 
 use std::time::{Duration, Instant};
 
@@ -88,6 +90,32 @@ async fn another_instance_takes_over_the_node_when_the_applying_one_dies() -> an
     assert_eq!(waited["pending"], json!(false), "{waited}");
     assert!(runs_did(&ami, "5550001").await, "B's status says live: Asterisk runs it");
     eprintln!("a DID created through B: B's /status?wait_for answered live after {answered:?} (applied by A, reported through the lease row)");
+
+    // A second node added through B (nothing answers on its AMI port):
+    // both instances start its driver (A on its next read of the nodes),
+    // exactly one of them applies to it; deleted, it is gone from both.
+    let secret = "lease-test-secret";
+    let added = b
+        .expect(&tb, "POST", NODES, Some(json!({"name": "n2", "host": "127.0.0.1", "port": 16739, "username": "patchbay", "secret": secret})), 201)
+        .await?;
+    let n2 = format!("{NODES}/{}", added["id"]);
+    let appliers = eventually("both instances to know n2 and one to apply to it", Duration::from_secs(15), || async {
+        let on_a = a.expect(&ta, "GET", &n2, None, 200).await.ok()?;
+        let on_b = b.expect(&tb, "GET", &n2, None, 200).await.ok()?;
+        let applier = on_a["applier"].as_str()?.to_string();
+        (on_a["status"].is_object() && on_b["applier"] == json!(applier)).then_some((applier, on_a["applying_here"].clone(), on_b["applying_here"].clone()))
+    })
+    .await?;
+    let (n2_applier, a_applies, b_applies) = appliers;
+    assert!(n2_applier == a_id || n2_applier == b_id, "{n2_applier}");
+    assert_eq!((a_applies == json!(true), b_applies == json!(true)), (n2_applier == a_id, n2_applier == b_id), "exactly the holder applies");
+    b.expect(&tb, "DELETE", &n2, None, 204).await?;
+    eventually("n2's driver stopped on A too", Duration::from_secs(15), || async {
+        let metrics = a.expect(&ta, "GET", "/metrics", None, 200).await.ok()?;
+        let metrics = metrics.as_str()?;
+        (metrics.contains("node=\"default\"") && !metrics.contains("node=\"n2\"")).then_some(())
+    })
+    .await?;
 
     // A dies without a word; B takes over and applies a change made meanwhile.
     let a_dir: TempDir = a.kill();
