@@ -9,6 +9,14 @@
 //! or removed through the API start and stop their drivers at once
 //! ([`Fleet::reconcile`]).
 //!
+//! Several Patchbays may share the database: every node's driver keeps its
+//! AMI session and live events in every instance, but applies (sync and
+//! health) only in the instance holding the node's lease
+//! ([`crate::lease`]). Each instance polls the revision
+//! ([`REVISION_POLL`]) so a change committed by another instance reaches
+//! the nodes it applies to, and reads the nodes again now and then, so a
+//! node added through another instance gets its driver here too.
+//!
 //! Moving a tenant ([`Fleet::move_tenant`]): the tenant is placed on the
 //! new node and kept on the old one (`moving_from`), so both render it;
 //! once the new node's pass has read it back at the move's revision, the
@@ -16,6 +24,7 @@
 //! reload does not hang up a channel whose endpoint or context it removes.
 
 use crate::ami::AmiUrl;
+use crate::store::leases;
 use crate::store::nodes::{self, Node, Placement};
 use crate::store::{Store, StoreError};
 use crate::sync::AsteriskLink;
@@ -132,9 +141,17 @@ fn free_name(conn: &Connection, base: &str) -> Result<String, StoreError> {
 /// A per-node series of `/metrics`: name, type, help, value.
 type Series = (&'static str, &'static str, &'static str, fn(&AsteriskLink) -> u64);
 
+/// How often the committed revision is read, so a change another instance
+/// committed is applied by this one's drivers.
+pub const REVISION_POLL: Duration = Duration::from_millis(250);
+/// How often (in revision polls) the stored nodes are read again.
+const NODES_EVERY_POLLS: u32 = 8;
+
 struct Driver {
     node: Node,
     link: AsteriskLink,
+    /// The task keeping (or waiting for) the node's lease.
+    lease: tokio::task::AbortHandle,
 }
 
 /// The running drivers, by node id. Cheap to clone.
@@ -142,27 +159,120 @@ struct Driver {
 pub struct Fleet {
     store: Store,
     drivers: Arc<Mutex<BTreeMap<i64, Driver>>>,
+    /// This process's id among the Patchbays sharing the database.
+    instance: Arc<str>,
+    /// The revision poller.
+    poller: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 impl Fleet {
-    /// Starts a driver for every stored node.
+    /// Starts a driver for every stored node, and the revision poller.
     pub fn start(store: Store) -> Result<Fleet, StoreError> {
-        let fleet = Fleet { store, drivers: Arc::default() };
+        let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string()[..12].into();
+        tracing::info!(%instance, "this Patchbay instance's id (node leases)");
+        let fleet = Fleet { store, drivers: Arc::default(), instance, poller: Arc::default() };
         fleet.reconcile()?;
         fleet.resume_moves()?;
+        let poller = tokio::spawn(fleet.clone().poll_revisions()).abort_handle();
+        *fleet.poller.lock().unwrap_or_else(|p| p.into_inner()) = Some(poller);
         Ok(fleet)
+    }
+
+    /// This instance's id (what `applier` says when this instance applies).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Wakes every driver when the revision moved (a commit of this
+    /// instance or of another), and brings the drivers level with the
+    /// stored nodes now and then.
+    async fn poll_revisions(self) {
+        let mut seen = None;
+        for polls in 1u32.. {
+            tokio::time::sleep(REVISION_POLL).await;
+            if polls % NODES_EVERY_POLLS == 0
+                && let Err(error) = self.reconcile_quietly()
+            {
+                tracing::warn!(%error, "reading the nodes");
+            }
+            match self.store.revision() {
+                Ok(revision) if seen != Some(revision) => {
+                    if seen.is_some() {
+                        self.wake_all();
+                    }
+                    seen = Some(revision);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "reading the revision"),
+            }
+            if let Err(error) = self.follow_appliers() {
+                tracing::warn!(%error, "reading the node leases");
+            }
+        }
+    }
+
+    /// Every node this instance does not apply to shows what its holder
+    /// last reported.
+    fn follow_appliers(&self) -> Result<(), StoreError> {
+        let now = crate::lease::now_ms() as i64;
+        let rows = self.store.read(leases::list)?;
+        let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        for lease in rows {
+            let Some(driver) = drivers.get(&lease.node_id) else { continue };
+            let Some(holder) = lease.holder_at(now) else { continue };
+            if holder == &*self.instance || driver.link.applying() {
+                continue;
+            }
+            let Ok(progress) = serde_json::from_str::<crate::lease::Progress>(&lease.progress) else { continue };
+            driver.link.update(|status| progress.show_in(status, holder));
+        }
+        Ok(())
+    }
+
+    /// Node id → the instance applying to it now (its lease's holder).
+    pub fn appliers(&self) -> Result<BTreeMap<i64, String>, StoreError> {
+        let now = crate::lease::now_ms() as i64;
+        let rows = self.store.read(leases::list)?;
+        Ok(rows.into_iter().filter_map(|lease| Some((lease.node_id, lease.holder_at(now)?.to_string()))).collect())
+    }
+
+    /// Gives up every lease this instance holds (a clean stop: another
+    /// instance takes over at once).
+    pub fn release_all(&self) {
+        if let Some(poller) = self.poller.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            poller.abort();
+        }
+        let drivers = std::mem::take(&mut *self.drivers.lock().unwrap_or_else(|p| p.into_inner()));
+        for (id, driver) in drivers {
+            driver.lease.abort();
+            driver.link.stop();
+            if let Err(error) = self.store.write(|tx| leases::release(tx, id, &self.instance)) {
+                tracing::warn!(%error, node = %driver.node.name, "releasing the node's lease");
+            }
+        }
     }
 
     /// Brings the drivers level with the stored nodes: a new node's driver
     /// starts, a removed node's stops, a node whose address or credentials
     /// changed reconnects.
     pub fn reconcile(&self) -> Result<(), StoreError> {
+        self.reconcile_quietly()?;
+        self.wake_all();
+        Ok(())
+    }
+
+    /// [`reconcile`](Self::reconcile) without waking anyone.
+    fn reconcile_quietly(&self) -> Result<(), StoreError> {
         let stored = self.store.read(nodes::list)?;
         let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         drivers.retain(|id, driver| {
             let keep = stored.iter().any(|node| node.id == *id && node.ami_url() == driver.node.ami_url());
             if !keep {
                 tracing::info!(node = %driver.node.name, "stopping the node's sync driver");
+                // Its lease is not released: a changed node's new driver
+                // takes it again at once (the holder is this instance), and
+                // a removed node's lease row went with the node.
+                driver.lease.abort();
                 driver.link.stop();
             }
             keep
@@ -173,13 +283,14 @@ impl Fleet {
                 Some(driver) => driver.node = node,
                 None => {
                     tracing::info!(node = %node.name, host = %node.host, port = node.port, "starting the node's sync driver");
-                    let link = AsteriskLink::start_node(node.ami_url(), self.store.clone(), Some(node.id));
-                    drivers.insert(node.id, Driver { node, link });
+                    let link = AsteriskLink::start_node(node.ami_url(), self.store.clone(), Some(node.id), false);
+                    let hold = crate::lease::hold(node.id, self.instance.to_string(), self.store.clone(), link.clone(), crate::lease::Timers::default());
+                    let lease = tokio::spawn(hold).abort_handle();
+                    drivers.insert(node.id, Driver { node, link, lease });
                 }
             }
         }
         drop(drivers);
-        self.wake_all();
         Ok(())
     }
 
@@ -217,6 +328,7 @@ impl Fleet {
     /// error, AMI actions sent by its sync) and the tenants on it.
     pub fn overview(&self) -> Result<Vec<Value>, StoreError> {
         let (stored, placements) = self.store.read(|conn| Ok::<_, StoreError>((nodes::list(conn)?, nodes::placements(conn)?)))?;
+        let appliers = self.appliers()?;
         let default = stored.iter().find(|node| node.is_default).map(|node| node.id);
         let drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         Ok(stored
@@ -229,6 +341,8 @@ impl Fleet {
                 value["tenants"] = json!(tenants);
                 value["tenants_leaving"] = json!(leaving);
                 value["status"] = drivers.get(&node.id).map_or(Value::Null, |driver| node_status(&driver.link));
+                value["applier"] = json!(appliers.get(&node.id));
+                value["applying_here"] = json!(drivers.get(&node.id).is_some_and(|driver| driver.link.applying()));
                 value
             })
             .collect())
@@ -247,9 +361,10 @@ impl Fleet {
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"write\"}} {writes}\n"));
             text.push_str(&format!("patchbay_ami_actions_total{{node=\"{node}\",kind=\"read\"}} {}\n", all - writes));
         }
-        let series: [Series; 2] = [
+        let series: [Series; 3] = [
             ("node_connected", "gauge", "1 while the node's AMI session is up", |link| u64::from(link.status().connected)),
             ("node_in_sync", "gauge", "1 if the node held its tenants' configuration at the last check", |link| u64::from(link.status().in_sync)),
+            ("node_applying", "gauge", "1 while this instance holds the node's lease and applies to it", |link| u64::from(link.applying())),
         ];
         for (name, kind, help, value) in series {
             text.push_str(&format!("# HELP patchbay_{name} {help}.\n# TYPE patchbay_{name} {kind}\n"));
@@ -310,8 +425,10 @@ impl Fleet {
                 }
                 link.status_when_checked(crate::sync::Viewer::All, revision, Duration::from_secs(5)).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                // Moved again meanwhile: that move finishes it.
+                // Moved again meanwhile: that move finishes it. Finished
+                // by the instance applying to `to` (another Patchbay): done.
                 match fleet.store.read(|conn| nodes::placement(conn, &tenant)) {
+                    Ok(Some(placement)) if placement.node_id == Some(to) && placement.moving_from.is_none() && !link.applying() => return true,
                     Ok(Some(placement)) if placement.node_id == Some(to) => {}
                     _ => return false,
                 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod doctor;
 pub mod fleet;
 pub mod health;
+pub mod lease;
 pub mod live;
 pub mod metrics;
 pub mod secrets;

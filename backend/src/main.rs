@@ -143,10 +143,25 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
             patchbay_backend::fleet::seed_default(&store, &url)?;
         }
         let fleet = patchbay_backend::fleet::Fleet::start(store.clone())?;
-        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet);
+        // SIGTERM (`systemctl stop`) ends the process at once, as before,
+        // but first hands the nodes to another instance.
+        #[cfg(unix)]
+        {
+            let on_term = fleet.clone();
+            tokio::spawn(async move {
+                let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+                term.recv().await;
+                on_term.release_all();
+                std::process::exit(0);
+            });
+        }
+        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet.clone());
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
         metrics::watch_ami(&asterisk);
-        server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await
+        let served = server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await;
+        // A clean stop hands the nodes to another instance at once.
+        fleet.release_all();
+        served
     })
 }
 

@@ -87,6 +87,12 @@ impl PatchbayServer {
         Self::launch(dir, db, ami, env, Stdio::null(), Stdio::inherit(), "info").await
     }
 
+    /// Starts another instance on `other`'s database (several Patchbays,
+    /// `patchbay_backend::lease`), in a directory of its own.
+    pub async fn start_beside(other: &PatchbayServer, ami: Option<&str>) -> anyhow::Result<PatchbayServer> {
+        Self::start_on(TempDir::new("beside"), other.db.clone(), ami).await
+    }
+
     /// Starts a server on a fresh database whose log (stdout and stderr, at debug
     /// level) goes to a file that [`log`](Self::log) reads.
     pub async fn start_logged(ami: Option<&str>) -> anyhow::Result<PatchbayServer> {

@@ -60,7 +60,8 @@ struct StatusQuery {
 ///
 /// With nodes, the status is that of the caller's tenant's node (`node`
 /// names it); a master acting for itself also gets every node's state
-/// (`nodes`).
+/// (`nodes`). `instance` is this Patchbay's id among those sharing the
+/// database, `applier` the one applying to the caller's node.
 async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> ApiResult<Json<Value>> {
     let fleet = state.asterisk.fleet();
     let placed = match fleet {
@@ -77,6 +78,14 @@ async fn status(State(state): State<AppState>, caller: Caller, query: axum::extr
     };
     if let Some((node, _)) = &placed {
         answer["node"] = json!({"id": node.id, "name": node.name});
+    }
+    if let Some(fleet) = fleet {
+        // Several Patchbays may share the database: this one, and the one
+        // applying to the caller's node (its lease's holder).
+        answer["instance"] = json!(fleet.instance());
+        if let Some((node, _)) = &placed {
+            answer["applier"] = json!(fleet.appliers()?.get(&node.id));
+        }
     }
     if let Some(fleet) = fleet
         && matches!(viewer(&caller), Viewer::All)

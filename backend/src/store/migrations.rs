@@ -417,6 +417,22 @@ ALTER TABLE tenants ADD COLUMN node_id INTEGER REFERENCES nodes(id);
 ALTER TABLE tenants ADD COLUMN moving_from INTEGER REFERENCES nodes(id);
 CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
 "#,
+),
+// Which Patchbay instance applies to each node (`store::leases`,
+// `crate::lease`): the holder's instance id ('' when released), when its
+// lease runs out (Unix milliseconds of the holder's clock), and what the
+// holder last verified of the node (JSON, `lease::Progress`) for the other
+// instances' status. Not a configuration table: no revision trigger, no
+// audit. BIGINT: milliseconds since 1970 exceed PostgreSQL's INTEGER.
+M::up(
+    r#"
+CREATE TABLE node_leases (
+    node_id       BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    holder        TEXT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    progress      TEXT NOT NULL DEFAULT ''
+);
+"#,
 )];
 
 pub fn all() -> Migrations<'static> {

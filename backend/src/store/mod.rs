@@ -9,6 +9,7 @@ pub mod extensions;
 pub mod incalls;
 pub mod lines;
 mod migrations;
+pub mod leases;
 pub mod nodes;
 pub mod objects;
 pub mod outcalls;
@@ -163,12 +164,18 @@ impl Store {
     }
 
     /// Runs `f` in one transaction; commits when it returns `Ok`.
+    ///
+    /// The transaction takes SQLite's write lock when it begins
+    /// (`IMMEDIATE`): another process on the same file (a second Patchbay,
+    /// `crate::lease`) makes it wait (`busy_timeout`), where a deferred one
+    /// that read first would fail at its first write once the other
+    /// committed.
     pub fn write<T, E>(&self, f: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction().map_err(StoreError::from)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
@@ -181,7 +188,7 @@ impl Store {
         E: From<StoreError>,
     {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction().map_err(StoreError::from)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
         // Dropping the transaction rolls it back.
         f(&tx)
     }

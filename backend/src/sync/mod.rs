@@ -195,6 +195,23 @@ pub struct AsteriskLink {
     /// Every node's driver, woken by [`AsteriskLink::request_apply`] (the
     /// server's link only).
     fleet: Option<crate::fleet::Fleet>,
+    /// What the apply (sync and health tasks) runs on, started and stopped
+    /// apart from the AMI session and live events: a fleet node's apply
+    /// follows this instance's lease on the node (`crate::lease`).
+    applier: Option<Arc<Applier>>,
+}
+
+/// The parts of a link's apply, kept to start it again.
+struct Applier {
+    client: AmiClient,
+    /// `client`, counting the sync's actions.
+    counted: AmiClient,
+    store: Store,
+    /// The wake channel's receiver: the running sync task holds its lock.
+    woken: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+    reloaded: Arc<AtomicBool>,
+    /// The sync and health tasks while applying.
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 impl AsteriskLink {
@@ -208,12 +225,14 @@ impl AsteriskLink {
     /// Asterisk at `url`.
     pub fn start(url: &str, store: Store) -> anyhow::Result<AsteriskLink> {
         let url: AmiUrl = url.parse().map_err(|error| anyhow::anyhow!("--ami: {error}"))?;
-        Ok(AsteriskLink::start_node(url, store, None))
+        Ok(AsteriskLink::start_node(url, store, None, true))
     }
 
     /// Starts the link of one node: its sync task renders only the tenants
     /// placed on `node` (and what they share); `None` renders every tenant.
-    pub fn start_node(url: AmiUrl, store: Store, node: Option<i64>) -> AsteriskLink {
+    /// Without `apply`, only the AMI session and live events start: the
+    /// apply waits for [`start_applying`](Self::start_applying).
+    pub fn start_node(url: AmiUrl, store: Store, node: Option<i64>, apply: bool) -> AsteriskLink {
         // Short back-off: an Asterisk that comes back must be in sync within
         // seconds, and a refused login is retried without hammering.
         let options =
@@ -233,23 +252,63 @@ impl AsteriskLink {
             actions: Arc::default(),
             tasks: Arc::default(),
             fleet: None,
+            applier: None,
         };
         link.update(|status| status.message = "connecting to Asterisk".into());
         let reloaded = Arc::new(AtomicBool::new(false));
         let counted = client.counted(link.actions.clone());
         let tasks = [
             tokio::spawn(watch_reloads(client.clone(), reloaded.clone(), wake)).abort_handle(),
-            tokio::spawn(crate::health::run(live.clone(), client.clone(), store.clone())).abort_handle(),
-            tokio::spawn(run(link.clone(), counted, store, woken, reloaded)).abort_handle(),
-            tokio::spawn(crate::live::run(live, client)).abort_handle(),
+            tokio::spawn(crate::live::run(live, client.clone())).abort_handle(),
         ];
         link.tasks.lock().unwrap_or_else(|p| p.into_inner()).extend(tasks);
+        let applier = Applier { client, counted, store, woken: Arc::new(tokio::sync::Mutex::new(woken)), reloaded, tasks: Mutex::default() };
+        let link = AsteriskLink { applier: Some(Arc::new(applier)), ..link };
+        if apply {
+            link.start_applying();
+        } else {
+            link.update(|status| status.message = STANDBY.into());
+        }
         link
+    }
+
+    /// Starts the apply (sync and health tasks) if it is not running. The
+    /// sync starts afresh: its first pass reads everything back, as after
+    /// a reconnect.
+    pub fn start_applying(&self) {
+        let Some(applier) = &self.applier else { return };
+        let mut tasks = applier.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        if !tasks.is_empty() {
+            return;
+        }
+        let (client, store) = (applier.client.clone(), applier.store.clone());
+        tasks.push(tokio::spawn(crate::health::run(self.live.clone(), client, store.clone())).abort_handle());
+        let sync = run(self.clone(), applier.counted.clone(), store, applier.woken.clone(), applier.reloaded.clone());
+        tasks.push(tokio::spawn(sync).abort_handle());
+    }
+
+    /// Stops the apply; the AMI session and live events go on.
+    pub fn stop_applying(&self) {
+        let Some(applier) = &self.applier else { return };
+        for task in applier.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            task.abort();
+        }
+        self.update(|status| {
+            status.message = STANDBY.into();
+            status.in_sync = false;
+            status.globally_ok = false;
+        });
+    }
+
+    /// Whether this link's apply runs.
+    pub fn applying(&self) -> bool {
+        self.applier.as_ref().is_some_and(|applier| !applier.tasks.lock().unwrap_or_else(|p| p.into_inner()).is_empty())
     }
 
     /// Stops this link's tasks (a node removed or changed): its AMI
     /// session ends with its last handle.
     pub fn stop(&self) {
+        self.stop_applying();
         for task in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             task.abort();
         }
@@ -339,7 +398,12 @@ impl AsteriskLink {
         &self.live
     }
 
-    fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
+    /// Tells each time the status changes.
+    pub fn watch_changes(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    pub(crate) fn update(&self, change: impl FnOnce(&mut AsteriskStatus)) {
         change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
         self.changed.send_replace(());
     }
@@ -470,10 +534,16 @@ fn reloads_dialplan(module: &str) -> bool {
     module.contains("pbx_config") || module.contains("extensions") || module == "all" || module.is_empty()
 }
 
+/// The status message of a link that does not apply (another Patchbay
+/// instance holds the node's lease).
+const STANDBY: &str = "another Patchbay instance applies to this Asterisk (this one waits for the node's lease)";
+
 /// The I/O loop: feeds the [`SyncCore`] what happens (commits, the AMI
 /// session, reloads, outcomes) and runs the actions it returns. Every
 /// decision about when and what is the core's.
-async fn run(link: AsteriskLink, client: AmiClient, store: Store, mut woken: mpsc::Receiver<()>, reloaded: Arc<AtomicBool>) {
+async fn run(link: AsteriskLink, client: AmiClient, store: Store, woken: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>, reloaded: Arc<AtomicBool>) {
+    // A stopped task's loop lets go of the receiver when it is dropped.
+    let mut woken = woken.lock().await;
     let mut ami_status = client.watch_status();
     let mut core = SyncCore::new(Timers::default(), Instant::now());
     let mut state = SyncState { node: link.node, ..SyncState::default() };
