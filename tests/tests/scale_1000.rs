@@ -31,10 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use patchbay_backend::ami::{AmiClient, AmiMessage};
+use patchbay_backend::ami::{AmiClient, AmiMessage, ClientOptions};
 use patchbay_e2e::app::{PatchbayServer, TempDir, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
-use patchbay_e2e::sipp::{Scenario, Sipp, pcmu_sdp};
+use patchbay_e2e::sipp::scenarios::authenticated_caller_holding_until_told;
+use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::{Value, json};
 
 const C: &str = "/api/confd/1.1";
@@ -201,13 +202,31 @@ async fn seed_000(api: &Api, index: usize) -> anyhow::Result<Tenant> {
     Ok(Tenant { uuid, incall_context, outcall_context, did: "101".into(), pattern: "_**99.".into(), route, revision })
 }
 
-/// `Objects found: N` of `pjsip show endpoints`.
-async fn endpoints_held(ami: &AmiClient) -> anyhow::Result<usize> {
+/// The endpoints Asterisk lists (`PJSIPShowEndpoints`).
+async fn endpoints_listed(ami: &AmiClient) -> anyhow::Result<usize> {
+    let answer = ami.send("PJSIPShowEndpoints", AmiMessage::new()).await?;
+    Ok(answer.items().filter(|e| e.event_name() == Some("EndpointList")).count())
+}
+
+/// `Objects found: N` of `pjsip show endpoints`, and how long the command
+/// took (it looks up every endpoint's identifies and contacts: seconds at
+/// 2,000 endpoints, so the wait loops count with the AMI action instead).
+async fn endpoints_shown(ami: &AmiClient) -> anyhow::Result<(usize, Duration)> {
+    let started = Instant::now();
     let lines = ami.command("pjsip show endpoints").await?;
-    lines
+    let count = lines
         .iter()
         .find_map(|line| line.trim().strip_prefix("Objects found:").and_then(|n| n.trim().parse().ok()))
-        .with_context(|| format!("no count in `pjsip show endpoints`: {:?}", &lines[lines.len().saturating_sub(5)..]))
+        .with_context(|| format!("no count in `pjsip show endpoints`: {:?}", &lines[lines.len().saturating_sub(5)..]))?;
+    Ok((count, started.elapsed()))
+}
+
+/// A client whose actions may take two minutes (`pjsip show endpoints` at
+/// this size, on a loaded machine, takes more than the default 10 s).
+async fn patient_ami(asterisk: &AsteriskInstance) -> anyhow::Result<AmiClient> {
+    let mut options = ClientOptions::default();
+    options.timers.action_timeout = Duration::from_secs(120);
+    Ok(AmiClient::connect(asterisk.ami_url().parse()?, options).await?)
 }
 
 /// Whether `dialplan show EXTEN@CONTEXT` lists `exten` and, if given, a
@@ -238,8 +257,11 @@ async fn sample_missing(ami: &AmiClient, population: &[Tenant], seed: usize) -> 
 async fn held(ami: &AmiClient, population: &[Tenant], seed: usize, endpoints: usize, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        let listed = endpoints_held(ami).await.unwrap_or(0);
-        let missing = if listed == endpoints { sample_missing(ami, population, seed).await } else { Some(format!("{listed} of {endpoints} endpoints")) };
+        let missing = match endpoints_listed(ami).await {
+            Ok(listed) if listed == endpoints => sample_missing(ami, population, seed).await,
+            Ok(listed) => Some(format!("{listed} of {endpoints} endpoints")),
+            Err(e) => Some(format!("PJSIPShowEndpoints: {e}")),
+        };
         let Some(missing) = missing else { return Ok(()) };
         if Instant::now() > deadline {
             bail!("Asterisk does not hold the population after {timeout:?}: {missing}");
@@ -273,134 +295,13 @@ async fn channels_up(ami: &AmiClient) -> Vec<String> {
         .collect()
 }
 
-/// The far Wazo calling `[service]` over the trunk: its INVITE is
-/// challenged and sent again with the trunk's credentials; once answered it
-/// takes the connected-line re-INVITEs Asterisk may send, holds the call
-/// until a NOTIFY with the call's Call-ID arrives (sent by the test, see
-/// [`hang_up`]), then hangs up: it succeeds only if its BYE gets a 200.
-fn far_wazo_call() -> String {
-    let (offer, reanswer) = (pcmu_sdp("wazo-a", 1), pcmu_sdp("wazo-a", 2));
-    let from = "From: \"Alice\" <sip:alice@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]";
-    let invite = |cseq: u32, auth: &str| {
-        format!(
-            r#"<send retrans="500">
-        <![CDATA[
-          INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-          {from}
-          To: <sip:[service]@[remote_ip]:[remote_port]>
-          Call-ID: [call_id]
-          CSeq: {cseq} INVITE
-          Contact: sip:alice@[local_ip]:[local_port]{auth}
-          Max-Forwards: 70
-          Content-Type: application/sdp
-          Content-Length: [len]
-
-          {offer}
-        ]]>
-      </send>"#
-        )
-    };
-    let in_dialog = |method: &str, cseq: u32, retrans: &str| {
-        format!(
-            r#"<send{retrans}>
-        <![CDATA[
-          {method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-          Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-          {from}
-          To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-          Call-ID: [call_id]
-          CSeq: {cseq} {method}
-          Max-Forwards: 70
-          Content-Length: 0
-        ]]>
-      </send>"#
-        )
-    };
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-    <scenario name="the far Wazo: an authenticated call, held until told">
-      {first}
-      <recv response="100" optional="true" />
-      <recv response="401" auth="true" />
-      <send>
-        <![CDATA[
-          ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-          [last_Via:]
-          {from}
-          [last_To:]
-          Call-ID: [call_id]
-          CSeq: 1 ACK
-          Max-Forwards: 70
-          Content-Length: 0
-        ]]>
-      </send>
-      {second}
-      <recv response="100" optional="true" />
-      <recv response="180" optional="true" />
-      <recv response="183" optional="true" />
-      <recv response="200" rtd="true" />
-      {ack}
-      <label id="up" />
-      <recv request="INVITE" optional="true" next="reinvite" />
-      <recv request="NOTIFY" timeout="240000" />
-      {bye}
-      <recv response="200" crlf="true" next="done" />
-      <label id="reinvite" />
-      <send>
-        <![CDATA[
-          SIP/2.0 200 OK
-          [last_Via:]
-          [last_From:]
-          [last_To:]
-          [last_Call-ID:]
-          [last_CSeq:]
-          Contact: <sip:alice@[local_ip]:[local_port]>
-          Content-Type: application/sdp
-          Content-Length: [len]
-
-          {reanswer}
-        ]]>
-      </send>
-      <recv request="ACK" next="up" />
-      <label id="done" />
-    </scenario>
-    "#,
-        first = invite(1, ""),
-        second = invite(2, "\n          [authentication username=wazo-trunk password=pass]"),
-        ack = in_dialog("ACK", 2, ""),
-        bye = in_dialog("BYE", 3, " retrans=\"500\""),
-    )
-}
-
-/// Tells the far Wazo's sipp to hang up: a NOTIFY carrying its call's
-/// Call-ID (sipp finds the call by it), from the test's own address.
-async fn hang_up(far: &Sipp) -> anyhow::Result<()> {
-    let call_id = far.header_of("INVITE ", "Call-ID").context("the far Wazo's INVITE")?;
-    let call_id = call_id.split_once(':').map(|(_, v)| v.trim()).context("Call-ID value")?;
-    let notify = format!(
-        "NOTIFY sip:alice@{FAR_WAZO_IP}:5060 SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {TEST_SIP_IP}:5060;branch=z9hG4bK-scale-hangup\r\n\
-         From: <sip:test@{TEST_SIP_IP}>;tag=scale\r\n\
-         To: <sip:alice@{FAR_WAZO_IP}>\r\n\
-         Call-ID: {call_id}\r\n\
-         CSeq: 1 NOTIFY\r\n\
-         Event: hang-up\r\n\
-         Max-Forwards: 70\r\n\
-         Content-Length: 0\r\n\r\n"
-    );
-    let socket = tokio::net::UdpSocket::bind((TEST_SIP_IP, 5060)).await?;
-    socket.send_to(notify.as_bytes(), (FAR_WAZO_IP, 5060)).await?;
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverge_after_an_asterisk_kill() -> anyhow::Result<()> {
     let tenants: usize = std::env::var("PATCHBAY_SCALE_TENANTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000);
     let (seed, other) = (tenants / 2, tenants / 3);
     let started = Instant::now();
     let mut asterisk = AsteriskInstance::start("scale-1000", PBX_IP, AMI_PORT).await?;
-    let ami = asterisk.connect_ami().await?;
+    let ami = patient_ami(&asterisk).await?;
     // The database on tmpfs: 19,000 commits, each waiting for its fsync on
     // a disk shared with other builds, would make the run time the disk's.
     let dir = TempDir(std::path::PathBuf::from(format!("/dev/shm/patchbay-scale-1000-{}", std::process::id())));
@@ -437,16 +338,21 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     // Asterisk holds them all: Patchbay says so, and Asterisk lists them.
     let last = population.iter().map(|t| t.revision).max().unwrap_or(0);
     let after_last = Instant::now();
-    live(&api, None, last, Duration::from_secs(600)).await?;
+    let status = live(&api, None, last, Duration::from_secs(600)).await?;
     let said = after_last.elapsed();
     let endpoints = 2 * tenants;
-    held(&ami, &population, seed, endpoints, Duration::from_secs(60)).await?;
+    if let Err(e) = held(&ami, &population, seed, endpoints, Duration::from_secs(60)).await {
+        bail!("{e}\nPatchbay said: {status}\n{}", asterisk.console_tail());
+    }
     eprintln!("population held: Patchbay in sync {said:?} after the last API call, read back {:?} after it", after_last.elapsed());
+    let (shown, took) = endpoints_shown(&ami).await?;
+    assert_eq!(shown, endpoints, "`pjsip show endpoints`");
+    eprintln!("`pjsip show endpoints`: {shown} endpoints, in {took:?}");
 
     // Seed 000's call: the far Wazo calls 101, user 101's phone answers.
     let mut phone = Sipp::start("scale-bob-phone", Scenario::BuiltIn("uas"), PHONE_IP, 5060, None, 1, &["-timeout", "300s"])?;
     phone.wait_listening().await?;
-    let xml = far_wazo_call();
+    let xml = authenticated_caller_holding_until_told("wazo-trunk", "pass");
     let pbx = format!("{PBX_IP}:5060");
     let mut far = Sipp::start("scale-far-wazo", Scenario::Xml(&xml), FAR_WAZO_IP, 5060, Some(&pbx), 1, &["-s", "101", "-timeout", "300s"])?;
     let answered = eventually("the seed's call answered, both legs up", Duration::from_secs(30), || async {
@@ -487,7 +393,7 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     assert_eq!(still, call, "the seed's call is still up after the change");
 
     // The far Wazo hangs up: its BYE gets a 200.
-    hang_up(&far).await?;
+    far.tell_to_hang_up(TEST_SIP_IP).await?;
     if let Err(e) = far.expect_success(Duration::from_secs(30)).await {
         bail!("{e}\n{}", asterisk.console_tail());
     }
@@ -507,7 +413,7 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     let restarting = Instant::now();
     asterisk.start_again().await?;
     let booted = restarting.elapsed();
-    let ami = asterisk.connect_ami().await?;
+    let ami = patient_ami(&asterisk).await?;
     // A failure guard only: the goal (< 30 s) is the benchmark's.
     held(&ami, &population, seed, endpoints, Duration::from_secs(300)).await?;
     let read_back = restarting.elapsed();
@@ -515,8 +421,10 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     let in_sync = restarting.elapsed();
     assert!(in_dialplan(&ami, &changed.pattern, &changed.outcall_context, Some("5559999")).await, "the changed route after the restart");
     assert!(in_dialplan(&ami, &new_did, &changed.incall_context, None).await, "the new DID after the restart");
+    let (shown, took) = endpoints_shown(&ami).await?;
+    assert_eq!(shown, endpoints, "`pjsip show endpoints` after the restart");
     eprintln!(
-        "Asterisk restart at {tenants} tenants: booted {booted:?}, population read back {read_back:?}, Patchbay in sync {in_sync:?} after the start (goal < 30 s: {})",
+        "Asterisk restart at {tenants} tenants: booted {booted:?}, population read back {read_back:?}, Patchbay in sync {in_sync:?} after the start (goal < 30 s: {}); `pjsip show endpoints` then {took:?}",
         if in_sync < Duration::from_secs(30) { "met" } else { "NOT met" }
     );
     eprintln!("done after {:?}", started.elapsed());
