@@ -3,9 +3,9 @@
 //!
 //! - 1,000 tenants are created in parallel, each with a SIP trunk, an
 //!   outcall with a pattern, a DID (incall to a user) and a user with a
-//!   line; Asterisk holds them all, read back (`pjsip show endpoints`
-//!   counts every endpoint, a sample of tenants' DIDs and routes in
-//!   `dialplan show`).
+//!   line, while Asterisk runs; Asterisk holds them all, read back
+//!   (`PJSIPShowEndpoints` lists every endpoint, a sample of tenants' DIDs
+//!   and routes is in `dialplan show`).
 //! - Seed 000 (Wazo B's side) on one of them carries a real call: the far
 //!   Wazo (sipp) calls DID `101` over the `wazo-trunk` (challenged, then
 //!   authenticated), the incall rings user 101's phone (sipp), which
@@ -14,9 +14,10 @@
 //!   `/status` gives the revision Asterisk holds); the call is still up
 //!   afterwards: the carrier's BYE gets its 200.
 //! - Asterisk killed (SIGKILL) and started again on its files: the whole
-//!   population is held again, read back. The times are printed (the goal,
-//!   < 30 s, is a benchmark's business); the bound asserted is only a
-//!   failure guard.
+//!   population is held again, read back (the same, then `pjsip show
+//!   endpoints` counts every endpoint), with the changed route and the new
+//!   DID. The times are printed (the goal, < 30 s, is a benchmark's
+//!   business); the bound asserted is only a failure guard.
 //!
 //! That status reports "pending" while a change is on its way and then the
 //! revision Asterisk holds is shown by `sync_incremental.rs`
@@ -209,8 +210,9 @@ async fn endpoints_listed(ami: &AmiClient) -> anyhow::Result<usize> {
 }
 
 /// `Objects found: N` of `pjsip show endpoints`, and how long the command
-/// took (it looks up every endpoint's identifies and contacts: seconds at
-/// 2,000 endpoints, so the wait loops count with the AMI action instead).
+/// took (14–40 s at 2,000 endpoints on a loaded machine, 0.3 s for 2,000
+/// endpoints without identify or contact: the wait loops count with the
+/// AMI action instead).
 async fn endpoints_shown(ami: &AmiClient) -> anyhow::Result<(usize, Duration)> {
     let started = Instant::now();
     let lines = ami.command("pjsip show endpoints").await?;
@@ -345,9 +347,6 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
         bail!("{e}\nPatchbay said: {status}\n{}", asterisk.console_tail());
     }
     eprintln!("population held: Patchbay in sync {said:?} after the last API call, read back {:?} after it", after_last.elapsed());
-    let (shown, took) = endpoints_shown(&ami).await?;
-    assert_eq!(shown, endpoints, "`pjsip show endpoints`");
-    eprintln!("`pjsip show endpoints`: {shown} endpoints, in {took:?}");
 
     // Seed 000's call: the far Wazo calls 101, user 101's phone answers.
     let mut phone = Sipp::start("scale-bob-phone", Scenario::BuiltIn("uas"), PHONE_IP, 5060, None, 1, &["-timeout", "300s"])?;
@@ -356,7 +355,8 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     let pbx = format!("{PBX_IP}:5060");
     let mut far = Sipp::start("scale-far-wazo", Scenario::Xml(&xml), FAR_WAZO_IP, 5060, Some(&pbx), 1, &["-s", "101", "-timeout", "300s"])?;
     let answered = eventually("the seed's call answered, both legs up", Duration::from_secs(30), || async {
-        let up = channels_up(&ami).await;
+        let mut up = channels_up(&ami).await;
+        up.sort();
         (up.len() == 2).then_some(up)
     })
     .await;
@@ -389,7 +389,8 @@ async fn a_thousand_tenants_carry_a_seed_000_call_through_a_change_and_reconverg
     let status = live(&api, Some(&changed.uuid), did_revision, Duration::from_secs(120)).await?;
     assert!(did_revision > revision && status["revision_live"].as_u64() >= Some(did_revision), "{status}");
     eprintln!("another tenant's route and new DID visible in Asterisk {visible:?} after the first write; its status: {status}");
-    let still = channels_up(&ami).await;
+    let mut still = channels_up(&ami).await;
+    still.sort();
     assert_eq!(still, call, "the seed's call is still up after the change");
 
     // The far Wazo hangs up: its BYE gets a 200.
