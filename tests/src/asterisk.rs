@@ -22,7 +22,8 @@ use patchbay_backend::ami::{AmiClient, AmiUrl, ClientOptions};
 
 const AMI_USER: &str = "patchbay";
 const AMI_SECRET: &str = "patchbay-test-secret";
-const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Long enough for a boot on the files of 1,000 tenants on a loaded machine.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running Asterisk, killed (by PID) and reaped when dropped.
 #[derive(Debug)]
@@ -115,9 +116,12 @@ impl AsteriskInstance {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let client = self.connect_ami().await?;
         // AMI is up before every module is loaded; this CLI command returns
-        // once Asterisk is fully booted.
+        // once Asterisk is fully booted, which takes longer than an action's
+        // usual 10 s on its files of 1,000 tenants.
+        let mut options = ClientOptions::default();
+        options.timers.action_timeout = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(10));
+        let client = AmiClient::connect(self.ami_url().parse()?, options).await?;
         client.command("core waitfullybooted").await?;
         Ok(())
     }

@@ -165,6 +165,29 @@ impl Sipp {
         lines.take_while(|l| !l.is_empty()).find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(str::to_owned)
     }
 
+    /// Tells a [`scenarios::authenticated_caller_holding_until_told`] call
+    /// to hang up: a NOTIFY carrying its Call-ID (sipp finds the call by
+    /// it), sent from `from_ip:5060`.
+    pub async fn tell_to_hang_up(&self, from_ip: &str) -> anyhow::Result<()> {
+        let call_id = self.header_of("INVITE ", "Call-ID").context("no INVITE sent yet")?;
+        let call_id = call_id.split_once(':').map(|(_, v)| v.trim()).context("Call-ID value")?;
+        let (ip, port) = (&self.local.0, self.local.1);
+        let notify = format!(
+            "NOTIFY sip:phone@{ip}:{port} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {from_ip}:5060;branch=z9hG4bK-hang-up\r\n\
+             From: <sip:test@{from_ip}>;tag=test\r\n\
+             To: <sip:phone@{ip}>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 NOTIFY\r\n\
+             Event: hang-up\r\n\
+             Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let socket = tokio::net::UdpSocket::bind((from_ip, 5060)).await?;
+        socket.send_to(notify.as_bytes(), (ip.as_str(), port)).await?;
+        Ok(())
+    }
+
     /// sipp's error log (unexpected messages, timeouts).
     pub fn errors(&self) -> String {
         std::fs::read_to_string(&self.errors).unwrap_or_default()
@@ -596,7 +619,7 @@ pub mod scenarios {
     /// after it depends on timing), then hangs up. sipp's built-in `uac`
     /// aborts on such a re-INVITE.
     pub fn caller_accepting_reinvite() -> String {
-        let (invite, reanswer_sdp) = (phone_invite(), super::pcmu_sdp("phone", 2));
+        let invite = phone_invite();
         format!(
             r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     <scenario name="caller: accepts a connected-line re-INVITE">
@@ -604,7 +627,24 @@ pub mod scenarios {
       <recv response="200" rtd="true" />
       {ack}
       <recv request="INVITE" timeout="1500" ontimeout="hangup" />
-      <send>
+      {reanswer}
+      <recv request="ACK" />
+      <label id="hangup" />
+      {bye}
+      <recv response="200" crlf="true" />
+    </scenario>
+    "#,
+            reanswer = reanswer(),
+            ack = phone_request("ACK", 1),
+            bye = phone_request("BYE", 2).replace("<send>", "<send retrans=\"500\">")
+        )
+    }
+
+    /// The phone's 200 OK, with a new SDP answer, to a re-INVITE.
+    fn reanswer() -> String {
+        let sdp = super::pcmu_sdp("phone", 2);
+        format!(
+            r#"<send>
         <![CDATA[
           SIP/2.0 200 OK
           [last_Via:]
@@ -616,17 +656,57 @@ pub mod scenarios {
           Content-Type: application/sdp
           Content-Length: [len]
 
-          {reanswer_sdp}
+          {sdp}
+        ]]>
+      </send>"#
+        )
+    }
+
+    /// A caller that authenticates (a far PBX on a trunk with inbound
+    /// authentication): its INVITE is challenged (401) and sent again with
+    /// `user`'s credentials. Once answered, it takes the connected-line
+    /// re-INVITEs Asterisk may send and holds the call until told to hang
+    /// up ([`Sipp::tell_to_hang_up`](super::Sipp::tell_to_hang_up)); it
+    /// succeeds only if its BYE then gets a 200, i.e. the call was still up.
+    pub fn authenticated_caller_holding_until_told(user: &str, password: &str) -> String {
+        let invite = phone_invite();
+        let retry = invite
+            .replace("CSeq: 1 INVITE", "CSeq: 2 INVITE")
+            .replace("Max-Forwards: 70", &format!("[authentication username={user} password={password}]\n          Max-Forwards: 70"));
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+    <scenario name="caller: authenticated, holds the call until told">
+      {invite}
+      <recv response="401" auth="true" />
+      <send>
+        <![CDATA[
+          ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+          [last_Via:]
+          From: phone <sip:phone@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+          [last_To:]
+          Call-ID: [call_id]
+          CSeq: 1 ACK
+          Max-Forwards: 70
+          Content-Length: 0
         ]]>
       </send>
-      <recv request="ACK" />
-      <label id="hangup" />
+      {retry}
+      <recv response="200" rtd="true" />
+      {ack}
+      <label id="up" />
+      <recv request="INVITE" optional="true" next="reinvite" />
+      <recv request="NOTIFY" timeout="240000" />
       {bye}
-      <recv response="200" crlf="true" />
+      <recv response="200" crlf="true" next="done" />
+      <label id="reinvite" />
+      {reanswer}
+      <recv request="ACK" next="up" />
+      <label id="done" />
     </scenario>
     "#,
-            ack = phone_request("ACK", 1),
-            bye = phone_request("BYE", 2).replace("<send>", "<send retrans=\"500\">")
+            reanswer = reanswer(),
+            ack = phone_request("ACK", 2),
+            bye = phone_request("BYE", 3).replace("<send>", "<send retrans=\"500\">")
         )
     }
 
