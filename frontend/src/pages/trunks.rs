@@ -146,10 +146,8 @@ pub fn TrunksPage() -> impl IntoView {
         } else {
             return error.set(Some("This trunk has no endpoint to edit.".into()));
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = api::get::<Value>(&session.token(), &path).await;
-            busy.try_set(false);
+        let endpoint_path = path.clone();
+        crate::ui::run(busy, |token| async move { api::get::<Value>(&token, &endpoint_path).await }, move |result| {
             match result {
                 Ok(endpoint) => {
                     let fresh = TrunkDraft::new();
