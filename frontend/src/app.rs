@@ -18,6 +18,7 @@ use crate::pages::usable_trunks::UsableTrunksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;

@@ -10,6 +10,7 @@ use crate::app::{DataVersion, Session};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
+use std::sync::Arc;
 
 pub use crate::pages::routes::{FieldError, field_of};
 
@@ -419,4 +420,29 @@ pub fn Pager(query: ListQuery) -> impl IntoView {
             <button type="button" class="small next" disabled=move || { (query.page.get() + 1) * PAGE_SIZE >= query.total.get() } on:click=move |_| query.page.update(|p| *p += 1)>"Next →"</button>
         </div>
     }
+}
+
+/// Leptos's `<Show>` (same props, same behaviour: `when` memoized, the
+/// children or the fallback), compiled once: the condition and the children
+/// are boxed before any generic code, where Leptos's own `Show` compiles its
+/// memo, its children glue and its view per call site (the app has about 40).
+#[component]
+pub fn Show(children: ChildrenFn, when: impl Fn() -> bool + Send + Sync + 'static, #[prop(optional, into)] fallback: ViewFn) -> impl IntoView {
+    show_boxed(Arc::new(when), children, fallback)
+}
+
+fn show_boxed(when: Arc<dyn Fn() -> bool + Send + Sync>, children: ChildrenFn, fallback: ViewFn) -> AnyView {
+    let shown = Memo::new(move |_| when());
+    (move || if shown.get() { children() } else { fallback.run() }).into_any()
+}
+
+/// Leptos's `<For>` over JSON rows keyed by their text (a row whose
+/// document changed is rebuilt), compiled once for every list: `row` builds
+/// one row.
+pub fn keyed_rows(each: impl Fn() -> Vec<Value> + Send + Sync + 'static, row: impl Fn(Value) -> AnyView + Send + Sync + 'static) -> AnyView {
+    rows_boxed(Arc::new(each), Arc::new(row))
+}
+
+fn rows_boxed(each: Arc<dyn Fn() -> Vec<Value> + Send + Sync>, row: Arc<dyn Fn(Value) -> AnyView + Send + Sync>) -> AnyView {
+    view! { <For each=move || each() key=|value: &Value| value.to_string() children=move |value| row(value)/> }.into_any()
 }

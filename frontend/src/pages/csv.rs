@@ -11,6 +11,7 @@ use crate::api;
 use crate::app::DataVersion;
 use crate::ui::{humanize, query_escape, run, text};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use serde_json::Value;
 use wasm_bindgen::JsCast;

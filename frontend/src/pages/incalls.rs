@@ -7,6 +7,7 @@ use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
 use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use serde_json::{Value, json};
 
 /// The destination as one line.
@@ -58,7 +59,7 @@ pub fn IncallsPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="3" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && incalls.with(Vec::is_empty)><tr><td colspan="3" class="muted">"No incoming route yet."</td></tr></Show>
-                    <For each=move || incalls.get() key=|i| i.to_string() let:incall>
+                    {keyed_rows(move || incalls.get(), move |incall: Value| (
                         {
                             let dids = incall["extensions"].as_array().cloned().unwrap_or_default().iter()
                                 .map(|e| format!("{} @{}", text(&e["exten"]), text(&e["context"]))).collect::<Vec<_>>().join(", ");
@@ -75,7 +76,7 @@ pub fn IncallsPage() -> impl IntoView {
                                 </td>
                             </tr> }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>

@@ -9,6 +9,7 @@ use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::ui::{load_list, page_title, submit, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};
 
@@ -35,9 +36,9 @@ pub fn NodesPage() -> impl IntoView {
                     <Show when=move || !loading.get() && nodes.with(Vec::is_empty)>
                         <tr><td colspan="7" class="muted">"No node yet: add the first Asterisk below."</td></tr>
                     </Show>
-                    <For each=move || nodes.get() key=|n| n.to_string() let:node>
-                        <NodeRow node=node nodes=nodes tenants=tenants editing=editing/>
-                    </For>
+                    {keyed_rows(move || nodes.get(), move |node: Value| (
+                        view! { <NodeRow node=node nodes=nodes tenants=tenants editing=editing/> }
+                    ).into_any())}
                 </tbody>
             </table>
             </div>

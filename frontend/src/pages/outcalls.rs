@@ -13,6 +13,7 @@ use crate::app::{DataVersion, Session};
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
 use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, lint_snapshot};
 use patchbay_shared::model::{FailoverPolicy, ObjectKind, Snapshot};
@@ -65,7 +66,7 @@ pub fn OutcallsPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="4" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && outcalls.with(Vec::is_empty)><tr><td colspan="4" class="muted">"No outgoing route yet."</td></tr></Show>
-                    <For each=move || outcalls.get() key=|o| o.to_string() let:outcall>
+                    {keyed_rows(move || outcalls.get(), move |outcall: Value| (
                         {
                             let for_edit = outcall.clone();
                             let for_delete = outcall.clone();
@@ -93,7 +94,7 @@ pub fn OutcallsPage() -> impl IntoView {
                                 </tr>
                             }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>

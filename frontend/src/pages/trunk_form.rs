@@ -16,6 +16,7 @@ use crate::api;
 use crate::pages::routes::Undo;
 use crate::ui::{C, ContextPicker, FieldError, submit, text};
 use leptos::prelude::*;
+use crate::ui::Show;
 use patchbay_shared::validate::OptionSet;
 use serde_json::{Value, json};
 

@@ -10,6 +10,7 @@ use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field};
 use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
