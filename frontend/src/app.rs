@@ -18,6 +18,7 @@ use crate::pages::usable_trunks::UsableTrunksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
@@ -88,22 +89,28 @@ pub fn App() -> impl IntoView {
                 </header>
                 <main>
                     <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                        <Route path=path!("/") view=Home/>
-                        <Route path=path!("/trunks") view=Trunks/>
-                        <Route path=path!("/simulator") view=SimulatorPage/>
-                        <Route path=path!("/outcalls") view=OutcallsPage/>
-                        <Route path=path!("/outcalls/:id") view=OutcallPage/>
-                        <Route path=path!("/incalls") view=IncallsPage/>
-                        <Route path=path!("/users") view=UsersPage/>
-                        <Route path=path!("/config") view=|| view! { <MasterOnly><ConfigPage/></MasterOnly> }/>
-                        <Route path=path!("/asterisk") view=|| view! { <MasterOnly><AsteriskPage/></MasterOnly> }/>
-                        <Route path=path!("/nodes") view=|| view! { <MasterOnly><NodesPage/></MasterOnly> }/>
-                        <Route path=path!("/audit") view=AuditPage/>
+                        <Route path=path!("/") view=page(|| view! { <Home/> }.into_any())/>
+                        <Route path=path!("/trunks") view=page(|| view! { <Trunks/> }.into_any())/>
+                        <Route path=path!("/simulator") view=page(|| view! { <SimulatorPage/> }.into_any())/>
+                        <Route path=path!("/outcalls") view=page(|| view! { <OutcallsPage/> }.into_any())/>
+                        <Route path=path!("/outcalls/:id") view=page(|| view! { <OutcallPage/> }.into_any())/>
+                        <Route path=path!("/incalls") view=page(|| view! { <IncallsPage/> }.into_any())/>
+                        <Route path=path!("/users") view=page(|| view! { <UsersPage/> }.into_any())/>
+                        <Route path=path!("/config") view=page(|| view! { <MasterOnly><ConfigPage/></MasterOnly> }.into_any())/>
+                        <Route path=path!("/asterisk") view=page(|| view! { <MasterOnly><AsteriskPage/></MasterOnly> }.into_any())/>
+                        <Route path=path!("/nodes") view=page(|| view! { <MasterOnly><NodesPage/></MasterOnly> }.into_any())/>
+                        <Route path=path!("/audit") view=page(|| view! { <AuditPage/> }.into_any())/>
                     </Routes>
                 </main>
             </Show>
         </Router>
     }
+}
+
+/// Every route's view as one type (a function pointer), so the router
+/// compiles its choice of view once instead of once per page.
+fn page(view: fn() -> AnyView) -> fn() -> AnyView {
+    view
 }
 
 /// Whether the last change saved here is live in Asterisk: "pending" from

@@ -10,6 +10,7 @@ use crate::app::{DataVersion, Session};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
+use std::sync::Arc;
 
 pub use crate::pages::routes::{FieldError, field_of};
 
@@ -169,26 +170,81 @@ pub fn confirm(question: &str) -> bool {
 }
 
 /// Deletes `paths` in order after a confirmation, then bumps the data
-/// version. `busy` disables the button meanwhile; failures go to `error`.
+/// version (through [`submit`]). `busy` disables the button meanwhile;
+/// failures go to `error`.
 pub fn delete_after_confirm(question: String, paths: Vec<String>, busy: RwSignal<bool>, error: RwSignal<Option<String>>) {
     if !confirm(&question) {
         return;
     }
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
+    submit(
+        busy,
+        error,
+        |token| async move {
+            for path in paths {
+                api::delete(&token, &path).await?;
+            }
+            Ok::<(), api::ApiFailure>(())
+        },
+        |()| {},
+    );
+}
+
+/// An error as the page shows it: API field names replaced by their labels.
+pub trait Shown {
+    fn shown(self) -> Self;
+}
+
+impl Shown for String {
+    fn shown(self) -> String {
+        humanize(&self)
+    }
+}
+
+impl Shown for FieldError {
+    fn shown(self) -> FieldError {
+        FieldError { message: humanize(&self.message), ..self }
+    }
+}
+
+impl From<api::ApiFailure> for String {
+    fn from(failure: api::ApiFailure) -> String {
+        failure.0
+    }
+}
+
+/// Runs `request` (given the session's token) with `busy` set, releases
+/// `busy` when it ends and hands its outcome to `finish`. Completions
+/// write with `try_set`: the page may be gone by then.
+pub fn run<R: 'static, F: Future<Output = R> + 'static>(busy: RwSignal<bool>, request: impl FnOnce(String) -> F, finish: impl FnOnce(R) + 'static) {
+    let pending = request(expect_context::<Session>().token());
     busy.set(true);
     spawn_local(async move {
-        let token = session.token();
-        for path in paths {
-            if let Err(failure) = api::delete(&token, &path).await {
-                error.try_set(Some(humanize(&failure.0)));
-                busy.try_set(false);
-                return;
-            }
-        }
+        let outcome = pending.await;
         busy.try_set(false);
-        error.try_set(None);
-        version.bump();
+        finish(outcome);
+    });
+}
+
+/// A write (one request or several in `request`), the pattern of every
+/// form and button that changes data: [`run`], then either its failure in
+/// `error` (with human labels), or `error` cleared, `done` given the
+/// answer, and the data version bumped (every list reloads).
+pub fn submit<T: 'static, R: Into<E> + 'static, E: Shown + Send + Sync + 'static, F: Future<Output = Result<T, R>> + 'static>(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<E>>,
+    request: impl FnOnce(String) -> F,
+    done: impl FnOnce(T) + 'static,
+) {
+    let version = expect_context::<DataVersion>();
+    run(busy, request, move |outcome| match outcome {
+        Ok(answer) => {
+            error.try_set(None);
+            done(answer);
+            version.bump();
+        }
+        Err(failure) => {
+            error.try_set(Some(failure.into().shown()));
+        }
     });
 }
 
@@ -364,4 +420,29 @@ pub fn Pager(query: ListQuery) -> impl IntoView {
             <button type="button" class="small next" disabled=move || { (query.page.get() + 1) * PAGE_SIZE >= query.total.get() } on:click=move |_| query.page.update(|p| *p += 1)>"Next →"</button>
         </div>
     }
+}
+
+/// Leptos's `<Show>` (same props, same behaviour: `when` memoized, the
+/// children or the fallback), compiled once: the condition and the children
+/// are boxed before any generic code, where Leptos's own `Show` compiles its
+/// memo, its children glue and its view per call site (the app has about 40).
+#[component]
+pub fn Show(children: ChildrenFn, when: impl Fn() -> bool + Send + Sync + 'static, #[prop(optional, into)] fallback: ViewFn) -> impl IntoView {
+    show_boxed(Arc::new(when), children, fallback)
+}
+
+fn show_boxed(when: Arc<dyn Fn() -> bool + Send + Sync>, children: ChildrenFn, fallback: ViewFn) -> AnyView {
+    let shown = Memo::new(move |_| when());
+    (move || if shown.get() { children() } else { fallback.run() }).into_any()
+}
+
+/// Leptos's `<For>` over JSON rows keyed by their text (a row whose
+/// document changed is rebuilt), compiled once for every list: `row` builds
+/// one row.
+pub fn keyed_rows(each: impl Fn() -> Vec<Value> + Send + Sync + 'static, row: impl Fn(Value) -> AnyView + Send + Sync + 'static) -> AnyView {
+    rows_boxed(Arc::new(each), Arc::new(row))
+}
+
+fn rows_boxed(each: Arc<dyn Fn() -> Vec<Value> + Send + Sync>, row: Arc<dyn Fn(Value) -> AnyView + Send + Sync>) -> AnyView {
+    view! { <For each=move || each() key=|value: &Value| value.to_string() children=move |value| row(value)/> }.into_any()
 }

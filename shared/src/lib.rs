@@ -34,6 +34,7 @@ pub mod kazoo;
 pub mod lint;
 pub mod model;
 pub mod numbers;
+pub mod order;
 pub mod validate;
 pub mod pattern;
 pub mod render;

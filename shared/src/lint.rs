@@ -58,7 +58,7 @@ pub fn lint_snapshot(s: &Snapshot) -> Vec<Lint> {
     registrations(s, &mut out);
     transports(s, &mut out);
     emergency_routes(s, &plan, &dialplan, &mut out);
-    out.sort_by_key(|l| l.severity);
+    crate::order::sort_by_key(&mut out, |l| l.severity);
     out
 }
 

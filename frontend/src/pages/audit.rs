@@ -9,6 +9,7 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use leptos::prelude::*;
+use crate::ui::keyed_rows;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
@@ -148,7 +149,7 @@ pub fn AuditPage() -> impl IntoView {
             <table class="audit-log">
                 <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Change"</th><th></th></tr></thead>
                 <tbody>
-                    <For each=move || items.get() key=|item| item["id"].as_i64() let:item>
+                    {keyed_rows(move || items.get(), move |item: Value| (
                         {
                             let fields = changed_fields(&item["before"], &item["after"]);
                             let object = item["object_name"].as_str().map(str::to_string)
@@ -173,7 +174,7 @@ pub fn AuditPage() -> impl IntoView {
                                 </tr>
                             }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
         </section>

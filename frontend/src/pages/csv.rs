@@ -8,9 +8,10 @@
 //! only when no row has an error, and writes all rows or none.
 
 use crate::api;
-use crate::app::{DataVersion, Session};
-use crate::ui::{humanize, query_escape, text};
+use crate::app::DataVersion;
+use crate::ui::{humanize, query_escape, run, text};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use serde_json::Value;
 use wasm_bindgen::JsCast;
@@ -19,7 +20,6 @@ const CSV: &str = "/api/patchbay/1.0/csv";
 
 #[component]
 pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static str) -> impl IntoView {
-    let session = expect_context::<Session>();
     let version = expect_context::<DataVersion>();
     let exported = RwSignal::new(None::<String>);
     let input = RwSignal::new(String::new());
@@ -28,9 +28,8 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
     let busy = RwSignal::new(false);
 
     let export = move |_| {
-        busy.set(true);
-        spawn_local(async move {
-            match api::send_text(&session.token(), "GET", &format!("{CSV}/{kind}"), None).await {
+        run(busy, |token| async move { api::send_text(&token, "GET", &format!("{CSV}/{kind}"), None).await }, move |answer| {
+            match answer {
                 Ok((200, csv)) => {
                     exported.try_set(Some(csv));
                     message.try_set(None);
@@ -42,19 +41,17 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
                     message.try_set(Some(humanize(&e.0)));
                 }
             }
-            busy.try_set(false);
         });
     };
-    let run = move |apply: bool| {
+    let import = move |apply: bool| {
         if busy.get_untracked() {
             return;
         }
-        busy.set(true);
         message.set(None);
         let body = input.get_untracked();
-        spawn_local(async move {
-            let path = format!("{CSV}/{kind}{}", if apply { "?apply=true" } else { "" });
-            match api::send_text(&session.token(), "POST", &path, Some(body)).await {
+        let path = format!("{CSV}/{kind}{}", if apply { "?apply=true" } else { "" });
+        run(busy, |token| async move { api::send_text(&token, "POST", &path, Some(body)).await }, move |answer| {
+            match answer {
                 Ok((status, answer)) => match serde_json::from_str::<Value>(&answer) {
                     Ok(found) if found.is_object() => {
                         if found["applied"] == true {
@@ -80,7 +77,6 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
                     message.try_set(Some(humanize(&e.0)));
                 }
             }
-            busy.try_set(false);
         });
     };
     // A file picked on the computer: its text goes into the box, to preview.
@@ -122,9 +118,9 @@ pub fn CsvTools(kind: &'static str, file_name: &'static str, example: &'static s
                     on:input=move |ev| { input.set(event_target_value(&ev)); report.set(None); }></textarea>
             </label>
             <div class="actions">
-                <button type="button" class="small preview" disabled=move || busy.get() || input.with(|i| i.trim().is_empty()) on:click=move |_| run(false)>"Preview"</button>
+                <button type="button" class="small preview" disabled=move || busy.get() || input.with(|i| i.trim().is_empty()) on:click=move |_| import(false)>"Preview"</button>
                 <Show when=move || report.with(|r| r.is_some()) && errors() == 0>
-                    <button type="button" class="small import" disabled=move || busy.get() on:click=move |_| run(true)>"Import all rows"</button>
+                    <button type="button" class="small import" disabled=move || busy.get() on:click=move |_| import(true)>"Import all rows"</button>
                 </Show>
             </div>
             <p class="status" role="status">{move || message.get()}</p>

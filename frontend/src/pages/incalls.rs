@@ -3,12 +3,11 @@
 //! extension of a context, a trunk with a number). Edit and delete.
 
 use crate::api;
-use crate::app::{DataVersion, Session};
 use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use crate::ui::{Show, keyed_rows};
 use serde_json::{Value, json};
 
 /// The destination as one line.
@@ -60,7 +59,7 @@ pub fn IncallsPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="3" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && incalls.with(Vec::is_empty)><tr><td colspan="3" class="muted">"No incoming route yet."</td></tr></Show>
-                    <For each=move || incalls.get() key=|i| i.to_string() let:incall>
+                    {keyed_rows(move || incalls.get(), move |incall: Value| (
                         {
                             let dids = incall["extensions"].as_array().cloned().unwrap_or_default().iter()
                                 .map(|e| format!("{} @{}", text(&e["exten"]), text(&e["context"]))).collect::<Vec<_>>().join(", ");
@@ -77,7 +76,7 @@ pub fn IncallsPage() -> impl IntoView {
                                 </td>
                             </tr> }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>
@@ -93,8 +92,6 @@ pub fn IncallsPage() -> impl IntoView {
 
 #[component]
 fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing: Option<Value>, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let contexts = tenant_contexts();
     let original = editing.clone().unwrap_or(Value::Null);
     let d = original["destination"].clone();
@@ -153,47 +150,34 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
         let typed = did.get_untracked();
         let did_value = typed.trim().trim_start_matches('+').to_string();
         let context_value = context.get_untracked();
-        busy.set(true);
-        spawn_local(async move {
-            let token = session.token();
-            let result: Result<(), FieldError> = async {
-                match (incall_id, extension_id) {
-                    (Some(id), Some(ext)) => {
-                        api::send(&token, "PUT", &format!("{C}/incalls/{id}"), &json!({"destination": destination})).await.map_err(|f| to_field(f, rename, "destination"))?;
-                        api::send(&token, "PUT", &format!("{C}/extensions/{ext}"), &json!({"exten": did_value, "context": context_value}))
-                            .await
-                            .map_err(|f| to_field(f, &[("exten", "did")], "did"))?;
-                        Ok(())
+        let request = move |token: String| async move {
+            match (incall_id, extension_id) {
+                (Some(id), Some(ext)) => {
+                    api::send(&token, "PUT", &format!("{C}/incalls/{id}"), &json!({"destination": destination})).await.map_err(|f| to_field(f, rename, "destination"))?;
+                    api::send(&token, "PUT", &format!("{C}/extensions/{ext}"), &json!({"exten": did_value, "context": context_value}))
+                        .await
+                        .map_err(|f| to_field(f, &[("exten", "did")], "did"))?;
+                    Ok(())
+                }
+                _ => {
+                    let mut undo = Undo::default();
+                    let incall = api::send(&token, "POST", &format!("{C}/incalls"), &json!({"destination": destination})).await.map_err(|f| to_field(f, rename, "destination"))?;
+                    undo.push(format!("{C}/incalls/{}", incall["id"]));
+                    let ext = match api::send(&token, "POST", &format!("{C}/extensions"), &json!({"exten": did_value, "context": context_value})).await {
+                        Ok(e) => e,
+                        Err(f) => return Err(undo.run(&token, to_field(f, &[("exten", "did")], "did")).await),
+                    };
+                    undo.push(format!("{C}/extensions/{}", ext["id"]));
+                    if let Err(f) = api::send(&token, "PUT", &format!("{C}/incalls/{}/extensions/{}", incall["id"], ext["id"]), &json!({})).await {
+                        return Err(undo.run(&token, to_field(f, &[("exten", "did")], "did")).await);
                     }
-                    _ => {
-                        let mut undo = Undo::default();
-                        let incall = api::send(&token, "POST", &format!("{C}/incalls"), &json!({"destination": destination})).await.map_err(|f| to_field(f, rename, "destination"))?;
-                        undo.push(format!("{C}/incalls/{}", incall["id"]));
-                        let ext = match api::send(&token, "POST", &format!("{C}/extensions"), &json!({"exten": did_value, "context": context_value})).await {
-                            Ok(e) => e,
-                            Err(f) => return Err(undo.run(&token, to_field(f, &[("exten", "did")], "did")).await),
-                        };
-                        undo.push(format!("{C}/extensions/{}", ext["id"]));
-                        if let Err(f) = api::send(&token, "PUT", &format!("{C}/incalls/{}/extensions/{}", incall["id"], ext["id"]), &json!({})).await {
-                            return Err(undo.run(&token, to_field(f, &[("exten", "did")], "did")).await);
-                        }
-                        Ok(())
-                    }
+                    Ok::<(), FieldError>(())
                 }
             }
-            .await;
-            busy.try_set(false);
-            match result {
-                Ok(()) => {
-                    did.try_set(String::new());
-                    error.try_set(None);
-                    version.bump();
-                    on_done();
-                }
-                Err(e) => {
-                    error.try_set(Some(FieldError { message: humanize(&e.message), ..e }));
-                }
-            }
+        };
+        submit(busy, error, request, move |()| {
+            did.try_set(String::new());
+            on_done();
         });
     };
     let shown = ["did", "user", "ring_time", "trunk_id", "number", "destination"];

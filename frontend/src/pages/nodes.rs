@@ -7,8 +7,9 @@
 
 use crate::api;
 use crate::app::{DataVersion, Session};
-use crate::ui::{humanize, load_list, page_title, text};
+use crate::ui::{load_list, page_title, submit, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
 use serde_json::{Map, Value, json};
 
@@ -35,9 +36,9 @@ pub fn NodesPage() -> impl IntoView {
                     <Show when=move || !loading.get() && nodes.with(Vec::is_empty)>
                         <tr><td colspan="7" class="muted">"No node yet: add the first Asterisk below."</td></tr>
                     </Show>
-                    <For each=move || nodes.get() key=|n| n.to_string() let:node>
-                        <NodeRow node=node nodes=nodes tenants=tenants editing=editing/>
-                    </For>
+                    {keyed_rows(move || nodes.get(), move |node: Value| (
+                        view! { <NodeRow node=node nodes=nodes tenants=tenants editing=editing/> }
+                    ).into_any())}
                 </tbody>
             </table>
             </div>
@@ -106,8 +107,6 @@ fn TenantPlacement(uuid: String, node_id: i64, nodes: RwSignal<Vec<Value>>, tena
 /// A tenant with a picker of the other nodes to move it to.
 #[component]
 fn TenantMove(tenant: Value, node_id: i64, nodes: RwSignal<Vec<Value>>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let uuid = text(&tenant["uuid"]);
     let (name, slug) = (text(&tenant["name"]), text(&tenant["slug"]));
     let target = RwSignal::new(String::new());
@@ -118,19 +117,7 @@ fn TenantMove(tenant: Value, node_id: i64, nodes: RwSignal<Vec<Value>>) -> impl 
     let move_it = move |_| {
         let Ok(to) = target.get_untracked().parse::<i64>() else { return };
         let path = path.clone();
-        busy.set(true);
-        spawn_local(async move {
-            match api::send(&session.token(), "PUT", &path, &json!({"node_id": to})).await {
-                Ok(_) => {
-                    error.try_set(None);
-                    version.bump();
-                }
-                Err(failure) => {
-                    error.try_set(Some(humanize(&failure.0)));
-                }
-            }
-            busy.try_set(false);
-        });
+        submit(busy, error, |token| async move { api::send(&token, "PUT", &path, &json!({"node_id": to})).await }, |_| {});
     };
     view! {
         <li data-tenant=slug>
@@ -152,8 +139,6 @@ fn TenantMove(tenant: Value, node_id: i64, nodes: RwSignal<Vec<Value>>) -> impl 
 /// empty secret keeps the stored one).
 #[component]
 fn NodeForm(editing: RwSignal<Option<Value>>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let fields = ["name", "host", "port", "username", "secret"].map(|_| RwSignal::new(String::new()));
     let [name, host, port, username, secret] = fields;
     let is_default = RwSignal::new(false);
@@ -184,21 +169,15 @@ fn NodeForm(editing: RwSignal<Option<Value>>) -> impl IntoView {
             Some(node) => ("PUT", format!("{NODES}/{}", node["id"])),
             None => ("POST", NODES.to_string()),
         };
-        busy.set(true);
-        spawn_local(async move {
-            match api::send(&session.token(), method, &path, &Value::Object(body)).await {
-                Ok(_) => {
-                    error.try_set(None);
-                    editing.try_set(None);
-                    secret.try_set(String::new());
-                    version.bump();
-                }
-                Err(failure) => {
-                    error.try_set(Some(humanize(&failure.0)));
-                }
-            }
-            busy.try_set(false);
-        });
+        submit(
+            busy,
+            error,
+            |token| async move { api::send(&token, method, &path, &Value::Object(body)).await },
+            move |_| {
+                editing.try_set(None);
+                secret.try_set(String::new());
+            },
+        );
     };
     let input = move |label: &'static str, key: &'static str, signal: RwSignal<String>, kind: &'static str| {
         view! {

@@ -11,8 +11,9 @@
 use crate::api;
 use crate::app::{DataVersion, Session};
 use crate::pages::routes::{FieldError, Undo, field_error, to_field, trunk_label};
-use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
 use patchbay_shared::lint::{Lint, lint_snapshot};
 use patchbay_shared::model::{FailoverPolicy, ObjectKind, Snapshot};
@@ -65,7 +66,7 @@ pub fn OutcallsPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="4" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && outcalls.with(Vec::is_empty)><tr><td colspan="4" class="muted">"No outgoing route yet."</td></tr></Show>
-                    <For each=move || outcalls.get() key=|o| o.to_string() let:outcall>
+                    {keyed_rows(move || outcalls.get(), move |outcall: Value| (
                         {
                             let for_edit = outcall.clone();
                             let for_delete = outcall.clone();
@@ -93,7 +94,7 @@ pub fn OutcallsPage() -> impl IntoView {
                                 </tr>
                             }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>
@@ -213,35 +214,26 @@ fn OutcallForm(trunks: RwSignal<Vec<Value>>, editing: Option<(EditingOutcall, Va
         let entries = |text: String| text.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect::<Vec<_>>();
         let policy = json!({"next_trunk_on": entries(next_on.get_untracked()), "stop_on": entries(stop_on.get_untracked()), "otherwise": otherwise.get_untracked()});
         let edit = edit_for_submit.clone();
-        busy.set(true);
-        spawn_local(async move {
-            let token = session.token();
-            let result = match edit {
+        let saved = format!("Outgoing route {name_value} saved.");
+        let request = move |token: String| async move {
+            match edit {
                 Some(edit) => save_outcall(&token, &edit, &name_value, &pattern_value, &context_value, &settings, &order, &policy).await,
                 None => create_outcall(&token, &name_value, &pattern_value, &context_value, &settings, &order, &policy).await,
-            };
-            busy.try_set(false);
-            match result {
-                Ok(()) => {
-                    error.try_set(None);
-                    done.try_set(Some(format!("Outgoing route {name_value} saved.")));
-                    // A fresh form for the next route (the context is usually the same).
-                    for field in [name, pattern, prefix, caller_id] {
-                        field.try_set(String::new());
-                    }
-                    strip.try_set("0".into());
-                    chosen.try_set(Vec::new());
-                    let defaults = json!(FailoverPolicy::default());
-                    next_on.try_set(joined(&defaults["next_trunk_on"]));
-                    stop_on.try_set(joined(&defaults["stop_on"]));
-                    otherwise.try_set("next_trunk".into());
-                    version.bump();
-                    on_done();
-                }
-                Err(e) => {
-                    error.try_set(Some(FieldError { message: humanize(&e.message), ..e }));
-                }
             }
+        };
+        submit(busy, error, request, move |()| {
+            done.try_set(Some(saved));
+            // A fresh form for the next route (the context is usually the same).
+            for field in [name, pattern, prefix, caller_id] {
+                field.try_set(String::new());
+            }
+            strip.try_set("0".into());
+            chosen.try_set(Vec::new());
+            let defaults = json!(FailoverPolicy::default());
+            next_on.try_set(joined(&defaults["next_trunk_on"]));
+            stop_on.try_set(joined(&defaults["stop_on"]));
+            otherwise.try_set("next_trunk".into());
+            on_done();
         });
     };
 

@@ -13,11 +13,10 @@
 //! admin reads, which the API keeps) is sent back unchanged.
 
 use crate::api;
-use crate::app::{DataVersion, Session};
 use crate::pages::routes::Undo;
-use crate::ui::{C, ContextPicker, FieldError, humanize, text};
+use crate::ui::{C, ContextPicker, FieldError, submit, text};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use crate::ui::Show;
 use patchbay_shared::validate::OptionSet;
 use serde_json::{Value, json};
 
@@ -441,8 +440,6 @@ pub fn TrunkForm(
     transports: RwSignal<Vec<Value>>,
     done: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let error = RwSignal::new(None::<FieldError>);
     let busy = RwSignal::new(false);
     let is_sip = move || draft.kind.get() == "sip";
@@ -463,16 +460,14 @@ pub fn TrunkForm(
         let context = draft.context.get_untracked();
         let number_plan = draft.numbers.body();
         let editing_now = editing.get_untracked();
-        busy.set(true);
         error.set(None);
-        spawn_local(async move {
-            let token = session.token();
+        let request = move |token: String| async move {
             let failed = |f: api::ApiFailure| {
                 let field = crate::ui::field_of(&f.0).unwrap_or_default();
-                FieldError { field, message: humanize(&f.0) }
+                FieldError { field, message: f.0 }
             };
             let trunk_body = json!({"context": if context.is_empty() { Value::Null } else { json!(context) }, "number_plan": number_plan});
-            let result: Result<(), FieldError> = match editing_now {
+            match editing_now {
                 Some(edit) => async {
                     api::send(&token, "PUT", &edit.endpoint_path, &body).await.map_err(failed)?;
                     api::send(&token, "PUT", &format!("{C}/trunks/{}", edit.trunk_id), &trunk_body).await.map_err(failed)?;
@@ -499,22 +494,13 @@ pub fn TrunkForm(
                     }
                     .await;
                     match steps {
-                        Ok(()) => Ok(()),
+                        Ok(()) => Ok::<(), FieldError>(()),
                         Err(e) => Err(undo.run(&token, e).await),
                     }
                 }
-            };
-            busy.try_set(false);
-            match result {
-                Ok(()) => {
-                    version.bump();
-                    done();
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
             }
-        });
+        };
+        submit(busy, error, request, move |()| done());
     };
 
     let field_error = move |fields: &'static [&'static str]| {

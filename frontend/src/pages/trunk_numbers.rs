@@ -4,6 +4,7 @@
 //! (the renderer writes the same forms into the dialplan).
 
 use leptos::prelude::*;
+use crate::ui::Show;
 use patchbay_shared::numbers::{self, COUNTRIES, DidSource, Habits, NumberPlan, OutboundFormat};
 use serde_json::{Value, json};
 

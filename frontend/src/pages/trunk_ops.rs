@@ -8,6 +8,7 @@
 
 use crate::api;
 use crate::app::Session;
+use crate::ui::run;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -81,10 +82,7 @@ pub fn TrunkOperations(trunk_id: i64, name: String) -> impl IntoView {
     });
     let toggle = move |_| {
         let wanted = !matches!(maintenance.get_untracked(), Some(Ok(true)));
-        drain_busy.set(true);
-        spawn_local(async move {
-            let answer = api::send(&session.token(), "PUT", &path(trunk_id, "maintenance"), &json!({"maintenance": wanted})).await;
-            drain_busy.try_set(false);
+        run(drain_busy, |token| async move { api::send(&token, "PUT", &path(trunk_id, "maintenance"), &json!({"maintenance": wanted})).await }, move |answer| {
             match answer {
                 Ok(a) => {
                     maintenance.try_set(Some(Ok(a["maintenance"] == json!(true))));
@@ -97,11 +95,8 @@ pub fn TrunkOperations(trunk_id: i64, name: String) -> impl IntoView {
         });
     };
     let send_options = move |_| {
-        options_busy.set(true);
         options_result.set(None);
-        spawn_local(async move {
-            let answer = api::send(&session.token(), "POST", &path(trunk_id, "qualify"), &json!({})).await;
-            options_busy.try_set(false);
+        run(options_busy, |token| async move { api::send(&token, "POST", &path(trunk_id, "qualify"), &json!({})).await }, move |answer| {
             options_result.try_set(Some(answer.map_err(|f| crate::ui::humanize(&f.0))));
         });
     };
@@ -112,19 +107,13 @@ pub fn TrunkOperations(trunk_id: i64, name: String) -> impl IntoView {
             call_result.set(Some(Err("Type the number to call through this trunk.".into())));
             return;
         }
-        call_busy.set(true);
         call_result.set(None);
-        spawn_local(async move {
-            let answer = api::send(&session.token(), "POST", &path(trunk_id, "test-call"), &json!({"number": to})).await;
-            call_busy.try_set(false);
+        run(call_busy, |token| async move { api::send(&token, "POST", &path(trunk_id, "test-call"), &json!({"number": to})).await }, move |answer| {
             call_result.try_set(Some(answer.map(|a| describe_call(&a)).map_err(|f| crate::ui::humanize(&f.0))));
         });
     };
     let check_registration = move |_| {
-        registration_busy.set(true);
-        spawn_local(async move {
-            let answer = api::get::<Value>(&session.token(), &path(trunk_id, "registration")).await;
-            registration_busy.try_set(false);
+        run(registration_busy, |token| async move { api::get::<Value>(&token, &path(trunk_id, "registration")).await }, move |answer| {
             registration_result.try_set(Some(answer.map(|a| describe_registrations(&a)).map_err(|f| crate::ui::humanize(&f.0))));
         });
     };

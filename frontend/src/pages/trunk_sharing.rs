@@ -3,8 +3,8 @@
 //! and their admins see its name and state, nothing else.
 
 use crate::api;
-use crate::app::{DataVersion, Session};
-use crate::ui::{C, humanize};
+use crate::app::Session;
+use crate::ui::{C, submit};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
@@ -28,8 +28,6 @@ pub fn other_tenants() -> RwSignal<Vec<Value>> {
 /// The tenants `trunk` is shared with, by name, and a checkbox per tenant.
 #[component]
 pub fn ShareControl(trunk: Value, tenants: RwSignal<Vec<Value>>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let id = trunk["id"].as_i64().unwrap_or_default();
     let shared: Vec<String> = trunk["shared_with"].as_array().cloned().unwrap_or_default().iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
     let chosen = RwSignal::new(shared);
@@ -49,19 +47,9 @@ pub fn ShareControl(trunk: Value, tenants: RwSignal<Vec<Value>>) -> impl IntoVie
             next.push(uuid);
         }
         let path = format!("{C}/trunks/{id}");
-        busy.set(true);
-        spawn_local(async move {
-            match api::send(&session.token(), "PUT", &path, &json!({"shared_with": next})).await {
-                Ok(_) => {
-                    chosen.try_set(next);
-                    error.try_set(None);
-                    version.bump();
-                }
-                Err(failure) => {
-                    error.try_set(Some(humanize(&failure.0)));
-                }
-            }
-            busy.try_set(false);
+        let body = json!({"shared_with": next});
+        submit(busy, error, |token| async move { api::send(&token, "PUT", &path, &body).await }, move |_| {
+            chosen.try_set(next);
         });
     };
     view! {

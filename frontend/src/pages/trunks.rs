@@ -20,6 +20,7 @@ use crate::pages::trunk_ops::TrunkOperations;
 use crate::pages::trunk_sharing::ShareControl;
 use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -146,10 +147,8 @@ pub fn TrunksPage() -> impl IntoView {
         } else {
             return error.set(Some("This trunk has no endpoint to edit.".into()));
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = api::get::<Value>(&session.token(), &path).await;
-            busy.try_set(false);
+        let endpoint_path = path.clone();
+        crate::ui::run(busy, |token| async move { api::get::<Value>(&token, &endpoint_path).await }, move |result| {
             match result {
                 Ok(endpoint) => {
                     let fresh = TrunkDraft::new();
@@ -194,7 +193,7 @@ pub fn TrunksPage() -> impl IntoView {
                 <tbody>
                     <Show when=move || loading.get()><tr><td colspan="10" class="muted loading">"Loading…"</td></tr></Show>
                     <Show when=move || !loading.get() && trunks.with(Vec::is_empty)><tr><td colspan="10" class="muted">"No trunk yet: create one below."</td></tr></Show>
-                    <For each=move || named(trunks.get(), &iax.get(), &custom.get()) key=|trunk| trunk.to_string() let:trunk>
+                    {keyed_rows(move || named(trunks.get(), &iax.get(), &custom.get()), move |trunk: Value| (
                         {
                             let name = trunk_name(&trunk);
                             let shown = name.clone();
@@ -228,7 +227,7 @@ pub fn TrunksPage() -> impl IntoView {
                                 </tr>
                             }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>

@@ -5,6 +5,7 @@
 
 use crate::ui::{load_list, page_title, text};
 use leptos::prelude::*;
+use crate::ui::{Show, keyed_rows};
 use serde_json::Value;
 
 pub const USABLE_TRUNKS: &str = "/api/patchbay/1.0/usable_trunks";
@@ -28,7 +29,7 @@ pub fn UsableTrunksPage() -> impl IntoView {
                     <Show when=move || !loading.get() && trunks.with(Vec::is_empty)>
                         <tr><td colspan="5" class="muted">"No trunk: ask the platform administrator to share one with this tenant."</td></tr>
                     </Show>
-                    <For each=move || trunks.get() key=|t| t.to_string() let:trunk>
+                    {keyed_rows(move || trunks.get(), move |trunk: Value| (
                         {
                             let name = text(&trunk["name"]);
                             let shared = trunk["shared"] == Value::Bool(true);
@@ -42,7 +43,7 @@ pub fn UsableTrunksPage() -> impl IntoView {
                                 </tr>
                             }
                         }
-                    </For>
+                    ).into_any())}
                 </tbody>
             </table>
             </div>

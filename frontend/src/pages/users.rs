@@ -5,11 +5,12 @@
 //! confirmation names the incoming routes that ring the user).
 
 use crate::api;
-use crate::app::{DataVersion, Session};
+use crate::app::Session;
 use crate::pages::outcalls::scroll_to;
 use crate::pages::routes::{FieldError, Undo, field_error, to_field};
-use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, humanize, load_query_list, load_side_list, page_title, tenant_contexts, text};
+use crate::ui::{C, ContextPicker, ListQuery, ListTools, Pager, delete_after_confirm, load_query_list, load_side_list, page_title, submit, tenant_contexts, text};
 use leptos::prelude::*;
+use crate::ui::Show;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
@@ -125,7 +126,6 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 fn UserForm(editing: Option<UserRow>, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let session = expect_context::<Session>();
-    let version = expect_context::<DataVersion>();
     let contexts = tenant_contexts();
     let row = editing.clone();
     let user_v = row.as_ref().map(|r| r.user.clone()).unwrap_or(Value::Null);
@@ -212,27 +212,17 @@ fn UserForm(editing: Option<UserRow>, on_done: impl Fn() + Copy + Send + Sync + 
         let wants_phone = !endpoint_name.get_untracked().trim().is_empty();
         let ep_body = endpoint_body();
         let row = row.clone();
-        busy.set(true);
-        spawn_local(async move {
-            let token = session.token();
-            let result = match row {
+        let request = move |token: String| async move {
+            match row {
                 Some(row) => save_user(&token, &row, &user_body, &ext_body, wants_phone.then_some(&ep_body)).await,
                 None => create_user(&token, &user_body, &ext_body, wants_phone.then_some(&ep_body)).await,
-            };
-            busy.try_set(false);
-            match result {
-                Ok(()) => {
-                    error.try_set(None);
-                    for field in [firstname, lastname, caller_id, outgoing, exten, endpoint_name, password, address] {
-                        field.try_set(String::new());
-                    }
-                    version.bump();
-                    on_done();
-                }
-                Err(e) => {
-                    error.try_set(Some(FieldError { message: humanize(&e.message), ..e }));
-                }
             }
+        };
+        submit(busy, error, request, move |()| {
+            for field in [firstname, lastname, caller_id, outgoing, exten, endpoint_name, password, address] {
+                field.try_set(String::new());
+            }
+            on_done();
         });
     };
     let shown = ["firstname", "lastname", "caller_id", "outgoing_caller_id", "exten", "endpoint"];

@@ -114,7 +114,7 @@ impl Snapshot {
     /// The user's lines, in id order.
     pub fn lines_of_user(&self, id: UserId) -> Vec<&Line> {
         let mut lines: Vec<&Line> = self.lines.iter().filter(|l| l.user_id == Some(id)).collect();
-        lines.sort_by_key(|l| l.id);
+        crate::order::sort_by_key(&mut lines, |l| l.id);
         lines
     }
 
@@ -122,7 +122,7 @@ impl Snapshot {
     pub fn lines_of_extension(&self, id: ExtensionId) -> Vec<&Line> {
         let mut lines: Vec<&Line> =
             self.lines.iter().filter(|l| l.extension_id == Some(id)).collect();
-        lines.sort_by_key(|l| l.id);
+        crate::order::sort_by_key(&mut lines, |l| l.id);
         lines
     }
 

@@ -225,23 +225,23 @@ impl DialplanPlan {
     /// Builds the dialplan of every enabled context of the snapshot.
     pub fn new(s: &Snapshot) -> Self {
         let mut contexts: Vec<&Context> = s.contexts.iter().filter(|c| c.enabled).collect();
-        contexts.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::order::sort_by(&mut contexts, |a, b| a.name.cmp(&b.name));
         let mut plan = DialplanPlan::default();
         for ctx in contexts {
             plan.contexts.push(context(s, ctx));
         }
         let mut outcalls: Vec<&Outcall> = s.outcalls.iter().collect();
-        outcalls.sort_by_key(|o| o.id);
+        crate::order::sort_by_key(&mut outcalls, |o| o.id);
         for o in outcalls {
             plan.contexts.push(subroutine(s, o));
         }
         let mut trunks: Vec<&Trunk> = s.trunks.iter().collect();
-        trunks.sort_by_key(|t| t.id);
+        crate::order::sort_by_key(&mut trunks, |t| t.id);
         for trunk in trunks {
             plan.contexts.extend(trunk_number_contexts(trunk));
         }
         let mut incalls: Vec<&Incall> = s.incalls.iter().collect();
-        incalls.sort_by_key(|i| i.id);
+        crate::order::sort_by_key(&mut incalls, |i| i.id);
         for i in incalls {
             if let Destination::Trunk(d) = &i.destination
                 && !d.sip_headers.is_empty()
@@ -300,7 +300,7 @@ fn context(s: &Snapshot, ctx: &Context) -> PlannedContext {
         extensions.push(PlannedExtension { name: "_+.".into(), role: ExtensionRole::StripPlus, priorities: p.0 });
     }
     let mut exts: Vec<&Extension> = s.extensions.iter().filter(|e| e.enabled && e.context == ctx.name).collect();
-    exts.sort_by(|a, b| a.exten.cmp(&b.exten).then(a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut exts, |a, b| a.exten.cmp(&b.exten).then(a.id.cmp(&b.id)));
     for ext in exts {
         let planned = match s.owner_of(ext.id) {
             Some(ExtensionOwner::Lines) => lines_extension(s, ext),

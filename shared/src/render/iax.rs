@@ -8,7 +8,7 @@ use crate::model::*;
 pub fn iax_conf(s: &Snapshot) -> ConfigFile {
     let mut file = ConfigFile::default();
     let mut trunks: Vec<&Trunk> = s.trunks.iter().collect();
-    trunks.sort_by_key(|t| t.id);
+    crate::order::sort_by_key(&mut trunks, |t| t.id);
     for trunk in trunks {
         let Some(TrunkEndpoint::Iax(id)) = &trunk.endpoint else { continue };
         let Some(ep) = s.endpoint_iax(*id) else { continue };

@@ -35,7 +35,7 @@ pub fn pjsip_conf(s: &Snapshot) -> ConfigFile {
     file.sections.push(settings("global", &s.pjsip_global));
     file.sections.push(settings("system", &s.pjsip_system));
     let mut transports: Vec<&Transport> = s.transports.iter().collect();
-    transports.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::order::sort_by(&mut transports, |a, b| a.name.cmp(&b.name));
     for t in transports {
         let mut section = Section::new(escape::section_name(&t.name));
         section.line("type", "transport");
@@ -50,14 +50,14 @@ pub fn pjsip_conf(s: &Snapshot) -> ConfigFile {
         .iter()
         .filter_map(|l| Some((s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid)?, l)))
         .collect();
-    lines.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    crate::order::sort_by(&mut lines, |a, b| a.0.name.cmp(&b.0.name));
     for (ep, line) in lines {
         if written.insert(&ep.uuid) {
             endpoint_sections(s, ep, line_defaults(s, line), &mut file);
         }
     }
     let mut trunks: Vec<&Trunk> = s.trunks.iter().collect();
-    trunks.sort_by_key(|t| t.id);
+    crate::order::sort_by_key(&mut trunks, |t| t.id);
     for trunk in trunks {
         let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
         let Some(ep) = s.endpoint_sip(uuid) else { continue };
