@@ -96,11 +96,13 @@ fn main() -> ExitCode {
     init_logging(settings.log_format);
     let outcome = match cli.command {
         Command::Serve(_) => run_server(settings),
-        Command::Backup { file, .. } => backup::backup(&settings.db, &file)
-            .map(|version| println!("Backed up {} to {} (schema version {version})", settings.db.display(), file.display()))
+        Command::Backup { file, .. } => backup::sqlite_file(&settings.db)
+            .and_then(|db| backup::backup(db, &file).map(|version| (db, version)))
+            .map(|(db, version)| println!("Backed up {} to {} (schema version {version})", db.display(), file.display()))
             .map_err(Into::into),
-        Command::Restore { file, force, .. } => backup::restore(&settings.db, &file, force)
-            .map(|version| println!("Restored {} from {} (schema version {version})", settings.db.display(), file.display()))
+        Command::Restore { file, force, .. } => backup::sqlite_file(&settings.db)
+            .and_then(|db| backup::restore(db, &file, force).map(|version| (db, version)))
+            .map(|(db, version)| println!("Restored {} from {} (schema version {version})", db.display(), file.display()))
             .map_err(Into::into),
         Command::DialplanCheck { .. } | Command::Export(_) | Command::Plan(_) | Command::Apply(_) | Command::Doctor { .. } => {
             unreachable!("answered above")
@@ -125,7 +127,7 @@ fn init_logging(format: LogFormat) {
 
 fn run_server(settings: Settings) -> anyhow::Result<()> {
     let Settings { listen, db, ami, dist, .. } = settings;
-    let store = Store::open(&db)?;
+    let store = Store::connect(&db)?;
     let admin_password = std::env::var("PATCHBAY_ADMIN_PASSWORD").ok();
     if let Some(generated) = bootstrap::seed_if_empty(&store, admin_password.as_deref())? {
         println!("Created user `admin` with password: {generated}  (shown once; set PATCHBAY_ADMIN_PASSWORD to choose it)");
