@@ -119,6 +119,9 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // The PostgreSQL client logs each statement with its parameters (SIP
+    // secrets among them) at debug level: never shown, whatever RUST_LOG says.
+    let filter = ["tokio_postgres=info", "postgres=info"].into_iter().fold(filter, |filter, quiet| filter.add_directive(quiet.parse().expect("a valid directive")));
     match format {
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),

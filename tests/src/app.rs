@@ -63,6 +63,11 @@ impl Drop for TempDir {
     }
 }
 
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
+}
+
 pub use patchbay_backend::store::testing::on_postgres;
 
 /// What a test server started on the database file `db` is given as

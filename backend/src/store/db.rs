@@ -333,7 +333,9 @@ pub(super) struct PgConn {
 
 impl PgConn {
     pub(super) fn connect(url: &str) -> Result<PgConn, StoreError> {
-        let client = Client(Some(off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?));
+        let mut client = Client(Some(off_runtime(|| postgres::Client::connect(url, postgres::NoTls))?));
+        // Notices (`… already exists, skipping`) are not news worth a log line.
+        off_runtime(|| client.batch_execute("SET client_min_messages = warning"))?;
         Ok(PgConn { client, url: url.to_string(), statements: HashMap::new() })
     }
 

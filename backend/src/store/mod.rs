@@ -130,10 +130,12 @@ impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(path) => write!(f, "{}", path.display()),
-            Database::Postgres(url) => match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
-                Some((scheme, host)) => write!(f, "{scheme}://…@{host}"),
-                None => f.write_str(url),
-            },
+            // Neither user information nor parameters (`?password=…`) are shown.
+            Database::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                write!(f, "{scheme}://{}", rest.split('?').next().unwrap_or_default())
+            }
         }
     }
 }
