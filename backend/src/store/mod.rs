@@ -326,7 +326,9 @@ struct Open<'c> {
 
 impl<'c> Open<'c> {
     fn write(conn: &'c Connection) -> Result<Open<'c>, StoreError> {
-        conn.begin("BEGIN DEFERRED", &format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?;
+        // Both take the write lock first, so that another process writing the
+        // same database (Patchbays sharing a store) waits rather than fails.
+        conn.begin("BEGIN IMMEDIATE", &format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?;
         Ok(Open { conn, done: false })
     }
 
