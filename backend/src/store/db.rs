@@ -296,6 +296,17 @@ pub(super) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// Runs a section that makes several blocking PostgreSQL calls (a whole
+/// transaction) off the tokio worker at once, rather than once per
+/// statement. Under a current-thread runtime each call still finds its own
+/// way out ([`off_runtime`]).
+pub(super) fn blocking_section<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Prepared statements kept per PostgreSQL connection, by their SQL as
 /// written (SQLite keeps its own cache, `prepare_cached`).
 const STATEMENT_CACHE: usize = 256;

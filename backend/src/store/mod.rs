@@ -277,11 +277,23 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = Open::write(&conn)?;
-        let out = f(&conn)?;
-        tx.finish("COMMIT")?;
-        Ok(out)
+        self.section(|| {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = Open::write(&conn)?;
+            let out = f(&conn)?;
+            tx.finish("COMMIT")?;
+            Ok(out)
+        })
+    }
+
+    /// SQLite's calls are short and stay on the caller's thread (as they
+    /// always did); a PostgreSQL transaction's round trips leave the tokio
+    /// worker once for the whole transaction.
+    fn section<T>(&self, f: impl FnOnce() -> T) -> T {
+        match self.dialect {
+            Dialect::Sqlite => f(),
+            Dialect::Postgres => db::blocking_section(f),
+        }
     }
 
     /// Runs `f` in a write transaction that is always rolled back: what a
@@ -290,10 +302,12 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Dropping the open transaction rolls it back.
-        let _tx = Open::write(&conn)?;
-        f(&conn)
+        self.section(|| {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Dropping the open transaction rolls it back.
+            let _tx = Open::write(&conn)?;
+            f(&conn)
+        })
     }
 
     /// The revision of the last committed change to objects or tenants.
@@ -304,6 +318,10 @@ impl Store {
     /// Runs `f` on a read-only connection, in one read transaction (a
     /// consistent snapshot even across several queries).
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        self.section(|| self.read_here(f))
+    }
+
+    fn read_here<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.readers.with(|conn| {
             // If BEGIN fails, `f`'s own queries meet (and report) the same error.
             let began = conn.begin("BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").is_ok();
