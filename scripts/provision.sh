@@ -99,6 +99,13 @@ provision_postgres() {
         printf 'DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE "%s" LOGIN CREATEDB; END IF; END $$;\n' "'$user'" "$user" |
             (cd /tmp && su postgres -c "psql -q -v ON_ERROR_STOP=1")
     fi
+    # Test databases (pb_e2e_PID_…, pb_unit_PID_…) left by a test process
+    # that was killed before it could drop them.
+    local db pid
+    for db in $(cd /tmp && su postgres -c "psql -tAc \"SELECT datname FROM pg_database WHERE datname ~ '^pb_(e2e|unit)_[0-9]+_'\""); do
+        pid=$(echo "$db" | cut -d_ -f3)
+        [ -d "/proc/$pid" ] || (cd /tmp && su postgres -c "dropdb --force $db")
+    done
 }
 
 # Everything the browser app is built from: dist/ is rebuilt only when this
