@@ -409,7 +409,7 @@ impl PgConn {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 /// A database connection, lent to one closure at a time by
@@ -433,7 +433,7 @@ impl Connection {
     }
 
     pub(super) fn postgres(conn: PgConn) -> Connection {
-        Connection { backend: Backend::Postgres(RefCell::new(conn)) }
+        Connection { backend: Backend::Postgres(Box::new(RefCell::new(conn))) }
     }
 
     pub fn dialect(&self) -> Dialect {

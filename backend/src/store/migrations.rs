@@ -435,7 +435,10 @@ pub mod postgres {
     /// (name, `TEXT` or `BIGINT`, path) and the table's indexes and checks
     /// (`{t}` is the table). Every table has `id`, `uuid`, `tenant_uuid`
     /// (indexed), `body` and the revision trigger. Never edit: append a step.
-    const RESOURCES: [(&str, &[(&str, &str, &str)], &str); 16] = [
+    /// A table: its name, its generated columns, its indexes and checks.
+    type Resource = (&'static str, &'static [(&'static str, &'static str, &'static str)], &'static str);
+
+    const RESOURCES: [Resource; 16] = [
         ("contexts", &[("name", "TEXT", "name"), ("label", "TEXT", "label"), ("type", "TEXT", "type")],
          "ALTER TABLE contexts ADD CHECK (type IS NULL OR type IN ('internal', 'incall', 'outcall', 'services', 'others'));\nCREATE UNIQUE INDEX contexts_name ON contexts(name);"),
         ("extensions", &[("context", "TEXT", "context"), ("exten", "TEXT", "exten")],
