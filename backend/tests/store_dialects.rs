@@ -132,6 +132,9 @@ fn lists_order_and_search_alike() {
     assert_eq!(page("exten", false, Some("ZOÉ"), None).0, ["zoé"], "so does a Unicode one");
     assert_eq!(page("exten", false, Some("_x"), None).0, ["_X."], "`_` is a character, not a wildcard");
     assert_eq!(page("id", false, Some("00"), None).0, ["200", "1000"]);
+    // Three characters or more: narrowed by the trigram index first.
+    assert_eq!(page("id", false, Some("100"), None).0, ["1000"]);
+    assert_eq!(page("id", false, Some("ZED"), None), (vec!["Zed".to_string()], 1));
     let filtered = store
         .read(|c| {
             let order = Kind::Extension.column_sql("id");

@@ -426,7 +426,7 @@ CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes BEGIN U
 /// plpgsql functions for the triggers. A PostgreSQL database starts empty,
 /// so steps 1 and 4 create the per-resource tables directly: the `objects`
 /// table of step 1 and the copy of step 4 only ever held data on SQLite.
-/// Step 6 (SQLite's FTS5 trigram index) is empty here: searches scan.
+/// Step 6 (SQLite's FTS5 trigram index) is a pg_trgm index here.
 /// The version is kept in `schema_version` (SQLite: `user_version`).
 pub mod postgres {
     use crate::store::{Connection, StoreError};
@@ -633,8 +633,22 @@ CREATE TABLE trunk_health_policy (
 ALTER TABLE audit ADD COLUMN change_set BIGINT;
 CREATE INDEX audit_by_change_set ON audit(change_set);
 "#,
-        // 6: SQLite's trigram search index; searches scan here.
-        "SELECT 1;",
+        // 6: the trigram search index: pg_trgm (a trusted extension, in
+        // Debian's postgresql package) over the same text SQLite's FTS5
+        // table holds (`pb_extension_search`). Without pg_trgm the same
+        // query scans.
+        r#"
+CREATE FUNCTION pb_extension_search(id BIGINT, exten TEXT, context TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+    SELECT id::text || chr(31) || COALESCE(exten, '') || chr(31) || COALESCE(context, '')
+$$;
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX extensions_search ON extensions USING gin (pb_extension_search(id, exten, context) gin_trgm_ops);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'pg_trgm unavailable (%): extension searches scan', SQLERRM;
+END $$;
+"#,
         // 7: nodes.
         r#"
 CREATE TABLE nodes (

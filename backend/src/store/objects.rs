@@ -335,17 +335,25 @@ pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow
     let table = kind.table();
     let filter = conditions.join(" AND ");
     let from = match &page.search {
-        Some((_, needle)) if kind == Kind::Extension && dialect == Dialect::Sqlite && trigram_needle(needle) => {
+        Some((_, needle)) if kind == Kind::Extension && trigram_needle(needle) => {
             // Candidates from the trigram index (id, number, context) and the
             // extensions of contexts whose type matches: a superset of the
             // rows the search (id, exten, context, type) keeps, which the
             // exact condition then checks, row by row, among a few.
             params.push(SqlValue::Text(format!("%{needle}%")));
             let n = params.len();
+            let indexed = match dialect {
+                Dialect::Sqlite => format!("SELECT rowid AS candidate FROM extensions_search WHERE text LIKE ?{n}"),
+                Dialect::Postgres => format!("SELECT id AS candidate FROM extensions WHERE pb_extension_search(id, exten, context) ILIKE ?{n}"),
+            };
+            // SQLite's CROSS JOIN keeps the candidates the outer loop.
+            let (like, join) = match dialect {
+                Dialect::Sqlite => ("LIKE", "CROSS JOIN"),
+                Dialect::Postgres => ("ILIKE", "JOIN"),
+            };
             format!(
-                "(SELECT rowid AS candidate FROM extensions_search WHERE text LIKE ?{n} \
-                 UNION SELECT id FROM extensions WHERE context IN (SELECT name FROM contexts WHERE type LIKE ?{n})) AS candidates \
-                 CROSS JOIN extensions ON extensions.id = candidates.candidate"
+                "({indexed} UNION SELECT id FROM extensions WHERE context IN (SELECT name FROM contexts WHERE type {like} ?{n})) AS candidates \
+                 {join} extensions ON extensions.id = candidates.candidate"
             )
         }
         _ => table.to_string(),
