@@ -74,6 +74,40 @@ provision_test() {
     sh "$REPO/scripts/asterisk-root.sh"
 }
 
+# PostgreSQL for the test run on the shared store (PATCHBAY_TEST_DB=postgres):
+# Debian's `postgresql` package, its cluster started, and a role for the
+# current user that may create databases (each test server gets its own,
+# over the Unix socket /var/run/postgresql). Idempotent.
+provision_postgres() {
+    if ! dpkg-query -W -f='${Status}' postgresql 2>/dev/null | grep -q "install ok installed"; then
+        step "apt-get install postgresql"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    fi
+    local cluster
+    cluster=$(pg_lsclusters --no-header | awk 'NR == 1 { print $1 " " $2 }')
+    if [ -z "$cluster" ]; then
+        step "create a PostgreSQL cluster"
+        pg_createcluster "$(ls /usr/lib/postgresql | sort -n | tail -1)" main
+        cluster=$(pg_lsclusters --no-header | awk 'NR == 1 { print $1 " " $2 }')
+    fi
+    # shellcheck disable=SC2086 # "VERSION NAME"
+    pg_lsclusters --no-header | awk 'NR == 1 { print $4 }' | grep -q online || pg_ctlcluster $cluster start
+    local user
+    user=$(id -un)
+    if [ "$user" != postgres ]; then
+        printf 'DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE "%s" LOGIN CREATEDB; END IF; END $$;\n' "'$user'" "$user" |
+            (cd /tmp && su postgres -c "psql -q -v ON_ERROR_STOP=1")
+    fi
+    # Test databases (pb_e2e_PID_…, pb_unit_PID_…) left by a test process
+    # that was killed before it could drop them.
+    local db pid
+    for db in $(cd /tmp && su postgres -c "psql -tAc \"SELECT datname FROM pg_database WHERE datname ~ '^pb_(e2e|unit)_[0-9]+_'\""); do
+        pid=$(echo "$db" | cut -d_ -f3)
+        [ -d "/proc/$pid" ] || (cd /tmp && su postgres -c "dropdb --force $db")
+    done
+}
+
 # Everything the browser app is built from: dist/ is rebuilt only when this
 # changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
 frontend_source_hash() {

@@ -10,6 +10,12 @@ provision_test
 step "unit tests (shared, backend)"
 cargo test -p patchbay-shared -p patchbay-backend
 
+step "PostgreSQL (Debian's postgresql package) for the shared-store run"
+provision_postgres
+
+step "backend tests again, their stores on PostgreSQL"
+PATCHBAY_TEST_DB=postgres cargo test -p patchbay-backend
+
 step "shared builds for wasm32-unknown-unknown"
 cargo build -p patchbay-shared --target wasm32-unknown-unknown
 
@@ -24,14 +30,19 @@ PATCHBAY_FUZZ_SECONDS=40 PATCHBAY_FUZZ_ITERATIONS=1000000 PATCHBAY_FUZZ_SEED=$(d
 build_frontend
 check_prebuilt_frontend
 
-step "end-to-end tests (real backend, real Asterisk, real Chromium)"
 cargo build -p patchbay-backend --bin patchbay
-log=$(mktemp)
-set +e
-cargo test -p patchbay-e2e --no-fail-fast -- --test-threads=2 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-# One closing line for the whole end-to-end part (cargo prints one per test binary).
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "end-to-end: %d passed, %d failed\n", passed, failed }' "$log"
-rm -f "$log"
+status=0
+# The whole suite on each store: SQLite (the default), then PostgreSQL
+# (each test server on a fresh database of the local cluster).
+for db in sqlite postgres; do
+    step "end-to-end tests on $db (real backend, real Asterisk, real Chromium)"
+    log=$(mktemp)
+    set +e
+    PATCHBAY_TEST_DB=$db cargo test -p patchbay-e2e --no-fail-fast -- --test-threads=2 2>&1 | tee "$log"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+    set -e
+    # One closing line per store (cargo prints one per test binary).
+    awk -v db="$db" '/^test result:/ { passed += $4; failed += $6 } END { printf "end-to-end on %s: %d passed, %d failed\n", db, passed, failed }' "$log"
+    rm -f "$log"
+done
 exit "$status"

@@ -16,6 +16,17 @@ pub enum BackupError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("backup and restore copy an SQLite file; a PostgreSQL store is backed up with pg_dump (`pg_dump -Fc -f patchbay.dump DATABASE`) and restored with pg_restore into an empty database")]
+    Postgres,
+}
+
+/// The SQLite file of `db`: backup and restore are SQLite's online
+/// backup; a PostgreSQL store is backed up with PostgreSQL's own tools.
+pub fn sqlite_file(db: &crate::store::Database) -> Result<&Path, BackupError> {
+    match db {
+        crate::store::Database::Sqlite(path) => Ok(path),
+        crate::store::Database::Postgres(_) => Err(BackupError::Postgres),
+    }
 }
 
 fn sqlite(path: &Path) -> impl FnOnce(rusqlite::Error) -> BackupError + '_ {

@@ -5,7 +5,7 @@
 
 use crate::store::contexts::{RANGE_FIELDS, new_context, open_ranges};
 use crate::store::{Account, Kind, ObjectRow, Role, Store, StoreError, Tenant, objects, people};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::json;
 
 pub const MASTER_SLUG: &str = "master";

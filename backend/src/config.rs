@@ -5,6 +5,7 @@
 //! [`resolve`] is pure (the file text, the environment and the flags come in
 //! as values), so the precedence is unit-tested without touching the process.
 
+pub use crate::store::Database;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -41,8 +42,8 @@ pub enum LogFormat {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub db: PathBuf,
+    /// The database: an SQLite file (default) or a PostgreSQL URL.
+    pub db: Database,
     /// The Asterisk to drive (`ami://USER:SECRET@HOST:PORT`), if any.
     pub ami: Option<String>,
     /// The built browser app (Trunk's output).
@@ -202,8 +203,8 @@ pub fn resolve(file: Option<(&Path, &Layer)>, env: &Layer, flags: &Layer) -> Res
         })?,
     };
     let db = match pick(Key::Db) {
-        None => PathBuf::from("patchbay.db"),
-        Some((value, origin, key)) => database_path(&value).map_err(|message| ConfigError { origin, key, message })?,
+        None => Database::Sqlite(PathBuf::from("patchbay.db")),
+        Some((value, origin, key)) => database(&value).map_err(|message| ConfigError { origin, key, message })?,
     };
     let ami = match pick(Key::Ami) {
         None => None,
@@ -227,23 +228,31 @@ pub fn resolve(file: Option<(&Path, &Layer)>, env: &Layer, flags: &Layer) -> Res
 }
 
 /// A database given as a path or as an SQLite URL (`sqlite:///var/lib/patchbay/patchbay.db`,
-/// `sqlite:patchbay.db`).
-fn database_path(value: &str) -> Result<PathBuf, String> {
+/// `sqlite:patchbay.db`), or a PostgreSQL URL (`postgres://user:password@host/db`,
+/// `postgresql://…`, `postgres:///db?host=/var/run/postgresql`).
+pub fn database(value: &str) -> Result<Database, String> {
+    if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        // Checked as the client reads it, without echoing a password.
+        return match value.parse::<postgres::Config>() {
+            Ok(_) => Ok(Database::Postgres(value.to_string())),
+            Err(_) => Err("is not a PostgreSQL URL the client can read (postgres://USER:PASSWORD@HOST:PORT/DATABASE)".into()),
+        };
+    }
     let path = match value.strip_prefix("sqlite:") {
         Some(rest) => rest.strip_prefix("//").unwrap_or(rest),
-        None if value.contains("://") => return Err(format!("must be a file path or an sqlite: URL, not {value:?}")),
+        None if value.contains("://") => return Err(format!("must be a file path, an sqlite: URL or a postgres:// URL, not {value:?}")),
         None => value,
     };
     if path.is_empty() {
         return Err("must name a database file".into());
     }
-    Ok(PathBuf::from(path))
+    Ok(Database::Sqlite(PathBuf::from(path)))
 }
 
 /// `serve`'s flags; each overrides the config file and the environment.
 #[derive(Debug, Default, clap::Args)]
 pub struct ServeFlags {
-    /// SQLite database file, created if missing [env: PATCHBAY_DB] [default: patchbay.db]
+    /// SQLite database file (created if missing) or postgres:// URL [env: PATCHBAY_DB] [default: patchbay.db]
     #[arg(long)]
     pub db: Option<String>,
     /// Address and port to listen on [env: PATCHBAY_LISTEN] [default: 127.0.0.1:8080]
@@ -304,7 +313,7 @@ mod tests {
     fn nothing_given_means_the_defaults() {
         let settings = resolve(None, &Layer::default(), &Layer::default()).unwrap();
         assert_eq!(settings.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(settings.db, PathBuf::from("patchbay.db"));
+        assert_eq!(settings.db, Database::Sqlite(PathBuf::from("patchbay.db")));
         assert_eq!(settings.ami, None);
         assert_eq!(settings.dist, PathBuf::from("dist"));
         assert_eq!(settings.log_format, LogFormat::Text);
@@ -320,7 +329,7 @@ mod tests {
         let flags = layer(Some("127.0.0.3:9002"), None, None);
         let settings = resolve_with(&file_layer, &env, &flags).unwrap();
         assert_eq!(settings.listen, "127.0.0.3:9002".parse().unwrap(), "flag wins over env and file");
-        assert_eq!(settings.db, PathBuf::from("/srv/env.db"), "env wins over file");
+        assert_eq!(settings.db, Database::Sqlite(PathBuf::from("/srv/env.db")), "env wins over file");
         assert_eq!(settings.log_format, LogFormat::Json, "file wins over default");
         assert_eq!(settings.ami.as_deref(), Some("ami://u:s@10.0.0.1:5038"));
         assert_eq!(settings.dist, PathBuf::from("dist"), "default when nobody sets it");
@@ -336,7 +345,7 @@ mod tests {
         });
         assert_eq!(env, layer(Some("127.0.0.9:1"), None, Some("json")));
         let settings = resolve_with(&file("db = \"from-file.db\"").unwrap(), &env, &Layer::default()).unwrap();
-        assert_eq!(settings.db, PathBuf::from("from-file.db"));
+        assert_eq!(settings.db, Database::Sqlite(PathBuf::from("from-file.db")));
         assert_eq!(settings.log_format, LogFormat::Json);
     }
 
@@ -366,9 +375,24 @@ mod tests {
     #[test]
     fn the_database_may_be_an_sqlite_url() {
         let settings = resolve_with(&file("db = \"sqlite:///var/lib/patchbay/patchbay.db\"").unwrap(), &Layer::default(), &Layer::default()).unwrap();
-        assert_eq!(settings.db, PathBuf::from("/var/lib/patchbay/patchbay.db"));
-        let error = resolve_with(&file("db = \"postgres://x/y\"").unwrap(), &Layer::default(), &Layer::default()).unwrap_err();
+        assert_eq!(settings.db, Database::Sqlite(PathBuf::from("/var/lib/patchbay/patchbay.db")));
+        let error = resolve_with(&file("db = \"mysql://x/y\"").unwrap(), &Layer::default(), &Layer::default()).unwrap_err();
         assert_eq!(error.key, "db");
+    }
+
+    #[test]
+    fn the_database_may_be_a_postgres_url_from_any_layer() {
+        let url = "postgres://patchbay:secret@db.example:5432/patchbay";
+        let settings = resolve_with(&file(&format!("db = \"{url}\"")).unwrap(), &Layer::default(), &Layer::default()).unwrap();
+        assert_eq!(settings.db, Database::Postgres(url.into()));
+        assert!(!format!("{settings:?}").contains("secret"), "the password is never printed");
+        let env = layer(None, Some("postgresql:///patchbay?host=/var/run/postgresql"), None);
+        assert_eq!(resolve_with(&Layer::default(), &env, &Layer::default()).unwrap().db, Database::Postgres("postgresql:///patchbay?host=/var/run/postgresql".into()));
+        let flags = layer(None, Some("/srv/flag.db"), None);
+        assert_eq!(resolve_with(&Layer::default(), &env, &flags).unwrap().db, Database::Sqlite(PathBuf::from("/srv/flag.db")), "the flag wins");
+        let error = resolve_with(&Layer::default(), &layer(None, Some("postgres://u:p@host:notaport/db"), None), &Layer::default()).unwrap_err();
+        assert_eq!(error.key, "PATCHBAY_DB");
+        assert!(!error.to_string().contains(":p@"), "{error}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::store::{Store, StoreError};
 use crate::sync::AsteriskLink;
 use patchbay_shared::model::{Snapshot, TrunkEndpoint};
 use patchbay_shared::tenancy;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

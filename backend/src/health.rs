@@ -27,7 +27,7 @@ use crate::ami::{AmiClient, AmiStatus, endpoint_ops};
 use crate::live::{Live, LiveUpdate, TrunkHealthView};
 use crate::store::{Store, StoreError};
 use patchbay_shared::health::{Action, ContactReport, HealthPolicy, Input, Monitor, RegistrationReport, Transition};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::{Connection, params};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,21 +57,17 @@ pub struct Watched {
 /// parsing every tenant's objects here cost what the server holds, on every
 /// new trunk.
 pub fn watched_trunks(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let rows = conn.query_all(
         "SELECT endpoint_sip.name, trunks.id FROM trunks JOIN endpoint_sip ON endpoint_sip.uuid = trunks.endpoint_sip_uuid WHERE endpoint_sip.name IS NOT NULL",
+        &[],
+        |row| Ok((row.get::<String>(0)?, row.get::<i64>(1)?)),
     )?;
-    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (name, trunk) = row?;
-        out.insert(patchbay_shared::render::escape::section_name(&name), trunk);
-    }
-    Ok(out)
+    Ok(rows.into_iter().map(|(name, trunk)| (patchbay_shared::render::escape::section_name(&name), trunk)).collect())
 }
 
 /// The stored policy of a trunk, or the defaults.
 pub fn policy(conn: &Connection, endpoint: &str) -> Result<HealthPolicy, StoreError> {
-    let stored: Option<String> = conn.query_row("SELECT policy FROM trunk_health_policy WHERE endpoint = ?1", [endpoint], |r| r.get(0)).optional()?;
+    let stored: Option<String> = conn.query_opt("SELECT policy FROM trunk_health_policy WHERE endpoint = ?1", params![endpoint], |r| r.get(0))?;
     Ok(stored.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default())
 }
 
@@ -123,15 +119,8 @@ pub fn roll_back_policy(tx: &Connection, before: Option<&serde_json::Value>, aft
 
 /// The stored transitions of a trunk, oldest first.
 pub fn history(conn: &Connection, endpoint: &str) -> Result<Vec<Transition>, StoreError> {
-    let mut statement = conn.prepare("SELECT transition FROM trunk_health WHERE endpoint = ?1 ORDER BY id")?;
-    let rows = statement.query_map([endpoint], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for row in rows {
-        if let Ok(transition) = serde_json::from_str(&row?) {
-            out.push(transition);
-        }
-    }
-    Ok(out)
+    let rows = conn.query_all("SELECT transition FROM trunk_health WHERE endpoint = ?1 ORDER BY id", params![endpoint], |r| r.get::<String>(0))?;
+    Ok(rows.iter().filter_map(|row| serde_json::from_str(row).ok()).collect())
 }
 
 /// Appends a transition and keeps the last `keep` of the trunk.
@@ -330,7 +319,7 @@ mod tests {
 
     #[test]
     fn the_stored_history_keeps_the_last_transitions_of_each_trunk_and_its_policy() {
-        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        let store = crate::store::testing::TestStore::new();
         store
             .write(|tx| {
                 for i in 0..5 {

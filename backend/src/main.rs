@@ -96,11 +96,13 @@ fn main() -> ExitCode {
     init_logging(settings.log_format);
     let outcome = match cli.command {
         Command::Serve(_) => run_server(settings),
-        Command::Backup { file, .. } => backup::backup(&settings.db, &file)
-            .map(|version| println!("Backed up {} to {} (schema version {version})", settings.db.display(), file.display()))
+        Command::Backup { file, .. } => backup::sqlite_file(&settings.db)
+            .and_then(|db| backup::backup(db, &file).map(|version| (db, version)))
+            .map(|(db, version)| println!("Backed up {} to {} (schema version {version})", db.display(), file.display()))
             .map_err(Into::into),
-        Command::Restore { file, force, .. } => backup::restore(&settings.db, &file, force)
-            .map(|version| println!("Restored {} from {} (schema version {version})", settings.db.display(), file.display()))
+        Command::Restore { file, force, .. } => backup::sqlite_file(&settings.db)
+            .and_then(|db| backup::restore(db, &file, force).map(|version| (db, version)))
+            .map(|(db, version)| println!("Restored {} from {} (schema version {version})", db.display(), file.display()))
             .map_err(Into::into),
         Command::DialplanCheck { .. } | Command::Export(_) | Command::Plan(_) | Command::Apply(_) | Command::Doctor { .. } => {
             unreachable!("answered above")
@@ -117,6 +119,9 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // The PostgreSQL client logs each statement with its parameters (SIP
+    // secrets among them) at debug level: never shown, whatever RUST_LOG says.
+    let filter = ["tokio_postgres=info", "postgres=info"].into_iter().fold(filter, |filter, quiet| filter.add_directive(quiet.parse().expect("a valid directive")));
     match format {
         LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
@@ -125,7 +130,7 @@ fn init_logging(format: LogFormat) {
 
 fn run_server(settings: Settings) -> anyhow::Result<()> {
     let Settings { listen, db, ami, dist, .. } = settings;
-    let store = Store::open(&db)?;
+    let store = Store::connect(&db)?;
     let admin_password = std::env::var("PATCHBAY_ADMIN_PASSWORD").ok();
     if let Some(generated) = bootstrap::seed_if_empty(&store, admin_password.as_deref())? {
         println!("Created user `admin` with password: {generated}  (shown once; set PATCHBAY_ADMIN_PASSWORD to choose it)");

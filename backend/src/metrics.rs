@@ -147,7 +147,7 @@ pub fn watch_ami(link: &crate::sync::AsteriskLink) {
 
 /// Remembers where the audit log stood when the server started.
 pub fn server_started(store: &crate::store::Store) -> Result<(), crate::store::StoreError> {
-    let mark: i64 = store.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM audit", [], |row| row.get(0)))?;
+    let mark: i64 = store.read(|conn| conn.query_row("SELECT coalesce(max(id), 0) FROM audit", &[], |row| row.get(0)))?;
     START_AUDIT_MARK.store(mark, Ordering::SeqCst);
     Ok(())
 }
@@ -200,7 +200,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn database_answers(store: &crate::store::Store) -> anyhow::Result<()> {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || store.read(|conn| conn.query_row("SELECT count(*) FROM tenants", [], |row| row.get::<_, i64>(0))))
+    tokio::task::spawn_blocking(move || store.read(|conn| conn.query_row("SELECT count(*) FROM tenants", &[], |row| row.get::<i64>(0))))
         .await??;
     Ok(())
 }
@@ -250,9 +250,9 @@ fn pending_changes(store: &crate::store::Store) -> Result<i64, crate::store::Sto
     let start_mark = START_AUDIT_MARK.load(Ordering::SeqCst);
     store.read(|conn| {
         let count = if in_sync_at > 0 {
-            conn.query_row("SELECT count(*) FROM audit WHERE at > ?1", [in_sync_at as i64], |row| row.get(0))?
+            conn.query_row("SELECT count(*) FROM audit WHERE at > ?1", crate::store::params![in_sync_at as i64], |row| row.get(0))?
         } else {
-            conn.query_row("SELECT count(*) FROM audit WHERE id > ?1", [start_mark], |row| row.get(0))?
+            conn.query_row("SELECT count(*) FROM audit WHERE id > ?1", crate::store::params![start_mark], |row| row.get(0))?
         };
         Ok(count)
     })
@@ -264,12 +264,17 @@ mod tests {
 
     #[tokio::test]
     async fn ready_only_while_the_database_answers() {
-        let store = crate::store::Store::open(std::path::Path::new(":memory:")).unwrap();
+        let database = crate::store::testing::TestStore::new();
+        let store = database.store.clone();
         let login = std::sync::Arc::new(crate::api::auth::LoginGuard::new(Default::default(), 1, 1));
         let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none(), login };
         assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
         // A database that no longer answers the readiness query.
-        store.write(|tx| tx.execute_batch("DROP TABLE tenants").map_err(crate::store::StoreError::from)).unwrap();
+        let drop = match store.dialect() {
+            crate::store::Dialect::Sqlite => "DROP TABLE tenants",
+            crate::store::Dialect::Postgres => "DROP TABLE tenants CASCADE",
+        };
+        store.write(|tx| tx.execute_batch(drop)).unwrap();
         assert_eq!(readyz(State(state)).await.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(healthz().await, "ok");
     }

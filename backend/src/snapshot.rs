@@ -3,7 +3,7 @@
 
 use crate::store::{Kind, ObjectRow, StoreError, objects, people};
 use patchbay_shared::model::{Snapshot, Tenant};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde::de::DeserializeOwned;
 
 /// Kept here under its old name: the snapshot is built from it.

@@ -8,7 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use patchbay_backend::api::{self, AppState};
-use patchbay_backend::store::Store;
+use patchbay_backend::store::testing::TestStore;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tower::ServiceExt;
@@ -18,11 +18,13 @@ const PASSWORD: &str = "router-test-password";
 struct App {
     router: Router,
     token: String,
+    _database: TestStore,
 }
 
 impl App {
     async fn new() -> App {
-        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        let database = TestStore::new();
+        let store = database.store.clone();
         patchbay_backend::bootstrap::seed_if_empty(&store, Some(PASSWORD)).unwrap();
         let state = AppState {
             store,
@@ -35,7 +37,7 @@ impl App {
         request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         let (status, body) = send(&router, request).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        App { router, token: body["data"]["token"].as_str().unwrap().to_string() }
+        App { router, token: body["data"]["token"].as_str().unwrap().to_string(), _database: database }
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (StatusCode, Value) {
@@ -79,7 +81,7 @@ async fn extension_create_conflict_and_wazo_errors() {
     assert_eq!(created["type"], json!("internal"), "{created}");
     // Unique per context: Wazo's wording, nothing stored.
     let (status, errors) = app.call("POST", "/api/confd/1.1/extensions", Some(r#"{"exten": "1001", "context": "default"}"#)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
     assert_eq!(errors, json!(["Resource Error - Extension already exists ('exten': '1001', 'context': 'default')"]));
     // The same number in another context is another extension.
     let (status, _) = app.call("POST", "/api/confd/1.1/extensions", Some(r#"{"exten": "1001", "context": "to-extern"}"#)).await;

@@ -5,7 +5,7 @@
 //! that release rendered from it (`fixtures/schema3-preview.json`) byte
 //! for byte.
 
-use patchbay_backend::store::{Kind, ObjectRow, Store, StoreError};
+use patchbay_backend::store::{self, Kind, ObjectRow, Store, StoreError};
 use rusqlite::{Connection, OpenFlags, params};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,15 +31,16 @@ fn schema3_rows(conn: &Connection) -> Rows {
         .collect()
 }
 
-fn audit(conn: &Connection) -> Vec<(i64, i64, String, Option<String>, String, String, String, Option<String>, Option<String>)> {
-    let mut stmt = conn.prepare("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after FROM audit ORDER BY id").unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+type AuditLine = (i64, i64, String, Option<String>, String, String, String, Option<String>, Option<String>);
+
+fn audit(conn: &store::Connection) -> Vec<AuditLine> {
+    conn.query_all("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after FROM audit ORDER BY id", &[], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+    })
+    .unwrap()
 }
 
-fn preview(conn: &Connection, rows: impl Fn(Kind) -> Result<Vec<ObjectRow>, StoreError>) -> BTreeMap<String, String> {
+fn preview(conn: &store::Connection, rows: impl Fn(Kind) -> Result<Vec<ObjectRow>, StoreError>) -> BTreeMap<String, String> {
     let snapshot = patchbay_backend::snapshot::load_snapshot_from(conn, rows).unwrap();
     patchbay_backend::sync::preview_texts(&patchbay_shared::render::render(&snapshot)).into_iter().collect()
 }
@@ -67,7 +68,8 @@ fn a_schema3_database_upgrades_with_every_row_and_the_same_config() {
             .collect()
         };
         let tenants: i64 = conn.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0)).unwrap();
-        (rows, audit(&conn), preview(&conn, legacy), tenants)
+        let wrapped = store::Connection::from_sqlite(Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap());
+        (rows, audit(&wrapped), preview(&wrapped, legacy), tenants)
     };
     assert!(before_rows.len() > 40, "the fixture holds a real configuration: {} rows", before_rows.len());
     assert_eq!(before_render, expected, "the fixture's preview is what schema 3 renders");
@@ -76,19 +78,19 @@ fn a_schema3_database_upgrades_with_every_row_and_the_same_config() {
     let store = Store::open(&db).unwrap();
     store
         .read(|conn| -> Result<(), StoreError> {
-            assert!(conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'objects'", [], |r| r.get::<_, i64>(0))? == 0);
+            assert!(conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &[], |r| r.get::<i64>(0))? == 0);
             // Every object: same kind, id, uuid, tenant and body text.
             let mut after_rows = Rows::new();
             for kind in KINDS {
-                let mut stmt = conn.prepare(&format!("SELECT id, uuid, tenant_uuid, body FROM {}", kind.table()))?;
-                for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))? {
-                    let (id, uuid, tenant, body) = row?;
+                for (id, uuid, tenant, body) in conn.query_all(&format!("SELECT id, uuid, tenant_uuid, body FROM {}", kind.table()), &[], |r| {
+                    Ok((r.get::<i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })? {
                     after_rows.insert((kind.as_str().to_string(), id), (uuid, tenant, body));
                 }
             }
             assert_eq!(after_rows, before_rows);
             assert_eq!(audit(conn), before_audit, "every audit line kept");
-            assert_eq!(conn.query_row("SELECT count(*) FROM tenants", [], |r| r.get::<_, i64>(0))?, before_tenants);
+            assert_eq!(conn.query_row("SELECT count(*) FROM tenants", &[], |r| r.get::<i64>(0))?, before_tenants);
             // The configuration, byte for byte.
             let after_render = preview(conn, |kind| patchbay_backend::store::objects::list(conn, kind, None));
             for (file, text) in &expected {
@@ -96,10 +98,10 @@ fn a_schema3_database_upgrades_with_every_row_and_the_same_config() {
             }
             assert_eq!(after_render, expected);
             // The ordered links came along from the documents.
-            let links: i64 = conn.query_row("SELECT count(*) FROM outcall_trunks", [], |r| r.get(0))?;
+            let links: i64 = conn.query_row("SELECT count(*) FROM outcall_trunks", &[], |r| r.get(0))?;
             let listed: i64 = conn.query_row(
                 "SELECT COALESCE(SUM(json_array_length(body, '$.trunks')), 0) FROM outcalls WHERE json_type(body, '$.trunks') = 'array'",
-                [],
+                &[],
                 |r| r.get(0),
             )?;
             assert!(links > 0 && links == listed, "{links} outcall_trunks rows for {listed} listed trunks");

@@ -57,12 +57,59 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            test_postgres::drop_under(&self.0);
+        }
     }
 }
 
 fn uuid_like() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
+}
+
+pub use patchbay_backend::store::testing::on_postgres;
+
+/// What a test server started on the database file `db` is given as
+/// `--db`: the file, or under `PATCHBAY_TEST_DB=postgres` the URL of a
+/// PostgreSQL database of its own, named after the file (created on first
+/// use, so a restart on the same file finds the same data; dropped with the
+/// temporary directory that holds the file).
+pub fn database_arg(db: &Path) -> String {
+    if on_postgres() { test_postgres::database_for(db) } else { db.to_string_lossy().into_owned() }
+}
+
+/// The PostgreSQL databases of this run's test servers, by the file each
+/// stands for.
+mod test_postgres {
+    use patchbay_backend::store::testing;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static CREATED: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
+    pub fn database_for(db: &Path) -> String {
+        let mut created = CREATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, name)) = created.iter().find(|(known, _)| known == db) {
+            return testing::url_of(name);
+        }
+        let name = testing::unique_name("e2e");
+        let url = testing::create_database(&name);
+        created.push((db.to_path_buf(), name));
+        url
+    }
+
+    /// Drops the databases of the files under `dir`.
+    pub fn drop_under(dir: &Path) {
+        let mut created = CREATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        created.retain(|(db, name)| {
+            if !db.starts_with(dir) {
+                return true;
+            }
+            testing::drop_database(name);
+            false
+        });
+    }
 }
 
 impl PatchbayServer {
@@ -113,7 +160,7 @@ impl PatchbayServer {
         command
             .arg("serve")
             .arg("--db")
-            .arg(&db)
+            .arg(database_arg(&db))
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--dist")

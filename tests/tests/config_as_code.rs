@@ -7,7 +7,7 @@
 //! applies exactly that outcall, with the dialplan line that changes; a
 //! tenant admin works only on its own tenant.
 
-use patchbay_e2e::app::{PatchbayServer, repo_root};
+use patchbay_e2e::app::{PatchbayServer, database_arg, repo_root};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -52,7 +52,7 @@ async fn audit_total(s: &PatchbayServer, token: &str) -> anyhow::Result<i64> {
 fn patchbay(args: &[&str], db: &Path, env: &[(String, String)]) -> anyhow::Result<(bool, String, String)> {
     let exe = std::env::current_exe()?;
     let binary = exe.parent().and_then(Path::parent).expect("target/<profile>").join("patchbay");
-    let output = Command::new(binary).args(args).arg("--db").arg(db).envs(env.iter().cloned()).current_dir(repo_root()).output()?;
+    let output = Command::new(binary).args(args).arg("--db").arg(database_arg(db)).envs(env.iter().cloned()).current_dir(repo_root()).output()?;
     Ok((output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned()))
 }
 

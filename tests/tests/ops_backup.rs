@@ -3,7 +3,7 @@
 //! lists every object identically (secrets included), its accounts log in,
 //! and the master admin's config preview is the same rendered files.
 
-use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, TempDir, patchbay_binary};
+use patchbay_e2e::app::{ADMIN_PASSWORD, PatchbayServer, TempDir, database_arg, on_postgres, patchbay_binary};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -154,8 +154,19 @@ async fn backup_while_serving_restores_every_object_and_the_same_config() -> any
     let writer = tokio::spawn(keep_writing(live.base_url.clone(), t.clone(), stop.clone(), acknowledged.clone()));
     wait_for_writes(&acknowledged, 5, &writer).await?;
     let before_backup = acknowledged.lock().unwrap().len();
-    let db = live.db.to_string_lossy().to_string();
+    let db = database_arg(&live.db);
     let backup_path = backup_file.to_string_lossy().to_string();
+    if on_postgres() {
+        // A PostgreSQL store is PostgreSQL's to back up: a clear refusal, nothing written.
+        for args in [vec!["backup", "--db", &db, &backup_path], vec!["restore", "--db", &db, "--force", &backup_path]] {
+            let (ok, output) = patchbay(&args, &work.0)?;
+            assert!(!ok && output.contains("pg_dump"), "{args:?}: {output}");
+            assert!(!backup_file.exists());
+        }
+        stop.store(true, Ordering::SeqCst);
+        writer.await??;
+        return Ok(());
+    }
     let (ok, output) = tokio::task::spawn_blocking({
         let dir = work.0.clone();
         move || patchbay(&["backup", "--db", &db, &backup_path], &dir)

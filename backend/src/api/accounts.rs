@@ -83,7 +83,7 @@ pub async fn create_account(State(state): State<AppState>, caller: Caller, body:
     // argon2 hashing is deliberately slow: keep it off the async workers.
     tokio::task::spawn_blocking(move || {
         store.write(|tx| {
-            if tx.query_row("SELECT COUNT(*) FROM accounts WHERE username = ?1", [&created.username], |r| r.get::<_, i64>(0)).map_err(crate::store::StoreError::from)? > 0 {
+            if tx.exists("SELECT 1 FROM accounts WHERE username = ?1", crate::store::params![created.username])? {
                 return Err(ApiError::resource(format!("User already exists ('username': '{}')", created.username)));
             }
             people::insert_account(tx, &created, &password)?;
@@ -102,20 +102,15 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
     let kind = params.get("kind").cloned();
     let master = caller.is_master() && caller.tenant_uuid == caller.account.tenant_uuid;
     state.store.read(|conn| {
-        let mut stmt = conn
-            .prepare("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after, change_set FROM audit ORDER BY id DESC")
-            .map_err(crate::store::StoreError::from)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, String>(6)?, r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?, r.get::<_, Option<i64>>(9)?,
-                ))
-            })
-            .map_err(crate::store::StoreError::from)?;
+        let rows = conn.query_all("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after, change_set FROM audit ORDER BY id DESC", &[], |r| {
+            Ok((
+                r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?, r.get::<Option<String>>(3)?,
+                r.get::<String>(4)?, r.get::<String>(5)?, r.get::<String>(6)?, r.get::<Option<String>>(7)?, r.get::<Option<String>>(8)?, r.get::<Option<i64>>(9)?,
+            ))
+        })?;
         let mut items = Vec::new();
         for row in rows {
-            let (id, at, account, tenant, action, row_kind, object_id, before, after, change_set) = row.map_err(crate::store::StoreError::from)?;
+            let (id, at, account, tenant, action, row_kind, object_id, before, after, change_set) = row;
             let visible = match &tenant {
                 Some(t) => caller.visible.contains(t),
                 None => master,
@@ -138,7 +133,7 @@ pub async fn audit(State(state): State<AppState>, caller: Caller, Query(params):
 /// What a person calls the object of an audit line: its name, the user's
 /// full name, `exten@context`, the custom interface; a trunk by its
 /// endpoint's name and an incall by its DID while they exist; else `None`.
-fn audit_name(conn: &rusqlite::Connection, kind: &str, object_id: &str, body: Option<&Value>) -> Option<String> {
+fn audit_name(conn: &crate::store::Connection, kind: &str, object_id: &str, body: Option<&Value>) -> Option<String> {
     use crate::store::{Kind, objects};
     let body = body?;
     let text = |key: &str| body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);

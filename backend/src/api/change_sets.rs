@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -88,11 +88,8 @@ impl Line {
 /// The audit lines with a change set, oldest first; `visible` says whether
 /// the caller may see a line's tenant.
 fn lines(conn: &Connection, from_change_set: i64) -> Result<Vec<Line>, StoreError> {
-    let mut statement = conn.prepare(
-        "SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after, change_set FROM audit WHERE change_set >= ?1 ORDER BY id",
-    )?;
     let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str::<Value>(&t).ok());
-    let rows = statement.query_map([from_change_set], |r| {
+    conn.query_all("SELECT id, at, account, tenant_uuid, action, kind, object_id, before, after, change_set FROM audit WHERE change_set >= ?1 ORDER BY id", crate::store::params![from_change_set], |r| {
         Ok(Line {
             id: r.get(0)?,
             at: r.get(1)?,
@@ -105,8 +102,7 @@ fn lines(conn: &Connection, from_change_set: i64) -> Result<Vec<Line>, StoreErro
             after: parse(r.get(8)?),
             change_set: r.get(9)?,
         })
-    })?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(StoreError::from)
+    })
 }
 
 fn visible(caller: &Caller, tenant: Option<&str>) -> bool {
@@ -314,8 +310,8 @@ mod tests {
 
     /// A store with the master tenant and a caller acting in a new change
     /// set each time it is asked for.
-    fn store() -> Store {
-        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+    fn store() -> crate::store::testing::TestStore {
+        let store = crate::store::testing::TestStore::new();
         store
             .write(|tx| people::insert_tenant(tx, &Tenant { uuid: MASTER.into(), name: "master".into(), slug: "master".into(), parent_uuid: None }))
             .unwrap();
@@ -349,7 +345,7 @@ mod tests {
         // A rehearsal: nothing was rolled back, nothing audited.
         assert_eq!(store.revision().unwrap(), revision);
         assert!(body(&store, Kind::Context, 1).is_some());
-        let audited: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1", [viewer.change_set], |r| r.get(0))).unwrap();
+        let audited: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1", crate::store::params![viewer.change_set], |r| r.get(0))).unwrap();
         assert_eq!(audited, 0);
     }
 
@@ -385,7 +381,7 @@ mod tests {
         assert_eq!(restored.len(), 3, "{restored:?}");
         assert_eq!(body(&store, Kind::Context, 1).unwrap()["label"], "A");
         assert!(body(&store, Kind::Context, 2).is_none(), "beta's creation undone");
-        let own: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1 AND action = 'rollback'", [undo.change_set], |r| r.get(0))).unwrap();
+        let own: i64 = store.read(|c| c.query_row("SELECT COUNT(*) FROM audit WHERE change_set = ?1 AND action = 'rollback'", crate::store::params![undo.change_set], |r| r.get(0))).unwrap();
         assert_eq!(own, 3, "the rollback is a change set of its own");
         // Undoing the rollback brings beta back as the third left it.
         let again = caller(&store);

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 

@@ -25,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
@@ -368,7 +368,7 @@ impl From<StoreError> for Abort {
 }
 
 fn savepoint(tx: &Connection, sql: &str) -> Result<(), Abort> {
-    tx.execute_batch(sql).map_err(|e| Abort::Store(StoreError::from(e)))
+    tx.execute_batch(sql).map_err(Abort::Store)
 }
 
 /// Checks (and with `apply`, writes) every record of `text`.

@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::docs::{Resource, no_fill, ok_or_400, same_tenant, summary, typed};
 use super::error::{ApiError, ApiResult};
 use crate::store::{Kind, ObjectRow, objects};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 use super::contexts::find_named;
 use super::specs;

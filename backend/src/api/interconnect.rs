@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use patchbay_shared::api::legacy::{LegacySipGeneral, LegacySipRegister, apply_register, translate_sip_general};
 use patchbay_shared::model::{EndpointCustom, EndpointIax, PjsipSectionSettings, RegisterIax, SipSections, Transport};
 use patchbay_shared::validate;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 
 fn object(value: Value) -> Map<String, Value> {

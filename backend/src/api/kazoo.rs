@@ -28,7 +28,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patchbay_shared::kazoo::{self, Allocator, Connectivity, KazooError, Tenancy};
 use patchbay_shared::model::*;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 
 /// Token lifetime of `user_auth`, as Kazoo's default (1 hour).

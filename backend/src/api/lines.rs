@@ -7,7 +7,7 @@ use crate::api::AppState;
 use crate::store::ObjectRow;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 use super::contexts::find_named;
 use super::extensions::{EXTENSIONS, extension_summary, require_context_type, require_free, require_in_range};

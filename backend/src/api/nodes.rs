@@ -120,10 +120,10 @@ fn apply_fields(node: &mut Node, input: &Map<String, Value>, creating: bool) -> 
 /// An audit line for a node (kind `node`) or a placement (kind
 /// `tenant_node`); a node's document never holds its secret, only whether
 /// it changed.
-fn audit(conn: &rusqlite::Connection, caller: &Caller, tenant: Option<&str>, (action, kind, object_id): (&str, &str, &str), (before, after): (Option<Value>, Option<Value>)) -> Result<(), StoreError> {
+fn audit(conn: &crate::store::Connection, caller: &Caller, tenant: Option<&str>, (action, kind, object_id): (&str, &str, &str), (before, after): (Option<Value>, Option<Value>)) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after, change_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        rusqlite::params![
+        crate::store::params![
             super::auth::now_unix(),
             caller.account.username,
             tenant,
@@ -139,12 +139,7 @@ fn audit(conn: &rusqlite::Connection, caller: &Caller, tenant: Option<&str>, (ac
 }
 
 fn name_taken(error: StoreError, name: &str) -> ApiError {
-    match &error {
-        StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == rusqlite::ErrorCode::ConstraintViolation => {
-            ApiError::resource(format!("Node already exists ('name': '{name}')"))
-        }
-        _ => error.into(),
-    }
+    if error.constraint_violation() { ApiError::resource(format!("Node already exists ('name': '{name}')")) } else { error.into() }
 }
 
 /// `POST /nodes` `{name, host, port, username, secret, is_default}`: 201,

@@ -9,7 +9,7 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 use super::extensions::{EXTENSIONS, extension_summary, require_context_type, require_free};
 use patchbay_shared::model::{ContextKind, FailoverPolicy, Outcall, OutcallExtension, TrunkId};

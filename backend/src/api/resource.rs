@@ -8,7 +8,7 @@ use crate::store::{Kind, ObjectRow, objects};
 use patchbay_shared::validate::FieldError;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 
 /// How a resource is named in URLs and messages.
@@ -198,7 +198,7 @@ pub fn write_audit(
     let (before, after) = crate::secrets::for_audit(before, after);
     conn.execute(
         "INSERT INTO audit (at, account, tenant_uuid, action, kind, object_id, before, after, change_set) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        rusqlite::params![
+        crate::store::params![
             now_unix(),
             caller.account.username,
             tenant_uuid,

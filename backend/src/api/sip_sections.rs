@@ -7,7 +7,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::specs;
 use crate::store::{Kind, ObjectRow, objects};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 

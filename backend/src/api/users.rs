@@ -6,7 +6,7 @@ use super::error::ApiResult;
 use crate::api::AppState;
 use crate::store::{Kind, ObjectRow, objects};
 use axum::extract::{Path, State};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde_json::{Map, Value, json};
 use super::extensions::extension_summary;
 use super::specs;

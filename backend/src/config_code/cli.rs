@@ -3,15 +3,15 @@
 //! on every tenant; audit lines name the account `cli config-as-code:<id>`.
 
 use super::doc::{ConfigDoc, Format};
-use crate::store::{Store, people};
-use std::path::{Path, PathBuf};
+use crate::store::{Database, Store, people};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// SQLite database file of a Patchbay server.
+    /// SQLite database file or postgres:// URL of a Patchbay server.
     #[arg(long, default_value = "patchbay.db")]
-    db: PathBuf,
+    db: String,
     /// Only this tenant (its slug); every tenant without it.
     #[arg(long)]
     tenant: Option<String>,
@@ -28,22 +28,25 @@ pub struct DocumentArgs {
     /// The configuration document (YAML, or TOML/JSON by its extension).
     #[arg(short, long)]
     file: PathBuf,
-    /// SQLite database file of a Patchbay server.
+    /// SQLite database file or postgres:// URL of a Patchbay server.
     #[arg(long, default_value = "patchbay.db")]
-    db: PathBuf,
+    db: String,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
 
-fn open(db: &Path) -> Result<Store, String> {
-    if !db.exists() {
-        return Err(format!("{} does not exist: start `patchbay serve --db {}` once to create it", db.display(), db.display()));
+fn open(db: &str) -> Result<Store, String> {
+    let database = crate::config::database(db).map_err(|message| format!("--db {message}"))?;
+    if let Database::Sqlite(path) = &database
+        && !path.exists()
+    {
+        return Err(format!("{} does not exist: start `patchbay serve --db {}` once to create it", path.display(), path.display()));
     }
-    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let store = Store::connect(&database).map_err(|e| e.to_string())?;
     let seeded = store.read(people::master_tenant).map_err(|e| e.to_string())?.is_some();
     if !seeded {
-        return Err(format!("{} is not a Patchbay database yet: start `patchbay serve --db {}` once", db.display(), db.display()));
+        return Err(format!("{database} is not a Patchbay database yet: start `patchbay serve --db {database}` once"));
     }
     Ok(store)
 }

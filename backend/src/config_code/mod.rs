@@ -24,7 +24,7 @@ use crate::store::{Kind, ObjectRow, Store, StoreError, Tenant, objects, people};
 use doc::{ConfigDoc, FORMAT_VERSION};
 use mapping::{Ids, MANAGED_KINDS, Secrets, Stored};
 use plan::{Action, Change};
-use rusqlite::Connection;
+use crate::store::Connection;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};

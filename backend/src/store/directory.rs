@@ -7,7 +7,7 @@
 use super::Kind;
 use patchbay_shared::model::Trunk;
 use patchbay_shared::tenancy::{Directory, GENERATED_AUTH_PREFIXES, Target, trunk_usable_by};
-use rusqlite::{Connection, OptionalExtension, params};
+use super::db::{Connection, Value, params};
 
 /// Resolves references against the stored documents.
 pub struct StoreDirectory<'c> {
@@ -39,12 +39,8 @@ impl<'c> StoreDirectory<'c> {
     }
 
     /// A failed query resolves nothing: the write is refused, never let through.
-    fn exists(&self, sql: &str, params: impl rusqlite::Params) -> bool {
-        self.conn
-            .prepare_cached(sql)
-            .and_then(|mut stmt| stmt.query_row(params, |_| Ok(())).optional())
-            .map(|found| found.is_some())
-            .unwrap_or(false)
+    fn exists(&self, sql: &str, params: &[Value]) -> bool {
+        self.conn.exists(sql, params).unwrap_or(false)
     }
 }
 

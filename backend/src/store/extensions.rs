@@ -3,17 +3,13 @@
 
 use super::StoreError;
 use super::objects::{self, Kind, ObjectRow};
-use rusqlite::{Connection, OptionalExtension, params};
+use super::db::{Connection, params};
 use serde_json::json;
 
 /// Whether another extension (any tenant) has this number in this context
 /// (the `extensions_exten_context` unique index).
 pub fn taken(conn: &Connection, exten: &str, context: &str, except_id: i64) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM extensions WHERE exten = ?1 AND context = ?2 AND id <> ?3")?
-        .query_row(params![exten, context, except_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+    conn.exists("SELECT 1 FROM extensions WHERE exten = ?1 AND context = ?2 AND id <> ?3", params![exten, context, except_id])
 }
 
 /// What an extension is bound to: `outcall`, `incall` or `line`, and that

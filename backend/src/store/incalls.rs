@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::objects::{self, Kind, ObjectRow};
-use rusqlite::Connection;
+use super::db::Connection;
 use serde_json::json;
 
 /// The incalls of `tenant` whose destination is the user `user_id`, by id

@@ -9,7 +9,7 @@
 //! own), so it ports to PostgreSQL as it is.
 
 use super::StoreError;
-use rusqlite::{Connection, params};
+use super::db::{Connection, params};
 
 /// A lease row as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub fn take(conn: &Connection, node: i64, holder: &str, now_ms: i64, ttl_ms: i64
     // No row yet (or held by another): make sure it exists, then ask again.
     let created = conn.execute(
         "INSERT INTO node_leases (node_id, holder, expires_at_ms) SELECT id, '', 0 FROM nodes WHERE id = ?1 ON CONFLICT (node_id) DO NOTHING",
-        [node],
+        params![node],
     )?;
     Ok(created == 1 && cas(conn)? == 1)
 }
@@ -61,21 +61,18 @@ pub fn release(conn: &Connection, node: i64, holder: &str) -> Result<(), StoreEr
 
 /// Every lease row, by node id.
 pub fn list(conn: &Connection) -> Result<Vec<Lease>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT node_id, holder, expires_at_ms, progress FROM node_leases ORDER BY node_id")?;
-    let rows = stmt.query_map([], |row| Ok(Lease { node_id: row.get(0)?, holder: row.get(1)?, expires_at_ms: row.get(2)?, progress: row.get(3)? }))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.query_all("SELECT node_id, holder, expires_at_ms, progress FROM node_leases ORDER BY node_id", &[], |row| {
+        Ok(Lease { node_id: row.get(0)?, holder: row.get(1)?, expires_at_ms: row.get(2)?, progress: row.get(3)? })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
 
     #[test]
     fn one_holder_at_a_time_until_expiry_or_release() {
-        let path = std::env::temp_dir().join(format!("patchbay-leases-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let store = Store::open(&path).unwrap();
+        let store = crate::store::testing::TestStore::new();
         let node = store
             .write(|tx| {
                 crate::store::nodes::insert(tx, &crate::store::nodes::Node {
@@ -108,6 +105,5 @@ mod tests {
         assert!(!store.write(|tx| super::take(tx, node + 1, "c", 7_004, 5_000, "")).unwrap(), "no such node");
         store.write(|tx| crate::store::nodes::delete(tx, node)).unwrap();
         assert!(store.read(list).unwrap().is_empty(), "a node's lease goes with it");
-        let _ = std::fs::remove_file(&path);
     }
 }

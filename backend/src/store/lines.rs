@@ -3,7 +3,7 @@
 
 use super::StoreError;
 use super::objects::{self, Kind, ObjectRow};
-use rusqlite::Connection;
+use super::db::Connection;
 use serde_json::json;
 
 /// The line a SIP endpoint is attached to, if any.

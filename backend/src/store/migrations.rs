@@ -435,6 +435,299 @@ CREATE TABLE node_leases (
 "#,
 )];
 
+/// The same steps for PostgreSQL, numbered alike (step N here is step N
+/// above), in its dialect: BIGINT integers, documents as TEXT read with
+/// `body::jsonb #>> '{key}'` in STORED generated columns, `COLLATE "C"` on
+/// every text column (lists order by bytes, as SQLite's BINARY does),
+/// plpgsql functions for the triggers. A PostgreSQL database starts empty,
+/// so steps 1 and 4 create the per-resource tables directly: the `objects`
+/// table of step 1 and the copy of step 4 only ever held data on SQLite.
+/// Step 6 (SQLite's FTS5 trigram index) is a pg_trgm index here.
+/// The version is kept in `schema_version` (SQLite: `user_version`).
+pub mod postgres {
+    use crate::store::{Connection, StoreError};
+
+    /// Step 4's tables: name, the columns generated from the document
+    /// (name, `TEXT` or `BIGINT`, path) and the table's indexes and checks
+    /// (`{t}` is the table). Every table has `id`, `uuid`, `tenant_uuid`
+    /// (indexed), `body` and the revision trigger. Never edit: append a step.
+    /// A table: its name, its generated columns, its indexes and checks.
+    type Resource = (&'static str, &'static [(&'static str, &'static str, &'static str)], &'static str);
+
+    const RESOURCES: [Resource; 16] = [
+        ("contexts", &[("name", "TEXT", "name"), ("label", "TEXT", "label"), ("type", "TEXT", "type")],
+         "ALTER TABLE contexts ADD CHECK (type IS NULL OR type IN ('internal', 'incall', 'outcall', 'services', 'others'));\nCREATE UNIQUE INDEX contexts_name ON contexts(name);"),
+        ("extensions", &[("context", "TEXT", "context"), ("exten", "TEXT", "exten")],
+         "CREATE UNIQUE INDEX extensions_exten_context ON extensions(exten, context);\nCREATE INDEX extensions_context ON extensions(context);\nCREATE INDEX extensions_exten ON extensions(exten, id);"),
+        ("trunks", &[("context", "TEXT", "context"), ("endpoint_sip_uuid", "TEXT", "endpoint_sip,uuid"), ("endpoint_iax_id", "BIGINT", "endpoint_iax,id"), ("endpoint_custom_id", "BIGINT", "endpoint_custom,id")],
+         "CREATE INDEX trunks_endpoint_sip ON trunks(endpoint_sip_uuid);"),
+        ("endpoint_sip", &[("name", "TEXT", "name"), ("label", "TEXT", "label")], "CREATE UNIQUE INDEX endpoint_sip_name ON endpoint_sip(name);"),
+        ("sip_templates", &[("name", "TEXT", "name"), ("label", "TEXT", "label")],
+         "CREATE INDEX sip_templates_name ON sip_templates(name);\nCREATE INDEX sip_templates_label ON sip_templates(tenant_uuid, label);"),
+        ("endpoint_iax", &[("name", "TEXT", "name")], "CREATE UNIQUE INDEX endpoint_iax_name ON endpoint_iax(name);"),
+        ("endpoint_custom", &[("interface", "TEXT", "interface")], "CREATE UNIQUE INDEX endpoint_custom_interface ON endpoint_custom(interface);"),
+        ("register_sip", &[], ""),
+        ("register_iax", &[], ""),
+        ("transports", &[("name", "TEXT", "name")], "CREATE UNIQUE INDEX transports_name ON transports(name);"),
+        ("outcalls", &[("name", "TEXT", "name")], "CREATE UNIQUE INDEX outcalls_name ON outcalls(name);"),
+        ("incalls", &[("extension_id", "BIGINT", "extension_id"), ("user_id", "BIGINT", "destination,user_id")],
+         "CREATE INDEX incalls_extension ON incalls(extension_id);\nCREATE INDEX incalls_user ON incalls(user_id);"),
+        ("users", &[("firstname", "TEXT", "firstname"), ("lastname", "TEXT", "lastname")], ""),
+        ("lines", &[("user_id", "BIGINT", "user_id"), ("extension_id", "BIGINT", "extension_id"), ("endpoint_sip_uuid", "TEXT", "endpoint_sip,uuid")],
+         "CREATE INDEX lines_user ON lines(user_id);\nCREATE INDEX lines_extension ON lines(extension_id);\nCREATE INDEX lines_endpoint_sip ON lines(endpoint_sip_uuid);"),
+        ("settings", &[], ""),
+        ("kazoo_connectivity", &[], ""),
+    ];
+
+    /// The SQL of step 4's tables.
+    fn resource_tables() -> String {
+        let mut sql = String::new();
+        for (table, columns, extra) in RESOURCES {
+            sql.push_str(&format!(
+                "CREATE TABLE {table} (\n    id BIGINT PRIMARY KEY,\n    uuid TEXT COLLATE \"C\" UNIQUE,\n    \
+                 tenant_uuid TEXT COLLATE \"C\" REFERENCES tenants(uuid) ON DELETE CASCADE,\n    \
+                 body TEXT COLLATE \"C\" NOT NULL CHECK (jsonb_typeof(body::jsonb) = 'object')"
+            ));
+            for (name, kind, path) in columns {
+                let value = match *kind {
+                    "BIGINT" => format!("(body::jsonb #>> '{{{path}}}')::bigint"),
+                    _ => format!("body::jsonb #>> '{{{path}}}'"),
+                };
+                let collate = if *kind == "TEXT" { " COLLATE \"C\"" } else { "" };
+                sql.push_str(&format!(",\n    {name} {kind}{collate} GENERATED ALWAYS AS ({value}) STORED"));
+            }
+            sql.push_str(&format!(
+                "\n);\nCREATE INDEX {table}_tenant ON {table}(tenant_uuid);\n{extra}\n\
+                 CREATE TRIGGER revision_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();\n"
+            ));
+        }
+        sql
+    }
+
+    /// The steps, in order (step 4 starts with its tables).
+    pub fn steps() -> Vec<String> {
+        let mut steps: Vec<String> = STEPS.iter().map(|step| step.to_string()).collect();
+        steps[3] = resource_tables() + &steps[3];
+        steps
+    }
+
+    const STEPS: [&str; 8] = [
+        // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
+        // order, which lists of tenants follow (SQLite's implicit rowid).
+        // The functions SQLite has that queries use, with the same names:
+        // `json_extract` (as text; a document's `body` is `COLLATE "C"`,
+        // so is what is read from it), `instr`, `pb_lower` (Unicode, as
+        // Rust's `to_lowercase`).
+        r#"
+CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+    SELECT doc::jsonb #>> string_to_array(substr(path, 3), '.')
+$$;
+CREATE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT strpos(haystack, needle)
+$$;
+CREATE FUNCTION pb_lower(text TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+    SELECT lower(text COLLATE "und-x-icu")
+$$;
+CREATE TABLE tenants (
+    rowid       BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    uuid        TEXT COLLATE "C" PRIMARY KEY,
+    name        TEXT COLLATE "C" NOT NULL,
+    slug        TEXT COLLATE "C" NOT NULL UNIQUE,
+    parent_uuid TEXT COLLATE "C" REFERENCES tenants(uuid)
+);
+CREATE TABLE accounts (
+    uuid          TEXT COLLATE "C" PRIMARY KEY,
+    tenant_uuid   TEXT COLLATE "C" NOT NULL REFERENCES tenants(uuid) ON DELETE CASCADE,
+    username      TEXT COLLATE "C" NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('master_admin', 'tenant_admin'))
+);
+CREATE TABLE tokens (
+    token        TEXT COLLATE "C" PRIMARY KEY,
+    account_uuid TEXT COLLATE "C" NOT NULL REFERENCES accounts(uuid) ON DELETE CASCADE,
+    expires_at   BIGINT NOT NULL
+);
+CREATE TABLE audit (
+    id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    at          BIGINT NOT NULL,
+    account     TEXT COLLATE "C" NOT NULL,
+    tenant_uuid TEXT COLLATE "C",
+    action      TEXT COLLATE "C" NOT NULL,
+    kind        TEXT COLLATE "C" NOT NULL,
+    object_id   TEXT COLLATE "C" NOT NULL,
+    before      TEXT,
+    after       TEXT
+);
+"#,
+        // 2
+        r#"
+CREATE TABLE kazoo_credentials (
+    account_uuid TEXT COLLATE "C" PRIMARY KEY REFERENCES accounts(uuid) ON DELETE CASCADE,
+    md5          TEXT NOT NULL
+);
+"#,
+        // 3: the revision, moved by every row written (as SQLite's
+        // per-row triggers do).
+        r#"
+CREATE TABLE revision (
+    id    BIGINT PRIMARY KEY CHECK (id = 1),
+    value BIGINT NOT NULL
+);
+INSERT INTO revision (id, value) VALUES (1, 0);
+CREATE FUNCTION pb_bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE revision SET value = value + 1 WHERE id = 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER revision_tenants AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();
+"#,
+        // 4: a table per resource (`RESOURCES`, written before this), the
+        // ordered links and the SIP names.
+        r#"
+CREATE TABLE outcall_trunks (
+    outcall_id BIGINT NOT NULL REFERENCES outcalls(id) ON DELETE CASCADE,
+    position   BIGINT NOT NULL,
+    trunk_id   BIGINT NOT NULL,
+    PRIMARY KEY (outcall_id, position)
+);
+CREATE INDEX outcall_trunks_trunk ON outcall_trunks(trunk_id);
+CREATE TABLE outcall_extensions (
+    outcall_id   BIGINT NOT NULL REFERENCES outcalls(id) ON DELETE CASCADE,
+    position     BIGINT NOT NULL,
+    extension_id BIGINT NOT NULL,
+    PRIMARY KEY (outcall_id, position)
+);
+CREATE INDEX outcall_extensions_extension ON outcall_extensions(extension_id);
+-- The elements of a document's array (nothing when the key holds no array).
+CREATE FUNCTION pb_elements(body TEXT, key TEXT) RETURNS TABLE (idx BIGINT, value JSONB) LANGUAGE sql IMMUTABLE AS $$
+    SELECT e.ordinality - 1, e.value
+    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(body::jsonb -> key) = 'array' THEN body::jsonb -> key ELSE '[]'::jsonb END) WITH ORDINALITY AS e(value, ordinality)
+$$;
+CREATE FUNCTION pb_outcall_links() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM outcall_trunks WHERE outcall_id = OLD.id;
+        DELETE FROM outcall_extensions WHERE outcall_id = OLD.id;
+    END IF;
+    INSERT INTO outcall_trunks SELECT NEW.id, t.idx, (t.value ->> 'id')::bigint FROM pb_elements(NEW.body, 'trunks') t WHERE t.value ->> 'id' IS NOT NULL;
+    INSERT INTO outcall_extensions SELECT NEW.id, e.idx, COALESCE(e.value ->> 'id', e.value ->> 'extension_id')::bigint FROM pb_elements(NEW.body, 'extensions') e WHERE COALESCE(e.value ->> 'id', e.value ->> 'extension_id') IS NOT NULL;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outcall_links_insert AFTER INSERT ON outcalls FOR EACH ROW EXECUTE FUNCTION pb_outcall_links();
+CREATE TRIGGER outcall_links_update AFTER UPDATE OF body ON outcalls FOR EACH ROW EXECUTE FUNCTION pb_outcall_links();
+-- SIP endpoints, templates and transports share one namespace of section
+-- names: `sip_name_taken`, SQLSTATE 23505 (a unique violation).
+CREATE FUNCTION pb_sip_name_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM endpoint_sip WHERE name = NEW.name AND NOT (TG_TABLE_NAME = 'endpoint_sip' AND id = NEW.id))
+        OR EXISTS (SELECT 1 FROM sip_templates WHERE name = NEW.name)
+        OR EXISTS (SELECT 1 FROM transports WHERE name = NEW.name AND NOT (TG_TABLE_NAME = 'transports' AND id = NEW.id))
+    ) THEN
+        RAISE EXCEPTION 'sip_name_taken' USING ERRCODE = 'unique_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER endpoint_sip_name_insert AFTER INSERT ON endpoint_sip FOR EACH ROW EXECUTE FUNCTION pb_sip_name_check();
+CREATE TRIGGER endpoint_sip_name_update AFTER UPDATE OF body ON endpoint_sip FOR EACH ROW EXECUTE FUNCTION pb_sip_name_check();
+CREATE TRIGGER transports_name_insert AFTER INSERT ON transports FOR EACH ROW EXECUTE FUNCTION pb_sip_name_check();
+CREATE TRIGGER transports_name_update AFTER UPDATE OF body ON transports FOR EACH ROW EXECUTE FUNCTION pb_sip_name_check();
+"#,
+        // 5: trunk health and change sets.
+        r#"
+CREATE TABLE trunk_health (
+    id         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    endpoint   TEXT COLLATE "C" NOT NULL,
+    at_ms      BIGINT NOT NULL,
+    transition TEXT NOT NULL CHECK (transition::jsonb IS NOT NULL)
+);
+CREATE INDEX trunk_health_by_endpoint ON trunk_health(endpoint, id);
+CREATE TABLE trunk_health_policy (
+    endpoint TEXT COLLATE "C" PRIMARY KEY,
+    policy   TEXT NOT NULL CHECK (policy::jsonb IS NOT NULL)
+);
+ALTER TABLE audit ADD COLUMN change_set BIGINT;
+CREATE INDEX audit_by_change_set ON audit(change_set);
+"#,
+        // 6: the trigram search index: pg_trgm (a trusted extension, in
+        // Debian's postgresql package) over the same text SQLite's FTS5
+        // table holds (`pb_extension_search`). Without pg_trgm the same
+        // query scans.
+        r#"
+CREATE FUNCTION pb_extension_search(id BIGINT, exten TEXT, context TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE AS $$
+    SELECT id::text || chr(31) || COALESCE(exten, '') || chr(31) || COALESCE(context, '')
+$$;
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX extensions_search ON extensions USING gin (pb_extension_search(id, exten, context) gin_trgm_ops);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'pg_trgm unavailable (%): extension searches scan', SQLERRM;
+END $$;
+"#,
+        // 7: nodes.
+        r#"
+CREATE TABLE nodes (
+    id         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    name       TEXT COLLATE "C" NOT NULL UNIQUE,
+    host       TEXT NOT NULL,
+    port       BIGINT NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    username   TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    is_default BIGINT NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1))
+);
+CREATE UNIQUE INDEX nodes_one_default ON nodes(is_default) WHERE is_default = 1;
+ALTER TABLE tenants ADD COLUMN node_id BIGINT REFERENCES nodes(id);
+ALTER TABLE tenants ADD COLUMN moving_from BIGINT REFERENCES nodes(id);
+CREATE TRIGGER revision_nodes_update AFTER UPDATE OF is_default ON nodes FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();
+"#,
+        // 8: node leases (`crate::lease`).
+        r#"
+CREATE TABLE node_leases (
+    node_id       BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+    holder        TEXT COLLATE "C" NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    progress      TEXT NOT NULL DEFAULT ''
+);
+"#,
+    ];
+
+    /// Held while migrating, so Patchbays starting together migrate once.
+    const MIGRATION_LOCK: i64 = 0x7062_6d67; // "pbmg"
+
+    /// Applies the steps not applied yet, each in its own transaction.
+    pub fn to_latest(conn: &Connection) -> Result<(), StoreError> {
+        conn.execute_batch(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+        let migrated = apply(conn);
+        let unlocked = conn.execute_batch(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+        migrated.and(unlocked)
+    }
+
+    fn apply(conn: &Connection) -> Result<(), StoreError> {
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+        let version: Option<i64> = conn.query_opt("SELECT version FROM schema_version", &[], |row| row.get(0))?;
+        let version = match version {
+            Some(version) => version,
+            None => {
+                conn.execute_batch("INSERT INTO schema_version (version) VALUES (0)")?;
+                0
+            }
+        };
+        for (done, step) in steps().iter().enumerate().skip(version.max(0) as usize) {
+            conn.execute_batch("BEGIN")?;
+            let applied = conn.execute_batch(step).and_then(|()| conn.execute_batch(&format!("UPDATE schema_version SET version = {}", done + 1)));
+            match applied {
+                Ok(()) => conn.execute_batch("COMMIT")?,
+                Err(error) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 pub fn all() -> Migrations<'static> {
     Migrations::from_slice(STEPS)
 }
@@ -444,5 +737,10 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::all().validate().is_ok());
+    }
+
+    #[test]
+    fn both_dialects_have_the_same_steps() {
+        assert_eq!(super::STEPS.len(), super::postgres::steps().len(), "a step added to one dialect is added to the other, with the same number");
     }
 }

@@ -4,6 +4,7 @@
 //! nothing.
 
 pub mod contexts;
+pub mod db;
 pub mod directory;
 pub mod extensions;
 pub mod incalls;
@@ -14,40 +15,78 @@ pub mod nodes;
 pub mod objects;
 pub mod outcalls;
 pub mod people;
+pub mod testing;
 pub mod trunks;
 pub mod users;
 
+pub use db::{Connection, Dialect, Transaction, Value};
+pub(crate) use db::params;
 pub use objects::{Kind, ObjectRow};
 pub use people::{Account, Role, Tenant};
 
-use rusqlite::{Connection, OpenFlags, Transaction};
-use std::path::Path;
+use rusqlite::OpenFlags;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres_message(.0))]
+    Postgres(#[from] postgres::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("stored document is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("database error: the query answered no row")]
+    NoRow,
+    #[error("database error: column {index}: {message}")]
+    Type { index: usize, message: String },
 }
+
+/// PostgreSQL's own message (with its detail), not the client's summary.
+fn postgres_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => error.to_string(),
+    }
+}
+
+/// The message of the SIP-name trigger, on both databases.
+const SIP_NAME_TAKEN: &str = "sip_name_taken";
 
 impl StoreError {
     /// The Wazo resource name of a row a UNIQUE constraint (or the SIP
     /// name trigger) refused, e.g. `Extension` for
-    /// `UNIQUE constraint failed: extensions.exten, extensions.context`.
+    /// `UNIQUE constraint failed: extensions.exten, extensions.context`
+    /// (PostgreSQL: SQLSTATE 23505 on table `extensions`).
     pub fn unique_violation(&self) -> Option<&'static str> {
-        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) = self else { return None };
-        if failure.code != rusqlite::ErrorCode::ConstraintViolation {
-            return None;
-        }
-        if message.contains("sip_name_taken") {
-            return Some("EndpointSIP");
-        }
-        let table = message.strip_prefix("UNIQUE constraint failed: ")?.split('.').next()?;
-        Some(match table {
+        let table = match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) => {
+                if failure.code != rusqlite::ErrorCode::ConstraintViolation {
+                    return None;
+                }
+                if message.contains(SIP_NAME_TAKEN) {
+                    return Some("EndpointSIP");
+                }
+                message.strip_prefix("UNIQUE constraint failed: ")?.split('.').next()?.to_string()
+            }
+            StoreError::Postgres(error) => {
+                let db = error.as_db_error()?;
+                if *db.code() != postgres::error::SqlState::UNIQUE_VIOLATION {
+                    return None;
+                }
+                if db.message().contains(SIP_NAME_TAKEN) {
+                    return Some("EndpointSIP");
+                }
+                db.table()?.to_string()
+            }
+            _ => return None,
+        };
+        Some(match table.as_str() {
             "contexts" => "Context",
             "extensions" => "Extension",
             "endpoint_sip" => "EndpointSIP",
@@ -60,17 +99,60 @@ impl StoreError {
             _ => return None,
         })
     }
+
+    /// Whether a constraint (unique, foreign key, check, not null) refused
+    /// the write.
+    pub fn constraint_violation(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => failure.code == rusqlite::ErrorCode::ConstraintViolation,
+            StoreError::Postgres(error) => error.code().is_some_and(|code| code.code().starts_with("23")),
+            _ => false,
+        }
+    }
+}
+
+/// Where the data lives: an SQLite file (the default) or a PostgreSQL
+/// database shared by several Patchbays.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL, password included.
+    Postgres(String),
+}
+
+// A PostgreSQL URL may carry a password: shown without it.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            // Neither user information nor parameters (`?password=…`) are shown.
+            Database::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                write!(f, "{scheme}://{}", rest.split('?').next().unwrap_or_default())
+            }
+        }
+    }
 }
 
 /// The database. Cheap to clone. One writer connection (SQLite allows one
 /// writer at a time anyway) and a few reader connections: in WAL mode
 /// readers see the last committed state and never wait behind a write.
 /// Neither kind of connection is held across an `.await` (the closures are
-/// synchronous).
+/// synchronous). On PostgreSQL the same shape: one writer session (whose
+/// transactions also take an advisory lock, so several Patchbays write one
+/// at a time, as SQLite's writers do) and a few reader sessions.
 #[derive(Clone)]
 pub struct Store {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<ReaderPool>,
+    dialect: Dialect,
 }
 
 /// Reader connections handed out one at a time. A dozen lines of
@@ -112,7 +194,7 @@ impl ReaderPool {
 /// the migrations keep), from a freshly migrated in-memory database so it
 /// cannot drift from the migration list.
 pub fn latest_schema_version() -> Result<i64, StoreError> {
-    let mut conn = Connection::open_in_memory()?;
+    let mut conn = rusqlite::Connection::open_in_memory()?;
     migrations::all().to_latest(&mut conn)?;
     Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
 }
@@ -121,7 +203,7 @@ pub fn latest_schema_version() -> Result<i64, StoreError> {
 /// blocking pool's bursts, few enough to keep file handles low.
 const READERS: usize = 4;
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     // FULL: an acknowledged write is on disk before the HTTP answer leaves.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -136,31 +218,59 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The advisory lock every PostgreSQL write transaction takes: writes are
+/// serialised across Patchbays as SQLite serialises them (ids are chosen
+/// as the next free one, the audit's change sets count up).
+const WRITE_LOCK: i64 = 0x7062_7772; // "pbwr"
+
 impl Store {
+    /// Opens the configured database.
+    pub fn connect(database: &Database) -> Result<Store, StoreError> {
+        match database {
+            Database::Sqlite(path) => Store::open(path),
+            Database::Postgres(url) => Store::open_postgres(url),
+        }
+    }
+
+    /// Opens (creating and migrating) an SQLite database file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         // `:memory:` (tests) is one shared in-memory database, so that the
         // readers see what the writer wrote.
         let (path, uri) = if path == Path::new(":memory:") {
             static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            (std::path::PathBuf::from(format!("file:patchbay-memory-{}-{n}?mode=memory&cache=shared", std::process::id())), OpenFlags::SQLITE_OPEN_URI)
+            (PathBuf::from(format!("file:patchbay-memory-{}-{n}?mode=memory&cache=shared", std::process::id())), OpenFlags::SQLITE_OPEN_URI)
         } else {
             (path.to_path_buf(), OpenFlags::empty())
         };
-        let mut conn = Connection::open_with_flags(&path, OpenFlags::default() | uri)?;
+        let mut conn = rusqlite::Connection::open_with_flags(&path, OpenFlags::default() | uri)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         configure(&conn)?;
         migrations::all().to_latest(&mut conn)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | uri)?;
+            let reader = rusqlite::Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | uri)?;
             configure(&reader)?;
-            readers.push(reader);
+            readers.push(Connection::sqlite(reader));
         }
-        Ok(Store {
-            writer: Arc::new(Mutex::new(conn)),
-            readers: Arc::new(ReaderPool { idle: Mutex::new(readers), returned: Condvar::new() }),
-        })
+        Ok(Store::from_connections(Connection::sqlite(conn), readers))
+    }
+
+    /// Connects to a PostgreSQL database (which must exist) and migrates it.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let writer = Connection::postgres(db::PgConn::connect(url)?);
+        migrations::postgres::to_latest(&writer)?;
+        let readers = (0..READERS).map(|_| db::PgConn::connect(url).map(Connection::postgres)).collect::<Result<_, _>>()?;
+        Ok(Store::from_connections(writer, readers))
+    }
+
+    fn from_connections(writer: Connection, readers: Vec<Connection>) -> Store {
+        let dialect = writer.dialect();
+        Store { writer: Arc::new(Mutex::new(writer)), readers: Arc::new(ReaderPool { idle: Mutex::new(readers), returned: Condvar::new() }), dialect }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Runs `f` in one transaction; commits when it returns `Ok`.
@@ -174,11 +284,23 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(StoreError::from)?;
-        Ok(out)
+        self.section(|| {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let tx = Open::write(&conn)?;
+            let out = f(&conn)?;
+            tx.finish("COMMIT")?;
+            Ok(out)
+        })
+    }
+
+    /// SQLite's calls are short and stay on the caller's thread (as they
+    /// always did); a PostgreSQL transaction's round trips leave the tokio
+    /// worker once for the whole transaction.
+    fn section<T>(&self, f: impl FnOnce() -> T) -> T {
+        match self.dialect {
+            Dialect::Sqlite => f(),
+            Dialect::Postgres => db::blocking_section(f),
+        }
     }
 
     /// Runs `f` in a write transaction that is always rolled back: what a
@@ -187,10 +309,12 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::from)?;
-        // Dropping the transaction rolls it back.
-        f(&tx)
+        self.section(|| {
+            let conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Dropping the open transaction rolls it back.
+            let _tx = Open::write(&conn)?;
+            f(&conn)
+        })
     }
 
     /// The revision of the last committed change to objects or tenants.
@@ -201,21 +325,57 @@ impl Store {
     /// Runs `f` on a read-only connection, in one read transaction (a
     /// consistent snapshot even across several queries).
     pub fn read<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        self.section(|| self.read_here(f))
+    }
+
+    fn read_here<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         self.readers.with(|conn| {
             // If BEGIN fails, `f`'s own queries meet (and report) the same error.
-            let began = conn.prepare_cached("BEGIN DEFERRED").and_then(|mut begin| begin.execute([])).is_ok();
+            let began = conn.begin("BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").is_ok();
             let out = f(conn);
             if began {
                 // A read transaction has nothing to keep: end it whatever `f` said.
-                let _ = conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
+                let _ = conn.end("COMMIT");
             }
             out
         })
     }
 }
 
+/// An open write transaction, rolled back when dropped unfinished (an
+/// error or a panic in the closure).
+struct Open<'c> {
+    conn: &'c Connection,
+    done: bool,
+}
+
+impl<'c> Open<'c> {
+    fn write(conn: &'c Connection) -> Result<Open<'c>, StoreError> {
+        // Both take the write lock first, so that another process writing the
+        // same database (Patchbays sharing a store) waits rather than fails.
+        conn.begin("BEGIN IMMEDIATE", &format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?;
+        Ok(Open { conn, done: false })
+    }
+
+    /// Ends the transaction with `sql`; if that fails, dropping `self`
+    /// still rolls it back.
+    fn finish(mut self, sql: &str) -> Result<(), StoreError> {
+        let ended = self.conn.end(sql);
+        self.done = ended.is_ok();
+        ended
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.end("ROLLBACK");
+        }
+    }
+}
+
 /// The revision as `conn` sees it (inside a read transaction: the revision
 /// of exactly the rows it reads).
 pub fn revision(conn: &Connection) -> Result<u64, StoreError> {
-    Ok(conn.query_row("SELECT value FROM revision WHERE id = 1", [], |row| row.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row("SELECT value FROM revision WHERE id = 1", &[], |row| row.get::<i64>(0))? as u64)
 }

@@ -6,7 +6,7 @@
 //! out.
 
 use super::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use super::db::{Connection, Row, params};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -44,7 +44,7 @@ impl Node {
 
 const COLUMNS: &str = "id, name, host, port, username, secret, is_default";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
+fn from_row(row: &Row) -> Result<Node, StoreError> {
     Ok(Node {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -57,39 +57,37 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Node> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Node>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM nodes ORDER BY id"))?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.query_all(&format!("SELECT {COLUMNS} FROM nodes ORDER BY id"), &[], from_row)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Node>, StoreError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE id = ?1"), [id], from_row).optional()?)
+    conn.query_opt(&format!("SELECT {COLUMNS} FROM nodes WHERE id = ?1"), params![id], from_row)
 }
 
 pub fn by_name(conn: &Connection, name: &str) -> Result<Option<Node>, StoreError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE name = ?1"), [name], from_row).optional()?)
+    conn.query_opt(&format!("SELECT {COLUMNS} FROM nodes WHERE name = ?1"), params![name], from_row)
 }
 
 pub fn default_node(conn: &Connection) -> Result<Option<Node>, StoreError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM nodes WHERE is_default = 1"), [], from_row).optional()?)
+    conn.query_opt(&format!("SELECT {COLUMNS} FROM nodes WHERE is_default = 1"), &[], from_row)
 }
 
 /// Inserts `node` (its `id` is chosen here) and returns its id. A default
 /// node takes the default from the previous one.
 pub fn insert(conn: &Connection, node: &Node) -> Result<i64, StoreError> {
     if node.is_default {
-        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1", [])?;
+        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1", &[])?;
     }
-    conn.execute(
-        "INSERT INTO nodes (name, host, port, username, secret, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    conn.query_row(
+        "INSERT INTO nodes (name, host, port, username, secret, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![node.name, node.host, node.port, node.username, node.secret, node.is_default],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |row| row.get(0),
+    )
 }
 
 pub fn update(conn: &Connection, node: &Node) -> Result<(), StoreError> {
     if node.is_default {
-        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1 AND id <> ?1", [node.id])?;
+        conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1 AND id <> ?1", params![node.id])?;
     }
     conn.execute(
         "UPDATE nodes SET name = ?2, host = ?3, port = ?4, username = ?5, secret = ?6, is_default = ?7 WHERE id = ?1",
@@ -99,7 +97,7 @@ pub fn update(conn: &Connection, node: &Node) -> Result<(), StoreError> {
 }
 
 pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM nodes WHERE id = ?1", [id])?;
+    conn.execute("DELETE FROM nodes WHERE id = ?1", params![id])?;
     Ok(())
 }
 
@@ -112,11 +110,9 @@ pub struct Placement {
 }
 
 pub fn placement(conn: &Connection, tenant: &str) -> Result<Option<Placement>, StoreError> {
-    Ok(conn
-        .query_row("SELECT node_id, moving_from FROM tenants WHERE uuid = ?1", [tenant], |row| {
-            Ok(Placement { node_id: row.get(0)?, moving_from: row.get(1)? })
-        })
-        .optional()?)
+    conn.query_opt("SELECT node_id, moving_from FROM tenants WHERE uuid = ?1", params![tenant], |row| {
+        Ok(Placement { node_id: row.get(0)?, moving_from: row.get(1)? })
+    })
 }
 
 pub fn set_placement(conn: &Connection, tenant: &str, placement: Placement) -> Result<(), StoreError> {
@@ -126,9 +122,9 @@ pub fn set_placement(conn: &Connection, tenant: &str, placement: Placement) -> R
 
 /// Every tenant with its placement, in creation order.
 pub fn placements(conn: &Connection) -> Result<Vec<(String, Placement)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT uuid, node_id, moving_from FROM tenants ORDER BY rowid")?;
-    let rows = stmt.query_map([], |row| Ok((row.get(0)?, Placement { node_id: row.get(1)?, moving_from: row.get(2)? })))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.query_all("SELECT uuid, node_id, moving_from FROM tenants ORDER BY rowid", &[], |row| {
+        Ok((row.get(0)?, Placement { node_id: row.get(1)?, moving_from: row.get(2)? }))
+    })
 }
 
 /// The node a tenant is on (its own, else the default node's id).

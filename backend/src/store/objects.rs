@@ -6,9 +6,8 @@
 //! Every function that touches tenant data takes the tenant(s) it may see;
 //! a document of another tenant is simply not found.
 
+use super::db::{Connection, Dialect, Row, Value as SqlValue, params};
 use super::StoreError;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 /// The kinds of stored documents. The string is the `objects.kind` column.
@@ -122,7 +121,7 @@ pub struct ObjectRow {
 
 const SELECT: &str = "SELECT id, uuid, tenant_uuid, body FROM";
 
-fn row_to_object(row: &rusqlite::Row) -> rusqlite::Result<(i64, Option<String>, Option<String>, String)> {
+fn row_to_object(row: &Row) -> Result<RawRow, StoreError> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
@@ -150,11 +149,12 @@ pub fn document(row: &ObjectRow, by_uuid: bool) -> Value {
     body
 }
 
-/// A JSON value as SQLite compares it with `json_extract` (true → 1).
+/// A JSON value as `json_extract` compares it (SQLite: true → 1;
+/// PostgreSQL reads text: true → `true`).
 pub fn sql_value(value: &Value) -> SqlValue {
     match value {
         Value::Null => SqlValue::Null,
-        Value::Bool(b) => SqlValue::Integer(*b as i64),
+        Value::Bool(b) => SqlValue::Bool(*b),
         Value::Number(n) => n.as_i64().map(SqlValue::Integer).unwrap_or_else(|| SqlValue::Real(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => SqlValue::Text(s.clone()),
         other => SqlValue::Text(other.to_string()),
@@ -163,33 +163,32 @@ pub fn sql_value(value: &Value) -> SqlValue {
 
 /// The next free id of a kind (ids are per kind, as in Wazo).
 pub fn next_id(conn: &Connection, kind: Kind) -> Result<i64, StoreError> {
-    Ok(conn.prepare_cached(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {}", kind.table()))?.query_row([], |row| row.get(0))?)
+    conn.query_row(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {}", kind.table()), &[], |row| row.get(0))
 }
 
 pub fn insert(conn: &Connection, kind: Kind, row: &ObjectRow) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!("INSERT INTO {} (id, uuid, tenant_uuid, body) VALUES (?1, ?2, ?3, ?4)", kind.table()))?
-        .execute(params![row.id, row.uuid, row.tenant_uuid, serde_json::to_string(&row.body)?])?;
+    conn.execute(&format!("INSERT INTO {} (id, uuid, tenant_uuid, body) VALUES (?1, ?2, ?3, ?4)", kind.table()), params![row.id, row.uuid, row.tenant_uuid, serde_json::to_string(&row.body)?])?;
     Ok(())
 }
 
 pub fn update_body(conn: &Connection, kind: Kind, id: i64, body: &Value) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!("UPDATE {} SET body = ?2 WHERE id = ?1", kind.table()))?.execute(params![id, serde_json::to_string(body)?])?;
+    conn.execute(&format!("UPDATE {} SET body = ?2 WHERE id = ?1", kind.table()), params![id, serde_json::to_string(body)?])?;
     Ok(())
 }
 
 pub fn delete(conn: &Connection, kind: Kind, id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", kind.table()))?.execute(params![id])?;
+    conn.execute(&format!("DELETE FROM {} WHERE id = ?1", kind.table()), params![id])?;
     Ok(())
 }
 
 /// One document by id, only if its tenant is among `visible` (`None` = all).
 pub fn get(conn: &Connection, kind: Kind, id: i64, visible: Option<&[String]>) -> Result<Option<ObjectRow>, StoreError> {
-    let raw = conn.prepare_cached(&format!("{SELECT} {} WHERE id = ?1", kind.table()))?.query_row(params![id], row_to_object).optional()?;
+    let raw = conn.query_opt(&format!("{SELECT} {} WHERE id = ?1", kind.table()), params![id], row_to_object)?;
     filter_visible(raw.map(parse).transpose()?, visible)
 }
 
 pub fn get_by_uuid(conn: &Connection, kind: Kind, uuid: &str, visible: Option<&[String]>) -> Result<Option<ObjectRow>, StoreError> {
-    let raw = conn.prepare_cached(&format!("{SELECT} {} WHERE uuid = ?1", kind.table()))?.query_row(params![uuid], row_to_object).optional()?;
+    let raw = conn.query_opt(&format!("{SELECT} {} WHERE uuid = ?1", kind.table()), params![uuid], row_to_object)?;
     filter_visible(raw.map(parse).transpose()?, visible)
 }
 
@@ -205,7 +204,7 @@ fn filter_visible(row: Option<ObjectRow>, visible: Option<&[String]>) -> Result<
 /// `tenant_uuid IS NULL OR tenant_uuid IN (…)` for `visible`, with its parameters.
 fn visible_sql(visible: Option<&[String]>, params: &mut Vec<SqlValue>) -> String {
     match visible {
-        None => "1".to_string(),
+        None => "TRUE".to_string(),
         Some(tenants) => {
             let marks: Vec<String> = tenants
                 .iter()
@@ -220,13 +219,7 @@ fn visible_sql(visible: Option<&[String]>, params: &mut Vec<SqlValue>) -> String
 }
 
 pub(super) fn query_rows(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<ObjectRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), row_to_object)?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(parse(raw?)?);
-    }
-    Ok(out)
+    conn.query_all(sql, params, |row| parse(row_to_object(row)?))
 }
 
 /// A row as stored: id, uuid, tenant and the document's text, unparsed.
@@ -235,9 +228,7 @@ pub type RawRow = (i64, Option<String>, Option<String>, String);
 /// Every row of a kind, by id, its document unparsed (a caller that keeps
 /// parsed documents parses only those whose text changed).
 pub fn list_raw(conn: &Connection, kind: Kind) -> Result<Vec<RawRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} {} ORDER BY id", kind.table()))?;
-    let rows = stmt.query_map([], row_to_object)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    conn.query_all(&format!("{SELECT} {} ORDER BY id", kind.table()), &[], row_to_object)
 }
 
 /// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
@@ -267,25 +258,18 @@ pub fn find_where(conn: &Connection, kind: Kind, key: &str, value: &Value, visib
 /// an index lookup where the table has that column.
 pub fn taken(conn: &Connection, kind: Kind, key: &str, value: &Value, except_id: i64) -> Result<bool, StoreError> {
     let column = kind.column_sql(key);
-    Ok(conn
-        .prepare_cached(&format!("SELECT 1 FROM {} WHERE {column} = ?1 AND id <> ?2 LIMIT 1", kind.table()))?
-        .query_row(params![sql_value(value), except_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+    conn.exists(&format!("SELECT 1 FROM {} WHERE {column} = ?1 AND id <> ?2 LIMIT 1", kind.table()), params![sql_value(value), except_id])
 }
 
 /// Whether a SIP section name (endpoint, template or transport: one
 /// namespace) is held by an object other than `except` (a uuid).
 pub fn sip_name_taken(conn: &Connection, name: &str, except: Option<&str>) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM endpoint_sip WHERE name = ?1 AND uuid IS NOT ?2 \
-             UNION ALL SELECT 1 FROM sip_templates WHERE name = ?1 AND uuid IS NOT ?2 \
-             UNION ALL SELECT 1 FROM transports WHERE name = ?1 AND uuid IS NOT ?2 LIMIT 1",
-        )?
-        .query_row(params![name, except], |_| Ok(()))
-        .optional()?
-        .is_some())
+    conn.exists(
+        "SELECT 1 FROM endpoint_sip WHERE name = ?1 AND uuid IS DISTINCT FROM ?2 \
+         UNION ALL SELECT 1 FROM sip_templates WHERE name = ?1 AND uuid IS DISTINCT FROM ?2 \
+         UNION ALL SELECT 1 FROM transports WHERE name = ?1 AND uuid IS DISTINCT FROM ?2 LIMIT 1",
+        params![name, except],
+    )
 }
 
 /// A list query answered by SQL: exact filters, a case-insensitive
@@ -304,8 +288,12 @@ pub struct Page<'a> {
 
 /// The text Wazo's list compares a column as: strings as they are,
 /// booleans as `true`/`false`, numbers as written.
-fn text_sql(column: &str) -> String {
-    format!("(CASE typeof({column}) WHEN 'text' THEN {column} WHEN 'null' THEN NULL ELSE CAST({column} AS TEXT) END)")
+fn text_sql(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("(CASE typeof({column}) WHEN 'text' THEN {column} WHEN 'null' THEN NULL ELSE CAST({column} AS TEXT) END)"),
+        // Columns are typed; what `json_extract` reads is text already.
+        Dialect::Postgres => format!("CAST({column} AS TEXT)"),
+    }
 }
 
 /// Whether the trigram index can answer a search for `needle` (already
@@ -317,24 +305,30 @@ fn trigram_needle(needle: &str) -> bool {
 
 /// The rows of one page and the total before paging.
 pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow>, usize), StoreError> {
+    let dialect = conn.dialect();
     let mut params = Vec::new();
     let mut conditions = vec![visible_sql(page.visible, &mut params)];
     for (column, wanted) in &page.filters {
         params.push(SqlValue::Text(wanted.clone()));
-        conditions.push(format!("{} = ?{}", text_sql(column), params.len()));
+        conditions.push(format!("{} = ?{}", text_sql(dialect, column), params.len()));
     }
     if let Some((columns, needle)) = &page.search {
         let needle = needle.to_lowercase();
         let any: Vec<String> = if needle.is_ascii() {
-            // SQLite's LIKE folds ASCII case, in C, with no copy per row.
+            // SQLite's LIKE folds ASCII case, in C, with no copy per row
+            // (PostgreSQL's ILIKE; the needle is ASCII).
             let escaped: String = needle.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
             params.push(SqlValue::Text(format!("%{escaped}%")));
             let n = params.len();
-            columns.iter().map(|column| format!("{} LIKE ?{n} ESCAPE '\\'", text_sql(column))).collect()
+            let like = match dialect {
+                Dialect::Sqlite => "LIKE",
+                Dialect::Postgres => "ILIKE",
+            };
+            columns.iter().map(|column| format!("{} {like} ?{n} ESCAPE '\\'", text_sql(dialect, column))).collect()
         } else {
             params.push(SqlValue::Text(needle));
             let n = params.len();
-            columns.iter().map(|column| format!("instr(pb_lower({}), ?{n}) > 0", text_sql(column))).collect()
+            columns.iter().map(|column| format!("instr(pb_lower({}), ?{n}) > 0", text_sql(dialect, column))).collect()
         };
         conditions.push(format!("({})", any.join(" OR ")));
     }
@@ -348,21 +342,39 @@ pub fn page(conn: &Connection, kind: Kind, page: &Page) -> Result<(Vec<ObjectRow
             // exact condition then checks, row by row, among a few.
             params.push(SqlValue::Text(format!("%{needle}%")));
             let n = params.len();
+            let indexed = match dialect {
+                Dialect::Sqlite => format!("SELECT rowid AS candidate FROM extensions_search WHERE text LIKE ?{n}"),
+                Dialect::Postgres => format!("SELECT id AS candidate FROM extensions WHERE pb_extension_search(id, exten, context) ILIKE ?{n}"),
+            };
+            // SQLite's CROSS JOIN keeps the candidates the outer loop.
+            let (like, join) = match dialect {
+                Dialect::Sqlite => ("LIKE", "CROSS JOIN"),
+                Dialect::Postgres => ("ILIKE", "JOIN"),
+            };
             format!(
-                "(SELECT rowid AS candidate FROM extensions_search WHERE text LIKE ?{n} \
-                 UNION SELECT id FROM extensions WHERE context IN (SELECT name FROM contexts WHERE type LIKE ?{n})) AS candidates \
-                 CROSS JOIN extensions ON extensions.id = candidates.candidate"
+                "({indexed} UNION SELECT id FROM extensions WHERE context IN (SELECT name FROM contexts WHERE type {like} ?{n})) AS candidates \
+                 {join} extensions ON extensions.id = candidates.candidate"
             )
         }
         _ => table.to_string(),
     };
-    let total: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"))?.query_row(rusqlite::params_from_iter(params.iter()), |row| row.get(0))?;
+    let total: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"), &params, |row| row.get(0))?;
     let direction = if page.descending { "DESC" } else { "ASC" };
     // SQLite sorts NULL first, then numbers, then text (bytes): the order
     // the in-memory list used (null < numbers; strings by bytes).
-    let limit = page.limit.map(|limit| limit as i64).unwrap_or(-1);
+    // PostgreSQL is told where NULLs go; its text columns are `COLLATE "C"`.
+    let nulls = match (dialect, page.descending) {
+        (Dialect::Sqlite, _) => "",
+        (Dialect::Postgres, false) => " NULLS FIRST",
+        (Dialect::Postgres, true) => " NULLS LAST",
+    };
+    let limit = match (page.limit, dialect) {
+        (Some(limit), _) => limit.to_string(),
+        (None, Dialect::Sqlite) => "-1".to_string(),
+        (None, Dialect::Postgres) => "ALL".to_string(),
+    };
     let sql = format!(
-        "{SELECT} {from} WHERE {filter} ORDER BY {order} {direction}, id {direction} LIMIT {limit} OFFSET {offset}",
+        "{SELECT} {from} WHERE {filter} ORDER BY {order} {direction}{nulls}, id {direction} LIMIT {limit} OFFSET {offset}",
         order = page.order,
         offset = page.offset
     );

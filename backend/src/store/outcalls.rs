@@ -2,8 +2,7 @@
 
 use super::StoreError;
 use super::objects::{ObjectRow, query_rows};
-use rusqlite::Connection;
-use rusqlite::types::Value as SqlValue;
+use super::db::{Connection, Value as SqlValue};
 
 /// The outcall whose extension list holds `extension_id` (`outcall_extensions`).
 pub fn of_extension(conn: &Connection, extension_id: i64) -> Result<Option<ObjectRow>, StoreError> {

@@ -1,8 +1,8 @@
 //! Tenants, API accounts and their tokens.
 
 use super::StoreError;
+use super::db::{Connection, Row, params};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,11 +56,9 @@ pub fn insert_tenant(conn: &Connection, tenant: &Tenant) -> Result<(), StoreErro
 }
 
 pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT uuid, name, slug, parent_uuid FROM tenants ORDER BY rowid")?;
-    let rows = stmt.query_map([], |row| {
+    conn.query_all("SELECT uuid, name, slug, parent_uuid FROM tenants ORDER BY rowid", &[], |row| {
         Ok(Tenant { uuid: row.get(0)?, name: row.get(1)?, slug: row.get(2)?, parent_uuid: row.get(3)? })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 pub fn master_tenant(conn: &Connection) -> Result<Option<Tenant>, StoreError> {
@@ -87,25 +85,23 @@ pub fn insert_account(conn: &Connection, account: &Account, password: &str) -> R
 /// Kazoo's `user_auth`: the account of the tenant named `tenant_name` whose
 /// md5("user:password") is `credentials` (lowercase hex).
 pub fn account_for_kazoo_credentials(conn: &Connection, tenant_name: &str, credentials: &str) -> Result<Option<Account>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM accounts a
-             JOIN tenants t ON t.uuid = a.tenant_uuid
-             JOIN kazoo_credentials k ON k.account_uuid = a.uuid
-             WHERE t.name = ?1 AND k.md5 = ?2",
-            params![tenant_name, credentials.to_ascii_lowercase()],
-            account_from_row,
-        )
-        .optional()?)
+    conn.query_opt(
+        "SELECT a.uuid, a.tenant_uuid, a.username, a.role FROM accounts a
+         JOIN tenants t ON t.uuid = a.tenant_uuid
+         JOIN kazoo_credentials k ON k.account_uuid = a.uuid
+         WHERE t.name = ?1 AND k.md5 = ?2",
+        params![tenant_name, credentials.to_ascii_lowercase()],
+        account_from_row,
+    )
 }
 
 /// An account from a row whose first columns are uuid, tenant_uuid, username, role.
-fn account_from_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
+fn account_from_row(row: &Row) -> Result<Account, StoreError> {
     Ok(Account {
         uuid: row.get(0)?,
         tenant_uuid: row.get(1)?,
         username: row.get(2)?,
-        role: Role::parse(&row.get::<_, String>(3)?),
+        role: Role::parse(&row.get::<String>(3)?),
     })
 }
 
@@ -114,13 +110,11 @@ fn account_from_row(row: &rusqlite::Row) -> rusqlite::Result<Account> {
 /// released, as argon2 is slow on purpose and would hold every other request
 /// up.
 pub fn login_candidate(conn: &Connection, username: &str) -> Result<Option<(Account, StoredHash)>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT uuid, tenant_uuid, username, role, password_hash FROM accounts WHERE username = ?1",
-            params![username],
-            |row| Ok((account_from_row(row)?, StoredHash(row.get(4)?))),
-        )
-        .optional()?)
+    conn.query_opt(
+        "SELECT uuid, tenant_uuid, username, role, password_hash FROM accounts WHERE username = ?1",
+        params![username],
+        |row| Ok((account_from_row(row)?, StoredHash(row.get(4)?))),
+    )
 }
 
 /// An argon2 PHC string; its Debug shows nothing of it.
@@ -150,7 +144,8 @@ pub fn password_matches(stored: Option<&StoredHash>, password: &str) -> bool {
 }
 
 pub fn insert_token(conn: &Connection, token: &str, account_uuid: &str, expires_at: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM tokens WHERE expires_at < strftime('%s','now')", [])?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    conn.execute("DELETE FROM tokens WHERE expires_at < ?1", params![now])?;
     conn.execute(
         "INSERT INTO tokens (token, account_uuid, expires_at) VALUES (?1, ?2, ?3)",
         params![token, account_uuid, expires_at],
@@ -166,13 +161,12 @@ pub fn account_for_token(conn: &Connection, token: &str, now: i64) -> Result<Opt
 /// A live token: its account and expiry (unix seconds).
 pub fn token_info(conn: &Connection, token: &str, now: i64) -> Result<Option<(Account, i64)>, StoreError> {
     // Every API request asks this (its token): a cached statement.
-    Ok(conn
-        .prepare_cached(
-            "SELECT a.uuid, a.tenant_uuid, a.username, a.role, t.expires_at FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
-             WHERE t.token = ?1 AND t.expires_at > ?2",
-        )?
-        .query_row(params![token, now], |row| Ok((account_from_row(row)?, row.get(4)?)))
-        .optional()?)
+    conn.query_opt(
+        "SELECT a.uuid, a.tenant_uuid, a.username, a.role, t.expires_at FROM tokens t JOIN accounts a ON a.uuid = t.account_uuid
+         WHERE t.token = ?1 AND t.expires_at > ?2",
+        params![token, now],
+        |row| Ok((account_from_row(row)?, row.get(4)?)),
+    )
 }
 
 /// Revokes a token; revoking an unknown one is not an error (as wazo-auth).

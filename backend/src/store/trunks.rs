@@ -4,8 +4,7 @@
 
 use super::StoreError;
 use super::objects::{ObjectRow, query_rows};
-use rusqlite::Connection;
-use rusqlite::types::Value as SqlValue;
+use super::db::{Connection, Dialect, Value as SqlValue};
 use std::collections::HashMap;
 
 /// An outcall that dials a trunk, as the trunk shows it.
@@ -33,40 +32,52 @@ fn ids_json(trunks: &[ObjectRow]) -> String {
 /// The SIP endpoint and the outcalls (of `visible` tenants; `None`: all)
 /// of each of `trunks`, in the same order.
 pub fn relations(conn: &Connection, trunks: &[ObjectRow], visible: Option<&[String]>) -> Result<Vec<Relations>, StoreError> {
-    let ids = ids_json(trunks);
+    let ids = [SqlValue::Text(ids_json(trunks))];
     let mut by_trunk: HashMap<i64, Relations> = HashMap::with_capacity(trunks.len());
     // Only what the summary shows, picked out in SQL: endpoint documents
     // carry every option list, and parsing them whole per trunk was most
     // of a trunk list's cost.
-    let mut endpoints = conn.prepare_cached(
-        "SELECT t.id, e.id, e.uuid, e.tenant_uuid, json_object(\
-           'name', json_extract(e.body, '$.name'), 'label', json_extract(e.body, '$.label'), \
-           'auth_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.auth_section_options') \
-                                    WHERE json_extract(value, '$[0]') = 'username'), \
-           'registration_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.registration_section_options') \
-                                            WHERE json_extract(value, '$[0]') = 'client_uri')) \
-         FROM trunks t JOIN endpoint_sip e ON e.uuid = t.endpoint_sip_uuid \
-         WHERE t.id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let mut rows = endpoints.query([&ids])?;
-    while let Some(row) = rows.next()? {
+    let (endpoints, outcalls) = match conn.dialect() {
+        Dialect::Sqlite => (
+            "SELECT t.id, e.id, e.uuid, e.tenant_uuid, json_object(\
+               'name', json_extract(e.body, '$.name'), 'label', json_extract(e.body, '$.label'), \
+               'auth_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.auth_section_options') \
+                                        WHERE json_extract(value, '$[0]') = 'username'), \
+               'registration_section_options', (SELECT json_group_array(json(value)) FROM json_each(e.body, '$.registration_section_options') \
+                                                WHERE json_extract(value, '$[0]') = 'client_uri')) \
+             FROM trunks t JOIN endpoint_sip e ON e.uuid = t.endpoint_sip_uuid \
+             WHERE t.id IN (SELECT value FROM json_each(?1))",
+            "SELECT DISTINCT ot.trunk_id, o.id, o.name, o.tenant_uuid FROM outcall_trunks ot JOIN outcalls o ON o.id = ot.outcall_id \
+             WHERE ot.trunk_id IN (SELECT value FROM json_each(?1)) ORDER BY ot.trunk_id, o.id",
+        ),
+        Dialect::Postgres => (
+            "SELECT t.id, e.id, e.uuid, e.tenant_uuid, jsonb_build_object(\
+               'name', e.body::jsonb -> 'name', 'label', e.body::jsonb -> 'label', \
+               'auth_section_options', (SELECT COALESCE(jsonb_agg(o.value ORDER BY o.idx), '[]') FROM pb_elements(e.body, 'auth_section_options') o \
+                                        WHERE o.value ->> 0 = 'username'), \
+               'registration_section_options', (SELECT COALESCE(jsonb_agg(o.value ORDER BY o.idx), '[]') FROM pb_elements(e.body, 'registration_section_options') o \
+                                                WHERE o.value ->> 0 = 'client_uri'))::text \
+             FROM trunks t JOIN endpoint_sip e ON e.uuid = t.endpoint_sip_uuid \
+             WHERE t.id IN (SELECT value::bigint FROM jsonb_array_elements_text(CAST(?1 AS TEXT)::jsonb))",
+            "SELECT DISTINCT ot.trunk_id, o.id, o.name, o.tenant_uuid FROM outcall_trunks ot JOIN outcalls o ON o.id = ot.outcall_id \
+             WHERE ot.trunk_id IN (SELECT value::bigint FROM jsonb_array_elements_text(CAST(?1 AS TEXT)::jsonb)) ORDER BY ot.trunk_id, o.id",
+        ),
+    };
+    let endpoints = conn.query_all(endpoints, &ids, |row| {
         let body: String = row.get(4)?;
-        let endpoint = ObjectRow { id: row.get(1)?, uuid: row.get(2)?, tenant_uuid: row.get(3)?, body: serde_json::from_str(&body)? };
-        by_trunk.entry(row.get(0)?).or_default().endpoint_sip = Some(endpoint);
+        Ok((row.get::<i64>(0)?, ObjectRow { id: row.get(1)?, uuid: row.get(2)?, tenant_uuid: row.get(3)?, body: serde_json::from_str(&body)? }))
+    })?;
+    for (trunk, endpoint) in endpoints {
+        by_trunk.entry(trunk).or_default().endpoint_sip = Some(endpoint);
     }
-    let mut outcalls = conn.prepare_cached(
-        "SELECT DISTINCT ot.trunk_id, o.id, o.name, o.tenant_uuid FROM outcall_trunks ot JOIN outcalls o ON o.id = ot.outcall_id \
-         WHERE ot.trunk_id IN (SELECT value FROM json_each(?1)) ORDER BY ot.trunk_id, o.id",
-    )?;
-    let mut rows = outcalls.query([&ids])?;
-    while let Some(row) = rows.next()? {
-        let tenant: Option<String> = row.get(3)?;
+    let outcalls = conn.query_all(outcalls, &ids, |row| Ok((row.get::<i64>(0)?, row.get::<Option<String>>(3)?, OutcallRef { id: row.get(1)?, name: row.get(2)? })))?;
+    for (trunk, tenant, outcall) in outcalls {
         let seen = match (visible, &tenant) {
             (Some(tenants), Some(tenant)) => tenants.contains(tenant),
             _ => true,
         };
         if seen {
-            by_trunk.entry(row.get(0)?).or_default().outcalls.push(OutcallRef { id: row.get(1)?, name: row.get(2)? });
+            by_trunk.entry(trunk).or_default().outcalls.push(outcall);
         }
     }
     Ok(trunks.iter().map(|trunk| by_trunk.remove(&trunk.id).unwrap_or_default()).collect())

@@ -2,7 +2,7 @@
 
 use super::StoreError;
 use super::objects::{self, Kind, ObjectRow};
-use rusqlite::Connection;
+use super::db::Connection;
 
 /// One user by id, whatever its tenant (relations name users by id).
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<ObjectRow>, StoreError> {

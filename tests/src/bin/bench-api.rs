@@ -13,7 +13,8 @@
 //! Run: `cargo build --release -p patchbay-backend --bin patchbay && cargo run
 //! --release -p patchbay-e2e --bin bench-api -- [--rate 1000] [--sizes 0,10000,100000]`.
 //! `PATCHBAY_BINARY=/path/to/patchbay` measures another build (a schema-3
-//! database is seeded through its `objects` table).
+//! database is seeded through its `objects` table). `PATCHBAY_TEST_DB=postgres`
+//! runs the server on a fresh PostgreSQL database (`--sizes 0` only).
 
 use anyhow::{Context, bail};
 use patchbay_e2e::app::PatchbayServer;
@@ -70,6 +71,12 @@ async fn fetch(http: &reqwest::Client, token: &str, url: &str) -> anyhow::Result
 /// `total` extensions stored, counting what is there: rows written in one
 /// transaction straight into the database (the schema this binary made).
 fn seed_extensions(db: &std::path::Path, tenant: &str, context: &str, total: usize) -> anyhow::Result<()> {
+    if total == 0 {
+        return Ok(());
+    }
+    if patchbay_e2e::app::on_postgres() {
+        bail!("seeding is SQLite's only: on PostgreSQL, measure with --sizes 0");
+    }
     let mut conn = rusqlite::Connection::open(db)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     let legacy: bool = conn.query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'objects'", [], |r| r.get(0))?;

@@ -2,7 +2,7 @@
 
 use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_backend::store::{Kind, Store, objects};
-use patchbay_e2e::app::{PatchbayServer, TempDir};
+use patchbay_e2e::app::{PatchbayServer, TempDir, database_arg};
 use serde_json::{Value, json};
 
 pub async fn has_endpoint(ami: &AmiClient, name: &str) -> bool {
@@ -40,7 +40,7 @@ pub async fn with_endpoint_options_in_db(server: PatchbayServer, endpoint: &Valu
     let db = server.db.clone();
     let dir: TempDir = server.kill();
     let uuid = endpoint["uuid"].as_str().unwrap_or_default().to_string();
-    let store = Store::open(&db)?;
+    let store = Store::connect(&patchbay_backend::config::database(&database_arg(&db)).map_err(anyhow::Error::msg)?)?;
     store.write(|tx| {
         let row = objects::get_by_uuid(tx, Kind::EndpointSip, &uuid, None)?.expect("the endpoint is stored");
         let mut body = row.body.clone();
