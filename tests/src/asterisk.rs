@@ -117,9 +117,15 @@ impl AsteriskInstance {
         }
         let client = self.connect_ami().await?;
         // AMI is up before every module is loaded; this CLI command returns
-        // once Asterisk is fully booted.
-        client.command("core waitfullybooted").await?;
-        Ok(())
+        // once Asterisk is fully booted (asked again while a large
+        // configuration loads for longer than one action may wait).
+        loop {
+            match client.command("core waitfullybooted").await {
+                Ok(_) => return Ok(()),
+                Err(error) if Instant::now() > deadline => return Err(error.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// `ami://patchbay:SECRET@127.0.0.1:PORT`.

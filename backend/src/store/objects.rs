@@ -240,6 +240,41 @@ pub fn list_raw(conn: &Connection, kind: Kind) -> Result<Vec<RawRow>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The rows of a kind whose tenant is among `tenants` (`""`: the rows
+/// without a tenant), by id, documents unparsed.
+pub fn list_raw_of(
+    conn: &Connection,
+    kind: Kind,
+    tenants: &[String],
+) -> Result<Vec<RawRow>, StoreError> {
+    let named: Vec<&String> = tenants.iter().filter(|tenant| !tenant.is_empty()).collect();
+    let without = if tenants.iter().any(String::is_empty) {
+        " OR tenant_uuid IS NULL"
+    } else {
+        ""
+    };
+    let placeholders = vec!["?"; named.len()].join(", ");
+    let sql = format!(
+        "{SELECT} {} WHERE tenant_uuid IN ({placeholders}){without} ORDER BY id",
+        kind.table()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(named), row_to_object)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Per tenant (`""`: rows without one), how many changes its rows have had
+/// (migration 8): a tenant whose count moved has rows to read again.
+pub fn tenant_changes(
+    conn: &Connection,
+) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT tenant_uuid, changes FROM tenant_changes")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
 pub fn list(conn: &Connection, kind: Kind, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
     let mut params = Vec::new();
