@@ -955,8 +955,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
 
     // Which units this pass compares: every unit when Patchbay has no model
     // of Asterisk's files, else those of the tenants rendered again since
-    // the last complete pass and of the tenants whose live dialplan edits
-    // are not in their file yet.
+    // the last complete pass.
     let full = !state.files_seen.contains_key(PJSIP_FILE)
         || (!state.files_seen.contains_key(EXTENSIONS_FILE) && state.live_dialplan.is_none())
         || !state.files_seen.contains_key(BASE_PJSIP_FILE)
@@ -964,7 +963,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let tenants: BTreeSet<String> = if full {
         state.renders.tenants().cloned().collect()
     } else {
-        state.unsettled.iter().chain(&state.unpersisted).cloned().collect()
+        state.unsettled.clone()
     };
     let mut current = Files::new();
     let mut desired = Files::new();
@@ -1123,10 +1122,19 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
                     Err(error) => return Err(Failure::transient(error)),
                 }
             }
-            let write = if units::PER_TENANT.contains(&file.name) {
+            if file.name == EXTENSIONS_FILE {
                 // The units of the tenants whose live edits are not in
-                // their file yet are in `desired_units` too: a reload of
-                // the dialplan must not lose them.
+                // their file yet are written too: a reload of the dialplan
+                // must not lose them.
+                let unpersisted: Vec<String> = state.unpersisted.iter().cloned().collect();
+                for tenant in unpersisted {
+                    let name = units::tenant_unit(EXTENSIONS_FILE, &tenant);
+                    scope.insert(name.clone());
+                    let sections = state.renders.tenant_unit(EXTENSIONS_FILE, &tenant);
+                    desired_units.entry(EXTENSIONS_FILE).or_default().entry(name).or_insert(sections);
+                }
+            }
+            let write = if units::PER_TENANT.contains(&file.name) {
                 write_units(client, state, file.name, &desired_units[file.name]).await.map(|names| {
                     if file.name == PJSIP_FILE { pjsip_written = names } else { dialplan_written = names }
                 })
@@ -1430,6 +1438,7 @@ async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instan
     };
     // Taken out of the model while the files are written: a write that
     // fails half-way leaves a file only a fresh read describes.
+    let whole = state.files_seen.contains_key(EXTENSIONS_FILE);
     let (mut seen, names): (units::Units, Vec<String>) = match state.files_seen.remove(EXTENSIONS_FILE) {
         // Only the units of the tenants edited live can differ.
         Some(_) => {
@@ -1440,30 +1449,53 @@ async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instan
         None => (units::Units::new(), live.keys().cloned().collect()),
     };
     let target: units::Units = names.into_iter().filter_map(|name| live.get(&name).map(|sections| (name, sections.clone()))).collect();
+    let mut failure = None;
     for (name, wanted) in &target {
-        let file = match seen.get(name) {
-            Some(file) => file.clone(),
-            None => read_file(client, name).await?,
-        };
-        if !same_config(&file, wanted) {
-            match IncrementalPlan::new(&file, wanted).filter(|plan| plan.file_message(name).is_some()) {
-                Some(plan) => persist(client, name, &plan).await?,
-                None => config_writer::write_config(client, name, wanted, None).await?,
+        match persist_unit(client, name, wanted, seen.get(name).cloned()).await {
+            Ok(back) => {
+                seen.insert(name.clone(), back);
             }
-            let back = read_file(client, name).await?;
-            anyhow::ensure!(same_config(&back, wanted), "{name} reads back differently from what was written");
-            seen.insert(name.clone(), back);
-        } else {
-            seen.insert(name.clone(), file);
+            Err(error) => {
+                // Read again next time; the other units stay known, and
+                // only the tenants still unpersisted are tried again.
+                seen.remove(name);
+                failure = Some(error);
+                break;
+            }
         }
     }
-    state.files_seen.insert(EXTENSIONS_FILE, Vec::new());
+    if whole || failure.is_none() {
+        state.files_seen.insert(EXTENSIONS_FILE, Vec::new());
+    }
     state.units.insert(EXTENSIONS_FILE, seen);
+    if let Some(error) = failure {
+        return Err(error);
+    }
     state.unpersisted.clear();
     for persisted in state.live_edits.values_mut() {
         persisted.get_or_insert(now);
     }
     Ok(())
+}
+
+/// Makes the extensions file `name` say `wanted` (in place when one message
+/// does it, else written whole) unless `file` (what it holds, or read now)
+/// already does; returns it as read back.
+async fn persist_unit(client: &AmiClient, name: &str, wanted: &[AmiSection], file: Option<Vec<AmiSection>>) -> anyhow::Result<Vec<AmiSection>> {
+    let file = match file {
+        Some(file) => file,
+        None => read_file(client, name).await?,
+    };
+    if same_config(&file, wanted) {
+        return Ok(file);
+    }
+    match IncrementalPlan::new(&file, wanted).filter(|plan| plan.file_message(name).is_some()) {
+        Some(plan) => persist(client, name, &plan).await?,
+        None => config_writer::write_config(client, name, wanted, None).await?,
+    }
+    let back = read_file(client, name).await?;
+    anyhow::ensure!(same_config(&back, wanted), "{name} reads back differently from what was written");
+    Ok(back)
 }
 
 fn files_equal(a: &Files, b: &Files) -> bool {
