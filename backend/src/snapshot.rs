@@ -5,6 +5,7 @@ use crate::store::{Kind, ObjectRow, StoreError, objects, people};
 use patchbay_shared::model::{Snapshot, Tenant};
 use crate::store::Connection;
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Kept here under its old name: the snapshot is built from it.
 pub use crate::store::objects::document;
@@ -49,11 +50,11 @@ pub fn load_snapshot_from(conn: &Connection, rows: impl Fn(Kind) -> Result<Vec<O
 
 /// Parsed documents kept between loads, per kind by id with the row they
 /// were parsed from: a load still reads every row (cheap), but parses only
-/// the documents whose stored text changed since the last load. The sync
-/// loads the whole database on every pass: parsing it all cost what the
-/// server holds.
+/// the documents whose stored text changed since the last load, and says
+/// which tenants those were ([`Changes`]), so the sync renders only them.
 #[derive(Default)]
 pub struct SnapshotCache {
+    tenants: Vec<Tenant>,
     contexts: Kept<patchbay_shared::model::Context>,
     extensions: Kept<patchbay_shared::model::Extension>,
     trunks: Kept<patchbay_shared::model::Trunk>,
@@ -66,56 +67,427 @@ pub struct SnapshotCache {
     incalls: Kept<patchbay_shared::model::Incall>,
     users: Kept<patchbay_shared::model::User>,
     lines: Kept<patchbay_shared::model::Line>,
+    pjsip_global: patchbay_shared::model::PjsipGlobal,
+    pjsip_system: patchbay_shared::model::PjsipSystem,
+    /// Tenants owning a trunk shared with others, as of the last load.
+    sharing: BTreeSet<String>,
+    /// Per tenant, the change count of its rows at the last load
+    /// (`store::objects::tenant_changes`); `None` before the first load.
+    counts: Option<BTreeMap<String, i64>>,
 }
 
-type Kept<T> = std::collections::HashMap<i64, (objects::RawRow, T)>;
+/// What a load found changed since the previous load with the same cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Tenants with a row added, changed or removed (before and after a
+    /// row changed tenant), or themselves added, renamed or removed.
+    pub tenants: BTreeSet<String>,
+    /// Something every tenant's configuration may depend on changed: a
+    /// row without a tenant (transports, PJSIP settings), or a tenant that
+    /// shares trunks with others (their outcalls dial its trunks).
+    pub shared: bool,
+}
 
-/// The documents of `kind`, parsing only rows not in `kept` as they are.
-fn load_kept<T: DeserializeOwned + Clone>(conn: &Connection, kind: Kind, by_uuid: bool, kept: &mut Kept<T>) -> Result<Vec<T>, StoreError> {
-    let mut out = Vec::new();
-    let mut now = Kept::with_capacity(kept.len());
-    for raw in objects::list_raw(conn, kind)? {
-        let object = match kept.remove(&raw.0) {
-            Some((before, object)) if before == raw => object,
-            _ => {
+/// By id (sorted, as the full load reads them): the row and its document.
+type Kept<T> = std::collections::BTreeMap<i64, (objects::RawRow, T)>;
+
+/// Reads the rows of `kind` (every row, or with `only` those of these
+/// tenants, `""` meaning rows without a tenant), parsing only rows not in
+/// `kept` as they are, and notes in `changes` the tenants of what changed.
+fn load_kept<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: Kind,
+    by_uuid: bool,
+    kept: &mut Kept<T>,
+    only: Option<&[String]>,
+    changes: &mut Changes,
+) -> Result<(), StoreError> {
+    let note = |tenant: &Option<String>, changes: &mut Changes| match tenant {
+        Some(tenant) if kind != Kind::Transport => {
+            changes.tenants.insert(tenant.clone());
+        }
+        _ => changes.shared = true,
+    };
+    let (rows, mut before) = match only {
+        None => (objects::list_raw(conn, kind)?, std::mem::take(kept)),
+        Some(tenants) => {
+            // The kept rows of these tenants are the ones to compare; the
+            // others stay as they are.
+            let of = |raw: &objects::RawRow| {
+                tenants
+                    .iter()
+                    .any(|tenant| raw.2.as_deref().unwrap_or_default() == tenant.as_str())
+            };
+            let ids: Vec<i64> = kept
+                .iter()
+                .filter(|(_, (raw, _))| of(raw))
+                .map(|(id, _)| *id)
+                .collect();
+            let before: Kept<T> = ids
+                .into_iter()
+                .filter_map(|id| kept.remove_entry(&id))
+                .collect();
+            (objects::list_raw_of(conn, kind, tenants)?, before)
+        }
+    };
+    for raw in rows {
+        let entry = match before.remove(&raw.0) {
+            Some((old, object)) if old == raw => (old, object),
+            old => {
+                if let Some((old, _)) = &old {
+                    note(&old.2, changes);
+                }
+                // A row that moved here from a tenant not read: drop its old copy.
+                if let Some((old, _)) = kept.remove(&raw.0) {
+                    note(&old.2, changes);
+                }
+                note(&raw.2, changes);
                 let (id, uuid, tenant_uuid, body) = raw.clone();
-                let row = ObjectRow { id, uuid, tenant_uuid, body: serde_json::from_str(&body)? };
-                serde_json::from_value(document(&row, by_uuid))?
+                let row = ObjectRow {
+                    id,
+                    uuid,
+                    tenant_uuid,
+                    body: serde_json::from_str(&body)?,
+                };
+                (raw, serde_json::from_value(document(&row, by_uuid))?)
             }
         };
-        out.push(object.clone());
-        now.insert(raw.0, (raw, object));
+        kept.insert(entry.0.0, entry);
     }
-    *kept = now;
-    Ok(out)
+    for (gone, _) in before.values() {
+        note(&gone.2, changes);
+    }
+    Ok(())
+}
+
+impl SnapshotCache {
+    /// Brings the cache level with the database and says what changed.
+    pub fn load(&mut self, conn: &Connection) -> Result<Changes, StoreError> {
+        let mut changes = Changes::default();
+        let tenants: Vec<Tenant> = people::tenants(conn)?
+            .into_iter()
+            .map(|tenant| Tenant {
+                uuid: tenant.uuid,
+                name: tenant.name,
+                slug: tenant.slug,
+            })
+            .collect();
+        if tenants != self.tenants {
+            let key = |tenant: &Tenant| {
+                (
+                    tenant.uuid.clone(),
+                    tenant.name.clone(),
+                    tenant.slug.clone(),
+                )
+            };
+            let before: BTreeSet<_> = self.tenants.iter().map(key).collect();
+            let after: BTreeSet<_> = tenants.iter().map(key).collect();
+            changes.tenants.extend(
+                before
+                    .symmetric_difference(&after)
+                    .map(|(uuid, _, _)| uuid.clone()),
+            );
+            self.tenants = tenants;
+        }
+        // Only the rows of the tenants whose change count moved are read
+        // again (every row at the first load).
+        let counts = objects::tenant_changes(conn)?;
+        let moved: Option<Vec<String>> = self.counts.as_ref().map(|before| {
+            counts
+                .iter()
+                .filter(|(tenant, count)| before.get(*tenant) != Some(*count))
+                .map(|(tenant, _)| tenant.clone())
+                .collect()
+        });
+        self.counts = Some(counts);
+        let only = moved.as_deref();
+        if only.is_none_or(|moved| !moved.is_empty()) {
+            load_kept(
+                conn,
+                Kind::Context,
+                false,
+                &mut self.contexts,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::Extension,
+                false,
+                &mut self.extensions,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::Trunk,
+                false,
+                &mut self.trunks,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::EndpointSip,
+                true,
+                &mut self.endpoints_sip,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::SipTemplate,
+                true,
+                &mut self.sip_templates,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::Transport,
+                true,
+                &mut self.transports,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::EndpointIax,
+                false,
+                &mut self.endpoints_iax,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::EndpointCustom,
+                false,
+                &mut self.endpoints_custom,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::Outcall,
+                false,
+                &mut self.outcalls,
+                only,
+                &mut changes,
+            )?;
+            load_kept(
+                conn,
+                Kind::Incall,
+                false,
+                &mut self.incalls,
+                only,
+                &mut changes,
+            )?;
+            load_kept(conn, Kind::User, false, &mut self.users, only, &mut changes)?;
+            load_kept(conn, Kind::Line, false, &mut self.lines, only, &mut changes)?;
+        }
+        if only.is_none_or(|moved| !moved.is_empty()) {
+            let rows = |kind| objects::list(conn, kind, None);
+            let (global, system) = (settings(&rows, 1)?, settings(&rows, 2)?);
+            if global != self.pjsip_global || system != self.pjsip_system {
+                changes.shared = true;
+                (self.pjsip_global, self.pjsip_system) = (global, system);
+            }
+        }
+        let sharing: BTreeSet<String> = self
+            .trunks
+            .values()
+            .filter(|(_, trunk)| !trunk.shared_with.is_empty())
+            .map(|(_, trunk)| trunk.tenant_uuid.clone())
+            .collect();
+        if sharing != self.sharing
+            || changes
+                .tenants
+                .iter()
+                .any(|tenant| sharing.contains(tenant))
+        {
+            changes.shared = true;
+        }
+        self.sharing = sharing;
+        Ok(changes)
+    }
+
+    /// Every tenant's uuid.
+    pub fn tenant_uuids(&self) -> impl Iterator<Item = &str> {
+        self.tenants.iter().map(|tenant| tenant.uuid.as_str())
+    }
+
+    /// The whole snapshot.
+    #[allow(clippy::needless_update)]
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            tenants: self.tenants.clone(),
+            contexts: all_of(&self.contexts),
+            extensions: all_of(&self.extensions),
+            trunks: all_of(&self.trunks),
+            endpoints_sip: all_of(&self.endpoints_sip),
+            sip_templates: all_of(&self.sip_templates),
+            transports: all_of(&self.transports),
+            endpoints_iax: all_of(&self.endpoints_iax),
+            endpoints_custom: all_of(&self.endpoints_custom),
+            outcalls: all_of(&self.outcalls),
+            incalls: all_of(&self.incalls),
+            users: all_of(&self.users),
+            lines: all_of(&self.lines),
+            pjsip_global: self.pjsip_global.clone(),
+            pjsip_system: self.pjsip_system.clone(),
+            ..Snapshot::default()
+        }
+    }
+
+    /// What no tenant owns: transports and the PJSIP settings.
+    #[allow(clippy::needless_update)]
+    pub fn shared(&self) -> Snapshot {
+        Snapshot {
+            transports: all_of(&self.transports),
+            pjsip_global: self.pjsip_global.clone(),
+            pjsip_system: self.pjsip_system.clone(),
+            ..Snapshot::default()
+        }
+    }
+
+    /// For each tenant of `on`, the snapshot of that tenant alone with what
+    /// it uses of others (`fleet::restrict`): one walk over the kept
+    /// documents, cloning only those tenants' documents and the sharing
+    /// tenants', so rendering a few tenants costs what they hold.
+    pub fn per_tenant(&self, on: &BTreeSet<String>) -> BTreeMap<String, Snapshot> {
+        if on.is_empty() {
+            return BTreeMap::new();
+        }
+        let mut out: BTreeMap<String, Snapshot> = on
+            .iter()
+            .map(|tenant| {
+                let snapshot = Snapshot {
+                    pjsip_global: self.pjsip_global.clone(),
+                    pjsip_system: self.pjsip_system.clone(),
+                    ..Snapshot::default()
+                };
+                (tenant.clone(), snapshot)
+            })
+            .collect();
+        // A tenant's row goes to its own snapshot; a sharing tenant's row
+        // (and a row without a tenant) to every snapshot, trimmed below.
+        fn deal<T: Clone>(
+            kept: &Kept<T>,
+            out: &mut BTreeMap<String, Snapshot>,
+            sharing: &BTreeSet<String>,
+            field: fn(&mut Snapshot) -> &mut Vec<T>,
+        ) {
+            for (raw, object) in kept.values() {
+                match raw.2.as_deref() {
+                    Some(tenant) if !sharing.contains(tenant) => {
+                        if let Some(snapshot) = out.get_mut(tenant) {
+                            field(snapshot).push(object.clone());
+                        }
+                    }
+                    _ => out
+                        .values_mut()
+                        .for_each(|snapshot| field(snapshot).push(object.clone())),
+                }
+            }
+        }
+        let sharing = &self.sharing;
+        for tenant in &self.tenants {
+            if sharing.contains(&tenant.uuid) {
+                out.values_mut()
+                    .for_each(|snapshot| snapshot.tenants.push(tenant.clone()));
+            } else if let Some(snapshot) = out.get_mut(&tenant.uuid) {
+                snapshot.tenants.push(tenant.clone());
+            }
+        }
+        deal(&self.contexts, &mut out, sharing, |s| &mut s.contexts);
+        deal(&self.extensions, &mut out, sharing, |s| &mut s.extensions);
+        deal(&self.trunks, &mut out, sharing, |s| &mut s.trunks);
+        deal(&self.endpoints_sip, &mut out, sharing, |s| {
+            &mut s.endpoints_sip
+        });
+        deal(&self.sip_templates, &mut out, sharing, |s| {
+            &mut s.sip_templates
+        });
+        for snapshot in out.values_mut() {
+            snapshot.transports = all_of(&self.transports);
+        }
+        deal(&self.endpoints_iax, &mut out, sharing, |s| {
+            &mut s.endpoints_iax
+        });
+        deal(&self.endpoints_custom, &mut out, sharing, |s| {
+            &mut s.endpoints_custom
+        });
+        deal(&self.outcalls, &mut out, sharing, |s| &mut s.outcalls);
+        deal(&self.incalls, &mut out, sharing, |s| &mut s.incalls);
+        deal(&self.users, &mut out, sharing, |s| &mut s.users);
+        deal(&self.lines, &mut out, sharing, |s| &mut s.lines);
+        for (tenant, snapshot) in out.iter_mut() {
+            if !self.sharing.is_empty() {
+                *snapshot = crate::fleet::restrict(snapshot, &BTreeSet::from([tenant.clone()]));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+impl SnapshotCache {
+    /// A cache holding `snapshot` as if loaded (rows numbered in order,
+    /// each with its document's tenant).
+    pub fn of_snapshot(snapshot: &Snapshot) -> SnapshotCache {
+        fn kept<T: Clone>(items: &[T], tenant: impl Fn(&T) -> Option<String>) -> Kept<T> {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    (
+                        i as i64,
+                        ((i as i64, None, tenant(item), String::new()), item.clone()),
+                    )
+                })
+                .collect()
+        }
+        let cache = SnapshotCache {
+            tenants: snapshot.tenants.clone(),
+            contexts: kept(&snapshot.contexts, |o| Some(o.tenant_uuid.clone())),
+            extensions: kept(&snapshot.extensions, |o| Some(o.tenant_uuid.clone())),
+            trunks: kept(&snapshot.trunks, |o| Some(o.tenant_uuid.clone())),
+            endpoints_sip: kept(&snapshot.endpoints_sip, |o| Some(o.tenant_uuid.clone())),
+            sip_templates: kept(&snapshot.sip_templates, |o| Some(o.tenant_uuid.clone())),
+            transports: kept(&snapshot.transports, |_| None),
+            endpoints_iax: kept(&snapshot.endpoints_iax, |o| Some(o.tenant_uuid.clone())),
+            endpoints_custom: kept(&snapshot.endpoints_custom, |o| Some(o.tenant_uuid.clone())),
+            outcalls: kept(&snapshot.outcalls, |o| Some(o.tenant_uuid.clone())),
+            incalls: kept(&snapshot.incalls, |o| Some(o.tenant_uuid.clone())),
+            users: kept(&snapshot.users, |o| Some(o.tenant_uuid.clone())),
+            lines: kept(&snapshot.lines, |o| Some(o.tenant_uuid.clone())),
+            pjsip_global: snapshot.pjsip_global.clone(),
+            pjsip_system: snapshot.pjsip_system.clone(),
+            sharing: snapshot
+                .trunks
+                .iter()
+                .filter(|t| !t.shared_with.is_empty())
+                .map(|t| t.tenant_uuid.clone())
+                .collect(),
+            counts: None,
+        };
+        assert_eq!(&cache.snapshot(), snapshot);
+        cache
+    }
+}
+
+fn all_of<T: Clone>(kept: &Kept<T>) -> Vec<T> {
+    kept.values().map(|(_, object)| object.clone()).collect()
 }
 
 /// [`load_snapshot`], parsing only what changed since the last load with
 /// the same `cache`: the same snapshot.
-#[allow(clippy::needless_update)]
-pub fn load_snapshot_cached(conn: &Connection, cache: &mut SnapshotCache) -> Result<Snapshot, StoreError> {
-    let rows = |kind| objects::list(conn, kind, None);
-    Ok(Snapshot {
-        tenants: people::tenants(conn)?
-            .into_iter()
-            .map(|tenant| Tenant { uuid: tenant.uuid, name: tenant.name, slug: tenant.slug })
-            .collect(),
-        contexts: load_kept(conn, Kind::Context, false, &mut cache.contexts)?,
-        extensions: load_kept(conn, Kind::Extension, false, &mut cache.extensions)?,
-        trunks: load_kept(conn, Kind::Trunk, false, &mut cache.trunks)?,
-        endpoints_sip: load_kept(conn, Kind::EndpointSip, true, &mut cache.endpoints_sip)?,
-        sip_templates: load_kept(conn, Kind::SipTemplate, true, &mut cache.sip_templates)?,
-        transports: load_kept(conn, Kind::Transport, true, &mut cache.transports)?,
-        endpoints_iax: load_kept(conn, Kind::EndpointIax, false, &mut cache.endpoints_iax)?,
-        endpoints_custom: load_kept(conn, Kind::EndpointCustom, false, &mut cache.endpoints_custom)?,
-        outcalls: load_kept(conn, Kind::Outcall, false, &mut cache.outcalls)?,
-        incalls: load_kept(conn, Kind::Incall, false, &mut cache.incalls)?,
-        users: load_kept(conn, Kind::User, false, &mut cache.users)?,
-        lines: load_kept(conn, Kind::Line, false, &mut cache.lines)?,
-        pjsip_global: settings(&rows, 1)?,
-        pjsip_system: settings(&rows, 2)?,
-        ..Snapshot::default()
-    })
+pub fn load_snapshot_cached(
+    conn: &Connection,
+    cache: &mut SnapshotCache,
+) -> Result<Snapshot, StoreError> {
+    cache.load(conn)?;
+    Ok(cache.snapshot())
 }
 
 /// `/asterisk/pjsip/global` (id 1) and `/asterisk/pjsip/system` (id 2).
@@ -159,7 +531,35 @@ mod tests {
         store.write(|tx| objects::update_body(tx, Kind::Context, 2, &json!({"name": "ctx-2", "label": "changed", "type": "internal"}))).unwrap();
         store.write(|tx| objects::insert(tx, Kind::Context, &context(3, "c"))).unwrap();
         let (full, cached) = same(&mut cache);
-        assert_eq!(full, cached, "a changed row is parsed again, a new one parsed");
+        assert_eq!(
+            full, cached,
+            "a changed row is parsed again, a new one parsed"
+        );
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!(
+            changes,
+            Changes::default(),
+            "nothing changed since the last load"
+        );
+        store
+            .write(|tx| {
+                objects::update_body(
+                    tx,
+                    Kind::Context,
+                    3,
+                    &json!({"name": "ctx-3", "label": "d", "type": "internal"}),
+                )
+            })
+            .unwrap();
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!(
+            changes,
+            Changes {
+                tenants: ["t1".to_string()].into(),
+                shared: false
+            },
+            "the changed row's tenant"
+        );
         assert_eq!(cached.contexts[1].label, "changed");
         store.write(|tx| objects::delete(tx, Kind::Context, 1)).unwrap();
         let (full, cached) = same(&mut cache);

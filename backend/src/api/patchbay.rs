@@ -267,7 +267,7 @@ async fn lint_routes(State(state): State<AppState>, caller: Caller) -> ApiResult
 async fn config_preview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_master()?;
     let snapshot = state.store.read(crate::snapshot::load_snapshot)?;
-    let files = crate::sync::preview_texts(&render::render(&snapshot));
+    let files = crate::sync::snapshot_texts(&snapshot);
     Ok(Json(json!({
         "files": files,
         "applied": state.asterisk.applied(),

@@ -433,7 +433,42 @@ CREATE TABLE node_leases (
     progress      TEXT NOT NULL DEFAULT ''
 );
 "#,
-)];
+),
+// 9: per tenant, a counter every change of one of its rows bumps; its
+// triggers are generated from `TENANT_TABLES` (`sqlite_tenant_changes`).
+];
+
+/// The tables whose rows belong to a tenant: a change to one bumps its
+/// tenant's counter in `tenant_changes` (step 9; '' for rows without a
+/// tenant), so the sync reads again only the rows of the tenants whose
+/// counter moved (`snapshot::SnapshotCache::load`): a pass costs what
+/// changed, not what the database holds.
+const TENANT_TABLES: [&str; 13] = [
+    "contexts", "extensions", "trunks", "endpoint_sip", "sip_templates", "transports", "endpoint_iax", "endpoint_custom", "outcalls", "incalls", "users", "lines", "settings",
+];
+
+/// Step 9 for SQLite: the table and its triggers (an update counts for the
+/// old tenant and the new one).
+fn sqlite_tenant_changes() -> String {
+    let bump = |row: &str| {
+        format!("INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE({row}.tenant_uuid, ''), 1) ON CONFLICT (tenant_uuid) DO UPDATE SET changes = changes + 1;")
+    };
+    let mut sql = String::from("CREATE TABLE tenant_changes (\n    tenant_uuid TEXT PRIMARY KEY,\n    changes     INTEGER NOT NULL\n) WITHOUT ROWID;\n");
+    for table in TENANT_TABLES {
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_insert AFTER INSERT ON {table} BEGIN {} END;\n", bump("NEW"));
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_update AFTER UPDATE ON {table} BEGIN {} {} END;\n", bump("OLD"), bump("NEW"));
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_delete AFTER DELETE ON {table} BEGIN {} END;\n", bump("OLD"));
+    }
+    sql
+}
+
+/// Every SQLite step, in order.
+fn sqlite_steps() -> Vec<M<'static>> {
+    static TENANT_CHANGES: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_tenant_changes);
+    let mut steps = STEPS.to_vec();
+    steps.push(M::up(TENANT_CHANGES.as_str()));
+    steps
+}
 
 /// The same steps for PostgreSQL, numbered alike (step N here is step N
 /// above), in its dialect: BIGINT integers, documents as TEXT read with
@@ -511,7 +546,7 @@ pub mod postgres {
         steps
     }
 
-    const STEPS: [&str; 8] = [
+    const STEPS: [&str; 9] = [
         // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
         // order, which lists of tenants follow (SQLite's implicit rowid).
         // The functions SQLite has that queries use, with the same names:
@@ -690,6 +725,34 @@ CREATE TABLE node_leases (
     progress      TEXT NOT NULL DEFAULT ''
 );
 "#,
+        // 9: per tenant, a counter every change of one of its rows bumps
+        // (`super::TENANT_TABLES`): one trigger function for every table.
+        r#"
+CREATE TABLE tenant_changes (
+    tenant_uuid TEXT COLLATE "C" PRIMARY KEY,
+    changes     BIGINT NOT NULL
+);
+CREATE FUNCTION pb_count_tenant_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE(OLD.tenant_uuid, ''), 1)
+            ON CONFLICT (tenant_uuid) DO UPDATE SET changes = tenant_changes.changes + 1;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE(NEW.tenant_uuid, ''), 1)
+            ON CONFLICT (tenant_uuid) DO UPDATE SET changes = tenant_changes.changes + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+DO $$
+DECLARE
+    t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['contexts', 'extensions', 'trunks', 'endpoint_sip', 'sip_templates', 'transports', 'endpoint_iax', 'endpoint_custom', 'outcalls', 'incalls', 'users', 'lines', 'settings'] LOOP
+        EXECUTE format('CREATE TRIGGER tenant_changes_%s AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION pb_count_tenant_change()', t, t);
+    END LOOP;
+END $$;
+"#,
     ];
 
     /// Held while migrating, so Patchbays starting together migrate once.
@@ -729,7 +792,7 @@ CREATE TABLE node_leases (
 }
 
 pub fn all() -> Migrations<'static> {
-    Migrations::from_slice(STEPS)
+    Migrations::new(sqlite_steps())
 }
 
 #[cfg(test)]
@@ -741,6 +804,6 @@ mod tests {
 
     #[test]
     fn both_dialects_have_the_same_steps() {
-        assert_eq!(super::STEPS.len(), super::postgres::steps().len(), "a step added to one dialect is added to the other, with the same number");
+        assert_eq!(super::sqlite_steps().len(), super::postgres::steps().len(), "a step added to one dialect is added to the other, with the same number");
     }
 }

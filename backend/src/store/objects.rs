@@ -231,6 +231,36 @@ pub fn list_raw(conn: &Connection, kind: Kind) -> Result<Vec<RawRow>, StoreError
     conn.query_all(&format!("{SELECT} {} ORDER BY id", kind.table()), &[], row_to_object)
 }
 
+/// The rows of a kind whose tenant is among `tenants` (`""`: the rows
+/// without a tenant), by id, documents unparsed.
+pub fn list_raw_of(
+    conn: &Connection,
+    kind: Kind,
+    tenants: &[String],
+) -> Result<Vec<RawRow>, StoreError> {
+    let named: Vec<SqlValue> = tenants.iter().filter(|tenant| !tenant.is_empty()).map(|tenant| SqlValue::Text(tenant.clone())).collect();
+    let mut conditions = Vec::new();
+    if !named.is_empty() {
+        // Numbered placeholders: both dialects take them (an empty `IN ()` only SQLite).
+        let placeholders: Vec<String> = (1..=named.len()).map(|n| format!("?{n}")).collect();
+        conditions.push(format!("tenant_uuid IN ({})", placeholders.join(", ")));
+    }
+    if tenants.iter().any(String::is_empty) {
+        conditions.push("tenant_uuid IS NULL".to_string());
+    }
+    if conditions.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.query_all(&format!("{SELECT} {} WHERE {} ORDER BY id", kind.table(), conditions.join(" OR ")), &named, row_to_object)
+}
+
+/// Per tenant (`""`: rows without one), how many changes its rows have had
+/// (migration 9): a tenant whose count moved has rows to read again.
+pub fn tenant_changes(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+    let rows = conn.query_all("SELECT tenant_uuid, changes FROM tenant_changes", &[], |row| Ok((row.get::<String>(0)?, row.get::<i64>(1)?)))?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Every document of a kind whose tenant is among `visible` (`None` = all), by id.
 pub fn list(conn: &Connection, kind: Kind, visible: Option<&[String]>) -> Result<Vec<ObjectRow>, StoreError> {
     let mut params = Vec::new();

@@ -135,7 +135,8 @@ pub enum Action {
     /// Compare with Asterisk and write what differs. `distrust`: the live
     /// dialplan may have been reloaded from the file since Patchbay edited
     /// it, so it is read again and recent live edits are re-applied.
-    /// `reread`: read every file again even where a model is kept.
+    /// `reread`: read files again even where a model is kept (the files
+    /// without units, and the next slice of the per-tenant units).
     Pass { id: u64, distrust: bool, reread: bool },
     /// Make the dialplan file say what the live dialplan runs.
     PersistDialplan { id: u64 },

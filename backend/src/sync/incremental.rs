@@ -95,6 +95,12 @@ impl IncrementalPlan {
         if current.is_empty() {
             return None;
         }
+        IncrementalPlan::between(current, desired)
+    }
+
+    /// [`new`](Self::new), also from nothing: `current` is some tenants'
+    /// units of a dialplan Asterisk holds (a tenant new to it has none).
+    pub fn between(current: &[AmiSection], desired: &[AmiSection]) -> Option<IncrementalPlan> {
         let (old_contexts, new_contexts) = (by_name(current)?, by_name(desired)?);
         // The contexts both have, in the same order in both.
         let kept_old: Vec<&str> = current.iter().map(|s| s.name.trim()).filter(|name| new_contexts.contains_key(name)).collect();

@@ -69,6 +69,7 @@ use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncC
 pub mod core;
 mod incremental;
 pub mod plan;
+pub mod renders;
 pub mod units;
 pub mod verdict;
 pub use crate::ami::dialplan::context_priorities;
@@ -181,7 +182,7 @@ pub struct AsteriskLink {
     /// The text of each file (named as in the config preview) of the last
     /// configuration Asterisk verifiably took; `None` until the first pass
     /// confirms one.
-    applied: Arc<Mutex<Option<Arc<render::Rendered>>>>,
+    applied: Arc<Mutex<Option<Arc<renders::Renders>>>>,
     /// Tells waiting clients each time the status changes.
     changed: Arc<watch::Sender<()>>,
     /// The node this link drives (`None`: the one Asterisk of `--ami`
@@ -386,7 +387,7 @@ impl AsteriskLink {
         // Texts made when asked (the review page), not on every pass: they
         // cost what the server holds.
         let rendered = self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        rendered.map(|rendered| preview_texts(&rendered))
+        rendered.map(|rendered| renders::texts(&rendered))
     }
 
     pub fn client(&self) -> Option<&AmiClient> {
@@ -423,7 +424,7 @@ const FILES: [OwnedFile; 3] = [
     OwnedFile { name: "patchbay-iax.conf", module: "chan_iax2.so" },
 ];
 
-use verdict::{EXTENSIONS_FILE, PJSIP_FILE};
+use verdict::{EXTENSIONS_FILE, IAX_FILE, PJSIP_FILE};
 
 /// The base file that includes Patchbay's `patchbay-pjsip.conf`.
 const BASE_PJSIP_FILE: &str = "pjsip.conf";
@@ -434,6 +435,16 @@ pub type Files = BTreeMap<&'static str, Vec<AmiSection>>;
 /// Preview file name (`pjsip.conf`, …) → its text, as the config preview
 /// shows it.
 pub type Texts = BTreeMap<String, String>;
+
+/// The texts of `snapshot`'s configuration as the sync writes it (the
+/// per-tenant files joined: main file, then tenant by tenant), keyed as
+/// `GET /config/preview` returns them: what the review page compares with
+/// [`AsteriskLink::applied`].
+pub fn snapshot_texts(snapshot: &patchbay_shared::model::Snapshot) -> Texts {
+    let mut renders = renders::Renders::default();
+    renders.replace_from(snapshot);
+    renders::texts(&renders)
+}
 
 /// The texts of a rendering, keyed as `GET /config/preview` returns them.
 pub fn preview_texts(rendered: &render::Rendered) -> Texts {
@@ -459,13 +470,36 @@ struct SyncState {
     /// PJSIP sections as they were when Asterisk last listed them, by
     /// (name, type): a refused object's reason names the keys changed since.
     loaded_before: BTreeMap<(String, String), AmiSection>,
-    /// The dialplan contexts Asterisk did not fully load at the last write
-    /// of the extensions file, with the sections written then: still true
-    /// while the file has not changed.
-    dialplan_failures: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
-    /// The PJSIP objects Asterisk kept in their previous version at the last
-    /// write of the pjsip file, with the sections written then.
-    kept_previous: Option<(Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// Per unit, the dialplan contexts Asterisk did not fully load at the
+    /// last write of the extensions files, with the unit's sections
+    /// written then: still true while the unit has not changed.
+    dialplan_failures: BTreeMap<String, (Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// Per unit, the PJSIP objects Asterisk kept in their previous version
+    /// at the last reload, with the unit's sections written then.
+    kept_previous: BTreeMap<String, (Vec<AmiSection>, Vec<verdict::ObjectFailure>)>,
+    /// Per unit of the per-tenant files, the sections last written and what
+    /// Asterisk read back right after (see `written_back`).
+    unit_written_back: BTreeMap<String, (Vec<AmiSection>, Vec<AmiSection>)>,
+    /// Every tenant's rendered configuration, rendered again only for the
+    /// tenants whose rows changed.
+    renders: renders::Renders,
+    /// Tenants rendered again since the last complete pass: their units are
+    /// compared at the next pass.
+    unsettled: BTreeSet<String>,
+    /// Tenants whose dialplan was edited live and whose files do not say
+    /// so yet.
+    unpersisted: BTreeSet<String>,
+    /// The renders are a fleet node's (some tenants only), not every
+    /// tenant's.
+    node_rendered: bool,
+    /// Per unit (or logical file without units), the objects Asterisk did
+    /// not take and the keys it read back differently, as the last pass
+    /// that compared that unit found them.
+    verdicts: BTreeMap<String, (Vec<verdict::ObjectFailure>, Vec<verdict::Difference>)>,
+    /// The endpoints with their owners were reported in this process.
+    endpoints_reported: bool,
+    /// Per per-tenant file, the last unit the periodic reread read.
+    reread_cursor: BTreeMap<&'static str, String>,
     /// The extensions files (units) as the live dialplan holds them, when
     /// Patchbay edited it live; trusted until a reload or a new session.
     live_dialplan: Option<units::Units>,
@@ -558,7 +592,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, woken: Arc<tok
             if connected {
                 // A restarted Asterisk loads from the files: nothing is kept.
                 state.rejected = None;
-                state.kept_previous = None;
+                state.kept_previous.clear();
             }
         }
         if !connected {
@@ -672,8 +706,10 @@ async fn execute(link: &AsteriskLink, client: &AmiClient, store: &Store, state: 
                     link.update(|status| {
                         status.connected = true;
                         status.message = message_after_pass(complete).into();
-                        status.endpoint_owners = outcome.endpoints.iter().map(|(name, owner)| (name.clone(), owner.clone())).collect();
-                        status.endpoints = outcome.endpoints.into_iter().map(|(name, _)| name).collect();
+                        if let Some(endpoints) = outcome.endpoints {
+                            status.endpoint_owners = endpoints.iter().map(|(name, owner)| (name.clone(), owner.clone())).collect();
+                            status.endpoints = endpoints.into_iter().map(|(name, _)| name).collect();
+                        }
                         status.last_error = None;
                         status.globally_ok = true;
                         status.in_sync = complete;
@@ -777,13 +813,13 @@ async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> 
     Ok(sections)
 }
 
-/// The logical file `file` (PJSIP or extensions) as Asterisk last read it
-/// back in this session, or read now unit by unit: the main file, the unit
-/// of every tenant in `tenants` (a missing one reads as empty), and every
-/// unit this session knows.
-async fn seen_units(client: &AmiClient, state: &mut SyncState, file: &'static str, tenants: &BTreeSet<String>) -> Result<Vec<AmiSection>, Failure> {
-    if let Some(sections) = state.files_seen.get(file) {
-        return Ok(sections.clone());
+/// Reads the units of the logical file `file` (PJSIP or extensions) into
+/// the session's model, unless it holds them already: the main file, the
+/// unit of every tenant in `tenants` (a missing one reads as empty), and
+/// every unit this session knows.
+async fn seen_units(client: &AmiClient, state: &mut SyncState, file: &'static str, tenants: &BTreeSet<String>) -> Result<(), Failure> {
+    if state.files_seen.contains_key(file) {
+        return Ok(());
     }
     let mut names: BTreeSet<String> = tenants.iter().map(|tenant| units::tenant_unit(file, tenant)).collect();
     names.extend(state.units.get(file).into_iter().flat_map(|known| known.keys().cloned()));
@@ -804,10 +840,60 @@ async fn seen_units(client: &AmiClient, state: &mut SyncState, file: &'static st
             read.insert(name, sections);
         }
     }
-    let joined = units::join(file, &read);
     state.units.insert(file, read);
-    state.files_seen.insert(file, joined.clone());
-    Ok(joined)
+    // For the units, `files_seen` only says the model is whole.
+    state.files_seen.insert(file, Vec::new());
+    Ok(())
+}
+
+/// Units the periodic reread reads again per logical file and pass.
+const REREAD_SLICE: usize = 64;
+
+/// Reads again the next slice of each per-tenant file's units (and its
+/// main file). A unit that reads differently from the session's model
+/// is taken as read, and its tenant's units are compared at this pass (or,
+/// for a dialplan edited live, its file written again: returns whether
+/// one was).
+async fn reread_units(client: &AmiClient, state: &mut SyncState) -> Result<bool, Failure> {
+    let mut edited_dialplan = false;
+    for file in units::PER_TENANT {
+        if !state.files_seen.contains_key(file) {
+            continue; // read whole at this pass anyway
+        }
+        let Some(known) = state.units.get(file) else { continue };
+        let (mut names, cursor) =
+            units::reread_slice(known.keys().filter(|name| name.as_str() != file), state.reread_cursor.get(file).map(String::as_str), REREAD_SLICE);
+        if let Some(cursor) = cursor {
+            state.reread_cursor.insert(file, cursor);
+        }
+        names.push(file.to_string());
+        let mut reads = tokio::task::JoinSet::new();
+        for name in names {
+            let client = client.clone();
+            reads.spawn(async move { read_file(&client, &name).await.map(|sections| (name, sections)) });
+        }
+        while let Some(done) = reads.join_next().await {
+            let (name, sections) = done.map_err(Failure::transient)?.map_err(Failure::transient)?;
+            let known = state.units.entry(file).or_default();
+            if known.get(&name) == Some(&sections) {
+                continue;
+            }
+            known.insert(name.clone(), sections);
+            match units::tenant_of(file, &name) {
+                // The live dialplan is what runs: its file is written again.
+                Some(tenant) if file == EXTENSIONS_FILE && state.live_dialplan.is_some() => {
+                    state.unpersisted.insert(tenant);
+                    edited_dialplan = true;
+                }
+                Some(tenant) => {
+                    state.unsettled.insert(tenant);
+                }
+                // The main file is compared at every pass.
+                None => {}
+            }
+        }
+    }
+    Ok(edited_dialplan)
 }
 
 /// Reloads `file`'s module with the `Reload` action (its answer says
@@ -842,14 +928,15 @@ struct Applied {
     /// The database revision rendered.
     revision: Revision,
     dialplan: DialplanWrite,
-    /// Endpoint names Asterisk lists, with their owner.
-    endpoints: Vec<(String, Option<verdict::Owner>)>,
+    /// Endpoint names Asterisk lists, with their owner (`None`: as the
+    /// last pass reported, res_pjsip was not listed again).
+    endpoints: Option<Vec<(String, Option<verdict::Owner>)>>,
     /// `None` when Asterisk already had everything.
     mode: Option<&'static str>,
     written: Vec<String>,
     /// The configuration Asterisk now has (its texts are made when asked);
     /// `None`: as after the last pass (nothing written).
-    rendered: Option<Arc<render::Rendered>>,
+    rendered: Option<Arc<renders::Renders>>,
     failed: Vec<verdict::ObjectFailure>,
     differences: Vec<verdict::Difference>,
     from_base_config: Vec<String>,
@@ -875,26 +962,58 @@ impl Failure {
 /// owner (one tenant's bad value never blocks another tenant's change).
 /// `distrust`: the live dialplan may have been reloaded from the file since
 /// Patchbay last edited it (see the module documentation).
+///
+/// A pass costs what changed: only the tenants whose rows changed since the
+/// last pass are rendered (`renders`), and only their units are compared,
+/// written and checked, unless Patchbay has no model of Asterisk's files
+/// (a new session, the periodic reread, a reload), when every unit is.
+/// What earlier passes found about the other units is kept (`verdicts`).
 async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrust: bool, reread: bool, now: Instant) -> Result<Applied, Failure> {
-    // The revision of exactly the rows rendered: one read transaction.
-    let (node, cache) = (state.node, &mut state.snapshot_cache);
-    let (revision, snapshot) = store
-        .read(|conn| Ok::<_, crate::store::StoreError>((crate::store::revision(conn)?, crate::fleet::node_snapshot(conn, node, crate::snapshot::load_snapshot_cached(conn, cache)?)?)))
+    // What changed since the last pass, in one read transaction with the
+    // revision of exactly the rows read; rendered for its tenants alone.
+    let node = state.node;
+    let cache = &mut state.snapshot_cache;
+    let (revision, mut changes, on_node) = store
+        .read(|conn| {
+            let revision = crate::store::revision(conn)?;
+            let changes = cache.load(conn)?;
+            let on_node = match node {
+                Some(node) => crate::store::nodes::tenants_on(conn, node)?,
+                None => None,
+            };
+            Ok::<_, crate::store::StoreError>((revision, changes, on_node))
+        })
         .map_err(Failure::transient)?;
-    let rendered = render::render(&snapshot);
-    let owners = verdict::Owners::of(&snapshot);
+    let rerendered = match &on_node {
+        // A node holding only some tenants renders them and what they
+        // share with it, whole (a sharing tenant off the node gives only
+        // what it shares).
+        Some(on) => {
+            state.node_rendered = true;
+            state.renders.replace_from(&crate::fleet::restrict(&state.snapshot_cache.snapshot(), on))
+        }
+        None => {
+            changes.shared |= std::mem::take(&mut state.node_rendered);
+            state.renders.update(&state.snapshot_cache, &changes)
+        }
+    };
+    state.unsettled.extend(rerendered);
     let rendered_at = Instant::now();
-    let mut desired = desired_files(&rendered);
 
     state.live_edits.retain(|_, persisted| persisted.is_none_or(|at| now.duration_since(at) < RELOAD_GRACE));
-    if distrust || reread {
+    let mut edited_dialplan = false;
+    if distrust {
         state.live_dialplan = None;
         state.files_seen.clear();
         state.pjsip_listed = None;
         state.units.clear();
-    }
-    if distrust {
         state.dialplan_checked = false;
+    } else if reread {
+        // The periodic reread (someone may have edited a file): the files
+        // without units again, and a slice of the units in turn, so that it
+        // costs a bounded amount whatever the server holds.
+        state.files_seen.remove(IAX_FILE);
+        edited_dialplan = reread_units(client, state).await?;
     }
     if distrust || !state.sentinel {
         // Before reading the file: a reload after this removes it again.
@@ -904,32 +1023,61 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // Extensions to re-apply live whatever the file says.
     let forced: Vec<(String, String)> = if distrust { state.live_edits.keys().cloned().collect() } else { Vec::new() };
 
-    // Every tenant whose files may exist: the database's tenants and the
-    // owners of its endpoints and contexts (a tenant deleted while this
-    // session ran is still among the known units, and its files are
-    // emptied).
-    let tenants: BTreeSet<String> = snapshot
-        .tenants
-        .iter()
-        .map(|tenant| tenant.uuid.clone())
-        .chain(snapshot.endpoints_sip.iter().map(|endpoint| endpoint.tenant_uuid.clone()))
-        .chain(snapshot.contexts.iter().map(|context| context.tenant_uuid.clone()))
-        .collect();
+    // Which units this pass compares: every unit when Patchbay has no model
+    // of Asterisk's files, else those of the tenants rendered again since
+    // the last complete pass.
+    let full = !state.files_seen.contains_key(PJSIP_FILE)
+        || (!state.files_seen.contains_key(EXTENSIONS_FILE) && state.live_dialplan.is_none())
+        || !state.files_seen.contains_key(BASE_PJSIP_FILE)
+        || state.base_pjsip.is_none();
+    let tenants: BTreeSet<String> = if full {
+        state.renders.tenants().cloned().collect()
+    } else {
+        state.unsettled.clone()
+    };
     let mut current = Files::new();
-    for file in FILES {
-        let sections = match &state.live_dialplan {
-            // What the live dialplan runs: the file may lag behind it.
-            Some(live) if file.name == EXTENSIONS_FILE => units::join(EXTENSIONS_FILE, live),
-            _ if units::PER_TENANT.contains(&file.name) => seen_units(client, state, file.name, &tenants).await?,
-            _ => seen(client, state, file.name).await?,
-        };
-        current.insert(file.name, sections);
+    let mut desired = Files::new();
+    let mut desired_units: BTreeMap<&'static str, units::Units> = BTreeMap::new();
+    let mut scope: BTreeSet<String> = BTreeSet::from([IAX_FILE.to_string()]);
+    for file in units::PER_TENANT {
+        let live = file == EXTENSIONS_FILE && state.live_dialplan.is_some();
+        if full && !live {
+            seen_units(client, state, file, &tenants).await?;
+        }
+        // Unit name → its tenant (`None`: the main file, or a tenant gone).
+        let mut names: BTreeMap<String, Option<&String>> = tenants.iter().map(|tenant| (units::tenant_unit(file, tenant), Some(tenant))).collect();
+        names.insert(file.to_string(), None);
+        let known = if live { state.live_dialplan.as_ref() } else { state.units.get(file) };
+        if full {
+            for name in known.into_iter().flat_map(|known| known.keys()) {
+                names.entry(name.clone()).or_insert(None);
+            }
+        }
+        let now_units: units::Units =
+            names.keys().filter_map(|name| known.and_then(|known| known.get(name)).map(|sections| (name.clone(), sections.clone()))).collect();
+        let want_units: units::Units = names
+            .iter()
+            .map(|(name, tenant)| {
+                let sections = match tenant {
+                    _ if name == file => state.renders.main_unit(file),
+                    Some(tenant) => state.renders.tenant_unit(file, tenant),
+                    None => Vec::new(),
+                };
+                (name.clone(), sections)
+            })
+            .collect();
+        scope.extend(names.into_keys());
+        current.insert(file, units::join(file, &now_units));
+        desired_units.insert(file, want_units);
     }
+    current.insert(IAX_FILE, seen(client, state, IAX_FILE).await?);
+    desired.insert(IAX_FILE, state.renders.whole(IAX_FILE));
 
     // What the base pjsip.conf defines is not written again (transports
     // above all: see `verdict::without_base_duplicates`).
     // Judged when the base file is read (it includes Patchbay's files, as
-    // they were then) and kept as long as that read is trusted.
+    // they were then: every unit, since such a pass is full) and kept as
+    // long as that read is trusted.
     let base = match &state.base_pjsip {
         Some(base) if state.files_seen.contains_key(BASE_PJSIP_FILE) => base.clone(),
         _ => {
@@ -939,17 +1087,16 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             base
         }
     };
-    let (own, from_base) = verdict::without_base_duplicates(&desired[PJSIP_FILE], &base);
-    // One file per tenant; the logical files in the order the units join.
-    let known = |state: &SyncState, file: &str| -> Vec<String> {
-        let seen = state.units.get(file).into_iter().flat_map(|seen| seen.keys());
-        let live = state.live_dialplan.iter().filter(|_| file == EXTENSIONS_FILE).flat_map(|live| live.keys());
-        seen.chain(live).filter(|name| units::is_tenant_unit(file, name)).cloned().collect()
-    };
-    let desired_units = units::split(PJSIP_FILE, &own, &owners, &known(state, PJSIP_FILE));
-    desired.insert(PJSIP_FILE, units::join(PJSIP_FILE, &desired_units));
-    let dialplan_units = units::split(EXTENSIONS_FILE, &desired[EXTENSIONS_FILE], &owners, &known(state, EXTENSIONS_FILE));
-    desired.insert(EXTENSIONS_FILE, units::join(EXTENSIONS_FILE, &dialplan_units));
+    let mut from_base = Vec::new();
+    for sections in desired_units.get_mut(PJSIP_FILE).into_iter().flat_map(|units| units.values_mut()) {
+        let (own, duplicates) = verdict::without_base_duplicates(sections, &base);
+        *sections = own;
+        from_base.extend(duplicates);
+    }
+    for file in units::PER_TENANT {
+        desired.insert(file, units::join(file, &desired_units[file]));
+    }
+    let owners = if full { state.renders.all_owners() } else { state.renders.owners(&tenants) };
     let mut failed: Vec<verdict::ObjectFailure> = Vec::new();
     let mut from_base_config = Vec::new();
     for section in &from_base {
@@ -972,7 +1119,24 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     }
 
     let read_at = Instant::now();
-    let writes = plan::plan_writes(&current, &desired, &state.written_back, &forced);
+    // A unit that differs only as Asterisk altered it on the way last time
+    // is not written again: that stays a reported difference.
+    let mut planned = desired.clone();
+    for file in units::PER_TENANT {
+        let known = if file == EXTENSIONS_FILE && state.live_dialplan.is_some() { state.live_dialplan.as_ref() } else { state.units.get(file) };
+        let mut wanted = desired_units[file].clone();
+        for (name, sections) in wanted.iter_mut() {
+            let held = known.and_then(|known| known.get(name));
+            if let (Some((written, back)), Some(held)) = (state.unit_written_back.get(name), held)
+                && written == sections
+                && back == held
+            {
+                *sections = held.clone();
+            }
+        }
+        planned.insert(file, units::join(file, &wanted));
+    }
+    let writes = plan::plan_writes(&current, &planned, &state.written_back, &forced, !full);
     let changed: Vec<OwnedFile> = FILES.into_iter().filter(|file| writes.iter().any(|(name, _)| *name == file.name)).collect();
 
     let mut mode = None;
@@ -1028,10 +1192,22 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
                     Err(error) => return Err(Failure::transient(error)),
                 }
             }
-            let write = if file.name == PJSIP_FILE {
-                write_units(client, state, PJSIP_FILE, &desired_units).await.map(|names| pjsip_written = names)
-            } else if file.name == EXTENSIONS_FILE {
-                write_units(client, state, EXTENSIONS_FILE, &dialplan_units).await.map(|names| dialplan_written = names)
+            if file.name == EXTENSIONS_FILE {
+                // The units of the tenants whose live edits are not in
+                // their file yet are written too: a reload of the dialplan
+                // must not lose them.
+                let unpersisted: Vec<String> = state.unpersisted.iter().cloned().collect();
+                for tenant in unpersisted {
+                    let name = units::tenant_unit(EXTENSIONS_FILE, &tenant);
+                    scope.insert(name.clone());
+                    let sections = state.renders.tenant_unit(EXTENSIONS_FILE, &tenant);
+                    desired_units.entry(EXTENSIONS_FILE).or_default().entry(name).or_insert(sections);
+                }
+            }
+            let write = if units::PER_TENANT.contains(&file.name) {
+                write_units(client, state, file.name, &desired_units[file.name]).await.map(|names| {
+                    if file.name == PJSIP_FILE { pjsip_written = names } else { dialplan_written = names }
+                })
             } else {
                 config_writer::write_config(client, file.name, &desired[file.name], None).await
             };
@@ -1060,20 +1236,37 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
     if mode.is_some() {
-        if reloaded.iter().any(|file| file.name == EXTENSIONS_FILE) {
+        let dialplan_reloaded = reloaded.iter().any(|file| file.name == EXTENSIONS_FILE);
+        if dialplan_reloaded || !live_edited.is_empty() {
+            // The live dialplan now runs the compared units as desired, and
+            // the others as before (their files, or their live edits).
+            let mut live = match state.live_dialplan.take() {
+                Some(live) => live,
+                None => state.units.get(EXTENSIONS_FILE).cloned().unwrap_or_default(),
+            };
+            live.extend(desired_units[EXTENSIONS_FILE].iter().map(|(name, sections)| (name.clone(), sections.clone())));
+            state.live_dialplan = Some(live);
+        }
+        if dialplan_reloaded {
             // File and live dialplan both equal the database.
             for persisted in state.live_edits.values_mut() {
                 persisted.get_or_insert(now);
             }
-            state.live_dialplan = Some(dialplan_units.clone());
+            state.unpersisted.clear();
             dialplan = DialplanWrite::File;
         } else if !live_edited.is_empty() {
             for edit in live_edited {
                 state.live_edits.insert(edit, None);
             }
-            state.live_dialplan = Some(dialplan_units.clone());
+            state.unpersisted.extend(tenants.iter().cloned());
             dialplan = DialplanWrite::Live;
         }
+    }
+
+    if dialplan == DialplanWrite::Untouched && edited_dialplan {
+        // A file the reread found edited: written again as the live
+        // dialplan runs, in the background.
+        dialplan = DialplanWrite::Live;
     }
 
     let written_at = Instant::now();
@@ -1085,15 +1278,17 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             let written = if file.name == PJSIP_FILE { &pjsip_written } else { &dialplan_written };
             for name in written {
                 let back = read_file(client, name).await.map_err(Failure::transient)?;
+                if let Some(sections) = desired_units[file.name].get(name) {
+                    state.unit_written_back.insert(name.clone(), (sections.clone(), back.clone()));
+                }
                 state.units.entry(file.name).or_default().insert(name.clone(), back);
             }
-            let back = match state.units.get(file.name) {
-                Some(known) => units::join(file.name, known),
-                None => seen_units(client, state, file.name, &tenants).await?,
-            };
-            state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
-            state.files_seen.insert(file.name, back.clone());
-            back
+            let known = state.units.entry(file.name).or_default();
+            let back_units: units::Units =
+                desired_units[file.name].keys().filter_map(|name| known.get(name).map(|sections| (name.clone(), sections.clone()))).collect();
+            // The model holds every unit again.
+            state.files_seen.insert(file.name, Vec::new());
+            units::join(file.name, &back_units)
         } else if reloaded.iter().any(|written| written.name == file.name) {
             let back = read_file(client, file.name).await.map_err(Failure::transient)?;
             state.written_back.insert(file.name, (desired[file.name].clone(), back.clone()));
@@ -1113,6 +1308,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     let mut expected = desired[PJSIP_FILE].clone();
     expected.extend(from_base.iter().filter(|section| verdict::section_type(section) == "transport").cloned());
     let pjsip_reloaded = reloaded.iter().any(|file| file.name == PJSIP_FILE);
+    let listed_before = state.pjsip_listed.is_some();
     let deadline = tokio::time::Instant::now() + VERIFY_TIMEOUT;
     let loaded = loop {
         let loaded = match &state.pjsip_listed {
@@ -1142,7 +1338,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     if pjsip_reloaded {
         let written: Vec<&AmiSection> = pjsip_written
             .iter()
-            .filter_map(|name| desired_units.get(name))
+            .filter_map(|name| desired_units[PJSIP_FILE].get(name))
             .flatten()
             .filter(|section| verdict::section_type(section) == "registration")
             .filter(|section| loaded.0.get("registration").is_some_and(|names| names.contains(&section.name)))
@@ -1168,38 +1364,45 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
     }
     // A changed object Asterisk refused on reload stays listed in its
-    // previous version: its changed keys tell.
-    if pjsip_reloaded {
-        let mut kept = Vec::new();
-        for section in &desired[PJSIP_FILE] {
-            let identity = (section.name.clone(), verdict::section_type(section).to_string());
-            let Some(before) = state.loaded_before.get(&identity) else { continue };
-            if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
-                continue;
+    // previous version: its changed keys tell. Judged per unit, and kept
+    // while the unit is unchanged.
+    for (name, sections) in &desired_units[PJSIP_FILE] {
+        if pjsip_reloaded {
+            let mut kept = Vec::new();
+            for section in sections {
+                let identity = (section.name.clone(), verdict::section_type(section).to_string());
+                let Some(before) = state.loaded_before.get(&identity) else { continue };
+                if before == section || !loaded.0.get(identity.1.as_str()).is_some_and(|names| names.contains(&section.name)) {
+                    continue;
+                }
+                let Some(held) = pjsip::detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
+                let keys = verdict::retained_keys(before, section, &held);
+                if !keys.is_empty() {
+                    kept.push(verdict::ObjectFailure {
+                        file: PJSIP_FILE.into(),
+                        section: section.name.clone(),
+                        section_type: identity.1.clone(),
+                        owner: owners.get(PJSIP_FILE, &section.name).cloned(),
+                        reason: verdict::retained_reason(PJSIP_FILE, section, &keys),
+                    });
+                }
             }
-            let Some(held) = pjsip::detail(client, &identity.1, &section.name).await.map_err(Failure::transient)? else { continue };
-            let keys = verdict::retained_keys(before, section, &held);
-            if !keys.is_empty() {
-                kept.push(verdict::ObjectFailure {
-                    file: PJSIP_FILE.into(),
-                    section: section.name.clone(),
-                    section_type: identity.1.clone(),
-                    owner: owners.get(PJSIP_FILE, &section.name).cloned(),
-                    reason: verdict::retained_reason(PJSIP_FILE, section, &keys),
-                });
-            }
+            state.kept_previous.insert(name.clone(), (sections.clone(), kept));
         }
-        state.kept_previous = Some((desired[PJSIP_FILE].clone(), kept));
-    }
-    match &state.kept_previous {
-        Some((sections, kept)) if *sections == desired[PJSIP_FILE] => failed.extend(kept.iter().cloned()),
-        Some(_) => state.kept_previous = None,
-        None => {}
+        match state.kept_previous.get(name) {
+            Some((judged, kept)) if judged == sections => failed.extend(kept.iter().cloned()),
+            Some(_) => {
+                state.kept_previous.remove(name);
+            }
+            None => {}
+        }
     }
     // Remembered as loaded: what Asterisk lists, except what it runs in a
     // previous version.
-    let identities: BTreeSet<(&str, &str)> = expected.iter().map(|s| (s.name.as_str(), verdict::section_type(s))).collect();
-    state.loaded_before.retain(|(name, kind), _| identities.contains(&(name.as_str(), kind.as_str())));
+    if full {
+        let identities: BTreeSet<(&str, &str)> = expected.iter().map(|s| (s.name.as_str(), verdict::section_type(s))).collect();
+        state.loaded_before.retain(|(name, kind), _| identities.contains(&(name.as_str(), kind.as_str())));
+    }
     let taken: Vec<AmiSection> = expected
         .iter()
         .filter(|section| !failed.iter().any(|f| f.section == section.name && f.section_type == verdict::section_type(section)))
@@ -1215,33 +1418,64 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         // contexts this write changed are counted; an unchanged one loads
         // as it did, and keeps its earlier verdict.
         let before: BTreeMap<&str, &AmiSection> = current[EXTENSIONS_FILE].iter().map(|section| (section.name.as_str(), section)).collect();
-        let (to_check, unchanged): (Vec<AmiSection>, Vec<AmiSection>) = if state.dialplan_checked {
-            desired[EXTENSIONS_FILE].iter().cloned().partition(|section| before.get(section.name.as_str()) != Some(&section))
-        } else {
-            (desired[EXTENSIONS_FILE].clone(), Vec::new())
-        };
-        let mut refused = missing_dialplan(client, &to_check, &owners).await.map_err(Failure::transient)?;
-        if let Some((_, earlier)) = &state.dialplan_failures {
-            refused.extend(earlier.iter().filter(|failure| unchanged.iter().any(|section| section.name == failure.section)).cloned());
+        for (name, sections) in &desired_units[EXTENSIONS_FILE] {
+            let (to_check, unchanged): (Vec<AmiSection>, Vec<AmiSection>) = if state.dialplan_checked {
+                sections.iter().cloned().partition(|section| before.get(section.name.as_str()) != Some(&section))
+            } else {
+                (sections.clone(), Vec::new())
+            };
+            let mut refused = missing_dialplan(client, &to_check, &owners).await.map_err(Failure::transient)?;
+            if let Some((_, earlier)) = state.dialplan_failures.get(name) {
+                refused.extend(earlier.iter().filter(|failure| unchanged.iter().any(|section| section.name == failure.section)).cloned());
+            }
+            state.dialplan_failures.insert(name.clone(), (sections.clone(), refused));
         }
-        state.dialplan_failures = Some((desired[EXTENSIONS_FILE].clone(), refused));
         state.dialplan_checked = true;
     }
-    match &state.dialplan_failures {
-        Some((sections, refused)) if *sections == desired[EXTENSIONS_FILE] => failed.extend(refused.iter().cloned()),
-        // The dialplan changed since (edited live): judged at its next write.
-        Some(_) => state.dialplan_failures = None,
-        None => {}
+    for (name, sections) in &desired_units[EXTENSIONS_FILE] {
+        match state.dialplan_failures.get(name) {
+            Some((judged, refused)) if judged == sections => failed.extend(refused.iter().cloned()),
+            // The dialplan changed since (edited live): judged at its next write.
+            Some(_) => {
+                state.dialplan_failures.remove(name);
+            }
+            None => {}
+        }
     }
 
-    let endpoints = loaded
-        .0
-        .get("endpoint")
-        .into_iter()
-        .flatten()
-        .map(|name| (name.clone(), owners.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
-        .collect();
-    let rendered = (mode.is_some() || !state.texts_published).then(|| Arc::new(rendered));
+    // What this pass found about the units it compared replaces what
+    // earlier passes found about them; the other units' findings stay.
+    let unit_of = |file: &str, owner: Option<&verdict::Owner>| -> String {
+        let logical = if file == BASE_PJSIP_FILE { PJSIP_FILE } else { file };
+        match owner.and_then(|owner| owner.tenant_uuid.as_deref()) {
+            Some(tenant) if units::PER_TENANT.contains(&logical) => units::tenant_unit(logical, tenant),
+            _ => logical.to_string(),
+        }
+    };
+    state.verdicts.retain(|unit, _| !scope.contains(unit));
+    for failure in failed {
+        state.verdicts.entry(unit_of(&failure.file, failure.owner.as_ref())).or_default().0.push(failure);
+    }
+    for difference in differences {
+        state.verdicts.entry(unit_of(&difference.file, difference.owner.as_ref())).or_default().1.push(difference);
+    }
+    let failed: Vec<verdict::ObjectFailure> = state.verdicts.values().flat_map(|(failed, _)| failed.iter().cloned()).collect();
+    let differences: Vec<verdict::Difference> = state.verdicts.values().flat_map(|(_, differences)| differences.iter().cloned()).collect();
+
+    // The endpoints Asterisk lists, with their owners: again only when
+    // res_pjsip was listed again.
+    let endpoints = (pjsip_reloaded || !listed_before || full || !state.endpoints_reported).then(|| {
+        let all = if full { owners.clone() } else { state.renders.all_owners() };
+        let endpoints: Vec<(String, Option<verdict::Owner>)> = loaded
+            .0
+            .get("endpoint")
+            .into_iter()
+            .flatten()
+            .map(|name| (name.clone(), all.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
+            .collect();
+        endpoints
+    });
+    let rendered = (mode.is_some() || !state.texts_published).then(|| Arc::new(state.renders.clone()));
     let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_millis() as u64;
     let done = Instant::now();
     if ms(now, done) >= 500 {
@@ -1252,52 +1486,86 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             write_ms = ms(read_at, written_at),
             check_ms = ms(written_at, done),
             pjsip_units_written = pjsip_written.len(),
+            full,
+            tenants = tenants.len(),
             "slow sync pass"
         );
     }
+    state.endpoints_reported |= endpoints.is_some();
     state.texts_published = true;
+    state.unsettled.clear();
     Ok(Applied { revision, dialplan, endpoints, mode, written, rendered, failed, differences, from_base_config })
 }
-
 /// The deferred file write: makes each extensions file (one per tenant,
 /// see `units`) say what the live dialplan runs (one in-place
 /// `UpdateConfig` when it fits, else a whole write of that file), without a
 /// reload, and checks it by reading it back. Only the files whose tenant
 /// changed are written: the cost is the change's, not the server's.
 async fn persist_dialplan(client: &AmiClient, state: &mut SyncState, now: Instant) -> anyhow::Result<()> {
-    let Some(target) = state.live_dialplan.clone() else {
+    let Some(live) = &state.live_dialplan else {
         // A reload since: the next pass re-derives everything.
         return Ok(());
     };
     // Taken out of the model while the files are written: a write that
     // fails half-way leaves a file only a fresh read describes.
-    let mut seen = match state.files_seen.remove(EXTENSIONS_FILE) {
-        Some(_) => state.units.remove(EXTENSIONS_FILE).unwrap_or_default(),
-        None => units::Units::new(),
+    let whole = state.files_seen.contains_key(EXTENSIONS_FILE);
+    let (mut seen, names): (units::Units, Vec<String>) = match state.files_seen.remove(EXTENSIONS_FILE) {
+        // Only the units of the tenants edited live can differ.
+        Some(_) => {
+            let mut names: Vec<String> = state.unpersisted.iter().map(|tenant| units::tenant_unit(EXTENSIONS_FILE, tenant)).collect();
+            names.push(EXTENSIONS_FILE.to_string());
+            (state.units.remove(EXTENSIONS_FILE).unwrap_or_default(), names)
+        }
+        None => (units::Units::new(), live.keys().cloned().collect()),
     };
+    let target: units::Units = names.into_iter().filter_map(|name| live.get(&name).map(|sections| (name, sections.clone()))).collect();
+    let mut failure = None;
     for (name, wanted) in &target {
-        let file = match seen.get(name) {
-            Some(file) => file.clone(),
-            None => read_file(client, name).await?,
-        };
-        if !same_config(&file, wanted) {
-            match IncrementalPlan::new(&file, wanted).filter(|plan| plan.file_message(name).is_some()) {
-                Some(plan) => persist(client, name, &plan).await?,
-                None => config_writer::write_config(client, name, wanted, None).await?,
+        match persist_unit(client, name, wanted, seen.get(name).cloned()).await {
+            Ok(back) => {
+                seen.insert(name.clone(), back);
             }
-            let back = read_file(client, name).await?;
-            anyhow::ensure!(same_config(&back, wanted), "{name} reads back differently from what was written");
-            seen.insert(name.clone(), back);
-        } else {
-            seen.insert(name.clone(), file);
+            Err(error) => {
+                // Read again next time; the other units stay known, and
+                // only the tenants still unpersisted are tried again.
+                seen.remove(name);
+                failure = Some(error);
+                break;
+            }
         }
     }
-    state.files_seen.insert(EXTENSIONS_FILE, units::join(EXTENSIONS_FILE, &seen));
+    if whole || failure.is_none() {
+        state.files_seen.insert(EXTENSIONS_FILE, Vec::new());
+    }
     state.units.insert(EXTENSIONS_FILE, seen);
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    state.unpersisted.clear();
     for persisted in state.live_edits.values_mut() {
         persisted.get_or_insert(now);
     }
     Ok(())
+}
+
+/// Makes the extensions file `name` say `wanted` (in place when one message
+/// does it, else written whole) unless `file` (what it holds, or read now)
+/// already does; returns it as read back.
+async fn persist_unit(client: &AmiClient, name: &str, wanted: &[AmiSection], file: Option<Vec<AmiSection>>) -> anyhow::Result<Vec<AmiSection>> {
+    let file = match file {
+        Some(file) => file,
+        None => read_file(client, name).await?,
+    };
+    if same_config(&file, wanted) {
+        return Ok(file);
+    }
+    match IncrementalPlan::new(&file, wanted).filter(|plan| plan.file_message(name).is_some()) {
+        Some(plan) => persist(client, name, &plan).await?,
+        None => config_writer::write_config(client, name, wanted, None).await?,
+    }
+    let back = read_file(client, name).await?;
+    anyhow::ensure!(same_config(&back, wanted), "{name} reads back differently from what was written");
+    Ok(back)
 }
 
 fn files_equal(a: &Files, b: &Files) -> bool {

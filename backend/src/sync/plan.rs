@@ -23,8 +23,10 @@ pub type WrittenBack = BTreeMap<&'static str, (Vec<Section>, Vec<Section>)>;
 /// only as Asterisk altered it on the way last time (`written_back`) is not
 /// written again: that stays a reported difference, not a write every pass.
 /// `forced` extensions are re-applied live whatever the live dialplan says
-/// (a reload may have lost them).
-pub fn plan_writes(current: &Files, desired: &Files, written_back: &WrittenBack, forced: &[(String, String)]) -> Vec<(&'static str, Write)> {
+/// (a reload may have lost them). `partial`: the files hold only the units
+/// of some tenants (an empty dialplan is then not one never written, and
+/// new contexts go live).
+pub fn plan_writes(current: &Files, desired: &Files, written_back: &WrittenBack, forced: &[(String, String)], partial: bool) -> Vec<(&'static str, Write)> {
     let mut writes = Vec::new();
     for (&file, now) in current {
         let wanted = &desired[file];
@@ -34,7 +36,7 @@ pub fn plan_writes(current: &Files, desired: &Files, written_back: &WrittenBack,
         if !differs && !(is_dialplan && !forced.is_empty()) {
             continue;
         }
-        let live = is_dialplan.then(|| IncrementalPlan::new(now, wanted)).flatten();
+        let live = is_dialplan.then(|| if partial { IncrementalPlan::between(now, wanted) } else { IncrementalPlan::new(now, wanted) }).flatten();
         writes.push((
             file,
             match live {
@@ -71,11 +73,11 @@ mod tests {
         let endpoint = vec![section("trunk", &[("type", "endpoint")])];
         let dialplan = vec![section("out", &[("exten", "_0X.,1,NoOp(a)"), ("same", "n(dial),Dial(PJSIP/x)")])];
         let current = files(endpoint.clone(), dialplan.clone());
-        assert!(plan_writes(&current, &current, &WrittenBack::new(), &[]).is_empty());
+        assert!(plan_writes(&current, &current, &WrittenBack::new(), &[], false).is_empty());
         let route = vec![section("out", &[("exten", "_0X.,1,NoOp(b)"), ("same", "n(dial),Dial(PJSIP/x)")])];
-        assert_eq!(kinds(&plan_writes(&current, &files(endpoint.clone(), route.clone()), &WrittenBack::new(), &[])), [(EXTENSIONS_FILE, "live")]);
+        assert_eq!(kinds(&plan_writes(&current, &files(endpoint.clone(), route.clone()), &WrittenBack::new(), &[], false)), [(EXTENSIONS_FILE, "live")]);
         let trunk = vec![section("trunk", &[("type", "endpoint"), ("context", "in")])];
-        assert_eq!(kinds(&plan_writes(&current, &files(trunk, route), &WrittenBack::new(), &[])), [(EXTENSIONS_FILE, "live"), (PJSIP_FILE, "whole")]);
+        assert_eq!(kinds(&plan_writes(&current, &files(trunk, route), &WrittenBack::new(), &[], false)), [(EXTENSIONS_FILE, "live"), (PJSIP_FILE, "whole")]);
     }
 
     #[test]
@@ -84,16 +86,24 @@ mod tests {
         let back = vec![section("trunk", &[("type", "endpoint"), ("callerid", "\"A\" <1>")])];
         let current = files(back.clone(), vec![]);
         let desired = files(wanted.clone(), vec![]);
-        assert_eq!(kinds(&plan_writes(&current, &desired, &WrittenBack::new(), &[])), [(PJSIP_FILE, "whole")]);
+        assert_eq!(kinds(&plan_writes(&current, &desired, &WrittenBack::new(), &[], false)), [(PJSIP_FILE, "whole")]);
         let written_back = WrittenBack::from([(PJSIP_FILE, (wanted, back))]);
-        assert!(plan_writes(&current, &desired, &written_back, &[]).is_empty());
+        assert!(plan_writes(&current, &desired, &written_back, &[], false).is_empty());
+    }
+
+    #[test]
+    fn a_new_tenants_contexts_go_live_when_only_some_units_are_compared() {
+        let new = files(vec![], vec![section("out-new", &[("exten", "_0X.,1,NoOp(a)"), ("same", "n(dial),Dial(PJSIP/x)")])]);
+        let nothing = files(vec![], vec![]);
+        assert_eq!(kinds(&plan_writes(&nothing, &new, &WrittenBack::new(), &[], false)), [(EXTENSIONS_FILE, "whole")], "a dialplan never written");
+        assert_eq!(kinds(&plan_writes(&nothing, &new, &WrittenBack::new(), &[], true)), [(EXTENSIONS_FILE, "live")], "a tenant new to a dialplan");
     }
 
     #[test]
     fn forced_extensions_are_reapplied_live_even_when_equal() {
         let dialplan = vec![section("out", &[("exten", "100,1,NoOp()")])];
         let current = files(vec![], dialplan);
-        let writes = plan_writes(&current, &current, &WrittenBack::new(), &[("out".into(), "100".into())]);
+        let writes = plan_writes(&current, &current, &WrittenBack::new(), &[("out".into(), "100".into())], false);
         let Some((_, Write::Live(plan))) = writes.first() else { panic!("{writes:?}") };
         assert_eq!(plan.touched(), [("out".to_string(), "100".to_string())]);
     }

@@ -43,6 +43,41 @@ pub fn is_tenant_unit(file: &str, name: &str) -> bool {
     name.starts_with(&format!("{}_", file.trim_end_matches(".conf"))) && name.ends_with(".conf")
 }
 
+/// The tenant whose unit of `file` is `name` (`None`: the main file, or
+/// not a unit of `file`).
+pub fn tenant_of(file: &str, name: &str) -> Option<String> {
+    let tenant = name
+        .strip_prefix(&format!("{}_", file.trim_end_matches(".conf")))?
+        .strip_suffix(".conf")?;
+    (!tenant.is_empty()).then(|| tenant.to_string())
+}
+
+/// The periodic reread's next slice: up to `count` of `names` (in order)
+/// after `cursor`, wrapping around, so that successive slices cover every
+/// unit; and the cursor for the next slice.
+pub fn reread_slice<'a>(
+    names: impl IntoIterator<Item = &'a String>,
+    cursor: Option<&str>,
+    count: usize,
+) -> (Vec<String>, Option<String>) {
+    let names: Vec<&String> = names.into_iter().collect();
+    let start = cursor.map_or(0, |cursor| {
+        names
+            .iter()
+            .position(|name| name.as_str() > cursor)
+            .unwrap_or(0)
+    });
+    let slice: Vec<String> = names
+        .iter()
+        .cycle()
+        .skip(start)
+        .take(count.min(names.len()))
+        .map(|name| name.to_string())
+        .collect();
+    let next = slice.last().cloned();
+    (slice, next)
+}
+
 /// Whether `file` is one of the PJSIP tenant files.
 pub fn is_tenant_file(file: &str) -> bool {
     is_tenant_unit(PJSIP_FILE, file)
@@ -92,6 +127,35 @@ mod tests {
         assert!(file.as_str() > PJSIP_FILE, "the glob loads the main file first");
         assert!(is_tenant_file(&file) && !is_tenant_file(PJSIP_FILE) && !is_tenant_file(&format!("{file}.staging")));
         assert_eq!(tenant_file("../x;y"), "patchbay-pjsip_xy.conf");
+    }
+
+    #[test]
+    fn the_reread_walks_every_unit_a_slice_at_a_time() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let (first, cursor) = reread_slice(&names, None, 2);
+        assert_eq!(first, ["a", "b"]);
+        let (second, cursor) = reread_slice(&names, cursor.as_deref(), 2);
+        assert_eq!(second, ["c", "d"]);
+        let (third, cursor) = reread_slice(&names, cursor.as_deref(), 2);
+        assert_eq!(third, ["e", "a"], "wraps around");
+        assert_eq!(cursor.as_deref(), Some("a"));
+        // A cursor whose unit is gone continues after where it was.
+        let fewer: Vec<String> = ["a", "d"].iter().map(|n| n.to_string()).collect();
+        assert_eq!(reread_slice(&fewer, Some("b"), 1).0, ["d"]);
+        assert_eq!(
+            reread_slice(&names, None, 9).0.len(),
+            5,
+            "never more than there are"
+        );
+        assert_eq!(
+            tenant_of(PJSIP_FILE, &tenant_file("t-1")),
+            Some("t-1".into())
+        );
+        assert_eq!(tenant_of(PJSIP_FILE, PJSIP_FILE), None);
+        assert_eq!(tenant_of(EXTENSIONS_FILE, &tenant_file("t-1")), None);
     }
 
     #[test]

@@ -123,6 +123,26 @@ impl Owners {
         self.trunks.get(&leading_id(rest))
     }
 
+    /// Adds `other`'s owners (a tenant's, rendered alone) to these.
+    pub fn merge(&mut self, other: &Owners) {
+        for (file, owners) in &other.files {
+            let mine = self.files.entry(file).or_default();
+            for (section, owner) in owners {
+                mine.entry(section.clone()).or_insert_with(|| owner.clone());
+            }
+        }
+        for (id, owner) in &other.trunks {
+            self.trunks
+                .entry(id.clone())
+                .or_insert_with(|| owner.clone());
+        }
+        for (id, owner) in &other.incalls {
+            self.incalls
+                .entry(id.clone())
+                .or_insert_with(|| owner.clone());
+        }
+    }
+
     /// The tenant of a section (`None`: shared, or unknown).
     pub fn tenant(&self, file: &str, section: &str) -> Option<String> {
         self.get(file, section).and_then(|owner| owner.tenant_uuid.clone())
