@@ -115,6 +115,7 @@ impl<'a> Record<'a> {
     /// dialled characters are left at the head: data left over is NO, and
     /// matchmore needs more pattern than data; match mode needs a name
     /// ending exactly at the end of the dialled string, or a wildcard before it.
+    #[inline(always)]
     fn can_yield(self, mode: Mode, remaining: usize) -> bool {
         let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
         let summary = self.0[SUMMARY];
@@ -143,6 +144,7 @@ impl<'a> Record<'a> {
         self.0[CLASS_CHILDREN] as usize
     }
 
+    #[inline(always)]
     fn layout(self) -> Layout {
         let shape = self.shape();
         let block = (shape >> BLOCK_SHIFT) as usize;
@@ -164,12 +166,14 @@ impl<'a> Record<'a> {
         }
     }
 
+    #[inline(always)]
     fn chain_label(self, layout: Layout, i: usize) -> u32 {
         (self.0[layout.chain + i / 2] >> (16 * (i % 2))) & 0xffff
     }
 
     /// Where the ranks start, how many end at the node, reach a `.` there,
     /// a `!` there, and where the word of the names' lengths is.
+    #[inline(always)]
     fn ranks(self) -> (usize, [usize; 3], usize) {
         if self.shape() & HAS_RANKS == 0 {
             return (HEADER, [0; 3], HEADER);
@@ -194,6 +198,7 @@ impl<'a> Record<'a> {
 
     /// The smallest rank of each of [`Self::rank_lists`] (or `NONE`), and
     /// where the word of the names' lengths is.
+    #[inline(always)]
     fn first_ranks(self) -> ([u32; 3], usize) {
         if self.shape() & HAS_RANKS == 0 {
             return ([NONE; 3], HEADER);
@@ -209,12 +214,14 @@ impl<'a> Record<'a> {
 
     /// Child `i` (bytes first, then classes, then the skip child): its bound
     /// and its record's position.
+    #[inline(always)]
     fn child(self, layout: Layout, i: usize) -> (u32, u32) {
         let at = layout.children + 2 * i;
         (self.0[at], self.0[at + 1])
     }
 
     /// The position among the byte children of the one labelled `byte`.
+    #[inline(always)]
     fn byte_child(self, layout: Layout, byte: u8) -> Option<usize> {
         let digits = (self.0[SUMMARY] >> 16) as u16;
         let before = digits >> 10;
@@ -418,6 +425,7 @@ impl ContextIndex {
     }
 
     /// Matches the record's chain against the dialled characters from `depth` on.
+    #[inline(always)]
     fn follow_chain(&self, record: Record<'_>, layout: Layout, dialled: &[u8], depth: usize) -> Chain {
         let ahead = &dialled[depth..];
         let length = layout.chain_len;
@@ -450,6 +458,7 @@ impl ContextIndex {
         String::from_utf8(bytes).ok()
     }
 
+    #[inline(always)]
     fn admits(&self, label: u32, byte: u8) -> bool {
         match label.checked_sub(CLASS_LABEL) {
             None => label == u32::from(byte),
@@ -459,6 +468,7 @@ impl ContextIndex {
 
     /// The children of `record` reached by `byte` (its byte child, then every
     /// class child containing it), each as (bound, record position).
+    #[inline(always)]
     fn for_each_child(&self, record: Record<'_>, layout: Layout, byte: u8, mut visit: impl FnMut((u32, u32))) {
         let byte_children = record.byte_children();
         if let Some(found) = record.byte_child(layout, byte) {
