@@ -371,19 +371,31 @@ fn transports(s: &Snapshot, out: &mut Vec<Lint>) {
 #[cfg(test)]
 mod tests;
 
-/// Emergency routes: a tenant that has outcalls but no emergency route; an
-/// emergency number that another extension takes first from a context that
-/// reaches the route; an emergency route that is disabled or has no usable
-/// trunk (a drained trunk is Asterisk's run-time state: the test mode shows
-/// it, lint cannot).
+/// Whether a call can leave through `outcall`: it is enabled and at least
+/// one of its trunks gives a dial string (the trunk exists, has an
+/// endpoint, and is not a disabled custom trunk).
+fn calls_out(s: &Snapshot, outcall: &Outcall) -> bool {
+    outcall.enabled && render::outcall_trunks(s, outcall, "0").iter().any(|(_, dial)| dial.is_ok())
+}
+
+/// Emergency routes: a tenant that can call out (an enabled outcall with a
+/// usable trunk) but has no emergency route; an emergency number that
+/// another extension takes first from a context that reaches the route; an
+/// emergency route that is disabled or has no usable trunk (a drained trunk
+/// is Asterisk's run-time state: the test mode shows it, lint cannot).
+///
+/// A tenant whose outcalls are all disabled or trunkless places no call
+/// outside, emergency or not: `no-emergency-route` would only be noise
+/// there (a tenant being set up, or one that only receives calls).
 fn emergency_routes(s: &Snapshot, plan: &DialplanPlan, dialplan: &Dialplan, out: &mut Vec<Lint>) {
     for tenant in &s.tenants {
         let outcalls: Vec<&Outcall> = s.outcalls.iter().filter(|o| o.tenant_uuid == tenant.uuid).collect();
-        if !outcalls.is_empty() && !outcalls.iter().any(|o| o.emergency.is_some()) {
+        let can_call_out = outcalls.iter().any(|o| calls_out(s, o));
+        if can_call_out && !outcalls.iter().any(|o| o.emergency.is_some()) {
             out.push(lint(
                 Severity::Warning,
                 "no-emergency-route",
-                format!("tenant `{}` has outgoing routes but no emergency route: mark an outcall whose patterns are the emergency numbers (112, 911) as emergency", tenant.name),
+                format!("tenant `{}` can call out through its outgoing routes but has no emergency route: mark an outcall whose patterns are the emergency numbers (112, 911) as emergency", tenant.name),
                 vec![ObjectRef::new(ObjectKind::Tenant, tenant.uuid.clone())],
             ));
         }

@@ -17,10 +17,16 @@
 //!   `delay` before the INVITE leaves.
 //!
 //! - Calls from a server present the DID's `caller_id` when the calling
-//!   number is that DID, else the server's (Kazoo: DID > server > account).
+//!   number is that DID, else the server's, and the account's for a server
+//!   with none (Kazoo: DID > server > account).
 //!
-//! AMI ports 15170–15173, 16010 and 16011; addresses 127.0.0.70–.84 and
-//! 127.0.1.20–.27.
+//! - `progress_timeout`: a server that sends no progress (a bare 100) is
+//!   cancelled after it, well before `timeout`, and the call fails over.
+//! - `failover.e164`: an unanswered DID goes out again as that number,
+//!   through the tenant's outgoing route and its carrier trunk.
+//!
+//! AMI ports 15170–15173, 16010, 16011, 17000 and 17001; addresses
+//! 127.0.0.70–.84, 127.0.1.20–.27 and 127.0.11.1–.20.
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +61,27 @@ async fn carrier_trunk(s: &PatchbayServer, t: &str, ips: &[&str]) -> anyhow::Res
         .await?;
     let trunk = s.expect(t, "POST", &format!("{API}/trunks"), Some(json!({"context": INCALL_CONTEXT})), 201).await?;
     s.expect(t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    Ok(())
+}
+
+/// The carrier as a trunk both ways: calls from `from_ip` land in the incall
+/// context, and an outcall `pstn` sends `pattern` (in `to-extern`) to
+/// `to_ip`.
+async fn carrier_with_route(s: &PatchbayServer, t: &str, from_ip: &str, to_ip: &str, pattern: &str) -> anyhow::Result<()> {
+    let endpoint = s
+        .expect(t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": "carrier", "label": "Carrier",
+            "endpoint_section_options": [["allow", "!all,ulaw"], ["direct_media", "no"]],
+            "aor_section_options": [["contact", format!("sip:{to_ip}:5060")]],
+            "identify_section_options": [["match", from_ip]],
+        })), 201)
+        .await?;
+    let trunk = s.expect(t, "POST", &format!("{API}/trunks"), Some(json!({"context": INCALL_CONTEXT})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
+    let outcall = s.expect(t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "pstn"})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
+    let pattern = s.expect(t, "POST", &format!("{API}/extensions"), Some(json!({"exten": pattern, "context": "to-extern"})), 201).await?;
+    s.expect(t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), None, 204).await?;
     Ok(())
 }
 
@@ -128,10 +155,14 @@ fn carrier_expecting_failure(code: u16) -> String {
     )
 }
 
-/// A server that rings and never answers: 180, then the CANCEL is
-/// acknowledged (200) and the INVITE ends with a 487.
-const SERVER_NEVER_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="server: rings, never answers">
+/// A server that never answers: `provisional` (`180 Ringing` with a To tag,
+/// or a bare `100 Trying`, which is no progress for `Dial`), then the
+/// CANCEL is acknowledged (200) and the INVITE ends with a 487.
+fn server_never_answers(provisional: &str) -> String {
+    let to_tag = if provisional.starts_with("100") { "" } else { ";tag=[pid]SIPpTag01[call_number]" };
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="server: {provisional}, never answers">
   <recv request="INVITE">
     <action>
       <ereg regexp="[0-9]+ INVITE" search_in="hdr" header="CSeq:" assign_to="invite_cseq" />
@@ -139,10 +170,10 @@ const SERVER_NEVER_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" 
   </recv>
   <send>
     <![CDATA[
-      SIP/2.0 180 Ringing
+      SIP/2.0 {provisional}
       [last_Via:]
       [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_To:]{to_tag}
       [last_Call-ID:]
       [last_CSeq:]
       Contact: <sip:[local_ip]:[local_port];transport=[transport]>
@@ -174,7 +205,9 @@ const SERVER_NEVER_ANSWERS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" 
   </send>
   <recv request="ACK" />
 </scenario>
-"#;
+"#
+    )
+}
 
 fn invites(sipp: &Sipp) -> Vec<String> {
     sipp.received_requests().into_iter().filter(|r| r.starts_with("INVITE ")).collect()
@@ -188,6 +221,21 @@ async fn carrier_call(label: &str, carrier_ip: &str, pbx_ip: &str, did: &str, as
         anyhow::bail!("{e}\nfar ends received: {seen:?}\n{}", asterisk.console_tail());
     }
     Ok(())
+}
+
+/// The carrier calls `did`; the server at `server_ip` rings and never
+/// answers, and the call fails over to the far end at `far_ip` (sipp,
+/// answering). The INVITEs the server and the far end received.
+#[allow(clippy::too_many_arguments)]
+async fn ringing_server_fails_over(label: &str, asterisk: &AsteriskInstance, carrier_ip: &str, pbx_ip: &str, did: &str, server_ip: &str, far_ip: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let mut pbx = Sipp::start(&format!("server-ringing-{label}"), Scenario::Xml(&server_never_answers("180 Ringing")), server_ip, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    let mut far = Sipp::start(&format!("failover-{label}"), Scenario::BuiltIn("uas"), far_ip, 5060, None, 1, &[])?;
+    far.wait_listening().await?;
+    carrier_call(&format!("carrier-{label}"), carrier_ip, pbx_ip, did, asterisk, &[&pbx, &far]).await?;
+    far.expect_success(Duration::from_secs(10)).await?;
+    pbx.expect_success(Duration::from_secs(10)).await?;
+    Ok((invites(&pbx), invites(&far)))
 }
 
 /// The carrier calls `did`; the server at `ip` (sipp, answering) receives
@@ -263,17 +311,9 @@ async fn unanswered_server_fails_over_to_the_sip_uri() -> anyhow::Result<()> {
     eprintln!("configured after {:?}", started.elapsed());
 
     // The server rings and never answers.
-    let mut pbx = Sipp::start("server-ringing", Scenario::Xml(SERVER_NEVER_ANSWERS), SERVER_IP, 5060, None, 1, &[])?;
-    pbx.wait_listening().await?;
-    let mut night = Sipp::start("failover-1", Scenario::BuiltIn("uas"), FAILOVER_IP, 5060, None, 1, &[])?;
-    night.wait_listening().await?;
-    carrier_call("carrier-1", CARRIER_IP, PBX_IP, DID, &asterisk, &[&pbx, &night]).await?;
-    night.expect_success(Duration::from_secs(10)).await?;
-    pbx.expect_success(Duration::from_secs(10)).await?;
-    assert_eq!(invites(&pbx).len(), 1, "{:?}", pbx.received_requests());
-    let received = invites(&night);
+    let (rung, received) = ringing_server_fails_over("1", &asterisk, CARRIER_IP, PBX_IP, DID, SERVER_IP, FAILOVER_IP).await?;
+    assert_eq!(rung.len(), 1, "{rung:?}");
     assert!(received.len() == 1 && received[0].starts_with(&format!("INVITE sip:night@{FAILOVER_IP}:5060 ")), "{received:?}");
-    drop(pbx);
     eprintln!("failover from a ringing server after {:?}", started.elapsed());
 
     // No server at all: the INVITE goes unanswered until the timeout.
@@ -408,56 +448,151 @@ async fn one_npan_and_username_formats_headers_and_delay_on_real_calls() -> anyh
 }
 
 #[tokio::test]
-async fn calls_from_a_server_present_the_did_caller_id_then_the_servers() -> anyhow::Result<()> {
+async fn calls_from_a_server_present_the_did_caller_id_then_the_servers_then_the_accounts() -> anyhow::Result<()> {
     const PBX_IP: &str = "127.0.1.24";
     const CARRIER_IP: &str = "127.0.1.25";
     const SERVER_IP: &str = "127.0.1.26";
+    const BRANCH_IP: &str = "127.0.11.20";
     let started = Instant::now();
     let (asterisk, server, ami, t, account) = setup("kazoo-callerid", PBX_IP, 16011).await?;
     // The carrier: DIDs arrive from it, and an outcall sends calls to it.
-    let endpoint = server
-        .expect(&t, "POST", &format!("{API}/endpoints/sip"), Some(json!({
-            "name": "carrier", "label": "Carrier",
-            "endpoint_section_options": [["allow", "!all,ulaw"], ["direct_media", "no"]],
-            "aor_section_options": [["contact", format!("sip:{CARRIER_IP}:5060")]],
-            "identify_section_options": [["match", CARRIER_IP]],
-        })), 201)
-        .await?;
-    let trunk = server.expect(&t, "POST", &format!("{API}/trunks"), Some(json!({"context": INCALL_CONTEXT})), 201).await?;
-    server.expect(&t, "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", id(&trunk), uuid(&endpoint)), None, 204).await?;
-    let outcall = server.expect(&t, "POST", &format!("{API}/outcalls"), Some(json!({"name": "pstn"})), 201).await?;
-    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/trunks", id(&outcall)), Some(json!({"trunks": [{"id": id(&trunk)}]})), 204).await?;
-    let pattern = server.expect(&t, "POST", &format!("{API}/extensions"), Some(json!({"exten": "_+1NXXNXXXXXX", "context": "to-extern"})), 201).await?;
-    server.expect(&t, "PUT", &format!("{API}/outcalls/{}/extensions/{}", id(&outcall), id(&pattern)), None, 204).await?;
+    carrier_with_route(&server, &t, CARRIER_IP, CARRIER_IP, "_+1NXXNXXXXXX").await?;
     let doc = connectivity(&server, &t, &account, json!({
         "name": "caller-ids",
+        "account": {"caller_id": {"cid_name": "Acme", "cid_number": "+14155550300"}},
         "servers": [{
             "name": "HQ",
             "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
             "options": {"inbound_format": "e164", "media_handling": "process", "caller_id": {"cid_name": "HQ", "cid_number": "+14155550200"}},
             "DIDs": {"+14158867950": {"caller_id": {"cid_name": "Sales", "cid_number": "+14155550150"}}}
+        }, {
+            "name": "Branch (no caller ID of its own)",
+            "auth": {"auth_method": "IP", "ip": BRANCH_IP, "port": 5060},
+            "options": {"inbound_format": "e164", "media_handling": "process"},
+            "DIDs": {"+14158867951": {}}
         }]
     }))
     .await?;
-    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
-    wait_dids(&ami, &["14158867950"]).await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0"), &format!("kz-{doc}-1")]).await?;
+    wait_dids(&ami, &["14158867950", "14158867951"]).await?;
     eprintln!("configured after {:?}", started.elapsed());
 
-    // The DID's caller ID for its E.164 form and its 10 NANP digits; the
-    // server's for any other calling number.
-    for (from, presented) in [("+14158867950", "+14155550150"), ("4158867950", "+14155550150"), ("+14159999999", "+14155550200")] {
+    // Kazoo's precedence DID > server > account, every level set: the DID's
+    // caller ID for its E.164 form and its 10 NANP digits; the server's for
+    // any other calling number (not the account's); the account's for a
+    // server with none (and a DID with none).
+    for (server_ip, from, presented) in [
+        (SERVER_IP, "+14158867950", "+14155550150"),
+        (SERVER_IP, "4158867950", "+14155550150"),
+        (SERVER_IP, "+14159999999", "+14155550200"),
+        (BRANCH_IP, "+14158867951", "+14155550300"),
+        (BRANCH_IP, "+14159999999", "+14155550300"),
+    ] {
         let mut carrier = Sipp::start(&format!("carrier-cid-{from}"), Scenario::BuiltIn("uas"), CARRIER_IP, 5060, None, 1, &[])?;
         carrier.wait_listening().await?;
         let xml = answered_call("Server", from, None, &[]);
-        let mut pbx = Sipp::start(&format!("server-cid-{from}"), Scenario::Xml(&xml), SERVER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "+12125550123"])?;
+        let mut pbx = Sipp::start(&format!("server-cid-{from}"), Scenario::Xml(&xml), server_ip, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", "+12125550123"])?;
         if let Err(e) = pbx.expect_success(Duration::from_secs(20)).await {
             anyhow::bail!("{e}\ncarrier received: {}\n{}", carrier.messages(), asterisk.console_tail());
         }
         carrier.expect_success(Duration::from_secs(10)).await?;
         let invite = format!("INVITE sip:+12125550123@{CARRIER_IP}");
         let from_header = carrier.header_of(&invite, "From").unwrap_or_default();
-        assert!(from_header.contains(&format!("<sip:{presented}@")), "calling {from}: {from_header}\n{}", carrier.messages());
+        assert!(from_header.contains(&format!("<sip:{presented}@")), "{server_ip} calling {from}: {from_header}\n{}", carrier.messages());
     }
     eprintln!("calls done after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_without_progress_is_cancelled_after_progress_timeout_then_fails_over() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.11.1";
+    const CARRIER_IP: &str = "127.0.11.2";
+    const SERVER_IP: &str = "127.0.11.3";
+    const FAILOVER_IP: &str = "127.0.11.4";
+    const DID: &str = "14158867960";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-progress", PBX_IP, 17000).await?;
+    carrier_trunk(&server, &t, &[CARRIER_IP]).await?;
+    // `timeout` 20 s to answer, but `progress_timeout` 2 s to ring or send
+    // early media: `Dial(…,20^2)`.
+    let doc = connectivity(&server, &t, &account, json!({
+        "servers": [{
+            "name": "Silent PBX",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "npan", "media_handling": "process", "timeout": 20, "progress_timeout": 2,
+                        "failover": {"sip": format!("sip:night@{FAILOVER_IP}:5060")}},
+            "DIDs": {format!("+{DID}"): {}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &[DID]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    // The server only says 100 Trying: no ringing, no early media.
+    let mut pbx = Sipp::start("server-silent", Scenario::Xml(&server_never_answers("100 Trying")), SERVER_IP, 5060, None, 1, &[])?;
+    pbx.wait_listening().await?;
+    let mut night = Sipp::start("failover-night", Scenario::BuiltIn("uas"), FAILOVER_IP, 5060, None, 1, &[])?;
+    night.wait_listening().await?;
+    let mut carrier = Sipp::start("carrier-progress", Scenario::BuiltIn("uac"), CARRIER_IP, 5060, Some(&format!("{PBX_IP}:5060")), 1, &["-s", DID])?;
+    let server_rung = eventually("the server to get the INVITE", Duration::from_secs(10), || async {
+        (!invites(&pbx).is_empty()).then(Instant::now)
+    })
+    .await?;
+    let failover = format!("INVITE sip:night@{FAILOVER_IP}:5060 ");
+    if !night.wait_request(&failover, Duration::from_secs(15)).await {
+        anyhow::bail!("no failover INVITE\nserver: {}\nnight: {}\n{}", pbx.messages(), night.messages(), asterisk.console_tail());
+    }
+    let waited = server_rung.elapsed();
+    // Cancelled after the 2 s without progress, long before the 20 s timeout
+    // (the failover INVITE is seen through sipp's log, polled every 50 ms).
+    assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(10), "failover {waited:?} after the server's INVITE");
+    if let Err(e) = carrier.expect_success(Duration::from_secs(20)).await {
+        anyhow::bail!("{e}\n{}", asterisk.console_tail());
+    }
+    pbx.expect_success(Duration::from_secs(10)).await?;
+    night.expect_success(Duration::from_secs(10)).await?;
+    assert_eq!(invites(&pbx).len(), 1, "{}", pbx.messages());
+    assert!(pbx.received_requests().iter().any(|r| r.starts_with("CANCEL ")), "{}", pbx.messages());
+    eprintln!("progress timeout: failover {waited:?} after the server's INVITE; done after {:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unanswered_did_fails_over_to_its_e164_number_through_the_carrier() -> anyhow::Result<()> {
+    const PBX_IP: &str = "127.0.11.10";
+    const CARRIER_IP: &str = "127.0.11.11";
+    const CARRIER_OUT_IP: &str = "127.0.11.12";
+    const SERVER_IP: &str = "127.0.11.13";
+    const DID: &str = "14158867970";
+    const FAILOVER_NUMBER: &str = "14155550999";
+    let started = Instant::now();
+    let (asterisk, server, ami, t, account) = setup("kazoo-e164", PBX_IP, 17001).await?;
+    // The carrier: DIDs arrive from CARRIER_IP, outgoing calls go to
+    // CARRIER_OUT_IP (two sipps cannot share one address and port).
+    carrier_with_route(&server, &t, CARRIER_IP, CARRIER_OUT_IP, "_1NXXNXXXXXX").await?;
+    let doc = connectivity(&server, &t, &account, json!({
+        "servers": [{
+            "name": "Ringing PBX",
+            "auth": {"auth_method": "IP", "ip": SERVER_IP, "port": 5060},
+            "options": {"inbound_format": "npan", "media_handling": "process", "timeout": 2},
+            "DIDs": {format!("+{DID}"): {"failover": {"e164": format!("+{FAILOVER_NUMBER}")}}}
+        }]
+    }))
+    .await?;
+    wait_endpoints(&ami, &["carrier", &format!("kz-{doc}-0")]).await?;
+    wait_dids(&ami, &[DID]).await?;
+    eprintln!("configured after {:?}", started.elapsed());
+
+    // The server rings and never answers; after `timeout` the DID's
+    // `failover.e164` is dialled through the route `_1NXXNXXXXXX` → carrier.
+    let (rung, received) = ringing_server_fails_over("e164", &asterisk, CARRIER_IP, PBX_IP, DID, SERVER_IP, CARRIER_OUT_IP).await?;
+    assert!(rung.len() == 1 && rung[0].starts_with(&format!("INVITE sip:{}@{SERVER_IP}:5060 ", &DID[1..])), "{rung:?}");
+    assert!(
+        received.len() == 1 && received[0].starts_with(&format!("INVITE sip:{FAILOVER_NUMBER}@{CARRIER_OUT_IP}:5060 ")),
+        "{received:?}"
+    );
+    eprintln!("e164 failover after {:?}", started.elapsed());
     Ok(())
 }

@@ -163,3 +163,31 @@ fn emergency_routes_missing_shadowed_or_without_trunk() {
     s.outcalls[1].trunks.clear();
     assert!(codes(&s).iter().any(|(c, _)| *c == "emergency-route-without-trunk"), "{:?}", codes(&s));
 }
+
+/// `no-emergency-route` warns only for a tenant that can call out: an
+/// enabled outcall with a trunk that exists. Outcalls that are all
+/// disabled, or name no trunk (or only a deleted one), place no call.
+#[test]
+fn no_emergency_route_only_for_a_tenant_that_can_call_out() {
+    let warned = |s: &Snapshot| lint_snapshot(s).iter().any(|l| l.code == "no-emergency-route");
+    let s = fixtures::seed_000();
+    assert!(warned(&s), "seed 000's outcall reaches a trunk");
+
+    let mut s = fixtures::seed_000();
+    s.outcalls.iter_mut().for_each(|o| o.enabled = false);
+    assert!(!warned(&s), "every outcall disabled");
+
+    let mut s = fixtures::seed_000();
+    s.outcalls.iter_mut().for_each(|o| o.trunks.clear());
+    assert!(!warned(&s), "no outcall names a trunk");
+
+    let mut s = fixtures::seed_000();
+    s.outcalls.iter_mut().for_each(|o| o.trunks = vec![IdRef { id: TrunkId(999) }]);
+    assert!(!warned(&s), "the only trunk named does not exist");
+
+    // One disabled trunkless route beside a working one: still warned.
+    let mut s = fixtures::seed_000();
+    s.outcalls.push(fixtures::outcall(9, "parked", &[], vec![]));
+    s.outcalls[1].enabled = false;
+    assert!(warned(&s));
+}

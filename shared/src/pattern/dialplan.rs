@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::error::PatternError;
-use super::index::ContextIndex;
+use super::index::{ContextIndex, NameRef};
 use super::matching::{MatchResult, Mode, match_one, match_raw, up_to_nul, without_dashes};
 use super::order::pattern_tokens;
 use super::parse::{Extension, OrderKey, cmp_keys, compare};
@@ -191,13 +191,14 @@ enum Search {
 }
 
 impl Context {
-    /// The first extension (in sorted order) that does not answer NO.
+    /// The first extension (in sorted order) that does not answer NO, and
+    /// where the index holds its name (if it does).
     fn first_match(
         &self,
         search: Search,
         dialled: &str,
         mode: Mode,
-    ) -> Option<(usize, MatchResult)> {
+    ) -> Option<(usize, MatchResult, Option<NameRef>)> {
         match search {
             Search::Linear => self
                 .extensions
@@ -205,19 +206,26 @@ impl Context {
                 .enumerate()
                 .find_map(|(rank, extension)| {
                     let result = match_one(extension, dialled, mode);
-                    result.is_match().then_some((rank, result))
+                    result.is_match().then_some((rank, result, None))
                 }),
             Search::Indexed => {
                 let data = up_to_nul(dialled.as_bytes());
                 let walked = self.index.first_match(&dash_free(data), mode);
-                let walked = walked.map(|(rank, result)| (rank as usize, result));
+                let walked = walked.map(|(rank, result, name)| (rank as usize, result, Some(name)));
                 match (walked, self.same_pattern_rank(data, mode)) {
                     (Some(walked), Some(quirk)) if walked.0 < quirk => Some(walked),
-                    (_, Some(quirk)) => Some((quirk, MatchResult::Yes)),
+                    (_, Some(quirk)) => Some((quirk, MatchResult::Yes, None)),
                     (walked, None) => walked,
                 }
             }
         }
+    }
+
+    /// The stored name of `rank`, from the index's record when it holds it
+    /// (the line the search has just read) rather than the extension list.
+    fn name_of(&self, rank: usize, name: Option<NameRef>) -> String {
+        name.and_then(|name| self.index.name(name))
+            .unwrap_or_else(|| self.extensions[rank].name().to_owned())
     }
 
     /// Ranks of every extension matching in match mode, in sorted order.
@@ -384,11 +392,11 @@ impl Dialplan {
     }
 
     fn find(&self, search: Search, start: &str, dialed: &str, mode: Mode) -> Option<Match> {
-        let (context, rank) =
+        let (context, rank, name) =
             self.find_from(search, start, dialed, mode, &mut Visited::default())?;
         Some(Match {
             context: context.name.clone(),
-            exten: context.extensions[rank].name().to_owned(),
+            exten: context.name_of(rank, name),
         })
     }
 
@@ -400,15 +408,15 @@ impl Dialplan {
         dialed: &str,
         mode: Mode,
         visited: &mut Visited<'a>,
-    ) -> Option<(&'a Context, usize)> {
+    ) -> Option<(&'a Context, usize, Option<NameRef>)> {
         if !visited.admits(name) {
             return None;
         }
         let context = self.contexts.get(name)?;
         match context.first_match(search, dialed, mode) {
             // The `!` veto: this context says no, and its includes are skipped.
-            Some((_, MatchResult::YesBang)) if mode == Mode::MatchMore => return None,
-            Some((rank, _)) => return Some((context, rank)),
+            Some((_, MatchResult::YesBang, _)) if mode == Mode::MatchMore => return None,
+            Some((rank, _, name)) => return Some((context, rank, name)),
             None => {}
         }
         visited.record(&context.name);

@@ -36,144 +36,248 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ContextIndex {
-    /// Every node, the root first. The children of a node sit contiguously
-    /// (byte children sorted by byte, then class children, then the skip
-    /// child), and a node carries its own pruning summary and first ranks:
-    /// a first-match search reads one half cache line per node, the one the
-    /// parent's label comparison has already brought in.
-    nodes: Vec<Node>,
-    /// Per node (same index): the label of the edge into it and the node's
-    /// `subtree_min`, apart so that choosing among siblings and queueing them
-    /// reads a few 8-byte keys, not every sibling's node.
-    keys: Vec<Key>,
-    /// Per node (same index): where its rank lists are, for full walks.
-    lists: Vec<RankLists>,
-    /// Ranks ending at a node, then reaching a `.`, then a `!`; each group sorted.
-    ranks: Vec<u32>,
+    /// Every record (see [`Record`]), the root's at 0, then each record's
+    /// children's records together, depth first.
+    words: Vec<u32>,
+    /// `subtree_min` of the root (every other record's is in its parent).
+    root_bound: u32,
     classes: Vec<ByteSet>,
 }
 
-/// One node: 32 bytes, aligned so that two share a cache line and none
-/// straddles two. The pruning summary is kept small by saturating it:
-/// `can_yield` may answer yes for a subtree that cannot yield (the search
-/// then looks and finds nothing), never no for one that can.
+/// One record of the trie: a node, the chain of single-child nodes above it
+/// (path compression: a route's `XXXXXXX` tail, a literal's last digits),
+/// and what a search needs of its children, in consecutive words of
+/// [`ContextIndex::words`], so that a search reads one record per step, most
+/// often one cache line, and never a child's record only to learn its bound:
+///
+/// | words | |
+/// |---|---|
+/// | `ENDS_AT` | bit `d`: a name ends (or reaches a `!`) exactly `d` dialled characters below the *head* (the first node of the chain); bit 31 for "31 or more" |
+/// | `SUMMARY` | bits 0–7 `reach` and 8–15 `wildcard_at` of the head (one saturating byte each), 16–31 `digits` of the node |
+/// | `SHAPE` | bits 0–7 byte children, 8–15 chain length, `HAS_SKIP` (the last child is through an empty set / blank), `HAS_RANKS`, bits 18–31 the words of ranks and names (`BLOCK_UNKNOWN`: too many, counted from the counts) |
+/// | `CLASS_CHILDREN` | how many class children |
+/// | `LEFT_MIN` | smallest rank whose name continues past the node with anything but a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end |
+/// | with `HAS_RANKS` | how many ranks end at the node, reach a `.` there, a `!` there (10 bits each; `WIDE_COUNTS`: in the three next words); those ranks, each group sorted; the byte lengths of the names of each group's first rank (8 bits each, `NOT_INLINE` for none or 255 bytes and more), then those names' bytes, four per word: the winner's name is read from the record that gave it |
+/// | chain | one label per node of the chain, two per word (a byte, or `CLASS_LABEL` + a class) |
+/// | byte labels | the byte children's bytes, sorted, four per word |
+/// | class labels | the class children's classes (indices in `classes`) |
+/// | children | per child (bytes, classes, skip): its `subtree_min`, then its record's position |
+///
+/// A node of a chain has one child, not through an empty set, and no name
+/// ends or reaches a wildcard there: its summary is the head's shifted, its
+/// `left_min` is the record's own bound, and it offers nothing else.
+///
+/// The summaries are kept small by saturating them: `can_yield` may answer
+/// yes for a subtree that cannot yield (the search then looks and finds
+/// nothing), never no for one that can.
 #[derive(Debug, Clone, Copy)]
-#[repr(C, align(32))]
-struct Node {
-    /// Bit `d` set: a name ends (or reaches a `!`) exactly `d` dialled
-    /// characters below; bit 31 stands for "31 or more".
-    ends_at: u32,
-    /// Position of the first child (0 when there is none).
-    first_child: u32,
-    /// Byte children (bits 0–7: a name holds no NUL, so at most 255),
-    /// class children (bits 8–30), and bit 31 set when the last child is
-    /// a skip child (through an empty set / blank).
-    children: u32,
-    /// Smallest rank whose name continues past this node with anything but
-    /// a `!` (a `.`, or any edge): YES in canmatch/matchmore at the end.
-    left_min: u32,
-    /// Smallest rank ending here, reaching a `.` here, a `!` here (or `NONE`).
-    finished_min: u32,
-    dot_min: u32,
-    bang_min: u32,
-    /// Most elements (edges) any path below can still take; `SATURATED`
-    /// for 255 or more, or when a `.`/`!` lies below (any length).
-    reach: u8,
-    /// Fewest dialled characters to a `.` or `!` below; `SATURATED` for 255
-    /// or more, or none.
-    wildcard_at: u8,
-    /// Bits 0–9: which of the digits `0`–`9` have a byte child; bits
-    /// 10–15: how many byte children sort before `0` (`DIGITS_UNKNOWN`:
-    /// too many to count). A dialled digit finds its byte child from these
-    /// alone, without searching the children's labels.
-    digits: u16,
-}
+struct Record<'a>(&'a [u32]);
 
-const _: () = assert!(std::mem::size_of::<Node>() == 32);
+const ENDS_AT: usize = 0;
+const SUMMARY: usize = 1;
+const SHAPE: usize = 2;
+const CLASS_CHILDREN: usize = 3;
+const LEFT_MIN: usize = 4;
+const HEADER: usize = 5;
+const HAS_SKIP: u32 = 1 << 16;
+const HAS_RANKS: u32 = 1 << 17;
+/// The three rank counts do not fit in 10 bits each: they follow in three words.
+const WIDE_COUNTS: u32 = 1 << 31;
+const COUNT_MAX: usize = (1 << 10) - 1;
+/// The length of a name that is not in the record.
+const NOT_INLINE: u32 = 0xff;
+const BLOCK_SHIFT: u32 = 18;
+const BLOCK_UNKNOWN: usize = (1 << 14) - 1;
+/// Labels from this value on are classes (`label - CLASS_LABEL` in `classes`).
+const CLASS_LABEL: u32 = 256;
+/// Longest chain in one record (a longer one continues in a child record).
+const CHAIN_MAX: usize = u8::MAX as usize;
+/// A chain label is 16 bits: a class beyond this ends the chain.
+const CHAIN_LABEL_MAX: u32 = u16::MAX as u32;
 
 /// "This many or more" in a node's one-byte summaries.
 const SATURATED: u8 = u8::MAX;
-const CLASS_CHILDREN_MAX: usize = (1 << 23) - 1;
-const HAS_SKIP_CHILD: u32 = 1 << 31;
-/// Bits 10–15 of `Node::digits` all set: the byte children are searched.
+/// Bits 10–15 of `digits` all set: the byte children are searched.
 const DIGITS_UNKNOWN: u16 = 0x3f;
 
+/// Where the parts of one record start (word offsets from its first word).
 #[derive(Debug, Clone, Copy)]
-struct Key {
-    /// The byte of a byte edge, the index in `classes` of a class edge,
-    /// `NONE` for a skip edge (an empty set / blank) and for the root.
-    label: u32,
-    /// Smallest rank of every name whose path goes through this node.
-    subtree_min: u32,
+struct Layout {
+    chain: usize,
+    chain_len: usize,
+    byte_labels: usize,
+    class_labels: usize,
+    children: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct RankLists {
-    first_rank: u32,
-    finished: u32,
-    dot: u32,
-    bang: u32,
-}
-
-impl Node {
+impl<'a> Record<'a> {
     /// Whether the subtree can offer any candidate in `mode` when `remaining`
-    /// dialled characters are left: data left over is NO, and matchmore needs
-    /// more pattern than data; match mode needs a name ending exactly at the
-    /// end of the dialled string, or a wildcard before it.
-    fn can_yield(&self, mode: Mode, remaining: usize) -> bool {
+    /// dialled characters are left at the head: data left over is NO, and
+    /// matchmore needs more pattern than data; match mode needs a name
+    /// ending exactly at the end of the dialled string, or a wildcard before it.
+    #[inline(always)]
+    fn can_yield(self, mode: Mode, remaining: usize) -> bool {
         let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
-        let (reach, wildcard_at) = (u32::from(self.reach), u32::from(self.wildcard_at));
+        let summary = self.0[SUMMARY];
+        let (reach, wildcard_at) = (summary & 0xff, (summary >> 8) & 0xff);
         match mode {
             Mode::Match => {
                 // A saturated distance (255 or more, or none) compares as
                 // 255: "below `remaining`" when more than 255 characters
                 // remain, a yes that may be wrong and is then only a look.
-                wildcard_at < remaining || self.ends_at & (1 << remaining.min(31)) != 0
+                wildcard_at < remaining || self.0[ENDS_AT] & (1 << remaining.min(31)) != 0
             }
-            Mode::CanMatch => self.reach == SATURATED || reach >= remaining,
-            Mode::MatchMore => self.reach == SATURATED || reach > remaining,
+            Mode::CanMatch => reach == u32::from(SATURATED) || reach >= remaining,
+            Mode::MatchMore => reach == u32::from(SATURATED) || reach > remaining,
         }
     }
 
-    fn byte_children(&self) -> usize {
-        (self.children & 0xff) as usize
+    fn shape(self) -> u32 {
+        self.0[SHAPE]
     }
 
-    /// The position among the byte children of the one labelled `digit`
-    /// (`Err(())`: not a digit, or too many byte children before `0`).
-    fn digit_child(&self, digit: u8) -> Result<Option<usize>, ()> {
-        let before = self.digits >> 10;
-        if !digit.is_ascii_digit() || before == DIGITS_UNKNOWN {
-            return Err(());
+    fn byte_children(self) -> usize {
+        (self.shape() & 0xff) as usize
+    }
+
+    fn class_children(self) -> usize {
+        self.0[CLASS_CHILDREN] as usize
+    }
+
+    #[inline(always)]
+    fn layout(self) -> Layout {
+        let shape = self.shape();
+        let block = (shape >> BLOCK_SHIFT) as usize;
+        let chain = if block != BLOCK_UNKNOWN {
+            HEADER + block
+        } else {
+            let (_, _, names) = self.ranks();
+            names + 1 + inline_bytes(self.0[names]).div_ceil(4)
+        };
+        let chain_len = ((shape >> 8) & 0xff) as usize;
+        let byte_labels = chain + chain_len.div_ceil(2);
+        let class_labels = byte_labels + self.byte_children().div_ceil(4);
+        Layout {
+            chain,
+            chain_len,
+            byte_labels,
+            class_labels,
+            children: class_labels + self.class_children(),
         }
-        let bit = 1 << (digit - b'0');
-        Ok((self.digits & bit != 0)
-            .then(|| usize::from(before) + (self.digits & (bit - 1)).count_ones() as usize))
     }
 
-    fn class_children(&self) -> usize {
-        ((self.children & !HAS_SKIP_CHILD) >> 8) as usize
+    #[inline(always)]
+    fn chain_label(self, layout: Layout, i: usize) -> u32 {
+        (self.0[layout.chain + i / 2] >> (16 * (i % 2))) & 0xffff
     }
 
-    /// The child through an empty set / blank, or `NONE`.
-    fn skip_child(&self) -> u32 {
-        if self.children & HAS_SKIP_CHILD == 0 {
-            return NONE;
+    /// Where the ranks start, how many end at the node, reach a `.` there,
+    /// a `!` there, and where the word of the names' lengths is.
+    #[inline(always)]
+    fn ranks(self) -> (usize, [usize; 3], usize) {
+        if self.shape() & HAS_RANKS == 0 {
+            return (HEADER, [0; 3], HEADER);
         }
-        self.first_child + (self.byte_children() + self.class_children()) as u32
+        let packed = self.0[HEADER];
+        let (counts, start) = if packed & WIDE_COUNTS == 0 {
+            ([packed & 0x3ff, (packed >> 10) & 0x3ff, (packed >> 20) & 0x3ff], HEADER + 1)
+        } else {
+            ([self.0[HEADER + 1], self.0[HEADER + 2], self.0[HEADER + 3]], HEADER + 4)
+        };
+        let counts = counts.map(|count| count as usize);
+        (start, counts, start + counts.iter().sum::<usize>())
+    }
+
+    /// The ranks ending at the node, reaching a `.` there, a `!` there.
+    fn rank_lists(self) -> [&'a [u32]; 3] {
+        let (start, counts, _) = self.ranks();
+        let (finished, rest) = self.0[start..].split_at(counts[0]);
+        let (dot, rest) = rest.split_at(counts[1]);
+        [finished, dot, &rest[..counts[2]]]
+    }
+
+    /// The smallest rank of each of [`Self::rank_lists`] (or `NONE`), and
+    /// where the word of the names' lengths is.
+    #[inline(always)]
+    fn first_ranks(self) -> ([u32; 3], usize) {
+        if self.shape() & HAS_RANKS == 0 {
+            return ([NONE; 3], HEADER);
+        }
+        let (at, [finished, dot, bang], names) = self.ranks();
+        let first = |count: usize, at: usize| if count == 0 { NONE } else { self.0[at] };
+        ([first(finished, at), first(dot, at + finished), first(bang, at + finished + dot)], names)
+    }
+
+    fn left_min(self) -> u32 {
+        self.0[LEFT_MIN]
+    }
+
+    /// Child `i` (bytes first, then classes, then the skip child): its bound
+    /// and its record's position.
+    #[inline(always)]
+    fn child(self, layout: Layout, i: usize) -> (u32, u32) {
+        let at = layout.children + 2 * i;
+        (self.0[at], self.0[at + 1])
+    }
+
+    /// The position among the byte children of the one labelled `byte`.
+    #[inline(always)]
+    fn byte_child(self, layout: Layout, byte: u8) -> Option<usize> {
+        let digits = (self.0[SUMMARY] >> 16) as u16;
+        let before = digits >> 10;
+        if byte.is_ascii_digit() && before != DIGITS_UNKNOWN {
+            let bit = 1 << (byte - b'0');
+            return (digits & bit != 0)
+                .then(|| usize::from(before) + (digits & (bit - 1)).count_ones() as usize);
+        }
+        let label = |i: usize| (self.0[layout.byte_labels + i / 4] >> (8 * (i % 4))) as u8;
+        let (mut low, mut high) = (0, self.byte_children());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match label(middle).cmp(&byte) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
     }
 }
 
+/// How many bytes of names a record holds, from its word of lengths.
+fn inline_bytes(lengths: u32) -> usize {
+    (0..3)
+        .map(|list| (lengths >> (8 * list)) & 0xff)
+        .filter(|&length| length != NOT_INLINE)
+        .sum::<u32>() as usize
+}
+
+/// Where the name of a rank offered by a record is: the position of the
+/// record's word of names' lengths times four plus the list (0 ending
+/// there, 1 `.`, 2 `!`), or `NONE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameRef(u32);
+
+/// How a record's chain meets the dialled string.
+enum Chain {
+    /// Every label matched: the node is at this depth.
+    Through(usize),
+    /// The dialled string ran out inside the chain.
+    RanOut,
+    /// A label refused a dialled character.
+    Refused,
+}
+
 /// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth,
-/// node)` packed into one integer, so that the heap compares entries in one
+/// record)` packed into one integer, so that the heap compares entries in one
 /// instruction pair instead of a three-field tuple comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry(u128);
 
 impl Entry {
-    fn new(bound: u32, depth: usize, node: u32) -> Entry {
+    fn new(bound: u32, depth: usize, record: u32) -> Entry {
         let depth = u64::try_from(depth).expect("a dialled string shorter than 2^64");
-        Entry((u128::from(bound) << 96) | (u128::from(depth) << 32) | u128::from(node))
+        Entry((u128::from(bound) << 96) | (u128::from(depth) << 32) | u128::from(record))
     }
 
     fn bound(self) -> u32 {
@@ -184,20 +288,9 @@ impl Entry {
         ((self.0 >> 32) as u64) as usize
     }
 
-    fn node(self) -> u32 {
+    fn record(self) -> u32 {
         self.0 as u32
     }
-}
-
-/// What the full walk of [`ContextIndex::all_matches`] finds at one active node.
-enum Reached<'a> {
-    /// Dialled characters remain at this node.
-    Wildcards { dot: &'a [u32], bang: &'a [u32] },
-    /// The dialled string ran out at this node.
-    End {
-        finished: &'a [u32],
-        bang: &'a [u32],
-    },
 }
 
 impl ContextIndex {
@@ -208,25 +301,29 @@ impl ContextIndex {
             let rank = u32::try_from(rank).expect("fewer than 4 billion extensions");
             draft.insert(extension, rank);
         }
-        draft.freeze()
+        draft.freeze(extensions)
+    }
+
+    fn record(&self, at: u32) -> Record<'_> {
+        Record(&self.words[at as usize..])
     }
 
     /// The smallest rank that does not answer NO, with its answer: what a
     /// scan of the sorted list stops at. `dialled` must be dash-free.
     ///
     /// Best-first: the frontier is a min-heap of [`Entry`] `(subtree_min,
-    /// depth, node)` plus its smallest entry kept apart; a node's candidates
-    /// are all ranks of its subtree, so once the smallest bound is not below
-    /// the best rank found, nothing left can win. A node is queued on its
-    /// bound alone; whether it can yield is checked when it is taken out.
-    pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult)> {
+    /// depth, record)` plus its smallest entry kept apart; a record's
+    /// candidates are all ranks of its subtree, so once the smallest bound is
+    /// not below the best rank found, nothing left can win. A record is
+    /// queued on its bound alone (read in its parent); whether it can yield
+    /// is checked when it is taken out.
+    pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult, NameRef)> {
         let mut best = Best(None);
-        let can_yield = |node: &Node, depth: usize| node.can_yield(mode, dialled.len() - depth);
-        // The smallest entry of the frontier is kept apart in `next`: a node's
-        // best child is usually explored right after it (the `XXXXXXX` tail of
-        // a route), and needs no trip through the heap.
+        // The smallest entry of the frontier is kept apart in `next`: a
+        // record's best child is usually explored right after it, and needs
+        // no trip through the heap.
         let mut frontier = Frontier::new();
-        let mut next = Some(Entry::new(self.keys[ROOT as usize].subtree_min, 0, ROOT));
+        let mut next = Some(Entry::new(self.root_bound, 0, ROOT));
         loop {
             let smallest = match next.take() {
                 Some(entry) => frontier.exchange_if_smaller(entry),
@@ -235,32 +332,46 @@ impl ContextIndex {
                     None => break,
                 },
             };
-            let (bound, depth, id) = (smallest.bound(), smallest.depth(), smallest.node());
+            let (bound, depth, at) = (smallest.bound(), smallest.depth(), smallest.record());
             if !best.can_be_beaten_by(bound) {
                 break;
             }
-            // Whether a subtree can yield is only checked here: the node is
-            // read once, when (and if) its bound is the smallest.
-            let node = &self.nodes[id as usize];
-            if !can_yield(node, depth) {
+            // Whether a subtree can yield is only checked here: the record
+            // is read once, when (and if) its bound is the smallest.
+            let record = self.record(at);
+            if !record.can_yield(mode, dialled.len() - depth) {
                 continue;
             }
+            let layout = record.layout();
+            let depth = match self.follow_chain(record, layout, dialled, depth) {
+                Chain::Through(depth) => depth,
+                // Inside a chain every name goes further: YES unless in
+                // match mode, and the smallest of them is the bound.
+                Chain::RanOut => {
+                    if mode != Mode::Match {
+                        best.offer(bound, MatchResult::Yes, NameRef(NONE));
+                    }
+                    continue;
+                }
+                Chain::Refused => continue,
+            };
+            let ([finished_min, dot_min, bang_min], names) = record.first_ranks();
+            let name = |list: u32| NameRef((at + names as u32) << 2 | list);
             let Some(&byte) = dialled.get(depth) else {
                 // The dialled string ran out here. No skip closure: an empty
                 // set left at the end is "more pattern".
                 if mode != Mode::MatchMore {
-                    best.offer(node.finished_min, MatchResult::Yes);
+                    best.offer(finished_min, MatchResult::Yes, name(0));
                 }
-                best.offer(node.bang_min, MatchResult::YesBang);
+                best.offer(bang_min, MatchResult::YesBang, name(2));
                 if mode != Mode::Match {
-                    best.offer(node.left_min, MatchResult::Yes);
+                    best.offer(record.left_min(), MatchResult::Yes, NameRef(NONE));
                 }
                 continue;
             };
-            best.offer(node.dot_min, MatchResult::Yes);
-            best.offer(node.bang_min, MatchResult::YesBang);
-            let mut enqueue = |child: u32, depth: usize| {
-                let bound = self.keys[child as usize].subtree_min;
+            best.offer(dot_min, MatchResult::Yes, name(1));
+            best.offer(bang_min, MatchResult::YesBang, name(2));
+            let mut enqueue = |(bound, child): (u32, u32), depth: usize| {
                 if !best.can_be_beaten_by(bound) {
                     return;
                 }
@@ -274,12 +385,12 @@ impl ContextIndex {
                     None => next = Some(entry),
                 }
             };
-            let skip_child = node.skip_child();
-            if skip_child != NONE {
+            if record.shape() & HAS_SKIP != 0 {
                 // Empty sets vanish while a character waits.
-                enqueue(skip_child, depth);
+                let skip = record.byte_children() + record.class_children();
+                enqueue(record.child(layout, skip), depth);
             }
-            self.for_each_child(node, byte, |child| enqueue(child, depth + 1));
+            self.for_each_child(record, layout, byte, |child| enqueue(child, depth + 1));
         }
         best.0
     }
@@ -287,90 +398,88 @@ impl ContextIndex {
     /// Every rank matching in match mode, sorted. `dialled` must be dash-free.
     pub(crate) fn all_matches(&self, dialled: &[u8]) -> Vec<u32> {
         let mut found = Vec::new();
-        self.walk(dialled, |reached| match reached {
-            Reached::Wildcards { dot, bang } => found.extend(dot.iter().chain(bang)),
-            Reached::End { finished, bang } => found.extend(finished.iter().chain(bang)),
-        });
+        let mut pending = vec![(ROOT, 0)];
+        while let Some((at, depth)) = pending.pop() {
+            let record = self.record(at);
+            let layout = record.layout();
+            let Chain::Through(depth) = self.follow_chain(record, layout, dialled, depth) else {
+                continue;
+            };
+            let [finished, dot, bang] = record.rank_lists();
+            let Some(&byte) = dialled.get(depth) else {
+                // No skip closure here: an empty set left at the end is "more pattern".
+                found.extend(finished.iter().chain(bang));
+                continue;
+            };
+            found.extend(dot.iter().chain(bang));
+            if record.shape() & HAS_SKIP != 0 {
+                // Empty sets vanish while a character waits: their children are active too.
+                let skip = record.byte_children() + record.class_children();
+                pending.push((record.child(layout, skip).1, depth));
+            }
+            self.for_each_child(record, layout, byte, |(_, child)| pending.push((child, depth + 1)));
+        }
         // Each name has one path, reached at one depth: no duplicates to drop.
         found.sort_unstable();
         found
     }
 
-    fn walk<'a>(&'a self, dialled: &[u8], mut sink: impl FnMut(Reached<'a>)) {
-        let mut active = vec![ROOT];
-        let mut next = Vec::new();
-        for &byte in dialled {
-            self.add_skip_children(&mut active);
-            for &id in &active {
-                sink(Reached::Wildcards {
-                    dot: self.dot_ranks(id),
-                    bang: self.bang_ranks(id),
-                });
-                self.for_each_child(&self.nodes[id as usize], byte, |child| next.push(child));
-            }
-            std::mem::swap(&mut active, &mut next);
-            next.clear();
-            if active.is_empty() {
-                return;
+    /// Matches the record's chain against the dialled characters from `depth` on.
+    #[inline(always)]
+    fn follow_chain(&self, record: Record<'_>, layout: Layout, dialled: &[u8], depth: usize) -> Chain {
+        let ahead = &dialled[depth..];
+        let length = layout.chain_len;
+        for (i, &byte) in ahead.iter().take(length).enumerate() {
+            if !self.admits(record.chain_label(layout, i), byte) {
+                return Chain::Refused;
             }
         }
-        // No skip closure here: an empty set left at the end is "more pattern".
-        for &id in &active {
-            sink(Reached::End {
-                finished: self.finished_ranks(id),
-                bang: self.bang_ranks(id),
-            });
+        if ahead.len() < length { Chain::RanOut } else { Chain::Through(depth + length) }
+    }
+
+    /// The name a [`NameRef`] of [`Self::first_match`] points to, when its
+    /// record holds it.
+    pub(crate) fn name(&self, found: NameRef) -> Option<String> {
+        if found.0 == NONE {
+            return None;
+        }
+        let (at, list) = ((found.0 >> 2) as usize, found.0 & 3);
+        let lengths = self.words[at];
+        let length = ((lengths >> (8 * list)) & 0xff) as usize;
+        if length == NOT_INLINE as usize {
+            return None;
+        }
+        let before = inline_bytes(lengths & ((1 << (8 * list)) - 1));
+        let words = &self.words[at + 1 + before / 4..at + 1 + (before + length).div_ceil(4)];
+        let mut bytes = Vec::with_capacity(4 * words.len());
+        words.iter().for_each(|word| bytes.extend_from_slice(&word.to_le_bytes()));
+        bytes.drain(..before % 4);
+        bytes.truncate(length);
+        String::from_utf8(bytes).ok()
+    }
+
+    #[inline(always)]
+    fn admits(&self, label: u32, byte: u8) -> bool {
+        match label.checked_sub(CLASS_LABEL) {
+            None => label == u32::from(byte),
+            Some(class) => self.classes[class as usize].contains(byte),
         }
     }
 
-    /// Empty sets vanish while a character waits: their children are active too.
-    fn add_skip_children(&self, active: &mut Vec<u32>) {
-        let mut at = 0;
-        while at < active.len() {
-            let skip_child = self.nodes[active[at] as usize].skip_child();
-            if skip_child != NONE {
-                active.push(skip_child);
+    /// The children of `record` reached by `byte` (its byte child, then every
+    /// class child containing it), each as (bound, record position).
+    #[inline(always)]
+    fn for_each_child(&self, record: Record<'_>, layout: Layout, byte: u8, mut visit: impl FnMut((u32, u32))) {
+        let byte_children = record.byte_children();
+        if let Some(found) = record.byte_child(layout, byte) {
+            visit(record.child(layout, found));
+        }
+        let class_labels = &record.0[layout.class_labels..layout.children];
+        for (offset, &class) in class_labels.iter().enumerate() {
+            if self.classes[class as usize].contains(byte) {
+                visit(record.child(layout, byte_children + offset));
             }
-            at += 1;
         }
-    }
-
-    /// The children of `node` reached by `byte` (its byte child, then every
-    /// class child containing it).
-    fn for_each_child(&self, node: &Node, byte: u8, mut visit: impl FnMut(u32)) {
-        let start = node.first_child as usize;
-        let found = node.digit_child(byte).unwrap_or_else(|()| {
-            let byte_keys = &self.keys[start..start + node.byte_children()];
-            byte_keys.binary_search_by_key(&u32::from(byte), |key| key.label).ok()
-        });
-        if let Some(found) = found {
-            visit((start + found) as u32);
-        }
-        let class_start = start + node.byte_children();
-        let class_keys = &self.keys[class_start..class_start + node.class_children()];
-        for (offset, key) in class_keys.iter().enumerate() {
-            if self.classes[key.label as usize].contains(byte) {
-                visit((class_start + offset) as u32);
-            }
-        }
-    }
-
-    fn finished_ranks(&self, id: u32) -> &[u32] {
-        let lists = &self.lists[id as usize];
-        let start = lists.first_rank as usize;
-        &self.ranks[start..start + lists.finished as usize]
-    }
-
-    fn dot_ranks(&self, id: u32) -> &[u32] {
-        let lists = &self.lists[id as usize];
-        let start = (lists.first_rank + lists.finished) as usize;
-        &self.ranks[start..start + lists.dot as usize]
-    }
-
-    fn bang_ranks(&self, id: u32) -> &[u32] {
-        let lists = &self.lists[id as usize];
-        let start = (lists.first_rank + lists.finished + lists.dot) as usize;
-        &self.ranks[start..start + lists.bang as usize]
     }
 }
 
@@ -410,20 +519,36 @@ impl Frontier {
     }
 }
 
-/// The smallest-rank candidate found so far by a first-match search.
-struct Best(Option<(u32, MatchResult)>);
+/// The smallest-rank candidate found so far by a first-match search, and
+/// where its name is.
+struct Best(Option<(u32, MatchResult, NameRef)>);
 
 impl Best {
     /// `rank` may be `NONE` (nothing to offer): it never beats anything.
-    fn offer(&mut self, rank: u32, result: MatchResult) {
+    fn offer(&mut self, rank: u32, result: MatchResult, name: NameRef) {
         if rank != NONE && self.can_be_beaten_by(rank) {
-            self.0 = Some((rank, result));
+            self.0 = Some((rank, result, name));
         }
     }
 
     fn can_be_beaten_by(&self, rank: u32) -> bool {
-        self.0.is_none_or(|(known, _)| rank < known)
+        self.0.is_none_or(|(known, _, _)| rank < known)
     }
+}
+
+/// The names of the first rank ending at `node`, reaching a `.` there, a
+/// `!` there, as a record holds them (none for an empty list or a name of
+/// 255 bytes or more).
+fn inline_names<'a>(node: &DraftNode, extensions: &'a [Extension]) -> [Option<&'a str>; 3] {
+    [&node.finished, &node.dot, &node.bang].map(|ranks| {
+        let name = extensions[*ranks.first()? as usize].name();
+        (name.len() < NOT_INLINE as usize).then_some(name)
+    })
+}
+
+/// Bytes four per word, the first in the lowest bits.
+fn pack_bytes(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    bytes.chunks(4).map(|four| four.iter().rev().fold(0u32, |word, &byte| word << 8 | u32::from(byte)))
 }
 
 /// A count or distance in one byte: `SATURATED` for 255 or more (and for
@@ -522,7 +647,7 @@ impl Draft {
         child
     }
 
-    fn freeze(mut self) -> ContextIndex {
+    fn freeze(mut self, extensions: &[Extension]) -> ContextIndex {
         if self.nodes.is_empty() {
             self.nodes.push(DraftNode::default());
         }
@@ -532,88 +657,162 @@ impl Draft {
         for draft in &mut self.nodes {
             draft.children.sort_unstable_by_key(|&(label, _)| label);
         }
-        // New positions: the root first, then depth-first, each node's
-        // children placed together as soon as the node itself is visited.
-        // A chain of single-child nodes (the `XXXXXXX` tail of a route) thus
-        // sits contiguously in memory.
-        let mut order = Vec::with_capacity(self.nodes.len());
-        let mut new_id = vec![NONE; self.nodes.len()];
-        let mut labels = vec![NONE; self.nodes.len()];
-        order.push(ROOT);
-        new_id[ROOT as usize] = 0;
+        // Record heads in layout order: the root first, then depth-first,
+        // each record's children's records placed together as soon as the
+        // record itself is visited. `tails[head]`: the node ending its chain.
+        let mut order = vec![ROOT];
+        let mut tails = vec![NONE; self.nodes.len()];
         let mut pending = vec![ROOT];
-        while let Some(id) = pending.pop() {
-            for &(label, child) in &self.nodes[id as usize].children {
-                new_id[child as usize] = order.len() as u32;
-                labels[child as usize] = match label {
-                    Label::Byte(byte) => byte.into(),
-                    Label::Class(class) => class,
-                    Label::Skip => NONE,
-                };
-                order.push(child);
-            }
-            let children = &self.nodes[id as usize].children;
+        while let Some(head) = pending.pop() {
+            let tail = self.chain_end(head);
+            tails[head as usize] = tail;
+            let children = &self.nodes[tail as usize].children;
+            order.extend(children.iter().map(|&(_, child)| child));
             pending.extend(children.iter().rev().map(|&(_, child)| child));
         }
-        let mut index = ContextIndex {
-            nodes: Vec::with_capacity(order.len()),
-            keys: Vec::with_capacity(order.len()),
-            lists: Vec::with_capacity(order.len()),
-            ranks: Vec::new(),
-            classes: std::mem::take(&mut self.classes),
-        };
-        for &old in &order {
-            let draft = &self.nodes[old as usize];
-            let old = old as usize;
-            let count = |label_is: fn(&Label) -> bool| {
-                draft
-                    .children
-                    .iter()
-                    .filter(|(label, _)| label_is(label))
-                    .count() as u32
-            };
-            let first = |ranks: &[u32]| ranks.first().copied().unwrap_or(NONE);
-            index.keys.push(Key {
-                label: labels[old],
-                subtree_min: subtree_mins[old],
-            });
-            let (byte_children, class_children) = (
-                count(|label| matches!(label, Label::Byte(_))),
-                count(|label| matches!(label, Label::Class(_))),
-            );
-            assert!(
-                class_children as usize <= CLASS_CHILDREN_MAX,
-                "more than {CLASS_CHILDREN_MAX} distinct character sets at one position"
-            );
-            let has_skip = draft.children.iter().any(|(label, _)| *label == Label::Skip);
-            index.nodes.push(Node {
-                ends_at: saturate_distances(ends_at[old]),
-                first_child: draft
-                    .children
-                    .first()
-                    .map_or(0, |&(_, child)| new_id[child as usize]),
-                children: byte_children
-                    | (class_children << 8)
-                    | if has_skip { HAS_SKIP_CHILD } else { 0 },
-                left_min: left_mins[old],
-                finished_min: first(&draft.finished),
-                dot_min: first(&draft.dot),
-                bang_min: first(&draft.bang),
-                reach: saturate(reaches[old]),
-                wildcard_at: saturate(wildcards_at[old]),
-                digits: digit_children(&draft.children),
-            });
-            index.lists.push(RankLists {
-                first_rank: index.ranks.len() as u32,
-                finished: draft.finished.len() as u32,
-                dot: draft.dot.len() as u32,
-                bang: draft.bang.len() as u32,
-            });
-            index
-                .ranks
-                .extend(draft.finished.iter().chain(&draft.dot).chain(&draft.bang));
+        let mut position = vec![NONE; self.nodes.len()];
+        let mut size = 0usize;
+        for &head in &order {
+            position[head as usize] = u32::try_from(size).ok().filter(|&at| at < 1 << 30).expect("an index under 4 GB");
+            size += self.record_words(head, tails[head as usize], extensions);
         }
-        index
+        let mut words = Vec::with_capacity(size);
+        for &head in &order {
+            let tail = tails[head as usize];
+            let node = &self.nodes[tail as usize];
+            let chain = self.chain_labels(head, tail);
+            let count = |label_is: fn(&Label) -> bool| node.children.iter().filter(|(label, _)| label_is(label)).count();
+            let byte_children = count(|label| matches!(label, Label::Byte(_)));
+            let class_children = count(|label| matches!(label, Label::Class(_)));
+            let has_skip = node.children.iter().any(|(label, _)| *label == Label::Skip);
+            let has_ranks = !(node.finished.is_empty() && node.dot.is_empty() && node.bang.is_empty());
+            let head = head as usize;
+            words.push(saturate_distances(ends_at[head]));
+            words.push(
+                u32::from(saturate(reaches[head]))
+                    | u32::from(saturate(wildcards_at[head])) << 8
+                    | u32::from(digit_children(&node.children)) << 16,
+            );
+            let block = self.ranks_and_names_words(node, extensions).min(BLOCK_UNKNOWN);
+            words.push(
+                byte_children as u32
+                    | (chain.len() as u32) << 8
+                    | if has_skip { HAS_SKIP } else { 0 }
+                    | if has_ranks { HAS_RANKS } else { 0 }
+                    | (block as u32) << BLOCK_SHIFT,
+            );
+            words.push(u32::try_from(class_children).expect("fewer than 4 billion classes"));
+            words.push(left_mins[tail as usize]);
+            if has_ranks {
+                let counts = [&node.finished, &node.dot, &node.bang].map(Vec::len);
+                if counts.iter().all(|&count| count <= COUNT_MAX) {
+                    words.push((counts[0] | counts[1] << 10 | counts[2] << 20) as u32);
+                } else {
+                    words.push(WIDE_COUNTS);
+                    words.extend(counts.map(|count| count as u32));
+                }
+                words.extend(node.finished.iter().chain(&node.dot).chain(&node.bang));
+                let names = inline_names(node, extensions);
+                words.push(names.iter().enumerate().fold(0, |lengths, (list, name)| {
+                    let length = name.map_or(NOT_INLINE, |name| name.len() as u32);
+                    lengths | length << (8 * list)
+                }));
+                let bytes: Vec<u8> = names.iter().flatten().flat_map(|name| name.bytes()).collect();
+                words.extend(pack_bytes(&bytes));
+            }
+            words.extend(chain.chunks(2).map(|two| two[0] | two.get(1).map_or(0, |label| label << 16)));
+            let bytes: Vec<u8> = node
+                .children
+                .iter()
+                .filter_map(|&(label, _)| match label {
+                    Label::Byte(byte) => Some(byte),
+                    _ => None,
+                })
+                .collect();
+            words.extend(pack_bytes(&bytes));
+            words.extend(node.children.iter().filter_map(|&(label, _)| match label {
+                Label::Class(class) => Some(class),
+                _ => None,
+            }));
+            for &(_, child) in &node.children {
+                words.extend([subtree_mins[child as usize], position[child as usize]]);
+            }
+        }
+        debug_assert_eq!(words.len(), size);
+        assert!(size < 1 << 30, "an index under 4 GB");
+        ContextIndex {
+            words,
+            root_bound: subtree_mins[ROOT as usize],
+            classes: std::mem::take(&mut self.classes),
+        }
+    }
+
+    /// A chain node: one child, not through an empty set (nor through a
+    /// class beyond a 16-bit label), and no name ends or reaches a wildcard there.
+    fn is_chain_link(&self, id: u32) -> bool {
+        let node = &self.nodes[id as usize];
+        node.children.len() == 1
+            && match node.children[0].0 {
+                Label::Byte(_) => true,
+                Label::Class(class) => class <= CHAIN_LABEL_MAX - CLASS_LABEL,
+                Label::Skip => false,
+            }
+            && node.finished.is_empty()
+            && node.dot.is_empty()
+            && node.bang.is_empty()
+    }
+
+    /// The node ending the chain that starts at `head`.
+    fn chain_end(&self, head: u32) -> u32 {
+        let mut node = head;
+        for _ in 0..CHAIN_MAX {
+            if !self.is_chain_link(node) {
+                break;
+            }
+            node = self.nodes[node as usize].children[0].1;
+        }
+        node
+    }
+
+    /// The labels from `head` down to `tail`, as a record stores them.
+    fn chain_labels(&self, head: u32, tail: u32) -> Vec<u32> {
+        let mut labels = Vec::new();
+        let mut node = head;
+        while node != tail {
+            let (label, child) = self.nodes[node as usize].children[0];
+            labels.push(match label {
+                Label::Byte(byte) => u32::from(byte),
+                Label::Class(class) => CLASS_LABEL + class,
+                Label::Skip => unreachable!("a chain never crosses an empty set"),
+            });
+            node = child;
+        }
+        labels
+    }
+
+    /// Words of the record from `head` to `tail` (see [`Record`]).
+    fn record_words(&self, head: u32, tail: u32, extensions: &[Extension]) -> usize {
+        let node = &self.nodes[tail as usize];
+        let bytes = node.children.iter().filter(|(label, _)| matches!(label, Label::Byte(_))).count();
+        let classes = node.children.iter().filter(|(label, _)| matches!(label, Label::Class(_))).count();
+        HEADER
+            + self.ranks_and_names_words(node, extensions)
+            + self.chain_labels(head, tail).len().div_ceil(2)
+            + bytes.div_ceil(4)
+            + classes
+            + 2 * node.children.len()
+    }
+
+    /// Words of a record's ranks and names (none without ranks).
+    fn ranks_and_names_words(&self, node: &DraftNode, extensions: &[Extension]) -> usize {
+        let counts = [&node.finished, &node.dot, &node.bang].map(Vec::len);
+        let ranks = counts.iter().sum::<usize>();
+        if ranks == 0 {
+            return 0;
+        }
+        let counts = if counts.iter().all(|&count| count <= COUNT_MAX) { 1 } else { 4 };
+        let names = inline_names(node, extensions).iter().flatten().map(|name| name.len()).sum::<usize>();
+        counts + ranks + 1 + names.div_ceil(4)
     }
 
     /// `left_min` and `subtree_min` of every node. Children are always
