@@ -73,9 +73,21 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
-        element.click().await.with_context(|| format!("clicking `{css}`"))?;
-        Ok(())
+        // A list that reloads (its data version bumped by an earlier save)
+        // replaces its rows between finding one and clicking it: find the
+        // element again, as a person's second click would.
+        let mut attempts = 0;
+        loop {
+            let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
+            match element.click().await {
+                Ok(()) => return Ok(()),
+                Err(error) if error.is_stale_element_reference() && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error).with_context(|| format!("clicking `{css}`")),
+            }
+        }
     }
 
     /// Saves a PNG of the page under `target/screenshots/`.
