@@ -316,6 +316,11 @@ impl SnapshotCache {
         self.tenants.iter().map(|tenant| tenant.uuid.as_str())
     }
 
+    /// Every tenant's slug, by uuid.
+    pub fn tenant_slugs(&self) -> BTreeMap<String, String> {
+        self.tenants.iter().map(|tenant| (tenant.uuid.clone(), tenant.slug.clone())).collect()
+    }
+
     /// The whole snapshot.
     #[allow(clippy::needless_update)]
     pub fn snapshot(&self) -> Snapshot {

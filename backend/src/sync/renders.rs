@@ -43,6 +43,10 @@ pub struct Renders {
     /// What all tenants share; `None` before the first update.
     shared: Option<Arc<Part>>,
     tenants: BTreeMap<String, Arc<Part>>,
+    /// Each tenant's slug, by uuid: the joined views (the IAX file, the
+    /// preview) put tenants in slug order, which two Patchbays holding the
+    /// same configuration share (their uuids differ).
+    slugs: BTreeMap<String, String>,
 }
 
 fn ami(sections: &[render::Section]) -> Vec<Section> {
@@ -105,6 +109,7 @@ impl Renders {
         changes: &crate::snapshot::Changes,
     ) -> BTreeSet<String> {
         let tenants: BTreeSet<String> = cache.tenant_uuids().map(str::to_string).collect();
+        self.slugs = cache.tenant_slugs();
         let all = changes.shared || self.shared.is_none();
         if all {
             self.shared = Some(Arc::new(part_of(&cache.shared(), None)));
@@ -185,6 +190,7 @@ impl Renders {
             }
         }
         let redo = tenants.keys().chain(self.tenants.keys()).cloned().collect();
+        self.slugs = snapshot.tenants.iter().map(|tenant| (tenant.uuid.clone(), tenant.slug.clone())).collect();
         self.shared = Some(Arc::new(shared));
         self.tenants = tenants
             .into_iter()
@@ -237,7 +243,7 @@ impl Renders {
         let nobodys = self
             .shared
             .iter()
-            .chain(self.tenants.values())
+            .chain(self.in_slug_order())
             .flat_map(|part| part.main.get(file).into_iter().flatten());
         shared.chain(nobodys).cloned().collect()
     }
@@ -251,12 +257,20 @@ impl Renders {
     fn whole_sections(&self, file: &str) -> Vec<render::Section> {
         let mut out = self.main_sections(file);
         out.extend(
-            self.tenants
-                .values()
+            self.in_slug_order()
                 .flat_map(|part| part.own.get(file).into_iter().flatten())
                 .cloned(),
         );
         out
+    }
+
+    /// The tenants' parts by slug (then uuid; a part whose tenant is gone
+    /// last).
+    fn in_slug_order(&self) -> impl Iterator<Item = &Arc<Part>> {
+        let mut parts: Vec<(Option<&String>, &String, &Arc<Part>)> =
+            self.tenants.iter().map(|(uuid, part)| (self.slugs.get(uuid), uuid, part)).collect();
+        parts.sort_by(|a, b| (a.0.is_none(), a.0, a.1).cmp(&(b.0.is_none(), b.0, b.1)));
+        parts.into_iter().map(|(_, _, part)| part)
     }
 
     /// The owners of the sections of `tenants` (and of what is shared).
