@@ -171,3 +171,15 @@ fn tenants_nodes_and_tokens() {
     let duplicate = store.write(|tx| people::insert_account(tx, &account, "pw")).unwrap_err();
     assert_eq!(duplicate.unique_violation(), Some("User"), "{duplicate}");
 }
+
+#[test]
+fn a_caller_who_sees_no_tenant_sees_only_rows_without_one() {
+    // An empty `IN ()` is SQLite's only; PostgreSQL refused it (a rollback
+    // of a trunk's health thresholds asked with no tenant visible).
+    let store = seeded();
+    insert(&store, Kind::Context, T2, json!({"name": "acme-internal", "label": "acme", "type": "internal"})).unwrap();
+    let none: &[String] = &[];
+    assert!(store.read(|conn| objects::list(conn, Kind::Context, Some(none))).unwrap().is_empty());
+    assert_eq!(store.read(|conn| objects::list(conn, Kind::Context, Some(&[T2.to_string()]))).unwrap().len(), 1);
+    assert!(store.read(|conn| objects::list_raw_of(conn, Kind::Context, &[])).unwrap().is_empty());
+}

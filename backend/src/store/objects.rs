@@ -205,6 +205,8 @@ fn filter_visible(row: Option<ObjectRow>, visible: Option<&[String]>) -> Result<
 fn visible_sql(visible: Option<&[String]>, params: &mut Vec<SqlValue>) -> String {
     match visible {
         None => "TRUE".to_string(),
+        // An empty `IN ()` is SQLite's only: PostgreSQL refuses it.
+        Some([]) => "tenant_uuid IS NULL".to_string(),
         Some(tenants) => {
             let marks: Vec<String> = tenants
                 .iter()
