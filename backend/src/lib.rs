@@ -7,7 +7,6 @@ pub mod api;
 pub mod backup;
 pub mod bootstrap;
 pub mod calls;
-pub mod config_code;
 pub mod config;
 pub mod doctor;
 pub mod fleet;

@@ -6,7 +6,8 @@ use clap::{Parser, Subcommand};
 use patchbay_backend::config::{self, LogFormat, ServeFlags, Settings};
 use patchbay_backend::server::{self, AppState, ServeOptions};
 use patchbay_backend::store::Store;
-use patchbay_backend::{api, backup, bootstrap, config_code, doctor, metrics, sync};
+use patchbay_backend::api::config_code;
+use patchbay_backend::{api, backup, bootstrap, doctor, metrics, sync};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

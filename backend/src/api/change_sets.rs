@@ -209,10 +209,10 @@ async fn config_diff(State(state): State<AppState>, caller: Caller, Path(id): Pa
 /// What change set `id` changed in the rendered config (see [`config_diff`]).
 pub fn diff_of(store: &crate::store::Store, caller: &Caller, id: i64) -> ApiResult<BTreeMap<String, Vec<String>>> {
     store.rehearse(|tx| {
-        let with = crate::config_code::rendered_texts(tx)?;
+        let with = crate::api::config_code::rendered_texts(tx)?;
         roll_back(tx, caller, id, false)?;
-        let without = crate::config_code::rendered_texts(tx)?;
-        Ok(crate::config_code::plan::config_diff(&without, &with))
+        let without = crate::api::config_code::rendered_texts(tx)?;
+        Ok(crate::api::config_code::plan::config_diff(&without, &with))
     })
 }
 
@@ -298,7 +298,7 @@ pub fn roll_back(tx: &Connection, caller: &Caller, id: i64, and_later: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config_code::master_caller;
+    use crate::api::config_code::master_caller;
     use crate::api::resource::Spec;
     use crate::store::{Store, Tenant, people};
 

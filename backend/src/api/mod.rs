@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod change_sets;
+pub mod config_code;
 pub mod contexts;
 pub mod csv_io;
 pub mod docs;
