@@ -28,81 +28,11 @@ use crate::store::leases;
 use crate::store::nodes::{self, Node, Placement};
 use crate::store::{Store, StoreError};
 use crate::sync::AsteriskLink;
-use patchbay_shared::model::{Snapshot, TrunkEndpoint};
-use patchbay_shared::tenancy;
 use crate::store::Connection;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// The snapshot node `node` renders, from every tenant's `snapshot`: all of
-/// it when `node` is `None` or holds every tenant, else [`restrict`]ed to
-/// its tenants.
-pub fn node_snapshot(conn: &Connection, node: Option<i64>, snapshot: Snapshot) -> Result<Snapshot, StoreError> {
-    match node {
-        None => Ok(snapshot),
-        Some(node) => Ok(match nodes::tenants_on(conn, node)? {
-            None => snapshot,
-            Some(on) => restrict(&snapshot, &on),
-        }),
-    }
-}
-
-/// `snapshot` with only the objects of the tenants `on`, plus what they
-/// need that another tenant owns: the trunks shared with them
-/// (`tenancy::trunk_usable_by`) with their endpoint, its templates and the
-/// context its calls land in. Transports and the PJSIP settings are
-/// everyone's.
-pub fn restrict(snapshot: &Snapshot, on: &BTreeSet<String>) -> Snapshot {
-    let mine = |tenant: &str| on.contains(tenant);
-    let shared: Vec<_> = snapshot
-        .trunks
-        .iter()
-        .filter(|trunk| !mine(&trunk.tenant_uuid) && on.iter().any(|tenant| tenancy::trunk_usable_by(trunk, tenant)))
-        .collect();
-    let mut sip = BTreeSet::new();
-    let mut iax = BTreeSet::new();
-    let mut custom = BTreeSet::new();
-    let mut contexts = BTreeSet::new();
-    let mut owners = BTreeSet::new();
-    for trunk in &shared {
-        owners.insert(trunk.tenant_uuid.clone());
-        contexts.extend(trunk.context.clone());
-        match &trunk.endpoint {
-            Some(TrunkEndpoint::Sip(uuid)) => {
-                sip.insert(uuid.clone());
-            }
-            Some(TrunkEndpoint::Iax(id)) => {
-                iax.insert(*id);
-            }
-            Some(TrunkEndpoint::Custom(id)) => {
-                custom.insert(*id);
-            }
-            None => {}
-        }
-    }
-    let templates: BTreeSet<String> = snapshot
-        .endpoints_sip
-        .iter()
-        .filter(|endpoint| sip.contains(&endpoint.uuid))
-        .flat_map(|endpoint| endpoint.templates.iter().map(|template| template.uuid.clone()))
-        .collect();
-    let mut out = snapshot.clone();
-    out.tenants.retain(|tenant| mine(&tenant.uuid) || owners.contains(&tenant.uuid));
-    out.contexts.retain(|o| mine(&o.tenant_uuid) || (owners.contains(&o.tenant_uuid) && contexts.contains(&o.name)));
-    out.extensions.retain(|o| mine(&o.tenant_uuid));
-    out.trunks.retain(|o| mine(&o.tenant_uuid) || shared.iter().any(|trunk| trunk.id == o.id));
-    out.endpoints_sip.retain(|o| mine(&o.tenant_uuid) || sip.contains(&o.uuid));
-    out.sip_templates.retain(|o| mine(&o.tenant_uuid) || templates.contains(&o.uuid));
-    out.endpoints_iax.retain(|o| mine(&o.tenant_uuid) || iax.contains(&o.id));
-    out.endpoints_custom.retain(|o| mine(&o.tenant_uuid) || custom.contains(&o.id));
-    out.outcalls.retain(|o| mine(&o.tenant_uuid));
-    out.incalls.retain(|o| mine(&o.tenant_uuid));
-    out.users.retain(|o| mine(&o.tenant_uuid));
-    out.lines.retain(|o| mine(&o.tenant_uuid));
-    out
-}
 
 /// Makes `url` (`--ami`) the default node: the existing default node takes
 /// its address and credentials, or a node named `default` is added.
@@ -469,51 +399,4 @@ pub fn node_status(link: &AsteriskLink) -> Value {
         "ami_actions": link.ami_actions(),
         "ami_writes": link.ami_writes(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn endpoint(uuid: &str, tenant: &str, name: &str) -> Value {
-        json!({"uuid": uuid, "tenant_uuid": tenant, "name": name, "label": name, "templates": [], "transport": null, "asterisk_id": null})
-    }
-
-    /// The master (m) shares trunk 1 with tenant b only; b and c have an
-    /// endpoint each.
-    fn snapshot() -> Snapshot {
-        let tenant = |uuid: &str| json!({"uuid": uuid, "name": uuid, "slug": uuid});
-        serde_json::from_value(json!({
-            "tenants": [tenant("m"), tenant("b"), tenant("c")],
-            "trunks": [
-                {"id": 1, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-carrier"}, "shared_with": ["b"]},
-                {"id": 2, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-private"}},
-            ],
-            "endpoints_sip": [endpoint("e-carrier", "m", "carrier"), endpoint("e-private", "m", "private"), endpoint("e-b", "b", "b-desk"), endpoint("e-c", "c", "c-desk")],
-            "contexts": [
-                {"id": 1, "uuid": "c1", "tenant_uuid": "m", "name": "from-extern", "label": "x", "type": "incall"},
-                {"id": 2, "uuid": "c2", "tenant_uuid": "m", "name": "default", "label": "x", "type": "internal"},
-            ],
-        }))
-        .expect("a snapshot")
-    }
-
-    fn names(snapshot: &Snapshot) -> Vec<&str> {
-        snapshot.endpoints_sip.iter().map(|e| e.name.as_str()).collect()
-    }
-
-    #[test]
-    fn a_node_renders_its_tenants_and_the_trunks_shared_with_them() {
-        let all = snapshot();
-        let b = restrict(&all, &BTreeSet::from(["b".to_string()]));
-        assert_eq!(names(&b), ["carrier", "b-desk"]);
-        assert_eq!(b.trunks.iter().map(|t| t.id.0).collect::<Vec<_>>(), [1]);
-        // The shared trunk's landing context comes along, nothing else of the master's.
-        assert_eq!(b.contexts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["from-extern"]);
-        let c = restrict(&all, &BTreeSet::from(["c".to_string()]));
-        assert_eq!(names(&c), ["c-desk"]);
-        assert!(c.trunks.is_empty() && c.contexts.is_empty());
-        // The shared trunk stays usable: containment quarantines nothing.
-        assert!(tenancy::foreign_references(&b).is_empty(), "{:?}", tenancy::foreign_references(&b));
-    }
 }

@@ -2,7 +2,8 @@
 //! documents: the one input of rendering, simulation and lint.
 
 use crate::store::{Kind, ObjectRow, StoreError, objects, people};
-use patchbay_shared::model::{Snapshot, Tenant};
+use patchbay_shared::model::{Snapshot, Tenant, TrunkEndpoint};
+use patchbay_shared::tenancy;
 use crate::store::Connection;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -428,11 +429,66 @@ impl SnapshotCache {
         deal(&self.lines, &mut out, sharing, |s| &mut s.lines);
         for (tenant, snapshot) in out.iter_mut() {
             if !self.sharing.is_empty() {
-                *snapshot = crate::fleet::restrict(snapshot, &BTreeSet::from([tenant.clone()]));
+                *snapshot = restrict(snapshot, &BTreeSet::from([tenant.clone()]));
             }
         }
         out
     }
+}
+
+/// `snapshot` with only the objects of the tenants `on`, plus what they
+/// need that another tenant owns: the trunks shared with them
+/// (`tenancy::trunk_usable_by`) with their endpoint, its templates and the
+/// context its calls land in. Transports and the PJSIP settings are
+/// everyone's.
+pub fn restrict(snapshot: &Snapshot, on: &BTreeSet<String>) -> Snapshot {
+    let mine = |tenant: &str| on.contains(tenant);
+    let shared: Vec<_> = snapshot
+        .trunks
+        .iter()
+        .filter(|trunk| !mine(&trunk.tenant_uuid) && on.iter().any(|tenant| tenancy::trunk_usable_by(trunk, tenant)))
+        .collect();
+    let mut sip = BTreeSet::new();
+    let mut iax = BTreeSet::new();
+    let mut custom = BTreeSet::new();
+    let mut contexts = BTreeSet::new();
+    let mut owners = BTreeSet::new();
+    for trunk in &shared {
+        owners.insert(trunk.tenant_uuid.clone());
+        contexts.extend(trunk.context.clone());
+        match &trunk.endpoint {
+            Some(TrunkEndpoint::Sip(uuid)) => {
+                sip.insert(uuid.clone());
+            }
+            Some(TrunkEndpoint::Iax(id)) => {
+                iax.insert(*id);
+            }
+            Some(TrunkEndpoint::Custom(id)) => {
+                custom.insert(*id);
+            }
+            None => {}
+        }
+    }
+    let templates: BTreeSet<String> = snapshot
+        .endpoints_sip
+        .iter()
+        .filter(|endpoint| sip.contains(&endpoint.uuid))
+        .flat_map(|endpoint| endpoint.templates.iter().map(|template| template.uuid.clone()))
+        .collect();
+    let mut out = snapshot.clone();
+    out.tenants.retain(|tenant| mine(&tenant.uuid) || owners.contains(&tenant.uuid));
+    out.contexts.retain(|o| mine(&o.tenant_uuid) || (owners.contains(&o.tenant_uuid) && contexts.contains(&o.name)));
+    out.extensions.retain(|o| mine(&o.tenant_uuid));
+    out.trunks.retain(|o| mine(&o.tenant_uuid) || shared.iter().any(|trunk| trunk.id == o.id));
+    out.endpoints_sip.retain(|o| mine(&o.tenant_uuid) || sip.contains(&o.uuid));
+    out.sip_templates.retain(|o| mine(&o.tenant_uuid) || templates.contains(&o.uuid));
+    out.endpoints_iax.retain(|o| mine(&o.tenant_uuid) || iax.contains(&o.id));
+    out.endpoints_custom.retain(|o| mine(&o.tenant_uuid) || custom.contains(&o.id));
+    out.outcalls.retain(|o| mine(&o.tenant_uuid));
+    out.incalls.retain(|o| mine(&o.tenant_uuid));
+    out.users.retain(|o| mine(&o.tenant_uuid));
+    out.lines.retain(|o| mine(&o.tenant_uuid));
+    out
 }
 
 #[cfg(test)]
@@ -571,5 +627,47 @@ mod tests {
         assert_eq!(full, cached, "a deleted row is gone");
         assert_eq!(cached.contexts.len(), 2);
         let _ = std::fs::remove_file(&path);
+    }
+
+    fn endpoint(uuid: &str, tenant: &str, name: &str) -> serde_json::Value {
+        json!({"uuid": uuid, "tenant_uuid": tenant, "name": name, "label": name, "templates": [], "transport": null, "asterisk_id": null})
+    }
+
+    /// The master (m) shares trunk 1 with tenant b only; b and c have an
+    /// endpoint each.
+    fn shared_trunks() -> Snapshot {
+        let tenant = |uuid: &str| json!({"uuid": uuid, "name": uuid, "slug": uuid});
+        serde_json::from_value(json!({
+            "tenants": [tenant("m"), tenant("b"), tenant("c")],
+            "trunks": [
+                {"id": 1, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-carrier"}, "shared_with": ["b"]},
+                {"id": 2, "tenant_uuid": "m", "context": "from-extern", "endpoint_sip": {"uuid": "e-private"}},
+            ],
+            "endpoints_sip": [endpoint("e-carrier", "m", "carrier"), endpoint("e-private", "m", "private"), endpoint("e-b", "b", "b-desk"), endpoint("e-c", "c", "c-desk")],
+            "contexts": [
+                {"id": 1, "uuid": "c1", "tenant_uuid": "m", "name": "from-extern", "label": "x", "type": "incall"},
+                {"id": 2, "uuid": "c2", "tenant_uuid": "m", "name": "default", "label": "x", "type": "internal"},
+            ],
+        }))
+        .expect("a snapshot")
+    }
+
+    fn names(snapshot: &Snapshot) -> Vec<&str> {
+        snapshot.endpoints_sip.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_node_renders_its_tenants_and_the_trunks_shared_with_them() {
+        let all = shared_trunks();
+        let b = restrict(&all, &BTreeSet::from(["b".to_string()]));
+        assert_eq!(names(&b), ["carrier", "b-desk"]);
+        assert_eq!(b.trunks.iter().map(|t| t.id.0).collect::<Vec<_>>(), [1]);
+        // The shared trunk's landing context comes along, nothing else of the master's.
+        assert_eq!(b.contexts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["from-extern"]);
+        let c = restrict(&all, &BTreeSet::from(["c".to_string()]));
+        assert_eq!(names(&c), ["c-desk"]);
+        assert!(c.trunks.is_empty() && c.contexts.is_empty());
+        // The shared trunk stays usable: containment quarantines nothing.
+        assert!(tenancy::foreign_references(&b).is_empty(), "{:?}", tenancy::foreign_references(&b));
     }
 }

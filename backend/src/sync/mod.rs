@@ -990,7 +990,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         // what it shares).
         Some(on) => {
             state.node_rendered = true;
-            state.renders.replace_from(&crate::fleet::restrict(&state.snapshot_cache.snapshot(), on))
+            state.renders.replace_from(&crate::snapshot::restrict(&state.snapshot_cache.snapshot(), on))
         }
         None => {
             changes.shared |= std::mem::take(&mut state.node_rendered);
