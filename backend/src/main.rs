@@ -161,10 +161,10 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
                 std::process::exit(0);
             });
         }
-        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none).with_fleet(fleet.clone());
+        let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none);
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
         metrics::watch_ami(&asterisk);
-        let served = server::serve(AppState { store, asterisk, login }, ServeOptions { listen, dist }).await;
+        let served = server::serve(AppState { store, asterisk, fleet: Some(fleet.clone()), login }, ServeOptions { listen, dist }).await;
         // A clean stop hands the nodes to another instance at once.
         fleet.release_all();
         served

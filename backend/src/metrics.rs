@@ -235,7 +235,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         tracing::warn!(%error, "metrics: encoding failed");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    if let Some(fleet) = state.asterisk.fleet()
+    if let Some(fleet) = state.fleet.as_ref()
         && let Some(body) = text.strip_suffix("# EOF\n")
     {
         text = format!("{body}{}# EOF\n", fleet.metrics_text());
@@ -267,7 +267,7 @@ mod tests {
         let database = crate::store::testing::TestStore::new();
         let store = database.store.clone();
         let login = std::sync::Arc::new(crate::api::auth::LoginGuard::new(Default::default(), 1, 1));
-        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none(), login };
+        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none(), fleet: None, login };
         assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
         // A database that no longer answers the readiness query.
         let drop = match store.dialect() {

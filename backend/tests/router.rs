@@ -29,6 +29,7 @@ impl App {
         let state = AppState {
             store,
             asterisk: Default::default(),
+            fleet: None,
             login: std::sync::Arc::new(api::auth::LoginGuard::from_env().unwrap()),
         };
         let router = api::router(state);

@@ -180,11 +180,11 @@ async fn rollback(State(state): State<AppState>, caller: Caller, Path(id): Path<
         }
         Err(error) => return Err(error),
     };
-    state.asterisk.request_apply();
+    state.request_apply();
     // A health threshold restored takes effect now, on whichever node
     // probes the trunk.
     state.asterisk.live().health_settings().notify_one();
-    for link in state.asterisk.fleet().map(|fleet| fleet.links()).unwrap_or_default() {
+    for link in state.fleet.as_ref().map(|fleet| fleet.links()).unwrap_or_default() {
         link.live().health_settings().notify_one();
     }
     Ok(Json(json!({"change_set": caller.change_set, "rolled_back": id, "and_later": and_later, "restored": restored})).into_response())

@@ -210,7 +210,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         let row = CONTEXT.insert(tx, &caller, body, true)?;
         Ok(CONTEXT.created(&row, present(tx, &row)?))
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(response)
 }
 
@@ -233,7 +233,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         check_context(&ObjectRow { body: body.clone(), ..before.clone() })?;
         CONTEXT.replace(tx, &caller, &before, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -270,7 +270,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
         }
         CONTEXT.remove(tx, &caller, &before)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -295,6 +295,6 @@ pub async fn set_includes(State(state): State<AppState>, caller: Caller, Path(id
         body["contexts"] = json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
         CONTEXT.replace(tx, &caller, &context, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -426,7 +426,7 @@ pub fn import(state: &AppState, caller: &Caller, kind: CsvKind, text: &str, appl
     });
     match result {
         Ok(report) => {
-            state.asterisk.request_apply();
+            state.request_apply();
             Ok((true, report))
         }
         Err(Abort::Report(report)) => Ok((false, report)),

@@ -248,14 +248,14 @@ pub async fn create(res: &'static Resource, state: AppState, caller: Caller, bod
         let row = res.create_in(tx, &caller, &input)?;
         Ok::<_, ApiError>(res.spec.created(&row, (res.present)(tx, res, &row)?))
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(response)
 }
 
 pub async fn update(res: &'static Resource, state: AppState, caller: Caller, key: String, body: Bytes) -> ApiResult<StatusCode> {
     let input = body_object(&body)?;
     state.store.write(|tx| res.update_in(tx, &caller, &key, &input))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,7 +276,7 @@ pub async fn delete(res: &'static Resource, state: AppState, caller: Caller, key
         (res.before_delete)(tx, &caller, &before)?;
         res.spec.remove(tx, &caller, &before)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -239,7 +239,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         let row = ENDPOINT_SIP.insert(tx, &caller, Value::Object(endpoint), true)?;
         Ok::<_, ApiError>(ENDPOINT_SIP.created(&row, present(tx, &row)?))
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(response)
 }
 
@@ -251,7 +251,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(uuid): P
         validate_and_merge(tx, &caller, input, &mut endpoint, &before)?;
         ENDPOINT_SIP.replace(tx, &caller, &before, Value::Object(endpoint))
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -273,6 +273,6 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(uuid): P
         }
         ENDPOINT_SIP.remove(tx, &caller, &before)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

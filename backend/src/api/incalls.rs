@@ -96,7 +96,7 @@ pub fn incall_extension_in(tx: &Connection, caller: &Caller, id: &str, ext_id: &
 
 pub async fn incall_extension_put(State(state): State<AppState>, caller: Caller, Path((id, ext_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| incall_extension_in(tx, &caller, &id, &ext_id))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,6 +111,6 @@ pub async fn incall_extension_delete(State(state): State<AppState>, caller: Call
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -232,13 +232,13 @@ pub async fn trunk_register_iax_put(State(state): State<AppState>, caller: Calle
         body["register_iax"] = json!({"id": register.id});
         TRUNK.replace(tx, &caller, &trunk, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn trunk_register_iax_delete(State(state): State<AppState>, caller: Caller, Path((id, reg_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| dissociate(tx, &caller, &id, &REGISTERS_IAX, "register_iax", &reg_id))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -358,22 +358,22 @@ fn dissociate(tx: &Connection, caller: &Caller, id: &str, res: &Resource, key: &
 
 pub async fn trunk_iax_put(State(state): State<AppState>, caller: Caller, Path((id, e)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| associate(tx, &caller, &id, &IAX, "endpoint_iax", &e))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 pub async fn trunk_iax_delete(State(state): State<AppState>, caller: Caller, Path((id, e)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| dissociate(tx, &caller, &id, &IAX, "endpoint_iax", &e))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 pub async fn trunk_custom_put(State(state): State<AppState>, caller: Caller, Path((id, e)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| associate(tx, &caller, &id, &CUSTOM, "endpoint_custom", &e))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 pub async fn trunk_custom_delete(State(state): State<AppState>, caller: Caller, Path((id, e)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| dissociate(tx, &caller, &id, &CUSTOM, "endpoint_custom", &e))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -416,7 +416,7 @@ pub async fn trunk_register_put(State(state): State<AppState>, caller: Caller, P
         trunk_body["register_sip"] = json!({"id": register.id});
         TRUNK.replace(tx, &caller, &trunk, trunk_body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -439,7 +439,7 @@ pub async fn trunk_register_delete(State(state): State<AppState>, caller: Caller
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -477,7 +477,7 @@ async fn put_settings(state: AppState, caller: Caller, id: i64, body: Bytes) -> 
     let parsed: PjsipSectionSettings = typed(&input)?;
     ok_or_400(if id == GLOBAL_ID { validate::pjsip_global(&parsed) } else { validate::pjsip_system(&parsed) })?;
     state.store.write(|tx| write_settings(tx, &caller, id, json!({"options": parsed.options})))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -526,7 +526,7 @@ pub async fn sip_general_put(State(state): State<AppState>, caller: Caller, body
         super::endpoints_sip::check_sip(tx, &caller, &candidate)?;
         SIP_TEMPLATES.spec.replace(tx, &caller, &template, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 

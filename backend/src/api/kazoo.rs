@@ -359,7 +359,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, caller: R
             Ok::<_, KzError>(row)
         })
         .map_err(|e| e.with_token(&token))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(envelope(StatusCode::CREATED, present(&row), &token, Some(revision(&row))))
 }
 
@@ -398,7 +398,7 @@ async fn change(state: AppState, token: String, caller: Caller, account: String,
             Ok::<_, KzError>(ObjectRow { body, ..before })
         })
         .map_err(|e| e.with_token(&token))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(envelope(StatusCode::OK, present(&row), &token, Some(revision(&row))))
 }
 
@@ -431,7 +431,7 @@ pub async fn delete(State(state): State<AppState>, headers: HeaderMap, caller: R
             Ok::<_, KzError>(before)
         })
         .map_err(|e| e.with_token(&token))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     let mut shown = present(&row);
     shown["pvt_deleted"] = json!(true);
     Ok(envelope(StatusCode::OK, shown, &token, Some(revision(&row))))

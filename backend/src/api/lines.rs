@@ -75,7 +75,7 @@ pub async fn line_endpoint_put(State(state): State<AppState>, caller: Caller, Pa
         body["endpoint_sip"] = json!({"uuid": uuid});
         LINES.spec.replace(tx, &caller, &line, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -90,7 +90,7 @@ pub async fn line_endpoint_delete(State(state): State<AppState>, caller: Caller,
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,7 +115,7 @@ pub fn line_extension_in(tx: &Connection, caller: &Caller, id: &str, ext_id: &st
 
 pub async fn line_extension_put(State(state): State<AppState>, caller: Caller, Path((id, ext_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| line_extension_in(tx, &caller, &id, &ext_id))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -130,7 +130,7 @@ pub async fn line_extension_delete(State(state): State<AppState>, caller: Caller
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,7 +151,7 @@ pub fn user_line_in(tx: &Connection, caller: &Caller, id: &str, line_id: &str) -
 
 pub async fn user_line_put(State(state): State<AppState>, caller: Caller, Path((id, line_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     state.store.write(|tx| user_line_in(tx, &caller, &id, &line_id))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,6 +166,6 @@ pub async fn user_line_delete(State(state): State<AppState>, caller: Caller, Pat
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,9 +41,24 @@ use interconnect as ic;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The default node's link (or a link to no Asterisk).
     pub asterisk: crate::sync::AsteriskLink,
+    /// Every node's driver (`None`: no fleet, as in the router tests).
+    pub fleet: Option<crate::fleet::Fleet>,
     /// The failed-login throttle and the bound on password hashes at once.
     pub login: std::sync::Arc<auth::LoginGuard>,
+}
+
+impl AppState {
+    /// A change was committed: every node's driver passes soon (the
+    /// default node's link alone without a fleet). Several requests in a
+    /// row collapse into one apply per node.
+    pub fn request_apply(&self) {
+        self.asterisk.request_apply();
+        if let Some(fleet) = &self.fleet {
+            fleet.wake_all();
+        }
+    }
 }
 
 /// The confd routes, mounted twice (with and without the `/api/confd` prefix).

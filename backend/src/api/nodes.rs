@@ -28,13 +28,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn fleet(state: &AppState) -> ApiResult<&Fleet> {
-    state.asterisk.fleet().ok_or_else(|| ApiError::Internal("no fleet".into()))
+    state.fleet.as_ref().ok_or_else(|| ApiError::Internal("no fleet".into()))
 }
 
 /// The link of `tenant`'s node (its live state, its AMI session), or the
 /// server's link when Patchbay drives no node for it.
 pub fn link_for(state: &AppState, tenant: &str) -> crate::sync::AsteriskLink {
-    match state.asterisk.fleet().map(|fleet| fleet.node_of(tenant)) {
+    match state.fleet.as_ref().map(|fleet| fleet.node_of(tenant)) {
         Some(Ok(Some((_, link)))) => link,
         _ => state.asterisk.clone(),
     }

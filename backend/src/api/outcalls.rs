@@ -114,7 +114,7 @@ pub async fn outcall_trunks(State(state): State<AppState>, caller: Caller, Path(
         body["trunks"] = json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>());
         OUTCALLS.spec.replace(tx, &caller, &outcall, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,7 +162,7 @@ pub async fn outcall_extension_put(
 ) -> ApiResult<StatusCode> {
     let input = body_object(&body)?;
     state.store.write(|tx| outcall_extension_in(tx, &caller, &id, &ext_id, &input))?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,6 +179,6 @@ pub async fn outcall_extension_delete(State(state): State<AppState>, caller: Cal
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -63,7 +63,7 @@ struct StatusQuery {
 /// (`nodes`). `instance` is this Patchbay's id among those sharing the
 /// database, `applier` the one applying to the caller's node.
 async fn status(State(state): State<AppState>, caller: Caller, query: axum::extract::Query<StatusQuery>) -> ApiResult<Json<Value>> {
-    let fleet = state.asterisk.fleet();
+    let fleet = state.fleet.as_ref();
     let placed = match fleet {
         Some(fleet) => fleet.node_of(&caller.tenant_uuid)?,
         None => None,

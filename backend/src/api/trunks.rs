@@ -232,7 +232,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: Bytes) 
         let row = TRUNK.insert(tx, &caller, Value::Object(trunk), true)?;
         Ok::<_, ApiError>(TRUNK.created(&row, present(tx, &row, Some(caller.visible.as_slice()))?))
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(response)
 }
 
@@ -246,7 +246,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
         unshared(tx, &caller, &before, &after)?;
         TRUNK.replace(tx, &caller, &before, after)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -262,7 +262,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
         super::interconnect::trunk_deleted(tx, &caller, &before)?;
         TRUNK.remove(tx, &caller, &before)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -305,7 +305,7 @@ pub async fn associate_sip(State(state): State<AppState>, caller: Caller, Path((
         body["endpoint_sip"] = json!({"uuid": uuid});
         TRUNK.replace(tx, &caller, &trunk, body)
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -320,6 +320,6 @@ pub async fn dissociate_sip(State(state): State<AppState>, caller: Caller, Path(
         }
         Ok::<_, ApiError>(())
     })?;
-    state.asterisk.request_apply();
+    state.request_apply();
     Ok(StatusCode::NO_CONTENT)
 }

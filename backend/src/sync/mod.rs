@@ -193,9 +193,6 @@ pub struct AsteriskLink {
     actions: Arc<crate::ami::ActionCounter>,
     /// The tasks of this link, stopped with it.
     tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-    /// Every node's driver, woken by [`AsteriskLink::request_apply`] (the
-    /// server's link only).
-    fleet: Option<crate::fleet::Fleet>,
     /// What the apply (sync and health tasks) runs on, started and stopped
     /// apart from the AMI session and live events: a fleet node's apply
     /// follows this instance's lease on the node (`crate::lease`).
@@ -252,7 +249,6 @@ impl AsteriskLink {
             node,
             actions: Arc::default(),
             tasks: Arc::default(),
-            fleet: None,
             applier: None,
         };
         link.update(|status| status.message = "connecting to Asterisk".into());
@@ -315,16 +311,6 @@ impl AsteriskLink {
         }
     }
 
-    /// The same link, whose `request_apply` also wakes every node of `fleet`.
-    pub fn with_fleet(mut self, fleet: crate::fleet::Fleet) -> AsteriskLink {
-        self.fleet = Some(fleet);
-        self
-    }
-
-    pub fn fleet(&self) -> Option<&crate::fleet::Fleet> {
-        self.fleet.as_ref()
-    }
-
     /// AMI actions the sync task has sent to this Asterisk.
     pub fn ami_actions(&self) -> u64 {
         self.actions.all.load(Ordering::Relaxed)
@@ -341,9 +327,6 @@ impl AsteriskLink {
     pub fn request_apply(&self) {
         if let Some(wake) = &self.wake {
             let _ = wake.try_send(());
-        }
-        if let Some(fleet) = &self.fleet {
-            fleet.wake_all();
         }
     }
 

@@ -50,7 +50,7 @@ pub async fn apply(State(state): State<AppState>, caller: Caller, headers: Heade
     let doc = document(&headers, &body)?;
     let report = super::run(&state.store, &caller, &doc, false, &super::process_env)?;
     if !report.is_empty() {
-        state.asterisk.request_apply();
+        state.request_apply();
     }
     Ok(Json(report))
 }
