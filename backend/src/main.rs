@@ -163,7 +163,9 @@ fn run_server(settings: Settings) -> anyhow::Result<()> {
         }
         let asterisk = fleet.default_link().unwrap_or_else(sync::AsteriskLink::none);
         let login = std::sync::Arc::new(api::auth::LoginGuard::from_env()?);
-        metrics::watch_ami(&asterisk);
+        if let Some(client) = asterisk.client() {
+            metrics::watch_ami(client);
+        }
         let served = server::serve(AppState { store, asterisk, fleet: Some(fleet.clone()), login }, ServeOptions { listen, dist }).await;
         // A clean stop hands the nodes to another instance at once.
         fleet.release_all();

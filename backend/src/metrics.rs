@@ -1,4 +1,7 @@
-//! Health, readiness and Prometheus metrics.
+//! Prometheus metrics: the counters and gauges, and their encoding. The
+//! routes that serve them (`/metrics`, with `/healthz` and `/readyz`) are
+//! in `api::probes`; this module sits below sync and the API, which report
+//! to it, and knows neither.
 //!
 //! `/metrics` is unauthenticated (scrapers rarely carry tokens), so it holds
 //! aggregate numbers only: HTTP routes appear as their templates
@@ -7,15 +10,12 @@
 //!
 //! The sync task reports through the free functions [`apply_finished`] and
 //! [`ami_connected`]; everything else is read from the store and the
-//! [`AsteriskLink`](crate::sync::AsteriskLink) status when scraped.
+//! server's Asterisk status ([`AsteriskReading`]) when scraped.
 
-use crate::api::AppState;
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -131,8 +131,7 @@ pub fn ami_connected(connected: bool) {
 }
 
 /// Follows the AMI client's connection state until the client ends.
-pub fn watch_ami(link: &crate::sync::AsteriskLink) {
-    let Some(client) = link.client() else { return };
+pub fn watch_ami(client: &crate::ami::AmiClient) {
     let mut status = client.watch_status();
     tokio::spawn(async move {
         loop {
@@ -173,48 +172,26 @@ fn method_label(method: &Method) -> String {
     if KNOWN.contains(method) { method.as_str().to_string() } else { "other".to_string() }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`, outside `/api/` (no token).
-pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(state)
+/// What a scrape reads of the server's Asterisk status.
+pub struct AsteriskReading {
+    pub in_sync: bool,
+    /// Unix time (s) of the last comparison with what Asterisk has.
+    pub last_check_at: Option<u64>,
+    pub dialplan_file_pending: bool,
 }
 
-/// The process answers.
-async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// The database answers a query.
-async fn readyz(State(state): State<AppState>) -> Response {
-    match database_answers(&state.store).await {
-        Ok(()) => "ready".into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check: the database did not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
-}
-
-async fn database_answers(store: &crate::store::Store) -> anyhow::Result<()> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || store.read(|conn| conn.query_row("SELECT count(*) FROM tenants", &[], |row| row.get::<i64>(0))))
-        .await??;
-    Ok(())
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    let status = state.asterisk.status();
-    if status.in_sync
-        && let Some(at) = status.last_check_at
+/// Every series as of now, in the OpenMetrics text format (ending in
+/// `# EOF`), after reading `asterisk` and counting the store's pending
+/// changes; `None` if the encoding failed.
+pub async fn scrape(asterisk: AsteriskReading, store: &crate::store::Store) -> Option<String> {
+    if asterisk.in_sync
+        && let Some(at) = asterisk.last_check_at
     {
         LAST_IN_SYNC_AT.fetch_max(at, Ordering::SeqCst);
     }
-    METRICS.in_sync.set(i64::from(status.in_sync));
-    METRICS.dialplan_file_pending.set(i64::from(status.dialplan_file_pending));
-    let store = state.store.clone();
+    METRICS.in_sync.set(i64::from(asterisk.in_sync));
+    METRICS.dialplan_file_pending.set(i64::from(asterisk.dialplan_file_pending));
+    let store = store.clone();
     let pending = tokio::task::spawn_blocking(move || pending_changes(&store)).await;
     match pending {
         Ok(Ok(pending)) => {
@@ -233,14 +210,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &METRICS.registry) {
         tracing::warn!(%error, "metrics: encoding failed");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return None;
     }
-    if let Some(fleet) = state.fleet.as_ref()
-        && let Some(body) = text.strip_suffix("# EOF\n")
-    {
-        text = format!("{body}{}# EOF\n", fleet.metrics_text());
-    }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+    Some(text)
 }
 
 /// Audited changes since Asterisk was last seen in sync (to the second, as
@@ -261,23 +233,6 @@ fn pending_changes(store: &crate::store::Store) -> Result<i64, crate::store::Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn ready_only_while_the_database_answers() {
-        let database = crate::store::testing::TestStore::new();
-        let store = database.store.clone();
-        let login = std::sync::Arc::new(crate::api::auth::LoginGuard::new(Default::default(), 1, 1));
-        let state = AppState { store: store.clone(), asterisk: crate::sync::AsteriskLink::none(), fleet: None, login };
-        assert_eq!(readyz(State(state.clone())).await.status(), StatusCode::OK);
-        // A database that no longer answers the readiness query.
-        let drop = match store.dialect() {
-            crate::store::Dialect::Sqlite => "DROP TABLE tenants",
-            crate::store::Dialect::Postgres => "DROP TABLE tenants CASCADE",
-        };
-        store.write(|tx| tx.execute_batch(drop)).unwrap();
-        assert_eq!(readyz(State(state)).await.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(healthz().await, "ok");
-    }
 
     #[test]
     fn unknown_methods_share_one_label() {

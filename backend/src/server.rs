@@ -18,7 +18,7 @@ pub struct ServeOptions {
 }
 
 pub fn router(state: AppState, dist: Option<PathBuf>) -> Router {
-    let app = api::router(state.clone()).merge(crate::metrics::routes(state));
+    let app = api::router(state.clone()).merge(api::probes::routes(state));
     let app = match dist {
         Some(dist) => {
             // Unknown paths outside /api get the app (client-side routing); the

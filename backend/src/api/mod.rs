@@ -23,6 +23,7 @@ pub mod nodes;
 pub mod openapi;
 pub mod outcalls;
 pub mod patchbay;
+pub mod probes;
 pub mod resource;
 pub mod sip_sections;
 pub mod specs;
