@@ -199,3 +199,58 @@ async fn trunks_show_their_outcalls_and_extensions_their_outcall() {
     let (status, answer) = app.call("PUT", &format!("/1.1/extensions/{}", ext["id"]), Some(r#"{"context": "default"}"#)).await;
     assert_eq!((status, answer), (StatusCode::BAD_REQUEST, json!(["Resource Error - ContextType 'internal' cannot be associated"])));
 }
+
+/// Wazo's PUT is a partial update: `{}` changes nothing, and a body with
+/// one field changes that field only. (The other resources:
+/// `tests/tests/api_isolation.rs`, `every_put_is_partial`.)
+#[tokio::test]
+async fn a_put_changes_only_the_fields_it_sends() {
+    let app = App::new().await;
+    // Each collection, the key its objects are addressed by, a new object.
+    let created = [
+        ("/1.1/sip/transports", "uuid", r#"{"name": "transport-tcp", "options": [["protocol", "tcp"], ["bind", "0.0.0.0:5060"]]}"#),
+        ("/1.1/extensions", "id", r#"{"exten": "1001", "context": "default"}"#),
+        ("/1.1/registers/iax", "id", r#"{"remote_host": "iax.example.com", "remote_port": 4569}"#),
+        ("/1.1/contexts", "id", r#"{"label": "Office", "user_ranges": [{"start": "1000", "end": "1099"}]}"#),
+    ];
+    let changes = [
+        json!({"options": [["protocol", "tcp"], ["bind", "0.0.0.0:5070"]]}),
+        json!({"exten": "1002"}),
+        json!({"remote_port": 4570}),
+        json!({"description": "the front office"}),
+    ];
+    for ((collection, key, body), change) in created.into_iter().zip(changes) {
+        let (status, object) = app.call("POST", collection, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{collection}: {object}");
+        let path = format!("{collection}/{}", object[key].as_str().map_or_else(|| object[key].to_string(), str::to_string));
+        let (_, before) = app.call("GET", &path, None).await;
+        let (status, answer) = app.call("PUT", &path, Some("{}")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "PUT {path} {{}}: {answer}");
+        assert_eq!(app.call("GET", &path, None).await.1, before, "PUT {path} {{}} changed the object");
+        let (status, answer) = app.call("PUT", &path, Some(&change.to_string())).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "PUT {path} {change}: {answer}");
+        let (_, mut after) = app.call("GET", &path, None).await;
+        for (field, value) in change.as_object().unwrap() {
+            assert_eq!(&after[field], value, "{path}: {after}");
+            after[field] = before[field].clone();
+        }
+        assert_eq!(after, before, "PUT {path} {change} changed another field");
+    }
+}
+
+/// A context shows Wazo's five range lists, empty when not given, each
+/// range with its `end` (a single number's range ends where it starts).
+#[tokio::test]
+async fn contexts_show_every_range_list() {
+    let app = App::new().await;
+    let (status, context) = app
+        .call("POST", "/1.1/contexts", Some(r#"{"label": "Rooms", "type": "internal", "conference_room_ranges": [{"start": "4000", "end": "4099"}], "group_ranges": [{"start": "3000"}]}"#))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{context}");
+    let (_, shown) = app.call("GET", &format!("/1.1/contexts/{}", context["id"]), None).await;
+    assert_eq!(shown["conference_room_ranges"], json!([{"start": "4000", "end": "4099"}]), "{shown}");
+    assert_eq!(shown["group_ranges"], json!([{"start": "3000", "end": "3000"}]), "{shown}");
+    for empty in ["user_ranges", "queue_ranges", "incall_ranges"] {
+        assert_eq!(shown[empty], json!([]), "{empty}: {shown}");
+    }
+}
