@@ -251,3 +251,47 @@ pub fn trunk_kinds() -> Snapshot {
     s.outcalls.push(outcall(7, "everything", &[1, 2, 3, 4], vec![route]));
     s
 }
+
+/// Seed 000 plus Bob (user 2, endpoint `bob-phone`, line 2 on 1002) and
+/// group 5 `sales` (Alice then Bob, 20 s, extension 1500); the DID `101`
+/// rings the group.
+pub fn group_of_two() -> Snapshot {
+    let mut s = seed_000();
+    s.endpoints_sip.push(endpoint("ep-bob", "bob-phone", SipSections::default()));
+    s.users.push(User {
+        id: UserId(2),
+        uuid: "user-bob".into(),
+        tenant_uuid: T.into(),
+        firstname: "Bob".into(),
+        lastname: None,
+        caller_id: None,
+        outgoing_caller_id: None,
+    });
+    s.extensions.push(extension(2, "1002", "default"));
+    s.lines.push(Line { id: LineId(2), tenant_uuid: T.into(), user_id: Some(UserId(2)), endpoint_sip: Some(UuidRef::new("ep-bob")), extension_id: Some(ExtensionId(2)) });
+    s.extensions.push(extension(30, "1500", "default"));
+    s.groups.push(Group {
+        id: GroupId(5),
+        uuid: "group-sales".into(),
+        tenant_uuid: T.into(),
+        name: "grp-a-group-sales".into(),
+        label: "sales".into(),
+        timeout: Some(20),
+        ring_strategy: RingStrategy::All,
+        caller_id_mode: None,
+        caller_id_name: None,
+        user_timeout: Some(15),
+        retry_delay: Some(5),
+        music_on_hold: None,
+        preprocess_subroutine: None,
+        ring_in_use: true,
+        mark_answered_elsewhere: false,
+        dtmf_record_toggle: false,
+        enabled: true,
+        max_calls: Some(0),
+        extension_id: Some(ExtensionId(30)),
+        user_members: vec![GroupMember { user_id: UserId(2), priority: 1 }, GroupMember { user_id: UserId(1), priority: 0 }],
+    });
+    s.incalls[0].destination = Destination::Group { group_id: GroupId(5), ring_time: None };
+    s
+}

@@ -82,6 +82,7 @@ fn literal_patterns(s: &Snapshot, out: &mut Vec<Lint>) {
 fn planned_id(ext: &PlannedExtension) -> Option<ExtensionId> {
     match ext.role {
         ExtensionRole::Lines { extension_id }
+        | ExtensionRole::Group { extension_id, .. }
         | ExtensionRole::Incall { extension_id, .. }
         | ExtensionRole::Outcall { extension_id, .. } => Some(extension_id),
         ExtensionRole::StripPlus | ExtensionRole::OutcallSubroutine { .. } | ExtensionRole::IncallHeaders { .. } | ExtensionRole::TrunkInbound { .. } | ExtensionRole::NumberFormat { .. } | ExtensionRole::CallerIdByNumber { .. } => None,

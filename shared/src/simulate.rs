@@ -364,6 +364,13 @@ fn lookup(
                 None => "the extension has no line endpoint: the call hangs up".into(),
             });
         }
+        Some(ExtensionRole::Group { group_id, .. }) => {
+            trace.kind = RouteKind::User;
+            trace.destination = match s.group(group_id) {
+                Some(group) => ring_group(s, group, None, "the extension", &mut explanation),
+                None => None,
+            };
+        }
         Some(ExtensionRole::StripPlus) | Some(ExtensionRole::OutcallSubroutine { .. }) | Some(ExtensionRole::IncallHeaders { .. }) | Some(ExtensionRole::TrunkInbound { .. }) | Some(ExtensionRole::NumberFormat { .. }) | Some(ExtensionRole::CallerIdByNumber { .. }) | None => {}
     }
     trace.winner = Some(winner);
@@ -393,6 +400,13 @@ fn incall(s: &Snapshot, id: IncallId, why: &mut Vec<String>) -> Option<String> {
             });
             dest
         }
+        Destination::Group { group_id, ring_time } => match s.group(*group_id) {
+            Some(group) => ring_group(s, group, *ring_time, &format!("incall {id}"), why),
+            None => {
+                why.push(format!("incall {id} sends the call to group {group_id}, which does not exist: it hangs up"));
+                None
+            }
+        },
         Destination::None => {
             why.push(format!("incall {id} has destination `none`: the call hangs up"));
             None
@@ -411,6 +425,45 @@ fn incall(s: &Snapshot, id: IncallId, why: &mut Vec<String>) -> Option<String> {
         }
         Destination::Trunk(d) => trunk_destination(s, incall, d, why),
     }
+}
+
+/// Which members a group rings, on which lines, for how long, as the
+/// rendered `Dial()` does (`render::group_dial`).
+fn ring_group(s: &Snapshot, group: &crate::model::Group, ring_time: Option<f64>, from: &str, why: &mut Vec<String>) -> Option<String> {
+    let name = format!("group {} ({})", group.id, group.label);
+    if !group.enabled {
+        why.push(format!("{from} sends the call to {name}, which is disabled: it hangs up"));
+        return None;
+    }
+    let mut members: Vec<&crate::model::GroupMember> = group.user_members.iter().collect();
+    members.sort_by_key(|m| m.priority);
+    let mut ringing = Vec::new();
+    for member in members {
+        let user = s.user(member.user_id);
+        let who = match user {
+            Some(u) => format!("user {} ({})", u.id, u.firstname),
+            None => format!("user {}", member.user_id),
+        };
+        match s.lines_of_user(member.user_id).first().and_then(|l| lines(s, &[*l])) {
+            Some(target) => ringing.push(format!("{who} on {target}")),
+            None => why.push(format!("{who} is a member of {name} but has no line: it does not ring")),
+        }
+    }
+    let dial = crate::render::group_dial(s, group, ring_time);
+    match &dial {
+        Some(dial) => {
+            let timeout = match ring_time.filter(|t| t.is_finite() && *t > 0.0) {
+                Some(t) => format!("for {t} s (the incall's ring_time)"),
+                None => match group.timeout.filter(|t| *t > 0) {
+                    Some(t) => format!("for {t} s (the group's timeout)"),
+                    None => "with no timeout".into(),
+                },
+            };
+            why.push(format!("{from} rings {name}: {} together {timeout} ({dial}); the first to answer takes the call", ringing.join(", ")));
+        }
+        None => why.push(format!("{from} sends the call to {name}, which has no member with a line: it hangs up")),
+    }
+    dial.and_then(|_| lines(s, &s.lines_of_group(group)))
 }
 
 /// A `type: trunk` incall (a Kazoo connectivity DID): server, number format,

@@ -34,6 +34,8 @@ pub enum Target {
     Trunk(TrunkId),
     /// A user by id.
     User(UserId),
+    /// A group by id.
+    Group(GroupId),
     /// A SIP endpoint by uuid.
     EndpointSip(String),
     /// A SIP template by uuid.
@@ -60,6 +62,7 @@ impl Target {
             Target::Extension(id) => format!("Extension was not found ('{key}': {id})"),
             Target::Trunk(id) => format!("Trunk was not found ('{key}': {id})"),
             Target::User(id) => format!("User was not found ('{key}': {id})"),
+            Target::Group(id) => format!("Group was not found ('{key}': {id})"),
             Target::EndpointSip(uuid) => format!("endpoint_sip was not found ('{key}': '{uuid}')"),
             Target::SipTemplate(uuid) => format!("endpoint_sip was not found ('{key}': '{uuid}')"),
             Target::EndpointIax(id) => format!("IAXEndpoint was not found ('{key}': {id})"),
@@ -77,6 +80,7 @@ impl fmt::Display for Target {
             Target::Extension(id) => write!(f, "extension {id}"),
             Target::Trunk(id) => write!(f, "trunk {id}"),
             Target::User(id) => write!(f, "user {id}"),
+            Target::Group(id) => write!(f, "group {id}"),
             Target::EndpointSip(uuid) => write!(f, "SIP endpoint {uuid}"),
             Target::SipTemplate(uuid) => write!(f, "SIP template {uuid}"),
             Target::EndpointIax(id) => write!(f, "IAX endpoint {id}"),
@@ -130,6 +134,7 @@ pub enum Object<'a> {
     Outcall(&'a Outcall),
     Incall(&'a Incall),
     Line(&'a Line),
+    Group(&'a Group),
 }
 
 impl Object<'_> {
@@ -145,6 +150,7 @@ impl Object<'_> {
             Object::Outcall(o) => &o.tenant_uuid,
             Object::Incall(o) => &o.tenant_uuid,
             Object::Line(o) => &o.tenant_uuid,
+            Object::Group(o) => &o.tenant_uuid,
         }
     }
 
@@ -161,6 +167,7 @@ impl Object<'_> {
             Object::Outcall(o) => ObjectRef::new(ObjectKind::Outcall, o.id),
             Object::Incall(o) => ObjectRef::new(ObjectKind::Incall, o.id),
             Object::Line(o) => ObjectRef::new(ObjectKind::Line, o.id),
+            Object::Group(o) => ObjectRef::new(ObjectKind::Group, o.id),
         }
     }
 }
@@ -228,6 +235,7 @@ pub fn references(object: Object<'_>) -> Vec<Reference> {
             }
             match &i.destination {
                 Destination::User { user_id, .. } => out.push(Reference::new("destination", "user_id", Target::User(*user_id))),
+                Destination::Group { group_id, .. } => out.push(Reference::new("destination", "group_id", Target::Group(*group_id))),
                 Destination::Extension { context, .. } => {
                     out.push(Reference::new("destination", "context", Target::Context(context.clone())));
                 }
@@ -249,6 +257,14 @@ pub fn references(object: Object<'_>) -> Vec<Reference> {
             }
             if let Some(id) = l.extension_id {
                 out.push(Reference::new("extension_id", "id", Target::Extension(id)));
+            }
+        }
+        Object::Group(g) => {
+            if let Some(id) = g.extension_id {
+                out.push(Reference::new("extensions", "id", Target::Extension(id)));
+            }
+            for member in &g.user_members {
+                out.push(Reference::new("users", "id", Target::User(member.user_id)));
             }
         }
     }
@@ -344,6 +360,9 @@ impl<'a> SnapshotDirectory<'a> {
         for u in &s.users {
             owners.insert(Target::User(u.id), &u.tenant_uuid);
         }
+        for g in &s.groups {
+            owners.insert(Target::Group(g.id), &g.tenant_uuid);
+        }
         for e in &s.endpoints_sip {
             owners.insert(Target::EndpointSip(e.uuid.clone()), &e.tenant_uuid);
             owners.insert(Target::SipSection(e.name.clone()), &e.tenant_uuid);
@@ -392,6 +411,7 @@ pub fn objects(s: &Snapshot) -> impl Iterator<Item = Object<'_>> {
         .chain(s.outcalls.iter().map(Object::Outcall))
         .chain(s.incalls.iter().map(Object::Incall))
         .chain(s.lines.iter().map(Object::Line))
+        .chain(s.groups.iter().map(Object::Group))
 }
 
 /// An object left out of the rendered configuration because it points into
@@ -444,6 +464,7 @@ pub fn contain(s: &Snapshot) -> (Snapshot, Vec<Quarantined>) {
     contained.outcalls.retain(|o| keep(Object::Outcall(o)));
     contained.incalls.retain(|o| keep(Object::Incall(o)));
     contained.lines.retain(|o| keep(Object::Line(o)));
+    contained.groups.retain(|o| keep(Object::Group(o)));
     (contained, quarantined)
 }
 

@@ -39,6 +39,8 @@ integer_id!(
     UserId,
     /// `/lines/{id}`.
     LineId,
+    /// `/groups/{id}`.
+    GroupId,
 );
 
 /// `{"id": N}`: how Wazo bodies reference another object by integer id

@@ -1,4 +1,4 @@
-use super::ids::{ExtensionId, IncallId, TrunkId, UserId};
+use super::ids::{ExtensionId, GroupId, IncallId, TrunkId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// An incoming route (`/incalls`): a DID (an extension in an incall
@@ -34,6 +34,14 @@ pub enum Destination {
         /// The user.
         user_id: UserId,
         /// Ring timeout in seconds; `None` = no timeout.
+        #[serde(default)]
+        ring_time: Option<f64>,
+    },
+    /// Ring a group's members together.
+    Group {
+        /// The group.
+        group_id: GroupId,
+        /// Ring timeout in seconds; `None` = the group's own `timeout`.
         #[serde(default)]
         ring_time: Option<f64>,
     },

@@ -12,6 +12,7 @@ mod context;
 mod custom;
 mod extension;
 mod failover;
+mod group;
 mod iax;
 mod ids;
 mod object_ref;
@@ -26,10 +27,11 @@ mod user;
 pub use context::{Context, ContextKind, ContextRange, ContextRanges, RangeUse};
 pub use custom::EndpointCustom;
 pub use extension::Extension;
+pub use group::{Group, GroupMember, RingStrategy};
 pub use failover::{AttemptResult, DialStatus, FailoverAction, FailoverPolicy, FailureOutcome, sip_reason};
 pub use iax::{EndpointIax, PeerType, RegisterIax};
 pub use ids::{
-    ContextId, CustomId, ExtensionId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,
+    ContextId, CustomId, ExtensionId, GroupId, IaxId, IdRef, IncallId, LineId, OutcallId, TrunkId, UserId,
     UuidRef,
 };
 pub use object_ref::{ObjectKind, ObjectRef};

@@ -45,6 +45,8 @@ pub enum ObjectKind {
     User,
     /// A line.
     Line,
+    /// A group (ring group).
+    Group,
 }
 
 impl ObjectRef {

@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub users: Vec<User>,
     /// Users' lines.
     pub lines: Vec<Line>,
+    /// Groups of users rung together.
+    pub groups: Vec<Group>,
 }
 
 /// The role an extension plays, found from what is bound to it.
@@ -48,6 +50,8 @@ pub enum ExtensionOwner<'a> {
     Incall(&'a Incall),
     /// Rings these lines (all lines bound to the extension).
     Lines,
+    /// Rings a group's members.
+    Group(&'a Group),
 }
 
 impl Snapshot {
@@ -111,6 +115,19 @@ impl Snapshot {
         self.users.iter().find(|u| u.id == id)
     }
 
+    /// The group with this id.
+    pub fn group(&self, id: GroupId) -> Option<&Group> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The lines a group rings: each member's first line (as Wazo rings a
+    /// member user's main line), members in priority order.
+    pub fn lines_of_group(&self, group: &Group) -> Vec<&Line> {
+        let mut members: Vec<&GroupMember> = group.user_members.iter().collect();
+        members.sort_by_key(|m| m.priority);
+        members.iter().filter_map(|m| self.lines_of_user(m.user_id).first().copied()).collect()
+    }
+
     /// The user's lines, in id order.
     pub fn lines_of_user(&self, id: UserId) -> Vec<&Line> {
         let mut lines: Vec<&Line> = self.lines.iter().filter(|l| l.user_id == Some(id)).collect();
@@ -139,6 +156,9 @@ impl Snapshot {
         }
         if self.lines.iter().any(|l| l.extension_id == Some(id)) {
             return Some(ExtensionOwner::Lines);
+        }
+        if let Some(group) = self.groups.iter().find(|g| g.extension_id == Some(id)) {
+            return Some(ExtensionOwner::Group(group));
         }
         None
     }

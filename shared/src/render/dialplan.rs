@@ -97,6 +97,13 @@ pub enum ExtensionRole {
         /// The extension.
         extension_id: ExtensionId,
     },
+    /// Rings the members of a group (its extension).
+    Group {
+        /// The group.
+        group_id: GroupId,
+        /// Its extension.
+        extension_id: ExtensionId,
+    },
     /// A DID of an incall.
     Incall {
         /// The incall.
@@ -304,6 +311,7 @@ fn context(s: &Snapshot, ctx: &Context) -> PlannedContext {
     for ext in exts {
         let planned = match s.owner_of(ext.id) {
             Some(ExtensionOwner::Lines) => lines_extension(s, ext),
+            Some(ExtensionOwner::Group(group)) => group_extension(s, ext, group),
             Some(ExtensionOwner::Incall(incall)) => incall_extension(s, ext, incall),
             Some(ExtensionOwner::Outcall(outcall, pattern)) => {
                 let by_number = s.trunks.iter().any(|t| t.tenant_uuid == outcall.tenant_uuid && !t.caller_id_by_number.is_empty());
@@ -339,17 +347,7 @@ fn lines_extension(s: &Snapshot, ext: &Extension) -> PlannedExtension {
 fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedExtension {
     let mut p = Priorities::new();
     p.add(format!("NoOp(incall {})", incall.id));
-    if let Some(name) = incall.caller_id_name.as_deref().map(escape::dialplan_text) {
-        let value = match incall.caller_id_mode {
-            Some(CallerIdMode::Prepend) => format!("{name} - ${{CALLERID(name)}}"),
-            Some(CallerIdMode::Append) => format!("${{CALLERID(name)}} - {name}"),
-            Some(CallerIdMode::Overwrite) => name,
-            None => String::new(),
-        };
-        if incall.caller_id_mode.is_some() {
-            p.add(format!("Set(CALLERID(name)={value})"));
-        }
-    }
+    caller_id_name(&mut p, incall.caller_id_mode, incall.caller_id_name.as_deref());
     match &incall.destination {
         Destination::User { user_id, ring_time } => {
             match lines_target(s, &s.lines_of_user(*user_id)) {
@@ -359,6 +357,15 @@ fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedEx
                 }
                 None => p.add(format!("NoOp(user {user_id} has no line)")),
             };
+            p.add("Hangup()");
+        }
+        Destination::Group { group_id, ring_time } => {
+            match s.group(*group_id) {
+                Some(group) => ring_group(s, group, *ring_time, &mut p),
+                None => {
+                    p.add(format!("NoOp(group {group_id} does not exist)"));
+                }
+            }
             p.add("Hangup()");
         }
         Destination::None => {
@@ -384,6 +391,63 @@ fn incall_extension(s: &Snapshot, ext: &Extension, incall: &Incall) -> PlannedEx
     PlannedExtension {
         name: escape::extension_name(&ext.exten),
         role: ExtensionRole::Incall { incall_id: incall.id, extension_id: ext.id },
+        priorities: p.0,
+    }
+}
+
+/// `Set(CALLERID(name)=…)` for a `caller_id_mode` and its name (incalls,
+/// groups).
+fn caller_id_name(p: &mut Priorities, mode: Option<CallerIdMode>, name: Option<&str>) {
+    if let Some(name) = name.map(escape::dialplan_text) {
+        let value = match mode {
+            Some(CallerIdMode::Prepend) => format!("{name} - ${{CALLERID(name)}}"),
+            Some(CallerIdMode::Append) => format!("${{CALLERID(name)}} - {name}"),
+            Some(CallerIdMode::Overwrite) => name,
+            None => String::new(),
+        };
+        if mode.is_some() {
+            p.add(format!("Set(CALLERID(name)={value})"));
+        }
+    }
+}
+
+/// The `Dial()` of a group: every member's line at once (`ringall`), for
+/// `ring_time` seconds (an incall's), else the group's `timeout`; `None`
+/// when no member has a line endpoint.
+pub fn group_dial(s: &Snapshot, group: &Group, ring_time: Option<f64>) -> Option<String> {
+    let target = lines_target(s, &s.lines_of_group(group))?;
+    let timeout = match ring_time.filter(|t| t.is_finite() && *t > 0.0) {
+        Some(t) => Some(t.ceil() as u64),
+        None => group.timeout.filter(|t| *t > 0).map(|t| t as u64),
+    };
+    Some(match timeout {
+        Some(t) => format!("Dial({target},{t})"),
+        None => format!("Dial({target})"),
+    })
+}
+
+/// Rings a group (from its extension or an incall): its caller-ID name,
+/// then its members together.
+fn ring_group(s: &Snapshot, group: &Group, ring_time: Option<f64>, p: &mut Priorities) {
+    p.add(format!("NoOp(group {})", group.id));
+    if !group.enabled {
+        p.add(format!("NoOp(group {} is disabled)", group.id));
+        return;
+    }
+    caller_id_name(p, group.caller_id_mode, group.caller_id_name.as_deref());
+    match group_dial(s, group, ring_time) {
+        Some(dial) => p.add(dial),
+        None => p.add(format!("NoOp(group {} has no member with a line)", group.id)),
+    };
+}
+
+fn group_extension(s: &Snapshot, ext: &Extension, group: &Group) -> PlannedExtension {
+    let mut p = Priorities::new();
+    ring_group(s, group, None, &mut p);
+    p.add("Hangup()");
+    PlannedExtension {
+        name: escape::extension_name(&ext.exten),
+        role: ExtensionRole::Group { group_id: group.id, extension_id: ext.id },
         priorities: p.0,
     }
 }

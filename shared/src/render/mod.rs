@@ -16,7 +16,7 @@ mod pjsip;
 
 pub use config::{ConfigFile, Section};
 pub use dialplan::{
-    custom_command,
+    custom_command, group_dial,
     CALLER_ID_BY_NUMBER_PREFIX, TRUNK_DID_PREFIX,
     CALL_LIMIT_CATEGORY, DIALLED_NUMBER_CHARS, DialplanPlan, ExtensionRole, INCALL_HEADERS_PREFIX,
     NUMBER_FORMAT_PREFIX, TRUNK_INBOUND_PREFIX, inbound_plan, number_vars, outbound_plan, trunk_entry_context,

@@ -414,3 +414,33 @@ fn a_did_read_from_the_to_header() {
     let (_, rejected) = DialplanPlan::new(&s).matcher();
     assert_eq!(rejected, vec![]);
 }
+
+/// A group rings its members' lines together (priority order), for the
+/// incall's `ring_time` or else the group's `timeout`, from the DID and
+/// from the group's own extension.
+#[test]
+fn a_group_rings_its_members_together_from_its_incall_and_its_extension() {
+    let mut s = fixtures::group_of_two();
+    let r = render(&s);
+    let incall = context_lines(&r, "from-extern");
+    contains_line(&incall, "same => n,Dial(PJSIP/alice-phone&PJSIP/bob-phone,20)");
+    let internal = context_lines(&r, "default");
+    contains_line(&internal, "exten => 1500,1,NoOp(group 5)");
+    contains_line(&internal, "same => n,Dial(PJSIP/alice-phone&PJSIP/bob-phone,20)");
+    assert_valid_dialplan(&r.extensions);
+    s.incalls[0].destination = Destination::Group { group_id: GroupId(5), ring_time: Some(7.5) };
+    contains_line(&context_lines(&render(&s), "from-extern"), "same => n,Dial(PJSIP/alice-phone&PJSIP/bob-phone,8)");
+    s.groups[0].enabled = false;
+    let incall = context_lines(&render(&s), "from-extern");
+    assert!(!incall.iter().any(|l| l.contains("Dial(")), "{incall:?}");
+}
+
+/// A group's label and caller-ID name reach the dialplan only escaped.
+#[test]
+fn a_group_caller_id_name_is_escaped() {
+    let mut s = fixtures::group_of_two();
+    s.groups[0].caller_id_mode = Some(CallerIdMode::Prepend);
+    s.groups[0].caller_id_name = Some("Sales ${SHELL(id)}".into());
+    let incall = context_lines(&render(&s), "from-extern");
+    assert!(!incall.iter().any(|l| l.contains("${SHELL")), "{incall:?}");
+}

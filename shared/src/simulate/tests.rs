@@ -288,3 +288,16 @@ fn the_emergency_test_never_calls_an_emergency_number() {
     assert!(emergency_test(&s, OutcallId(9)).unwrap_err().contains("is one of the route's emergency numbers"));
     assert!(emergency_test(&s, OutcallId(3)).unwrap_err().contains("not an emergency route"));
 }
+
+#[test]
+fn an_incall_to_a_group_says_which_members_ring() {
+    let s = fixtures::group_of_two();
+    let t = run(&s, Caller::Trunk(TrunkId(1)), "101");
+    assert_eq!(t.kind, RouteKind::Incall);
+    assert_eq!(t.destination.as_deref(), Some("PJSIP/alice-phone&PJSIP/bob-phone"));
+    let why = t.explanation.join("\n");
+    assert!(why.contains("incall 4 rings group 5 (sales): user 1 (Alice) on PJSIP/alice-phone, user 2 (Bob) on PJSIP/bob-phone together for 20 s"), "{why}");
+    let t = run(&s, Caller::User(UserId(1)), "1500");
+    assert_eq!(t.destination.as_deref(), Some("PJSIP/alice-phone&PJSIP/bob-phone"));
+    assert!(t.explanation.join("\n").contains("the extension rings group 5 (sales)"), "{:?}", t.explanation);
+}

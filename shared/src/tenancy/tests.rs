@@ -284,6 +284,7 @@ fn two_clean_tenants_have_no_foreign_reference() {
             Target::User(_) => "user",
             Target::EndpointSip(_) => "endpoint sip",
             Target::SipTemplate(_) => "template",
+            Target::Group(_) => "group",
             Target::EndpointIax(_) => "iax",
             Target::EndpointCustom(_) => "custom",
             Target::SipSection(_) => "section",

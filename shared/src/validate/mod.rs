@@ -38,7 +38,7 @@ mod snapshot;
 mod text;
 
 pub use objects::{
-    context, endpoint_custom, endpoint_iax, extension, incall, line, outcall,
+    context, endpoint_custom, endpoint_iax, extension, group, incall, line, outcall,
     outcall_extension, pjsip_global, pjsip_system, register_iax, tenant, transport, trunk, user,
 };
 pub use pjsip_options::{OptionSet, hint_for};

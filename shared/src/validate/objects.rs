@@ -321,7 +321,7 @@ pub fn incall(i: &Incall) -> Vec<FieldError> {
         );
     }
     match &i.destination {
-        Destination::User { ring_time: Some(t), .. } if !(t.is_finite() && *t >= 0.0) => {
+        Destination::User { ring_time: Some(t), .. } | Destination::Group { ring_time: Some(t), .. } if !(t.is_finite() && *t >= 0.0) => {
             errors.push("destination.ring_time", "Must be greater than or equal to 0.")
         }
         Destination::Extension { exten, context } => {
@@ -334,6 +334,40 @@ pub fn incall(i: &Incall) -> Vec<FieldError> {
         }
         Destination::Custom { command } => errors.check("destination.command", custom_command(command)),
         _ => {}
+    }
+    errors.into_vec()
+}
+
+/// A group, by Wazo's `GroupSchema`: `label` 1..128 of `-_.a-zA-Z0-9 `,
+/// `preprocess_subroutine` at most 79, `caller_id_name` at most 80,
+/// `music_on_hold` at most 128, the counts at least 0.
+pub fn group(g: &Group) -> Vec<FieldError> {
+    let mut errors = Errors::default();
+    errors.check("tenant_uuid", text::uuid(&g.tenant_uuid));
+    if g.label.chars().count() > 128 {
+        errors.push("label", "Longer than maximum length 128.");
+    }
+    if g.label.is_empty() || !g.label.chars().all(|c| c.is_ascii_alphanumeric() || "-_. ".contains(c)) {
+        errors.push("label", "String does not match expected pattern.");
+    }
+    for (field, value, max) in [
+        ("preprocess_subroutine", &g.preprocess_subroutine, 79),
+        ("caller_id_name", &g.caller_id_name, 80),
+        ("music_on_hold", &g.music_on_hold, 128),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            errors.push(field, format!("Longer than maximum length {max}."));
+        }
+    }
+    if let Some(name) = g.caller_id_name.as_deref()
+        && let Some(c) = name.chars().find(|&c| !callerid::is_name_char(c))
+    {
+        errors.push("caller_id_name", format!("{c:?} is not allowed: use letters, digits, spaces and {:?}", callerid::NAME_PUNCTUATION));
+    }
+    for (field, value) in [("timeout", g.timeout), ("user_timeout", g.user_timeout), ("retry_delay", g.retry_delay), ("max_calls", g.max_calls)] {
+        if value.is_some_and(|v| v < 0) {
+            errors.push(field, "Must be greater than or equal to 0.");
+        }
     }
     errors.into_vec()
 }

@@ -57,6 +57,7 @@ pub fn snapshot(s: &Snapshot) -> Vec<ObjectError> {
     outcalls(&mut c);
     incalls(&mut c);
     users_and_lines(&mut c);
+    groups(&mut c);
     for e in &s.endpoints_iax {
         let me = ObjectRef::new(ObjectKind::EndpointIax, e.id);
         c.extend(me.clone(), objects::endpoint_iax(e));
@@ -249,6 +250,10 @@ fn incalls(c: &mut Collector<'_>) {
                 None => c.push(me, "destination.user_id", format!("User was not found ('user_id': {user_id})")),
                 Some(u) => c.same_tenant(&me, "destination.user_id", &i.tenant_uuid, &u.tenant_uuid),
             },
+            Destination::Group { group_id, .. } => match s.group(*group_id) {
+                None => c.push(me, "destination.group_id", format!("Group was not found ('group_id': {group_id})")),
+                Some(g) => c.same_tenant(&me, "destination.group_id", &i.tenant_uuid, &g.tenant_uuid),
+            },
             Destination::Extension { context, .. } => {
                 if s.context_named(context).is_none() {
                     c.push(me, "destination.context", format!("Context was not found ('context': '{context}')"));
@@ -266,6 +271,24 @@ fn incalls(c: &mut Collector<'_>) {
                 }
             }
             Destination::None | Destination::Hangup { .. } | Destination::Custom { .. } => {}
+        }
+    }
+}
+
+fn groups(c: &mut Collector<'_>) {
+    let s = c.snapshot;
+    for g in &s.groups {
+        let me = ObjectRef::new(ObjectKind::Group, g.id);
+        c.extend(me.clone(), objects::group(g));
+        c.tenant_exists(&me, &g.tenant_uuid);
+        if let Some(id) = g.extension_id {
+            bound_extension(c, &me, "extensions", &g.tenant_uuid, id, ContextKind::Internal);
+        }
+        for member in &g.user_members {
+            match s.user(member.user_id) {
+                None => c.push(me.clone(), "users", format!("User was not found ('id': {})", member.user_id)),
+                Some(u) => c.same_tenant(&me, "users", &g.tenant_uuid, &u.tenant_uuid),
+            }
         }
     }
 }
