@@ -43,6 +43,7 @@ pub fn load_snapshot_from(conn: &Connection, rows: impl Fn(Kind) -> Result<Vec<O
         incalls: load(rows, Kind::Incall, false)?,
         users: load(rows, Kind::User, false)?,
         lines: load(rows, Kind::Line, false)?,
+        groups: load(rows, Kind::Group, false)?,
         pjsip_global: settings(rows, 1)?,
         pjsip_system: settings(rows, 2)?,
         ..Snapshot::default()
@@ -68,6 +69,7 @@ pub struct SnapshotCache {
     incalls: Kept<patchbay_shared::model::Incall>,
     users: Kept<patchbay_shared::model::User>,
     lines: Kept<patchbay_shared::model::Line>,
+    groups: Kept<patchbay_shared::model::Group>,
     pjsip_global: patchbay_shared::model::PjsipGlobal,
     pjsip_system: patchbay_shared::model::PjsipSystem,
     /// Tenants owning a trunk shared with others, as of the last load.
@@ -285,6 +287,7 @@ impl SnapshotCache {
             )?;
             load_kept(conn, Kind::User, false, &mut self.users, only, &mut changes)?;
             load_kept(conn, Kind::Line, false, &mut self.lines, only, &mut changes)?;
+            load_kept(conn, Kind::Group, false, &mut self.groups, only, &mut changes)?;
         }
         if only.is_none_or(|moved| !moved.is_empty()) {
             let rows = |kind| objects::list(conn, kind, None);
@@ -339,6 +342,7 @@ impl SnapshotCache {
             incalls: all_of(&self.incalls),
             users: all_of(&self.users),
             lines: all_of(&self.lines),
+            groups: all_of(&self.groups),
             pjsip_global: self.pjsip_global.clone(),
             pjsip_system: self.pjsip_system.clone(),
             ..Snapshot::default()
@@ -427,6 +431,7 @@ impl SnapshotCache {
         deal(&self.incalls, &mut out, sharing, |s| &mut s.incalls);
         deal(&self.users, &mut out, sharing, |s| &mut s.users);
         deal(&self.lines, &mut out, sharing, |s| &mut s.lines);
+        deal(&self.groups, &mut out, sharing, |s| &mut s.groups);
         for (tenant, snapshot) in out.iter_mut() {
             if !self.sharing.is_empty() {
                 *snapshot = restrict(snapshot, &BTreeSet::from([tenant.clone()]));
@@ -488,6 +493,7 @@ pub fn restrict(snapshot: &Snapshot, on: &BTreeSet<String>) -> Snapshot {
     out.incalls.retain(|o| mine(&o.tenant_uuid));
     out.users.retain(|o| mine(&o.tenant_uuid));
     out.lines.retain(|o| mine(&o.tenant_uuid));
+    out.groups.retain(|o| mine(&o.tenant_uuid));
     out
 }
 

@@ -47,6 +47,7 @@ const KINDS: &[Kind] = &[
     Kind::Incall,
     Kind::User,
     Kind::Line,
+    Kind::Group,
     Kind::Settings,
 ];
 

@@ -59,6 +59,7 @@ fn check_extension(conn: &Connection, caller: &Caller, row: &ObjectRow) -> ApiRe
         let (wanted, range) = match owner {
             "outcall" => (ContextKind::Outcall, None),
             "incall" => (ContextKind::Incall, Some(RangeUse::Incall)),
+            "group" => (ContextKind::Internal, Some(RangeUse::Group)),
             _ => (ContextKind::Internal, Some(RangeUse::User)),
         };
         let kind = context_kind(&context)?;
@@ -112,7 +113,7 @@ fn present_extension(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiR
     body["type"] = context_type.unwrap_or(Value::Null);
     // Wazo's deprecated inverse of `enabled`, still in its ExtensionSchema.
     body["commented"] = json!(!row.body["enabled"].as_bool().unwrap_or(true));
-    // Wazo's ExtensionSchema relations; Patchbay has no groups, queues,
+    // Wazo's ExtensionSchema relations; Patchbay has no queues,
     // conferences or parking lots, so those are always null.
     for key in ["outcall", "incall", "group", "queue", "conference", "parking_lot"] {
         body[key] = Value::Null;
@@ -121,10 +122,21 @@ fn present_extension(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiR
     match owner {
         Some(("outcall", o)) => body["outcall"] = json!({"id": o.id, "name": o.body.get("name"), "links": specs::OUTCALL.links(&o)}),
         Some(("incall", i)) => body["incall"] = summary(&specs::INCALL, &i),
+        Some(("group", g)) => body["group"] = group_summary(&g),
         Some((_, l)) => body["lines"] = json!([{"id": l.id, "name": crate::store::lines::name(conn, &l)?, "links": specs::LINE.links(&l)}]),
         None => {}
     }
     Ok(body)
+}
+
+/// `{id, uuid, name, label, links}` of a group, as an extension or a user
+/// shows it.
+pub(super) fn group_summary(row: &ObjectRow) -> Value {
+    let mut shown = summary(&specs::GROUP, row);
+    shown["uuid"] = json!(row.uuid);
+    shown["name"] = row.body["name"].clone();
+    shown["label"] = row.body["label"].clone();
+    shown
 }
 
 pub(super) fn extension_summary(conn: &Connection, id: i64) -> ApiResult<Value> {

@@ -54,6 +54,15 @@ fn present_incall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResu
         Some(id) => vec![extension_summary(conn, id)?],
         None => vec![],
     };
+    if body["destination"]["type"] == "group"
+        && let Some(group) = row.body["destination"]["group_id"].as_i64().and_then(|id| crate::store::objects::get(conn, Kind::Group, id, None).ok().flatten())
+    {
+        body["destination"]["group_name"] = group.body["name"].clone();
+        body["destination"]["group_label"] = group.body["label"].clone();
+    }
+    if body["destination"]["type"] == "group" && body["destination"].get("ring_time").is_none() {
+        body["destination"]["ring_time"] = Value::Null;
+    }
     if let Some(user_id) = row.body["destination"]["user_id"].as_i64()
         && let Some(user) = objects::get(conn, Kind::User, user_id, None)?
     {

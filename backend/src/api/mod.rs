@@ -11,6 +11,7 @@ pub mod csv_io;
 pub mod docs;
 pub mod endpoints_sip;
 pub mod extensions;
+pub mod groups;
 pub mod error;
 pub mod guard;
 pub mod incalls;
@@ -85,6 +86,10 @@ fn confd() -> Router<AppState> {
         .route("/lines/{id}/extensions/{extension_id}", put(lines::line_extension_put).delete(lines::line_extension_delete))
         .route("/users/{id}/lines/{line_id}", put(lines::user_line_put).delete(lines::user_line_delete))
         .route("/users/{id}/callerids/outgoing", get(users::user_outgoing_callerids))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", get(groups::get).put(groups::update).delete(groups::delete))
+        .route("/groups/{id}/members/users", put(groups::members_users_put))
+        .route("/groups/{id}/extensions/{extension_id}", put(groups::group_extension_put).delete(groups::group_extension_delete))
         .route("/asterisk/pjsip/global", get(ic::global_get).put(ic::global_put))
         .route("/asterisk/pjsip/system", get(ic::system_get).put(ic::system_put))
         .route("/asterisk/sip/general", get(ic::sip_general_get).put(ic::sip_general_put));

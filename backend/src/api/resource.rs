@@ -159,6 +159,7 @@ pub fn references_resolve(conn: &Connection, kind: Kind, row: &ObjectRow, by_uui
         Kind::Outcall => check::<m::Outcall>(doc, |o| unresolved(Object::Outcall(o), &directory)),
         Kind::Incall => check::<m::Incall>(doc, |o| unresolved(Object::Incall(o), &directory)),
         Kind::Line => check::<m::Line>(doc, |o| unresolved(Object::Line(o), &directory)),
+        Kind::Group => check::<m::Group>(doc, |o| unresolved(Object::Group(o), &directory)),
         Kind::User | Kind::RegisterSip | Kind::RegisterIax | Kind::Transport | Kind::Settings | Kind::KazooConnectivity => Vec::new(),
     };
     super::error::ok_or_400(errors)

@@ -10,6 +10,7 @@ pub const EXTENSION: Spec = Spec { kind: Kind::Extension, noun: "Extension", pat
 pub const OUTCALL: Spec = Spec { kind: Kind::Outcall, noun: "Outcall", path: "outcalls", rel: "outcalls", by_uuid: false };
 pub const INCALL: Spec = Spec { kind: Kind::Incall, noun: "Incall", path: "incalls", rel: "incalls", by_uuid: false };
 pub const USER: Spec = Spec { kind: Kind::User, noun: "User", path: "users", rel: "users", by_uuid: false };
+pub const GROUP: Spec = Spec { kind: Kind::Group, noun: "Group", path: "groups", rel: "groups", by_uuid: false };
 pub const LINE: Spec = Spec { kind: Kind::Line, noun: "Line", path: "lines", rel: "lines", by_uuid: false };
 pub const TRUNK: Spec = Spec { kind: Kind::Trunk, noun: "Trunk", path: "trunks", rel: "trunks", by_uuid: false };
 pub const ENDPOINT_SIP: Spec = Spec { kind: Kind::EndpointSip, noun: "EndpointSIP", path: "endpoints/sip", rel: "endpoint_sip", by_uuid: true };

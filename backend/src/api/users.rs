@@ -8,7 +8,7 @@ use crate::store::{Kind, ObjectRow, objects};
 use axum::extract::{Path, State};
 use crate::store::Connection;
 use serde_json::{Map, Value, json};
-use super::extensions::extension_summary;
+use super::extensions::{extension_summary, group_summary};
 use super::specs;
 use super::lines::{LINES, present_line};
 use patchbay_shared::model::User;
@@ -38,6 +38,14 @@ pub static USERS: Resource = Resource {
     },
     present: present_user,
     before_delete: |conn, caller, row| {
+        // Wazo drops a deleted user from its groups.
+        for group in crate::store::groups::of_user(conn, row.id, row.tenant_uuid.as_deref().unwrap_or_default())? {
+            let mut body = group.body.clone();
+            if let Some(members) = body["user_members"].as_array_mut() {
+                members.retain(|m| m["user_id"].as_i64() != Some(row.id));
+            }
+            specs::GROUP.replace(conn, caller, &group, body)?;
+        }
         for line in crate::store::lines::of_user(conn, row.id)? {
             let mut body = line.body.clone();
             body["user_id"] = Value::Null;
@@ -92,8 +100,11 @@ fn present_user(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResult
         };
         incalls.push(json!({"id": incall.id, "extensions": extensions, "links": specs::INCALL.links(&incall)}));
     }
+    let tenant = row.tenant_uuid.as_deref().unwrap_or_default();
+    let groups: Vec<Value> = crate::store::groups::of_user(conn, row.id, tenant)?.iter().map(group_summary).collect();
     body["lines"] = Value::Array(lines);
     body["incalls"] = Value::Array(incalls);
+    body["groups"] = Value::Array(groups);
     Ok(body)
 }
 

@@ -30,6 +30,7 @@ pub fn visible_snapshot(state: &AppState, caller: &Caller) -> ApiResult<Snapshot
         incalls: full.incalls.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         users: full.users.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         lines: full.lines.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
+        groups: full.groups.into_iter().filter(|o| mine(&o.tenant_uuid)).collect(),
         transports: full.transports,
         ..Snapshot::default()
     })

@@ -52,6 +52,7 @@ impl Directory for StoreDirectory<'_> {
             Target::Extension(id) => self.by_id(Kind::Extension, tenant, id.0),
             Target::Trunk(id) => self.trunk_usable(tenant, id.0),
             Target::User(id) => self.by_id(Kind::User, tenant, id.0),
+            Target::Group(id) => self.by_id(Kind::Group, tenant, id.0),
             Target::EndpointSip(uuid) => self.by_uuid(Kind::EndpointSip, tenant, uuid),
             Target::SipTemplate(uuid) => self.by_uuid(Kind::SipTemplate, tenant, uuid),
             Target::EndpointIax(id) => self.by_id(Kind::EndpointIax, tenant, id.0),

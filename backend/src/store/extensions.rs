@@ -12,8 +12,9 @@ pub fn taken(conn: &Connection, exten: &str, context: &str, except_id: i64) -> R
     conn.exists("SELECT 1 FROM extensions WHERE exten = ?1 AND context = ?2 AND id <> ?3", params![exten, context, except_id])
 }
 
-/// What an extension is bound to: `outcall`, `incall` or `line`, and that
-/// row (`outcall_extensions`, `incalls.extension_id`, `lines.extension_id`).
+/// What an extension is bound to: `outcall`, `incall`, `line` or `group`,
+/// and that row (`outcall_extensions`, `incalls.extension_id`,
+/// `lines.extension_id`, `groups.extension_id`).
 pub fn owner(conn: &Connection, ext_id: i64) -> Result<Option<(&'static str, ObjectRow)>, StoreError> {
     if let Some(outcall) = super::outcalls::of_extension(conn, ext_id)? {
         return Ok(Some(("outcall", outcall)));
@@ -23,6 +24,9 @@ pub fn owner(conn: &Connection, ext_id: i64) -> Result<Option<(&'static str, Obj
     }
     if let Some(line) = objects::find_where(conn, Kind::Line, "extension_id", &json!(ext_id), None)? {
         return Ok(Some(("line", line)));
+    }
+    if let Some(group) = super::groups::of_extension(conn, ext_id)? {
+        return Ok(Some(("group", group)));
     }
     Ok(None)
 }

@@ -436,6 +436,8 @@ CREATE TABLE node_leases (
 ),
 // 9: per tenant, a counter every change of one of its rows bumps; its
 // triggers are generated from `TENANT_TABLES` (`sqlite_tenant_changes`).
+// 10: groups (`sqlite_groups`): their tenant counter triggers come from
+// `GROUP_TABLES` as step 9's do.
 ];
 
 /// The tables whose rows belong to a tenant: a change to one bumps its
@@ -450,14 +452,70 @@ const TENANT_TABLES: [&str; 13] = [
 /// Step 9 for SQLite: the table and its triggers (an update counts for the
 /// old tenant and the new one).
 fn sqlite_tenant_changes() -> String {
+    let mut sql = String::from("CREATE TABLE tenant_changes (\n    tenant_uuid TEXT PRIMARY KEY,\n    changes     INTEGER NOT NULL\n) WITHOUT ROWID;\n");
+    for table in TENANT_TABLES {
+        sql += &sqlite_tenant_triggers(table);
+    }
+    sql
+}
+
+/// The tenant tables added after step 9 (step 10): their `tenant_changes`
+/// triggers are written by the step that creates them.
+const GROUP_TABLES: [&str; 1] = ["groups"];
+
+/// The triggers that bump a table's tenant counter (steps 9 and 10).
+fn sqlite_tenant_triggers(table: &str) -> String {
     let bump = |row: &str| {
         format!("INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE({row}.tenant_uuid, ''), 1) ON CONFLICT (tenant_uuid) DO UPDATE SET changes = changes + 1;")
     };
-    let mut sql = String::from("CREATE TABLE tenant_changes (\n    tenant_uuid TEXT PRIMARY KEY,\n    changes     INTEGER NOT NULL\n) WITHOUT ROWID;\n");
-    for table in TENANT_TABLES {
-        sql += &format!("CREATE TRIGGER tenant_changes_{table}_insert AFTER INSERT ON {table} BEGIN {} END;\n", bump("NEW"));
-        sql += &format!("CREATE TRIGGER tenant_changes_{table}_update AFTER UPDATE ON {table} BEGIN {} {} END;\n", bump("OLD"), bump("NEW"));
-        sql += &format!("CREATE TRIGGER tenant_changes_{table}_delete AFTER DELETE ON {table} BEGIN {} END;\n", bump("OLD"));
+    let mut sql = format!("CREATE TRIGGER tenant_changes_{table}_insert AFTER INSERT ON {table} BEGIN {} END;\n", bump("NEW"));
+    sql += &format!("CREATE TRIGGER tenant_changes_{table}_update AFTER UPDATE ON {table} BEGIN {} {} END;\n", bump("OLD"), bump("NEW"));
+    sql += &format!("CREATE TRIGGER tenant_changes_{table}_delete AFTER DELETE ON {table} BEGIN {} END;\n", bump("OLD"));
+    sql
+}
+
+/// Step 10 for SQLite: groups (a Wazo document with its name, label and
+/// extension as columns; the name unique, as Wazo's), and their members
+/// in ringing order (`group_members`, kept from the document's
+/// `user_members` by triggers, as `outcall_trunks` is).
+fn sqlite_groups() -> String {
+    let mut sql = String::from(
+        r#"
+CREATE TABLE groups (
+    id          INTEGER PRIMARY KEY,
+    uuid        TEXT UNIQUE,
+    tenant_uuid TEXT REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body        TEXT NOT NULL CHECK (json_valid(body) AND json_type(body) = 'object'),
+    name TEXT GENERATED ALWAYS AS (json_extract(body, '$.name')) STORED,
+    label TEXT GENERATED ALWAYS AS (json_extract(body, '$.label')) STORED,
+    extension_id INTEGER GENERATED ALWAYS AS (json_extract(body, '$.extension_id')) STORED
+);
+CREATE INDEX groups_tenant ON groups(tenant_uuid);
+CREATE UNIQUE INDEX groups_name ON groups(name);
+CREATE UNIQUE INDEX groups_extension ON groups(extension_id);
+CREATE TABLE group_members (
+    group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    PRIMARY KEY (group_id, position),
+    UNIQUE (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members(user_id);
+CREATE TRIGGER group_members_insert AFTER INSERT ON groups BEGIN
+    INSERT INTO group_members SELECT NEW.id, m.key, json_extract(m.value, '$.user_id'), COALESCE(json_extract(m.value, '$.priority'), m.key) FROM json_each(NEW.body, '$.user_members') m WHERE json_extract(m.value, '$.user_id') IS NOT NULL;
+END;
+CREATE TRIGGER group_members_update AFTER UPDATE OF body ON groups BEGIN
+    DELETE FROM group_members WHERE group_id = OLD.id;
+    INSERT INTO group_members SELECT NEW.id, m.key, json_extract(m.value, '$.user_id'), COALESCE(json_extract(m.value, '$.priority'), m.key) FROM json_each(NEW.body, '$.user_members') m WHERE json_extract(m.value, '$.user_id') IS NOT NULL;
+END;
+CREATE TRIGGER revision_groups_insert AFTER INSERT ON groups BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_groups_update AFTER UPDATE ON groups BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+CREATE TRIGGER revision_groups_delete AFTER DELETE ON groups BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#,
+    );
+    for table in GROUP_TABLES {
+        sql += &sqlite_tenant_triggers(table);
     }
     sql
 }
@@ -465,8 +523,10 @@ fn sqlite_tenant_changes() -> String {
 /// Every SQLite step, in order.
 fn sqlite_steps() -> Vec<M<'static>> {
     static TENANT_CHANGES: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_tenant_changes);
+    static GROUPS: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_groups);
     let mut steps = STEPS.to_vec();
     steps.push(M::up(TENANT_CHANGES.as_str()));
+    steps.push(M::up(GROUPS.as_str()));
     steps
 }
 
@@ -546,7 +606,7 @@ pub mod postgres {
         steps
     }
 
-    const STEPS: [&str; 9] = [
+    const STEPS: [&str; 10] = [
         // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
         // order, which lists of tenants follow (SQLite's implicit rowid).
         // The functions SQLite has that queries use, with the same names:
@@ -752,6 +812,43 @@ BEGIN
         EXECUTE format('CREATE TRIGGER tenant_changes_%s AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION pb_count_tenant_change()', t, t);
     END LOOP;
 END $$;
+"#,
+        // 10: groups and their members in ringing order (SQLite's
+        // `sqlite_groups`); the tenant counter as step 9's tables.
+        r#"
+CREATE TABLE groups (
+    id BIGINT PRIMARY KEY,
+    uuid TEXT COLLATE "C" UNIQUE,
+    tenant_uuid TEXT COLLATE "C" REFERENCES tenants(uuid) ON DELETE CASCADE,
+    body TEXT COLLATE "C" NOT NULL CHECK (jsonb_typeof(body::jsonb) = 'object'),
+    name TEXT COLLATE "C" GENERATED ALWAYS AS (body::jsonb #>> '{name}') STORED,
+    label TEXT COLLATE "C" GENERATED ALWAYS AS (body::jsonb #>> '{label}') STORED,
+    extension_id BIGINT GENERATED ALWAYS AS ((body::jsonb #>> '{extension_id}')::bigint) STORED
+);
+CREATE INDEX groups_tenant ON groups(tenant_uuid);
+CREATE UNIQUE INDEX groups_name ON groups(name);
+CREATE UNIQUE INDEX groups_extension ON groups(extension_id);
+CREATE TRIGGER revision_groups AFTER INSERT OR UPDATE OR DELETE ON groups FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();
+CREATE TRIGGER tenant_changes_groups AFTER INSERT OR UPDATE OR DELETE ON groups FOR EACH ROW EXECUTE FUNCTION pb_count_tenant_change();
+CREATE TABLE group_members (
+    group_id BIGINT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    position BIGINT NOT NULL,
+    user_id  BIGINT NOT NULL,
+    priority BIGINT NOT NULL,
+    PRIMARY KEY (group_id, position),
+    UNIQUE (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members(user_id);
+CREATE FUNCTION pb_group_members() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM group_members WHERE group_id = OLD.id;
+    END IF;
+    INSERT INTO group_members SELECT NEW.id, m.idx, (m.value ->> 'user_id')::bigint, COALESCE((m.value ->> 'priority')::bigint, m.idx) FROM pb_elements(NEW.body, 'user_members') m WHERE m.value ->> 'user_id' IS NOT NULL;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER group_members_insert AFTER INSERT ON groups FOR EACH ROW EXECUTE FUNCTION pb_group_members();
+CREATE TRIGGER group_members_update AFTER UPDATE OF body ON groups FOR EACH ROW EXECUTE FUNCTION pb_group_members();
 "#,
     ];
 

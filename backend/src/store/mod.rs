@@ -7,6 +7,7 @@ pub mod contexts;
 pub mod db;
 pub mod directory;
 pub mod extensions;
+pub mod groups;
 pub mod incalls;
 pub mod lines;
 mod migrations;

@@ -31,6 +31,8 @@ pub enum Kind {
     /// A Kazoo connectivity (trunkstore) document; what it maps to is stored
     /// as ordinary trunks, endpoints, extensions and incalls.
     KazooConnectivity,
+    /// A group of users rung together (migration 10).
+    Group,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Line => "line",
             Kind::Settings => "settings",
             Kind::KazooConnectivity => "kazoo_connectivity",
+            Kind::Group => "group",
         }
     }
 
@@ -74,6 +77,7 @@ impl Kind {
             Kind::Line => "lines",
             Kind::Settings => "settings",
             Kind::KazooConnectivity => "kazoo_connectivity",
+            Kind::Group => "groups",
         }
     }
 
@@ -90,6 +94,7 @@ impl Kind {
             Kind::Incall => &["extension_id"],
             Kind::User => &["firstname", "lastname"],
             Kind::Line => &["user_id", "extension_id"],
+            Kind::Group => &["name", "label", "extension_id"],
             Kind::RegisterSip | Kind::RegisterIax | Kind::Settings | Kind::KazooConnectivity => &[],
         }
     }

@@ -19,7 +19,7 @@ pub mod plan;
 
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::{docs, endpoints_sip, extensions, incalls, interconnect, lines, outcalls, resource, users};
+use crate::api::{docs, endpoints_sip, extensions, groups, incalls, interconnect, lines, outcalls, resource, users};
 use crate::store::{Kind, ObjectRow, Store, StoreError, Tenant, objects, people};
 use doc::{ConfigDoc, FORMAT_VERSION};
 use mapping::{Ids, MANAGED_KINDS, Secrets, Stored};
@@ -281,6 +281,7 @@ fn check_row(tx: &Connection, caller: &Caller, kind: Kind, row: &ObjectRow) -> A
         Kind::Incall => (incalls::INCALLS.check)(tx, caller, row),
         Kind::User => (users::USERS.check)(tx, caller, row),
         Kind::Line => (lines::LINES.check)(tx, caller, row),
+        Kind::Group => (groups::GROUPS.check)(tx, caller, row),
         Kind::EndpointIax => (interconnect::IAX.check)(tx, caller, row),
         Kind::EndpointCustom => (interconnect::CUSTOM.check)(tx, caller, row),
         Kind::RegisterSip => (interconnect::REGISTERS_SIP.check)(tx, caller, row),
@@ -316,6 +317,7 @@ fn check_snapshot(tx: &Connection, changes: &[Change]) -> Result<(), Outcome> {
             Kind::Incall => ObjectKind::Incall,
             Kind::User => ObjectKind::User,
             Kind::Line => ObjectKind::Line,
+            Kind::Group => ObjectKind::Group,
             _ => return None,
         };
         let id = if matches!(kind, ObjectKind::EndpointSip | ObjectKind::SipTemplate) { row.uuid.clone().unwrap_or_default() } else { row.id.to_string() };
