@@ -254,3 +254,225 @@ async fn contexts_show_every_range_list() {
         assert_eq!(shown[empty], json!([]), "{empty}: {shown}");
     }
 }
+
+impl App {
+    /// The same call acting for `tenant` (`Wazo-Tenant`).
+    async fn call_as(&self, tenant: &str, method: &str, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("X-Auth-Token", &self.token)
+            .header("Wazo-Tenant", tenant)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
+            .unwrap();
+        send(&self.router, request).await
+    }
+
+    /// A created object (201), as the API showed it.
+    async fn created(&self, path: &str, body: Value) -> Value {
+        let (status, shown) = self.call("POST", path, Some(&body.to_string())).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {shown}");
+        shown
+    }
+
+    /// A user with a SIP line on `exten` in `default`: (user, line).
+    async fn user_with_line(&self, firstname: &str, exten: &str) -> (Value, Value) {
+        let user = self.created("/1.1/users", json!({"firstname": firstname})).await;
+        let line = self.created("/1.1/lines", json!({})).await;
+        let endpoint = self.created("/1.1/endpoints/sip", json!({"name": format!("{}-phone", firstname.to_lowercase())})).await;
+        let ext = self.created("/1.1/extensions", json!({"exten": exten, "context": "default"})).await;
+        for path in [
+            format!("/1.1/lines/{}/endpoints/sip/{}", line["id"], endpoint["uuid"].as_str().unwrap()),
+            format!("/1.1/lines/{}/extensions/{}", line["id"], ext["id"]),
+            format!("/1.1/users/{}/lines/{}", user["id"], line["id"]),
+        ] {
+            let (status, body) = self.call("PUT", &path, None).await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "PUT {path}: {body}");
+        }
+        (user, line)
+    }
+}
+
+/// Wazo's groups: `label` required, `name` generated `grp-<slug>-<uuid>`
+/// (a body's `name` alone becomes the label), Wazo's defaults, a partial
+/// PUT, every bad field named at once, 404 wording, by id or uuid.
+#[tokio::test]
+async fn groups_are_created_read_updated_and_deleted_as_wazo_does() {
+    let app = App::new().await;
+    let group = app.created("/1.1/groups", json!({"label": "Sales team"})).await;
+    let uuid = group["uuid"].as_str().unwrap().to_string();
+    assert_eq!(group["name"], json!(format!("grp-master-{uuid}")), "{group}");
+    for (key, value) in [
+        ("label", json!("Sales team")), ("ring_strategy", json!("all")), ("timeout", Value::Null), ("user_timeout", json!(15)),
+        ("retry_delay", json!(5)), ("ring_in_use", json!(true)), ("enabled", json!(true)), ("max_calls", json!(0)),
+        ("mark_answered_elsewhere", json!(false)), ("dtmf_record_toggle", json!(false)), ("caller_id_mode", Value::Null),
+        ("extensions", json!([])), ("members", json!({"users": [], "extensions": []})), ("incalls", json!([])),
+        ("fallbacks", json!({"noanswer_destination": null})),
+    ] {
+        assert_eq!(group[key], value, "{key}: {group}");
+    }
+    assert!(group.get("user_members").is_none() && group.get("extension_id").is_none(), "{group}");
+    assert_eq!(group["links"], json!([{"rel": "groups", "href": format!("/api/confd/1.1/groups/{}", group["id"])}]));
+    // The deprecated `name`: copied into the label, never kept as the name.
+    let legacy = app.created("/1.1/groups", json!({"name": "legacy"})).await;
+    assert_eq!(legacy["label"], json!("legacy"));
+    assert!(legacy["name"].as_str().unwrap().starts_with("grp-master-"), "{legacy}");
+    // No label; every bad field at once.
+    let (status, errors) = app.call("POST", "/1.1/groups", None).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!(["Input Error - label: ['Missing data for required field.']"])));
+    let (status, errors) = app.call("POST", "/1.1/groups", Some(r#"{"label": "bad\nlabel", "timeout": -1, "ring_strategy": "loud", "enabled": "yes"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    let text = errors.to_string();
+    for field in ["label", "timeout", "ring_strategy", "enabled"] {
+        assert!(text.contains(&format!("Input Error - {field}:")), "{field}: {errors}");
+    }
+    // A partial PUT: only what is sent changes; name and uuid stay.
+    let id = group["id"].to_string();
+    let (status, body) = app.call("PUT", &format!("/1.1/groups/{id}"), Some(r#"{"timeout": 25, "label": "Sales team", "name": "ignored"}"#)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{uuid}"), None).await;
+    assert_eq!((&shown["timeout"], &shown["label"], &shown["name"]), (&json!(25), &json!("Sales team"), &group["name"]), "{shown}");
+    let (_, page) = app.call("GET", "/1.1/groups?search=sales", None).await;
+    assert_eq!(page["total"], json!(1), "{page}");
+    let (status, _) = app.call("DELETE", &format!("/1.1/groups/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, errors) = app.call("GET", &format!("/1.1/groups/{id}"), None).await;
+    assert_eq!((status, errors), (StatusCode::NOT_FOUND, json!([format!("Resource Not Found - Group was not found ('id': {id})")])));
+}
+
+/// `PUT /groups/{id}/members/users`: ordered by priority (default: the
+/// place in the list), each user with a line, none twice; the group and
+/// the user show each other; a deleted user leaves its groups.
+#[tokio::test]
+async fn group_members_are_users_with_lines_in_priority_order() {
+    let app = App::new().await;
+    let (alice, _) = app.user_with_line("Alice", "1001").await;
+    let (bob, _) = app.user_with_line("Bob", "1002").await;
+    let carol = app.created("/1.1/users", json!({"firstname": "Carol"})).await;
+    let group = app.created("/1.1/groups", json!({"label": "sales"})).await;
+    let members = format!("/1.1/groups/{}/members/users", group["id"]);
+    let body = json!({"users": [{"uuid": alice["uuid"], "priority": 4}, {"uuid": bob["uuid"], "priority": 1}]}).to_string();
+    let (status, errors) = app.call("PUT", &members, Some(&body)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{errors}");
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{}", group["id"]), None).await;
+    let users = &shown["members"]["users"];
+    assert_eq!((&users[0]["uuid"], &users[0]["priority"], &users[0]["firstname"]), (&bob["uuid"], &json!(1), &json!("Bob")), "{shown}");
+    assert_eq!((&users[1]["uuid"], &users[1]["priority"]), (&alice["uuid"], &json!(4)), "{shown}");
+    let (_, user) = app.call("GET", &format!("/1.1/users/{}", alice["uuid"].as_str().unwrap()), None).await;
+    assert_eq!((&user["groups"][0]["id"], &user["groups"][0]["name"]), (&group["id"], &group["name"]), "{user}");
+    // Wazo's refusals, in its words.
+    let cases = [
+        (json!({"users": [{"uuid": carol["uuid"]}]}), format!("Resource Error - User must be associated with a Line ('user_uuid': '{}')", carol["uuid"].as_str().unwrap())),
+        (json!({"users": [{"uuid": alice["uuid"]}, {"uuid": alice["uuid"]}]}), "Resource Error - Operation not permitted. Cannot associate same user more than once".into()),
+        (json!({"users": [{"uuid": "99999999-9999-9999-9999-999999999999"}]}), "Input Error - field 'users': User was not found ('uuid': '99999999-9999-9999-9999-999999999999')".into()),
+    ];
+    for (body, wanted) in cases {
+        let (status, errors) = app.call("PUT", &members, Some(&body.to_string())).await;
+        assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!([wanted])), "{body}");
+    }
+    let (status, errors) = app.call("PUT", &members, Some(r#"{"users": [{"priority": -1}]}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    let text = errors.to_string();
+    assert!(text.contains("users") && text.contains("priority") && text.contains("uuid"), "{errors}");
+    let (status, _) = app.call("PUT", "/1.1/groups/999/members/users", Some(r#"{"users": []}"#)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A deleted user leaves the group (its line first, as Wazo asks).
+    let (status, body) = app.call("DELETE", &format!("/1.1/users/{}", bob["id"]), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{}", group["id"]), None).await;
+    assert_eq!(shown["members"]["users"].as_array().map(Vec::len), Some(1), "{shown}");
+    // An empty list empties the group.
+    let (status, _) = app.call("PUT", &members, Some(r#"{"users": []}"#)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{}", group["id"]), None).await;
+    assert_eq!(shown["members"]["users"], json!([]));
+}
+
+/// A group's extension: internal context only, one per group, free; the
+/// extension then shows its group, and cannot be deleted or moved to an
+/// incall context while bound.
+#[tokio::test]
+async fn a_group_extension_is_internal_free_and_shown_both_ways() {
+    let app = App::new().await;
+    let group = app.created("/1.1/groups", json!({"label": "support"})).await;
+    let other = app.created("/1.1/groups", json!({"label": "other"})).await;
+    let ext = app.created("/1.1/extensions", json!({"exten": "1500", "context": "default"})).await;
+    let second = app.created("/1.1/extensions", json!({"exten": "1501", "context": "default"})).await;
+    let did = app.created("/1.1/extensions", json!({"exten": "1502", "context": "from-extern"})).await;
+    let bind = |g: &Value, e: &Value| format!("/1.1/groups/{}/extensions/{}", g["id"], e["id"]);
+    let (status, body) = app.call("PUT", &bind(&group, &ext), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, shown) = app.call("GET", &format!("/1.1/extensions/{}", ext["id"]), None).await;
+    assert_eq!((&shown["group"]["id"], &shown["group"]["name"], &shown["group"]["label"]), (&group["id"], &group["name"], &json!("support")), "{shown}");
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{}", group["id"]), None).await;
+    assert_eq!((&shown["extensions"][0]["id"], &shown["extensions"][0]["exten"]), (&ext["id"], &json!("1500")), "{shown}");
+    let (status, errors) = app.call("PUT", &bind(&group, &second), None).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!([format!("Resource Error - Group is associated with a Extension ('group_id': {}, 'extension_id': {})", group["id"], ext["id"])])));
+    let (status, errors) = app.call("PUT", &bind(&other, &ext), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors[0].as_str().unwrap().starts_with("Resource Error - Group is associated with a Extension"), "{errors}");
+    let (status, errors) = app.call("PUT", &bind(&other, &did), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors[0].as_str().unwrap().contains("ContextType 'incall' cannot be associated"), "{errors}");
+    let (status, errors) = app.call("DELETE", &format!("/1.1/extensions/{}", ext["id"]), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors[0].as_str().unwrap().contains("Extension is associated with a group"), "{errors}");
+    let (status, errors) = app.call("PUT", &format!("/1.1/extensions/{}", ext["id"]), Some(r#"{"context": "from-extern"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    let (status, errors) = app.call("DELETE", &bind(&other, &ext), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{errors}");
+    assert!(errors[0].as_str().unwrap().starts_with("Resource Not Found - GroupExtension was not found"), "{errors}");
+    let (status, _) = app.call("DELETE", &bind(&group, &ext), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = app.call("GET", &format!("/1.1/extensions/{}", ext["id"]), None).await;
+    assert_eq!(shown["group"], Value::Null);
+}
+
+/// An incall to a group: `group_id` resolved in the caller's tenant (a
+/// foreign group reads as a missing one), `ring_time` validated; the
+/// incall and the group show each other; the group's delete sends the
+/// incall nowhere. Another tenant neither sees nor reaches the group.
+#[tokio::test]
+async fn an_incall_rings_a_group_of_its_own_tenant_only() {
+    let app = App::new().await;
+    let group = app.created("/1.1/groups", json!({"label": "sales"})).await;
+    let did = app.created("/1.1/extensions", json!({"exten": "5550100", "context": "from-extern"})).await;
+    let incall = app.created("/1.1/incalls", json!({"destination": {"type": "group", "group_id": group["id"], "ring_time": 12.5}})).await;
+    assert_eq!(incall["destination"], json!({"type": "group", "group_id": group["id"], "ring_time": 12.5, "group_name": group["name"], "group_label": "sales"}), "{incall}");
+    let (status, _) = app.call("PUT", &format!("/1.1/incalls/{}/extensions/{}", incall["id"], did["id"]), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = app.call("GET", &format!("/1.1/groups/{}", group["id"]), None).await;
+    assert_eq!((&shown["incalls"][0]["id"], &shown["incalls"][0]["extensions"][0]["exten"]), (&incall["id"], &json!("5550100")), "{shown}");
+    let (status, errors) = app.call("POST", "/1.1/incalls", Some(r#"{"destination": {"type": "group", "group_id": 999}}"#)).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!(["Input Error - field 'destination': Group was not found ('group_id': 999)"])));
+    let (status, errors) = app.call("POST", "/1.1/incalls", Some(&json!({"destination": {"type": "group", "group_id": group["id"], "ring_time": -1}}).to_string())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors.to_string().contains("ring_time"), "{errors}");
+    // Tenant isolation: bravo sees no group, reaches none.
+    let (status, tenant) = app.call("POST", "/api/auth/0.1/tenants", Some(r#"{"name": "Bravo", "slug": "bravo"}"#)).await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let bravo = tenant["uuid"].as_str().unwrap();
+    let (_, page) = app.call_as(bravo, "GET", "/1.1/groups", None).await;
+    assert_eq!(page["total"], json!(0), "{page}");
+    for method in ["GET", "PUT", "DELETE"] {
+        let (status, _) = app.call_as(bravo, method, &format!("/1.1/groups/{}", group["id"]), Some("{}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+    }
+    let (status, errors) = app.call_as(bravo, "POST", "/1.1/incalls", Some(&json!({"destination": {"type": "group", "group_id": group["id"]}}).to_string())).await;
+    assert_eq!((status, errors), (StatusCode::BAD_REQUEST, json!([format!("Input Error - field 'destination': Group was not found ('group_id': {})", group["id"])])));
+    let theirs = app.call_as(bravo, "POST", "/1.1/groups", Some(r#"{"label": "theirs"}"#)).await.1;
+    assert!(theirs["name"].as_str().unwrap().starts_with("grp-bravo-"), "{theirs}");
+    let (_, alice_user) = (0, app.user_with_line("Alice", "1001").await.0);
+    let (status, errors) = app.call("PUT", &format!("/1.1/groups/{}/members/users", theirs["id"]), Some(&json!({"users": [{"uuid": alice_user["uuid"]}]}).to_string())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors[0].as_str().unwrap().starts_with("Resource Error - different tenants"), "{errors}");
+    let (status, errors) = app.call_as(bravo, "PUT", &format!("/1.1/groups/{}/members/users", theirs["id"]), Some(&json!({"users": [{"uuid": alice_user["uuid"]}]}).to_string())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{errors}");
+    assert!(errors[0].as_str().unwrap().starts_with("Input Error - field 'users': User was not found"), "{errors}");
+    // Deleting the group sends its incall nowhere.
+    let (status, _) = app.call("DELETE", &format!("/1.1/groups/{}", group["id"]), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, shown) = app.call("GET", &format!("/1.1/incalls/{}", incall["id"]), None).await;
+    assert_eq!(shown["destination"]["type"], json!("none"), "{shown}");
+}

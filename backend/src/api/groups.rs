@@ -56,9 +56,26 @@ pub static GROUPS: Resource = Resource {
     fill: no_fill,
 };
 
+/// Every invalid field at once, as marshmallow names them: the fields of
+/// the wrong type, then the rules of the others (a wrong-typed field is
+/// checked no further: its default stands in for it).
 fn check_group(_: &Connection, _: &Caller, row: &ObjectRow) -> ApiResult<()> {
-    let group: Group = typed(&doc(row))?;
-    ok_or_400(validate::group(&group))
+    let document = doc(row);
+    match docs::type_checked::<Group>(&document) {
+        Ok(group) => ok_or_400(validate::group(&group)),
+        Err(mut errors) => {
+            let mut cleaned = document.clone();
+            let defaults = (GROUPS.defaults)();
+            for error in &errors {
+                let field = super::error::top_field(&error.field);
+                cleaned[field] = defaults.get(field).cloned().unwrap_or(json!("x"));
+            }
+            if let Ok(group) = serde_json::from_value::<Group>(cleaned) {
+                errors.extend(validate::group(&group));
+            }
+            Err(docs::field_errors(errors))
+        }
+    }
 }
 
 /// Wazo's `GroupSchema` dump: the fields, `extensions`, `members` (`users`
