@@ -528,6 +528,7 @@ impl SnapshotCache {
             incalls: kept(&snapshot.incalls, |o| Some(o.tenant_uuid.clone())),
             users: kept(&snapshot.users, |o| Some(o.tenant_uuid.clone())),
             lines: kept(&snapshot.lines, |o| Some(o.tenant_uuid.clone())),
+            groups: kept(&snapshot.groups, |o| Some(o.tenant_uuid.clone())),
             pjsip_global: snapshot.pjsip_global.clone(),
             pjsip_system: snapshot.pjsip_system.clone(),
             sharing: snapshot
