@@ -24,6 +24,7 @@ fn phone_ringing_until_cancelled() -> String {
       <ereg regexp="CSeq: ([0-9]+)" search_in="msg" check_it="true" assign_to="whole,cseq" />
     </action>
   </recv>
+  <Reference variables="whole" />
   <send>
     <![CDATA[
       SIP/2.0 180 Ringing
