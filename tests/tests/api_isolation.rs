@@ -39,6 +39,7 @@ struct Population {
     user: i64,
     line: i64,
     register: i64,
+    group: i64,
 }
 
 async fn context_named(s: &PatchbayServer, t: &str, tenant: Option<&str>, kind: &str) -> anyhow::Result<(String, i64)> {
@@ -116,7 +117,14 @@ async fn populate(s: &PatchbayServer, t: &str, mark: &str, secret: &str) -> anyh
     let did = ok(s, t, "POST", "/1.1/extensions", Some(json!({"exten": "5550100", "context": incall_ctx}))).await?;
     let incall = ok(s, t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "user", "user_id": id(&user)}}))).await?;
     ok(s, t, "PUT", &format!("/1.1/incalls/{}/extensions/{}", id(&incall), id(&did)), None).await?;
+    let group = ok(s, t, "POST", "/1.1/groups", Some(json!({"label": format!("{mark}-group")}))).await?;
+    let owner = ok(s, t, "GET", &format!("/1.1/users/{}", id(&user)), None).await?;
+    ok(s, t, "PUT", &format!("/1.1/groups/{}/members/users", id(&group)), Some(json!({"users": [{"uuid": uuid(&owner)}]}))).await?;
+    let group_did = ok(s, t, "POST", "/1.1/extensions", Some(json!({"exten": "5550101", "context": incall_ctx}))).await?;
+    let group_incall = ok(s, t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "group", "group_id": id(&group)}}))).await?;
+    ok(s, t, "PUT", &format!("/1.1/incalls/{}/extensions/{}", id(&group_incall), id(&group_did)), None).await?;
     Ok(Population {
+        group: id(&group),
         trunk: id(&trunk),
         endpoint,
         template: uuid(&template),
@@ -140,6 +148,7 @@ async fn everything(s: &PatchbayServer, t: &str) -> anyhow::Result<Value> {
     for path in [
         "/1.1/trunks", "/1.1/endpoints/sip", "/1.1/endpoints/sip/templates", "/1.1/endpoints/iax", "/1.1/endpoints/custom",
         "/1.1/registers/sip", "/1.1/contexts", "/1.1/extensions", "/1.1/outcalls", "/1.1/incalls", "/1.1/users", "/1.1/lines",
+        "/1.1/groups",
     ] {
         all.insert(path.into(), ok(s, t, "GET", path, None).await?);
     }
@@ -181,6 +190,8 @@ async fn references_never_cross_tenants() -> anyhow::Result<()> {
     let attempts: Vec<(&str, String, Value, &str)> = vec![
         ("POST", "/1.1/incalls".into(), incall_to(json!({"type": "trunk", "trunk_id": alpha.trunk})), "destination"),
         ("POST", "/1.1/incalls".into(), incall_to(json!({"type": "user", "user_id": alpha.user})), "destination"),
+        ("POST", "/1.1/incalls".into(), incall_to(json!({"type": "group", "group_id": alpha.group})), "destination"),
+        ("PUT", format!("/1.1/groups/{}/members/users", bravo.group), json!({"users": [{"uuid": "00000000-0000-0000-0000-000000000000"}]}), "users"),
         ("POST", "/1.1/incalls".into(), incall_to(json!({"type": "extension", "exten": "1001", "context": "default"})), "destination"),
         ("POST", "/1.1/incalls".into(), incall_to(json!({"type": "extension", "exten": "1001", "context": alpha.internal})), "destination"),
         ("POST", "/1.1/incalls".into(), incall_to(trunk_destination(bravo.trunk, json!({"type": "extension", "exten": "1001", "context": "default"}))), "destination"),
@@ -235,6 +246,8 @@ async fn references_never_cross_tenants() -> anyhow::Result<()> {
         format!("/1.1/lines/{}/endpoints/sip/{}", alpha.line, uuid(&bravo.endpoint)),
         format!("/1.1/users/{}/lines/{}", bravo.user, alpha.line),
         format!("/1.1/incalls/{}", alpha.incall),
+        format!("/1.1/groups/{}", alpha.group),
+        format!("/1.1/groups/{}/members/users", alpha.group),
     ] {
         let (status, answer) = call_as(&s, &bravo_admin, None, "PUT", &path, Some(json!({}))).await?;
         assert_eq!(status, 404, "PUT {path}: {answer}");

@@ -196,9 +196,10 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// user twice; no two users sharing a line.
 pub async fn members_users_put(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: Bytes) -> ApiResult<StatusCode> {
     let input = body_object(&body)?;
-    let entries = member_entries(&input)?;
     state.store.write(|tx| {
+        // The group first (404), then the body (400), as Wazo reads them.
         let group = GROUPS.find(tx, &caller, &id)?;
+        let entries = member_entries(&input)?;
         let mut users = Vec::new();
         for (uuid, priority) in &entries {
             let user = crate::store::objects::get_by_uuid(tx, specs::USER.kind, uuid, Some(&caller.visible))?

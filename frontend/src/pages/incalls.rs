@@ -1,6 +1,6 @@
 //! Incoming routes: a DID in one of the tenant's incall contexts sent to
-//! any destination the API has (a user, nothing, a hangup with a cause, an
-//! extension of a context, a trunk with a number). Edit and delete.
+//! any destination the API has (a user, a group, nothing, a hangup with a
+//! cause, an extension of a context, a trunk with a number). Edit and delete.
 
 use crate::api;
 use crate::pages::outcalls::scroll_to;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 pub fn describe_destination(d: &Value, trunks: &[Value]) -> String {
     match d["type"].as_str() {
         Some("user") => format!("user {} {} (#{})", text(&d["user_firstname"]), text(&d["user_lastname"]), d["user_id"]).replace("  ", " "),
+        Some("group") => format!("group {} (#{})", text(&d["group_label"]), d["group_id"]),
         Some("hangup") => format!("hang up ({})", d["cause"].as_str().unwrap_or("normal")),
         Some("extension") => format!("extension {} @{}", text(&d["exten"]), text(&d["context"])),
         Some("trunk") => {
@@ -32,11 +33,13 @@ pub fn IncallsPage() -> impl IntoView {
     let incalls = RwSignal::new(Vec::<Value>::new());
     let users = RwSignal::new(Vec::<Value>::new());
     let trunks = RwSignal::new(Vec::<Value>::new());
+    let groups = RwSignal::new(Vec::<Value>::new());
     let error = RwSignal::new(None::<String>);
     let loading = RwSignal::new(true);
     let query = ListQuery::new("exten");
     load_query_list(format!("{C}/incalls"), query, incalls, loading, error);
     load_side_list(format!("{C}/users"), users);
+    load_side_list(format!("{C}/groups"), groups);
     // Own trunks and those shared with this tenant, by name.
     load_side_list(crate::pages::usable_trunks::USABLE_TRUNKS.to_string(), trunks);
     let editing = RwSignal::new(None::<Value>);
@@ -84,14 +87,14 @@ pub fn IncallsPage() -> impl IntoView {
             <p class="error" role="alert">{move || error.get()}</p>
             {move || {
                 let current = editing.get();
-                view! { <IncallForm users=users trunks=trunks editing=current on_done=move || editing.set(None)/> }
+                view! { <IncallForm users=users groups=groups trunks=trunks editing=current on_done=move || editing.set(None)/> }
             }}
         </section>
     }
 }
 
 #[component]
-fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing: Option<Value>, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn IncallForm(users: RwSignal<Vec<Value>>, groups: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing: Option<Value>, on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let contexts = tenant_contexts();
     let original = editing.clone().unwrap_or(Value::Null);
     let d = original["destination"].clone();
@@ -100,6 +103,7 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
     let context = RwSignal::new(text(&first["context"]));
     let kind = RwSignal::new(d["type"].as_str().unwrap_or("user").to_string());
     let user = RwSignal::new(text(&d["user_id"]));
+    let group = RwSignal::new(text(&d["group_id"]));
     let ring_time = RwSignal::new(text(&d["ring_time"]));
     let cause = RwSignal::new(d["cause"].as_str().unwrap_or("normal").to_string());
     let exten = RwSignal::new(text(&d["exten"]));
@@ -124,6 +128,15 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
                 }
                 d
             }
+            "group" => {
+                let id = group.get_untracked().parse::<i64>().map_err(|_| missing("group", "Group"))?;
+                let ring = ring_time.get_untracked();
+                let mut d = json!({"type": "group", "group_id": id});
+                if !ring.trim().is_empty() {
+                    d["ring_time"] = json!(ring.trim().parse::<f64>().map_err(|_| FieldError { field: "ring_time".into(), message: "Ring time: seconds, a number.".into() })?);
+                }
+                d
+            }
             "hangup" => json!({"type": "hangup", "cause": cause.get_untracked()}),
             "extension" => json!({"type": "extension", "exten": exten.get_untracked().trim(), "context": exten_context.get_untracked()}),
             "trunk" => {
@@ -135,7 +148,7 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
         })
     };
     let rename: &'static [(&'static str, &'static str)] =
-        &[("destination", "destination"), ("user_id", "user"), ("actionarg1", "user"), ("exten", "did"), ("trunk_id", "trunk_id"), ("number", "number")];
+        &[("destination", "destination"), ("user_id", "user"), ("group_id", "group"), ("actionarg1", "user"), ("exten", "did"), ("trunk_id", "trunk_id"), ("number", "number")];
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         if busy.get_untracked() {
@@ -180,7 +193,7 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
             on_done();
         });
     };
-    let shown = ["did", "user", "ring_time", "trunk_id", "number", "destination"];
+    let shown = ["did", "user", "group", "ring_time", "trunk_id", "number", "destination"];
     view! {
         <form class="new-incall" on:submit=submit data-editing=incall_id.map(|i| i.to_string())>
             <h2>{if editing_now { "Edit incoming route" } else { "New incoming route" }}</h2>
@@ -192,7 +205,7 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
             <label>"Incall context" <ContextPicker kind="incall" value=context name="context" contexts=contexts/></label>
             <label>"Destination"
                 <select name="destination" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
-                    {[("user", "A user"), ("extension", "An extension"), ("trunk", "A trunk (a PBX behind Patchbay)"), ("hangup", "Hang up"), ("none", "Nothing")]
+                    {[("user", "A user"), ("group", "A group (its members ring together)"), ("extension", "An extension"), ("trunk", "A trunk (a PBX behind Patchbay)"), ("hangup", "Hang up"), ("none", "Nothing")]
                         .into_iter().map(|(v, l)| view! { <option value=v selected=kind.get_untracked() == v>{l}</option> }).collect_view()}
                 </select>
                 {field_error(error, "destination")}
@@ -210,6 +223,21 @@ fn IncallForm(users: RwSignal<Vec<Value>>, trunks: RwSignal<Vec<Value>>, editing
                     {field_error(error, "user")}
                 </label>
                 <label>"Ring time (seconds, empty: no limit)" <input name="ring_time" type="number" min="1" bind:value=ring_time/> {field_error(error, "ring_time")}</label>
+            </Show>
+            <Show when=move || kind.get() == "group">
+                <label>"Group"
+                    <select name="group" prop:value=move || group.get() on:change=move |ev| group.set(event_target_value(&ev))>
+                        <option value="">"— choose —"</option>
+                        {move || groups.get().into_iter().map(|g| {
+                            let id = text(&g["id"]);
+                            let selected = group.get_untracked() == id;
+                            let members = g["members"]["users"].as_array().map(Vec::len).unwrap_or(0);
+                            view! { <option value=id selected=selected>{format!("{} ({members} members)", text(&g["label"]))}</option> }
+                        }).collect_view()}
+                    </select>
+                    {field_error(error, "group")}
+                </label>
+                <label>"Ring time (seconds, empty: the group's timeout)" <input name="ring_time" type="number" min="1" bind:value=ring_time/> {field_error(error, "ring_time")}</label>
             </Show>
             <Show when=move || kind.get() == "hangup">
                 <label>"Cause"
