@@ -267,7 +267,8 @@ async fn every_kind_is_created_edited_and_deleted_in_the_browser() -> anyhow::Re
     })
     .await?;
 
-    // Incall: a +1 DID to the user, then to a hangup.
+    // Incall: a +1 DID to the user, then to a hangup, then to a group.
+    let group = server.expect(&token, "POST", &format!("{API}/groups"), Some(serde_json::json!({"label": "sales"})), 201).await?;
     browser.click("header.topbar a[href='/incalls']").await?;
     browser.fill("form.new-incall input[name=did]", "+15145550100").await?;
     // Stored without its `+`, which incall contexts drop before the lookup; the form says so.
@@ -281,6 +282,12 @@ async fn every_kind_is_created_edited_and_deleted_in_the_browser() -> anyhow::Re
     browser.select("form.new-incall select[name=cause]", "busy").await?;
     browser.click("form.new-incall button[type=submit]").await?;
     browser.wait_text("tr[data-incall='15145550100'] td:nth-child(2)", "hang up (busy)").await?;
+    browser.click("tr[data-incall='15145550100'] button.edit").await?;
+    browser.client.wait().for_element(Locator::Css("form.new-incall[data-editing]")).await?;
+    browser.select("form.new-incall select[name=destination]", "group").await?;
+    browser.select("form.new-incall select[name=group]", &group["id"].to_string()).await?;
+    browser.click("form.new-incall button[type=submit]").await?;
+    browser.wait_text("tr[data-incall='15145550100'] td:nth-child(2)", &format!("group sales (#{})", group["id"])).await?;
 
     // Delete everything, confirming each time; the trunk's confirmation
     // names the route that uses it.
