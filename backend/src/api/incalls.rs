@@ -57,8 +57,8 @@ fn present_incall(conn: &Connection, res: &Resource, row: &ObjectRow) -> ApiResu
     if body["destination"]["type"] == "group"
         && let Some(group) = row.body["destination"]["group_id"].as_i64().and_then(|id| crate::store::objects::get(conn, Kind::Group, id, None).ok().flatten())
     {
+        // Wazo's GroupDestinationSchema flattens the group's name alone.
         body["destination"]["group_name"] = group.body["name"].clone();
-        body["destination"]["group_label"] = group.body["label"].clone();
     }
     if body["destination"]["type"] == "group" && body["destination"].get("ring_time").is_none() {
         body["destination"]["ring_time"] = Value::Null;

@@ -11,10 +11,13 @@ use crate::ui::{Show, keyed_rows};
 use serde_json::{Value, json};
 
 /// The destination as one line.
-pub fn describe_destination(d: &Value, trunks: &[Value]) -> String {
+pub fn describe_destination(d: &Value, trunks: &[Value], groups: &[Value]) -> String {
     match d["type"].as_str() {
         Some("user") => format!("user {} {} (#{})", text(&d["user_firstname"]), text(&d["user_lastname"]), d["user_id"]).replace("  ", " "),
-        Some("group") => format!("group {} (#{})", text(&d["group_label"]), d["group_id"]),
+        Some("group") => {
+            let label = groups.iter().find(|g| g["id"] == d["group_id"]).map(|g| text(&g["label"])).unwrap_or_else(|| text(&d["group_name"]));
+            format!("group {label} (#{})", d["group_id"])
+        }
         Some("hangup") => format!("hang up ({})", d["cause"].as_str().unwrap_or("normal")),
         Some("extension") => format!("extension {} @{}", text(&d["exten"]), text(&d["context"])),
         Some("trunk") => {
@@ -72,7 +75,7 @@ pub fn IncallsPage() -> impl IntoView {
                             let for_delete = incall.clone();
                             view! { <tr data-incall=first_did>
                                 <td>{dids}</td>
-                                <td>{move || trunks.with(|t| describe_destination(&destination, t))}</td>
+                                <td>{move || trunks.with(|t| groups.with(|g| describe_destination(&destination, t, g)))}</td>
                                 <td class="row-actions">
                                     <button type="button" class="small edit" disabled=move || busy.get() on:click=move |_| { editing.set(Some(for_edit.clone())); scroll_to("form.new-incall"); }>"Edit"</button>
                                     <button type="button" class="small danger delete" disabled=move || busy.get() on:click=move |_| remove(for_delete.clone())>"Delete"</button>
