@@ -476,3 +476,34 @@ async fn an_incall_rings_a_group_of_its_own_tenant_only() {
     let (_, shown) = app.call("GET", &format!("/1.1/incalls/{}", incall["id"]), None).await;
     assert_eq!(shown["destination"]["type"], json!("none"), "{shown}");
 }
+
+/// The incall CSV carries a group destination both ways: exported as
+/// `group,<id>,<ring_time>`, imported the same way (a foreign or missing
+/// group refused as the REST API refuses it).
+#[tokio::test]
+async fn incall_csv_carries_group_destinations() {
+    let app = App::new().await;
+    let group = app.created("/1.1/groups", json!({"label": "sales"})).await;
+    let csv = format!("did,context,destination,target,ring_time\n5550111,from-extern,group,{},9\n", group["id"]);
+    let request = |method: &str, uri: &str, body: Option<String>| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("X-Auth-Token", &app.token)
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap()
+    };
+    let raw = |request: Request<Body>| async {
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        (status, String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap())
+    };
+    let (status, answer) = raw(request("POST", "/api/patchbay/1.0/csv/incalls?apply=true", Some(csv))).await;
+    assert!(status.is_success(), "{status}: {answer}");
+    let (_, exported) = raw(request("GET", "/api/patchbay/1.0/csv/incalls", None)).await;
+    assert!(exported.contains(&format!("5550111,from-extern,group,{},9", group["id"])), "{exported}");
+    let (status, answer) = raw(request("POST", "/api/patchbay/1.0/csv/incalls?apply=true", Some("did,context,destination,target\n5550112,from-extern,group,999\n".into()))).await;
+    assert!(!status.is_success() || answer.contains("Group was not found"), "{status}: {answer}");
+    assert!(answer.contains("Group was not found"), "{answer}");
+}

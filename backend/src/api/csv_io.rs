@@ -171,13 +171,14 @@ pub fn export_rows(conn: &Connection, caller: &Caller, kind: CsvKind) -> ApiResu
                 let kind = text(&destination["type"]);
                 let target = match kind.as_str() {
                     "user" => text(&destination["user_id"]),
+                    "group" => text(&destination["group_id"]),
                     "extension" => format!("{}@{}", text(&destination["exten"]), text(&destination["context"])),
                     "hangup" => text(&destination["cause"]),
                     "trunk" => text(&destination["trunk_id"]),
                     "custom" => text(&destination["command"]),
                     _ => String::new(),
                 };
-                let ring_time = if kind == "user" { text(&destination["ring_time"]) } else { String::new() };
+                let ring_time = if kind == "user" || kind == "group" { text(&destination["ring_time"]) } else { String::new() };
                 let (did, context) = ext.map(|e| (text(&e.body["exten"]), text(&e.body["context"]))).unwrap_or_default();
                 rows.push(vec![did, context, kind, target, ring_time]);
             }
@@ -302,6 +303,12 @@ fn import_row(tx: &Connection, caller: &Caller, kind: CsvKind, row: &HashMap<&st
                     let user_id = user.parse::<i64>().map(|id| json!(id)).unwrap_or_else(|_| json!(user));
                     json!({"type": "user", "user_id": user_id, "ring_time": number(row, "ring_time", true)?})
                 }
+                "group" => {
+                    // The group's id, resolved in the caller's tenant like the incall's own.
+                    let group = cell(row, "target").ok_or_else(|| ApiError::field("target", "Missing data for required field."))?;
+                    let group_id = group.parse::<i64>().map(|id| json!(id)).unwrap_or_else(|_| json!(group));
+                    json!({"type": "group", "group_id": group_id, "ring_time": number(row, "ring_time", true)?})
+                }
                 "extension" => {
                     let target = cell(row, "target").unwrap_or_default();
                     let (exten, context) = target.split_once('@').ok_or_else(|| ApiError::field("target", "Expected exten@context."))?;
@@ -309,7 +316,7 @@ fn import_row(tx: &Connection, caller: &Caller, kind: CsvKind, row: &HashMap<&st
                 }
                 "hangup" => json!({"type": "hangup", "cause": cell(row, "target").unwrap_or("normal")}),
                 "none" => json!({"type": "none"}),
-                other => return Err(ApiError::field("destination", format!("Must be one of: user, extension, hangup, none (not '{other}')."))),
+                other => return Err(ApiError::field("destination", format!("Must be one of: user, group, extension, hangup, none (not '{other}')."))),
             };
             let did = cell(row, "did").unwrap_or_default().trim_start_matches('+').to_string();
             let context = context_or_default(tx, caller, row, "incall")?;
