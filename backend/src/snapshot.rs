@@ -636,6 +636,40 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
+    /// A group's row counts for its tenant (migration 10's triggers), so a
+    /// change of its members re-renders that tenant alone; the group
+    /// members' association follows the document.
+    #[test]
+    fn a_changed_group_moves_its_tenant_and_its_members_follow() {
+        let path = std::env::temp_dir().join(format!("patchbay-snapshot-groups-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let store = Store::open(&path).unwrap();
+        let tenant = people::Tenant { uuid: "t1".into(), name: "One".into(), slug: "one".into(), parent_uuid: None };
+        let group = |members: serde_json::Value| ObjectRow {
+            id: 7,
+            uuid: Some("g-7".into()),
+            tenant_uuid: Some("t1".into()),
+            body: json!({"name": "grp-one-g-7", "label": "sales", "user_members": members}),
+        };
+        store.write(|tx| {
+            people::insert_tenant(tx, &tenant)?;
+            objects::insert(tx, Kind::Group, &group(json!([{"user_id": 3, "priority": 0}])))
+        })
+        .unwrap();
+        let mut cache = SnapshotCache::default();
+        store.read(|conn| cache.load(conn)).unwrap();
+        let body = group(json!([{"user_id": 4, "priority": 0}, {"user_id": 3, "priority": 1}])).body;
+        store.write(|tx| objects::update_body(tx, Kind::Group, 7, &body)).unwrap();
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!(changes, Changes { tenants: ["t1".to_string()].into(), shared: false });
+        let members: Vec<(i64, i64)> = store
+            .read(|conn| conn.query_all("SELECT position, user_id FROM group_members WHERE group_id = 7 ORDER BY position", &[], |row| Ok((row.get(0)?, row.get(1)?))))
+            .unwrap();
+        assert_eq!(members, vec![(0, 4), (1, 3)]);
+        assert_eq!(store.read(|conn| load_snapshot(conn)).unwrap().groups[0].user_members.len(), 2);
+        let _ = std::fs::remove_file(&path);
+    }
+
     fn endpoint(uuid: &str, tenant: &str, name: &str) -> serde_json::Value {
         json!({"uuid": uuid, "tenant_uuid": tenant, "name": name, "label": name, "templates": [], "transport": null, "asterisk_id": null})
     }
