@@ -514,26 +514,63 @@ impl ContextIndex {
     }
 }
 
-/// Room the frontier of a first-match search starts with: lookups in a
-/// 100,000-extension route table queue about a dozen entries, and growing
-/// the heap step by step (realloc and copy, three times) cost a third of
-/// such a lookup's instructions.
-const FRONTIER_CAPACITY: usize = 32;
+/// Room the frontier's heap starts with, once the sorted array is full
+/// (growing a heap step by step, realloc and copy, costs more than the
+/// search itself).
+const FRONTIER_CAPACITY: usize = 64;
 
-/// The min-heap of a first-match search.
-struct Frontier(BinaryHeap<Reverse<Entry>>);
+/// Entries a first-match search keeps in order on the stack before it
+/// moves its frontier to a heap: with class children queued as one entry, a
+/// lookup in a 100,000-extension route table queues about four.
+const FRONTIER_INLINE: usize = 16;
+
+/// The frontier of a first-match search: a sorted array on the stack
+/// (largest first, so the smallest is taken from the end) while it holds
+/// few entries, a min-heap from the first push that does not fit on. The
+/// heap is allocated only then: most lookups never allocate.
+struct Frontier {
+    sorted: [Entry; FRONTIER_INLINE],
+    len: usize,
+    heap: Option<BinaryHeap<Reverse<Entry>>>,
+}
 
 impl Frontier {
+    #[inline(always)]
     fn new() -> Self {
-        Frontier(BinaryHeap::new())
+        Frontier { sorted: [Entry(0); FRONTIER_INLINE], len: 0, heap: None }
     }
 
+    #[inline(always)]
     fn push(&mut self, entry: Entry) {
-        // Allocated on first use only: many lookups never queue anything.
-        if self.0.capacity() == 0 {
-            self.0.reserve(FRONTIER_CAPACITY);
+        if let Some(heap) = &mut self.heap {
+            heap.push(Reverse(entry));
+        } else if self.len < FRONTIER_INLINE {
+            self.insert(entry);
+        } else {
+            self.spill(entry);
         }
-        self.0.push(Reverse(entry));
+    }
+
+    /// Into the sorted array, which has room.
+    #[inline(always)]
+    fn insert(&mut self, entry: Entry) {
+        let mut at = self.len;
+        while at > 0 && self.sorted[at - 1] < entry {
+            self.sorted[at] = self.sorted[at - 1];
+            at -= 1;
+        }
+        self.sorted[at] = entry;
+        self.len += 1;
+    }
+
+    /// The sorted array is full: every entry moves to a heap.
+    #[cold]
+    fn spill(&mut self, entry: Entry) {
+        let mut heap = BinaryHeap::with_capacity(FRONTIER_CAPACITY);
+        heap.extend(self.sorted[..self.len].iter().map(|&queued| Reverse(queued)));
+        heap.push(Reverse(entry));
+        self.len = 0;
+        self.heap = Some(heap);
     }
 
     /// Queues `(bound, depth, record, cursor)` if `bound` can beat the best
@@ -554,15 +591,32 @@ impl Frontier {
         }
     }
 
+    #[inline(always)]
     fn pop(&mut self) -> Option<Entry> {
-        self.0.pop().map(|Reverse(entry)| entry)
+        if let Some(heap) = &mut self.heap {
+            return heap.pop().map(|Reverse(entry)| entry);
+        }
+        self.len = self.len.checked_sub(1)?;
+        Some(self.sorted[self.len])
     }
 
     /// `entry`, or the smallest queued entry if that one is smaller (which
-    /// `entry` then replaces in the heap).
+    /// `entry` then replaces in the frontier).
+    #[inline(always)]
     fn exchange_if_smaller(&mut self, entry: Entry) -> Entry {
-        match self.0.peek_mut() {
-            Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+        if let Some(heap) = &mut self.heap {
+            return match heap.peek_mut() {
+                Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+                _ => entry,
+            };
+        }
+        match self.len.checked_sub(1) {
+            Some(last) if self.sorted[last] < entry => {
+                let smallest = self.sorted[last];
+                self.len = last;
+                self.insert(entry);
+                smallest
+            }
             _ => entry,
         }
     }
