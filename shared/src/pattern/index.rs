@@ -527,9 +527,10 @@ const FRONTIER_INLINE: usize = 16;
 /// The frontier of a first-match search: a sorted array on the stack
 /// (largest first, so the smallest is taken from the end) while it holds
 /// few entries, a min-heap from the first push that does not fit on. The
-/// heap is allocated only then: most lookups never allocate.
+/// array is made on the first push (most lookups of a small context queue
+/// nothing) and the heap only then: most lookups never allocate.
 struct Frontier {
-    sorted: [Entry; FRONTIER_INLINE],
+    sorted: Option<[Entry; FRONTIER_INLINE]>,
     len: usize,
     heap: Option<BinaryHeap<Reverse<Entry>>>,
 }
@@ -537,7 +538,7 @@ struct Frontier {
 impl Frontier {
     #[inline(always)]
     fn new() -> Self {
-        Frontier { sorted: [Entry(0); FRONTIER_INLINE], len: 0, heap: None }
+        Frontier { sorted: None, len: 0, heap: None }
     }
 
     #[inline(always)]
@@ -554,12 +555,13 @@ impl Frontier {
     /// Into the sorted array, which has room.
     #[inline(always)]
     fn insert(&mut self, entry: Entry) {
+        let sorted = self.sorted.get_or_insert([Entry(0); FRONTIER_INLINE]);
         let mut at = self.len;
-        while at > 0 && self.sorted[at - 1] < entry {
-            self.sorted[at] = self.sorted[at - 1];
+        while at > 0 && sorted[at - 1] < entry {
+            sorted[at] = sorted[at - 1];
             at -= 1;
         }
-        self.sorted[at] = entry;
+        sorted[at] = entry;
         self.len += 1;
     }
 
@@ -567,7 +569,8 @@ impl Frontier {
     #[cold]
     fn spill(&mut self, entry: Entry) {
         let mut heap = BinaryHeap::with_capacity(FRONTIER_CAPACITY);
-        heap.extend(self.sorted[..self.len].iter().map(|&queued| Reverse(queued)));
+        let sorted = self.sorted.as_ref().map_or(&[][..], |sorted| &sorted[..self.len]);
+        heap.extend(sorted.iter().map(|&queued| Reverse(queued)));
         heap.push(Reverse(entry));
         self.len = 0;
         self.heap = Some(heap);
@@ -596,8 +599,9 @@ impl Frontier {
         if let Some(heap) = &mut self.heap {
             return heap.pop().map(|Reverse(entry)| entry);
         }
+        let sorted = self.sorted.as_ref()?;
         self.len = self.len.checked_sub(1)?;
-        Some(self.sorted[self.len])
+        Some(sorted[self.len])
     }
 
     /// `entry`, or the smallest queued entry if that one is smaller (which
@@ -610,9 +614,12 @@ impl Frontier {
                 _ => entry,
             };
         }
+        let Some(sorted) = &self.sorted else {
+            return entry;
+        };
         match self.len.checked_sub(1) {
-            Some(last) if self.sorted[last] < entry => {
-                let smallest = self.sorted[last];
+            Some(last) if sorted[last] < entry => {
+                let smallest = sorted[last];
                 self.len = last;
                 self.insert(entry);
                 smallest
