@@ -49,6 +49,13 @@ pub fn objects(tenant: &str, sections: &[Section]) -> BTreeMap<Key, Object> {
         .collect()
 }
 
+/// The value of `key` when it appears once (`None`: absent or repeated).
+pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    let mut values = fields.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() { None } else { first }
+}
+
 fn rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
@@ -173,5 +180,13 @@ mod tests {
                 "+auth/tr", "+aor/tr", "+endpoint/tr", "+identify/tr", "+registration/tr"
             ]
         );
+    }
+
+    #[test]
+    fn a_field_read_back_is_its_single_value() {
+        let fields = vec![("server_uri".to_owned(), "sip:a".to_owned()), ("set_var".to_owned(), "A=1".to_owned()), ("set_var".to_owned(), "B=2".to_owned())];
+        assert_eq!(field(&fields, "server_uri"), Some("sip:a"));
+        assert_eq!(field(&fields, "set_var"), None, "repeated");
+        assert_eq!(field(&fields, "client_uri"), None);
     }
 }

@@ -1252,7 +1252,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     }
     // The trunks' objects of a node with ARI access, after the files: an
     // object that moves from a file to memory must have left the file.
-    let pushed = push_memory(client, state, &tenants, &owners, &mut failed).await?;
+    let pushed = push_memory(state, &tenants, &owners, &mut failed).await?;
     if pushed.changed {
         mode.get_or_insert("memory");
     }
@@ -1576,7 +1576,6 @@ async fn switch_ari(state: &mut SyncState, ari: Option<crate::store::nodes::Ari>
 /// field, 403 when a file holds that id) is reported with its owner and
 /// the others go on; Asterisk unreachable fails the pass (retried).
 async fn push_memory(
-    client: &AmiClient,
     state: &mut SyncState,
     tenants: &BTreeSet<String>,
     owners: &verdict::Owners,
@@ -1592,7 +1591,6 @@ async fn push_memory(
     let ops = memory::plan(state.memory_held.as_ref(), &desired, &scope, &existing);
     let mut held = state.memory_held.take().unwrap_or_default();
     let mut pushed = Pushed::default();
-    let mut registrations = Vec::new();
     let unreachable = |error: crate::ari::AriError| Failure::transient(format!("pushing trunk objects through ARI: {error}"));
     for op in ops {
         match op {
@@ -1613,11 +1611,28 @@ async fn push_memory(
                 }
             },
             memory::Op::Create { key, object } => match ari.put(&key.0, &key.1, &object.fields).await {
-                Ok(_) => {
+                Ok(back) => {
                     pushed.changed = true;
                     pushed.listed.push((key.0.clone(), key.1.clone(), true));
-                    if key.0 == "registration" {
-                        registrations.push(AmiSection { name: key.1.clone(), lines: object.fields.clone() });
+                    // A registration counts once Asterisk runs it as pushed:
+                    // its answer is the object it now holds (read back, and
+                    // one object, not a listing of every registration).
+                    let differ: Vec<&str> = ["server_uri", "client_uri"]
+                        .into_iter()
+                        .filter(|wanted| key.0 == "registration" && memory::field(&object.fields, wanted) != memory::field(&back, wanted))
+                        .collect();
+                    if !differ.is_empty() {
+                        failed.push(verdict::ObjectFailure {
+                            file: MEMORY_WIZARD.into(),
+                            owner: owners.get(PJSIP_FILE, &key.1).cloned(),
+                            reason: format!(
+                                "Asterisk holds registration [{}] but does not run it as pushed ({} read back differently)",
+                                key.1,
+                                differ.join(", ")
+                            ),
+                            section: key.1.clone(),
+                            section_type: key.0.clone(),
+                        });
                     }
                     held.insert(key, object);
                 }
@@ -1641,22 +1656,6 @@ async fn push_memory(
         }
     }
     state.memory_held = Some(held);
-    // A registration counts once Asterisk runs it as pushed (read back).
-    if !registrations.is_empty() {
-        let details = pjsip::registration_details(client).await.map_err(Failure::transient)?;
-        for section in registrations {
-            let keys = verdict::registration_not_held(&section, details.get(&section.name).unwrap_or(&BTreeMap::new()));
-            if !keys.is_empty() {
-                failed.push(verdict::ObjectFailure {
-                    file: MEMORY_WIZARD.into(),
-                    owner: owners.get(PJSIP_FILE, &section.name).cloned(),
-                    reason: format!("Asterisk holds registration [{}] but does not run it as pushed ({} read back differently)", section.name, keys.join(", ")),
-                    section: section.name,
-                    section_type: "registration".into(),
-                });
-            }
-        }
-    }
     Ok(pushed)
 }
 
