@@ -3,6 +3,8 @@
 //! Asterisk's sorcery memory wizard (`backend::ari`, `sync::memory`)
 //! instead of its tenant's file.
 //!
+//! - A trunk made before is in its tenant's file; once the node has ARI
+//!   access it is in memory and no longer in the file.
 //! - The node gets `ari_url`, `ari_username`, `ari_secret` through the API;
 //!   the secret never comes back (node list, audit).
 //! - A registering, IP-identified trunk added through the API: Asterisk
@@ -15,7 +17,7 @@
 //!   again (its memory empty) gets it back from Patchbay; deleted in the
 //!   API, it leaves Asterisk.
 //!
-//! Loopback 127.0.7.1 (Asterisk, ARI on :8088), .11 (the carrier); AMI 16601.
+//! Loopback 127.0.7.1 (Asterisk, ARI on :8088), .11 and .12 (carriers); AMI 16601.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,9 @@ const CARRIER_IP: &str = "127.0.7.11";
 const AMI_PORT: u16 = 16601;
 const NODES: &str = "/api/patchbay/1.0/nodes";
 const TRUNK: &str = "ari-carrier";
+/// A trunk made before the node had ARI access.
+const EARLIER: &str = "file-carrier";
+const EARLIER_IP: &str = "127.0.7.12";
 
 /// `patchbay_ami_actions_total{node="default",kind="write"}`.
 async fn writes(s: &PatchbayServer) -> anyhow::Result<u64> {
@@ -62,6 +67,22 @@ async fn a_trunk_on_an_ari_node_goes_live_without_a_reload() -> anyhow::Result<(
     let ami = asterisk.connect_ami().await?;
     let t = s.admin_token().await?;
 
+    // A trunk made before the node has ARI access is in the tenant's file.
+    let (created, _) = s.call_for(&t, None, "POST", "/api/auth/0.1/tenants", Some(json!({"name": "ari", "slug": "ari"}))).await?;
+    let tenant = created["uuid"].as_str().unwrap_or_default().to_string();
+    let (earlier, _) = s
+        .call_for(&t, Some(&tenant), "POST", &format!("{API}/endpoints/sip"), Some(json!({
+            "name": EARLIER, "endpoint_section_options": [["allow", "!all,ulaw"]],
+            "aor_section_options": [["contact", format!("sip:{EARLIER_IP}:5060")]], "identify_section_options": [["match", EARLIER_IP]],
+        })))
+        .await?;
+    let (earlier_trunk, _) = s.call_for(&t, Some(&tenant), "POST", &format!("{API}/trunks"), Some(json!({}))).await?;
+    s.call_for(&t, Some(&tenant), "PUT", &format!("{API}/trunks/{}/endpoints/sip/{}", earlier_trunk["id"], earlier["uuid"].as_str().unwrap_or_default()), None)
+        .await?;
+    settled(&s, &t, &tenant).await?;
+    let file = asterisk.config_dir().join(format!("patchbay-pjsip_{tenant}.conf"));
+    assert!(std::fs::read_to_string(&file).unwrap_or_default().contains(EARLIER), "{} lacks {EARLIER}", file.display());
+
     // The node's ARI access; the secret is write-only.
     let nodes = s.expect(&t, "GET", NODES, None, 200).await?;
     let node = nodes["items"][0]["id"].clone();
@@ -74,10 +95,11 @@ async fn a_trunk_on_an_ari_node_goes_live_without_a_reload() -> anyhow::Result<(
     let audit = s.expect(&t, "GET", "/api/patchbay/1.0/audit?kind=node", None, 200).await?;
     assert!(!audit.to_string().contains(ARI_SECRET), "the audit log holds the ARI secret: {audit}");
 
-    let (created, _) = s.call_for(&t, None, "POST", "/api/auth/0.1/tenants", Some(json!({"name": "ari", "slug": "ari"}))).await?;
-    let tenant = created["uuid"].as_str().unwrap_or_default().to_string();
+    // Its trunk moves from the file to memory (out of the file first).
     let ready = settled(&s, &t, &tenant).await?;
     assert_eq!(ready["in_sync"], true, "{ready}");
+    assert!(!std::fs::read_to_string(&file).unwrap_or_default().contains(EARLIER), "{EARLIER} still in {}", file.display());
+    assert!(endpoint_listed(&ami, EARLIER).await, "{EARLIER} not listed once in memory: {ready}");
 
     let mut carrier = Sipp::start("ari-carrier-registrar", Scenario::Xml(&provider_registrar()), CARRIER_IP, 5060, None, 1, &[])?;
     carrier.wait_listening().await?;
@@ -107,7 +129,6 @@ async fn a_trunk_on_an_ari_node_goes_live_without_a_reload() -> anyhow::Result<(
     wait_registered(&ami, TRUNK).await?;
     assert!(carrier.received_requests().iter().any(|r| r.starts_with("REGISTER")), "{:?}", carrier.received_requests());
     assert_eq!(writes(&s).await? - before, 0, "AMI writes (file writes, reloads, live edits) for a trunk on an ARI node");
-    let file = asterisk.config_dir().join(format!("patchbay-pjsip_{tenant}.conf"));
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     assert!(!text.contains(TRUNK), "the trunk is in {} too:\n{text}", file.display());
 
@@ -120,8 +141,8 @@ async fn a_trunk_on_an_ari_node_goes_live_without_a_reload() -> anyhow::Result<(
     drop(ami);
     asterisk.start_again().await?;
     let ami = asterisk.connect_ami().await?;
-    eventually(&format!("{TRUNK} back after Asterisk restarted"), Duration::from_secs(30), || async {
-        endpoint_listed(&ami, TRUNK).await.then_some(())
+    eventually(&format!("{TRUNK} and {EARLIER} back after Asterisk restarted"), Duration::from_secs(30), || async {
+        (endpoint_listed(&ami, TRUNK).await && endpoint_listed(&ami, EARLIER).await).then_some(())
     })
     .await?;
 
