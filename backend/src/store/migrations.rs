@@ -467,8 +467,20 @@ fn sqlite_steps() -> Vec<M<'static>> {
     static TENANT_CHANGES: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_tenant_changes);
     let mut steps = STEPS.to_vec();
     steps.push(M::up(TENANT_CHANGES.as_str()));
+    steps.push(M::up(NODE_ARI));
     steps
 }
+
+/// Step 10: a node's optional ARI access (`crate::ari`): when set, the
+/// PJSIP objects of its tenants' trunks are pushed into Asterisk's sorcery
+/// memory wizard instead of being written to their file. The secret is
+/// write-only, as the AMI one. A change wakes the sync (revision).
+const NODE_ARI: &str = r#"
+ALTER TABLE nodes ADD COLUMN ari_url TEXT;
+ALTER TABLE nodes ADD COLUMN ari_username TEXT;
+ALTER TABLE nodes ADD COLUMN ari_secret TEXT;
+CREATE TRIGGER revision_nodes_ari AFTER UPDATE OF ari_url, ari_username, ari_secret ON nodes BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#;
 
 /// The same steps for PostgreSQL, numbered alike (step N here is step N
 /// above), in its dialect: BIGINT integers, documents as TEXT read with
@@ -546,7 +558,7 @@ pub mod postgres {
         steps
     }
 
-    const STEPS: [&str; 9] = [
+    const STEPS: [&str; 10] = [
         // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
         // order, which lists of tenants follow (SQLite's implicit rowid).
         // The functions SQLite has that queries use, with the same names:
@@ -752,6 +764,13 @@ BEGIN
         EXECUTE format('CREATE TRIGGER tenant_changes_%s AFTER INSERT OR UPDATE OR DELETE ON %I FOR EACH ROW EXECUTE FUNCTION pb_count_tenant_change()', t, t);
     END LOOP;
 END $$;
+"#,
+        // 10: a node's optional ARI access.
+        r#"
+ALTER TABLE nodes ADD COLUMN ari_url TEXT;
+ALTER TABLE nodes ADD COLUMN ari_username TEXT;
+ALTER TABLE nodes ADD COLUMN ari_secret TEXT;
+CREATE TRIGGER revision_nodes_ari AFTER UPDATE OF ari_url, ari_username, ari_secret ON nodes FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();
 "#,
     ];
 

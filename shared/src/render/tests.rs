@@ -414,3 +414,17 @@ fn a_did_read_from_the_to_header() {
     let (_, rejected) = DialplanPlan::new(&s).matcher();
     assert_eq!(rejected, vec![]);
 }
+
+#[test]
+fn trunk_objects_are_the_trunks_sections_and_no_line_s() {
+    let s = fixtures::seed_000();
+    let r = render(&s);
+    let objects = super::pjsip_trunk_objects(&s);
+    let trunk: Vec<(String, String)> = r.pjsip.sections.iter()
+        .filter(|s| s.name.contains("wazo-trunk"))
+        .map(|s| (s.name.clone(), s.values("type").next().unwrap().to_owned()))
+        .collect();
+    assert_eq!(objects, trunk.into_iter().collect(), "every section of the trunk's endpoint, nothing else");
+    let lines: Vec<&String> = s.lines.iter().filter_map(|l| Some(&s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid)?.name)).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|name| !objects.iter().any(|(n, _)| n == *name)), "a line's endpoint stays in the file");
+}
