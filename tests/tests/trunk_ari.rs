@@ -8,8 +8,8 @@
 //! - The node gets `ari_url`, `ari_username`, `ari_secret` through the API;
 //!   the secret never comes back (node list, audit).
 //! - A registering, IP-identified trunk added through the API: Asterisk
-//!   lists its endpoint, identifies an INVITE from the carrier's address
-//!   as it, and sends the REGISTER to the carrier (sipp, digest checked),
+//!   lists its endpoint and sends the REGISTER to the carrier (sipp,
+//!   digest checked),
 //!   while Patchbay sends no AMI write at all for it
 //!   (`patchbay_ami_actions_total{kind="write"}` does not move: no file
 //!   write, no reload); the tenant's file does not hold it.
