@@ -48,6 +48,7 @@ pub fn seed_default(store: &Store, url: &AmiUrl) -> Result<(), StoreError> {
                 username: String::new(),
                 secret: String::new(),
                 is_default: true,
+                ari: None,
             },
         };
         node.host.clone_from(&url.host);

@@ -4,6 +4,7 @@
 
 pub mod ami;
 pub mod api;
+pub mod ari;
 pub mod backup;
 pub mod bootstrap;
 pub mod calls;

@@ -154,13 +154,21 @@ fn tenants_nodes_and_tokens() {
     let store = seeded();
     let names: Vec<String> = store.read(people::tenants).unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["master", "acme"], "creation order");
-    let node = |name: &str, is_default: bool| nodes::Node { id: 0, name: name.into(), host: "127.0.0.1".into(), port: 5038, username: "pb".into(), secret: "s".into(), is_default };
+    let node = |name: &str, is_default: bool| nodes::Node { id: 0, name: name.into(), host: "127.0.0.1".into(), port: 5038, username: "pb".into(), secret: "s".into(), is_default, ari: None };
     let first = store.write(|tx| nodes::insert(tx, &node("one", true))).unwrap();
+    let node_with_id = |id: i64| nodes::Node { id, ..node("one", false) };
     let second = store.write(|tx| nodes::insert(tx, &node("two", true))).unwrap();
     assert_ne!(first, second);
     let default = store.read(nodes::default_node).unwrap().unwrap();
     assert_eq!((default.id, default.port, default.is_default), (second, 5038, true));
     assert!(store.write(|tx| nodes::insert(tx, &node("one", false))).unwrap_err().constraint_violation());
+    // ARI access (migration 10): kept, and taken away.
+    let ari = nodes::Ari { url: "http://127.0.0.1:8088".into(), username: "pb".into(), secret: "ari-s".into() };
+    let with_ari = nodes::Node { id: first, ari: Some(ari.clone()), ..node("one", false) };
+    store.write(|tx| nodes::update(tx, &with_ari)).unwrap();
+    assert_eq!(store.read(|c| nodes::get(c, first)).unwrap().and_then(|n| n.ari), Some(ari));
+    store.write(|tx| nodes::update(tx, &node_with_id(first))).unwrap();
+    assert_eq!(store.read(|c| nodes::get(c, first)).unwrap().and_then(|n| n.ari), None);
     store.write(|tx| nodes::set_placement(tx, T2, nodes::Placement { node_id: Some(first), moving_from: None })).unwrap();
     assert_eq!(store.read(|c| nodes::tenants_on(c, first)).unwrap().map(|set| set.into_iter().collect::<Vec<_>>()), Some(vec![T2.to_string()]));
     let account = patchbay_backend::store::Account { uuid: "a1".into(), tenant_uuid: T1.into(), username: "admin".into(), role: patchbay_backend::store::Role::MasterAdmin };

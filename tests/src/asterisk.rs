@@ -22,6 +22,11 @@ use patchbay_backend::ami::{AmiClient, AmiUrl, ClientOptions};
 
 const AMI_USER: &str = "patchbay";
 const AMI_SECRET: &str = "patchbay-test-secret";
+/// The `ari.conf` user of an instance started [`with_ari`](AsteriskInstance::start_with_ari).
+pub const ARI_USER: &str = "patchbay";
+pub const ARI_SECRET: &str = "patchbay-ari-test-secret";
+/// The HTTP port ARI listens on, on the instance's SIP address.
+const ARI_PORT: u16 = 8088;
 /// Long enough for a boot on the files of 1,000 tenants on a loaded machine.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -43,6 +48,18 @@ impl AsteriskInstance {
     /// `sip_ip` must be a 127.0.0.0/8 address; SIP binds `sip_ip:5060`, IAX
     /// `sip_ip:4569`, AMI `127.0.0.1:ami_port`.
     pub async fn start(name: &str, sip_ip: &str, ami_port: u16) -> anyhow::Result<Self> {
+        Self::start_as(name, sip_ip, ami_port, false).await
+    }
+
+    /// As [`start`](Self::start), plus ARI on `http://SIP_IP:8088`
+    /// ([`ARI_USER`]) and a `sorcery.conf` that puts a memory wizard after
+    /// the config one for the PJSIP objects Patchbay pushes (the README's
+    /// lines for a node with ARI access).
+    pub async fn start_with_ari(name: &str, sip_ip: &str, ami_port: u16) -> anyhow::Result<Self> {
+        Self::start_as(name, sip_ip, ami_port, true).await
+    }
+
+    async fn start_as(name: &str, sip_ip: &str, ami_port: u16, ari: bool) -> anyhow::Result<Self> {
         let sip_ip: Ipv4Addr = sip_ip.parse().context("sip_ip must be an IPv4 address")?;
         ensure!(sip_ip.is_loopback(), "{sip_ip} is not a loopback address");
         ensure!(
@@ -55,7 +72,7 @@ impl AsteriskInstance {
         // Another process on the port would answer our AMI polls instead.
         std::net::TcpListener::bind(("127.0.0.1", ami_port))
             .with_context(|| format!("AMI port {ami_port} is already in use"))?;
-        layout.write(&root, sip_ip, ami_port)?;
+        layout.write(&root, sip_ip, ami_port, ari)?;
 
         let console_log = layout.host_path(&root, &layout.var_dir).join("console.log");
         let started = Instant::now();
@@ -124,6 +141,12 @@ impl AsteriskInstance {
         let client = AmiClient::connect(self.ami_url().parse()?, options).await?;
         client.command("core waitfullybooted").await?;
         Ok(())
+    }
+
+    /// ARI's base URL (`http://SIP_IP:8088`), for an instance started
+    /// [`with_ari`](Self::start_with_ari).
+    pub fn ari_url(&self) -> String {
+        format!("http://{}:{ARI_PORT}", self.sip_ip)
     }
 
     /// `ami://patchbay:SECRET@127.0.0.1:PORT`.
@@ -268,7 +291,7 @@ impl InstanceLayout {
     }
 
     /// Recreates the instance's directories and config files from scratch.
-    fn write(&self, root: &Path, sip_ip: Ipv4Addr, ami_port: u16) -> anyhow::Result<()> {
+    fn write(&self, root: &Path, sip_ip: Ipv4Addr, ami_port: u16, ari: bool) -> anyhow::Result<()> {
         for dir in [&self.base_dir, &self.var_dir] {
             let host_dir = self.host_path(root, dir);
             if host_dir.exists() {
@@ -284,8 +307,9 @@ impl InstanceLayout {
             self.host_path(root, &self.asterisk_conf()),
             self.asterisk_conf_text(),
         )?;
-        let files = [
-            ("modules.conf", MODULES_CONF.to_owned()),
+        let modules = if ari { format!("{MODULES_CONF}{ARI_MODULES}") } else { MODULES_CONF.to_owned() };
+        let mut files = vec![
+            ("modules.conf", modules),
             ("logger.conf", LOGGER_CONF.to_owned()),
             ("cdr.conf", "[general]\nenable = no\n".to_owned()),
             ("manager.conf", manager_conf(ami_port)),
@@ -293,6 +317,11 @@ impl InstanceLayout {
             ("extensions.conf", EXTENSIONS_CONF.to_owned()),
             ("iax.conf", iax_conf(sip_ip)),
         ];
+        if ari {
+            files.push(("http.conf", format!("[general]\nenabled = yes\nbindaddr = {sip_ip}\nbindport = {ARI_PORT}\n")));
+            files.push(("ari.conf", format!("[general]\nenabled = yes\n[{ARI_USER}]\ntype = user\nread_only = no\npassword = {ARI_SECRET}\n")));
+            files.push(("sorcery.conf", SORCERY_CONF.to_owned()));
+        }
         for (file, text) in files {
             fs::write(etc.join(file), text)?;
         }
@@ -367,6 +396,33 @@ load = func_hangupcause.so
 load = func_dialplan.so
 load = res_pjsip_maintenance.so
 load = res_pjsip_history.so
+";
+
+/// ARI's dynamic configuration (res_ari_asterisk) and what it needs.
+const ARI_MODULES: &str = "\
+load = res_http_websocket.so
+load = res_websocket_client.so
+load = res_stasis.so
+load = res_ari.so
+load = res_ari_model.so
+load = res_ari_asterisk.so
+";
+
+/// Files first, then memory, for each type Patchbay pushes.
+const SORCERY_CONF: &str = "\
+[res_pjsip]
+endpoint = config,pjsip.conf,criteria=type=endpoint
+endpoint = memory
+aor = config,pjsip.conf,criteria=type=aor
+aor = memory
+auth = config,pjsip.conf,criteria=type=auth
+auth = memory
+[res_pjsip_endpoint_identifier_ip]
+identify = config,pjsip.conf,criteria=type=identify
+identify = memory
+[res_pjsip_outbound_registration]
+registration = config,pjsip.conf,criteria=type=registration
+registration = memory
 ";
 
 const LOGGER_CONF: &str = "\

@@ -1,6 +1,9 @@
 //! Asterisk nodes (`/api/patchbay/1.0/nodes`, master admin only) and a
 //! tenant's placement (`/api/patchbay/1.0/tenants/{uuid}/node`). The
-//! secret is write-only: no answer carries it, and a PUT without it keeps it.
+//! secret is write-only: no answer carries it, and a PUT without it keeps it;
+//! so is `ari_secret`. `ari_url` (`http://host:port`), `ari_username` and
+//! `ari_secret` set together give the node ARI access (`crate::ari`);
+//! `"ari_url": null` takes it away.
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
@@ -111,10 +114,47 @@ fn apply_fields(node: &mut Node, input: &Map<String, Value>, creating: bool) -> 
         Some(Value::Bool(is_default)) => node.is_default = *is_default,
         Some(_) => errors.push(ApiError::schema("is_default", &["Not a valid boolean.".into()])),
     }
-    if let Some(unknown) = input.keys().find(|key| !["name", "host", "port", "username", "secret", "is_default", "id"].contains(&key.as_str())) {
+    apply_ari(node, input, &mut errors);
+    if let Some(unknown) = input.keys().find(|key| !["name", "host", "port", "username", "secret", "is_default", "id", "ari_url", "ari_username", "ari_secret"].contains(&key.as_str())) {
         errors.push(ApiError::schema(unknown, &["Unknown field.".into()]));
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::BadRequest(errors)) }
+}
+
+/// `ari_url`, `ari_username`, `ari_secret` over the node's ARI access:
+/// `ari_url: null` removes it; otherwise the three together, the ones not
+/// sent kept from the node's access.
+fn apply_ari(node: &mut Node, input: &Map<String, Value>, errors: &mut Vec<String>) {
+    if input.get("ari_url") == Some(&Value::Null) {
+        node.ari = None;
+        return;
+    }
+    let printable = |t: &str| !t.is_empty() && t.len() <= 255 && !t.chars().any(char::is_control);
+    let mut field = |key: &str, ok: &dyn Fn(&str) -> bool, rule: &str, kept: Option<&String>| -> Option<String> {
+        match input.get(key) {
+            None => kept.cloned(),
+            Some(Value::String(text)) if ok(text) => Some(text.clone()),
+            Some(_) => {
+                errors.push(ApiError::schema(key, &[rule.to_string()]));
+                None
+            }
+        }
+    };
+    let kept = node.ari.clone();
+    let url = field(
+        "ari_url",
+        &|t| crate::ari::AriClient::valid_base(t),
+        "an http:// URL with a host and a port, no path (http://host:8088)",
+        kept.as_ref().map(|ari| &ari.url),
+    );
+    let username = field("ari_username", &|t| printable(t) && !t.contains(':'), "1 to 255 printable characters, no :", kept.as_ref().map(|ari| &ari.username));
+    let secret = field("ari_secret", &printable, "1 to 255 printable characters", kept.as_ref().map(|ari| &ari.secret));
+    let sent = ["ari_url", "ari_username", "ari_secret"].iter().any(|key| input.contains_key(*key));
+    match (url, username, secret) {
+        (Some(url), Some(username), Some(secret)) => node.ari = Some(crate::store::nodes::Ari { url, username, secret }),
+        _ if sent && errors.is_empty() => errors.push(ApiError::schema("ari_url", &["ari_url, ari_username and ari_secret go together.".into()])),
+        _ => {}
+    }
 }
 
 /// An audit line for a node (kind `node`) or a placement (kind
@@ -147,7 +187,7 @@ fn name_taken(error: StoreError, name: &str) -> ApiError {
 async fn create(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> ApiResult<Response> {
     caller.require_master()?;
     let input = body_object(&body)?;
-    let mut node = Node { id: 0, name: String::new(), host: String::new(), port: 5038, username: String::new(), secret: String::new(), is_default: false };
+    let mut node = Node { id: 0, name: String::new(), host: String::new(), port: 5038, username: String::new(), secret: String::new(), is_default: false, ari: None };
     apply_fields(&mut node, &input, true)?;
     let id = state.store.write(|tx| {
         if nodes::default_node(tx)?.is_none() {
@@ -183,6 +223,10 @@ async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         nodes::update(tx, &node).map_err(|error| name_taken(error, &node.name))?;
         let mut after = node.to_json();
         after["secret"] = json!(if node.secret == before.secret { "(unchanged)" } else { "(changed)" });
+        if node.ari.is_some() {
+            let same = node.ari.as_ref().map(|ari| &ari.secret) == before.ari.as_ref().map(|ari| &ari.secret);
+            after["ari_secret"] = json!(if same { "(unchanged)" } else { "(changed)" });
+        }
         audit(tx, &caller, None, ("update", "node", &id), (Some(before.to_json()), Some(after)))?;
         Ok::<_, ApiError>(())
     })?;

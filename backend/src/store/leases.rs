@@ -83,6 +83,7 @@ mod tests {
                     username: "u".into(),
                     secret: "s".into(),
                     is_default: true,
+                    ari: None,
                 })
             })
             .unwrap();

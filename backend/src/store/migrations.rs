@@ -436,7 +436,7 @@ CREATE TABLE node_leases (
 ),
 // 9: per tenant, a counter every change of one of its rows bumps; its
 // triggers are generated from `TENANT_TABLES` (`sqlite_tenant_changes`).
-// 10: groups (`sqlite_groups`): their tenant counter triggers come from
+// 11: groups (`sqlite_groups`): their tenant counter triggers come from
 // `GROUP_TABLES` as step 9's do.
 ];
 
@@ -459,11 +459,11 @@ fn sqlite_tenant_changes() -> String {
     sql
 }
 
-/// The tenant tables added after step 9 (step 10): their `tenant_changes`
+/// The tenant tables added after step 9 (step 11): their `tenant_changes`
 /// triggers are written by the step that creates them.
 const GROUP_TABLES: [&str; 1] = ["groups"];
 
-/// The triggers that bump a table's tenant counter (steps 9 and 10).
+/// The triggers that bump a table's tenant counter (steps 9 and 11).
 fn sqlite_tenant_triggers(table: &str) -> String {
     let bump = |row: &str| {
         format!("INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE({row}.tenant_uuid, ''), 1) ON CONFLICT (tenant_uuid) DO UPDATE SET changes = changes + 1;")
@@ -474,7 +474,7 @@ fn sqlite_tenant_triggers(table: &str) -> String {
     sql
 }
 
-/// Step 10 for SQLite: groups (a Wazo document with its name, label and
+/// Step 11 for SQLite: groups (a Wazo document with its name, label and
 /// extension as columns; the name unique, as Wazo's), and their members
 /// in ringing order (`group_members`, kept from the document's
 /// `user_members` by triggers, as `outcall_trunks` is).
@@ -526,9 +526,21 @@ fn sqlite_steps() -> Vec<M<'static>> {
     static GROUPS: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_groups);
     let mut steps = STEPS.to_vec();
     steps.push(M::up(TENANT_CHANGES.as_str()));
+    steps.push(M::up(NODE_ARI));
     steps.push(M::up(GROUPS.as_str()));
     steps
 }
+
+/// Step 10: a node's optional ARI access (`crate::ari`): when set, the
+/// PJSIP objects of its tenants' trunks are pushed into Asterisk's sorcery
+/// memory wizard instead of being written to their file. The secret is
+/// write-only, as the AMI one. A change wakes the sync (revision).
+const NODE_ARI: &str = r#"
+ALTER TABLE nodes ADD COLUMN ari_url TEXT;
+ALTER TABLE nodes ADD COLUMN ari_username TEXT;
+ALTER TABLE nodes ADD COLUMN ari_secret TEXT;
+CREATE TRIGGER revision_nodes_ari AFTER UPDATE OF ari_url, ari_username, ari_secret ON nodes BEGIN UPDATE revision SET value = value + 1 WHERE id = 1; END;
+"#;
 
 /// The same steps for PostgreSQL, numbered alike (step N here is step N
 /// above), in its dialect: BIGINT integers, documents as TEXT read with
@@ -606,7 +618,7 @@ pub mod postgres {
         steps
     }
 
-    const STEPS: [&str; 10] = [
+    const STEPS: [&str; 11] = [
         // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
         // order, which lists of tenants follow (SQLite's implicit rowid).
         // The functions SQLite has that queries use, with the same names:
@@ -813,7 +825,14 @@ BEGIN
     END LOOP;
 END $$;
 "#,
-        // 10: groups and their members in ringing order (SQLite's
+        // 10: a node's optional ARI access.
+        r#"
+ALTER TABLE nodes ADD COLUMN ari_url TEXT;
+ALTER TABLE nodes ADD COLUMN ari_username TEXT;
+ALTER TABLE nodes ADD COLUMN ari_secret TEXT;
+CREATE TRIGGER revision_nodes_ari AFTER UPDATE OF ari_url, ari_username, ari_secret ON nodes FOR EACH ROW EXECUTE FUNCTION pb_bump_revision();
+"#,
+        // 11: groups and their members in ringing order (SQLite's
         // `sqlite_groups`); the tenant counter as step 9's tables.
         r#"
 CREATE TABLE groups (

@@ -3,7 +3,7 @@
 //! A tenant whose `node_id` is NULL is on the default node, so tenants
 //! created before nodes existed, and new tenants, need no placement. The
 //! secret is read only to connect: [`Node`]'s `Debug` and its JSON leave it
-//! out.
+//! out, as they leave out the ARI secret ([`Ari`]).
 
 use super::StoreError;
 use super::db::{Connection, Row, params};
@@ -19,18 +19,40 @@ pub struct Node {
     pub username: String,
     pub secret: String,
     pub is_default: bool,
+    /// ARI access (`crate::ari`): when set, the PJSIP objects of the
+    /// node's tenants' trunks live in Asterisk's sorcery memory wizard,
+    /// pushed one by one, instead of in their tenant's file.
+    pub ari: Option<Ari>,
+}
+
+/// A node's ARI access: the base URL (`http://host:8088`, `/ari` is
+/// appended), the `ari.conf` user and its password (write-only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ari {
+    pub url: String,
+    pub username: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Ari {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ari({} {})", self.username, self.url)
+    }
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Node({} {} {}@{}:{})", self.id, self.name, self.username, self.host, self.port)
+        write!(f, "Node({} {} {}@{}:{} {:?})", self.id, self.name, self.username, self.host, self.port, self.ari)
     }
 }
 
 impl Node {
     /// What the API shows: everything but the secret.
     pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "name": self.name, "host": self.host, "port": self.port, "username": self.username, "is_default": self.is_default})
+        json!({
+            "id": self.id, "name": self.name, "host": self.host, "port": self.port, "username": self.username, "is_default": self.is_default,
+            "ari_url": self.ari.as_ref().map(|ari| &ari.url), "ari_username": self.ari.as_ref().map(|ari| &ari.username),
+        })
     }
 
     pub fn ami_url(&self) -> crate::ami::AmiUrl {
@@ -42,7 +64,7 @@ impl Node {
     }
 }
 
-const COLUMNS: &str = "id, name, host, port, username, secret, is_default";
+const COLUMNS: &str = "id, name, host, port, username, secret, is_default, ari_url, ari_username, ari_secret";
 
 fn from_row(row: &Row) -> Result<Node, StoreError> {
     Ok(Node {
@@ -53,6 +75,10 @@ fn from_row(row: &Row) -> Result<Node, StoreError> {
         username: row.get(4)?,
         secret: row.get(5)?,
         is_default: row.get(6)?,
+        ari: match (row.get::<Option<String>>(7)?, row.get::<Option<String>>(8)?, row.get::<Option<String>>(9)?) {
+            (Some(url), Some(username), Some(secret)) => Some(Ari { url, username, secret }),
+            _ => None,
+        },
     })
 }
 
@@ -79,8 +105,8 @@ pub fn insert(conn: &Connection, node: &Node) -> Result<i64, StoreError> {
         conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1", &[])?;
     }
     conn.query_row(
-        "INSERT INTO nodes (name, host, port, username, secret, is_default) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        params![node.name, node.host, node.port, node.username, node.secret, node.is_default],
+        "INSERT INTO nodes (name, host, port, username, secret, is_default, ari_url, ari_username, ari_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+        params![node.name, node.host, node.port, node.username, node.secret, node.is_default, ari_url(node), ari_username(node), ari_secret(node)],
         |row| row.get(0),
     )
 }
@@ -90,10 +116,22 @@ pub fn update(conn: &Connection, node: &Node) -> Result<(), StoreError> {
         conn.execute("UPDATE nodes SET is_default = 0 WHERE is_default = 1 AND id <> ?1", params![node.id])?;
     }
     conn.execute(
-        "UPDATE nodes SET name = ?2, host = ?3, port = ?4, username = ?5, secret = ?6, is_default = ?7 WHERE id = ?1",
-        params![node.id, node.name, node.host, node.port, node.username, node.secret, node.is_default],
+        "UPDATE nodes SET name = ?2, host = ?3, port = ?4, username = ?5, secret = ?6, is_default = ?7, ari_url = ?8, ari_username = ?9, ari_secret = ?10 WHERE id = ?1",
+        params![node.id, node.name, node.host, node.port, node.username, node.secret, node.is_default, ari_url(node), ari_username(node), ari_secret(node)],
     )?;
     Ok(())
+}
+
+fn ari_url(node: &Node) -> Option<&str> {
+    node.ari.as_ref().map(|ari| ari.url.as_str())
+}
+
+fn ari_username(node: &Node) -> Option<&str> {
+    node.ari.as_ref().map(|ari| ari.username.as_str())
+}
+
+fn ari_secret(node: &Node) -> Option<&str> {
+    node.ari.as_ref().map(|ari| ari.secret.as_str())
 }
 
 pub fn delete(conn: &Connection, id: i64) -> Result<(), StoreError> {

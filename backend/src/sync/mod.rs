@@ -68,6 +68,7 @@ use self::core::{Action, Checked, DialplanWrite, Input, Outcome, Revision, SyncC
 
 pub mod core;
 mod incremental;
+pub mod memory;
 pub mod plan;
 pub mod renders;
 pub mod units;
@@ -516,6 +517,13 @@ struct SyncState {
     reload_owed: BTreeSet<&'static str>,
     /// The node this task renders for (`None`: every tenant).
     node: Option<i64>,
+    /// The node's ARI access and its client: the SIP trunks' objects are
+    /// pushed into Asterisk's memory wizard (`memory`), not written.
+    ari: Option<(crate::store::nodes::Ari, crate::ari::AriClient)>,
+    /// The trunk objects pushed and answered for in this AMI session
+    /// (`None`: unknown, as after a reconnect, when Asterisk may have
+    /// restarted with an empty memory wizard: every object is pushed again).
+    memory_held: Option<memory::Held>,
     /// The database's documents as parsed by the last pass: a pass parses
     /// only what changed since.
     snapshot_cache: crate::snapshot::SnapshotCache,
@@ -576,6 +584,7 @@ async fn run(link: AsteriskLink, client: AmiClient, store: Store, woken: Arc<tok
                 // A restarted Asterisk loads from the files: nothing is kept.
                 state.rejected = None;
                 state.kept_previous.clear();
+                state.memory_held = None;
             }
         }
         if !connected {
@@ -956,17 +965,20 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // revision of exactly the rows read; rendered for its tenants alone.
     let node = state.node;
     let cache = &mut state.snapshot_cache;
-    let (revision, mut changes, on_node) = store
+    let (revision, mut changes, on_node, ari) = store
         .read(|conn| {
             let revision = crate::store::revision(conn)?;
             let changes = cache.load(conn)?;
-            let on_node = match node {
-                Some(node) => crate::store::nodes::tenants_on(conn, node)?,
-                None => None,
+            let (on_node, ari) = match node {
+                Some(node) => (crate::store::nodes::tenants_on(conn, node)?, crate::store::nodes::get(conn, node)?.and_then(|node| node.ari)),
+                None => (None, None),
             };
-            Ok::<_, crate::store::StoreError>((revision, changes, on_node))
+            Ok::<_, crate::store::StoreError>((revision, changes, on_node, ari))
         })
         .map_err(Failure::transient)?;
+    if state.ari.as_ref().map(|(settings, _)| settings) != ari.as_ref() {
+        switch_ari(state, ari).await?;
+    }
     let rerendered = match &on_node {
         // A node holding only some tenants renders them and what they
         // share with it, whole (a sharing tenant off the node gives only
@@ -1043,6 +1055,9 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             .map(|(name, tenant)| {
                 let sections = match tenant {
                     _ if name == file => state.renders.main_unit(file),
+                    // The trunks' objects of a node with ARI access live in
+                    // its memory wizard, never in the file too.
+                    Some(tenant) if file == PJSIP_FILE && state.ari.is_some() => state.renders.pjsip_unit_and_trunk_objects(tenant).0,
                     Some(tenant) => state.renders.tenant_unit(file, tenant),
                     None => Vec::new(),
                 };
@@ -1218,6 +1233,12 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
             mode.get_or_insert("full");
         }
     }
+    // The trunks' objects of a node with ARI access, after the files: an
+    // object that moves from a file to memory must have left the file.
+    let pushed = push_memory(state, &tenants, &owners, &mut failed).await?;
+    if pushed.changed {
+        mode.get_or_insert("memory");
+    }
     if mode.is_some() {
         let dialplan_reloaded = reloaded.iter().any(|file| file.name == EXTENSIONS_FILE);
         if dialplan_reloaded || !live_edited.is_empty() {
@@ -1304,6 +1325,20 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // What was pushed is listed as Asterisk answered for it (its PUT
+    // returns the object it now holds), without listing everything again.
+    let mut loaded = loaded;
+    for (kind, name, present) in &pushed.listed {
+        let Some(names) = loaded.0.iter_mut().find(|(listed, _)| **listed == kind.as_str()).map(|(_, names)| names) else { continue };
+        if *present {
+            names.insert(name.clone());
+        } else {
+            names.remove(name);
+        }
+    }
+    if pushed.changed {
+        state.pjsip_listed = Some(loaded.clone());
+    }
     for section in verdict::not_loaded(&expected, &loaded) {
         let identity = (section.name.clone(), verdict::section_type(section).to_string());
         let file = if from_base.contains(section) { BASE_PJSIP_FILE } else { PJSIP_FILE };
@@ -1429,7 +1464,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     // What this pass found about the units it compared replaces what
     // earlier passes found about them; the other units' findings stay.
     let unit_of = |file: &str, owner: Option<&verdict::Owner>| -> String {
-        let logical = if file == BASE_PJSIP_FILE { PJSIP_FILE } else { file };
+        let logical = if file == BASE_PJSIP_FILE || file == MEMORY_WIZARD { PJSIP_FILE } else { file };
         match owner.and_then(|owner| owner.tenant_uuid.as_deref()) {
             Some(tenant) if units::PER_TENANT.contains(&logical) => units::tenant_unit(logical, tenant),
             _ => logical.to_string(),
@@ -1447,7 +1482,7 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
 
     // The endpoints Asterisk lists, with their owners: again only when
     // res_pjsip was listed again.
-    let endpoints = (pjsip_reloaded || !listed_before || full || !state.endpoints_reported).then(|| {
+    let endpoints = (pjsip_reloaded || pushed.changed || !listed_before || full || !state.endpoints_reported).then(|| {
         let all = if full { owners.clone() } else { state.renders.all_owners() };
         let endpoints: Vec<(String, Option<verdict::Owner>)> = loaded
             .0
@@ -1479,6 +1514,134 @@ async fn apply(client: &AmiClient, store: &Store, state: &mut SyncState, distrus
     state.unsettled.clear();
     Ok(Applied { revision, dialplan, endpoints, mode, written, rendered, failed, differences, from_base_config })
 }
+/// Where a refused trunk object was to live (`ObjectFailure::file`).
+const MEMORY_WIZARD: &str = "Asterisk's sorcery memory (ARI)";
+
+/// What `push_memory` did.
+#[derive(Default)]
+struct Pushed {
+    /// Something was created or deleted.
+    changed: bool,
+    /// (type, id, listed now) for each object created or deleted.
+    listed: Vec<(String, String, bool)>,
+}
+
+/// The node's ARI access changed: the objects pushed with the old access
+/// are deleted (best effort: they would shadow nothing, but a file object
+/// of the same id would be refused), and the next pass compares every file
+/// (the trunks' sections move between the files and memory) and pushes
+/// every object again.
+async fn switch_ari(state: &mut SyncState, ari: Option<crate::store::nodes::Ari>) -> Result<(), Failure> {
+    if let (Some((_, old)), Some(held)) = (&state.ari, &state.memory_held) {
+        let ops = memory::plan(Some(held), &BTreeMap::new(), &held.values().map(|object| object.tenant.clone()).collect(), &BTreeSet::new());
+        for op in ops {
+            if let memory::Op::Delete { key, .. } = op
+                && let Err(error) = old.delete(&key.0, &key.1).await
+            {
+                tracing::warn!(%error, kind = key.0, id = key.1, "deleting a trunk object pushed with the previous ARI access");
+            }
+        }
+    }
+    state.ari = match ari {
+        Some(settings) => Some((settings.clone(), crate::ari::AriClient::new(&settings).map_err(Failure::transient)?)),
+        None => None,
+    };
+    state.memory_held = None;
+    state.files_seen.clear();
+    state.units.clear();
+    state.pjsip_listed = None;
+    Ok(())
+}
+
+/// Pushes the SIP trunks' objects of `tenants` (every tenant when Patchbay
+/// does not know what Asterisk's memory wizard holds) through ARI
+/// (`memory::plan`). An object Asterisk refuses (ARI answers 400 for a
+/// field, 403 when a file holds that id) is reported with its owner and
+/// the others go on; Asterisk unreachable fails the pass (retried).
+async fn push_memory(
+    state: &mut SyncState,
+    tenants: &BTreeSet<String>,
+    owners: &verdict::Owners,
+    failed: &mut Vec<verdict::ObjectFailure>,
+) -> Result<Pushed, Failure> {
+    let Some((_, ari)) = state.ari.clone() else { return Ok(Pushed::default()) };
+    let existing: BTreeSet<String> = state.renders.tenants().cloned().collect();
+    let scope: BTreeSet<String> = if state.memory_held.is_none() { existing.clone() } else { tenants.clone() };
+    let mut desired = BTreeMap::new();
+    for tenant in &scope {
+        desired.extend(memory::objects(tenant, &state.renders.pjsip_unit_and_trunk_objects(tenant).1));
+    }
+    let ops = memory::plan(state.memory_held.as_ref(), &desired, &scope, &existing);
+    let mut held = state.memory_held.take().unwrap_or_default();
+    let mut pushed = Pushed::default();
+    let unreachable = |error: crate::ari::AriError| Failure::transient(format!("pushing trunk objects through ARI: {error}"));
+    for op in ops {
+        match op {
+            memory::Op::Delete { key, known } => match ari.delete(&key.0, &key.1).await {
+                Ok(was) => {
+                    held.remove(&key);
+                    pushed.changed |= was;
+                    pushed.listed.push((key.0, key.1, false));
+                }
+                // Not ours to delete (a file holds it): the creation says why.
+                Err(crate::ari::AriError::Refused { .. }) if !known => {}
+                Err(crate::ari::AriError::Refused { status, message }) => {
+                    tracing::warn!(status, message, kind = key.0, id = key.1, "Asterisk refused to delete a trunk object");
+                }
+                Err(error) => {
+                    state.memory_held = Some(held);
+                    return Err(unreachable(error));
+                }
+            },
+            memory::Op::Create { key, object } => match ari.put(&key.0, &key.1, &object.fields).await {
+                Ok(back) => {
+                    pushed.changed = true;
+                    pushed.listed.push((key.0.clone(), key.1.clone(), true));
+                    // A registration counts once Asterisk runs it as pushed:
+                    // its answer is the object it now holds (read back, and
+                    // one object, not a listing of every registration).
+                    let differ: Vec<&str> = ["server_uri", "client_uri"]
+                        .into_iter()
+                        .filter(|wanted| key.0 == "registration" && memory::field(&object.fields, wanted) != memory::field(&back, wanted))
+                        .collect();
+                    if !differ.is_empty() {
+                        failed.push(verdict::ObjectFailure {
+                            file: MEMORY_WIZARD.into(),
+                            owner: owners.get(PJSIP_FILE, &key.1).cloned(),
+                            reason: format!(
+                                "Asterisk holds registration [{}] but does not run it as pushed ({} read back differently)",
+                                key.1,
+                                differ.join(", ")
+                            ),
+                            section: key.1.clone(),
+                            section_type: key.0.clone(),
+                        });
+                    }
+                    held.insert(key, object);
+                }
+                Err(crate::ari::AriError::Refused { status, message }) => failed.push(verdict::ObjectFailure {
+                    file: MEMORY_WIZARD.into(),
+                    owner: owners.get(PJSIP_FILE, &key.1).cloned(),
+                    reason: format!(
+                        "Asterisk refused {} {} pushed through ARI ({status}: {message}){}",
+                        key.0,
+                        key.1,
+                        if status == 403 { "; a file Patchbay does not own may define it" } else { "" }
+                    ),
+                    section: key.1,
+                    section_type: key.0,
+                }),
+                Err(error) => {
+                    state.memory_held = Some(held);
+                    return Err(unreachable(error));
+                }
+            },
+        }
+    }
+    state.memory_held = Some(held);
+    Ok(pushed)
+}
+
 /// The deferred file write: makes each extensions file (one per tenant,
 /// see `units`) say what the live dialplan runs (one in-place
 /// `UpdateConfig` when it fits, else a whole write of that file), without a

@@ -34,6 +34,10 @@ pub struct Part {
     pub main: BTreeMap<&'static str, Vec<render::Section>>,
     /// The owners of this part's sections.
     pub owners: Owners,
+    /// The PJSIP sections (name, type) of this part that are SIP trunks'
+    /// objects (`render::pjsip_trunk_objects`): on a node with ARI access
+    /// they are pushed into Asterisk's memory wizard instead of the file.
+    pub trunk_objects: BTreeSet<(String, String)>,
 }
 
 /// Every tenant's part, as of the last update (cheap to clone: the parts
@@ -47,6 +51,11 @@ pub struct Renders {
     /// preview) put tenants in slug order, which two Patchbays holding the
     /// same configuration share (their uuids differ).
     slugs: BTreeMap<String, String>,
+}
+
+/// A PJSIP section's (name, type).
+fn identity(section: &render::Section) -> (String, String) {
+    (section.name.clone(), section.values("type").next().unwrap_or_default().to_owned())
 }
 
 fn ami(sections: &[render::Section]) -> Vec<Section> {
@@ -67,6 +76,7 @@ fn part_of(snapshot: &Snapshot, tenant: Option<&str>) -> Part {
     let owners = Owners::of(snapshot);
     let mut part = Part {
         owners,
+        trunk_objects: if tenant.is_some() { render::pjsip_trunk_objects(snapshot) } else { BTreeSet::new() },
         ..Part::default()
     };
     for (file, config) in [
@@ -189,6 +199,11 @@ impl Renders {
                 }
             }
         }
+        let trunk_objects = render::pjsip_trunk_objects(snapshot);
+        for part in tenants.values_mut() {
+            let own = part.own.get(PJSIP_FILE).into_iter().flatten().map(identity);
+            part.trunk_objects = own.filter(|object| trunk_objects.contains(object)).collect();
+        }
         let redo = tenants.keys().chain(self.tenants.keys()).cloned().collect();
         self.slugs = snapshot.tenants.iter().map(|tenant| (tenant.uuid.clone(), tenant.slug.clone())).collect();
         self.shared = Some(Arc::new(shared));
@@ -228,6 +243,16 @@ impl Renders {
             .and_then(|part| part.own.get(file))
             .map(|own| ami(own))
             .unwrap_or_default()
+    }
+
+    /// The PJSIP unit of `tenant` split in two: the sections for its file,
+    /// and the SIP trunks' objects (for Asterisk's memory wizard, on a node
+    /// with ARI access).
+    pub fn pjsip_unit_and_trunk_objects(&self, tenant: &str) -> (Vec<Section>, Vec<Section>) {
+        let Some(part) = self.tenants.get(tenant) else { return Default::default() };
+        let (memory, file): (Vec<render::Section>, Vec<render::Section>) =
+            part.own.get(PJSIP_FILE).into_iter().flatten().cloned().partition(|section| part.trunk_objects.contains(&identity(section)));
+        (ami(&file), ami(&memory))
     }
 
     /// The main file of the per-tenant logical file `file`.

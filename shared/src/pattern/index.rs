@@ -269,15 +269,22 @@ enum Chain {
 }
 
 /// A frontier entry of [`ContextIndex::first_match`]: `(subtree_min, depth,
-/// record)` packed into one integer, so that the heap compares entries in one
-/// instruction pair instead of a three-field tuple comparison.
+/// record, cursor)` packed into one integer, so that the heap compares
+/// entries in one instruction pair instead of a four-field tuple comparison.
+///
+/// Cursor 0: the record itself, its head at `depth`. Cursor `i + 1`: the
+/// class children of the record from its `i`-th on, reached by the dialled
+/// character at `depth` (the record's node, below its chain); its bound is
+/// the `i`-th class child's, the smallest of them since a record keeps its
+/// class children in increasing bound order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry(u128);
 
 impl Entry {
-    fn new(bound: u32, depth: usize, record: u32) -> Entry {
-        let depth = u64::try_from(depth).expect("a dialled string shorter than 2^64");
-        Entry((u128::from(bound) << 96) | (u128::from(depth) << 32) | u128::from(record))
+    #[inline(always)]
+    fn new(bound: u32, depth: usize, record: u32, cursor: u32) -> Entry {
+        let depth = u32::try_from(depth).expect("a dialled string shorter than 2^32");
+        Entry((u128::from(bound) << 96) | (u128::from(depth) << 64) | (u128::from(record) << 32) | u128::from(cursor))
     }
 
     fn bound(self) -> u32 {
@@ -285,10 +292,14 @@ impl Entry {
     }
 
     fn depth(self) -> usize {
-        ((self.0 >> 32) as u64) as usize
+        (self.0 >> 64) as u32 as usize
     }
 
     fn record(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    fn cursor(self) -> u32 {
         self.0 as u32
     }
 }
@@ -312,18 +323,22 @@ impl ContextIndex {
     /// scan of the sorted list stops at. `dialled` must be dash-free.
     ///
     /// Best-first: the frontier is a min-heap of [`Entry`] `(subtree_min,
-    /// depth, record)` plus its smallest entry kept apart; a record's
+    /// depth, record, cursor)` plus its smallest entry kept apart; a record's
     /// candidates are all ranks of its subtree, so once the smallest bound is
     /// not below the best rank found, nothing left can win. A record is
     /// queued on its bound alone (read in its parent); whether it can yield
-    /// is checked when it is taken out.
+    /// is checked when it is taken out. A record's class children are queued
+    /// as one entry, on the smallest of their bounds, and only when that
+    /// entry is taken out is the first of them that admits the dialled
+    /// character queued (with an entry for the ones after it): most class
+    /// children are never looked at, a literal's rank wins first.
     pub(crate) fn first_match(&self, dialled: &[u8], mode: Mode) -> Option<(u32, MatchResult, NameRef)> {
         let mut best = Best(None);
         // The smallest entry of the frontier is kept apart in `next`: a
         // record's best child is usually explored right after it, and needs
         // no trip through the heap.
         let mut frontier = Frontier::new();
-        let mut next = Some(Entry::new(self.root_bound, 0, ROOT));
+        let mut next = Some(Entry::new(self.root_bound, 0, ROOT, 0));
         loop {
             let smallest = match next.take() {
                 Some(entry) => frontier.exchange_if_smaller(entry),
@@ -336,9 +351,31 @@ impl ContextIndex {
             if !best.can_be_beaten_by(bound) {
                 break;
             }
+            let record = self.record(at);
+            let cursor = smallest.cursor();
+            if cursor != 0 {
+                // The class children from `cursor - 1` on, at the record's node.
+                let layout = record.layout();
+                let byte = dialled[depth];
+                let byte_children = record.byte_children();
+                let class_labels = &record.0[layout.class_labels..layout.children];
+                let from = cursor as usize - 1;
+                let admitting = class_labels[from..]
+                    .iter()
+                    .position(|&class| self.classes[class as usize].contains(byte));
+                if let Some(offset) = admitting {
+                    let class = from + offset;
+                    let (bound, child) = record.child(layout, byte_children + class);
+                    frontier.enqueue(&best, &mut next, bound, depth + 1, child, 0);
+                    if class + 1 < class_labels.len() {
+                        let (rest, _) = record.child(layout, byte_children + class + 1);
+                        frontier.enqueue(&best, &mut next, rest, depth, at, class as u32 + 2);
+                    }
+                }
+                continue;
+            }
             // Whether a subtree can yield is only checked here: the record
             // is read once, when (and if) its bound is the smallest.
-            let record = self.record(at);
             if !record.can_yield(mode, dialled.len() - depth) {
                 continue;
             }
@@ -371,26 +408,20 @@ impl ContextIndex {
             };
             best.offer(dot_min, MatchResult::Yes, name(1));
             best.offer(bang_min, MatchResult::YesBang, name(2));
-            let mut enqueue = |(bound, child): (u32, u32), depth: usize| {
-                if !best.can_be_beaten_by(bound) {
-                    return;
-                }
-                let entry = Entry::new(bound, depth, child);
-                match next {
-                    Some(kept) if kept <= entry => frontier.push(entry),
-                    Some(kept) => {
-                        frontier.push(kept);
-                        next = Some(entry);
-                    }
-                    None => next = Some(entry),
-                }
-            };
+            let byte_children = record.byte_children();
             if record.shape() & HAS_SKIP != 0 {
                 // Empty sets vanish while a character waits.
-                let skip = record.byte_children() + record.class_children();
-                enqueue(record.child(layout, skip), depth);
+                let (bound, child) = record.child(layout, byte_children + record.class_children());
+                frontier.enqueue(&best, &mut next, bound, depth, child, 0);
             }
-            self.for_each_child(record, layout, byte, |child| enqueue(child, depth + 1));
+            if let Some(found) = record.byte_child(layout, byte) {
+                let (bound, child) = record.child(layout, found);
+                frontier.enqueue(&best, &mut next, bound, depth + 1, child, 0);
+            }
+            if record.class_children() != 0 {
+                let (bound, _) = record.child(layout, byte_children);
+                frontier.enqueue(&best, &mut next, bound, depth, at, 1);
+            }
         }
         best.0
     }
@@ -483,37 +514,116 @@ impl ContextIndex {
     }
 }
 
-/// Room the frontier of a first-match search starts with: lookups in a
-/// 100,000-extension route table queue about a dozen entries, and growing
-/// the heap step by step (realloc and copy, three times) cost a third of
-/// such a lookup's instructions.
-const FRONTIER_CAPACITY: usize = 32;
+/// Room the frontier's heap starts with, once the sorted array is full
+/// (growing a heap step by step, realloc and copy, costs more than the
+/// search itself).
+const FRONTIER_CAPACITY: usize = 64;
 
-/// The min-heap of a first-match search.
-struct Frontier(BinaryHeap<Reverse<Entry>>);
+/// Entries a first-match search keeps in order on the stack before it
+/// moves its frontier to a heap: with class children queued as one entry, a
+/// lookup in a 100,000-extension route table queues about four.
+const FRONTIER_INLINE: usize = 16;
+
+/// The frontier of a first-match search: a sorted array on the stack
+/// (largest first, so the smallest is taken from the end) while it holds
+/// few entries, a min-heap from the first push that does not fit on. The
+/// array is made on the first push (most lookups of a small context queue
+/// nothing) and the heap only then: most lookups never allocate.
+struct Frontier {
+    sorted: Option<[Entry; FRONTIER_INLINE]>,
+    len: usize,
+    heap: Option<BinaryHeap<Reverse<Entry>>>,
+}
 
 impl Frontier {
+    #[inline(always)]
     fn new() -> Self {
-        Frontier(BinaryHeap::new())
+        Frontier { sorted: None, len: 0, heap: None }
     }
 
+    #[inline(always)]
     fn push(&mut self, entry: Entry) {
-        // Allocated on first use only: many lookups never queue anything.
-        if self.0.capacity() == 0 {
-            self.0.reserve(FRONTIER_CAPACITY);
+        if let Some(heap) = &mut self.heap {
+            heap.push(Reverse(entry));
+        } else if self.len < FRONTIER_INLINE {
+            self.insert(entry);
+        } else {
+            self.spill(entry);
         }
-        self.0.push(Reverse(entry));
     }
 
+    /// Into the sorted array, which has room.
+    #[inline(always)]
+    fn insert(&mut self, entry: Entry) {
+        let sorted = self.sorted.get_or_insert([Entry(0); FRONTIER_INLINE]);
+        let mut at = self.len;
+        while at > 0 && sorted[at - 1] < entry {
+            sorted[at] = sorted[at - 1];
+            at -= 1;
+        }
+        sorted[at] = entry;
+        self.len += 1;
+    }
+
+    /// The sorted array is full: every entry moves to a heap.
+    #[cold]
+    fn spill(&mut self, entry: Entry) {
+        let mut heap = BinaryHeap::with_capacity(FRONTIER_CAPACITY);
+        let sorted = self.sorted.as_ref().map_or(&[][..], |sorted| &sorted[..self.len]);
+        heap.extend(sorted.iter().map(|&queued| Reverse(queued)));
+        heap.push(Reverse(entry));
+        self.len = 0;
+        self.heap = Some(heap);
+    }
+
+    /// Queues `(bound, depth, record, cursor)` if `bound` can beat the best
+    /// rank found, into `next` if it is smaller than what `next` holds.
+    #[inline(always)]
+    fn enqueue(&mut self, best: &Best, next: &mut Option<Entry>, bound: u32, depth: usize, record: u32, cursor: u32) {
+        if !best.can_be_beaten_by(bound) {
+            return;
+        }
+        let entry = Entry::new(bound, depth, record, cursor);
+        match *next {
+            Some(kept) if kept <= entry => self.push(entry),
+            Some(kept) => {
+                self.push(kept);
+                *next = Some(entry);
+            }
+            None => *next = Some(entry),
+        }
+    }
+
+    #[inline(always)]
     fn pop(&mut self) -> Option<Entry> {
-        self.0.pop().map(|Reverse(entry)| entry)
+        if let Some(heap) = &mut self.heap {
+            return heap.pop().map(|Reverse(entry)| entry);
+        }
+        let sorted = self.sorted.as_ref()?;
+        self.len = self.len.checked_sub(1)?;
+        Some(sorted[self.len])
     }
 
     /// `entry`, or the smallest queued entry if that one is smaller (which
-    /// `entry` then replaces in the heap).
+    /// `entry` then replaces in the frontier).
+    #[inline(always)]
     fn exchange_if_smaller(&mut self, entry: Entry) -> Entry {
-        match self.0.peek_mut() {
-            Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+        if let Some(heap) = &mut self.heap {
+            return match heap.peek_mut() {
+                Some(mut top) if top.0 < entry => std::mem::replace(&mut *top, Reverse(entry)).0,
+                _ => entry,
+            };
+        }
+        let Some(sorted) = &self.sorted else {
+            return entry;
+        };
+        match self.len.checked_sub(1) {
+            Some(last) if sorted[last] < entry => {
+                let smallest = sorted[last];
+                self.len = last;
+                self.insert(entry);
+                smallest
+            }
             _ => entry,
         }
     }
@@ -654,8 +764,14 @@ impl Draft {
         let (left_mins, subtree_mins) = self.minimum_ranks();
         let reaches = self.reaches();
         let (ends_at, wildcards_at) = self.distances();
+        // Byte children by byte (a search finds a byte's child among them),
+        // class children by bound (a search takes them in that order).
         for draft in &mut self.nodes {
-            draft.children.sort_unstable_by_key(|&(label, _)| label);
+            draft.children.sort_unstable_by_key(|&(label, child)| match label {
+                Label::Byte(byte) => (0, u32::from(byte)),
+                Label::Class(_) => (1, subtree_mins[child as usize]),
+                Label::Skip => (2, 0),
+            });
         }
         // Record heads in layout order: the root first, then depth-first,
         // each record's children's records placed together as soon as the

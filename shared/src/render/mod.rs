@@ -27,7 +27,7 @@ pub use dialplan::{
 pub(crate) use pjsip::outgoing_vars;
 pub use extensions::extensions_conf;
 pub use iax::iax_conf;
-pub use pjsip::pjsip_conf;
+pub use pjsip::{pjsip_conf, pjsip_trunk_objects};
 
 use crate::model::Snapshot;
 use serde::Serialize;

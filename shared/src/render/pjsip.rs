@@ -56,16 +56,37 @@ pub fn pjsip_conf(s: &Snapshot) -> ConfigFile {
             endpoint_sections(s, ep, line_defaults(s, line), &mut file);
         }
     }
+    trunk_sections(s, &mut written, &mut file);
+    file
+}
+
+/// The sections of the SIP trunks' endpoints (endpoint, AOR, auths,
+/// identify, registration), in file order, after the lines' endpoints in
+/// `written` (an endpoint a line uses is the line's).
+fn trunk_sections<'a>(s: &'a Snapshot, written: &mut BTreeSet<&'a String>, file: &mut ConfigFile) {
     let mut trunks: Vec<&Trunk> = s.trunks.iter().collect();
     crate::order::sort_by_key(&mut trunks, |t| t.id);
     for trunk in trunks {
         let Some(TrunkEndpoint::Sip(uuid)) = &trunk.endpoint else { continue };
         let Some(ep) = s.endpoint_sip(uuid) else { continue };
         if written.insert(&ep.uuid) {
-            endpoint_sections(s, ep, trunk_defaults(trunk), &mut file);
+            endpoint_sections(s, ep, trunk_defaults(trunk), file);
         }
     }
-    file
+}
+
+/// Which sections of [`pjsip_conf`] (name, `type`) belong to SIP trunks:
+/// the objects a node with ARI access holds in Asterisk's sorcery memory
+/// wizard instead of a file (each section one object: its name the id,
+/// its `type` line the object type, its other lines the fields).
+/// Contained as [`super::render`] is.
+pub fn pjsip_trunk_objects(s: &Snapshot) -> BTreeSet<(String, String)> {
+    let (contained, _) = crate::tenancy::contain(s);
+    let s = &contained;
+    let mut written: BTreeSet<&String> = s.lines.iter().filter_map(|l| Some(&s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid)?.uuid)).collect();
+    let mut file = ConfigFile::default();
+    trunk_sections(s, &mut written, &mut file);
+    file.sections.iter().map(|section| (section.name.clone(), section.values("type").next().unwrap_or_default().to_owned())).collect()
 }
 
 fn settings(name: &str, settings: &PjsipSectionSettings) -> Section {

@@ -444,3 +444,17 @@ fn a_group_caller_id_name_is_escaped() {
     let incall = context_lines(&render(&s), "from-extern");
     assert!(!incall.iter().any(|l| l.contains("${SHELL")), "{incall:?}");
 }
+
+#[test]
+fn trunk_objects_are_the_trunks_sections_and_no_line_s() {
+    let s = fixtures::seed_000();
+    let r = render(&s);
+    let objects = super::pjsip_trunk_objects(&s);
+    let trunk: Vec<(String, String)> = r.pjsip.sections.iter()
+        .filter(|s| s.name.contains("wazo-trunk"))
+        .map(|s| (s.name.clone(), s.values("type").next().unwrap().to_owned()))
+        .collect();
+    assert_eq!(objects, trunk.into_iter().collect(), "every section of the trunk's endpoint, nothing else");
+    let lines: Vec<&String> = s.lines.iter().filter_map(|l| Some(&s.endpoint_sip(&l.endpoint_sip.as_ref()?.uuid)?.name)).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|name| !objects.iter().any(|(n, _)| n == *name)), "a line's endpoint stays in the file");
+}

@@ -14,6 +14,8 @@
 //! release figures). Asterisk on 127.0.2.10, AMI port 16110, unless
 //! `BENCH_IP` / `BENCH_AMI_PORT` say otherwise; `BENCH_ROUNDS` changes how
 //! many route changes and new trunks are timed (3), e.g. to profile them.
+//! `BENCH_ARI=1`: the node has ARI access (its SIP trunks' objects pushed
+//! into Asterisk's memory wizard, no res_pjsip reload for a trunk).
 
 use anyhow::{Context, bail};
 use patchbay_backend::ami::config_writer;
@@ -161,11 +163,18 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
     let ip = std::env::var("BENCH_IP").unwrap_or_else(|_| "127.0.2.10".into());
     let port = std::env::var("BENCH_AMI_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(16110);
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
-    let mut asterisk = AsteriskInstance::start("bench-apply", &ip, port).await?;
+    let ari = std::env::var("BENCH_ARI").is_ok_and(|v| v == "1");
+    let mut asterisk =
+        if ari { AsteriskInstance::start_with_ari("bench-apply", &ip, port).await? } else { AsteriskInstance::start("bench-apply", &ip, port).await? };
     let ami: AmiClient = asterisk.connect_ami().await?;
     let server = PatchbayServer::start(Some(&asterisk.ami_url())).await?;
     eprintln!("patchbay pid {}, asterisk pid {}", server.pid(), asterisk.pid());
     let token = server.admin_token().await?;
+    if ari {
+        let (nodes, _) = server.call_for(&token, None, "GET", "/api/patchbay/1.0/nodes", None).await?;
+        let body = json!({"ari_url": asterisk.ari_url(), "ari_username": patchbay_e2e::asterisk::ARI_USER, "ari_secret": patchbay_e2e::asterisk::ARI_SECRET});
+        server.call_for(&token, None, "PUT", &format!("/api/patchbay/1.0/nodes/{}", nodes["items"][0]["id"]), Some(body)).await?;
+    }
     let mut api = Api { server, token, requests: 0 };
 
     let started = Instant::now();

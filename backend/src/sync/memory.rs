@@ -1,0 +1,192 @@
+//! The SIP trunks' PJSIP objects on a node with ARI access: they live in
+//! Asterisk's sorcery memory wizard, pushed one by one (`crate::ari`), not
+//! in their tenant's file, so a new trunk needs no res_pjsip reload.
+//!
+//! Pure: from what Patchbay last pushed (`Held`, `None` when it does not
+//! know: a new AMI session, which may be a restarted Asterisk with an
+//! empty memory wizard) and what the database wants, the operations in
+//! dependency order: deletions first, the referring objects before what
+//! they refer to (registration → identify → endpoint → aor → auth), then
+//! creations the other way round. A changed object is deleted and created
+//! again: ARI updates an object on a copy, which keeps the fields the new
+//! version drops and cannot copy an endpoint carrying `set_var`.
+
+use crate::ami::config_writer::Section;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The order objects are created in.
+pub const ORDER: [&str; 5] = ["auth", "aor", "endpoint", "identify", "registration"];
+
+/// An object: (type, id).
+pub type Key = (String, String);
+
+/// An object as pushed: its tenant and its fields (keys may repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub tenant: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// What Patchbay pushed and Asterisk answered for.
+pub type Held = BTreeMap<Key, Object>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Delete it; `known`: Patchbay pushed it (else it may not be there).
+    Delete { key: Key, known: bool },
+    Create { key: Key, object: Object },
+}
+
+/// The objects of `tenant`'s trunk sections (`type` line apart).
+pub fn objects(tenant: &str, sections: &[Section]) -> BTreeMap<Key, Object> {
+    sections
+        .iter()
+        .map(|section| {
+            let kind = section.lines.iter().find(|(key, _)| key == "type").map(|(_, value)| value.clone()).unwrap_or_default();
+            let fields = section.lines.iter().filter(|(key, _)| key != "type").cloned().collect();
+            ((kind, section.name.clone()), Object { tenant: tenant.to_owned(), fields })
+        })
+        .collect()
+}
+
+/// The value of `key` when it appears once (`None`: absent or repeated).
+pub fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    let mut values = fields.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() { None } else { first }
+}
+
+fn rank(kind: &str) -> usize {
+    ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
+}
+
+/// The operations that make Asterisk hold `desired` for the tenants in
+/// `scope`: objects held for other tenants stay, except those of tenants
+/// that no longer exist (`existing`).
+pub fn plan(held: Option<&Held>, desired: &BTreeMap<Key, Object>, scope: &BTreeSet<String>, existing: &BTreeSet<String>) -> Vec<Op> {
+    let mut deletes: Vec<Op> = Vec::new();
+    let mut creates: Vec<Op> = Vec::new();
+    match held {
+        None => {
+            // Whatever Asterisk holds under these ids goes first.
+            for (key, object) in desired {
+                deletes.push(Op::Delete { key: key.clone(), known: false });
+                creates.push(Op::Create { key: key.clone(), object: object.clone() });
+            }
+        }
+        Some(held) => {
+            for (key, object) in held {
+                let in_scope = scope.contains(&object.tenant) || !existing.contains(&object.tenant);
+                if in_scope && desired.get(key) != Some(object) {
+                    deletes.push(Op::Delete { key: key.clone(), known: true });
+                }
+            }
+            for (key, object) in desired {
+                if held.get(key) != Some(object) {
+                    creates.push(Op::Create { key: key.clone(), object: object.clone() });
+                }
+            }
+        }
+    }
+    let key_of = |op: &Op| match op {
+        Op::Delete { key, .. } | Op::Create { key, .. } => key.clone(),
+    };
+    deletes.sort_by_key(|op| {
+        let key = key_of(op);
+        (std::cmp::Reverse(rank(&key.0)), key)
+    });
+    creates.sort_by_key(|op| {
+        let key = key_of(op);
+        (rank(&key.0), key)
+    });
+    deletes.extend(creates);
+    deletes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(name: &str, kind: &str, lines: &[(&str, &str)]) -> Section {
+        let mut all = vec![("type".to_owned(), kind.to_owned())];
+        all.extend(lines.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Section { name: name.into(), lines: all }
+    }
+
+    fn trunk(tenant: &str, name: &str, context: &str) -> BTreeMap<Key, Object> {
+        objects(
+            tenant,
+            &[
+                section(name, "endpoint", &[("context", context), ("set_var", "A=1"), ("set_var", "B=2"), ("aors", name)]),
+                section(name, "aor", &[("contact", "sip:x")]),
+                section(name, "auth", &[("username", "u")]),
+                section(name, "identify", &[("endpoint", name), ("match", "192.0.2.1")]),
+                section(name, "registration", &[("server_uri", "sip:x")]),
+            ],
+        )
+    }
+
+    fn keys(ops: &[Op]) -> Vec<String> {
+        ops.iter()
+            .map(|op| match op {
+                Op::Delete { key, known } => format!("-{}/{}{}", key.0, key.1, if *known { "" } else { "?" }),
+                Op::Create { key, .. } => format!("+{}/{}", key.0, key.1),
+            })
+            .collect()
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_new_trunk_is_created_in_dependency_order_with_its_repeated_keys() {
+        let desired = trunk("t1", "tr", "c");
+        let ops = plan(Some(&Held::new()), &desired, &set(&["t1"]), &set(&["t1"]));
+        assert_eq!(keys(&ops), ["+auth/tr", "+aor/tr", "+endpoint/tr", "+identify/tr", "+registration/tr"]);
+        let Op::Create { object, .. } = &ops[2] else { panic!() };
+        assert_eq!(object.fields.iter().filter(|(k, _)| k == "set_var").count(), 2);
+        assert!(!object.fields.iter().any(|(k, _)| k == "type"));
+    }
+
+    #[test]
+    fn nothing_changed_nothing_sent_and_a_change_replaces_only_its_object() {
+        let held: Held = trunk("t1", "tr", "c");
+        assert!(plan(Some(&held), &trunk("t1", "tr", "c"), &set(&["t1"]), &set(&["t1"])).is_empty());
+        let ops = plan(Some(&held), &trunk("t1", "tr", "other"), &set(&["t1"]), &set(&["t1"]));
+        assert_eq!(keys(&ops), ["-endpoint/tr", "+endpoint/tr"]);
+    }
+
+    #[test]
+    fn a_removed_trunk_is_deleted_referring_objects_first_and_other_tenants_stay() {
+        let mut held: Held = trunk("t1", "tr", "c");
+        held.extend(trunk("t2", "other", "c"));
+        // t2 is not compared by this pass: its objects stay.
+        let ops = plan(Some(&held), &BTreeMap::new(), &set(&["t1"]), &set(&["t1", "t2"]));
+        assert_eq!(keys(&ops), ["-registration/tr", "-identify/tr", "-endpoint/tr", "-aor/tr", "-auth/tr"]);
+        // A tenant gone: its objects go whatever the scope.
+        let ops = plan(Some(&held), &BTreeMap::new(), &set(&[]), &set(&["t1"]));
+        assert_eq!(ops.len(), 5);
+        assert!(keys(&ops).iter().all(|k| k.ends_with("/other")));
+    }
+
+    #[test]
+    fn unknown_state_replaces_every_object_after_a_new_session() {
+        let ops = plan(None, &trunk("t1", "tr", "c"), &set(&["t1"]), &set(&["t1"]));
+        assert_eq!(
+            keys(&ops),
+            [
+                "-registration/tr?", "-identify/tr?", "-endpoint/tr?", "-aor/tr?", "-auth/tr?",
+                "+auth/tr", "+aor/tr", "+endpoint/tr", "+identify/tr", "+registration/tr"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_field_read_back_is_its_single_value() {
+        let fields = vec![("server_uri".to_owned(), "sip:a".to_owned()), ("set_var".to_owned(), "A=1".to_owned()), ("set_var".to_owned(), "B=2".to_owned())];
+        assert_eq!(field(&fields, "server_uri"), Some("sip:a"));
+        assert_eq!(field(&fields, "set_var"), None, "repeated");
+        assert_eq!(field(&fields, "client_uri"), None);
+    }
+}
