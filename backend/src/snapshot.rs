@@ -636,7 +636,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
-    /// A group's row counts for its tenant (migration 10's triggers), so a
+    /// A group's row counts for its tenant (migration 11's triggers), so a
     /// change of its members re-renders that tenant alone; the group
     /// members' association follows the document.
     #[test]

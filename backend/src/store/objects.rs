@@ -31,7 +31,7 @@ pub enum Kind {
     /// A Kazoo connectivity (trunkstore) document; what it maps to is stored
     /// as ordinary trunks, endpoints, extensions and incalls.
     KazooConnectivity,
-    /// A group of users rung together (migration 10).
+    /// A group of users rung together (migration 11).
     Group,
 }
 
