@@ -105,6 +105,7 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
         .expect(&admin, "POST", "/1.1/registers/iax", Some(json!({"auth_username": "mastermark", "auth_password": SECRET, "remote_host": "mastermark.example.com"})), 201)
         .await?;
     let context = s.expect(&admin, "POST", "/1.1/contexts", Some(json!({"name": "mastermark-ctx", "label": "mastermark"})), 201).await?;
+    let group = s.expect(&admin, "POST", "/1.1/groups", Some(json!({"label": "mastermark-group"})), 201).await?;
     let transports = s.expect(&admin, "GET", "/1.1/sip/transports", None, 200).await?;
     let transport = uuid(&transports["items"][0]);
 
@@ -123,6 +124,7 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
         ("incalls", id(&incall)),
         ("users", id(&user)),
         ("lines", id(&line)),
+        ("groups", id(&group)),
     ]);
 
     // Acme's own objects, to pair with the master's in associations.
@@ -132,6 +134,7 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
     let own_incall = s.expect(&t, "POST", "/1.1/incalls", Some(json!({"destination": {"type": "none"}})), 201).await?;
     let own_user = s.expect(&t, "POST", "/1.1/users", Some(json!({"firstname": "Acme"})), 201).await?;
     let own_line = s.expect(&t, "POST", "/1.1/lines", Some(json!({})), 201).await?;
+    let own_group = s.expect(&t, "POST", "/1.1/groups", Some(json!({"label": "acme-group"})), 201).await?;
     let own_contexts = s.expect(&t, "GET", "/1.1/contexts", None, 200).await?;
     assert!(!leaks(&own_contexts, &master_tenant), "{own_contexts}");
     let own_context = id(&own_contexts["items"][0]);
@@ -141,6 +144,7 @@ async fn tenant_admin_never_sees_another_tenant() -> anyhow::Result<()> {
         ("incalls", id(&own_incall)),
         ("users", id(&own_user)),
         ("lines", id(&own_line)),
+        ("groups", id(&own_group)),
         ("contexts", own_context),
     ]);
 
@@ -262,6 +266,7 @@ fn first_key(segment: &str) -> &'static str {
         "users" => "users",
         "lines" => "lines",
         "contexts" => "contexts",
+        "groups" => "groups",
         other => panic!("no own object for /{other}"),
     }
 }
