@@ -507,3 +507,35 @@ async fn incall_csv_carries_group_destinations() {
     assert!(!status.is_success() || answer.contains("Group was not found"), "{status}: {answer}");
     assert!(answer.contains("Group was not found"), "{answer}");
 }
+
+/// Who a request acts for (`Wazo-Tenant`), as resolved once per request:
+/// a master acting for a sub-tenant sees that tenant alone, acting for its
+/// own tenant (or with no header) sees every tenant, and a tenant that does
+/// not exist is refused like one the caller may not act for.
+#[tokio::test]
+async fn the_wazo_tenant_header_acts_for_one_existing_tenant() {
+    let app = App::new().await;
+    let mut tenants = Vec::new();
+    for slug in ["alpha", "bravo"] {
+        let (status, tenant) = app.call("POST", "/api/auth/0.1/tenants", Some(&json!({"name": slug, "slug": slug}).to_string())).await;
+        assert_eq!(status, StatusCode::CREATED, "{tenant}");
+        tenants.push(tenant["uuid"].as_str().unwrap().to_string());
+        app.call_as(tenants.last().unwrap(), "POST", "/1.1/groups", Some(&json!({"label": format!("{slug}-group")}).to_string())).await;
+    }
+    app.created("/1.1/groups", json!({"label": "master-group"})).await;
+    let labels = |page: &Value| -> Vec<String> {
+        let mut labels: Vec<String> = page["items"].as_array().unwrap().iter().map(|g| g["label"].as_str().unwrap().to_string()).collect();
+        labels.sort();
+        labels
+    };
+    let (status, page) = app.call_as(&tenants[1], "GET", "/1.1/groups?recurse=true", None).await;
+    assert_eq!((status, labels(&page)), (StatusCode::OK, vec!["bravo-group".to_string()]), "{page}");
+    let (_, page) = app.call("GET", "/1.1/groups?recurse=true", None).await;
+    assert_eq!(labels(&page), ["alpha-group", "bravo-group", "master-group"], "{page}");
+    let (_, all) = app.call("GET", "/api/auth/0.1/tenants", None).await;
+    let master = all["items"].as_array().unwrap().iter().find(|t| t["parent_uuid"].is_null()).expect("the master tenant")["uuid"].as_str().unwrap().to_string();
+    let (_, page) = app.call_as(&master, "GET", "/1.1/groups?recurse=true", None).await;
+    assert_eq!(labels(&page), ["alpha-group", "bravo-group", "master-group"], "{page}");
+    let (status, body) = app.call_as("00000000-0000-4000-8000-000000000000", "GET", "/1.1/groups", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}

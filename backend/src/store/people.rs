@@ -61,6 +61,11 @@ pub fn tenants(conn: &Connection) -> Result<Vec<Tenant>, StoreError> {
     })
 }
 
+/// Whether tenant `uuid` exists (one row read, whatever the number of tenants).
+pub fn tenant_exists(conn: &Connection, uuid: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_opt("SELECT 1 FROM tenants WHERE uuid = ?1", params![uuid], |_| Ok(()))?.is_some())
+}
+
 pub fn master_tenant(conn: &Connection) -> Result<Option<Tenant>, StoreError> {
     Ok(tenants(conn)?.into_iter().find(|tenant| tenant.parent_uuid.is_none()))
 }
