@@ -446,6 +446,61 @@ pub mod provider {
 /// refuses with a chosen SIP code, and phones that expect a final answer or
 /// hold an answered call for a while.
 pub mod scenarios {
+    /// A phone or server that never answers: `provisional` (`180 Ringing`
+    /// with a To tag, or a bare `100 Trying`, which is no progress for
+    /// `Dial`), then the CANCEL is acknowledged (200, with the same To
+    /// tag) and the INVITE ends with a 487, then the ACK.
+    pub fn ringing_until_cancelled(provisional: &str) -> String {
+        let to_tag = if provisional.starts_with("100") { "" } else { ";tag=[pid]SIPpTag01[call_number]" };
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="{provisional}, never answers, then cancelled">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="[0-9]+ INVITE" search_in="hdr" header="CSeq:" assign_to="invite_cseq" />
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 {provisional}
+      [last_Via:]
+      [last_From:]
+      [last_To:]{to_tag}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="CANCEL" />
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]{to_tag}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [$invite_cseq]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+"#
+        )
+    }
+
     /// A `<send>` of the final response `code reason` to the last request,
     /// without a body.
     fn reply(code: u16, reason: &str) -> String {

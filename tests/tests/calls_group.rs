@@ -10,61 +10,9 @@ use std::time::{Duration, Instant};
 use patchbay_e2e::app::PatchbayServer;
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, sipp_phone, uuid, wait_endpoints};
-use patchbay_e2e::sipp::scenarios::caller_accepting_reinvite;
+use patchbay_e2e::sipp::scenarios::{caller_accepting_reinvite, ringing_until_cancelled};
 use patchbay_e2e::sipp::{Scenario, Sipp};
 use serde_json::json;
-
-/// A phone that rings (180) and is cancelled: 200 to the CANCEL, 487 to
-/// the INVITE, then the ACK.
-fn phone_ringing_until_cancelled() -> String {
-    r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="phone: rings until cancelled">
-  <recv request="INVITE">
-    <action>
-      <ereg regexp="CSeq: ([0-9]+)" search_in="msg" check_it="true" assign_to="whole,cseq" />
-    </action>
-  </recv>
-  <Reference variables="whole" />
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="CANCEL" />
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      CSeq: [$cseq] INVITE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK" />
-</scenario>
-"#
-    .to_string()
-}
 
 #[tokio::test]
 async fn an_incall_to_a_group_rings_both_members_and_one_answers() -> anyhow::Result<()> {
@@ -115,7 +63,7 @@ async fn an_incall_to_a_group_rings_both_members_and_one_answers() -> anyhow::Re
     assert_eq!(trace["destination"], json!("PJSIP/alice-phone&PJSIP/bob-phone"), "{trace}");
 
     let mut alice_phone = Sipp::start("group-alice", Scenario::BuiltIn("uas"), ALICE_IP, 5060, None, 1, &[])?;
-    let bob_scenario = phone_ringing_until_cancelled();
+    let bob_scenario = ringing_until_cancelled("180 Ringing");
     let mut bob_phone = Sipp::start("group-bob", Scenario::Xml(&bob_scenario), BOB_IP, 5060, None, 1, &[])?;
     alice_phone.wait_listening().await?;
     bob_phone.wait_listening().await?;

@@ -34,7 +34,7 @@ use patchbay_backend::ami::{AmiClient, AmiMessage};
 use patchbay_e2e::app::{PatchbayServer, eventually};
 use patchbay_e2e::asterisk::AsteriskInstance;
 use patchbay_e2e::sipp::pbx::{API, id, uuid, wait_endpoints};
-use patchbay_e2e::sipp::scenarios::answered_call;
+use patchbay_e2e::sipp::scenarios::{answered_call, ringing_until_cancelled};
 use patchbay_e2e::sipp::{Scenario, Sipp, pcmu_sdp};
 use serde_json::{Value, json};
 
@@ -155,60 +155,6 @@ fn carrier_expecting_failure(code: u16) -> String {
     )
 }
 
-/// A server that never answers: `provisional` (`180 Ringing` with a To tag,
-/// or a bare `100 Trying`, which is no progress for `Dial`), then the
-/// CANCEL is acknowledged (200) and the INVITE ends with a 487.
-fn server_never_answers(provisional: &str) -> String {
-    let to_tag = if provisional.starts_with("100") { "" } else { ";tag=[pid]SIPpTag01[call_number]" };
-    format!(
-        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="server: {provisional}, never answers">
-  <recv request="INVITE">
-    <action>
-      <ereg regexp="[0-9]+ INVITE" search_in="hdr" header="CSeq:" assign_to="invite_cseq" />
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 {provisional}
-      [last_Via:]
-      [last_From:]
-      [last_To:]{to_tag}
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="CANCEL" />
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      CSeq: [$invite_cseq]
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK" />
-</scenario>
-"#
-    )
-}
-
 fn invites(sipp: &Sipp) -> Vec<String> {
     sipp.received_requests().into_iter().filter(|r| r.starts_with("INVITE ")).collect()
 }
@@ -228,7 +174,7 @@ async fn carrier_call(label: &str, carrier_ip: &str, pbx_ip: &str, did: &str, as
 /// answering). The INVITEs the server and the far end received.
 #[allow(clippy::too_many_arguments)]
 async fn ringing_server_fails_over(label: &str, asterisk: &AsteriskInstance, carrier_ip: &str, pbx_ip: &str, did: &str, server_ip: &str, far_ip: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let mut pbx = Sipp::start(&format!("server-ringing-{label}"), Scenario::Xml(&server_never_answers("180 Ringing")), server_ip, 5060, None, 1, &[])?;
+    let mut pbx = Sipp::start(&format!("server-ringing-{label}"), Scenario::Xml(&ringing_until_cancelled("180 Ringing")), server_ip, 5060, None, 1, &[])?;
     pbx.wait_listening().await?;
     let mut far = Sipp::start(&format!("failover-{label}"), Scenario::BuiltIn("uas"), far_ip, 5060, None, 1, &[])?;
     far.wait_listening().await?;
@@ -531,7 +477,7 @@ async fn a_server_without_progress_is_cancelled_after_progress_timeout_then_fail
     eprintln!("configured after {:?}", started.elapsed());
 
     // The server only says 100 Trying: no ringing, no early media.
-    let mut pbx = Sipp::start("server-silent", Scenario::Xml(&server_never_answers("100 Trying")), SERVER_IP, 5060, None, 1, &[])?;
+    let mut pbx = Sipp::start("server-silent", Scenario::Xml(&ringing_until_cancelled("100 Trying")), SERVER_IP, 5060, None, 1, &[])?;
     pbx.wait_listening().await?;
     let mut night = Sipp::start("failover-night", Scenario::BuiltIn("uas"), FAILOVER_IP, 5060, None, 1, &[])?;
     night.wait_listening().await?;
