@@ -77,6 +77,17 @@ pub struct SnapshotCache {
     /// Per tenant, the change count of its rows at the last load
     /// (`store::objects::tenant_changes`); `None` before the first load.
     counts: Option<BTreeMap<String, i64>>,
+    /// See [`SnapshotCache::tenants_generation`]; 0 while no tenant was
+    /// loaded.
+    tenants_generation: u64,
+}
+
+/// Generations are unique across caches: a cache made again (a new sync
+/// session) never repeats one an earlier cache gave for other tenants.
+static TENANTS_GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_tenants_generation() -> u64 {
+    TENANTS_GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
 }
 
 /// What a load found changed since the previous load with the same cache.
@@ -191,6 +202,7 @@ impl SnapshotCache {
                     .map(|(uuid, _, _)| uuid.clone()),
             );
             self.tenants = tenants;
+            self.tenants_generation = next_tenants_generation();
         }
         // Only the rows of the tenants whose change count moved are read
         // again (every row at the first load).
@@ -318,6 +330,11 @@ impl SnapshotCache {
     /// Every tenant's uuid.
     pub fn tenant_uuids(&self) -> impl Iterator<Item = &str> {
         self.tenants.iter().map(|tenant| tenant.uuid.as_str())
+    }
+
+    /// Moves on whenever the tenant list (uuids, names, slugs) changes.
+    pub fn tenants_generation(&self) -> u64 {
+        self.tenants_generation
     }
 
     /// Every tenant's slug, by uuid.
@@ -515,6 +532,7 @@ impl SnapshotCache {
                 .collect()
         }
         let cache = SnapshotCache {
+            tenants_generation: next_tenants_generation(),
             tenants: snapshot.tenants.clone(),
             contexts: kept(&snapshot.contexts, |o| Some(o.tenant_uuid.clone())),
             extensions: kept(&snapshot.extensions, |o| Some(o.tenant_uuid.clone())),

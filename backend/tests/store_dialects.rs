@@ -170,7 +170,16 @@ fn tenants_nodes_and_tokens() {
     store.write(|tx| nodes::update(tx, &node_with_id(first))).unwrap();
     assert_eq!(store.read(|c| nodes::get(c, first)).unwrap().and_then(|n| n.ari), None);
     store.write(|tx| nodes::set_placement(tx, T2, nodes::Placement { node_id: Some(first), moving_from: None })).unwrap();
-    assert_eq!(store.read(|c| nodes::tenants_on(c, first)).unwrap().map(|set| set.into_iter().collect::<Vec<_>>()), Some(vec![T2.to_string()]));
+    let on = |node: i64| store.read(|c| nodes::tenants_on(c, node)).unwrap().map(|set| set.into_iter().collect::<Vec<_>>());
+    assert_eq!(on(first), Some(vec![T2.to_string()]));
+    // The default node holds the tenants placed nowhere (T1).
+    assert_eq!(on(second), Some(vec![T1.to_string()]));
+    // T2 on the default node, moving from the first: both render it; the
+    // default holds every tenant (`None`).
+    store.write(|tx| nodes::set_placement(tx, T2, nodes::Placement { node_id: Some(second), moving_from: Some(first) })).unwrap();
+    assert_eq!((on(first), on(second)), (Some(vec![T2.to_string()]), None));
+    store.write(|tx| nodes::set_placement(tx, T2, nodes::Placement { node_id: None, moving_from: None })).unwrap();
+    assert_eq!((on(first), on(second)), (Some(vec![]), None));
     let account = patchbay_backend::store::Account { uuid: "a1".into(), tenant_uuid: T1.into(), username: "admin".into(), role: patchbay_backend::store::Role::MasterAdmin };
     store.write(|tx| people::insert_account(tx, &account, "pw")).unwrap();
     store.write(|tx| people::insert_token(tx, "tok", "a1", 4_000_000_000)).unwrap();

@@ -174,6 +174,19 @@ pub fn node_of(placement: Placement, default: Option<i64>) -> Option<i64> {
 /// away from it. `None`: every tenant (the node is the only one).
 pub fn tenants_on(conn: &Connection, node: i64) -> Result<Option<BTreeSet<String>>, StoreError> {
     let default = default_node(conn)?.map(|n| n.id);
+    // Every sync pass asks: answered in SQL, with no row copied out, when
+    // no tenant is off the node (one node, or every tenant on this one).
+    // (Written without NOT: a NULL node_id must count as placed elsewhere
+    // when this node is not the default.)
+    let placed_elsewhere = if default == Some(node) { "node_id IS NOT NULL AND node_id <> ?1" } else { "(node_id IS NULL OR node_id <> ?1)" };
+    let off = conn.query_opt(
+        &format!("SELECT 1 FROM tenants WHERE {placed_elsewhere} AND (moving_from IS NULL OR moving_from <> ?1) LIMIT 1"),
+        params![node],
+        |_| Ok(()),
+    )?;
+    if off.is_none() {
+        return Ok(None);
+    }
     let placements = placements(conn)?;
     let on: BTreeSet<String> = placements
         .iter()

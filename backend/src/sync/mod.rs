@@ -404,6 +404,9 @@ struct SyncState {
     verdicts: BTreeMap<String, (Vec<verdict::ObjectFailure>, Vec<verdict::Difference>)>,
     /// The endpoints with their owners were reported in this process.
     endpoints_reported: bool,
+    /// The owner of each endpoint Asterisk listed at the last report, kept
+    /// so a pass that renders some tenants looks up only theirs.
+    endpoint_owners: BTreeMap<String, Option<verdict::Owner>>,
     /// Per per-tenant file, the last unit the periodic reread read.
     reread_cursor: BTreeMap<&'static str, String>,
     /// The extensions files (units) as the live dialplan holds them, when

@@ -693,15 +693,33 @@ pub(super) async fn apply(client: &AmiClient, store: &Store, state: &mut SyncSta
 
     // The endpoints Asterisk lists, with their owners: again only when
     // res_pjsip was listed again.
+    // A pass that is not full rendered only `tenants`: the other endpoints
+    // keep the owner found before, and only this pass's tenants are looked
+    // up (merging every tenant's owners cost most of a trunk's pass at
+    // 1,000 tenants).
     let endpoints = (pjsip_reloaded || pushed.changed || !listed_before || full || !state.endpoints_reported).then(|| {
-        let all = if full { owners.clone() } else { state.renders.all_owners() };
+        let whole = full || state.endpoint_owners.is_empty();
+        let all = if full { owners.clone() } else if whole { state.renders.all_owners() } else { owners.clone() };
         let endpoints: Vec<(String, Option<verdict::Owner>)> = loaded
             .0
             .get("endpoint")
             .into_iter()
             .flatten()
-            .map(|name| (name.clone(), all.get(PJSIP_FILE, name).filter(|owner| owner.object == "endpoint_sip").cloned()))
+            .map(|name| {
+                let owner = match all.get(PJSIP_FILE, name) {
+                    Some(owner) => Some(owner).filter(|owner| owner.object == "endpoint_sip").cloned(),
+                    None if whole => None,
+                    None => state
+                        .endpoint_owners
+                        .get(name)
+                        .cloned()
+                        .flatten()
+                        .filter(|owner| !owner.tenant_uuid.as_ref().is_some_and(|tenant| tenants.contains(tenant))),
+                };
+                (name.clone(), owner)
+            })
             .collect();
+        state.endpoint_owners = endpoints.iter().cloned().collect();
         endpoints
     });
     let rendered = (mode.is_some() || !state.texts_published).then(|| Arc::new(state.renders.clone()));

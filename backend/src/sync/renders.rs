@@ -51,6 +51,13 @@ pub struct Renders {
     /// preview) put tenants in slug order, which two Patchbays holding the
     /// same configuration share (their uuids differ).
     slugs: BTreeMap<String, String>,
+    /// The generation of the tenant list `slugs` was taken from
+    /// (`SnapshotCache::tenants_generation`): a pass that changes no tenant
+    /// neither copies the slugs nor sorts the tenants again.
+    generation: Option<u64>,
+    /// The keys of `tenants` in slug order (then uuid; a part whose tenant
+    /// is gone last), kept level with `tenants` and `slugs`.
+    order: Vec<String>,
 }
 
 /// A PJSIP section's (name, type).
@@ -118,31 +125,48 @@ impl Renders {
         cache: &crate::snapshot::SnapshotCache,
         changes: &crate::snapshot::Changes,
     ) -> BTreeSet<String> {
-        let tenants: BTreeSet<String> = cache.tenant_uuids().map(str::to_string).collect();
-        self.slugs = cache.tenant_slugs();
+        let mut reorder = false;
+        if self.generation != Some(cache.tenants_generation()) {
+            self.slugs = cache.tenant_slugs();
+            self.generation = Some(cache.tenants_generation());
+            reorder = true;
+        }
+        // `slugs` holds exactly the tenants that exist.
         let all = changes.shared || self.shared.is_none();
         if all {
             self.shared = Some(Arc::new(part_of(&cache.shared(), None)));
         }
         let redo: BTreeSet<String> = if all {
-            tenants.iter().chain(self.tenants.keys()).cloned().collect()
+            self.slugs.keys().chain(self.tenants.keys()).cloned().collect()
         } else {
             changes.tenants.clone()
         };
-        let present: BTreeSet<String> = redo.intersection(&tenants).cloned().collect();
+        let present: BTreeSet<String> = redo.iter().filter(|tenant| self.slugs.contains_key(*tenant)).cloned().collect();
         let mut snapshots = cache.per_tenant(&present);
         for tenant in &redo {
             match snapshots.remove(tenant) {
                 Some(snapshot) => {
-                    self.tenants
-                        .insert(tenant.clone(), Arc::new(part_of(&snapshot, Some(tenant))));
+                    reorder |= self
+                        .tenants
+                        .insert(tenant.clone(), Arc::new(part_of(&snapshot, Some(tenant))))
+                        .is_none();
                 }
                 None => {
-                    self.tenants.remove(tenant);
+                    reorder |= self.tenants.remove(tenant).is_some();
                 }
             }
         }
+        if reorder {
+            self.sort();
+        }
         redo
+    }
+
+    /// Puts `order` level with `tenants` and `slugs`.
+    fn sort(&mut self) {
+        let mut order: Vec<(Option<&String>, &String)> = self.tenants.keys().map(|uuid| (self.slugs.get(uuid), uuid)).collect();
+        order.sort_by(|a, b| (a.0.is_none(), a.0, a.1).cmp(&(b.0.is_none(), b.0, b.1)));
+        self.order = order.into_iter().map(|(_, uuid)| uuid.clone()).collect();
     }
 
     /// Every part from one whole `snapshot` (a fleet node holding only
@@ -206,11 +230,13 @@ impl Renders {
         }
         let redo = tenants.keys().chain(self.tenants.keys()).cloned().collect();
         self.slugs = snapshot.tenants.iter().map(|tenant| (tenant.uuid.clone(), tenant.slug.clone())).collect();
+        self.generation = None;
         self.shared = Some(Arc::new(shared));
         self.tenants = tenants
             .into_iter()
             .map(|(tenant, part)| (tenant, Arc::new(part)))
             .collect();
+        self.sort();
         redo
     }
 
@@ -292,10 +318,7 @@ impl Renders {
     /// The tenants' parts by slug (then uuid; a part whose tenant is gone
     /// last).
     fn in_slug_order(&self) -> impl Iterator<Item = &Arc<Part>> {
-        let mut parts: Vec<(Option<&String>, &String, &Arc<Part>)> =
-            self.tenants.iter().map(|(uuid, part)| (self.slugs.get(uuid), uuid, part)).collect();
-        parts.sort_by(|a, b| (a.0.is_none(), a.0, a.1).cmp(&(b.0.is_none(), b.0, b.1)));
-        parts.into_iter().map(|(_, _, part)| part)
+        self.order.iter().filter_map(|uuid| self.tenants.get(uuid))
     }
 
     /// The owners of the sections of `tenants` (and of what is shared).
@@ -500,6 +523,28 @@ mod tests {
         let gone = units::tenant_unit(EXTENSIONS_FILE, "tc");
         let units = renders.units(EXTENSIONS_FILE, [&gone]);
         assert_eq!(units.get(&gone), Some(&Vec::new()));
+        whole.replace_from(&snapshot);
+        same(&whole, &renders);
+    }
+
+    #[test]
+    fn joined_views_follow_a_renamed_tenant_and_keep_their_order_otherwise() {
+        let mut snapshot = snapshot();
+        let mut renders = Renders::default();
+        renders.update(&SnapshotCache::of_snapshot(&snapshot), &Changes::default());
+        let before = renders.order.clone();
+        // A change of one tenant's rows, the tenant list unchanged: same order.
+        let cache = SnapshotCache::of_snapshot(&snapshot);
+        renders.update(&cache, &Changes { tenants: ["tb".to_string()].into(), shared: false });
+        renders.update(&cache, &Changes { tenants: ["tc".to_string()].into(), shared: false });
+        assert_eq!(renders.order, before);
+        // ta renamed to sort last: the joined views put it last.
+        let ta = snapshot.tenants.iter_mut().find(|tenant| tenant.uuid == "ta").unwrap();
+        ta.slug = "zz-last".into();
+        renders.update(&SnapshotCache::of_snapshot(&snapshot), &Changes { tenants: ["ta".to_string()].into(), shared: false });
+        assert_eq!(renders.order.last().map(String::as_str), Some("ta"), "{:?}", renders.order);
+        assert_ne!(renders.order, before);
+        let mut whole = Renders::default();
         whole.replace_from(&snapshot);
         same(&whole, &renders);
     }
