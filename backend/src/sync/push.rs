@@ -23,7 +23,7 @@ pub(super) struct Pushed {
 /// every object again.
 pub(super) async fn switch_ari(state: &mut SyncState, ari: Option<crate::store::nodes::Ari>) -> Result<(), Failure> {
     if let (Some((_, old)), Some(held)) = (&state.ari, &state.memory_held) {
-        let ops = memory::plan(Some(held), &BTreeMap::new(), &held.values().map(|object| object.tenant.clone()).collect(), &BTreeSet::new());
+        let ops = memory::plan(Some(held), &BTreeMap::new(), &held.tenants().cloned().collect(), &BTreeSet::new());
         for op in ops {
             if let memory::Op::Delete { key, .. } = op
                 && let Err(error) = old.delete(&key.0, &key.1).await

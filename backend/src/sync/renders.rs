@@ -58,6 +58,15 @@ pub struct Renders {
     /// The keys of `tenants` in slug order (then uuid; a part whose tenant
     /// is gone last), kept level with `tenants` and `slugs`.
     order: Vec<String>,
+    /// Per logical file, the main file's sections (`main_sections`): what
+    /// is shared, then what nobody owns, part by part. Kept between updates
+    /// (a route change would otherwise walk every tenant's part for it).
+    main: BTreeMap<&'static str, Vec<render::Section>>,
+}
+
+/// Whether `part` puts anything in a main file.
+fn has_main(part: &Part) -> bool {
+    part.main.values().any(|sections| !sections.is_empty())
 }
 
 /// A PJSIP section's (name, type).
@@ -143,23 +152,43 @@ impl Renders {
         };
         let present: BTreeSet<String> = redo.iter().filter(|tenant| self.slugs.contains_key(*tenant)).cloned().collect();
         let mut snapshots = cache.per_tenant(&present);
+        let mut main_changed = all;
         for tenant in &redo {
-            match snapshots.remove(tenant) {
+            let before = match snapshots.remove(tenant) {
                 Some(snapshot) => {
-                    reorder |= self
-                        .tenants
-                        .insert(tenant.clone(), Arc::new(part_of(&snapshot, Some(tenant))))
-                        .is_none();
+                    let part = Arc::new(part_of(&snapshot, Some(tenant)));
+                    main_changed |= has_main(&part);
+                    self.tenants.insert(tenant.clone(), part)
                 }
-                None => {
-                    reorder |= self.tenants.remove(tenant).is_some();
-                }
-            }
+                None => self.tenants.remove(tenant),
+            };
+            reorder |= before.is_none() != self.tenants.contains_key(tenant);
+            main_changed |= before.is_some_and(|part| has_main(&part));
         }
         if reorder {
             self.sort();
         }
+        if reorder || main_changed {
+            self.gather_main();
+        }
         redo
+    }
+
+    /// Puts `main` level with the parts.
+    fn gather_main(&mut self) {
+        let main = LOGICAL
+            .iter()
+            .map(|file| {
+                let shared = self.shared.iter().flat_map(|part| part.own.get(file).into_iter().flatten());
+                let nobodys = self
+                    .shared
+                    .iter()
+                    .chain(self.in_slug_order())
+                    .flat_map(|part| part.main.get(file).into_iter().flatten());
+                (*file, shared.chain(nobodys).cloned().collect())
+            })
+            .collect();
+        self.main = main;
     }
 
     /// Puts `order` level with `tenants` and `slugs`.
@@ -237,6 +266,7 @@ impl Renders {
             .map(|(tenant, part)| (tenant, Arc::new(part)))
             .collect();
         self.sort();
+        self.gather_main();
         redo
     }
 
@@ -287,16 +317,7 @@ impl Renders {
     }
 
     fn main_sections(&self, file: &str) -> Vec<render::Section> {
-        let shared = self
-            .shared
-            .iter()
-            .flat_map(|part| part.own.get(file).into_iter().flatten());
-        let nobodys = self
-            .shared
-            .iter()
-            .chain(self.in_slug_order())
-            .flat_map(|part| part.main.get(file).into_iter().flatten());
-        shared.chain(nobodys).cloned().collect()
+        self.main.get(file).cloned().unwrap_or_default()
     }
 
     /// A logical file without units (IAX): every part's sections, shared
