@@ -62,6 +62,9 @@ pub struct Renders {
     /// is shared, then what nobody owns, part by part. Kept between updates
     /// (a route change would otherwise walk every tenant's part for it).
     main: BTreeMap<&'static str, Vec<render::Section>>,
+    /// How often `order` and `main` were made again (for the tests: a
+    /// change of one tenant's rows does neither).
+    regathered: usize,
 }
 
 /// Whether `part` puts anything in a main file.
@@ -162,7 +165,7 @@ impl Renders {
                 }
                 None => self.tenants.remove(tenant),
             };
-            reorder |= before.is_none() != self.tenants.contains_key(tenant);
+            reorder |= before.is_some() != self.tenants.contains_key(tenant);
             main_changed |= before.is_some_and(|part| has_main(&part));
         }
         if reorder {
@@ -176,6 +179,7 @@ impl Renders {
 
     /// Puts `main` level with the parts.
     fn gather_main(&mut self) {
+        self.regathered += 1;
         let main = LOGICAL
             .iter()
             .map(|file| {
@@ -554,11 +558,14 @@ mod tests {
         let mut renders = Renders::default();
         renders.update(&SnapshotCache::of_snapshot(&snapshot), &Changes::default());
         let before = renders.order.clone();
-        // A change of one tenant's rows, the tenant list unchanged: same order.
+        // A change of one tenant's rows, the tenant list unchanged: same
+        // order, and neither the order nor the main files made again.
         let cache = SnapshotCache::of_snapshot(&snapshot);
         renders.update(&cache, &Changes { tenants: ["tb".to_string()].into(), shared: false });
+        let gathered = renders.regathered;
         renders.update(&cache, &Changes { tenants: ["tc".to_string()].into(), shared: false });
-        assert_eq!(renders.order, before);
+        renders.update(&cache, &Changes { tenants: ["tb".to_string()].into(), shared: false });
+        assert_eq!((&renders.order, renders.regathered), (&before, gathered));
         // ta renamed to sort last: the joined views put it last.
         let ta = snapshot.tenants.iter_mut().find(|tenant| tenant.uuid == "ta").unwrap();
         ta.slug = "zz-last".into();
