@@ -3,6 +3,7 @@
 //! time), and the switch of a node's ARI access.
 
 use super::*;
+use crate::ari::AriError;
 
 /// Where a refused trunk object was to live (`ObjectFailure::file`).
 pub(super) const MEMORY_WIZARD: &str = "Asterisk's sorcery memory (ARI)";
@@ -69,12 +70,18 @@ pub(super) async fn push_memory(
         running.spawn(async move {
             let mut done = Vec::with_capacity(ops.len());
             for op in ops {
-                let answer = match &op {
-                    memory::Op::Delete { key, .. } => ari.delete(&key.0, &key.1).await.map(Answer::Deleted),
-                    memory::Op::Create { key, object } => ari.put(&key.0, &key.1, &object.fields).await.map(Answer::Created),
+                let answer = match op {
+                    memory::Op::Delete { key, known, .. } => {
+                        let answer = ari.delete(&key.0, &key.1).await;
+                        Answer::Deleted { key, known, answer }
+                    }
+                    memory::Op::Create { key, object } => {
+                        let answer = ari.put(&key.0, &key.1, &object.fields).await;
+                        Answer::Created { key, object, answer }
+                    }
                 };
-                let stop = matches!(answer, Err(crate::ari::AriError::Unreachable(_)));
-                done.push((op, answer));
+                let stop = matches!(answer, Answer::Deleted { answer: Err(AriError::Unreachable(_)), .. } | Answer::Created { answer: Err(AriError::Unreachable(_)), .. });
+                done.push(answer);
                 if stop {
                     break;
                 }
@@ -90,19 +97,19 @@ pub(super) async fn push_memory(
     let mut held = state.memory_held.take().unwrap_or_default();
     let mut pushed = Pushed::default();
     let mut unreachable = None;
-    for (op, answer) in lanes.into_iter().flat_map(|(_, done)| done) {
-        match (op, answer) {
-            (memory::Op::Delete { key, .. }, Ok(Answer::Deleted(was))) => {
+    for answer in lanes.into_iter().flat_map(|(_, done)| done) {
+        match answer {
+            Answer::Deleted { key, answer: Ok(was), .. } => {
                 held.remove(&key);
                 pushed.changed |= was;
                 pushed.listed.push((key.0, key.1, false));
             }
             // Not ours to delete (a file holds it): the creation says why.
-            (memory::Op::Delete { known: false, .. }, Err(crate::ari::AriError::Refused { .. })) => {}
-            (memory::Op::Delete { key, .. }, Err(crate::ari::AriError::Refused { status, message })) => {
+            Answer::Deleted { known: false, answer: Err(AriError::Refused { .. }), .. } => {}
+            Answer::Deleted { key, answer: Err(AriError::Refused { status, message }), .. } => {
                 tracing::warn!(status, message, kind = key.0, id = key.1, "Asterisk refused to delete a trunk object");
             }
-            (memory::Op::Create { key, object }, Ok(Answer::Created(back))) => {
+            Answer::Created { key, object, answer: Ok(back) } => {
                 pushed.changed = true;
                 pushed.listed.push((key.0.clone(), key.1.clone(), true));
                 // A registration counts once Asterisk runs it as pushed:
@@ -127,7 +134,7 @@ pub(super) async fn push_memory(
                 }
                 held.insert(key, object);
             }
-            (memory::Op::Create { key, .. }, Err(crate::ari::AriError::Refused { status, message })) => failed.push(verdict::ObjectFailure {
+            Answer::Created { key, answer: Err(AriError::Refused { status, message }), .. } => failed.push(verdict::ObjectFailure {
                 file: MEMORY_WIZARD.into(),
                 owner: owners.get(PJSIP_FILE, &key.1).cloned(),
                 reason: format!(
@@ -139,9 +146,9 @@ pub(super) async fn push_memory(
                 section: key.1,
                 section_type: key.0,
             }),
-            (_, Err(error)) => unreachable = Some(error),
-            // An answer of the other kind's shape cannot come back.
-            (_, Ok(_)) => {}
+            Answer::Deleted { answer: Err(error @ AriError::Unreachable(_)), .. } | Answer::Created { answer: Err(error @ AriError::Unreachable(_)), .. } => {
+                unreachable = Some(error)
+            }
         }
     }
     state.memory_held = Some(held);
@@ -154,10 +161,10 @@ pub(super) async fn push_memory(
 /// ARI requests in flight at once while pushing (`memory::lanes`).
 pub(super) const ARI_LANES: usize = 8;
 
-/// What ARI answered for one operation.
+/// An operation of the plan with what ARI answered.
 pub(super) enum Answer {
     /// A delete: whether there was an object.
-    Deleted(bool),
+    Deleted { key: memory::Key, known: bool, answer: Result<bool, AriError> },
     /// A creation: the object as Asterisk now holds it.
-    Created(Vec<crate::ari::Field>),
+    Created { key: memory::Key, object: memory::Object, answer: Result<Vec<crate::ari::Field>, AriError> },
 }
