@@ -16,8 +16,10 @@
 //! - `module reload res_pjsip.so` keeps it; Asterisk killed and started
 //!   again (its memory empty) gets it back from Patchbay; deleted in the
 //!   API, it leaves Asterisk.
+//! - A trunk object Patchbay does not have, left in memory while Patchbay
+//!   was down, is deleted when Patchbay starts again (`memory::orphans`).
 //!
-//! Loopback 127.0.7.1 (Asterisk, ARI on :8088), .11 and .12 (carriers); AMI 16601.
+//! Loopback 127.0.7.1 (Asterisk, ARI on :8088), .11 to .13 (carriers); AMI 16601.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,9 @@ const TRUNK: &str = "ari-carrier";
 /// A trunk made before the node had ARI access.
 const EARLIER: &str = "file-carrier";
 const EARLIER_IP: &str = "127.0.7.12";
+/// A trunk object left in memory that Patchbay does not have.
+const ORPHAN: &str = "stale-trunk";
+const ORPHAN_IP: &str = "127.0.7.13";
 
 /// `patchbay_ami_actions_total{node="default",kind="write"}`.
 async fn writes(s: &PatchbayServer) -> anyhow::Result<u64> {
@@ -152,5 +157,32 @@ async fn a_trunk_on_an_ari_node_goes_live_without_a_reload() -> anyhow::Result<(
         (!endpoint_listed(&ami, TRUNK).await && !registrations(&ami).await.iter().any(|(name, _)| name == TRUNK)).then_some(())
     })
     .await?;
+
+    // Patchbay killed; the memory wizard still holds a trunk Patchbay no
+    // longer has (an earlier run's push whose delete never reached
+    // Asterisk, played here by pushing it through ARI directly). Patchbay
+    // started again pushes everything afresh and deletes that orphan;
+    // what it holds stays.
+    let db = s.db.clone();
+    let dir = s.kill();
+    let ari = reqwest::Client::new();
+    for (kind, fields) in [
+        ("aor", json!([{"attribute": "contact", "value": format!("sip:{ORPHAN_IP}:5060")}])),
+        ("endpoint", json!([{"attribute": "aors", "value": ORPHAN}, {"attribute": "context", "value": "default"}])),
+    ] {
+        let url = format!("{}/ari/asterisk/config/dynamic/res_pjsip/{kind}/{ORPHAN}", asterisk.ari_url());
+        let answer = ari.put(url).basic_auth(ARI_USER, Some(ARI_SECRET)).json(&json!({"fields": fields})).send().await?;
+        assert_eq!(answer.status().as_u16(), 200, "pushing {kind} {ORPHAN}: {}", answer.text().await?);
+    }
+    assert!(endpoint_listed(&ami, ORPHAN).await);
+    let s = PatchbayServer::start_on(dir, db, Some(&asterisk.ami_url())).await?;
+    eventually(&format!("the orphan {ORPHAN} deleted by Patchbay started again"), Duration::from_secs(30), || async {
+        (!endpoint_listed(&ami, ORPHAN).await).then_some(())
+    })
+    .await?;
+    let t = s.admin_token().await?;
+    let after = settled(&s, &t, &tenant).await?;
+    assert_eq!(after["in_sync"], true, "{after}");
+    assert!(endpoint_listed(&ami, EARLIER).await, "{EARLIER} is Patchbay's: kept");
     Ok(())
 }

@@ -183,6 +183,36 @@ impl Op {
     }
 }
 
+/// Objects Asterisk lists (`listed`: type → ids, as `PJSIPShow*` gives
+/// them) that no file defines (`in_files`: (id, type)) and Patchbay does
+/// not hold in memory: pushed by an earlier run for a trunk gone since (its
+/// delete lost in a crash, or made while another Patchbay held the node).
+/// Asked only when Patchbay has just pushed everything afresh (a new
+/// session), in deletion order. An identify is not listed by AMI: the one
+/// named as an orphan endpoint (the renderer names them alike) goes with
+/// it. Deleting one a file does define is refused by Asterisk (403), so a
+/// mistake here costs a request, never an object.
+pub fn orphans(listed: &BTreeMap<&str, BTreeSet<String>>, in_files: &BTreeSet<(String, String)>, held: &Held) -> Vec<Key> {
+    let mut out: BTreeSet<Key> = BTreeSet::new();
+    let orphan = |kind: &str, id: &str| {
+        let key = (kind.to_owned(), id.to_owned());
+        (!in_files.contains(&(id.to_owned(), kind.to_owned())) && held.get(&key).is_none()).then_some(key)
+    };
+    for kind in ORDER {
+        for id in listed.get(kind).into_iter().flatten() {
+            if let Some(key) = orphan(kind, id) {
+                out.insert(key);
+                if kind == "endpoint" {
+                    out.extend(orphan("identify", id));
+                }
+            }
+        }
+    }
+    let mut out: Vec<Key> = out.into_iter().collect();
+    out.sort_by_key(|key| (std::cmp::Reverse(rank(&key.0)), key.clone()));
+    out
+}
+
 /// `ops` (as [`plan`] orders them) shared out into at most `lanes` lists
 /// that may run at the same time: one tenant's operations stay in one
 /// lane, in their order (its objects refer to one another), and tenants
@@ -330,6 +360,24 @@ mod tests {
         assert_eq!(held.of("t3").map(|(k, _)| k.clone()).collect::<Vec<_>>(), [key.clone()]);
         assert!(held.of("t2").all(|(k, _)| *k != key));
         assert_eq!(held.len(), 5);
+    }
+
+    #[test]
+    fn orphans_are_listed_objects_in_no_file_and_not_held_referring_ones_first() {
+        let held: Held = trunk("t1", "kept", "c").into_iter().collect();
+        let listed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::from([
+            ("endpoint", set(&["kept", "gone", "phone-1"])),
+            ("aor", set(&["kept", "gone", "phone-1"])),
+            ("auth", set(&["kept", "gone", "phone-1"])),
+            ("registration", set(&["kept", "gone"])),
+        ]);
+        // A user's line is in its tenant's file; "gone" was pushed by an
+        // earlier run for a trunk deleted since.
+        let in_files: BTreeSet<(String, String)> =
+            ["endpoint", "aor", "auth"].iter().map(|kind| ("phone-1".to_string(), kind.to_string())).collect();
+        let found: Vec<String> = orphans(&listed, &in_files, &held).iter().map(|(kind, id)| format!("{kind}/{id}")).collect();
+        assert_eq!(found, ["registration/gone", "identify/gone", "endpoint/gone", "aor/gone", "auth/gone"]);
+        assert!(orphans(&BTreeMap::new(), &in_files, &held).is_empty());
     }
 
     #[test]

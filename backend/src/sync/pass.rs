@@ -4,7 +4,7 @@
 //! by object (`verdict`). Driven by `super::execute` when the core says so.
 
 use super::*;
-use super::push::{MEMORY_WIZARD, push_memory, switch_ari};
+use super::push::{MEMORY_WIZARD, delete_orphans, push_memory, switch_ari};
 
 /// `file` as Asterisk last read it back in this session, or read now.
 pub(super) async fn seen(client: &AmiClient, state: &mut SyncState, file: &'static str) -> Result<Vec<AmiSection>, Failure> {
@@ -547,7 +547,17 @@ pub(super) async fn apply(client: &AmiClient, store: &Store, state: &mut SyncSta
             names.remove(name);
         }
     }
-    if pushed.changed {
+    // A fresh push (a new session) compared every tenant: what the memory
+    // wizard still holds besides is an earlier run's, for a trunk gone since.
+    let orphans_deleted = if pushed.fresh && full {
+        let mut in_files: BTreeSet<(String, String)> =
+            desired[PJSIP_FILE].iter().map(|section| (section.name.clone(), verdict::section_type(section).to_string())).collect();
+        in_files.extend(state.base_pjsip.iter().flatten().cloned());
+        delete_orphans(state, &mut loaded, &in_files).await?
+    } else {
+        false
+    };
+    if pushed.changed || orphans_deleted {
         state.pjsip_listed = Some(loaded.clone());
     }
     for section in verdict::not_loaded(&expected, &loaded) {

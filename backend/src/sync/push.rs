@@ -15,6 +15,9 @@ pub(super) struct Pushed {
     pub(super) changed: bool,
     /// (type, id, listed now) for each object created or deleted.
     pub(super) listed: Vec<(String, String, bool)>,
+    /// Patchbay did not know what the memory wizard held (a new session):
+    /// everything was pushed afresh, and what else it holds is an orphan.
+    pub(super) fresh: bool,
 }
 
 /// The node's ARI access changed: the objects pushed with the old access
@@ -56,6 +59,7 @@ pub(super) async fn push_memory(
     failed: &mut Vec<verdict::ObjectFailure>,
 ) -> Result<Pushed, Failure> {
     let Some((_, ari)) = state.ari.clone() else { return Ok(Pushed::default()) };
+    let fresh = state.memory_held.is_none();
     let existing: BTreeSet<String> = state.renders.tenants().cloned().collect();
     let scope: BTreeSet<String> = if state.memory_held.is_none() { existing.clone() } else { tenants.clone() };
     let mut desired = BTreeMap::new();
@@ -95,7 +99,7 @@ pub(super) async fn push_memory(
     }
     lanes.sort_by_key(|(lane, _)| *lane);
     let mut held = state.memory_held.take().unwrap_or_default();
-    let mut pushed = Pushed::default();
+    let mut pushed = Pushed { fresh, ..Pushed::default() };
     let mut unreachable = None;
     for answer in lanes.into_iter().flat_map(|(_, done)| done) {
         match answer {
@@ -156,6 +160,30 @@ pub(super) async fn push_memory(
         Some(error) => Err(Failure::transient(format!("pushing trunk objects through ARI: {error}"))),
         None => Ok(pushed),
     }
+}
+
+/// After a fresh push (`Pushed::fresh`), deletes what Asterisk lists
+/// (`loaded`) that no file defines (`in_files`: (id, type)) and Patchbay
+/// did not push: `memory::orphans`. Keeps `loaded` level; returns whether
+/// something was deleted.
+pub(super) async fn delete_orphans(state: &SyncState, loaded: &mut verdict::Loaded, in_files: &BTreeSet<(String, String)>) -> Result<bool, Failure> {
+    let (Some((_, ari)), Some(held)) = (&state.ari, &state.memory_held) else { return Ok(false) };
+    let mut deleted = false;
+    for key in memory::orphans(&loaded.0, in_files, held) {
+        match ari.delete(&key.0, &key.1).await {
+            Ok(true) => {
+                tracing::info!(kind = key.0, id = key.1, "deleted a trunk object an earlier run pushed for a trunk gone since");
+                if let Some(names) = loaded.0.get_mut(key.0.as_str()) {
+                    names.remove(&key.1);
+                }
+                deleted = true;
+            }
+            // Gone already, or a file holds it after all (403).
+            Ok(false) | Err(AriError::Refused { .. }) => {}
+            Err(error) => return Err(Failure::transient(format!("deleting trunk objects through ARI: {error}"))),
+        }
+    }
+    Ok(deleted)
 }
 
 /// ARI requests in flight at once while pushing (`memory::lanes`).
