@@ -1,5 +1,7 @@
 //! Configuration as code with the real binary: a server populated through
-//! the REST API is exported (no secret in the file), the file is planned and
+//! the REST API (trunks of every kind, an outcall, a user with a line, a
+//! group with a DID to it, a sub-tenant) is exported (no secret in the
+//! file; the group and its members by name and uuid), the file is planned and
 //! applied with the CLI to a fresh server's stopped database (secrets from
 //! `env:` references), and the fresh server then exports the same document
 //! and renders the same Asterisk config. Applying the same file again changes
@@ -138,6 +140,12 @@ async fn populate(s: &PatchbayServer, t: &str) -> anyhow::Result<()> {
     let did = s.expect(t, "POST", &format!("{p}/extensions"), Some(json!({"exten": "0123456789", "context": "from-extern"})), 201).await?;
     let incall = s.expect(t, "POST", &format!("{p}/incalls"), Some(json!({"destination": {"type": "user", "user_id": id(&user), "ring_time": 25}, "description": "main number"})), 201).await?;
     s.expect(t, "PUT", &format!("{p}/incalls/{}/extensions/{}", id(&incall), id(&did)), None, 204).await?;
+    // A group with Alice, and a second DID that rings it.
+    let group = s.expect(t, "POST", &format!("{p}/groups"), Some(json!({"label": "Sales", "timeout": 20})), 201).await?;
+    s.expect(t, "PUT", &format!("{p}/groups/{}/members/users", id(&group)), Some(json!({"users": [{"uuid": uuid(&user)}]})), 204).await?;
+    let sales_did = s.expect(t, "POST", &format!("{p}/extensions"), Some(json!({"exten": "0123456790", "context": "from-extern"})), 201).await?;
+    let sales = s.expect(t, "POST", &format!("{p}/incalls"), Some(json!({"destination": {"type": "group", "group_id": id(&group), "ring_time": 15}})), 201).await?;
+    s.expect(t, "PUT", &format!("{p}/incalls/{}/extensions/{}", id(&sales), id(&sales_did)), None, 204).await?;
 
     // A sub-tenant, populated by its own admin.
     let acme = s.expect(t, "POST", "/api/auth/0.1/tenants", Some(json!({"name": "ACME", "slug": "acme"})), 201).await?;
@@ -181,6 +189,10 @@ async fn export_apply_round_trip_idempotence_and_a_one_route_plan() -> anyhow::R
     assert_eq!(outcall["patterns"][0]["strip_digits"], json!(1));
     assert_eq!(master["incalls"][0]["destination"]["user"], master["users"][0]["uuid"], "{exported}");
     assert_eq!(master["users"][0]["lines"][0]["extension"], json!({"exten": "1001", "context": "default"}));
+    // The group by its name, its members by uuid, only its non-default settings.
+    let group = &master["groups"][0];
+    assert_eq!((&group["label"], &group["members"], &group["settings"]), (&json!("Sales"), &json!([master["users"][0]["uuid"]]), &json!({"timeout": 20})), "{exported}");
+    assert_eq!(master["incalls"][1]["destination"], json!({"type": "group", "group": group["name"], "ring_time": 15}), "{exported}");
     assert_eq!(doc["tenants"][1]["slug"], "acme");
     let mut refs = Vec::new();
     secret_refs(&doc, &mut refs);

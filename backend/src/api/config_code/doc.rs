@@ -42,6 +42,8 @@ pub struct TenantDoc {
     pub incalls: Vec<IncallDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDoc>,
     /// Extensions bound to nothing (they are not rendered, but they exist).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<ExtensionDoc>,
@@ -309,6 +311,24 @@ pub struct UserDoc {
     pub outgoing_caller_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineDoc>,
+}
+
+/// A group of users rung together, identified by its `name` (generated
+/// `grp-…` when it was created, kept when applied to another server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupDoc {
+    pub name: String,
+    pub label: String,
+    /// The API's other group fields that differ from Wazo's defaults
+    /// (`timeout`, `ring_strategy`, `user_timeout`, …).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub settings: serde_json::Map<String, Value>,
+    /// Its members' uuids, in ringing order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionDoc>,
 }
 
 /// A user's line, identified by its SIP endpoint's name.

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 /// The kinds a document manages, in the order their rows are written
 /// (deletions go in reverse).
-pub const MANAGED_KINDS: [Kind; 12] = [
+pub const MANAGED_KINDS: [Kind; 13] = [
     Kind::Context,
     Kind::SipTemplate,
     Kind::EndpointSip,
@@ -28,8 +28,23 @@ pub const MANAGED_KINDS: [Kind; 12] = [
     Kind::Outcall,
     Kind::User,
     Kind::Line,
+    Kind::Group,
     Kind::Incall,
 ];
+
+/// A group's fields the document carries apart (`GroupDoc`'s own), and
+/// those it never carries (generated, or relations shown by the API).
+const GROUP_OWN_FIELDS: [&str; 5] = ["name", "label", "uuid", "user_members", "extension_id"];
+
+/// Wazo's default for each group setting (`GroupDoc::settings` holds the
+/// others).
+fn group_defaults() -> Map<String, Value> {
+    let mut defaults = (crate::api::groups::GROUPS.defaults)();
+    for key in GROUP_OWN_FIELDS {
+        defaults.remove(key);
+    }
+    defaults
+}
 
 /// Everything stored that a document can describe or name: every tenant's
 /// rows of the managed kinds, and the shared transports.
@@ -317,9 +332,15 @@ pub fn export_tenant(stored: &Stored, tenant: &Tenant) -> Exported {
             {
                 map.insert("trunk".into(), json!(stored.trunk_name(trunk)));
             }
+            if let Some(group_id) = map.remove("group_id")
+                && let Some(group) = stored.by_id(Kind::Group, uuid, group_id.as_i64())
+            {
+                map.insert("group".into(), group.body["name"].clone());
+            }
             // Presentation-only keys the API adds are not part of the document.
             map.remove("user_firstname");
             map.remove("user_lastname");
+            map.remove("group_name");
         }
         doc.incalls.push(IncallDoc {
             exten: did.exten,
@@ -351,6 +372,27 @@ pub fn export_tenant(stored: &Stored, tenant: &Tenant) -> Exported {
             outgoing_caller_id: text(&row.body["outgoing_caller_id"]),
             lines,
         });
+    }
+    let defaults = group_defaults();
+    for row in stored.in_tenant(Kind::Group, uuid) {
+        let name = text(&row.body["name"]).unwrap_or_default();
+        ex.manage(Kind::Group, row, format!("group {name}"));
+        let settings = defaults
+            .iter()
+            .filter_map(|(key, default)| {
+                let value = row.body.get(key).cloned().unwrap_or(Value::Null);
+                (value != *default).then(|| (key.clone(), value))
+            })
+            .collect();
+        let members = row.body["user_members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|member| stored.by_id(Kind::User, uuid, member["user_id"].as_i64()))
+            .filter_map(|user| user.uuid.clone())
+            .collect();
+        let extension = ex.extension(row.body["extension_id"].as_i64());
+        doc.groups.push(GroupDoc { name, label: text(&row.body["label"]).unwrap_or_default(), settings, members, extension });
     }
     let described: HashSet<i64> = ex.managed.iter().filter(|e| e.kind == Kind::Extension).map(|e| e.row.id).collect();
     for row in stored.in_tenant(Kind::Extension, uuid).filter(|row| !described.contains(&row.id)) {
@@ -810,6 +852,43 @@ pub fn desired_rows(
         }
     }
 
+    let mut groups: HashMap<String, i64> = HashMap::new();
+    let defaults = group_defaults();
+    for (i, group) in doc.groups.iter().enumerate() {
+        let path = format!("groups[{i}]");
+        once(&mut b, Kind::Group, &format!("{path}.name"), &group.name);
+        let elsewhere = stored.of(Kind::Group).iter().any(|r| r.body["name"].as_str() == Some(&group.name) && r.tenant_uuid.as_deref() != Some(tenant));
+        if elsewhere {
+            b.error(&format!("{path}.name"), "another tenant has a group with this name");
+            continue;
+        }
+        let existing = stored.named(Kind::Group, tenant, "name", &group.name);
+        let mut row = b.row(Kind::Group, existing, true);
+        let mut fields: Vec<(&str, Value)> = vec![("name", json!(group.name)), ("label", json!(group.label))];
+        for key in group.settings.keys().filter(|key| !defaults.contains_key(*key)) {
+            b.error(&format!("{path}.settings.{key}"), "is not a group setting");
+        }
+        for (key, default) in &defaults {
+            fields.push((key.as_str(), group.settings.get(key).cloned().unwrap_or_else(|| default.clone())));
+        }
+        let mut members = Vec::new();
+        for (priority, member) in group.members.iter().enumerate() {
+            match users.get(member) {
+                Some(id) => members.push(json!({"user_id": id, "priority": priority})),
+                None => b.error(&format!("{path}.members"), format!("user {member} is not in this tenant's users")),
+            }
+        }
+        fields.push(("user_members", Value::Array(members)));
+        let extension_id = match &group.extension {
+            Some(ext) => json!(b.extension(&format!("{path}.extension"), ext, &format!("group '{}'", group.name))),
+            None => Value::Null,
+        };
+        fields.push(("extension_id", extension_id));
+        set(&mut row, fields);
+        groups.insert(group.name.clone(), row.id);
+        b.push(Kind::Group, row, format!("group {}", group.name));
+    }
+
     for (i, incall) in doc.incalls.iter().enumerate() {
         let path = format!("incalls[{i}]");
         let did = ExtensionDoc { exten: incall.exten.clone(), context: incall.context.clone(), enabled: incall.enabled };
@@ -819,9 +898,17 @@ pub fn desired_rows(
         let mut row = b.row(Kind::Incall, existing, false);
         let mut destination = incall.destination.clone();
         if let Value::Object(map) = &mut destination {
-            for id_key in ["user_id", "trunk_id"] {
+            for id_key in ["user_id", "trunk_id", "group_id"] {
                 if map.contains_key(id_key) {
-                    b.error(&format!("{path}.destination.{id_key}"), "name the target instead of its id (user: <uuid>, trunk: <name>)");
+                    b.error(&format!("{path}.destination.{id_key}"), "name the target instead of its id (user: <uuid>, trunk: <name>, group: <name>)");
+                }
+            }
+            if let Some(group) = map.remove("group") {
+                match group.as_str().and_then(|name| groups.get(name)) {
+                    Some(id) => {
+                        map.insert("group_id".into(), json!(id));
+                    }
+                    None => b.error(&format!("{path}.destination.group"), format!("group {group} is not in this tenant's groups")),
                 }
             }
             if let Some(user) = map.remove("user") {

@@ -321,3 +321,66 @@ fn number_plans_and_emergency_settings_round_trip() {
     let (changes, _) = plan_for(&applied, &again, &no_env).expect("valid");
     assert!(changes.is_empty(), "{changes:#?}");
 }
+
+/// The master tenant of [`stored`] with a user, a group of that user with
+/// an extension and a non-default timeout, and a DID to the group.
+fn stored_with_a_group() -> Stored {
+    let mut stored = stored();
+    let rows = &mut stored.rows;
+    rows.insert(Kind::User, vec![row(1, Some("user-1"), MASTER, json!({"firstname": "Alice", "lastname": null, "caller_id": null, "outgoing_caller_id": null}))]);
+    rows.get_mut(&Kind::Extension).unwrap().extend([
+        row(3, None, MASTER, json!({"exten": "3000", "context": "default", "enabled": true})),
+        row(4, None, MASTER, json!({"exten": "5550100", "context": "from-extern", "enabled": true})),
+    ]);
+    let mut group = (crate::api::groups::GROUPS.defaults)();
+    group.extend([
+        ("name".into(), json!("grp-master-sales")),
+        ("label".into(), json!("Sales")),
+        ("timeout".into(), json!(20)),
+        ("user_members".into(), json!([{"user_id": 1, "priority": 0}])),
+        ("extension_id".into(), json!(3)),
+    ]);
+    rows.insert(Kind::Group, vec![row(1, Some("group-1"), MASTER, Value::Object(group))]);
+    rows.insert(Kind::Incall, vec![row(1, None, MASTER, json!({
+        "extension_id": 4, "destination": {"type": "group", "group_id": 1, "ring_time": 12},
+        "caller_id_mode": null, "caller_id_name": null, "description": null,
+    }))]);
+    stored
+}
+
+#[test]
+fn groups_round_trip_with_their_members_extension_settings_and_incalls() {
+    let stored = stored_with_a_group();
+    let doc = mapping::export_tenant(&stored, master(&stored)).doc;
+    assert_eq!(doc.groups.len(), 1, "{doc:#?}");
+    let group = &doc.groups[0];
+    assert_eq!((group.name.as_str(), group.label.as_str()), ("grp-master-sales", "Sales"));
+    assert_eq!(group.members, ["user-1"]);
+    assert_eq!(group.extension.as_ref().map(|e| (e.exten.as_str(), e.context.as_str())), Some(("3000", "default")));
+    // Only what differs from Wazo's defaults.
+    assert_eq!(group.settings, json!({"timeout": 20}).as_object().cloned().unwrap());
+    // The incall names its group, not its id.
+    assert_eq!(doc.incalls[0].destination, json!({"type": "group", "group": "grp-master-sales", "ring_time": 12}));
+    let (changes, _) = plan_for(&stored, &doc, &no_env).expect("valid");
+    assert!(changes.is_empty(), "{changes:#?}");
+
+    // A second group, the DID sent to it, an unknown setting and member refused.
+    let mut doc = doc;
+    doc.groups.push(GroupDoc { name: "grp-master-support".into(), label: "Support".into(), settings: Default::default(), members: vec!["user-1".into()], extension: None });
+    doc.incalls[0].destination = json!({"type": "group", "group": "grp-master-support"});
+    let (changes, _) = plan_for(&stored, &doc, &no_env).expect("valid");
+    let summary: Vec<(Action, &str, &str)> = changes.iter().map(|c| (c.action, c.kind, c.name.as_str())).collect();
+    assert_eq!(summary, [(Action::Create, "group", "group grp-master-support"), (Action::Update, "incall", "5550100@from-extern")], "{changes:#?}");
+    let created = &changes[0].after.as_ref().unwrap();
+    assert_eq!(created.body["user_members"], json!([{"user_id": 1, "priority": 0}]));
+    assert_eq!(created.body["ring_strategy"], json!("all"), "absent settings are Wazo's defaults");
+    assert_eq!(changes[1].after.as_ref().unwrap().body["destination"], json!({"type": "group", "group_id": created.id}));
+    let mut bad = doc.clone();
+    bad.groups[1].settings.insert("rings".into(), json!(3));
+    bad.groups[1].members.push("nobody".into());
+    bad.incalls[0].destination = json!({"type": "group", "group": "grp-unknown"});
+    let errors = plan_for(&stored, &bad, &no_env).unwrap_err();
+    for wanted in ["groups[1].settings.rings", "groups[1].members", "incalls[0].destination.group"] {
+        assert!(errors.iter().any(|e| e.contains(wanted)), "{wanted} in {errors:?}");
+    }
+}
