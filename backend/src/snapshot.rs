@@ -74,9 +74,10 @@ pub struct SnapshotCache {
     pjsip_system: patchbay_shared::model::PjsipSystem,
     /// Tenants owning a trunk shared with others, as of the last load.
     sharing: BTreeSet<String>,
-    /// Per tenant, the change count of its rows at the last load
-    /// (`store::objects::tenant_changes`); `None` before the first load.
-    counts: Option<BTreeMap<String, i64>>,
+    /// The store revision the last load read (`None` before the first):
+    /// the next reads again what changed at or after it
+    /// (`store::objects::tenant_changes_since`).
+    seen_revision: Option<u64>,
     /// See [`SnapshotCache::tenants_generation`]; 0 while no tenant was
     /// loaded.
     tenants_generation: u64,
@@ -178,15 +179,29 @@ impl SnapshotCache {
     /// Brings the cache level with the database and says what changed.
     pub fn load(&mut self, conn: &Connection) -> Result<Changes, StoreError> {
         let mut changes = Changes::default();
-        let tenants: Vec<Tenant> = people::tenants(conn)?
+        // What changed since the revision the last load read (migration
+        // 12's stamps): the tenants to read again, and whether the tenant
+        // list itself changed. Everything at the first load.
+        let revision = crate::store::revision(conn)?;
+        let moved: Option<BTreeSet<String>> = match self.seen_revision {
+            Some(seen) => Some(objects::tenant_changes_since(conn, seen)?),
+            None => None,
+        };
+        self.seen_revision = Some(revision);
+        let tenants_moved = moved.as_ref().is_none_or(|moved| moved.contains(objects::TENANTS_CHANGED));
+        let tenants: Vec<Tenant> = if !tenants_moved {
+            Vec::new()
+        } else {
+            people::tenants(conn)?
             .into_iter()
             .map(|tenant| Tenant {
                 uuid: tenant.uuid,
                 name: tenant.name,
                 slug: tenant.slug,
             })
-            .collect();
-        if tenants != self.tenants {
+            .collect()
+        };
+        if tenants_moved && tenants != self.tenants {
             let key = |tenant: &Tenant| {
                 (
                     tenant.uuid.clone(),
@@ -204,17 +219,9 @@ impl SnapshotCache {
             self.tenants = tenants;
             self.tenants_generation = next_tenants_generation();
         }
-        // Only the rows of the tenants whose change count moved are read
-        // again (every row at the first load).
-        let counts = objects::tenant_changes(conn)?;
-        let moved: Option<Vec<String>> = self.counts.as_ref().map(|before| {
-            counts
-                .iter()
-                .filter(|(tenant, count)| before.get(*tenant) != Some(*count))
-                .map(|(tenant, _)| tenant.clone())
-                .collect()
-        });
-        self.counts = Some(counts);
+        // Only the rows of the tenants changed since are read again (every
+        // row at the first load).
+        let moved: Option<Vec<String>> = moved.map(|moved| moved.into_iter().filter(|tenant| tenant != objects::TENANTS_CHANGED).collect());
         let only = moved.as_deref();
         if only.is_none_or(|moved| !moved.is_empty()) {
             load_kept(
@@ -555,7 +562,7 @@ impl SnapshotCache {
                 .filter(|t| !t.shared_with.is_empty())
                 .map(|t| t.tenant_uuid.clone())
                 .collect(),
-            counts: None,
+            seen_revision: None,
         };
         assert_eq!(&cache.snapshot(), snapshot);
         cache
@@ -592,9 +599,10 @@ mod tests {
 
     #[test]
     fn a_cached_load_is_the_full_load_after_inserts_updates_and_deletes() {
-        let path = std::env::temp_dir().join(format!("patchbay-snapshot-cache-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let store = Store::open(&path).unwrap();
+        // On the engine the tests run on (`PATCHBAY_TEST_DB`): the stamps
+        // of migration 12 are triggers of each engine's own.
+        let database = crate::store::testing::TestStore::new();
+        let store = database.store.clone();
         let tenant = people::Tenant { uuid: "t1".into(), name: "One".into(), slug: "one".into(), parent_uuid: None };
         let context = |id: i64, label: &str| ObjectRow {
             id,
@@ -651,7 +659,25 @@ mod tests {
         let (full, cached) = same(&mut cache);
         assert_eq!(full, cached, "a deleted row is gone");
         assert_eq!(cached.contexts.len(), 2);
-        let _ = std::fs::remove_file(&path);
+        // The tenant list is read again only when it changed: a tenant
+        // added, then renamed, is named, and the generation moves; a row
+        // change leaves the list alone.
+        let generation = cache.tenants_generation();
+        store.write(|tx| people::insert_tenant(tx, &people::Tenant { uuid: "t2".into(), name: "Two".into(), slug: "two".into(), parent_uuid: None })).unwrap();
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!(changes.tenants, ["t2".to_string()].into());
+        assert_ne!(cache.tenants_generation(), generation);
+        let generation = cache.tenants_generation();
+        store.write(|tx| objects::insert(tx, Kind::Context, &context(4, "e"))).unwrap();
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!((changes.tenants, cache.tenants_generation()), (["t1".to_string()].into(), generation));
+        store.write(|tx| tx.execute("UPDATE tenants SET slug = 'deux' WHERE uuid = 't2'", &[]).map(|_| ())).unwrap();
+        let changes = store.read(|conn| cache.load(conn)).unwrap();
+        assert_eq!(changes.tenants, ["t2".to_string()].into());
+        assert_ne!(cache.tenants_generation(), generation);
+        assert_eq!(store.read(|conn| cache.load(conn)).unwrap(), Changes::default());
+        let (full, cached) = same(&mut cache);
+        assert_eq!(full, cached);
     }
 
     /// A group's row counts for its tenant (migration 11's triggers), so a

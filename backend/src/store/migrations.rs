@@ -524,11 +524,43 @@ CREATE TRIGGER revision_groups_delete AFTER DELETE ON groups BEGIN UPDATE revisi
 fn sqlite_steps() -> Vec<M<'static>> {
     static TENANT_CHANGES: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_tenant_changes);
     static GROUPS: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_groups);
+    static TENANT_STAMPS: std::sync::LazyLock<String> = std::sync::LazyLock::new(sqlite_tenant_stamps);
     let mut steps = STEPS.to_vec();
     steps.push(M::up(TENANT_CHANGES.as_str()));
     steps.push(M::up(NODE_ARI));
     steps.push(M::up(GROUPS.as_str()));
+    steps.push(M::up(TENANT_STAMPS.as_str()));
     steps
+}
+
+/// Step 12 for SQLite: `tenant_changes.changes` becomes the revision of the
+/// tenant's last change (a stamp, indexed) instead of a count, and a change
+/// of the tenant list stamps the row `#tenants`, so the sync asks only for
+/// what changed since the revision it last read
+/// (`objects::tenant_changes_since`) instead of reading every tenant's
+/// counter and every tenant on each pass. A stamp is the revision as this
+/// transaction sees it (before or after its own bump): at least the
+/// revision any earlier reader read, so `>=` finds every later change.
+fn sqlite_tenant_stamps() -> String {
+    let stamp = |key: &str| {
+        format!("INSERT INTO tenant_changes (tenant_uuid, changes) VALUES ({key}, (SELECT value FROM revision WHERE id = 1)) ON CONFLICT (tenant_uuid) DO UPDATE SET changes = excluded.changes;")
+    };
+    let mut sql = String::new();
+    for table in TENANT_TABLES.iter().chain(GROUP_TABLES.iter()) {
+        let (old, new) = (stamp(&format!("COALESCE(OLD.tenant_uuid, '')")), stamp(&format!("COALESCE(NEW.tenant_uuid, '')")));
+        for event in ["insert", "update", "delete"] {
+            sql += &format!("DROP TRIGGER tenant_changes_{table}_{event};\n");
+        }
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_insert AFTER INSERT ON {table} BEGIN {new} END;\n");
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_update AFTER UPDATE ON {table} BEGIN {old} {new} END;\n");
+        sql += &format!("CREATE TRIGGER tenant_changes_{table}_delete AFTER DELETE ON {table} BEGIN {old} END;\n");
+    }
+    let tenants = stamp("'#tenants'");
+    for (event, when) in [("insert", "INSERT"), ("update", "UPDATE"), ("delete", "DELETE")] {
+        sql += &format!("CREATE TRIGGER tenant_changes_tenants_{event} AFTER {when} ON tenants BEGIN {tenants} END;\n");
+    }
+    sql += "CREATE INDEX tenant_changes_changes ON tenant_changes(changes);\n";
+    sql
 }
 
 /// Step 10: a node's optional ARI access (`crate::ari`): when set, the
@@ -618,7 +650,7 @@ pub mod postgres {
         steps
     }
 
-    const STEPS: [&str; 11] = [
+    const STEPS: [&str; 12] = [
         // 1: tenants, accounts, tokens, audit. `rowid` keeps creation
         // order, which lists of tenants follow (SQLite's implicit rowid).
         // The functions SQLite has that queries use, with the same names:
@@ -868,6 +900,37 @@ BEGIN
 END $$;
 CREATE TRIGGER group_members_insert AFTER INSERT ON groups FOR EACH ROW EXECUTE FUNCTION pb_group_members();
 CREATE TRIGGER group_members_update AFTER UPDATE OF body ON groups FOR EACH ROW EXECUTE FUNCTION pb_group_members();
+"#,
+        // 12: the tenant counter becomes the revision of the tenant's last
+        // change (SQLite's `sqlite_tenant_stamps`), and `#tenants` stamps a
+        // change of the tenant list. Triggers on one table fire in name
+        // order: `revision_…` before `tenant_changes_…`, so the stamp is
+        // this transaction's bumped revision, and the revision row's lock,
+        // held from that bump to the commit, orders stamps as commits.
+        r#"
+CREATE OR REPLACE FUNCTION pb_count_tenant_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    stamp BIGINT;
+BEGIN
+    SELECT value INTO stamp FROM revision WHERE id = 1;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE(OLD.tenant_uuid, ''), stamp)
+            ON CONFLICT (tenant_uuid) DO UPDATE SET changes = EXCLUDED.changes;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO tenant_changes (tenant_uuid, changes) VALUES (COALESCE(NEW.tenant_uuid, ''), stamp)
+            ON CONFLICT (tenant_uuid) DO UPDATE SET changes = EXCLUDED.changes;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION pb_stamp_tenants() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tenant_changes (tenant_uuid, changes) SELECT '#tenants', value FROM revision WHERE id = 1
+        ON CONFLICT (tenant_uuid) DO UPDATE SET changes = EXCLUDED.changes;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER tenant_changes_tenants AFTER INSERT OR UPDATE OR DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION pb_stamp_tenants();
+CREATE INDEX tenant_changes_changes ON tenant_changes(changes);
 "#,
     ];
 

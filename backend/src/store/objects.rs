@@ -261,10 +261,15 @@ pub fn list_raw_of(
     conn.query_all(&format!("{SELECT} {} WHERE {} ORDER BY id", kind.table(), conditions.join(" OR ")), &named, row_to_object)
 }
 
-/// Per tenant (`""`: rows without one), how many changes its rows have had
-/// (migration 9): a tenant whose count moved has rows to read again.
-pub fn tenant_changes(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
-    let rows = conn.query_all("SELECT tenant_uuid, changes FROM tenant_changes", &[], |row| Ok((row.get::<String>(0)?, row.get::<i64>(1)?)))?;
+/// The key [`tenant_changes_since`] gives when the tenant list changed.
+pub const TENANTS_CHANGED: &str = "#tenants";
+
+/// The tenants (`""`: rows without one; [`TENANTS_CHANGED`]: the tenant
+/// list) with a change at or after `revision` (migration 12 stamps each
+/// with the revision of its last change; indexed): what a pass that last
+/// read `revision` has to read again.
+pub fn tenant_changes_since(conn: &Connection, revision: u64) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let rows = conn.query_all("SELECT tenant_uuid FROM tenant_changes WHERE changes >= ?1", params![revision as i64], |row| row.get::<String>(0))?;
     Ok(rows.into_iter().collect())
 }
 
