@@ -155,10 +155,17 @@ pub(super) async fn push_memory(
             }
         }
     }
-    state.memory_held = Some(held);
     match unreachable {
-        Some(error) => Err(Failure::transient(format!("pushing trunk objects through ARI: {error}"))),
-        None => Ok(pushed),
+        Some(error) => {
+            // A fresh push cut short leaves objects of unknown state: the
+            // retry starts afresh (deleting before creating, then orphans).
+            state.memory_held = if fresh { None } else { Some(held) };
+            Err(Failure::transient(format!("pushing trunk objects through ARI: {error}")))
+        }
+        None => {
+            state.memory_held = Some(held);
+            Ok(pushed)
+        }
     }
 }
 
