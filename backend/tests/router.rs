@@ -538,4 +538,8 @@ async fn the_wazo_tenant_header_acts_for_one_existing_tenant() {
     assert_eq!(labels(&page), ["alpha-group", "bravo-group", "master-group"], "{page}");
     let (status, body) = app.call_as("00000000-0000-4000-8000-000000000000", "GET", "/1.1/groups", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // A slug is one tenant's; new tenants are the master's children.
+    let (status, body) = app.call("POST", "/api/auth/0.1/tenants", Some(r#"{"name": "Alpha again", "slug": "alpha"}"#)).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!(["Resource Error - Tenant already exists ('slug': 'alpha')"])));
+    assert!(all["items"].as_array().unwrap().iter().filter(|t| t["uuid"] != json!(master)).all(|t| t["parent_uuid"] == json!(master)), "{all}");
 }

@@ -42,8 +42,7 @@ pub async fn create_tenant(State(state): State<AppState>, caller: Caller, body: 
     }
     let tenant = Tenant { uuid: uuid::Uuid::new_v4().to_string(), name: name.to_string(), slug, parent_uuid: None };
     state.store.write(|tx| {
-        let existing = people::tenants(tx)?;
-        if existing.iter().any(|t| t.slug == tenant.slug) {
+        if people::slug_taken(tx, &tenant.slug)? {
             return Err(ApiError::resource(format!("Tenant already exists ('slug': '{}')", tenant.slug)));
         }
         let master = people::master_tenant(tx)?.map(|t| t.uuid);

@@ -66,8 +66,17 @@ pub fn tenant_exists(conn: &Connection, uuid: &str) -> Result<bool, StoreError> 
     Ok(conn.query_opt("SELECT 1 FROM tenants WHERE uuid = ?1", params![uuid], |_| Ok(()))?.is_some())
 }
 
+/// The first tenant without a parent (one row read, whatever the number
+/// of tenants: every tenant creation asks).
 pub fn master_tenant(conn: &Connection) -> Result<Option<Tenant>, StoreError> {
-    Ok(tenants(conn)?.into_iter().find(|tenant| tenant.parent_uuid.is_none()))
+    conn.query_opt("SELECT uuid, name, slug, parent_uuid FROM tenants WHERE parent_uuid IS NULL ORDER BY rowid LIMIT 1", &[], |row| {
+        Ok(Tenant { uuid: row.get(0)?, name: row.get(1)?, slug: row.get(2)?, parent_uuid: row.get(3)? })
+    })
+}
+
+/// Whether a tenant has slug `slug`.
+pub fn slug_taken(conn: &Connection, slug: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_opt("SELECT 1 FROM tenants WHERE slug = ?1 LIMIT 1", params![slug], |_| Ok(()))?.is_some())
 }
 
 pub fn hash_password(password: &str) -> String {
