@@ -193,7 +193,8 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
         }
     }
     let create = started.elapsed();
-    let rate = api.requests as f64 / create.as_secs_f64();
+    let created = api.requests;
+    let rate = created as f64 / create.as_secs_f64();
     let after_last = Instant::now();
     wait_live(&mut api, last).await?;
     let whole = after_last.elapsed();
@@ -225,8 +226,7 @@ async fn run(tenants: usize) -> anyhow::Result<()> {
     eprintln!("new trunk visible after {trunk_times:?}");
     // The row now: the restarts below may fail on a loaded machine.
     println!(
-        "| {tenants} | {rate:.0} req/s ({} requests in {:.1} s) | {:?} | {:?} | {:.2} s |",
-        api.requests,
+        "| {tenants} | {rate:.0} req/s ({created} requests in {:.2} s) | {:?} | {:?} | {:.2} s |",
         create.as_secs_f64(),
         median(route_times.clone()),
         median(trunk_times.clone()),
