@@ -193,13 +193,13 @@ impl SnapshotCache {
             Vec::new()
         } else {
             people::tenants(conn)?
-            .into_iter()
-            .map(|tenant| Tenant {
-                uuid: tenant.uuid,
-                name: tenant.name,
-                slug: tenant.slug,
-            })
-            .collect()
+                .into_iter()
+                .map(|tenant| Tenant {
+                    uuid: tenant.uuid,
+                    name: tenant.name,
+                    slug: tenant.slug,
+                })
+                .collect()
         };
         if tenants_moved && tenants != self.tenants {
             let key = |tenant: &Tenant| {
