@@ -38,12 +38,10 @@ pub struct Held {
 
 impl Held {
     pub fn insert(&mut self, key: Key, object: Object) {
+        // Out of its former tenant's keys first (an id may change tenant).
+        self.remove(&key);
         self.by_tenant.entry(object.tenant.clone()).or_default().insert(key.clone());
-        if let Some(old) = self.objects.insert(key.clone(), object)
-            && self.objects.get(&key).is_some_and(|new| new.tenant != old.tenant)
-        {
-            self.unindex(&old.tenant, &key);
-        }
+        self.objects.insert(key, object);
     }
 
     pub fn remove(&mut self, key: &Key) {
@@ -130,6 +128,11 @@ fn rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
+/// Deletions go referring objects first (registration → … → auth).
+fn deletion_order(key: &Key) -> (std::cmp::Reverse<usize>, Key) {
+    (std::cmp::Reverse(rank(&key.0)), key.clone())
+}
+
 /// The operations that make Asterisk hold `desired` for the tenants in
 /// `scope`: objects held for other tenants stay, except those of tenants
 /// that no longer exist (`existing`).
@@ -162,10 +165,7 @@ pub fn plan(held: Option<&Held>, desired: &BTreeMap<Key, Object>, scope: &BTreeS
     let key_of = |op: &Op| match op {
         Op::Delete { key, .. } | Op::Create { key, .. } => key.clone(),
     };
-    deletes.sort_by_key(|op| {
-        let key = key_of(op);
-        (std::cmp::Reverse(rank(&key.0)), key)
-    });
+    deletes.sort_by_key(|op| deletion_order(&key_of(op)));
     creates.sort_by_key(|op| {
         let key = key_of(op);
         (rank(&key.0), key)
@@ -209,7 +209,7 @@ pub fn orphans(listed: &BTreeMap<&str, BTreeSet<String>>, in_files: &BTreeSet<(S
         }
     }
     let mut out: Vec<Key> = out.into_iter().collect();
-    out.sort_by_key(|key| (std::cmp::Reverse(rank(&key.0)), key.clone()));
+    out.sort_by_key(deletion_order);
     out
 }
 

@@ -61,7 +61,7 @@ pub(super) async fn push_memory(
     let Some((_, ari)) = state.ari.clone() else { return Ok(Pushed::default()) };
     let fresh = state.memory_held.is_none();
     let existing: BTreeSet<String> = state.renders.tenants().cloned().collect();
-    let scope: BTreeSet<String> = if state.memory_held.is_none() { existing.clone() } else { tenants.clone() };
+    let scope: BTreeSet<String> = if fresh { existing.clone() } else { tenants.clone() };
     let mut desired = BTreeMap::new();
     for tenant in &scope {
         desired.extend(memory::objects(tenant, &state.renders.pjsip_unit_and_trunk_objects(tenant).1));
