@@ -1,7 +1,8 @@
 # Installs what building and testing Patchbay need, idempotently: each step
 # checks first and is skipped when its tool is already there at the right
 # version. Sourced by scripts/run.sh and scripts/test.sh.
-#   provision_build  rust wasm target, trunk, wasm-bindgen-cli, wasm-opt 132
+#   provision_build  rust wasm target, trunk, wasm-bindgen-cli, wasm-split-cli,
+#                    wasm-opt 132
 #   build_frontend   the browser app into dist/, only when its sources changed
 #   use_prebuilt_frontend  dist/ from frontend/prebuilt/ when that copy was
 #                    built from exactly these sources (no tools needed)
@@ -11,6 +12,7 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE="$REPO/.cache"
 TRUNK_VERSION=0.21.14
+WASM_SPLIT_VERSION=0.2.4
 BINARYEN_VERSION=132.0.0
 export PATH="$HOME/.cargo/bin:$CACHE/npm/node_modules/.bin:$PATH"
 
@@ -48,6 +50,12 @@ provision_build() {
         # Its default feature is TLS for downloads Patchbay never makes.
         step "cargo install wasm-bindgen-cli $bindgen"
         lean_install --force wasm-bindgen-cli --version "$bindgen" --no-default-features
+    fi
+    # (wasm-split-cli has no --version: cargo's list of installed packages tells.)
+    if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+        # Cuts the app into a module per page (scripts/build-wasm.sh).
+        step "cargo install wasm_split_cli_support $WASM_SPLIT_VERSION"
+        lean_install --locked --force wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary
     fi
     if [ ! -x "$CACHE/npm/node_modules/.bin/wasm-opt" ]; then
         # Debian's wasm-opt 108 produces wasm that fails at load time; npm's binaryen works.
@@ -111,7 +119,7 @@ provision_postgres() {
 # Everything the browser app is built from: dist/ is rebuilt only when this
 # changes (a no-op Trunk run still costs a cargo check and wasm-bindgen).
 frontend_source_hash() {
-    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml .cargo \( -name target -o -path frontend/prebuilt \) -prune -o -type f -print0 |
+    (cd "$REPO" && find frontend shared style Cargo.lock Cargo.toml Trunk.toml .cargo scripts/build-wasm.sh \( -name target -o -path frontend/prebuilt \) -prune -o -type f -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 

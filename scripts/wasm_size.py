@@ -2,14 +2,24 @@
 """What the browser app's wasm is made of (no twiggy needed).
 
     scripts/wasm_size.py FILE.wasm [--top N]
+    scripts/wasm_size.py --split dist/app-HASH/
 
 Prints the file's size raw and gzipped, the size of each section, and the
 code size per crate and the biggest functions, from the `name` section
 (cargo's wasm32 build before wasm-bindgen keeps it:
 target/frontend/wasm32-unknown-unknown/wasm-release/patchbay-frontend.wasm).
+
+With --split, the built app's directory (scripts/build-wasm.sh): what the
+first load fetches (the main module and its JavaScript), then for each page
+what showing it first fetches on top (its module and the chunks it needs,
+read from the loader `__wasm_split.js`), gzipped file by file as a server
+would send them.
+
 """
 
 import gzip
+import os
+import re
 import sys
 from collections import Counter
 
@@ -60,7 +70,49 @@ def crate_of(path):
     return first
 
 
+LOADER = re.compile(
+    r'const (__wasm_split_load_\w+|__chunk_\d+) = (?:wrapAsyncCb\()?makeLoad\(.*?new URL\("\./([^"]+)".*?, \[([^\]]*)\]',
+    re.S)
+
+
+def split_report(app):
+    def gz(name):
+        return len(gzip.compress(open(os.path.join(app, name), "rb").read(), 9))
+
+    first = [f for f in ("patchbay-frontend_bg.wasm", "patchbay-frontend.js", "__wasm_split.js")]
+    first_gz = sum(gz(f) for f in first)
+    print(f"first load (the shell, the login page, what every page shares): {first_gz:,} B gzipped")
+    for f in first:
+        print(f"  {f:<40} {os.path.getsize(os.path.join(app, f)):>10,} B  gzipped {gz(f):>9,} B")
+    loaders = {}
+    for name, file, deps in LOADER.findall(open(os.path.join(app, "__wasm_split.js")).read()):
+        loaders[name] = (file, [d.strip() for d in deps.split(",") if d.strip()])
+
+    def files_of(name, seen):
+        if name in seen:
+            return
+        seen.add(name)
+        file, deps = loaders[name]
+        yield file
+        for dep in deps:
+            yield from files_of(dep, seen)
+
+    pages = sorted(n for n in loaders if n.startswith("__wasm_split_load_"))
+    print(f"\neach page, shown first, on top of the first load ({len(loaders) - len(pages)} shared chunks):")
+    every = set()
+    for page in pages:
+        files = list(files_of(page, set()))
+        every.update(files)
+        label = page.removeprefix("__wasm_split_load_").rsplit("_", 1)[0]
+        print(f"  {label:<20} {sum(gz(f) for f in files):>9,} B gzipped in {len(files):>3} files")
+    total = first_gz + sum(gz(f) for f in every)
+    print(f"\nevery file of the app: {total:,} B gzipped")
+
+
 def main():
+    if sys.argv[1] == "--split":
+        split_report(sys.argv[2])
+        return
     path = sys.argv[1]
     top = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 25
     data = open(path, "rb").read()

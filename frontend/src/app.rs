@@ -18,6 +18,8 @@ use crate::pages::usable_trunks::UsableTrunksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
+use leptos::lazy;
+use send_wrapper::SendWrapper;
 use crate::ui::Show;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
@@ -91,15 +93,15 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <p>"Page not found."</p> }>
                         <Route path=path!("/") view=page(|| view! { <Home/> }.into_any())/>
                         <Route path=path!("/trunks") view=page(|| view! { <Trunks/> }.into_any())/>
-                        <Route path=path!("/simulator") view=page(|| view! { <SimulatorPage/> }.into_any())/>
-                        <Route path=path!("/outcalls") view=page(|| view! { <OutcallsPage/> }.into_any())/>
-                        <Route path=path!("/outcalls/:id") view=page(|| view! { <OutcallPage/> }.into_any())/>
-                        <Route path=path!("/incalls") view=page(|| view! { <IncallsPage/> }.into_any())/>
-                        <Route path=path!("/users") view=page(|| view! { <UsersPage/> }.into_any())/>
-                        <Route path=path!("/config") view=page(|| view! { <MasterOnly><ConfigPage/></MasterOnly> }.into_any())/>
-                        <Route path=path!("/asterisk") view=page(|| view! { <MasterOnly><AsteriskPage/></MasterOnly> }.into_any())/>
-                        <Route path=path!("/nodes") view=page(|| view! { <MasterOnly><NodesPage/></MasterOnly> }.into_any())/>
-                        <Route path=path!("/audit") view=page(|| view! { <AuditPage/> }.into_any())/>
+                        <Route path=path!("/simulator") view=page(|| lazy_page(simulator_view()))/>
+                        <Route path=path!("/outcalls") view=page(|| lazy_page(outcalls_view()))/>
+                        <Route path=path!("/outcalls/:id") view=page(|| lazy_page(outcall_view()))/>
+                        <Route path=path!("/incalls") view=page(|| lazy_page(incalls_view()))/>
+                        <Route path=path!("/users") view=page(|| lazy_page(users_view()))/>
+                        <Route path=path!("/config") view=page(|| view! { <MasterOnly>{lazy_page(config_view())}</MasterOnly> }.into_any())/>
+                        <Route path=path!("/asterisk") view=page(|| view! { <MasterOnly>{lazy_page(asterisk_view())}</MasterOnly> }.into_any())/>
+                        <Route path=path!("/nodes") view=page(|| view! { <MasterOnly>{lazy_page(nodes_view())}</MasterOnly> }.into_any())/>
+                        <Route path=path!("/audit") view=page(|| lazy_page(audit_view()))/>
                     </Routes>
                 </main>
             </Show>
@@ -111,6 +113,75 @@ pub fn App() -> impl IntoView {
 /// compiles its choice of view once instead of once per page.
 fn page(view: fn() -> AnyView) -> fn() -> AnyView {
     view
+}
+
+/// A page's code, loaded from its own wasm chunk the first time the page is
+/// shown (`#[lazy]`: wasm-split cuts the module at these functions; the
+/// first load carries only the shell, the login page and what every page
+/// shares). Until the chunk arrives the page says it is loading.
+pub fn lazy_page(view: impl Future<Output = AnyView> + 'static) -> AnyView {
+    let view = SendWrapper::new(view);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted loading" aria-busy="true">"Loading the page…"</p> }>
+            {Suspend::new(view)}
+        </Suspense>
+    }
+    .into_any()
+}
+
+#[lazy]
+fn master_trunks_view() -> AnyView {
+    view! { <TrunksPage/> }.into_any()
+}
+
+#[lazy]
+fn usable_trunks_view() -> AnyView {
+    view! { <UsableTrunksPage/> }.into_any()
+}
+
+#[lazy]
+fn simulator_view() -> AnyView {
+    view! { <SimulatorPage/> }.into_any()
+}
+
+#[lazy]
+fn outcalls_view() -> AnyView {
+    view! { <OutcallsPage/> }.into_any()
+}
+
+#[lazy]
+fn outcall_view() -> AnyView {
+    view! { <OutcallPage/> }.into_any()
+}
+
+#[lazy]
+fn incalls_view() -> AnyView {
+    view! { <IncallsPage/> }.into_any()
+}
+
+#[lazy]
+fn users_view() -> AnyView {
+    view! { <UsersPage/> }.into_any()
+}
+
+#[lazy]
+fn config_view() -> AnyView {
+    view! { <ConfigPage/> }.into_any()
+}
+
+#[lazy]
+fn asterisk_view() -> AnyView {
+    view! { <AsteriskPage/> }.into_any()
+}
+
+#[lazy]
+fn nodes_view() -> AnyView {
+    view! { <NodesPage/> }.into_any()
+}
+
+#[lazy]
+fn audit_view() -> AnyView {
+    view! { <AuditPage/> }.into_any()
 }
 
 /// Whether the last change saved here is live in Asterisk: "pending" from
@@ -163,11 +234,12 @@ fn ApplyState() -> impl IntoView {
     }
 }
 
-/// The first page: trunks for a master admin, outgoing routes for a tenant admin.
+/// The first page: trunks for a master admin, outgoing routes for a tenant
+/// admin (each loads only its own page's code).
 #[component]
 fn Home() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || if session.is_master() { view! { <MasterOnly><TrunksPage/></MasterOnly> }.into_any() } else { view! { <OutcallsPage/> }.into_any() }
+    move || if session.is_master() { lazy_page(master_trunks_view()) } else { lazy_page(outcalls_view()) }
 }
 
 /// Trunks: every trunk and its settings for a master admin; for a tenant
@@ -175,7 +247,7 @@ fn Home() -> impl IntoView {
 #[component]
 fn Trunks() -> impl IntoView {
     let session = expect_context::<Session>();
-    move || if session.is_master() { view! { <TrunksPage/> }.into_any() } else { view! { <UsableTrunksPage/> }.into_any() }
+    move || if session.is_master() { lazy_page(master_trunks_view()) } else { lazy_page(usable_trunks_view()) }
 }
 
 /// Renders its children for a master admin only (the API refuses these
