@@ -47,6 +47,9 @@ fi
 
 hash=$(cat "$work/app/"* | sha256sum | cut -c1-16)
 dir="app-$hash"
+# A gzip copy of each file, sent by the server to browsers that accept it
+# (no compression work per request). -n: no time stamp, the same bytes each build.
+gzip -9 -n -k "$work/app/"*
 rm -rf "${TRUNK_STAGING_DIR:?}/$dir"
 cp -R "$work/app" "$TRUNK_STAGING_DIR/$dir"
 sed -i "s|__PATCHBAY_APP__|/$dir|g" "$TRUNK_STAGING_DIR/index.html"

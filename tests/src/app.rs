@@ -156,6 +156,8 @@ impl PatchbayServer {
 
     async fn launch(dir: TempDir, db: PathBuf, ami: Option<&str>, env: &[(&str, &str)], stdout: Stdio, stderr: Stdio, log_level: &str) -> anyhow::Result<PatchbayServer> {
         let port = free_port();
+        // `PATCHBAY_DIST` among `env` serves another build of the app (bench-portal).
+        let dist = env.iter().find(|(key, _)| *key == "PATCHBAY_DIST").map_or_else(|| repo_root().join("dist"), |(_, dir)| PathBuf::from(dir));
         let mut command = Command::new(patchbay_binary()?);
         command
             .arg("serve")
@@ -164,7 +166,7 @@ impl PatchbayServer {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--dist")
-            .arg(repo_root().join("dist"))
+            .arg(dist)
             .env("PATCHBAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", log_level)
             .stdout(stdout)

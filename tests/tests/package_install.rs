@@ -203,6 +203,10 @@ async fn the_package_installs_starts_as_its_unit_says_and_serves_the_embedded_ap
     assert_eq!(module.status().as_u16(), 200);
     assert_eq!(module.headers()["content-type"], "application/wasm");
     assert!(module.bytes().await?.starts_with(b"\0asm"), "{wasm} is WebAssembly");
+    let gzipped = http.get(format!("{base}/{}", wasm.trim_start_matches('/'))).header("accept-encoding", "gzip").send().await?;
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip", "the embedded module's gzip copy");
+    assert_eq!(gzipped.headers()["content-type"], "application/wasm");
+    assert!(gzipped.bytes().await?.starts_with(&[0x1f, 0x8b]), "{wasm} gzipped");
     let client_route = http.get(format!("{base}/trunks")).send().await?.text().await?;
     assert_eq!(client_route, index, "client-side routes get the app");
 

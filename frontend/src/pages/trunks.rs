@@ -13,13 +13,12 @@
 //! Asterisk" column (`/status`) are still polled every 2 s.
 
 use crate::api;
-use crate::app::{DataVersion, Session, lazy_page};
+use crate::app::{DataVersion, Session};
 use crate::pages::trunk_form::{Editing, TrunkDraft, TrunkForm};
 use crate::pages::trunk_health::{TrunkHealth, reachability_text, registration_text};
 use crate::pages::trunk_ops::TrunkOperations;
 use crate::pages::trunk_sharing::ShareControl;
 use crate::ui::{C, ListQuery, ListTools, Pager, query_escape, text};
-use leptos::lazy;
 use leptos::prelude::*;
 use crate::ui::{Show, keyed_rows};
 use leptos::task::spawn_local;
@@ -234,31 +233,17 @@ pub fn TrunksPage() -> impl IntoView {
             </div>
             <Pager query=query/>
             <p class="error" role="alert">{move || error.get()}</p>
-            {move || operating.get().map(|(id, name)| lazy_page(operations_view(id, name, live)))}
+            {move || operating.get().map(|(id, name)| view! {
+                <TrunkHealth trunk_id=id name=name.clone() live=live />
+                <TrunkOperations trunk_id=id name=name />
+            })}
             {move || {
                 let d = draft.get();
                 view! { <TrunkForm draft=d editing=editing contexts=contexts transports=transports done=reset/> }
             }}
-            {lazy_page(invite_match_view())}
+            <crate::pages::invite_match::InviteMatch/>
         </section>
     }
-}
-
-/// A trunk's health and operations panels, loaded when "Operate" is first
-/// clicked.
-#[lazy]
-fn operations_view(trunk_id: i64, name: String, live: RwSignal<Value>) -> AnyView {
-    view! {
-        <TrunkHealth trunk_id=trunk_id name=name.clone() live=live />
-        <TrunkOperations trunk_id=trunk_id name=name />
-    }
-    .into_any()
-}
-
-/// The inbound match test, loaded after the list and the form are shown.
-#[lazy]
-fn invite_match_view() -> AnyView {
-    view! { <crate::pages::invite_match::InviteMatch/> }.into_any()
 }
 
 /// The trunks with their IAX endpoint's name and custom endpoint's
