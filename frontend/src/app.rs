@@ -18,7 +18,7 @@ use crate::pages::usable_trunks::UsableTrunksPage;
 use crate::pages::users::UsersPage;
 use crate::pages::{login::LoginPage, simulator::SimulatorPage, trunks::TrunksPage};
 use leptos::prelude::*;
-use leptos::wasm_split::wasm_split;
+use leptos::wasm_split::{SplitLoaderError, wasm_split};
 use send_wrapper::SendWrapper;
 use crate::ui::Show;
 use leptos::task::spawn_local;
@@ -126,8 +126,22 @@ fn page(view: fn() -> AnyView) -> fn() -> AnyView {
 /// per page the code two pages share becomes its own chunk, and 13 pages
 /// made 213 chunks, 111–155 requests before a first page showed (1.4–1.9 s
 /// over a 40 ms link, against 0.7 s now; README, Performance).
-fn lazy_page(view: impl Future<Output = AnyView> + 'static) -> AnyView {
-    let view = SendWrapper::new(view);
+///
+/// A group that cannot be fetched (the network, or Patchbay updated since
+/// this tab loaded: the old build's files are gone) says so and offers a
+/// reload, instead of panicking.
+fn lazy_page(view: impl Future<Output = Result<AnyView, SplitLoaderError>> + 'static) -> AnyView {
+    let view = SendWrapper::new(async move {
+        view.await.unwrap_or_else(|_| {
+            view! {
+                <div class="error load-failed" role="alert">
+                    <p>"This page's code could not be loaded: the connection may have dropped, or Patchbay was updated since this tab opened."</p>
+                    <button type="button" on:click=|_| { let _ = window().location().reload(); }>"Reload Patchbay"</button>
+                </div>
+            }
+            .into_any()
+        })
+    });
     view! {
         <Suspense fallback=|| view! { <p class="muted loading" aria-busy="true">"Loading the page…"</p> }>
             {Suspend::new(view)}
@@ -136,59 +150,59 @@ fn lazy_page(view: impl Future<Output = AnyView> + 'static) -> AnyView {
     .into_any()
 }
 
-#[wasm_split(trunks, wasm_split_path = ::leptos::wasm_split)]
-fn master_trunks_view() -> AnyView {
-    view! { <TrunksPage/> }.into_any()
+#[wasm_split(trunks, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn master_trunks_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <TrunksPage/> }.into_any())
 }
 
-#[wasm_split(trunks, wasm_split_path = ::leptos::wasm_split)]
-fn usable_trunks_view() -> AnyView {
-    view! { <UsableTrunksPage/> }.into_any()
+#[wasm_split(trunks, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn usable_trunks_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <UsableTrunksPage/> }.into_any())
 }
 
-#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split)]
-fn simulator_view() -> AnyView {
-    view! { <SimulatorPage/> }.into_any()
+#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn simulator_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <SimulatorPage/> }.into_any())
 }
 
-#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split)]
-fn outcalls_view() -> AnyView {
-    view! { <OutcallsPage/> }.into_any()
+#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn outcalls_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <OutcallsPage/> }.into_any())
 }
 
-#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split)]
-fn outcall_view() -> AnyView {
-    view! { <OutcallPage/> }.into_any()
+#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn outcall_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <OutcallPage/> }.into_any())
 }
 
-#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split)]
-fn incalls_view() -> AnyView {
-    view! { <IncallsPage/> }.into_any()
+#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn incalls_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <IncallsPage/> }.into_any())
 }
 
-#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split)]
-fn users_view() -> AnyView {
-    view! { <UsersPage/> }.into_any()
+#[wasm_split(routes, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn users_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <UsersPage/> }.into_any())
 }
 
-#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split)]
-fn config_view() -> AnyView {
-    view! { <ConfigPage/> }.into_any()
+#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn config_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <ConfigPage/> }.into_any())
 }
 
-#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split)]
-fn asterisk_view() -> AnyView {
-    view! { <AsteriskPage/> }.into_any()
+#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn asterisk_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <AsteriskPage/> }.into_any())
 }
 
-#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split)]
-fn nodes_view() -> AnyView {
-    view! { <NodesPage/> }.into_any()
+#[wasm_split(platform, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn nodes_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <NodesPage/> }.into_any())
 }
 
-#[wasm_split(audit, wasm_split_path = ::leptos::wasm_split)]
-fn audit_view() -> AnyView {
-    view! { <AuditPage/> }.into_any()
+#[wasm_split(audit, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn audit_view() -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <AuditPage/> }.into_any())
 }
 
 /// Whether the last change saved here is live in Asterisk: "pending" from

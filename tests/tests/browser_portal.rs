@@ -10,7 +10,8 @@
 //!   incall) created, edited and deleted through the forms;
 //! - every page visited quickly while every request is slow: no panic and
 //!   no console error; then screenshots of each page at 1280 px and 390 px
-//!   in the light and dark themes.
+//!   in the light and dark themes;
+//! - a page whose code cannot be fetched says so and offers a reload.
 //!
 //! Addresses 127.0.0.230 (Asterisk), .231 (seed-001 provider), .232 (the
 //! user's phone), .233 (seed-003 provider); AMI port 15370.
@@ -374,6 +375,42 @@ async fn quick_navigation_during_slow_responses_then_screenshots() -> anyhow::Re
         }
     }
     assert_no_page_errors(&browser, "after the screenshots").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+/// A page group whose code cannot be fetched (blocked here, as when an
+/// update has removed the build this tab loaded) says so beside a reload
+/// button instead of panicking; the shell and the other groups keep
+/// working, and once the code can be fetched the reload brings the page.
+#[tokio::test]
+async fn a_page_whose_code_cannot_be_fetched_says_so_and_offers_a_reload() -> anyhow::Result<()> {
+    let server = PatchbayServer::start(None).await?;
+    let browser = Browser::start().await?;
+    browser.login(&server.base_url, "admin", ADMIN_PASSWORD).await?;
+    browser.client.wait().for_element(Locator::Css("main section h1")).await?;
+    browser.cdp("Network.enable", serde_json::json!({})).await?;
+    browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": ["*split_platform.wasm"]})).await?;
+
+    browser.click("header.topbar a[href='/config']").await?;
+    let message = browser.text_of("main .load-failed p").await?;
+    assert!(message.contains("could not be loaded"), "{message}");
+    browser.screenshot("portal-load-failed").await?;
+    browser.click("header.topbar a[href='/audit']").await?;
+    browser.wait_text("main section h1", "Audit log").await?;
+    // Only the blocked fetch was reported (the loader logs it), no panic.
+    let errors = browser.page_errors().await?;
+    assert!(!errors.is_empty() && errors.iter().all(|e| !e.contains("panicked")), "{errors:?}");
+
+    // Back to the page, still blocked: the message again; then the code can
+    // be fetched and the button reloads the app on that page.
+    browser.click("header.topbar a[href='/config']").await?;
+    browser.text_of("main .load-failed p").await?;
+    browser.cdp("Network.setBlockedURLs", serde_json::json!({"urls": []})).await?;
+    browser.click("main .load-failed button").await?;
+    browser.wait_text("main section h1", "Config review").await?;
+    assert_eq!(browser.client.current_url().await?.path(), "/config");
+    assert_no_page_errors(&browser, "after the reload").await?;
     browser.close().await?;
     Ok(())
 }
