@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Trunk's post-build hook (Trunk.toml): compiles the browser app and splits
-# it so that each page's code loads the first time the page is shown.
+# it so that each group of pages loads its code the first time one of its
+# pages is shown.
 #
 # Trunk's own Rust pipeline runs wasm-bindgen straight after cargo, but the
 # split must come between the two: wasm-split-cli reads the linker's
 # relocations (`--emit-relocs`, .cargo/config.toml) to cut the module at the
-# `#[lazy]` functions (frontend/src/app.rs), and wasm-bindgen then processes
-# the main part only. So this script does cargo → wasm-split-cli →
+# `wasm_split` functions (frontend/src/app.rs), and wasm-bindgen then
+# processes the main part only. So this script does cargo → wasm-split-cli →
 # wasm-bindgen → wasm-opt, and puts the result in one directory named after
 # its content (`app-HASH/`: the chunks have fixed names, the directory keeps
 # a browser from mixing two builds), which index.html's loader names.

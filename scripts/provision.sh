@@ -53,7 +53,7 @@ provision_build() {
     fi
     # (wasm-split-cli has no --version: cargo's list of installed packages tells.)
     if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
-        # Cuts the app into a module per page (scripts/build-wasm.sh).
+        # Cuts the app into a module per group of pages (scripts/build-wasm.sh).
         step "cargo install wasm_split_cli_support $WASM_SPLIT_VERSION"
         lean_install --locked --force wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary
     fi

@@ -10,11 +10,10 @@ code size per crate and the biggest functions, from the `name` section
 target/frontend/wasm32-unknown-unknown/wasm-release/patchbay-frontend.wasm).
 
 With --split, the built app's directory (scripts/build-wasm.sh): what the
-first load fetches (the main module and its JavaScript), then for each page
-what showing it first fetches on top (its module and the chunks it needs,
-read from the loader `__wasm_split.js`), gzipped file by file as a server
-would send them.
-
+first load fetches (the main module and its JavaScript), then for each
+group of pages what showing one of them first fetches on top (the group's
+module and the chunks it needs, read from the loader `__wasm_split.js`),
+gzipped file by file as the server sends them.
 """
 
 import gzip
@@ -79,7 +78,7 @@ def split_report(app):
     def gz(name):
         return len(gzip.compress(open(os.path.join(app, name), "rb").read(), 9))
 
-    first = [f for f in ("patchbay-frontend_bg.wasm", "patchbay-frontend.js", "__wasm_split.js")]
+    first = ("patchbay-frontend_bg.wasm", "patchbay-frontend.js", "__wasm_split.js")
     first_gz = sum(gz(f) for f in first)
     print(f"first load (the shell, the login page, what every page shares): {first_gz:,} B gzipped")
     for f in first:
@@ -98,12 +97,12 @@ def split_report(app):
             yield from files_of(dep, seen)
 
     pages = sorted(n for n in loaders if n.startswith("__wasm_split_load_"))
-    print(f"\neach page, shown first, on top of the first load ({len(loaders) - len(pages)} shared chunks):")
+    print(f"\neach group of pages, shown first, on top of the first load ({len(loaders) - len(pages)} shared chunks):")
     every = set()
     for page in pages:
         files = list(files_of(page, set()))
         every.update(files)
-        label = page.removeprefix("__wasm_split_load_").rsplit("_", 1)[0]
+        label = page.removeprefix("__wasm_split_load_")
         print(f"  {label:<20} {sum(gz(f) for f in files):>9,} B gzipped in {len(files):>3} files")
     total = first_gz + sum(gz(f) for f in every)
     print(f"\nevery file of the app: {total:,} B gzipped")
