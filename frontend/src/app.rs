@@ -123,7 +123,7 @@ fn page(view: fn() -> AnyView) -> fn() -> AnyView {
 ///
 /// The groups are the pages used together (`trunks`; `routes`: a tenant
 /// admin's pages; `platform`; `audit`), not one per page: with a split point
-/// per page the code two pages share becomes its own chunk, and 13 pages
+/// per page the code two pages share becomes its own chunk: 13 split points
 /// made 213 chunks, 111–155 requests before a first page showed (1.4–1.9 s
 /// over a 40 ms link, against 0.7 s now; README, Performance).
 ///
@@ -256,7 +256,7 @@ fn ApplyState() -> impl IntoView {
 }
 
 /// The first page: trunks for a master admin, outgoing routes for a tenant
-/// admin (each loads only its own page's code).
+/// admin (each loads only its own group's code).
 #[component]
 fn Home() -> impl IntoView {
     let session = expect_context::<Session>();
