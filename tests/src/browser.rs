@@ -43,10 +43,21 @@ impl Browser {
         }
     }
 
-    /// Waits for an element matching `css` and returns its text.
+    /// Waits for an element matching `css` and returns its text (found
+    /// again if the page replaced it in between, as [`click`](Self::click)).
     pub async fn text_of(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
-        Ok(element.text().await?)
+        let mut attempts = 0;
+        loop {
+            let element = self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.with_context(|| format!("waiting for `{css}`"))?;
+            match element.text().await {
+                Ok(text) => return Ok(text),
+                Err(error) if error.is_stale_element_reference() && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error).with_context(|| format!("reading `{css}`")),
+            }
+        }
     }
 
     /// Waits until the element matching `css` has exactly `expected` as text.
