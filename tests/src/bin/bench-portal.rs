@@ -112,8 +112,9 @@ async fn main() -> anyhow::Result<()> {
                 received
             );
         }
-        if !browser.page_errors().await?.is_empty() {
-            bail!("page errors: {:?}", browser.page_errors().await?);
+        let errors = browser.page_errors().await?;
+        if !errors.is_empty() {
+            bail!("page errors: {errors:?}");
         }
         browser.close().await?;
     }
